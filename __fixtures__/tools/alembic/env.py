@@ -1,0 +1,12 @@
+import os
+
+from alembic import context
+from sqlalchemy import create_engine
+
+# pg-rehearsal points DATABASE_URL at the snapshot.
+engine = create_engine(os.environ["DATABASE_URL"])
+
+with engine.connect() as connection:
+    context.configure(connection=connection, target_metadata=None)
+    with context.begin_transaction():
+        context.run_migrations()

@@ -1,0 +1,79 @@
+#!/usr/bin/env node
+import { ConfigError, errorMessage, isUsageOrSetupError } from '../engine/errors.js';
+import { redactUrlString } from '../engine/connection.js';
+import { VERSION } from '../version.js';
+import { parseArgs } from './args.js';
+import { DEMO_HELP, demoCommand } from './demo.js';
+import { RUN_BOOLEAN_FLAGS, RUN_HELP, RUN_VALUE_FLAGS, runCommand } from './run.js';
+
+const HELP = `pg-rehearsal ${VERSION}: rehearse PostgreSQL migrations on a snapshot before they ship.
+
+Usage:
+  pg-rehearsal run --source-url URL --migrations GLOB [options]   rehearse migrations
+  pg-rehearsal demo                                               the sample shop upgrade on an embedded PostgreSQL 18
+  pg-rehearsal <command> --help                                   options of a command
+`;
+
+/** SIGINT/SIGTERM cancel the migration in flight; the engine then drops the snapshot. */
+function cancelOnSignals(): AbortSignal {
+  const controller = new AbortController();
+  const cancel = (signal: NodeJS.Signals) => {
+    if (controller.signal.aborted) return;
+    process.stderr.write(`\n${signal}: cancelling the migration and dropping the snapshot...\n`);
+    controller.abort(new Error(`received ${signal}`));
+  };
+  process.on('SIGINT', cancel);
+  process.on('SIGTERM', cancel);
+  return controller.signal;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (!command || command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(HELP);
+    return command ? 0 : 2;
+  }
+  if (command === '--version') {
+    process.stdout.write(`${VERSION}\n`);
+    return 0;
+  }
+  const signal = cancelOnSignals();
+  switch (command) {
+    case 'run': {
+      const { options, positionals } = parseArgs(rest, RUN_VALUE_FLAGS, RUN_BOOLEAN_FLAGS);
+      if (options.help) {
+        process.stdout.write(RUN_HELP);
+        return 0;
+      }
+      if (positionals.length)
+        throw usage(`unexpected argument "${positionals[0]}"; see pg-rehearsal run --help`);
+      return (await runCommand(options, signal)).exitCode;
+    }
+    case 'demo': {
+      const { options } = parseArgs(rest, ['rows'], ['help']);
+      if (options.help) {
+        process.stdout.write(DEMO_HELP);
+        return 0;
+      }
+      const rows = options.rows === undefined ? 500_000 : Number(options.rows);
+      if (!Number.isInteger(rows) || rows < 1)
+        throw usage(`--rows: "${options.rows}" is not a positive whole number`);
+      return demoCommand(rows, signal);
+    }
+    default:
+      throw usage(`unknown command "${command}"; commands: run, demo (see pg-rehearsal --help)`);
+  }
+}
+
+function usage(message: string): ConfigError {
+  return new ConfigError(undefined, message);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    const message = redactUrlString(errorMessage(error));
+    process.stderr.write(`pg-rehearsal: ${message}\n`);
+    process.exit(isUsageOrSetupError(error) ? 2 : 1);
+  },
+);

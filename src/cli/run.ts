@@ -1,0 +1,102 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { buildConfig, type RawOptions } from '../engine/config.js';
+import { ConfigError } from '../engine/errors.js';
+import { consoleLogger } from '../engine/logger.js';
+import { rehearse } from '../engine/rehearse.js';
+import type { Report } from '../engine/report.js';
+import { renderJson } from '../render/json.js';
+import { renderText } from '../render/text.js';
+
+export const RUN_VALUE_FLAGS = [
+  'source-url',
+  'snapshot-server-url',
+  'snapshot',
+  'snapshot-name',
+  'snapshot-ttl',
+  'migrations',
+  'command',
+  'working-directory',
+  'max-duration',
+  'max-read-block',
+  'max-write-block',
+  'max-size-increase',
+  'max-rewrite-size',
+  'timeout',
+  'format',
+  'output',
+  'pg-bin-dir',
+  'layout',
+  'lock-sample-interval',
+] as const;
+
+export const RUN_BOOLEAN_FLAGS = [
+  'keep-snapshot',
+  'lock-monitoring',
+  'metrics',
+  'fail-on-error',
+  'create-snapshot',
+  'traffic',
+  'help',
+] as const;
+
+export const RUN_HELP = `Usage: pg-rehearsal run --source-url URL --migrations GLOB [options]
+
+Rehearses migrations on a throwaway snapshot of the source database and reports
+time, locks, rewrites and size changes. The source is only read.
+
+Where:
+  --source-url URL            database the migrations are meant for (read-only)
+  --snapshot-server-url URL   server for the snapshot (default: the source's server)
+  --snapshot STRATEGY         auto | template | dump | existing   (default auto)
+  --snapshot-name NAME        name of the snapshot (with existing: the golden one to clone)
+  --keep-snapshot             leave the snapshot database in place
+  --no-create-snapshot        run on the existing database --snapshot-name as it is
+  --pg-bin-dir DIR            directory with pg_dump/pg_restore for the dump strategy
+What:
+  --migrations GLOB           SQL files, e.g. 'migrations/*.sql' (repeatable)
+  --layout NAME               auto | plain | flyway | golang-migrate | dbmate (default auto)
+  --command CMD               or: your migration tool's command, run with DATABASE_URL
+                              and PG* pointing at the snapshot
+  --lock-sample-interval DUR  how often locks are sampled during --command (default 50ms)
+  --working-directory DIR     where globs are resolved (default .)
+  --no-lock-monitoring        do not trace locks
+  --no-metrics                do not capture sizes, rows and rewrites
+  --traffic                   probe reads and writes on the touched tables while the
+                              migrations run: measure who would really wait
+  --timeout DURATION          cancel the migrations after this long (default 30m)
+Thresholds (breach -> exit 1):
+  --max-duration DURATION     total migration time, e.g. 30s
+  --max-read-block DURATION   longest ACCESS EXCLUSIVE hold on a table, e.g. 500ms
+  --max-write-block DURATION  longest hold of a lock that blocks writes, e.g. 2s
+  --max-size-increase SIZE    e.g. 500MB or 10%
+  --max-rewrite-size SIZE     fail when a table this large is rewritten (0 = any)
+  --no-fail-on-error          a migration error alone does not fail the run
+Output:
+  --format text|json          stdout format (default text)
+  --output FILE               also write the JSON report to FILE
+
+Exit codes: 0 passed, 1 migration failed or threshold breached, 2 bad usage or setup error.
+`;
+
+export interface RunOutcome {
+  report: Report;
+  exitCode: number;
+}
+
+/** `pg-rehearsal run`: flags -> Config -> engine -> stdout/file. */
+export async function runCommand(options: RawOptions, signal: AbortSignal): Promise<RunOutcome> {
+  const format = String(options.format ?? 'text');
+  if (format !== 'text' && format !== 'json') {
+    throw new ConfigError('format', `--format: "${format}" is not a format; use text or json`);
+  }
+  const config = buildConfig(options, { label: (option) => `--${option}` });
+  const report = await rehearse(config, { log: consoleLogger(), signal });
+  if (typeof options.output === 'string' && options.output) {
+    const file = path.resolve(options.output);
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, renderJson(report));
+  }
+  process.stdout.write(format === 'json' ? renderJson(report) : renderText(report));
+  return { report, exitCode: report.passed ? 0 : 1 };
+}

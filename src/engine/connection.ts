@@ -1,0 +1,197 @@
+import pg from 'pg';
+import { ConfigError, SetupError } from './errors.js';
+
+/**
+ * A parsed PostgreSQL connection URL. We keep the parts rather than the string so that
+ * we can swap the database, build libpq environment variables for child processes, and
+ * print a redacted form without ever touching the password.
+ */
+export interface ConnectionInfo {
+  host: string;
+  port: number;
+  user: string;
+  password?: string;
+  database: string;
+  /** Remaining query parameters (sslmode, application_name, ...), passed through. */
+  params: Record<string, string>;
+}
+
+const DEFAULT_PORT = 5432;
+
+export function parseConnectionUrl(url: string, option: string, label = option): ConnectionInfo {
+  // libpq accepts credentials with an empty host (postgresql://bob@/app?host=/run/postgresql);
+  // the WHATWG parser does not, so give it a placeholder host that ?host= then overrides.
+  const parsable = url.replace(/^(postgres(?:ql)?:\/\/[^@/?#]*@)(?=[/?]|$)/, '$1localhost');
+  let parsed: URL;
+  try {
+    parsed = new URL(parsable);
+  } catch {
+    throw new ConfigError(
+      option,
+      `${label}: "${redactUrlString(url)}" is not a valid URL; use postgresql://user:password@host:5432/database`,
+    );
+  }
+  if (parsed.protocol !== 'postgresql:' && parsed.protocol !== 'postgres:') {
+    throw new ConfigError(
+      option,
+      `${label}: scheme "${parsed.protocol.replace(/:$/, '')}" is not supported; use postgresql://user:password@host:5432/database`,
+    );
+  }
+  const params: Record<string, string> = {};
+  for (const [key, value] of parsed.searchParams) params[key] = value;
+  // libpq accepts ?host=/var/run/postgresql for a Unix socket; honour it.
+  const host = params.host ?? decodeURIComponent(parsed.hostname.replace(/^\[|\]$/g, ''));
+  delete params.host;
+  const portText = params.port ?? parsed.port;
+  delete params.port;
+  const port = portText ? Number(portText) : DEFAULT_PORT;
+  if (!Number.isInteger(port) || port <= 0 || port > 65535) {
+    throw new ConfigError(option, `${label}: port "${portText}" is not a valid TCP port`);
+  }
+  const database = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
+  return {
+    host: host || 'localhost',
+    port,
+    user: decodeURIComponent(parsed.username) || params.user || process.env.PGUSER || 'postgres',
+    password: parsed.password ? decodeURIComponent(parsed.password) : undefined,
+    database: database || params.dbname || 'postgres',
+    params: Object.fromEntries(Object.entries(params).filter(([k]) => k !== 'user' && k !== 'dbname')),
+  };
+}
+
+export function withDatabase(info: ConnectionInfo, database: string): ConnectionInfo {
+  return { ...info, database };
+}
+
+function formatHost(host: string): string {
+  return host.includes(':') && !host.startsWith('/') ? `[${host}]` : host;
+}
+
+/** The form we print: `postgresql://user:***@host:port/db`. Never contains the password. */
+export function redactedUrl(info: ConnectionInfo): string {
+  const auth = encodeURIComponent(info.user) + (info.password !== undefined ? ':***' : '');
+  const socket = info.host.startsWith('/') ? `?host=${info.host}&port=${info.port}` : '';
+  const hostPart = info.host.startsWith('/') ? '' : `${formatHost(info.host)}:${info.port}`;
+  return `postgresql://${auth}@${hostPart}/${info.database}${socket}`;
+}
+
+/** The full URL, password included: only for the child processes that need it. */
+export function connectionUrl(info: ConnectionInfo): string {
+  const auth =
+    encodeURIComponent(info.user) +
+    (info.password !== undefined ? `:${encodeURIComponent(info.password)}` : '');
+  const query = new URLSearchParams(info.params);
+  let hostPart = `${formatHost(info.host)}:${info.port}`;
+  if (info.host.startsWith('/')) {
+    hostPart = '';
+    query.set('host', info.host);
+    query.set('port', String(info.port));
+  }
+  const q = query.toString();
+  return `postgresql://${auth}@${hostPart}/${encodeURIComponent(info.database)}${q ? `?${q}` : ''}`;
+}
+
+/** Replaces the password of any URL-looking text in a message by `***`. */
+export function redactUrlString(text: string): string {
+  return text.replace(/(postgres(?:ql)?:\/\/[^:/@\s]+):[^@\s]*@/g, '$1:***@');
+}
+
+/** libpq environment for child processes (pg_dump, pg_restore, a migration command). */
+export function libpqEnvironment(info: ConnectionInfo): Record<string, string> {
+  const env: Record<string, string> = {
+    PGHOST: info.host,
+    PGPORT: String(info.port),
+    PGUSER: info.user,
+    PGDATABASE: info.database,
+  };
+  if (info.password !== undefined) env.PGPASSWORD = info.password;
+  if (info.params.sslmode) env.PGSSLMODE = info.params.sslmode;
+  if (info.params.sslrootcert) env.PGSSLROOTCERT = info.params.sslrootcert;
+  return env;
+}
+
+export interface ConnectOptions {
+  /** Every connection to the source is read-only and short-lived in its statements. */
+  readOnly?: boolean;
+  statementTimeoutMs?: number;
+  applicationName?: string;
+}
+
+function sslOption(info: ConnectionInfo): pg.ClientConfig['ssl'] {
+  const mode = info.params.sslmode;
+  if (!mode || mode === 'disable') return undefined;
+  if (mode === 'verify-full' || mode === 'verify-ca') return { rejectUnauthorized: true };
+  return { rejectUnauthorized: false };
+}
+
+export function clientConfig(info: ConnectionInfo, options: ConnectOptions = {}): pg.ClientConfig {
+  const settings: string[] = [];
+  if (options.readOnly) settings.push('-c default_transaction_read_only=on');
+  if (options.statementTimeoutMs) settings.push(`-c statement_timeout=${options.statementTimeoutMs}`);
+  return {
+    host: info.host,
+    port: info.port,
+    user: info.user,
+    password: info.password,
+    database: info.database,
+    ssl: sslOption(info),
+    application_name: options.applicationName ?? 'pg-rehearsal',
+    options: settings.length ? settings.join(' ') : undefined,
+    connectionTimeoutMillis: 10_000,
+  };
+}
+
+/**
+ * Opens a connection and turns the driver's errors into messages a person can act on,
+ * naming host:port and database but never the password.
+ */
+export async function connect(info: ConnectionInfo, options: ConnectOptions = {}): Promise<pg.Client> {
+  const client = new pg.Client(clientConfig(info, options));
+  // An idle client whose server goes away emits 'error'; without a listener node exits.
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+  } catch (error) {
+    await client.end().catch(() => undefined);
+    throw describeConnectError(error, info);
+  }
+  return client;
+}
+
+export function describeConnectError(error: unknown, info: ConnectionInfo): SetupError {
+  const where = info.host.startsWith('/')
+    ? `socket ${info.host} port ${info.port}`
+    : `${info.host}:${info.port}`;
+  const e = error as { code?: string; message?: string };
+  const raw = redactUrlString(e?.message ?? String(error));
+  switch (e?.code) {
+    case '3D000':
+      return new SetupError(
+        `database "${info.database}" does not exist on ${where}; check the database name in the URL`,
+      );
+    case '28P01':
+    case '28000':
+      return new SetupError(
+        `could not connect to ${where} as "${info.user}": authentication failed; check the user and password`,
+      );
+    case 'ECONNREFUSED':
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+    case 'ETIMEDOUT':
+    case 'EHOSTUNREACH':
+    case 'ENOENT':
+      return new SetupError(
+        `could not connect to ${where} (${e.code}): is the server running and reachable?`,
+      );
+    default:
+      return new SetupError(`could not connect to ${where} database "${info.database}": ${raw}`);
+  }
+}
+
+export function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+export function quoteLiteral(value: string): string {
+  return `'${value.replace(/'/g, "''")}'`;
+}

@@ -1,0 +1,170 @@
+import type pg from 'pg';
+import { displayName, type CatalogSnapshot } from '../catalog.js';
+import type { LockRecord, StatementRef } from '../report.js';
+import { excerpt } from '../runner/split.js';
+import { lockBlocks, lockModeSql } from './lock-modes.js';
+import { relationKindName, USER_RELATION_LOCKS } from './lock-tracer.js';
+
+/**
+ * Lock sampling for migrations run by any command (Alembic, Prisma, Flyway, ...), whose
+ * sessions we do not own. An observer connection in autocommit reads `pg_locks` joined
+ * with `pg_stat_activity` for every other backend on the snapshot database every
+ * `intervalMs`. Its query reads only catalog views, which the migration's DDL never locks
+ * exclusively, and it runs with a short lock_timeout, so it can never make a migration wait.
+ *
+ * Precision: a hold is seen from its first to its last sample, so it is measured as
+ * (last - first) + one interval, i.e. within +/- one interval of the truth; a hold
+ * shorter than the interval may be missed. The report says `lock_capture: sampled`.
+ */
+const SAMPLE_QUERY = `
+SELECT l.pid, l.locktype, l.mode, l.granted, l.relation::bigint AS oid,
+       n.nspname AS schema, c.relname AS name, c.relkind::text AS kind,
+       a.query, a.application_name, a.xact_start::text AS xact_start
+  FROM pg_locks l
+  JOIN pg_stat_activity a ON a.pid = l.pid
+  LEFT JOIN pg_class c ON c.oid = l.relation
+  LEFT JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE l.pid <> pg_backend_pid()
+   AND a.application_name NOT LIKE 'pg-rehearsal-%'
+   AND ${USER_RELATION_LOCKS}`;
+
+interface SampledRow {
+  pid: number;
+  locktype: string;
+  mode: string;
+  granted: boolean;
+  oid: string;
+  schema: string | null;
+  name: string | null;
+  kind: string | null;
+  query: string | null;
+  application_name: string;
+  xact_start: string | null;
+}
+
+interface Hold {
+  relation: string;
+  kind: string | null;
+  oid: number;
+  locktype: string;
+  mode: string;
+  granted: boolean;
+  firstSeenMs: number;
+  lastSeenMs: number;
+  query: string;
+}
+
+export interface SamplerOptions {
+  intervalMs: number;
+  /** Milliseconds since the migration run started. */
+  clock: () => number;
+  /** What to call the "file" of a sampled statement, e.g. the command. */
+  label: string;
+}
+
+export class LockSampler {
+  private readonly holds = new Map<string, Hold>();
+  private readonly namesByOid = new Map<number, string>();
+  private readonly preexisting = new Set<number>();
+  private running = false;
+  private loop?: Promise<void>;
+  samples = 0;
+  /** Longest gap between two samples: the real precision achieved. */
+  maxGapMs = 0;
+
+  constructor(
+    private readonly observer: pg.Client,
+    private readonly options: SamplerOptions,
+    before: CatalogSnapshot | undefined,
+  ) {
+    for (const r of before?.relations ?? []) {
+      this.namesByOid.set(r.oid, displayName(r.schema, r.name));
+      this.preexisting.add(r.oid);
+    }
+  }
+
+  async start(): Promise<void> {
+    // Never queue behind a migration's lock, never run long: skip a sample instead.
+    await this.observer.query(`SET lock_timeout = '100ms'; SET statement_timeout = '2s'`);
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.loop;
+  }
+
+  private async run(): Promise<void> {
+    let previous: number | undefined;
+    while (this.running) {
+      const sentAt = this.options.clock();
+      try {
+        const { rows } = await this.observer.query<SampledRow>(SAMPLE_QUERY);
+        const at = (sentAt + this.options.clock()) / 2;
+        this.record(rows, at);
+        if (previous !== undefined) this.maxGapMs = Math.max(this.maxGapMs, at - previous);
+        previous = at;
+        this.samples++;
+      } catch {
+        // A skipped sample (lock_timeout, a restarting server) only widens the error bars.
+      }
+      const wait = this.options.intervalMs - (this.options.clock() - sentAt);
+      if (this.running && wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+  }
+
+  private record(rows: SampledRow[], at: number): void {
+    for (const row of rows) {
+      const oid = Number(row.oid);
+      const known = this.namesByOid.get(oid);
+      // Transient relations (a rewrite's new heap) that exist neither now nor before.
+      if (row.name === null && !known) continue;
+      const relation = row.name !== null ? displayName(row.schema ?? 'public', row.name) : (known as string);
+      if (row.name !== null) this.namesByOid.set(oid, relation);
+      // One hold per backend, transaction, relation and mode: locks live until the transaction ends.
+      const key = `${row.pid}:${row.xact_start ?? ''}:${oid}:${row.mode}:${row.granted}`;
+      const hold = this.holds.get(key);
+      if (hold) hold.lastSeenMs = at;
+      else {
+        this.holds.set(key, {
+          relation,
+          kind: row.kind,
+          oid,
+          locktype: row.locktype,
+          mode: row.mode,
+          granted: row.granted,
+          firstSeenMs: at,
+          lastSeenMs: at,
+          query: row.query ?? '',
+        });
+      }
+    }
+  }
+
+  records(): LockRecord[] {
+    const interval = this.options.intervalMs;
+    return [...this.holds.values()]
+      .sort((a, b) => a.firstSeenMs - b.firstSeenMs)
+      .map((hold) => {
+        const heldMs = hold.lastSeenMs - hold.firstSeenMs + interval;
+        const startedAt = Math.max(0, hold.firstSeenMs - interval / 2);
+        const statement: StatementRef = { path: this.options.label, line: 0, sql: excerpt(hold.query) };
+        return {
+          relation: hold.relation,
+          relation_kind: relationKindName(hold.kind),
+          lock_type: hold.locktype,
+          mode: hold.mode,
+          mode_name: lockModeSql(hold.mode),
+          granted: hold.granted,
+          duration: Math.round(heldMs) / 1000,
+          held_ms: Math.round(heldMs * 10) / 10,
+          started_at_ms: Math.round(startedAt * 10) / 10,
+          blocks: lockBlocks(hold.mode),
+          new_relation: !this.preexisting.has(hold.oid),
+          statement,
+          blocked_queries: [],
+        };
+      });
+  }
+}

@@ -1,0 +1,181 @@
+import type pg from 'pg';
+import { displayName, type CatalogSnapshot } from '../catalog.js';
+import type { LockRecord, StatementRef, StatementReport } from '../report.js';
+import { lockBlocks, lockModeSql } from './lock-modes.js';
+
+/**
+ * Exact lock tracing for the built-in runner. After every statement, the migration's own
+ * session lists the relation locks it holds; nothing is sampled, so no lock is missed.
+ * A lock is held from the start of the statement that first took it until its
+ * transaction ends, which is when `endTransaction` is called.
+ *
+ * The same query also reads each locked relation's filenode, so a rewrite is pinned to
+ * the statement that caused it.
+ */
+/**
+ * Relation locks in this database on the user's relations: catalog, TOAST and temporary
+ * relations are noise. `n` is the relation's namespace (NULL once a relation is dropped).
+ */
+export const USER_RELATION_LOCKS = `l.locktype = 'relation'
+   AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+   AND (n.nspname IS NULL
+        OR (n.nspname NOT IN ('pg_catalog', 'information_schema')
+            AND n.nspname NOT LIKE 'pg\\_toast%'
+            AND n.nspname NOT LIKE 'pg\\_temp\\_%'
+            AND n.nspname NOT LIKE 'pg\\_toast\\_temp\\_%'))`;
+
+export function relationLocksQuery(pidExpression: string): string {
+  return `
+SELECT l.locktype, l.mode, l.granted, l.relation::bigint AS oid,
+       n.nspname AS schema, c.relname AS name, c.relkind::text AS kind,
+       pg_relation_filenode(l.relation) AS filenode
+  FROM pg_locks l
+  LEFT JOIN pg_class c ON c.oid = l.relation
+  LEFT JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE l.pid = ${pidExpression}
+   AND ${USER_RELATION_LOCKS}`;
+}
+
+const OWN_LOCKS_QUERY = relationLocksQuery('pg_backend_pid()');
+
+export interface ObservedLock {
+  oid: number;
+  locktype: string;
+  mode: string;
+  granted: boolean;
+  schema: string | null;
+  name: string | null;
+  kind: string | null;
+  filenode: number | null;
+}
+
+interface OpenHold {
+  lock: ObservedLock;
+  relation: string;
+  relationKind: string;
+  startedAtMs: number;
+  statement: StatementRef;
+}
+
+const RELKIND_NAMES: Record<string, string> = {
+  r: 'table',
+  p: 'table',
+  i: 'index',
+  I: 'index',
+  S: 'sequence',
+  v: 'view',
+  m: 'materialized view',
+  f: 'foreign table',
+  t: 'toast table',
+  c: 'type',
+};
+
+export function relationKindName(kind: string | null): string {
+  return kind ? (RELKIND_NAMES[kind] ?? kind) : 'relation';
+}
+
+export class LockTracer {
+  private readonly open = new Map<string, OpenHold>();
+  private readonly closed: LockRecord[] = [];
+  private readonly namesByOid = new Map<number, { name: string; kind: string }>();
+  private readonly filenodeByOid = new Map<number, number | null>();
+  private readonly preexisting = new Set<number>();
+
+  constructor(before: CatalogSnapshot | undefined) {
+    for (const r of before?.relations ?? []) {
+      this.namesByOid.set(r.oid, { name: displayName(r.schema, r.name), kind: r.kind });
+      this.filenodeByOid.set(r.oid, r.filenode);
+      this.preexisting.add(r.oid);
+    }
+  }
+
+  async readOwnLocks(client: pg.Client): Promise<ObservedLock[]> {
+    const { rows } = await client.query(OWN_LOCKS_QUERY);
+    return rows.map(toObservedLock);
+  }
+
+  /**
+   * Records what the session holds after `statement` (which started at `startedAtMs`),
+   * filling the statement's `locks` and `rewrites`.
+   */
+  observe(locks: ObservedLock[], startedAtMs: number, statement: StatementReport): void {
+    const ref: StatementRef = { path: statement.path, line: statement.line, sql: statement.sql };
+    for (const lock of locks) {
+      const known = this.namesByOid.get(lock.oid);
+      // A relation that exists neither now nor before (the transient heap of a table
+      // rewrite) lived and died inside the statement: nobody else could see it.
+      if (lock.name === null && !known) continue;
+      const relation =
+        lock.name !== null
+          ? displayName(lock.schema ?? 'public', lock.name)
+          : (known?.name ?? `oid ${lock.oid}`);
+      const kind = lock.kind ?? known?.kind ?? null;
+      if (lock.name !== null) this.namesByOid.set(lock.oid, { name: relation, kind: lock.kind ?? '' });
+
+      const key = `${lock.oid}:${lock.mode}`;
+      if (!this.open.has(key)) {
+        this.open.set(key, {
+          lock,
+          relation,
+          relationKind: relationKindName(kind),
+          startedAtMs,
+          statement: ref,
+        });
+        statement.locks.push({
+          relation,
+          relation_kind: relationKindName(kind),
+          mode: lock.mode,
+          mode_name: lockModeSql(lock.mode),
+          blocks: lockBlocks(lock.mode),
+        });
+      }
+      if (this.preexisting.has(lock.oid) && lock.filenode !== null) {
+        const previous = this.filenodeByOid.get(lock.oid);
+        if (previous !== undefined && previous !== null && previous !== lock.filenode) {
+          statement.rewrites.push(relation);
+        }
+        this.filenodeByOid.set(lock.oid, lock.filenode);
+      }
+    }
+  }
+
+  /** The transaction ended at `endedAtMs` (COMMIT, ROLLBACK, or an implicit one): its locks are released. */
+  endTransaction(endedAtMs: number): void {
+    for (const hold of this.open.values()) {
+      const heldMs = Math.max(0, endedAtMs - hold.startedAtMs);
+      this.closed.push({
+        relation: hold.relation,
+        relation_kind: hold.relationKind,
+        lock_type: hold.lock.locktype,
+        mode: hold.lock.mode,
+        mode_name: lockModeSql(hold.lock.mode),
+        granted: hold.lock.granted,
+        duration: Math.round(heldMs) / 1000,
+        held_ms: Math.round(heldMs * 10) / 10,
+        started_at_ms: Math.round(hold.startedAtMs * 10) / 10,
+        blocks: lockBlocks(hold.lock.mode),
+        new_relation: !this.preexisting.has(hold.lock.oid),
+        statement: hold.statement,
+        blocked_queries: [],
+      });
+    }
+    this.open.clear();
+  }
+
+  records(): LockRecord[] {
+    return [...this.closed];
+  }
+}
+
+export function toObservedLock(row: Record<string, unknown>): ObservedLock {
+  return {
+    oid: Number(row.oid),
+    locktype: String(row.locktype),
+    mode: String(row.mode),
+    granted: Boolean(row.granted),
+    schema: (row.schema as string | null) ?? null,
+    name: (row.name as string | null) ?? null,
+    kind: (row.kind as string | null) ?? null,
+    filenode: row.filenode === null || row.filenode === undefined ? null : Number(row.filenode),
+  };
+}

@@ -1,0 +1,508 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type pg from 'pg';
+import { VERSION } from '../version.js';
+import { captureCatalog, diffCatalogs, type CatalogDiff, type CatalogSnapshot } from './catalog.js';
+import { generateSnapshotName, type RehearsalConfig } from './config.js';
+import { connect, redactUrlString, withDatabase, type ConnectionInfo } from './connection.js';
+import { CancelledError, ConfigError, SetupError, errorMessage, isUsageOrSetupError } from './errors.js';
+import { silentLogger, type Logger } from './logger.js';
+import { LockTracer } from './observe/lock-tracer.js';
+import {
+  SCHEMA_VERSION,
+  type MigrationFailure,
+  type MigrationReport,
+  type Report,
+  type SkippedMigration,
+  type SnapshotInfo,
+} from './report.js';
+import { expandMigrationPatterns } from './runner/files.js';
+import { runCommandMigration, statementsFromSampledLocks } from './runner/command-runner.js';
+import { detectLayout, planMigrations, type MigrationLayout } from './runner/layouts.js';
+import { runSqlMigrations } from './runner/sql-runner.js';
+import { LockSampler } from './observe/lock-sampler.js';
+import {
+  chooseProbeTables,
+  describeTargets,
+  PROBE_INTERVAL_MS,
+  summariseTraffic,
+  TrafficGenerator,
+} from './observe/traffic.js';
+import { createSnapshot, dropSnapshot, sweepExpiredSnapshots } from './snapshot/snapshot.js';
+import { inspectServer, type ServerInfo } from './snapshot/server.js';
+import { describeThresholds, evaluateThresholds } from './thresholds.js';
+
+export interface RehearsalHooks {
+  log?: Logger;
+  /** Aborting cancels the migration in flight and cleans up. */
+  signal?: AbortSignal;
+  /** Called as soon as the snapshot database exists (the Action saves it for its post step). */
+  onSnapshotCreated?: (name: string) => void;
+  /** Called once the snapshot is gone, so the post step knows there is nothing left. */
+  onSnapshotDropped?: (name: string) => void | Promise<void>;
+}
+
+const SOURCE_STATEMENT_TIMEOUT_MS = 30_000;
+
+/** Resolves the SQL files to run; a pattern list that matches nothing is a usage error. */
+export function resolveMigrationFiles(config: RehearsalConfig): {
+  run: string[];
+  skipped: SkippedMigration[];
+  layout: MigrationLayout;
+} {
+  if (config.runner.kind !== 'sql') return { run: [], skipped: [], layout: 'plain' };
+  const files = expandMigrationPatterns(config.runner.patterns, config.workingDirectory);
+  if (files.length === 0) {
+    throw new ConfigError(
+      'migrations',
+      `migrations: no file matches ${config.runner.patterns.map((p) => `"${p}"`).join(', ')} in ${config.workingDirectory}; check the glob and working-directory`,
+    );
+  }
+  const layout = config.layout === 'auto' ? detectLayout(files, config.workingDirectory) : config.layout;
+  const planned = planMigrations(files, layout);
+  const only = config.runner.onlyFiles;
+  if (!only) return { ...planned, layout };
+  const reason = config.runner.skipReason ?? 'not selected';
+  return {
+    run: planned.run.filter((file) => only.includes(file)),
+    skipped: [
+      ...planned.skipped,
+      ...planned.run.filter((file) => !only.includes(file)).map((path) => ({ path, reason })),
+    ],
+    layout,
+  };
+}
+
+/** Opens the snapshot server's maintenance database (postgres, else template1). */
+async function connectMaintenance(server: ConnectionInfo): Promise<pg.Client> {
+  try {
+    return await connect(server, { applicationName: 'pg-rehearsal-admin' });
+  } catch (error) {
+    if (server.database === 'postgres' && /does not exist/.test(errorMessage(error))) {
+      return connect(withDatabase(server, 'template1'), { applicationName: 'pg-rehearsal-admin' });
+    }
+    throw error;
+  }
+}
+
+/**
+ * The whole rehearsal: snapshot, measure, migrate, measure, judge, clean up.
+ * Throws ConfigError/SetupError for problems found before anything ran; every other
+ * outcome (success, migration error, breach, cancel) is a Report.
+ */
+export async function rehearse(config: RehearsalConfig, hooks: RehearsalHooks = {}): Promise<Report> {
+  const log = hooks.log ?? silentLogger;
+  const startedAt = new Date();
+  const phases = { snapshot: 0, catalog_before: 0, migrate: 0, catalog_after: 0, cleanup: 0 };
+  const { run: files, skipped, layout } = resolveMigrationFiles(config);
+  if (config.runner.kind === 'sql' && files.length === 0) {
+    // Nothing to rehearse (no migration changed): no snapshot, a passing report that says so.
+    log.info(`no migration to run: ${skipped.length} file(s) matched, none selected (${skipped[0]?.reason})`);
+    return buildReport({
+      config,
+      startedAt,
+      migrations: [],
+      skipped,
+      failure: undefined,
+      cancelled: false,
+      locks: [],
+      before: undefined,
+      after: undefined,
+      phases,
+    });
+  }
+
+  const abort = new AbortController();
+  const signals = [abort.signal, AbortSignal.timeout(config.timeoutMs)];
+  if (hooks.signal) signals.push(hooks.signal);
+  const signal = AbortSignal.any(signals);
+
+  // Preflight: everything that can be wrong is found before a database is created.
+  // The source is inspected whenever it is named, if only to make sure we never run on it.
+  let sourceInfo: ServerInfo | undefined;
+  if (config.source) {
+    const source = await connect(config.source, {
+      readOnly: true,
+      statementTimeoutMs: SOURCE_STATEMENT_TIMEOUT_MS,
+      applicationName: 'pg-rehearsal-preflight',
+    });
+    try {
+      sourceInfo = await inspectServer(source);
+    } finally {
+      await source.end();
+    }
+  }
+  const admin = await connectMaintenance(config.snapshotServer);
+  let serverInfo: ServerInfo;
+  let snapshotName: string;
+  let created = false;
+  let snapshot: SnapshotInfo;
+  try {
+    serverInfo = await inspectServer(admin);
+    const sameServerAsSource = sourceInfo?.identity === serverInfo.identity;
+    if (config.snapshot.create && !serverInfo.canCreateDatabases) {
+      throw new SetupError(
+        `role "${serverInfo.user}" cannot create databases on the snapshot server ${config.snapshotServer.host}:${config.snapshotServer.port}; grant it (ALTER ROLE "${serverInfo.user}" CREATEDB) or use another snapshot-server-url`,
+      );
+    }
+    if (config.snapshot.strategy === 'existing' || !config.snapshot.create) {
+      snapshotName = config.snapshot.create
+        ? generateSnapshotName(config.runId)
+        : (config.snapshot.name as string);
+    } else {
+      snapshotName = config.snapshot.name ?? generateSnapshotName(config.runId);
+    }
+    if (sameServerAsSource && config.source && snapshotName === config.source.database) {
+      throw new ConfigError(
+        'snapshot-name',
+        `snapshot-name: "${snapshotName}" is the source database itself; the rehearsal never runs on the source. Choose another name`,
+      );
+    }
+    await sweepExpiredSnapshots(admin, serverInfo, log);
+
+    const snapshotStarted = performance.now();
+    if (config.snapshot.create) {
+      const made = await log.group('Snapshot', () =>
+        createSnapshot(
+          {
+            source: config.source,
+            server: config.snapshotServer,
+            strategy: config.snapshot.strategy,
+            name: snapshotName,
+            golden: config.snapshot.name,
+            runId: config.runId,
+            ttlMs: config.snapshot.ttlMs,
+            pgBinDir: config.pgBinDir,
+            signal,
+            log,
+            onDatabaseCreated: (name) => {
+              created = true;
+              hooks.onSnapshotCreated?.(name);
+            },
+          },
+          admin,
+          serverInfo,
+          sourceInfo,
+        ),
+      );
+      log.info(
+        `snapshot "${made.name}" ready in ${made.seconds.toFixed(2)} s (${made.strategy}: ${made.reason})`,
+      );
+      snapshot = snapshotInfo(config, serverInfo, made.name, made.strategy, made.reason, made.seconds);
+    } else {
+      snapshot = snapshotInfo(
+        config,
+        serverInfo,
+        snapshotName,
+        'reused',
+        'reusing an existing database as it is',
+        0,
+      );
+    }
+    phases.snapshot = round(performance.now() - snapshotStarted);
+  } catch (error) {
+    await cleanup();
+    throw error;
+  }
+
+  async function cleanup(): Promise<void> {
+    if (created && !config.snapshot.keep) {
+      try {
+        await dropSnapshot(admin, serverInfo, snapshotName);
+        await hooks.onSnapshotDropped?.(snapshotName);
+      } catch (error) {
+        log.warn(
+          `could not drop snapshot "${snapshotName}": ${errorMessage(error)}; the next run sweeps it after its TTL`,
+        );
+      }
+    }
+    await admin.end().catch(() => undefined);
+  }
+
+  let client: pg.Client | undefined;
+  let observer: pg.Client | undefined;
+  let migrations: MigrationReport[] = [];
+  let failure: MigrationFailure | undefined;
+  let cancelled = false;
+  let before: CatalogSnapshot | undefined;
+  let after: CatalogSnapshot | undefined;
+  const snapshotConnection = withDatabase(config.snapshotServer, snapshotName);
+  try {
+    client = await connect(snapshotConnection, { applicationName: 'pg-rehearsal-migration' });
+    const migrationPid = (client as unknown as { processID: number }).processID;
+    const cancelInFlight = () => {
+      admin.query('SELECT pg_cancel_backend($1)', [migrationPid]).catch(() => undefined);
+    };
+    signal.addEventListener('abort', cancelInFlight, { once: true });
+
+    if (config.metrics || config.lockMonitoring) {
+      const t = performance.now();
+      before = await captureCatalog(client);
+      phases.catalog_before = round(performance.now() - t);
+      snapshot.size_bytes = before.databaseBytes;
+    }
+    // One time origin for statements, locks and probes, so the timeline lines up.
+    const runStarted = performance.now();
+    const clock = () => performance.now() - runStarted;
+    let traffic: TrafficGenerator | undefined;
+    if (config.traffic && before) {
+      const text = files
+        .map((f) => readFileSync(path.resolve(config.workingDirectory, f), 'utf8'))
+        .join('\n');
+      const targets = await describeTargets(client, chooseProbeTables(before, text));
+      traffic = new TrafficGenerator(targets, {
+        target: snapshotConnection,
+        intervalMs: PROBE_INTERVAL_MS,
+        clock,
+        maxWaitMs: config.timeoutMs,
+      });
+      log.info(`probe traffic on ${targets.map((t) => t.table).join(', ') || 'no table'}`);
+      await traffic.start();
+    }
+    // Migration time excludes opening the probe connections.
+    const migrationStarted = performance.now();
+    const databaseSize = config.metrics
+      ? async () => {
+          const { rows } = await (client as pg.Client).query<{ size: string }>(
+            'SELECT pg_database_size(current_database()) AS size',
+          );
+          return Number(rows[0].size);
+        }
+      : undefined;
+    const openObserver = async () => {
+      observer ??= await connect(snapshotConnection, { applicationName: 'pg-rehearsal-observer' });
+      return observer;
+    };
+    const tracer = config.lockMonitoring && config.runner.kind === 'sql' ? new LockTracer(before) : undefined;
+    let sampler: LockSampler | undefined;
+    try {
+      if (config.runner.kind === 'sql') {
+        const result = await log.group('Migrations', () =>
+          runSqlMigrations(files, {
+            client: client as pg.Client,
+            observer: openObserver,
+            tracer,
+            clock,
+            databaseSize,
+            signal,
+            workingDirectory: config.workingDirectory,
+            layout,
+            log,
+          }),
+        );
+        migrations = result.migrations;
+        failure = result.failure;
+      } else {
+        const command = config.runner.command;
+        if (config.lockMonitoring) {
+          sampler = new LockSampler(
+            await openObserver(),
+            { intervalMs: config.lockSampleIntervalMs, clock, label: command },
+            before,
+          );
+          await sampler.start();
+        }
+        const sizeBefore = await databaseSize?.();
+        const result = await log
+          .group('Migrations', () =>
+            runCommandMigration({
+              command,
+              workingDirectory: config.workingDirectory,
+              target: snapshotConnection,
+              signal,
+              log,
+              clock,
+            }),
+          )
+          .finally(() => sampler?.stop());
+        if (sizeBefore !== undefined && databaseSize)
+          result.migration.size_delta_bytes = (await databaseSize()) - sizeBefore;
+        result.migration.statements = statementsFromSampledLocks(command, sampler?.records() ?? []);
+        migrations = [result.migration];
+        failure = result.failure;
+      }
+    } catch (error) {
+      if (!(error instanceof CancelledError) && !signal.aborted) throw error;
+      cancelled = true;
+      const why = hooks.signal?.aborted
+        ? 'the run was cancelled'
+        : `the migrations exceeded the ${config.timeoutMs / 1000} s timeout`;
+      failure = { message: `${why} (${errorMessage(error)})` };
+    }
+    phases.migrate = round(performance.now() - migrationStarted);
+    await traffic?.stop();
+    signal.removeEventListener('abort', cancelInFlight);
+    tracer?.endTransaction(clock()); // nothing should be open; never lose a hold if it is
+
+    if (config.metrics && !cancelled) {
+      const t = performance.now();
+      after = await captureCatalog(client);
+      phases.catalog_after = round(performance.now() - t);
+    }
+    // `phases` is shared with the report, so the cleanup time measured in `finally` lands in it.
+    const report = buildReport({
+      config,
+      startedAt,
+      serverInfo,
+      snapshot,
+      migrations,
+      skipped,
+      failure,
+      cancelled,
+      locks: tracer?.records() ?? sampler?.records() ?? [],
+      sampler,
+      layout,
+      traffic,
+      before: config.metrics ? before : undefined,
+      after,
+      phases,
+    });
+    return report;
+  } catch (error) {
+    if (isUsageOrSetupError(error)) throw error;
+    throw new SetupError(`the rehearsal failed on the snapshot: ${redactUrlString(errorMessage(error))}`);
+  } finally {
+    await client?.end().catch(() => undefined);
+    await observer?.end().catch(() => undefined);
+    const t = performance.now();
+    await cleanup();
+    phases.cleanup = round(performance.now() - t);
+  }
+}
+
+function snapshotInfo(
+  config: RehearsalConfig,
+  serverInfo: ServerInfo,
+  name: string,
+  strategy: SnapshotInfo['strategy'],
+  reason: string,
+  seconds: number,
+): SnapshotInfo {
+  const source = config.source;
+  return {
+    name,
+    strategy,
+    reason,
+    seconds: Math.round(seconds * 1000) / 1000,
+    size_bytes: null,
+    source: source ? { host: source.host, port: source.port, database: source.database } : null,
+    server: { host: config.snapshotServer.host, port: config.snapshotServer.port },
+    kept: config.snapshot.keep || !config.snapshot.create,
+  };
+}
+
+interface ReportInputs {
+  config: RehearsalConfig;
+  startedAt: Date;
+  serverInfo?: ServerInfo;
+  snapshot?: SnapshotInfo;
+  migrations: MigrationReport[];
+  skipped: SkippedMigration[];
+  failure: MigrationFailure | undefined;
+  cancelled: boolean;
+  locks: Report['locks'];
+  sampler?: LockSampler;
+  layout?: MigrationLayout;
+  traffic?: TrafficGenerator;
+  before: CatalogSnapshot | undefined;
+  after: CatalogSnapshot | undefined;
+  phases: Report['phases_ms'];
+}
+
+function buildReport(inputs: ReportInputs): Report {
+  const { config, failure, before, after } = inputs;
+  const completedAt = new Date();
+  const diff = before && after ? diffCatalogs(before, after) : undefined;
+  if (diff && config.runner.kind === 'command') attributeRewrites(inputs.migrations, diff);
+  const success = !failure;
+  const report: Report = {
+    schema_version: SCHEMA_VERSION,
+    tool: { name: 'pg-rehearsal', version: VERSION },
+    migration_path: config.runner.kind === 'sql' ? config.runner.patterns.join('\n') : config.runner.command,
+    success,
+    execution_time: Math.round(inputs.phases.migrate) / 1000,
+    started_at: inputs.startedAt.toISOString(),
+    completed_at: completedAt.toISOString(),
+    error: failure ? formatFailure(failure) : null,
+    passed: false,
+    cancelled: inputs.cancelled,
+    failure: failure ?? null,
+    violations: [],
+    snapshot: inputs.snapshot ?? null,
+    server: inputs.serverInfo
+      ? { version: inputs.serverInfo.version, version_num: inputs.serverInfo.versionNum }
+      : null,
+    runner: describeRunner(config, inputs.sampler, inputs.layout),
+    phases_ms: inputs.phases,
+    migrations: inputs.migrations,
+    migrations_skipped: inputs.skipped,
+    locks: inputs.locks,
+    metrics: before
+      ? {
+          total_db_size_before: before.databaseBytes,
+          total_db_size_after: after?.databaseBytes ?? null,
+          total_db_size_delta: after ? after.databaseBytes - before.databaseBytes : null,
+          tables: diff?.tables ?? {},
+          indexes: diff?.indexes ?? {},
+        }
+      : null,
+    thresholds: describeThresholds(config.thresholds),
+    traffic: inputs.traffic
+      ? summariseTraffic(
+          inputs.traffic.records(),
+          inputs.traffic.longReaders(),
+          inputs.locks,
+          PROBE_INTERVAL_MS,
+          failure?.sqlstate === '55P03',
+        )
+      : null,
+  };
+  report.violations = evaluateThresholds(report, config.thresholds);
+  report.passed = !inputs.cancelled && report.violations.length === 0 && (success || !config.failOnError);
+  return report;
+}
+
+/**
+ * A command's statements are known only from sampling, which cannot read filenodes:
+ * pin each rewrite the catalog diff found on the statement that held the table
+ * ACCESS EXCLUSIVE (a rewrite always takes it).
+ */
+function attributeRewrites(migrations: MigrationReport[], diff: CatalogDiff): void {
+  const rewritten = [...Object.entries(diff.tables), ...Object.entries(diff.indexes)]
+    .filter(([, metrics]) => metrics.rewritten)
+    .map(([name]) => name);
+  for (const name of rewritten) {
+    const statement = migrations
+      .flatMap((m) => m.statements)
+      .find((s) => s.locks.some((l) => l.relation === name && l.mode === 'AccessExclusiveLock'));
+    if (statement && !statement.rewrites.includes(name)) statement.rewrites.push(name);
+  }
+}
+
+function describeRunner(
+  config: RehearsalConfig,
+  sampler: LockSampler | undefined,
+  layout: MigrationLayout | undefined,
+): Report['runner'] {
+  if (config.runner.kind === 'sql') {
+    return { kind: 'sql', lock_capture: config.lockMonitoring ? 'exact' : 'off', layout };
+  }
+  return {
+    kind: 'command',
+    command: config.runner.command,
+    lock_capture: sampler ? 'sampled' : 'off',
+    sample_interval_ms: sampler ? config.lockSampleIntervalMs : undefined,
+    samples: sampler?.samples,
+    max_sample_gap_ms: sampler ? Math.round(sampler.maxGapMs) : undefined,
+  };
+}
+
+export function formatFailure(failure: MigrationFailure): string {
+  const where = failure.path ? `${failure.path}${failure.line ? `:${failure.line}` : ''}: ` : '';
+  const code = failure.sqlstate ? ` (SQLSTATE ${failure.sqlstate})` : '';
+  return `${where}${failure.message}${code}`;
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 10) / 10;
+}

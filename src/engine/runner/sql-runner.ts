@@ -1,0 +1,221 @@
+import type pg from 'pg';
+import { CancelledError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { LockTracer } from '../observe/lock-tracer.js';
+import { sampleBackendLocks } from '../observe/pid-sampler.js';
+import type { MigrationFailure, MigrationReport, StatementReport } from '../report.js';
+import { loadMigrationScript, type MigrationLayout } from './layouts.js';
+import {
+  excerpt,
+  isTransactionControl,
+  requiresNoTransaction,
+  splitSqlStatements,
+  type SqlStatement,
+} from './split.js';
+
+export interface SqlRunContext {
+  /** The migration's own session on the snapshot. */
+  client: pg.Client;
+  /** An autocommit connection for watching non-transactional statements; opened on demand. */
+  observer: () => Promise<pg.Client>;
+  tracer?: LockTracer;
+  /** Milliseconds since the migration run started. */
+  clock: () => number;
+  /** Measures the database's size, to attribute growth to each file; absent when metrics are off. */
+  databaseSize?: () => Promise<number>;
+  signal: AbortSignal;
+  workingDirectory: string;
+  layout: MigrationLayout;
+  log: Logger;
+}
+
+export interface SqlRunResult {
+  migrations: MigrationReport[];
+  failure?: MigrationFailure;
+}
+
+/** Transaction status from the server's last ReadyForQuery: I idle, T in a transaction, E failed one. */
+function trackTransactionStatus(client: pg.Client): () => string {
+  let status = 'I';
+  const connection = (client as unknown as { connection: NodeJS.EventEmitter }).connection;
+  connection.on('readyForQuery', (message: { status?: string }) => {
+    status = message.status ?? status;
+  });
+  return () => status;
+}
+
+/**
+ * Applies SQL migration files in order. A file runs in one transaction, like most
+ * migration tools do, unless it manages transactions itself (BEGIN/COMMIT) or holds a
+ * statement PostgreSQL refuses inside one (CREATE INDEX CONCURRENTLY, ...): then its
+ * statements run one by one, each plain statement in its own short transaction.
+ * The first error stops the run.
+ */
+export async function runSqlMigrations(files: string[], context: SqlRunContext): Promise<SqlRunResult> {
+  const status = trackTransactionStatus(context.client);
+  const migrations: MigrationReport[] = files.map((file) => ({
+    path: file,
+    status: 'not_run',
+    transactional: true,
+    duration_ms: 0,
+    size_delta_bytes: null,
+    statements: [],
+  }));
+  let size = await context.databaseSize?.();
+  for (const migration of migrations) {
+    if (context.signal.aborted) throw new CancelledError('cancelled before all migrations ran');
+    const { script, lineOffset, transactional } = loadMigrationScript(
+      migration.path,
+      context.layout,
+      context.workingDirectory,
+    );
+    const statements = splitSqlStatements(script).map((s) => ({ ...s, line: s.line + lineOffset }));
+    migration.transactional =
+      transactional !== false &&
+      !statements.some((s) => requiresNoTransaction(s.sql) || isTransactionControl(s.sql));
+    context.log.info(
+      `${migration.path}: ${statements.length} statement(s)${migration.transactional ? ' in one transaction' : ', one by one'}`,
+    );
+    const started = context.clock();
+    const failure = migration.transactional
+      ? await runInOneTransaction(migration, statements, context)
+      : await runOneByOne(migration, statements, context, status);
+    migration.duration_ms = round(context.clock() - started);
+    migration.status = failure ? 'failed' : 'applied';
+    if (size !== undefined && context.databaseSize) {
+      const after = await context.databaseSize();
+      migration.size_delta_bytes = after - size;
+      size = after;
+    }
+    if (failure) return { migrations, failure };
+  }
+  return { migrations };
+}
+
+async function runInOneTransaction(
+  migration: MigrationReport,
+  statements: SqlStatement[],
+  context: SqlRunContext,
+): Promise<MigrationFailure | undefined> {
+  await context.client.query('BEGIN');
+  for (const statement of statements) {
+    const failure = await runStatement(migration, statement, context, true);
+    if (failure) {
+      await context.client.query('ROLLBACK').catch(() => undefined);
+      context.tracer?.endTransaction(context.clock());
+      return failure;
+    }
+  }
+  await context.client.query('COMMIT');
+  context.tracer?.endTransaction(context.clock());
+  return undefined;
+}
+
+async function runOneByOne(
+  migration: MigrationReport,
+  statements: SqlStatement[],
+  context: SqlRunContext,
+  status: () => string,
+): Promise<MigrationFailure | undefined> {
+  for (const statement of statements) {
+    if (context.signal.aborted) throw new CancelledError('cancelled during a migration');
+    if (isTransactionControl(statement.sql)) {
+      const failure = await runStatement(migration, statement, context, false);
+      if (failure) return failure;
+      if (status() === 'I') context.tracer?.endTransaction(context.clock());
+      continue;
+    }
+    if (requiresNoTransaction(statement.sql)) {
+      const failure = await runStatement(migration, statement, context, false, true);
+      if (failure) return failure;
+      context.tracer?.endTransaction(context.clock());
+      continue;
+    }
+    // A plain statement: in the file's own transaction if one is open, else in a short
+    // one of ours, which is what autocommit does anyway, but lets us read its locks.
+    const ownTransaction = status() === 'I';
+    if (ownTransaction) await context.client.query('BEGIN');
+    const failure = await runStatement(migration, statement, context, true);
+    if (failure) {
+      if (ownTransaction || status() !== 'I') await context.client.query('ROLLBACK').catch(() => undefined);
+      context.tracer?.endTransaction(context.clock());
+      return failure;
+    }
+    if (ownTransaction) {
+      await context.client.query('COMMIT');
+      context.tracer?.endTransaction(context.clock());
+    }
+  }
+  // A file that leaves a transaction open is the file's bug; commit nothing silently.
+  if (status() !== 'I') {
+    await context.client.query('ROLLBACK').catch(() => undefined);
+    context.tracer?.endTransaction(context.clock());
+    return {
+      message: 'the file ended inside an open transaction (BEGIN without COMMIT)',
+      path: migration.path,
+    };
+  }
+  return undefined;
+}
+
+async function runStatement(
+  migration: MigrationReport,
+  statement: SqlStatement,
+  context: SqlRunContext,
+  readLocksAfter: boolean,
+  sampleWhileRunning = false,
+): Promise<MigrationFailure | undefined> {
+  const report: StatementReport = {
+    path: migration.path,
+    line: statement.line,
+    sql: excerpt(statement.sql),
+    started_at_ms: 0,
+    duration_ms: 0,
+    locks: [],
+    rewrites: [],
+  };
+  migration.statements.push(report);
+  const started = context.clock();
+  report.started_at_ms = round(started);
+  try {
+    if (sampleWhileRunning && context.tracer) {
+      const observer = await context.observer();
+      const pid = (context.client as unknown as { processID: number }).processID;
+      const { locks } = await sampleBackendLocks(observer, pid, 10, context.client.query(statement.sql));
+      report.duration_ms = round(context.clock() - started);
+      context.tracer.observe(locks, started, report);
+    } else {
+      await context.client.query(statement.sql);
+      report.duration_ms = round(context.clock() - started);
+      if (readLocksAfter && context.tracer) {
+        context.tracer.observe(await context.tracer.readOwnLocks(context.client), started, report);
+      }
+    }
+    return undefined;
+  } catch (error) {
+    report.duration_ms = round(context.clock() - started);
+    if (context.signal.aborted)
+      throw new CancelledError(`cancelled while running ${migration.path}:${statement.line}`);
+    const e = error as pg.DatabaseError;
+    const line = statement.line + linesBefore(statement.sql, Number(e.position));
+    report.error = e.message;
+    return {
+      message: e.message,
+      sqlstate: e.code,
+      path: migration.path,
+      line,
+      detail: e.detail,
+      hint: e.hint,
+    };
+  }
+}
+
+/** Line offset of a 1-based character position inside a statement. */
+function linesBefore(sql: string, position: number): number {
+  if (!Number.isFinite(position) || position < 1) return 0;
+  return (sql.slice(0, position - 1).match(/\n/g) ?? []).length;
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 10) / 10;
+}

@@ -1,0 +1,214 @@
+import type pg from 'pg';
+import { connect, quoteIdent, withDatabase, type ConnectionInfo } from '../connection.js';
+import { ConfigError, SetupError, errorMessage } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { SnapshotStrategy } from '../report.js';
+import { dumpAndRestore } from './dump.js';
+import { isExpired, listSnapshotDatabases, writeMetadata, type SnapshotMetadata } from './metadata.js';
+import { findPgTools } from './pg-tools.js';
+import { countOtherSessions, databaseExists, inspectServer, type ServerInfo } from './server.js';
+
+export interface SnapshotRequest {
+  source?: ConnectionInfo;
+  /** Maintenance connection info of the snapshot server. */
+  server: ConnectionInfo;
+  strategy: 'auto' | 'template' | 'dump' | 'existing';
+  name: string;
+  /** The golden snapshot to clone, with `existing`. */
+  golden?: string;
+  runId: string;
+  ttlMs: number;
+  pgBinDir?: string;
+  signal?: AbortSignal;
+  log: Logger;
+  /** Called the moment the database exists, so that cleanup drops it even if a later step fails. */
+  onDatabaseCreated: (name: string) => void;
+}
+
+export interface CreatedSnapshot {
+  name: string;
+  strategy: SnapshotStrategy;
+  reason: string;
+  seconds: number;
+}
+
+/** PostgreSQL 15 added CREATE DATABASE ... STRATEGY; before it FILE_COPY was the only way. */
+function strategyClause(server: ServerInfo): string {
+  return server.major >= 15 ? ' STRATEGY FILE_COPY' : '';
+}
+
+function describeServer(info: ConnectionInfo): string {
+  return `${info.host}:${info.port}`;
+}
+
+/**
+ * Creates the throwaway database. `auto` prefers a file-level copy (fast, exact, needs
+ * the source on this server and idle) and falls back to a dump otherwise.
+ */
+export async function createSnapshot(
+  request: SnapshotRequest,
+  admin: pg.Client,
+  serverInfo: ServerInfo,
+  sourceInfo: ServerInfo | undefined,
+): Promise<CreatedSnapshot> {
+  const started = performance.now();
+  const { name, log } = request;
+  const sameServer = sourceInfo !== undefined && sourceInfo.identity === serverInfo.identity;
+  if (await databaseExists(admin, name)) {
+    throw new ConfigError(
+      'snapshot-name',
+      `snapshot-name: a database named "${name}" already exists on ${describeServer(request.server)}; choose another name or drop it`,
+    );
+  }
+
+  let strategy: SnapshotStrategy;
+  let reason: string;
+  if (request.strategy === 'existing') {
+    const golden = request.golden as string;
+    if (!(await databaseExists(admin, golden))) {
+      throw new SetupError(
+        `the golden snapshot "${golden}" does not exist on ${describeServer(request.server)}; create it first (pg-rehearsal snapshot create) or use snapshot: auto`,
+      );
+    }
+    await copyTemplate(admin, serverInfo, golden, name, request);
+    strategy = 'existing';
+    reason = `cloned golden snapshot "${golden}"`;
+  } else {
+    const source = request.source as ConnectionInfo;
+    let useTemplate = request.strategy === 'template';
+    reason = 'requested';
+    if (request.strategy === 'template' && !sameServer) {
+      throw new ConfigError(
+        'snapshot',
+        `snapshot: template needs the snapshot server to be the source's server; ${describeServer(request.server)} is a different server. Use snapshot: dump (or auto)`,
+      );
+    }
+    if (request.strategy === 'auto') {
+      if (!sameServer) {
+        reason =
+          'the snapshot server is not the source server, so the database is copied with pg_dump | pg_restore';
+      } else {
+        const others = await countOtherSessions(admin, source.database);
+        useTemplate = others === 0;
+        reason = useTemplate
+          ? 'same server and no other session on the source: file-level copy (CREATE DATABASE ... TEMPLATE)'
+          : `same server, but ${others} other session(s) are connected to the source, which a template copy cannot allow; copied with pg_dump | pg_restore`;
+      }
+    }
+    if (useTemplate) {
+      try {
+        await copyTemplate(admin, serverInfo, source.database, name, request);
+        strategy = 'template';
+      } catch (error) {
+        // A session that connected to the source after our check makes CREATE DATABASE fail.
+        if (request.strategy !== 'auto' || (error as { code?: string }).code !== '55006') throw error;
+        log.info(`template copy refused (${errorMessage(error)}); falling back to pg_dump | pg_restore`);
+        reason = 'a session connected to the source during the copy; fell back to pg_dump | pg_restore';
+        await dumpSnapshot(admin, serverInfo, source, name, request, sourceInfo as ServerInfo);
+        strategy = 'dump';
+      }
+    } else {
+      await dumpSnapshot(admin, serverInfo, source, name, request, sourceInfo as ServerInfo);
+      strategy = 'dump';
+    }
+  }
+  return { name, strategy, reason, seconds: (performance.now() - started) / 1000 };
+}
+
+function metadataFor(request: SnapshotRequest, strategy: SnapshotStrategy): SnapshotMetadata {
+  const source = request.source;
+  return {
+    tool: 'pg-rehearsal',
+    created_at: new Date().toISOString(),
+    strategy,
+    source: source ? { host: source.host, port: source.port, database: source.database } : null,
+    run_id: request.runId,
+    ttl_seconds: Math.round(request.ttlMs / 1000),
+  };
+}
+
+async function copyTemplate(
+  admin: pg.Client,
+  serverInfo: ServerInfo,
+  template: string,
+  name: string,
+  request: SnapshotRequest,
+): Promise<void> {
+  request.log.info(`creating snapshot "${name}" as a file copy of "${template}"`);
+  try {
+    await admin.query(
+      `CREATE DATABASE ${quoteIdent(name)} TEMPLATE ${quoteIdent(template)}${strategyClause(serverInfo)}`,
+    );
+    request.onDatabaseCreated(name);
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code === '42501') {
+      throw new SetupError(
+        `role "${serverInfo.user}" may not copy database "${template}": it needs CREATEDB and to own the source database (or be superuser); use snapshot: dump instead`,
+      );
+    }
+    throw error;
+  }
+  await writeMetadata(
+    admin,
+    name,
+    metadataFor(request, request.strategy === 'existing' ? 'existing' : 'template'),
+  );
+}
+
+async function dumpSnapshot(
+  admin: pg.Client,
+  serverInfo: ServerInfo,
+  source: ConnectionInfo,
+  name: string,
+  request: SnapshotRequest,
+  sourceInfo: ServerInfo,
+): Promise<void> {
+  const tools = findPgTools(sourceInfo.major, request.pgBinDir);
+  request.log.info(`creating snapshot "${name}" with pg_dump ${tools.major} | pg_restore (${tools.pgDump})`);
+  await admin.query(`CREATE DATABASE ${quoteIdent(name)} TEMPLATE template0${strategyClause(serverInfo)}`);
+  request.onDatabaseCreated(name);
+  // Metadata first: if the restore dies, the sweep still recognises the database.
+  await writeMetadata(admin, name, metadataFor(request, 'dump'));
+  const target = withDatabase(request.server, name);
+  await dumpAndRestore(tools, source, target, request.signal);
+  // Row estimates and plans should match the source's: a restore leaves no statistics.
+  const client = await connect(target, { applicationName: 'pg-rehearsal-analyze' });
+  try {
+    await client.query('ANALYZE');
+  } finally {
+    await client.end();
+  }
+}
+
+/** Drops a snapshot database, disconnecting anyone still on it. Safe to call twice. */
+export async function dropSnapshot(admin: pg.Client, serverInfo: ServerInfo, name: string): Promise<void> {
+  if (serverInfo.major >= 13) {
+    await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
+    return;
+  }
+  await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1`, [name]);
+  await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)}`);
+}
+
+/** Drops expired snapshots that earlier runs left behind (killed runners, crashes). */
+export async function sweepExpiredSnapshots(
+  admin: pg.Client,
+  serverInfo: ServerInfo,
+  log: Logger,
+): Promise<string[]> {
+  const swept: string[] = [];
+  for (const snapshot of await listSnapshotDatabases(admin)) {
+    if (!snapshot.name.startsWith('pg_rehearsal_') || !isExpired(snapshot.metadata)) continue;
+    try {
+      await dropSnapshot(admin, serverInfo, snapshot.name);
+      swept.push(snapshot.name);
+      log.info(`swept expired snapshot "${snapshot.name}" (created ${snapshot.metadata.created_at})`);
+    } catch (error) {
+      log.warn(`could not sweep expired snapshot "${snapshot.name}": ${errorMessage(error)}`);
+    }
+  }
+  return swept;
+}
+
+export { inspectServer };

@@ -1,0 +1,74 @@
+import type { Report } from '../engine/report.js';
+import { formatBytes, formatDuration } from '../engine/units.js';
+import { blockingLocks } from './summary.js';
+
+export interface Annotation {
+  level: 'error' | 'warning';
+  title: string;
+  message: string;
+  /** Path relative to the working directory the migrations were resolved in. */
+  file?: string;
+  line?: number;
+}
+
+/** GitHub shows at most 10 annotations of each kind per step; we choose which. */
+export const MAX_ANNOTATIONS_PER_KIND = 10;
+
+/**
+ * Errors for each violation and for a failed migration, at the file and line of the
+ * statement responsible; warnings for notable findings that did not breach a threshold
+ * (a rewrite, a long ACCESS EXCLUSIVE hold). Pure: the report in, annotations out.
+ */
+export function renderAnnotations(report: Report): Annotation[] {
+  const errors: Annotation[] = [];
+  const warnings: Annotation[] = [];
+  if (report.failure) {
+    errors.push({
+      level: 'error',
+      title: `pg-rehearsal: migration failed${report.failure.sqlstate ? ` (SQLSTATE ${report.failure.sqlstate})` : ''}`,
+      message: report.failure.message,
+      file: report.failure.path,
+      line: report.failure.line,
+    });
+  }
+  for (const v of report.violations) {
+    errors.push({
+      level: 'error',
+      title: `pg-rehearsal: ${v.rule} breached`,
+      message: v.message,
+      file: v.path,
+      line: v.line,
+    });
+  }
+
+  const violated = new Set(report.violations.map((v) => `${v.subject}:${v.path}:${v.line}`));
+  const seenRewrites = new Set<string>();
+  for (const m of report.migrations) {
+    for (const s of m.statements) {
+      for (const table of s.rewrites) {
+        const metrics = report.metrics?.tables[table];
+        if (!metrics || seenRewrites.has(table) || violated.has(`${table}:${s.path}:${s.line}`)) continue;
+        seenRewrites.add(table);
+        warnings.push({
+          level: 'warning',
+          title: 'pg-rehearsal: table rewritten',
+          message: `${table} (${formatBytes(metrics.size_before ?? 0)}) is rewritten by this statement, under an ACCESS EXCLUSIVE lock`,
+          file: s.path,
+          line: s.line,
+        });
+      }
+    }
+  }
+  for (const lock of blockingLocks(report)) {
+    if (lock.blocks !== 'reads+writes' || lock.held_ms < 1000) continue;
+    if (violated.has(`${lock.relation}:${lock.statement.path}:${lock.statement.line}`)) continue;
+    warnings.push({
+      level: 'warning',
+      title: 'pg-rehearsal: long ACCESS EXCLUSIVE lock',
+      message: `${lock.relation} is locked ACCESS EXCLUSIVE for ${formatDuration(lock.held_ms)}: reads and writes on it wait that long`,
+      file: lock.statement.path,
+      line: lock.statement.line,
+    });
+  }
+  return [...errors.slice(0, MAX_ANNOTATIONS_PER_KIND), ...warnings.slice(0, MAX_ANNOTATIONS_PER_KIND)];
+}

@@ -1,0 +1,69 @@
+import type { LockRecord, MigrationReport, Report } from '../engine/report.js';
+import { lockStrength } from '../engine/observe/lock-modes.js';
+
+/**
+ * Small views over a Report that several renderers share (text, markdown): what the
+ * verdict is, the worst lock of a file, the tables it rewrote.
+ */
+export function verdict(report: Report): string {
+  if (report.cancelled) return 'CANCELLED';
+  if (report.passed) return report.success ? 'PASSED' : 'PASSED (migration failed, fail-on-error off)';
+  return 'FAILED';
+}
+
+/**
+ * Locks that matter to other sessions: on pre-existing tables (an index's lock comes with
+ * its table's), blocking something, the strongest per table and statement.
+ */
+export function blockingLocks(report: Report): LockRecord[] {
+  const strongest = new Map<string, LockRecord>();
+  for (const lock of report.locks) {
+    if (!matters(lock) || lock.blocks === 'none') continue;
+    const key = `${lock.relation}\u0000${lock.statement.path}:${lock.statement.line}`;
+    const current = strongest.get(key);
+    if (!current || lockStrength(lock.mode) > lockStrength(current.mode)) strongest.set(key, lock);
+  }
+  return [...strongest.values()].sort(
+    (a, b) => lockStrength(b.mode) - lockStrength(a.mode) || b.held_ms - a.held_ms,
+  );
+}
+
+/** A lock other sessions could queue behind: on a relation that existed before, and not an index. */
+export function matters(lock: LockRecord): boolean {
+  return lock.granted && !lock.new_relation && lock.relation_kind !== 'index';
+}
+
+export function locksOfMigration(report: Report, migration: MigrationReport): LockRecord[] {
+  return report.locks.filter((l) => l.statement.path === migration.path && matters(l));
+}
+
+/** The strongest lock a file took on a pre-existing relation, longest hold first among equals. */
+export function worstLock(report: Report, migration: MigrationReport): LockRecord | undefined {
+  return locksOfMigration(report, migration).sort(
+    (a, b) => lockStrength(b.mode) - lockStrength(a.mode) || b.held_ms - a.held_ms,
+  )[0];
+}
+
+export function rewritesOfMigration(migration: MigrationReport): string[] {
+  return [...new Set(migration.statements.flatMap((s) => s.rewrites))];
+}
+
+/** One entry per relation: its strongest mode. */
+export function strongestPerRelation<T extends { relation: string; mode: string }>(locks: T[]): T[] {
+  const byRelation = new Map<string, T>();
+  for (const lock of locks) {
+    const current = byRelation.get(lock.relation);
+    if (!current || lockStrength(lock.mode) > lockStrength(current.mode)) byRelation.set(lock.relation, lock);
+  }
+  return [...byRelation.values()];
+}
+
+/** How locks were captured, with the precision of sampling. */
+export function describeLockCapture(report: Report): string {
+  const runner = report.runner;
+  if (runner.lock_capture === 'exact') return 'exact (read after every statement from the migration session)';
+  if (runner.lock_capture === 'sampled') {
+    return `sampled every ${runner.sample_interval_ms} ms (${runner.samples} samples, longest gap ${runner.max_sample_gap_ms} ms): hold times +/- one interval`;
+  }
+  return 'not monitored';
+}

@@ -1,0 +1,121 @@
+import { formatFailure } from '../engine/rehearse.js';
+import type { Report } from '../engine/report.js';
+import { formatBytes, formatDuration, formatSignedBytes } from '../engine/units.js';
+import {
+  blockingLocks,
+  describeLockCapture,
+  rewritesOfMigration,
+  strongestPerRelation,
+  verdict,
+  worstLock,
+} from './summary.js';
+
+/** The terminal rendering: the verdict first, then what each file did, then the numbers. */
+export function renderText(report: Report): string {
+  const lines: string[] = [];
+  const out = (line = '') => lines.push(line);
+  out(`pg-rehearsal ${report.tool.version}: ${verdict(report)}`);
+  for (const v of report.violations) {
+    out(`  x ${v.rule}: ${v.message}${v.path ? ` (${v.path}${v.line ? `:${v.line}` : ''})` : ''}`);
+  }
+  if (report.failure) out(`  x migration failed: ${formatFailure(report.failure)}`);
+  if (report.failure?.hint) out(`    hint: ${report.failure.hint}`);
+  out();
+
+  const snap = report.snapshot;
+  if (snap) {
+    const size = snap.size_bytes !== null ? `, ${formatBytes(snap.size_bytes)}` : '';
+    out(
+      `Snapshot   ${snap.name} on ${snap.server.host}:${snap.server.port} (${snap.strategy}, ${snap.seconds.toFixed(2)} s${size})`,
+    );
+    out(`           ${snap.reason}${snap.kept ? '; kept' : '; dropped after the run'}`);
+  }
+  if (report.server) out(`Server     PostgreSQL ${report.server.version}`);
+  out(`Locks      ${describeLockCapture(report)}`);
+  out();
+
+  out(`Migrations (${report.migrations.length} file(s), ${formatDuration(report.phases_ms.migrate)})`);
+  for (const migration of report.migrations) {
+    const mark = migration.status === 'applied' ? 'ok ' : migration.status === 'failed' ? 'ERR' : ' - ';
+    const worst = worstLock(report, migration);
+    const rewrites = rewritesOfMigration(migration);
+    const facts = [
+      migration.status === 'not_run' ? 'not run' : formatDuration(migration.duration_ms),
+      worst ? `${worst.mode_name} on ${worst.relation} for ${formatDuration(worst.held_ms)}` : undefined,
+      rewrites.length ? `rewrote ${rewrites.join(', ')}` : undefined,
+    ].filter(Boolean);
+    out(`  ${mark} ${migration.path}  ${facts.join('  |  ')}`);
+    for (const s of migration.statements) {
+      const locks = strongestPerRelation(
+        s.locks.filter((l) => l.blocks !== 'none' && l.relation_kind !== 'index'),
+      ).map((l) => `${l.mode_name} ${l.relation}`);
+      const detail = [
+        locks.length ? locks.join(', ') : undefined,
+        s.rewrites.length ? `rewrites ${s.rewrites.join(', ')}` : undefined,
+        s.error ? `ERROR ${s.error}` : undefined,
+      ]
+        .filter(Boolean)
+        .join('; ');
+      out(
+        `      ${String(s.line).padStart(4)}  ${formatDuration(s.duration_ms).padStart(9)}  ${truncate(s.sql, 70)}${detail ? `  [${detail}]` : ''}`,
+      );
+    }
+  }
+  out();
+
+  const blocking = blockingLocks(report);
+  if (blocking.length) {
+    out('Blocking locks (held until the end of their transaction)');
+    for (const l of blocking) {
+      out(
+        `  ${l.relation.padEnd(28)} ${l.mode_name.padEnd(22)} ${formatDuration(l.held_ms).padStart(9)}  blocks ${l.blocks.padEnd(12)} ${l.statement.path}:${l.statement.line}`,
+      );
+    }
+    out();
+  }
+
+  if (report.traffic) {
+    out(`Probe traffic (a read and a write per table every ${report.traffic.interval_ms} ms)`);
+    for (const [table, t] of Object.entries(report.traffic.tables)) {
+      const queue = report.traffic.lock_queue[table]?.outcome ?? '-';
+      out(
+        `  ${table.padEnd(28)} reads blocked ${t.reads.blocked}/${t.reads.probes} (max ${formatDuration(t.reads.max_wait_ms)})  writes blocked ${t.writes.blocked}/${t.writes.probes} (max ${formatDuration(t.writes.max_wait_ms)})  behind a long reader: ${queue}`,
+      );
+    }
+    out();
+  }
+
+  const metrics = report.metrics;
+  if (metrics) {
+    const after = metrics.total_db_size_after;
+    out(
+      `Size       database ${formatBytes(metrics.total_db_size_before ?? 0)}${after !== null ? ` -> ${formatBytes(after)} (${formatSignedBytes(metrics.total_db_size_delta ?? 0)})` : ''}`,
+    );
+    const relations = [
+      ...Object.entries(metrics.tables).map(([name, m]) => ({ name, kind: 'table', m })),
+      ...Object.entries(metrics.indexes).map(([name, m]) => ({ name, kind: 'index', m })),
+    ].filter((r) => r.m.status !== 'unchanged');
+    for (const { name, kind, m } of relations) {
+      const sizes =
+        m.status === 'new'
+          ? formatBytes(m.size_after ?? 0)
+          : m.status === 'dropped'
+            ? `was ${formatBytes(m.size_before ?? 0)}`
+            : `${formatBytes(m.size_before ?? 0)} -> ${formatBytes(m.size_after ?? 0)} (${formatSignedBytes(m.size_delta)})`;
+      const rows = m.rows_after !== null ? `  ~${m.rows_after.toLocaleString('en-US')} rows` : '';
+      out(
+        `  ${kind.padEnd(5)} ${name.padEnd(32)} ${m.status.padEnd(9)} ${m.rewritten ? 'REWRITTEN ' : ''}${sizes}${kind === 'table' ? rows : ''}`,
+      );
+    }
+    out();
+  }
+  const p = report.phases_ms;
+  out(
+    `Phases     snapshot ${formatDuration(p.snapshot)}, catalog ${formatDuration(p.catalog_before)} + ${formatDuration(p.catalog_after)}, migrations ${formatDuration(p.migrate)}, cleanup ${formatDuration(p.cleanup)}`,
+  );
+  return `${lines.join('\n')}\n`;
+}
+
+function truncate(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
