@@ -8610,7 +8610,9 @@ class LockSampler {
  * the application's simplest queries on the tables the migration touches: a primary-key
  * read, and a write (a row lock plus the table's ROW EXCLUSIVE lock, in a transaction that
  * is always rolled back, so no data changes). A probe waits as long as it is blocked, so
- * its duration is the real blocking time another session would have seen.
+ * its duration is the real blocking time another session would have seen. A probe counts
+ * as blocked only when PostgreSQL showed it waiting for a lock: on a busy machine a
+ * migration's CPU load alone slows probes, and that is not blocking.
  *
  * At the start, a "long reader" also holds each table for a moment, the way a slow report
  * or an idle-in-transaction session does, to show whether the migration queues behind it
@@ -8622,6 +8624,8 @@ const MAX_TABLES = 8;
 const LARGEST_TABLES = 4;
 const LONG_READER_MS = 300;
 const PROBE_INTERVAL_MS = 50;
+/** How often in-flight probes older than half the blocked threshold are checked for a lock wait. */
+const LOCK_WATCH_INTERVAL_MS = 10;
 /**
  * Tables worth probing: those the migration text names, then the largest, at most
  * MAX_TABLES so the probe connections stay bounded (two per table, plus the long reader).
@@ -8681,6 +8685,8 @@ class TrafficGenerator {
     clients = [];
     workers = [];
     readers = [];
+    /** Probes running now, by backend pid, for the lock-wait watcher. */
+    inFlight = new Map();
     running = false;
     constructor(targets, options) {
         this.targets = targets;
@@ -8707,7 +8713,9 @@ class TrafficGenerator {
             writer: await this.open('probe'),
             long: await this.open('long-reader'),
         })));
+        const watcher = await this.open('lock-watch');
         this.running = true;
+        this.workers.push(this.watchLockWaits(watcher));
         const holding = [];
         for (const { t, reader, writer, long } of pairs) {
             let held;
@@ -8732,11 +8740,41 @@ class TrafficGenerator {
             this.readers.push({ table: t.table, held_ms: this.options.clock() - startedAt, startedAt });
         }
     }
+    /**
+     * Marks in-flight probes that PostgreSQL shows waiting for a lock. It queries only while
+     * some probe has been running for a while, so an unblocked run costs no extra queries.
+     */
+    async watchLockWaits(watcher) {
+        while (this.running) {
+            const now = this.options.clock();
+            const slow = [...this.inFlight.entries()]
+                .filter(([, probe]) => !probe.waitedForLock && now - probe.started >= BLOCKED_THRESHOLD_MS / 2)
+                .map(([pid]) => pid);
+            if (slow.length > 0) {
+                try {
+                    const { rows } = await watcher.query(`SELECT pid FROM pg_stat_activity WHERE pid = ANY($1::int[]) AND wait_event_type = 'Lock'`, [slow]);
+                    for (const { pid } of rows) {
+                        const probe = this.inFlight.get(pid);
+                        if (probe)
+                            probe.waitedForLock = true;
+                    }
+                }
+                catch {
+                    return; // without the watcher, probes simply count as not blocked
+                }
+            }
+            await new Promise((resolve) => setTimeout(resolve, LOCK_WATCH_INTERVAL_MS));
+        }
+    }
     async loop(client, t, kind) {
         const params = t.keyColumn ? [t.keyValue] : [];
         const query = kind === 'read' ? readQuery(t) : writeQueries(t).join('; ');
+        const { rows } = await client.query('SELECT pg_backend_pid() AS pid');
+        const pid = rows[0].pid;
         while (this.running) {
             const started = this.options.clock();
+            const probe = { started, waitedForLock: false };
+            this.inFlight.set(pid, probe);
             try {
                 if (kind === 'read')
                     await client.query(readQuery(t), params);
@@ -8750,21 +8788,24 @@ class TrafficGenerator {
             catch {
                 // The table may be gone (dropped by the migration) or the probe timed out: stop probing it.
                 await client.query('ROLLBACK').catch(() => undefined);
-                this.record(t, kind, started, query);
+                this.inFlight.delete(pid);
+                this.record(t, kind, probe, query);
                 return;
             }
-            this.record(t, kind, started, query);
+            this.inFlight.delete(pid);
+            this.record(t, kind, probe, query);
             const next = started + this.options.intervalMs - this.options.clock();
             if (this.running && next > 0)
                 await new Promise((resolve) => setTimeout(resolve, next));
         }
     }
-    record(t, kind, started, query) {
+    record(t, kind, probe, query) {
+        const duration = this.options.clock() - probe.started;
         this.probes.push({
             table: t.table,
             kind,
-            started_at_ms: traffic_round(started),
-            wait_ms: traffic_round(this.options.clock() - started),
+            started_at_ms: traffic_round(probe.started),
+            wait_ms: probe.waitedForLock ? traffic_round(duration) : 0,
             query: kind === 'read' ? query.replace('$1', t.keyValue ?? '') : query.replace('$1', t.keyValue ?? ''),
         });
     }

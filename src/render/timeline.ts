@@ -59,7 +59,7 @@ export function renderTimeline(report: Report): string {
   }
   lines.push('```');
   const source = traffic
-    ? `Measured by probe traffic: a read and a write on each table every ${traffic.interval_ms} ms; a probe waiting ${traffic.blocked_threshold_ms} ms or more counts as blocked.`
+    ? `Measured by probe traffic: a read and a write on each table every ${traffic.interval_ms} ms; a probe seen waiting for a lock for ${traffic.blocked_threshold_ms} ms or more counts as blocked.`
     : 'From lock hold times (run with `traffic: true` to measure real waits).';
   return `**Timeline** (seconds from the start of the migrations)\n\n${lines.join('\n')}\n\n<sub>${source}</sub>`;
 }

@@ -8,7 +8,9 @@ import type { LockRecord, ProbeStats, TrafficReport } from '../report.js';
  * the application's simplest queries on the tables the migration touches: a primary-key
  * read, and a write (a row lock plus the table's ROW EXCLUSIVE lock, in a transaction that
  * is always rolled back, so no data changes). A probe waits as long as it is blocked, so
- * its duration is the real blocking time another session would have seen.
+ * its duration is the real blocking time another session would have seen. A probe counts
+ * as blocked only when PostgreSQL showed it waiting for a lock: on a busy machine a
+ * migration's CPU load alone slows probes, and that is not blocking.
  *
  * At the start, a "long reader" also holds each table for a moment, the way a slow report
  * or an idle-in-transaction session does, to show whether the migration queues behind it
@@ -20,6 +22,8 @@ const MAX_TABLES = 8;
 const LARGEST_TABLES = 4;
 const LONG_READER_MS = 300;
 export const PROBE_INTERVAL_MS = 50;
+/** How often in-flight probes older than half the blocked threshold are checked for a lock wait. */
+const LOCK_WATCH_INTERVAL_MS = 10;
 
 export interface ProbeTarget {
   table: string;
@@ -33,8 +37,14 @@ export interface ProbeRecord {
   table: string;
   kind: 'read' | 'write';
   started_at_ms: number;
+  /** Time spent blocked: the probe's duration when it was seen waiting for a lock, else 0. */
   wait_ms: number;
   query: string;
+}
+
+interface InFlightProbe {
+  started: number;
+  waitedForLock: boolean;
 }
 
 /**
@@ -119,6 +129,8 @@ export class TrafficGenerator {
   private readonly clients: pg.Client[] = [];
   private readonly workers: Promise<void>[] = [];
   private readonly readers: { table: string; held_ms: number; startedAt: number }[] = [];
+  /** Probes running now, by backend pid, for the lock-wait watcher. */
+  private readonly inFlight = new Map<number, InFlightProbe>();
   private running = false;
 
   constructor(
@@ -152,7 +164,9 @@ export class TrafficGenerator {
         long: await this.open('long-reader'),
       })),
     );
+    const watcher = await this.open('lock-watch');
     this.running = true;
+    this.workers.push(this.watchLockWaits(watcher));
     const holding: Promise<void>[] = [];
     for (const { t, reader, writer, long } of pairs) {
       let held!: () => void;
@@ -178,11 +192,43 @@ export class TrafficGenerator {
     }
   }
 
+  /**
+   * Marks in-flight probes that PostgreSQL shows waiting for a lock. It queries only while
+   * some probe has been running for a while, so an unblocked run costs no extra queries.
+   */
+  private async watchLockWaits(watcher: pg.Client): Promise<void> {
+    while (this.running) {
+      const now = this.options.clock();
+      const slow = [...this.inFlight.entries()]
+        .filter(([, probe]) => !probe.waitedForLock && now - probe.started >= BLOCKED_THRESHOLD_MS / 2)
+        .map(([pid]) => pid);
+      if (slow.length > 0) {
+        try {
+          const { rows } = await watcher.query<{ pid: number }>(
+            `SELECT pid FROM pg_stat_activity WHERE pid = ANY($1::int[]) AND wait_event_type = 'Lock'`,
+            [slow],
+          );
+          for (const { pid } of rows) {
+            const probe = this.inFlight.get(pid);
+            if (probe) probe.waitedForLock = true;
+          }
+        } catch {
+          return; // without the watcher, probes simply count as not blocked
+        }
+      }
+      await new Promise((resolve) => setTimeout(resolve, LOCK_WATCH_INTERVAL_MS));
+    }
+  }
+
   private async loop(client: pg.Client, t: ProbeTarget, kind: 'read' | 'write'): Promise<void> {
     const params = t.keyColumn ? [t.keyValue] : [];
     const query = kind === 'read' ? readQuery(t) : writeQueries(t).join('; ');
+    const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+    const pid = rows[0].pid;
     while (this.running) {
       const started = this.options.clock();
+      const probe: InFlightProbe = { started, waitedForLock: false };
+      this.inFlight.set(pid, probe);
       try {
         if (kind === 'read') await client.query(readQuery(t), params);
         else {
@@ -193,21 +239,24 @@ export class TrafficGenerator {
       } catch {
         // The table may be gone (dropped by the migration) or the probe timed out: stop probing it.
         await client.query('ROLLBACK').catch(() => undefined);
-        this.record(t, kind, started, query);
+        this.inFlight.delete(pid);
+        this.record(t, kind, probe, query);
         return;
       }
-      this.record(t, kind, started, query);
+      this.inFlight.delete(pid);
+      this.record(t, kind, probe, query);
       const next = started + this.options.intervalMs - this.options.clock();
       if (this.running && next > 0) await new Promise((resolve) => setTimeout(resolve, next));
     }
   }
 
-  private record(t: ProbeTarget, kind: 'read' | 'write', started: number, query: string): void {
+  private record(t: ProbeTarget, kind: 'read' | 'write', probe: InFlightProbe, query: string): void {
+    const duration = this.options.clock() - probe.started;
     this.probes.push({
       table: t.table,
       kind,
-      started_at_ms: round(started),
-      wait_ms: round(this.options.clock() - started),
+      started_at_ms: round(probe.started),
+      wait_ms: probe.waitedForLock ? round(duration) : 0,
       query: kind === 'read' ? query.replace('$1', t.keyValue ?? '') : query.replace('$1', t.keyValue ?? ''),
     });
   }
