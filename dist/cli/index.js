@@ -8480,8 +8480,9 @@ function round(ms) {
  * exclusively, and it runs with a short lock_timeout, so it can never make a migration wait.
  *
  * Precision: a hold is seen from its first to its last sample, so it is measured as
- * (last - first) + one interval, i.e. within +/- one interval of the truth; a hold
- * shorter than the interval may be missed. The report says `lock_capture: sampled`.
+ * (last - first) plus half the gap to the samples on either side (one interval while the
+ * sampling keeps pace), i.e. within +/- one interval of the truth; a hold shorter than the
+ * interval may be missed. The report says `lock_capture: sampled`.
  */
 const SAMPLE_QUERY = `
 SELECT l.pid, l.locktype, l.mode, l.granted, l.relation::bigint AS oid,
@@ -8503,6 +8504,8 @@ class LockSampler {
     running = false;
     loop;
     samples = 0;
+    /** When each sample was taken, in order: a hold's edges lie between two samples. */
+    sampleTimes = [];
     /** Longest gap between two samples: the real precision achieved. */
     maxGapMs = 0;
     constructor(observer, options, before) {
@@ -8531,6 +8534,7 @@ class LockSampler {
                 const { rows } = await this.observer.query(SAMPLE_QUERY);
                 const at = (sentAt + this.options.clock()) / 2;
                 this.record(rows, at);
+                this.sampleTimes.push(at);
                 if (previous !== undefined)
                     this.maxGapMs = Math.max(this.maxGapMs, at - previous);
                 previous = at;
@@ -8579,8 +8583,13 @@ class LockSampler {
         return [...this.holds.values()]
             .sort((a, b) => a.firstSeenMs - b.firstSeenMs)
             .map((hold) => {
-            const heldMs = hold.lastSeenMs - hold.firstSeenMs + interval;
-            const startedAt = Math.max(0, hold.firstSeenMs - interval / 2);
+            // The lock was taken between the sample before it was first seen and that sample,
+            // and released between its last sample and the next: count half of each gap, which
+            // stays honest when a loaded server spaces the samples wider than the interval.
+            const before = this.gapBefore(hold.firstSeenMs) ?? interval;
+            const after = this.gapAfter(hold.lastSeenMs) ?? interval;
+            const heldMs = hold.lastSeenMs - hold.firstSeenMs + (before + after) / 2;
+            const startedAt = Math.max(0, hold.firstSeenMs - before / 2);
             const statement = { path: this.options.label, line: 0, sql: excerpt(hold.query) };
             return {
                 relation: hold.relation,
@@ -8598,6 +8607,14 @@ class LockSampler {
                 blocked_queries: [],
             };
         });
+    }
+    gapBefore(at) {
+        const index = this.sampleTimes.indexOf(at);
+        return index > 0 ? at - this.sampleTimes[index - 1] : undefined;
+    }
+    gapAfter(at) {
+        const index = this.sampleTimes.indexOf(at);
+        return index >= 0 && index < this.sampleTimes.length - 1 ? this.sampleTimes[index + 1] - at : undefined;
     }
 }
 
