@@ -54,13 +54,13 @@ export async function demoCommand(rows: number, signal: AbortSignal): Promise<nu
         'source-url': server.url.replace(/\/postgres$/, '/shop'),
         migrations: '*.sql',
         'working-directory': migrationsDir,
-        'max-read-block': '1s',
+        'max-read-block': '500ms',
         'max-rewrite-size': '10MB',
       },
       { label: (option) => `--${option}`, runId: 'demo' },
     );
     log.info(`rehearsing the v2 upgrade (${Object.keys(SHOP_V2_MIGRATIONS).join(', ')})`);
-    log.info('thresholds: --max-read-block 1s --max-rewrite-size 10MB');
+    log.info('thresholds: --max-read-block 500ms --max-rewrite-size 10MB');
     const report = await time('rehearse v2 upgrade', () => rehearse(config, { log, signal }));
     process.stdout.write(`\n${renderText(report)}`);
     const p = report.phases_ms;
