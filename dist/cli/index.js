@@ -8898,7 +8898,8 @@ function copyMethod(server) {
         return {
             copyOnWrite: true,
             clause,
-            description: 'copy-on-write clone (PostgreSQL 18 file_copy_method = clone on a reflink filesystem)',
+            // copy_file_range underneath: blocks are shared where the filesystem has reflinks.
+            description: 'copy-on-write clone (PostgreSQL 18 file_copy_method = clone; blocks are shared on a reflink filesystem such as XFS or btrfs)',
         };
     }
     return { copyOnWrite: false, clause, description: 'file copy (CREATE DATABASE ... STRATEGY FILE_COPY)' };
