@@ -373,6 +373,42 @@ describe('rehearsing on a golden snapshot', () => {
   });
 });
 
+describe('usage errors', () => {
+  it('names the flag and what to do', async () => {
+    const unknown = await runCli(['snapshot', 'frobnicate']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/unknown snapshot subcommand "frobnicate"; use one of create, list/);
+    const noName = await runCli(['snapshot', 'create', '--source-url', local.url]);
+    expect(noName.code).toBe(2);
+    expect(noName.stderr).toMatch(/--name is required/);
+    const noServer = await runCli(['snapshot', 'list']);
+    expect(noServer.stderr).toMatch(/--snapshot-server-url is required/);
+    const help = await runCli(['snapshot', '--help']);
+    expect(help.stdout).toMatch(/restore NAME --to DB \[--force\]/);
+    expect((await runCli(['--help'])).stdout).toMatch(
+      /pg-rehearsal snapshot create\|list\|show\|delete\|clone\|restore/,
+    );
+  });
+
+  it('snapshot-max-age needs snapshot: existing and a source to rebuild from', () => {
+    const base = { migrations: 'x.sql', 'snapshot-max-age': '24h', 'snapshot-name': 'g' };
+    expect(() => buildConfig({ ...base, 'source-url': local.url })).toThrow(
+      /^snapshot-max-age: applies to the golden snapshot of snapshot: existing/,
+    );
+    expect(() =>
+      buildConfig(
+        { ...base, snapshot: 'existing', 'snapshot-server-url': local.url },
+        { label: (o) => `--${o}` },
+      ),
+    ).toThrow(/--snapshot-max-age: needs source-url/);
+    expect(() =>
+      buildConfig({ ...base, snapshot: 'existing', 'source-url': local.url, 'snapshot-max-age': 'soon' }),
+    ).toThrow(/is not a duration/);
+    const config = buildConfig({ ...base, snapshot: 'existing', 'source-url': local.url });
+    expect(config.snapshot.maxAgeMs).toBe(24 * 3_600_000);
+  });
+});
+
 describe('orphan sweep', () => {
   it('drops an expired pg_rehearsal_* snapshot, never a golden one or another database', async () => {
     const expired = uniqueName('pg_rehearsal_testsweep');

@@ -9583,6 +9583,10 @@ async function restoreSnapshot(admin, serverInfo, name, to, options = {}) {
         throw new ConfigError('to', `--to: "${to}" is the snapshot itself; name the database to replace`);
     if (!(await databaseExists(admin, name)))
         throw notASnapshot(name, false);
+    const { rows } = await admin.query('SELECT current_database() AS db');
+    if (rows[0].db === to) {
+        throw new ConfigError('to', `--to: "${to}" is the maintenance database pg-rehearsal is connected to; point --snapshot-server-url at another database (e.g. template1) to replace it`);
+    }
     const exists = await databaseExists(admin, to);
     if (exists && !options.force) {
         const others = await countOtherSessions(admin, to);
