@@ -5,7 +5,12 @@ import { parseConnectionUrl } from '../src/engine/connection.js';
 import type { Logger } from '../src/engine/logger.js';
 import { rehearse } from '../src/engine/rehearse.js';
 import { dumpAndRestore, RestoreProgress } from '../src/engine/snapshot/dump.js';
-import { createGoldenSnapshotOn, openSnapshotServer } from '../src/engine/snapshot/golden.js';
+import { LOCK_CLASS } from '../src/engine/snapshot/clone.js';
+import {
+  cloneSnapshotOn,
+  createGoldenSnapshotOn,
+  openSnapshotServer,
+} from '../src/engine/snapshot/golden.js';
 import { writeMetadata, type SnapshotMetadata } from '../src/engine/snapshot/metadata.js';
 import { findPgTools } from '../src/engine/snapshot/pg-tools.js';
 import { sweepExpiredSnapshots } from '../src/engine/snapshot/snapshot.js';
@@ -315,6 +320,60 @@ describe('rehearsing on a golden snapshot', () => {
       for (const runId of runIds)
         expect(await databasesLike(local.url, `pg_rehearsal_${runId}_%`)).toEqual([]);
     } finally {
+      await g.dispose();
+    }
+  });
+
+  it('keeps the clone with keep-snapshot, as a throwaway snapshot the sweep may drop later', async () => {
+    const g = await golden();
+    try {
+      const report = await rehearse(
+        buildConfig({
+          'snapshot-server-url': local.url,
+          snapshot: 'existing',
+          'snapshot-name': g.name,
+          'keep-snapshot': 'true',
+          migrations: '*.sql',
+          'working-directory': migrationDir({ '001.sql': 'CREATE TABLE kept (x int);' }),
+        }),
+      );
+      const kept = report.snapshot!.name;
+      try {
+        expect(report.snapshot!.kept).toBe(true);
+        expect(await databasesLike(local.url, kept)).toEqual([kept]);
+        const [{ c }] = await query<{ c: string }>(
+          local.url,
+          `SELECT shobj_description(oid, 'pg_database') AS c FROM pg_database WHERE datname = $1`,
+          [kept],
+        );
+        expect(JSON.parse(c)).toMatchObject({ strategy: 'existing', ttl_seconds: 6 * 3600 });
+        expect(await count(withDatabase(local.url, kept), 'kept')).toBe(0);
+      } finally {
+        await dropDatabase(withDatabase(local.url, kept));
+      }
+    } finally {
+      await g.dispose();
+    }
+  });
+
+  it('serialises clones of one snapshot on an advisory lock instead of failing', async () => {
+    const g = await golden();
+    const to = uniqueName('test_clone');
+    const holder = new pg.Client({ connectionString: local.url });
+    await holder.connect();
+    try {
+      // Someone (a swap replacing the golden snapshot, another clone) holds its lock.
+      await holder.query('SELECT pg_advisory_lock($1::int, hashtext($2))', [LOCK_CLASS, g.name]);
+      const cloning = cloneSnapshotOn(parseConnectionUrl(local.url, 'server'), g.name, to);
+      await new Promise((resolve) => setTimeout(resolve, 700));
+      expect(await databasesLike(local.url, to)).toEqual([]);
+      await holder.query('SELECT pg_advisory_unlock($1::int, hashtext($2))', [LOCK_CLASS, g.name]);
+      const result = await cloning;
+      expect(result.seconds).toBeGreaterThan(0.5);
+      expect(await databasesLike(local.url, to)).toEqual([to]);
+    } finally {
+      await holder.end();
+      await dropDatabase(withDatabase(local.url, to));
       await g.dispose();
     }
   });

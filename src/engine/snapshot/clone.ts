@@ -28,7 +28,7 @@ export function copyMethod(server: ServerInfo): CopyMethod {
 }
 
 /** Advisory-lock namespace of pg-rehearsal ("pgrh"), so that our keys meet no one else's. */
-const LOCK_CLASS = 0x70677268;
+export const LOCK_CLASS = 0x70677268;
 
 /**
  * Runs `fn` holding a session advisory lock on the admin connection, keyed on a database
