@@ -233,6 +233,12 @@ describe('pg-rehearsal snapshot (bundled CLI)', () => {
       );
       expect(row.c).toBe('the app database');
 
+      // Arguments the wrong way round: the app database is no snapshot, the golden one stays.
+      const swapped = await runCli(['snapshot', 'restore', targetName, '--to', g.name, ...SERVER]);
+      expect(swapped.code).toBe(2);
+      expect(swapped.stderr).toMatch(/is not a pg-rehearsal snapshot/);
+      expect(await fingerprint(g.url)).toBe(expected);
+
       // Restoring with nobody connected needs no --force; nothing is left aside.
       await query(targetUrl, 'DROP TABLE audit');
       expect((await runCli(['snapshot', 'restore', g.name, '--to', targetName, ...SERVER])).code).toBe(0);
@@ -425,6 +431,17 @@ describe('rehearsing on a golden snapshot', () => {
       expect(refreshed.metrics!.tables.items.rows_before).toBe(3100);
       expect(await count(goldenUrl, 'items')).toBe(3100);
       expect(await databasesLike(local.url, name)).toEqual([name]);
+
+      // A database of that name that pg-rehearsal did not create is never replaced.
+      const plainUrl = await createDatabase(local.url, 'CREATE TABLE precious (x int);', 'plain');
+      try {
+        await expect(
+          rehearse(buildConfig({ ...options, 'snapshot-name': dbName(plainUrl) }), { log }),
+        ).rejects.toThrow(/exists but is not a pg-rehearsal snapshot .* so it is never replaced/);
+        expect(await count(plainUrl, 'precious')).toBe(0);
+      } finally {
+        await dropDatabase(plainUrl);
+      }
     } finally {
       await dropDatabase(goldenUrl);
       await dropDatabase(sourceUrl);

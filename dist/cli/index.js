@@ -9548,17 +9548,19 @@ function notASnapshot(name, exists) {
         ? `database "${name}" is not a pg-rehearsal snapshot (its COMMENT has no pg-rehearsal metadata); pg-rehearsal snapshot list shows the snapshots`
         : `snapshot "${name}" does not exist; pg-rehearsal snapshot list shows the snapshots`);
 }
-/** Drops a snapshot; refuses databases that are not pg-rehearsal snapshots. */
-async function deleteSnapshot(admin, serverInfo, name) {
+async function requireSnapshot(admin, name) {
     if (!(await readMetadata(admin, name)))
         throw notASnapshot(name, await databaseExists(admin, name));
+}
+/** Drops a snapshot; refuses databases that are not pg-rehearsal snapshots. */
+async function deleteSnapshot(admin, serverInfo, name) {
+    await requireSnapshot(admin, name);
     await withDatabaseLock(admin, name, () => dropSnapshot(admin, serverInfo, name));
 }
 /** A new database `to` from the snapshot, by the fastest file copy the server offers. */
 async function cloneSnapshot(admin, serverInfo, name, to) {
     assertSafeName(to, 'to');
-    if (!(await databaseExists(admin, name)))
-        throw notASnapshot(name, false);
+    await requireSnapshot(admin, name);
     if (await databaseExists(admin, to)) {
         throw new ConfigError('to', `--to: a database named "${to}" already exists; choose another name, or use restore to replace it`);
     }
@@ -9581,8 +9583,8 @@ async function restoreSnapshot(admin, serverInfo, name, to, options = {}) {
     assertSafeName(to, 'to');
     if (to === name)
         throw new ConfigError('to', `--to: "${to}" is the snapshot itself; name the database to replace`);
-    if (!(await databaseExists(admin, name)))
-        throw notASnapshot(name, false);
+    // Only snapshots are restored from: a swapped `restore app --to golden` must not replace the golden one.
+    await requireSnapshot(admin, name);
     const { rows } = await admin.query('SELECT current_database() AS db');
     if (rows[0].db === to) {
         throw new ConfigError('to', `--to: "${to}" is the maintenance database pg-rehearsal is connected to; point --snapshot-server-url at another database (e.g. template1) to replace it`);
@@ -9650,6 +9652,9 @@ async function ensureFreshGolden(admin, server, serverInfo, sourceInfo, options)
     return withDatabaseLock(admin, options.name, async () => {
         const metadata = await readMetadata(admin, options.name);
         const exists = metadata !== undefined || (await databaseExists(admin, options.name));
+        if (exists && !metadata) {
+            throw new SetupError(`snapshot-max-age: database "${options.name}" exists but is not a pg-rehearsal snapshot (no metadata in its COMMENT), so it is never replaced; name another golden snapshot, or create it with pg-rehearsal snapshot create`);
+        }
         const age = metadata ? Date.now() - Date.parse(metadata.created_at) : Infinity;
         if (exists && age <= options.maxAgeMs)
             return 'fresh';

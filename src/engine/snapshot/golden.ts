@@ -256,9 +256,13 @@ function notASnapshot(name: string, exists: boolean): SetupError {
   );
 }
 
+async function requireSnapshot(admin: pg.Client, name: string): Promise<void> {
+  if (!(await readMetadata(admin, name))) throw notASnapshot(name, await databaseExists(admin, name));
+}
+
 /** Drops a snapshot; refuses databases that are not pg-rehearsal snapshots. */
 export async function deleteSnapshot(admin: pg.Client, serverInfo: ServerInfo, name: string): Promise<void> {
-  if (!(await readMetadata(admin, name))) throw notASnapshot(name, await databaseExists(admin, name));
+  await requireSnapshot(admin, name);
   await withDatabaseLock(admin, name, () => dropSnapshot(admin, serverInfo, name));
 }
 
@@ -276,7 +280,7 @@ export async function cloneSnapshot(
   to: string,
 ): Promise<CloneResult> {
   assertSafeName(to, 'to');
-  if (!(await databaseExists(admin, name))) throw notASnapshot(name, false);
+  await requireSnapshot(admin, name);
   if (await databaseExists(admin, to)) {
     throw new ConfigError(
       'to',
@@ -314,7 +318,8 @@ export async function restoreSnapshot(
   assertSafeName(to, 'to');
   if (to === name)
     throw new ConfigError('to', `--to: "${to}" is the snapshot itself; name the database to replace`);
-  if (!(await databaseExists(admin, name))) throw notASnapshot(name, false);
+  // Only snapshots are restored from: a swapped `restore app --to golden` must not replace the golden one.
+  await requireSnapshot(admin, name);
   const { rows } = await admin.query<{ db: string }>('SELECT current_database() AS db');
   if (rows[0].db === to) {
     throw new ConfigError(
@@ -388,6 +393,11 @@ export async function ensureFreshGolden(
   return withDatabaseLock(admin, options.name, async () => {
     const metadata = await readMetadata(admin, options.name);
     const exists = metadata !== undefined || (await databaseExists(admin, options.name));
+    if (exists && !metadata) {
+      throw new SetupError(
+        `snapshot-max-age: database "${options.name}" exists but is not a pg-rehearsal snapshot (no metadata in its COMMENT), so it is never replaced; name another golden snapshot, or create it with pg-rehearsal snapshot create`,
+      );
+    }
     const age = metadata ? Date.now() - Date.parse(metadata.created_at) : Infinity;
     if (exists && age <= options.maxAgeMs) return 'fresh';
     log.info(
