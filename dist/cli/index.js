@@ -9478,10 +9478,10 @@ async function createGoldenSnapshot(admin, server, serverInfo, sourceInfo, optio
             tables: options.tables ?? [],
             exclude_table_data: options.excludeTableData ?? [],
         };
-        await swapInto(admin, building, name, JSON.stringify(metadata), undefined);
+        await swapInto(admin, serverInfo, building, name, { comment: JSON.stringify(metadata) });
         built = false;
-        log.info(`golden snapshot "${name}" created in ${made.seconds.toFixed(2)} s (${made.strategy}: ${made.reason})`);
         const reason = subset ? 'a subset of tables is copied with pg_dump | pg_restore' : made.reason;
+        log.info(`golden snapshot "${name}" created in ${made.seconds.toFixed(2)} s (${made.strategy}: ${reason})`);
         return { name, metadata, reason, seconds: made.seconds };
     }
     finally {
@@ -9494,7 +9494,7 @@ async function createGoldenSnapshot(admin, server, serverInfo, sourceInfo, optio
  * and dropping it afterwards. Fails (and changes nothing) while someone is connected to
  * `target`: PostgreSQL refuses to rename a database in use.
  */
-async function swapInto(admin, built, target, comment, owner) {
+async function swapInto(admin, serverInfo, built, target, { comment, owner, busyHint = 'close them and retry', }) {
     const old = asideName('old');
     let moved = false;
     await withDatabaseLock(admin, target, async () => {
@@ -9523,13 +9523,13 @@ async function swapInto(admin, built, target, comment, owner) {
         catch (error) {
             await admin.query('ROLLBACK').catch(() => undefined);
             if (isBusyTemplate(error)) {
-                throw new SetupError(`database "${target}" has open sessions, so it cannot be replaced; close them (or pass --force) and retry`);
+                throw new SetupError(`database "${target}" has open sessions, so it cannot be replaced; ${busyHint}`);
             }
             throw error;
         }
     });
     if (moved)
-        await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(old)} WITH (FORCE)`);
+        await dropSnapshot(admin, serverInfo, old);
 }
 async function listSnapshots(admin) {
     return (await listSnapshotDatabases(admin)).map((s) => listing(s.name, s.metadata));
@@ -9625,7 +9625,11 @@ async function restoreSnapshot(admin, serverInfo, name, to, options = {}) {
                     log.info(`disconnected ${ended} session(s) from "${to}"`);
             }
             try {
-                await swapInto(admin, building, to, comment, owner);
+                await swapInto(admin, serverInfo, building, to, {
+                    comment,
+                    owner,
+                    busyHint: 'close them, or pass --force to disconnect them, and retry',
+                });
                 break;
             }
             catch (error) {

@@ -173,12 +173,12 @@ export async function createGoldenSnapshot(
       tables: options.tables ?? [],
       exclude_table_data: options.excludeTableData ?? [],
     };
-    await swapInto(admin, building, name, JSON.stringify(metadata), undefined);
+    await swapInto(admin, serverInfo, building, name, { comment: JSON.stringify(metadata) });
     built = false;
-    log.info(
-      `golden snapshot "${name}" created in ${made.seconds.toFixed(2)} s (${made.strategy}: ${made.reason})`,
-    );
     const reason = subset ? 'a subset of tables is copied with pg_dump | pg_restore' : made.reason;
+    log.info(
+      `golden snapshot "${name}" created in ${made.seconds.toFixed(2)} s (${made.strategy}: ${reason})`,
+    );
     return { name, metadata, reason, seconds: made.seconds };
   } finally {
     if (built) await dropSnapshot(admin, serverInfo, building).catch(() => undefined);
@@ -192,10 +192,14 @@ export async function createGoldenSnapshot(
  */
 async function swapInto(
   admin: pg.Client,
+  serverInfo: ServerInfo,
   built: string,
   target: string,
-  comment: string | null,
-  owner: string | undefined,
+  {
+    comment,
+    owner,
+    busyHint = 'close them and retry',
+  }: { comment: string | null; owner?: string; busyHint?: string },
 ): Promise<void> {
   const old = asideName('old');
   let moved = false;
@@ -225,14 +229,12 @@ async function swapInto(
     } catch (error) {
       await admin.query('ROLLBACK').catch(() => undefined);
       if (isBusyTemplate(error)) {
-        throw new SetupError(
-          `database "${target}" has open sessions, so it cannot be replaced; close them (or pass --force) and retry`,
-        );
+        throw new SetupError(`database "${target}" has open sessions, so it cannot be replaced; ${busyHint}`);
       }
       throw error;
     }
   });
-  if (moved) await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(old)} WITH (FORCE)`);
+  if (moved) await dropSnapshot(admin, serverInfo, old);
 }
 
 export async function listSnapshots(admin: pg.Client): Promise<GoldenListing[]> {
@@ -363,7 +365,11 @@ export async function restoreSnapshot(
         if (ended) log.info(`disconnected ${ended} session(s) from "${to}"`);
       }
       try {
-        await swapInto(admin, building, to, comment, owner);
+        await swapInto(admin, serverInfo, building, to, {
+          comment,
+          owner,
+          busyHint: 'close them, or pass --force to disconnect them, and retry',
+        });
         break;
       } catch (error) {
         if (!options.force || attempt >= 20 || !/open sessions/.test(errorMessage(error))) throw error;
