@@ -114,7 +114,11 @@ describe('pg-rehearsal snapshot (bundled CLI)', () => {
       // Creating over an existing name is refused with what to do.
       const again = await runCli(['snapshot', 'create', '--source-url', sourceUrl, '--name', name]);
       expect(again.code).toBe(2);
-      expect(again.stderr).toMatch(/--name: a database named .* already exists; delete it first/);
+      expect(again.stderr).toMatch(/--name: a database named .* already exists; pass --replace/);
+      expect(
+        (await runCli(['snapshot', 'create', '--source-url', sourceUrl, '--name', cloneName, '--replace']))
+          .stderr,
+      ).toMatch(/is not a pg-rehearsal snapshot .* so it is never replaced/);
 
       const deleted = await runCli(['snapshot', 'delete', name, ...SERVER]);
       expect(deleted.code).toBe(0);
@@ -245,6 +249,62 @@ describe('pg-rehearsal snapshot (bundled CLI)', () => {
       expect(await fingerprint(targetUrl)).toBe(expected);
     } finally {
       await dropDatabase(targetUrl);
+      await g.dispose();
+    }
+  });
+});
+
+describe('replacing a golden snapshot', () => {
+  it('--replace swaps the new one in: a reader polling meanwhile always finds it, old or new', async () => {
+    const g = await golden(`${SHOP}
+      CREATE TABLE big AS SELECT g AS id, repeat('x', 200) AS pad FROM generate_series(1, 40000) g;`);
+    try {
+      await query(g.sourceUrl, `INSERT INTO items VALUES (3001, 'new')`);
+      const seen = new Set<string>();
+      let polling = true;
+      const reader = (async () => {
+        const client = new pg.Client({ connectionString: local.url });
+        await client.connect();
+        try {
+          while (polling) {
+            const { rows } = await client.query<{ c: string | null }>(
+              `SELECT shobj_description(oid, 'pg_database') AS c FROM pg_database WHERE datname = $1`,
+              [g.name],
+            );
+            seen.add(
+              rows.length ? (JSON.parse(rows[0].c as string) as SnapshotMetadata).created_at : 'missing',
+            );
+            await new Promise((resolve) => setTimeout(resolve, 5));
+          }
+        } finally {
+          await client.end();
+        }
+      })();
+      const r = await runCli([
+        'snapshot',
+        'create',
+        '--source-url',
+        g.sourceUrl,
+        '--name',
+        g.name,
+        '--strategy',
+        'dump',
+        '--replace',
+      ]);
+      polling = false;
+      await reader;
+      expect(r.code).toBe(0);
+      expect(seen.has('missing')).toBe(false);
+      expect(seen.size).toBe(2); // the old one until the swap, then the new one
+      expect(await count(g.url, 'items')).toBe(3001);
+      // No build left aside: only the golden snapshot names this source.
+      const named = await query<{ datname: string }>(
+        local.url,
+        `SELECT datname FROM pg_database WHERE shobj_description(oid, 'pg_database') LIKE $1`,
+        [`%"database":"${dbName(g.sourceUrl)}"%`],
+      );
+      expect(named.map((r) => r.datname)).toEqual([g.name]);
+    } finally {
       await g.dispose();
     }
   });

@@ -46544,8 +46544,13 @@ async function createGoldenSnapshot(admin, server, serverInfo, sourceInfo, optio
     if (sourceInfo.identity === serverInfo.identity && options.source.database === name) {
         throw new errors_ConfigError('name', `--name: "${name}" is the source database itself; choose another name`);
     }
-    if (!options.replace && (await server_databaseExists(admin, name))) {
-        throw new errors_ConfigError('name', `--name: a database named "${name}" already exists; delete it first (pg-rehearsal snapshot delete ${name}) or choose another name`);
+    if (await server_databaseExists(admin, name)) {
+        if (!options.replace) {
+            throw new errors_ConfigError('name', `--name: a database named "${name}" already exists; pass --replace to replace the snapshot, or choose another name`);
+        }
+        if (!(await metadata_readMetadata(admin, name))) {
+            throw new errors_ConfigError('name', `--name: database "${name}" is not a pg-rehearsal snapshot (no metadata in its COMMENT), so it is never replaced; choose another name`);
+        }
     }
     const dumpArgs = [
         ...(options.tables ?? []).flatMap((t) => ['--table', t]),

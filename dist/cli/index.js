@@ -9442,8 +9442,13 @@ async function createGoldenSnapshot(admin, server, serverInfo, sourceInfo, optio
     if (sourceInfo.identity === serverInfo.identity && options.source.database === name) {
         throw new ConfigError('name', `--name: "${name}" is the source database itself; choose another name`);
     }
-    if (!options.replace && (await databaseExists(admin, name))) {
-        throw new ConfigError('name', `--name: a database named "${name}" already exists; delete it first (pg-rehearsal snapshot delete ${name}) or choose another name`);
+    if (await databaseExists(admin, name)) {
+        if (!options.replace) {
+            throw new ConfigError('name', `--name: a database named "${name}" already exists; pass --replace to replace the snapshot, or choose another name`);
+        }
+        if (!(await readMetadata(admin, name))) {
+            throw new ConfigError('name', `--name: database "${name}" is not a pg-rehearsal snapshot (no metadata in its COMMENT), so it is never replaced; choose another name`);
+        }
     }
     const dumpArgs = [
         ...(options.tables ?? []).flatMap((t) => ['--table', t]),
@@ -10502,9 +10507,11 @@ Golden snapshots: create once (say nightly), then clone per rehearsal
 (run --snapshot existing --snapshot-name NAME) or restore over a database.
 
   create --source-url URL --name NAME [--strategy auto|template|dump]
-         [--tables PATTERN ...] [--exclude-table-data PATTERN ...]
+         [--tables PATTERN ...] [--exclude-table-data PATTERN ...] [--replace]
                              snapshot the whole database, or some tables (pg_dump -t
-                             patterns; --exclude-table-data keeps only their schema)
+                             patterns; --exclude-table-data keeps only their schema);
+                             --replace swaps a new one in for an existing snapshot
+                             (the nightly refresh: readers never see it missing)
   list [--format text|json]  every snapshot on the server with its metadata
   show NAME [--format text|json]
   delete NAME                drop a snapshot (only databases pg-rehearsal created)
@@ -10529,7 +10536,7 @@ const VALUE_FLAGS = [
     'to',
     'pg-bin-dir',
 ];
-const BOOLEAN_FLAGS = ['force', 'help'];
+const BOOLEAN_FLAGS = ['force', 'replace', 'help'];
 const REPEATABLE = ['tables', 'exclude-table-data'];
 const SUBCOMMANDS = ['create', 'list', 'show', 'delete', 'clone', 'restore'];
 function snapshot_text(options, flag) {
@@ -10609,6 +10616,7 @@ async function snapshotCommand(argv, signal) {
                     strategy,
                     tables: splitRepeated(options.tables),
                     excludeTableData: splitRepeated(options['exclude-table-data']),
+                    replace: options.replace === true,
                     pgBinDir: snapshot_text(options, 'pg-bin-dir'),
                     log,
                     signal,

@@ -21,9 +21,11 @@ Golden snapshots: create once (say nightly), then clone per rehearsal
 (run --snapshot existing --snapshot-name NAME) or restore over a database.
 
   create --source-url URL --name NAME [--strategy auto|template|dump]
-         [--tables PATTERN ...] [--exclude-table-data PATTERN ...]
+         [--tables PATTERN ...] [--exclude-table-data PATTERN ...] [--replace]
                              snapshot the whole database, or some tables (pg_dump -t
-                             patterns; --exclude-table-data keeps only their schema)
+                             patterns; --exclude-table-data keeps only their schema);
+                             --replace swaps a new one in for an existing snapshot
+                             (the nightly refresh: readers never see it missing)
   list [--format text|json]  every snapshot on the server with its metadata
   show NAME [--format text|json]
   delete NAME                drop a snapshot (only databases pg-rehearsal created)
@@ -49,7 +51,7 @@ const VALUE_FLAGS = [
   'to',
   'pg-bin-dir',
 ] as const;
-const BOOLEAN_FLAGS = ['force', 'help'] as const;
+const BOOLEAN_FLAGS = ['force', 'replace', 'help'] as const;
 const REPEATABLE = ['tables', 'exclude-table-data'];
 const SUBCOMMANDS = ['create', 'list', 'show', 'delete', 'clone', 'restore'];
 
@@ -154,6 +156,7 @@ export async function snapshotCommand(argv: string[], signal: AbortSignal): Prom
           strategy,
           tables: splitRepeated(options.tables),
           excludeTableData: splitRepeated(options['exclude-table-data']),
+          replace: options.replace === true,
           pgBinDir: text(options, 'pg-bin-dir'),
           log,
           signal,

@@ -129,11 +129,19 @@ export async function createGoldenSnapshot(
   if (sourceInfo.identity === serverInfo.identity && options.source.database === name) {
     throw new ConfigError('name', `--name: "${name}" is the source database itself; choose another name`);
   }
-  if (!options.replace && (await databaseExists(admin, name))) {
-    throw new ConfigError(
-      'name',
-      `--name: a database named "${name}" already exists; delete it first (pg-rehearsal snapshot delete ${name}) or choose another name`,
-    );
+  if (await databaseExists(admin, name)) {
+    if (!options.replace) {
+      throw new ConfigError(
+        'name',
+        `--name: a database named "${name}" already exists; pass --replace to replace the snapshot, or choose another name`,
+      );
+    }
+    if (!(await readMetadata(admin, name))) {
+      throw new ConfigError(
+        'name',
+        `--name: database "${name}" is not a pg-rehearsal snapshot (no metadata in its COMMENT), so it is never replaced; choose another name`,
+      );
+    }
   }
   const dumpArgs = [
     ...(options.tables ?? []).flatMap((t) => ['--table', t]),
