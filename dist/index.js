@@ -44121,7 +44121,7 @@ const esm_defaults = pg_lib.defaults
  * codes (CLI: 2) or a failed step (Action).
  */
 /** A value the user gave is invalid. `option` is the input/flag name, e.g. `max-duration`. */
-class ConfigError extends Error {
+class errors_ConfigError extends Error {
     option;
     constructor(option, message) {
         super(message);
@@ -44130,7 +44130,7 @@ class ConfigError extends Error {
     }
 }
 /** The environment is not ready: a server unreachable, a tool missing, a privilege lacking. */
-class SetupError extends Error {
+class errors_SetupError extends Error {
     constructor(message) {
         super(message);
         this.name = 'SetupError';
@@ -44145,9 +44145,9 @@ class CancelledError extends Error {
 }
 /** True for the errors that mean "bad usage or setup" rather than "the migration failed". */
 function isUsageOrSetupError(error) {
-    return error instanceof ConfigError || error instanceof SetupError;
+    return error instanceof errors_ConfigError || error instanceof errors_SetupError;
 }
-function errorMessage(error) {
+function errors_errorMessage(error) {
     if (error instanceof Error)
         return error.message;
     return String(error);
@@ -44166,10 +44166,10 @@ function parseConnectionUrl(url, option, label = option) {
         parsed = new URL(parsable);
     }
     catch {
-        throw new ConfigError(option, `${label}: "${redactUrlString(url)}" is not a valid URL; use postgresql://user:password@host:5432/database`);
+        throw new errors_ConfigError(option, `${label}: "${redactUrlString(url)}" is not a valid URL; use postgresql://user:password@host:5432/database`);
     }
     if (parsed.protocol !== 'postgresql:' && parsed.protocol !== 'postgres:') {
-        throw new ConfigError(option, `${label}: scheme "${parsed.protocol.replace(/:$/, '')}" is not supported; use postgresql://user:password@host:5432/database`);
+        throw new errors_ConfigError(option, `${label}: scheme "${parsed.protocol.replace(/:$/, '')}" is not supported; use postgresql://user:password@host:5432/database`);
     }
     const params = {};
     for (const [key, value] of parsed.searchParams)
@@ -44181,7 +44181,7 @@ function parseConnectionUrl(url, option, label = option) {
     delete params.port;
     const port = portText ? Number(portText) : DEFAULT_PORT;
     if (!Number.isInteger(port) || port <= 0 || port > 65535) {
-        throw new ConfigError(option, `${label}: port "${portText}" is not a valid TCP port`);
+        throw new errors_ConfigError(option, `${label}: port "${portText}" is not a valid TCP port`);
     }
     const database = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
     return {
@@ -44270,7 +44270,7 @@ function clientConfig(info, options = {}) {
  * Opens a connection and turns the driver's errors into messages a person can act on,
  * naming host:port and database but never the password.
  */
-async function connect(info, options = {}) {
+async function connection_connect(info, options = {}) {
     const client = new esm.Client(clientConfig(info, options));
     // An idle client whose server goes away emits 'error'; without a listener node exits.
     client.on('error', () => undefined);
@@ -44291,19 +44291,19 @@ function describeConnectError(error, info) {
     const raw = redactUrlString(e?.message ?? String(error));
     switch (e?.code) {
         case '3D000':
-            return new SetupError(`database "${info.database}" does not exist on ${where}; check the database name in the URL`);
+            return new errors_SetupError(`database "${info.database}" does not exist on ${where}; check the database name in the URL`);
         case '28P01':
         case '28000':
-            return new SetupError(`could not connect to ${where} as "${info.user}": authentication failed; check the user and password`);
+            return new errors_SetupError(`could not connect to ${where} as "${info.user}": authentication failed; check the user and password`);
         case 'ECONNREFUSED':
         case 'ENOTFOUND':
         case 'EAI_AGAIN':
         case 'ETIMEDOUT':
         case 'EHOSTUNREACH':
         case 'ENOENT':
-            return new SetupError(`could not connect to ${where} (${e.code}): is the server running and reachable?`);
+            return new errors_SetupError(`could not connect to ${where} (${e.code}): is the server running and reachable?`);
         default:
-            return new SetupError(`could not connect to ${where} database "${info.database}": ${raw}`);
+            return new errors_SetupError(`could not connect to ${where} database "${info.database}": ${raw}`);
     }
 }
 function quoteIdent(name) {
@@ -44409,7 +44409,7 @@ const MIGRATION_LAYOUTS = [
 function buildConfig(raw, context = {}) {
     const label = context.label ?? ((option) => option);
     const fail = (option, message) => {
-        throw new ConfigError(option, `${label(option)}: ${message}`);
+        throw new errors_ConfigError(option, `${label(option)}: ${message}`);
     };
     const text = (option) => {
         const value = raw[option];
@@ -44511,11 +44511,20 @@ function buildConfig(raw, context = {}) {
     if (timeoutMs <= 0)
         fail('timeout', 'must be greater than 0, e.g. 30m');
     const ttlMs = duration('snapshot-ttl') ?? DEFAULT_TTL_MS;
+    const maxAgeMs = duration('snapshot-max-age');
+    if (maxAgeMs !== undefined) {
+        if (strategy !== 'existing') {
+            fail('snapshot-max-age', 'applies to the golden snapshot of snapshot: existing; set snapshot to existing');
+        }
+        if (source === undefined) {
+            fail('snapshot-max-age', 'needs source-url: a golden snapshot that is too old or missing is created afresh from the source');
+        }
+    }
     const cwd = context.cwd ?? process.cwd();
     return {
         source,
         snapshotServer,
-        snapshot: { strategy, name: snapshotName, keep: bool('keep-snapshot', false), create, ttlMs },
+        snapshot: { strategy, name: snapshotName, keep: bool('keep-snapshot', false), create, ttlMs, maxAgeMs },
         runner,
         workingDirectory: external_node_path_default().resolve(cwd, text('working-directory') ?? '.'),
         lockMonitoring: bool('lock-monitoring', true),
@@ -44542,7 +44551,7 @@ function parseBooleanOption(raw, option, fallback, label = (o) => o) {
         return true;
     if (/^(false|no|off|0)$/i.test(given))
         return false;
-    throw new ConfigError(option, `${label(option)}: "${given}" is not a boolean; use true or false`);
+    throw new errors_ConfigError(option, `${label(option)}: "${given}" is not a boolean; use true or false`);
 }
 function localRunId() {
     return Date.now().toString(36);
@@ -44648,7 +44657,7 @@ function diffCatalogs(before, after) {
 }
 
 ;// CONCATENATED MODULE: ./src/engine/logger.ts
-const silentLogger = {
+const logger_silentLogger = {
     info: () => undefined,
     warn: () => undefined,
     group: (_name, fn) => fn(),
@@ -46039,77 +46048,74 @@ function summariseTraffic(probes, readers, locks, intervalMs, failedFast) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/engine/snapshot/dump.ts
+;// CONCATENATED MODULE: ./src/engine/snapshot/clone.ts
 
 
-
+function copyMethod(server) {
+    // PostgreSQL 15 added STRATEGY; before it FILE_COPY was the only way.
+    const clause = server.major >= 15 ? ' STRATEGY FILE_COPY' : '';
+    if (server.major >= 18 && server.fileCopyMethod === 'clone') {
+        return {
+            copyOnWrite: true,
+            clause,
+            // copy_file_range underneath: blocks are shared where the filesystem has reflinks.
+            description: 'copy-on-write clone (PostgreSQL 18 file_copy_method = clone; blocks are shared on a reflink filesystem such as XFS or btrfs)',
+        };
+    }
+    return { copyOnWrite: false, clause, description: 'file copy (CREATE DATABASE ... STRATEGY FILE_COPY)' };
+}
+/** Advisory-lock namespace of pg-rehearsal ("pgrh"), so that our keys meet no one else's. */
+const LOCK_CLASS = 0x70677268;
 /**
- * Streams `pg_dump` of the source straight into `pg_restore` on the snapshot database:
- * no intermediate file, no compression (CPU is the bottleneck, not the pipe), one
- * transaction, session settings that trade durability the snapshot does not need for speed.
+ * Runs `fn` holding a session advisory lock on the admin connection, keyed on a database
+ * name. Concurrent clones of one template, and the swap that replaces it, then wait their
+ * turn instead of failing with 55006 "source database is being accessed by other users".
  */
-async function dumpAndRestore(tools, source, target, signal) {
-    const baseEnv = { ...process.env };
-    for (const key of Object.keys(baseEnv))
-        if (key.startsWith('PG'))
-            delete baseEnv[key];
-    const dumpEnv = {
-        ...baseEnv,
-        ...libpqEnvironment(source),
-        PGOPTIONS: '-c default_transaction_read_only=on',
-        PGAPPNAME: 'pg-rehearsal-dump',
-    };
-    const restoreEnv = {
-        ...baseEnv,
-        ...libpqEnvironment(target),
-        PGOPTIONS: '-c synchronous_commit=off -c maintenance_work_mem=512MB',
-        PGAPPNAME: 'pg-rehearsal-restore',
-    };
-    const dump = (0,external_node_child_process_namespaceObject.spawn)(tools.pgDump, ['--format=custom', '--compress=0'], {
-        env: dumpEnv,
-        stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const restore = (0,external_node_child_process_namespaceObject.spawn)(tools.pgRestore, ['--no-owner', '--no-acl', '--single-transaction', '--exit-on-error', '--dbname', target.database], { env: restoreEnv, stdio: ['pipe', 'ignore', 'pipe'] });
-    dump.stdout.pipe(restore.stdin);
-    // pg_restore quitting early makes the pipe fail; its own exit status tells why.
-    restore.stdin.on('error', () => undefined);
-    let dumpErr = '';
-    let restoreErr = '';
-    dump.stderr.on('data', (chunk) => (dumpErr += chunk.toString()));
-    restore.stderr.on('data', (chunk) => (restoreErr += chunk.toString()));
-    const onAbort = () => {
-        dump.kill('SIGTERM');
-        restore.kill('SIGTERM');
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
+async function clone_withDatabaseLock(admin, database, fn) {
+    await admin.query(`SELECT pg_advisory_lock($1::int, hashtext($2))`, [LOCK_CLASS | 0, database]);
     try {
-        const [dumpCode, restoreCode] = await Promise.all([exitCode(dump), exitCode(restore)]);
-        if (signal?.aborted)
-            throw new CancelledError('snapshot cancelled while copying the database');
-        if (dumpCode !== 0) {
-            throw new SetupError(`pg_dump of the source failed (exit ${dumpCode}): ${clean(dumpErr)}`);
-        }
-        if (restoreCode !== 0) {
-            throw new SetupError(`pg_restore into the snapshot failed (exit ${restoreCode}): ${clean(restoreErr)}`);
-        }
+        return await fn();
     }
     finally {
-        signal?.removeEventListener('abort', onAbort);
+        await admin
+            .query(`SELECT pg_advisory_unlock($1::int, hashtext($2))`, [LOCK_CLASS | 0, database])
+            .catch(() => undefined);
     }
 }
-function exitCode(child) {
-    return new Promise((resolve, reject) => {
-        child.on('error', reject);
-        child.on('close', (code) => resolve(code ?? 1));
+/**
+ * `CREATE DATABASE name TEMPLATE template` with the fastest file copy the server offers,
+ * serialised with other clones of the same template. `onCreated` runs the moment the
+ * database exists, so that a caller's cleanup drops it even if a later step fails.
+ */
+async function clone_cloneDatabase(admin, server, template, name, onCreated) {
+    const method = copyMethod(server);
+    await clone_withDatabaseLock(admin, template, async () => {
+        try {
+            await admin.query(`CREATE DATABASE ${quoteIdent(name)} TEMPLATE ${quoteIdent(template)}${method.clause}`);
+        }
+        catch (error) {
+            const code = error.code;
+            if (code === '42501') {
+                throw new errors_SetupError(`role "${server.user}" may not copy database "${template}": it needs CREATEDB and to own the source database (or be superuser); use snapshot: dump instead`);
+            }
+            // 55006 (someone is connected to the template) is left to the caller: `auto` falls back to a dump.
+            throw error;
+        }
     });
+    onCreated?.(name);
+    return method;
 }
-function clean(stderr) {
-    return redactUrlString(stderr.trim().split('\n').slice(-5).join(' | ')) || 'no output';
+/** The message for a template that has open sessions (SQLSTATE 55006). */
+function clone_busyTemplateError(template) {
+    return new errors_SetupError(`database "${template}" has open sessions, so it cannot be copied; close them (see pg_stat_activity WHERE datname = '${template}') and retry`);
+}
+function clone_isBusyTemplate(error) {
+    return error.code === '55006';
 }
 
 ;// CONCATENATED MODULE: ./src/engine/snapshot/metadata.ts
 
-async function writeMetadata(admin, database, metadata) {
+async function metadata_writeMetadata(admin, database, metadata) {
     await admin.query(`COMMENT ON DATABASE ${quoteIdent(database)} IS ${quoteLiteral(JSON.stringify(metadata))}`);
 }
 function parseMetadata(comment) {
@@ -46126,7 +46132,7 @@ function parseMetadata(comment) {
     }
 }
 /** Databases on this server that carry our metadata. */
-async function listSnapshotDatabases(admin) {
+async function metadata_listSnapshotDatabases(admin) {
     const { rows } = await admin.query(`SELECT datname, shobj_description(oid, 'pg_database') AS comment FROM pg_database ORDER BY datname`);
     const found = [];
     for (const row of rows) {
@@ -46140,6 +46146,187 @@ function isExpired(metadata, now = Date.now()) {
     if (metadata.ttl_seconds === null)
         return false;
     return Date.parse(metadata.created_at) + metadata.ttl_seconds * 1000 < now;
+}
+async function metadata_readMetadata(admin, database) {
+    const { rows } = await admin.query(`SELECT shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname = $1`, [database]);
+    return rows.length ? parseMetadata(rows[0].comment) : undefined;
+}
+
+;// CONCATENATED MODULE: ./src/engine/snapshot/server.ts
+
+
+async function server_inspectServer(client) {
+    const { rows } = await client.query(`
+    SELECT current_setting('server_version') AS version,
+           current_setting('server_version_num') AS version_num,
+           (SELECT system_identifier::text FROM pg_control_system()) AS system_identifier,
+           current_setting('port') AS port,
+           (SELECT rolcreatedb OR rolsuper FROM pg_roles WHERE rolname = current_user) AS can_create,
+           current_user AS user,
+           current_setting('file_copy_method', true) AS file_copy_method`);
+    const row = rows[0];
+    const versionNum = Number(row.version_num);
+    return {
+        version: row.version,
+        versionNum,
+        major: Math.floor(versionNum / 10000),
+        identity: `${row.system_identifier ?? 'unknown'}:${row.port}`,
+        canCreateDatabases: row.can_create,
+        user: row.user,
+        fileCopyMethod: row.file_copy_method || null,
+    };
+}
+/** Number of sessions connected to `database`, other than the caller's. */
+async function server_countOtherSessions(client, database) {
+    const { rows } = await client.query(`SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, [database]);
+    return Number(rows[0].n);
+}
+async function server_databaseExists(client, database) {
+    const { rows } = await client.query(`SELECT 1 FROM pg_database WHERE datname = $1`, [database]);
+    return rows.length > 0;
+}
+async function server_databaseSize(client, database) {
+    const { rows } = await client.query(`SELECT pg_database_size(datname)::bigint AS size FROM pg_database WHERE datname = $1`, [database]);
+    return rows[0]?.size ? Number(rows[0].size) : null;
+}
+/** Sessions on `database` other than the caller's, ended; returns how many. */
+async function server_terminateOtherSessions(client, database) {
+    const { rows } = await client.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, [database]);
+    return rows.length;
+}
+async function server_databaseComment(client, database) {
+    const { rows } = await client.query(`SELECT shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname = $1`, [database]);
+    return rows[0]?.comment ?? null;
+}
+async function server_databaseOwner(client, database) {
+    const { rows } = await client.query(`SELECT pg_get_userbyid(datdba) AS owner FROM pg_database WHERE datname = $1`, [database]);
+    return rows[0]?.owner ?? null;
+}
+/** Opens the snapshot server's maintenance database (postgres, else template1). */
+async function server_connectMaintenance(server) {
+    try {
+        return await connection_connect(server, { applicationName: 'pg-rehearsal-admin' });
+    }
+    catch (error) {
+        if (server.database === 'postgres' && /does not exist/.test(errors_errorMessage(error))) {
+            return connection_connect(withDatabase(server, 'template1'), { applicationName: 'pg-rehearsal-admin' });
+        }
+        throw error;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/engine/snapshot/dump.ts
+
+
+
+const PROGRESS_INTERVAL_MS = 5_000;
+async function dumpAndRestore(tools, source, target, options = {}) {
+    const { signal, log } = options;
+    const baseEnv = { ...process.env };
+    for (const key of Object.keys(baseEnv))
+        if (key.startsWith('PG'))
+            delete baseEnv[key];
+    const dumpEnv = {
+        ...baseEnv,
+        ...libpqEnvironment(source),
+        PGOPTIONS: '-c default_transaction_read_only=on',
+        PGAPPNAME: 'pg-rehearsal-dump',
+    };
+    const restoreEnv = {
+        ...baseEnv,
+        ...libpqEnvironment(target),
+        PGOPTIONS: '-c synchronous_commit=off -c maintenance_work_mem=512MB',
+        PGAPPNAME: 'pg-rehearsal-restore',
+    };
+    const dump = (0,external_node_child_process_namespaceObject.spawn)(tools.pgDump, ['--format=custom', '--compress=0', ...(options.dumpArgs ?? [])], {
+        env: dumpEnv,
+        stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const restore = (0,external_node_child_process_namespaceObject.spawn)(tools.pgRestore, [
+        '--no-owner',
+        '--no-acl',
+        '--single-transaction',
+        '--exit-on-error',
+        '--verbose', // one line per table restored: the progress count
+        '--dbname',
+        target.database,
+    ], { env: restoreEnv, stdio: ['pipe', 'ignore', 'pipe'] });
+    const progress = new RestoreProgress();
+    dump.stdout.on('data', (chunk) => (progress.bytes += chunk.length));
+    dump.stdout.pipe(restore.stdin);
+    // pg_restore quitting early makes the pipe fail; its own exit status tells why.
+    restore.stdin.on('error', () => undefined);
+    let dumpErr = '';
+    dump.stderr.on('data', (chunk) => (dumpErr += chunk.toString()));
+    restore.stderr.on('data', (chunk) => progress.read(chunk.toString()));
+    const started = performance.now();
+    const ticker = setInterval(() => {
+        log?.info(`restoring: ${progress.describe()} in ${Math.round((performance.now() - started) / 1000)} s`);
+    }, options.progressIntervalMs ?? PROGRESS_INTERVAL_MS);
+    const onAbort = () => {
+        dump.kill('SIGTERM');
+        restore.kill('SIGTERM');
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+        const [dumpCode, restoreCode] = await Promise.all([exitCode(dump), exitCode(restore)]);
+        clearInterval(ticker);
+        progress.read('\n');
+        if (signal?.aborted)
+            throw new CancelledError('snapshot cancelled while copying the database');
+        if (dumpCode !== 0) {
+            throw new errors_SetupError(`pg_dump of the source failed (exit ${dumpCode}): ${clean(dumpErr)}`);
+        }
+        if (restoreCode !== 0) {
+            throw new errors_SetupError(`pg_restore into the snapshot failed (exit ${restoreCode}): ${clean(progress.errors.join('\n'))}`);
+        }
+        if (performance.now() - started > (options.progressIntervalMs ?? PROGRESS_INTERVAL_MS)) {
+            log?.info(`restored ${progress.describe()} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+        }
+    }
+    finally {
+        clearInterval(ticker);
+        signal?.removeEventListener('abort', onAbort);
+    }
+}
+function exitCode(child) {
+    return new Promise((resolve, reject) => {
+        child.on('error', reject);
+        child.on('close', (code) => resolve(code ?? 1));
+    });
+}
+function clean(stderr) {
+    return redactUrlString(stderr.trim().split('\n').slice(-5).join(' | ')) || 'no output';
+}
+/**
+ * Counts what went through: bytes of the archive piped into pg_restore, and tables whose
+ * data pg_restore has loaded (its --verbose lines). Keeps only the lines that are not
+ * progress chatter, for the error message.
+ */
+class RestoreProgress {
+    bytes = 0;
+    tables = 0;
+    errors = [];
+    partial = '';
+    read(text) {
+        const lines = (this.partial + text).split('\n');
+        this.partial = lines.pop() ?? '';
+        for (const line of lines)
+            this.line(line);
+    }
+    line(line) {
+        if (/^pg_restore: processing data for table /.test(line))
+            this.tables++;
+        else if (/^pg_restore: (error|warning|fatal)|^(ERROR|DETAIL|HINT|Command was)|^[^p]/i.test(line)) {
+            if (line.trim())
+                this.errors.push(line);
+            if (this.errors.length > 50)
+                this.errors.shift();
+        }
+    }
+    describe() {
+        return `${this.tables} table(s), ${(this.bytes / 1048576).toFixed(1)} MB`;
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/engine/snapshot/pg-tools.ts
@@ -46199,44 +46386,10 @@ function findPgTools(serverMajor, preferredDir) {
     const have = found.length
         ? `found only pg_dump ${[...new Set(found.map((t) => t.major))].join(', ')}${where}`
         : `found no pg_dump${where}`;
-    throw new SetupError(`the dump snapshot needs pg_dump ${serverMajor} or newer (the source runs PostgreSQL ${serverMajor}); ${have}. ` +
+    throw new errors_SetupError(`the dump snapshot needs pg_dump ${serverMajor} or newer (the source runs PostgreSQL ${serverMajor}); ${have}. ` +
         `Fix: install the client tools, e.g. \`apt-get install postgresql-client-${serverMajor}\` ` +
         `(from the PostgreSQL apt repository, apt.postgresql.org), which puts them in ` +
         `${DEBIAN_LAYOUT}/${serverMajor}/bin, or pass --pg-bin-dir (input pg-bin-dir) pointing at a directory holding pg_dump and pg_restore ${serverMajor}+.`);
-}
-
-;// CONCATENATED MODULE: ./src/engine/snapshot/server.ts
-async function inspectServer(client) {
-    const { rows } = await client.query(`
-    SELECT current_setting('server_version') AS version,
-           current_setting('server_version_num') AS version_num,
-           (SELECT system_identifier::text FROM pg_control_system()) AS system_identifier,
-           current_setting('port') AS port,
-           (SELECT rolcreatedb OR rolsuper FROM pg_roles WHERE rolname = current_user) AS can_create,
-           current_user AS user`);
-    const row = rows[0];
-    const versionNum = Number(row.version_num);
-    return {
-        version: row.version,
-        versionNum,
-        major: Math.floor(versionNum / 10000),
-        identity: `${row.system_identifier ?? 'unknown'}:${row.port}`,
-        canCreateDatabases: row.can_create,
-        user: row.user,
-    };
-}
-/** Number of sessions connected to `database`, other than the caller's. */
-async function countOtherSessions(client, database) {
-    const { rows } = await client.query(`SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, [database]);
-    return Number(rows[0].n);
-}
-async function databaseExists(client, database) {
-    const { rows } = await client.query(`SELECT 1 FROM pg_database WHERE datname = $1`, [database]);
-    return rows.length > 0;
-}
-async function databaseSize(client, database) {
-    const { rows } = await client.query(`SELECT pg_database_size(datname)::bigint AS size FROM pg_database WHERE datname = $1`, [database]);
-    return rows[0]?.size ? Number(rows[0].size) : null;
 }
 
 ;// CONCATENATED MODULE: ./src/engine/snapshot/snapshot.ts
@@ -46246,10 +46399,7 @@ async function databaseSize(client, database) {
 
 
 
-/** PostgreSQL 15 added CREATE DATABASE ... STRATEGY; before it FILE_COPY was the only way. */
-function strategyClause(server) {
-    return server.major >= 15 ? ' STRATEGY FILE_COPY' : '';
-}
+
 function describeServer(info) {
     return `${info.host}:${info.port}`;
 }
@@ -46261,26 +46411,32 @@ async function createSnapshot(request, admin, serverInfo, sourceInfo) {
     const started = performance.now();
     const { name, log } = request;
     const sameServer = sourceInfo !== undefined && sourceInfo.identity === serverInfo.identity;
-    if (await databaseExists(admin, name)) {
-        throw new ConfigError('snapshot-name', `snapshot-name: a database named "${name}" already exists on ${describeServer(request.server)}; choose another name or drop it`);
+    if (await server_databaseExists(admin, name)) {
+        throw new errors_ConfigError('snapshot-name', `snapshot-name: a database named "${name}" already exists on ${describeServer(request.server)}; choose another name or drop it`);
     }
     let strategy;
     let reason;
     if (request.strategy === 'existing') {
         const golden = request.golden;
-        if (!(await databaseExists(admin, golden))) {
-            throw new SetupError(`the golden snapshot "${golden}" does not exist on ${describeServer(request.server)}; create it first (pg-rehearsal snapshot create) or use snapshot: auto`);
+        if (!(await server_databaseExists(admin, golden))) {
+            throw new errors_SetupError(`the golden snapshot "${golden}" does not exist on ${describeServer(request.server)}; create it first (pg-rehearsal snapshot create) or use snapshot: auto`);
         }
-        await copyTemplate(admin, serverInfo, golden, name, request);
+        let method;
+        try {
+            method = await copyTemplate(admin, serverInfo, golden, name, request, 'existing');
+        }
+        catch (error) {
+            throw clone_isBusyTemplate(error) ? clone_busyTemplateError(golden) : error;
+        }
         strategy = 'existing';
-        reason = `cloned golden snapshot "${golden}"`;
+        reason = `cloned golden snapshot "${golden}" by ${method.description}`;
     }
     else {
         const source = request.source;
         let useTemplate = request.strategy === 'template';
         reason = 'requested';
         if (request.strategy === 'template' && !sameServer) {
-            throw new ConfigError('snapshot', `snapshot: template needs the snapshot server to be the source's server; ${describeServer(request.server)} is a different server. Use snapshot: dump (or auto)`);
+            throw new errors_ConfigError('snapshot', `snapshot: template needs the snapshot server to be the source's server; ${describeServer(request.server)} is a different server. Use snapshot: dump (or auto)`);
         }
         if (request.strategy === 'auto') {
             if (!sameServer) {
@@ -46288,23 +46444,23 @@ async function createSnapshot(request, admin, serverInfo, sourceInfo) {
                     'the snapshot server is not the source server, so the database is copied with pg_dump | pg_restore';
             }
             else {
-                const others = await countOtherSessions(admin, source.database);
+                const others = await server_countOtherSessions(admin, source.database);
                 useTemplate = others === 0;
                 reason = useTemplate
-                    ? 'same server and no other session on the source: file-level copy (CREATE DATABASE ... TEMPLATE)'
+                    ? `same server and no other session on the source: ${copyMethod(serverInfo).description}`
                     : `same server, but ${others} other session(s) are connected to the source, which a template copy cannot allow; copied with pg_dump | pg_restore`;
             }
         }
         if (useTemplate) {
             try {
-                await copyTemplate(admin, serverInfo, source.database, name, request);
-                strategy = 'template';
+                const method = await copyTemplate(admin, serverInfo, source.database, name, request, 'template');
+                strategy = method.copyOnWrite ? 'clone' : 'template';
             }
             catch (error) {
                 // A session that connected to the source after our check makes CREATE DATABASE fail.
-                if (request.strategy !== 'auto' || error.code !== '55006')
+                if (request.strategy !== 'auto' || !clone_isBusyTemplate(error))
                     throw error;
-                log.info(`template copy refused (${errorMessage(error)}); falling back to pg_dump | pg_restore`);
+                log.info(`template copy refused (${errors_errorMessage(error)}); falling back to pg_dump | pg_restore`);
                 reason = 'a session connected to the source during the copy; fell back to pg_dump | pg_restore';
                 await dumpSnapshot(admin, serverInfo, source, name, request, sourceInfo);
                 strategy = 'dump';
@@ -46328,32 +46484,32 @@ function metadataFor(request, strategy) {
         ttl_seconds: Math.round(request.ttlMs / 1000),
     };
 }
-async function copyTemplate(admin, serverInfo, template, name, request) {
+async function copyTemplate(admin, serverInfo, template, name, request, kind) {
     request.log.info(`creating snapshot "${name}" as a file copy of "${template}"`);
-    try {
-        await admin.query(`CREATE DATABASE ${quoteIdent(name)} TEMPLATE ${quoteIdent(template)}${strategyClause(serverInfo)}`);
-        request.onDatabaseCreated(name);
-    }
-    catch (error) {
-        const code = error.code;
-        if (code === '42501') {
-            throw new SetupError(`role "${serverInfo.user}" may not copy database "${template}": it needs CREATEDB and to own the source database (or be superuser); use snapshot: dump instead`);
-        }
-        throw error;
-    }
-    await writeMetadata(admin, name, metadataFor(request, request.strategy === 'existing' ? 'existing' : 'template'));
+    const method = await clone_cloneDatabase(admin, serverInfo, template, name, request.onDatabaseCreated);
+    const strategy = kind === 'existing' ? 'existing' : method.copyOnWrite ? 'clone' : 'template';
+    // The metadata goes on the new database only: a golden template is never written to.
+    await metadata_writeMetadata(admin, name, metadataFor(request, strategy));
+    return method;
 }
 async function dumpSnapshot(admin, serverInfo, source, name, request, sourceInfo) {
     const tools = findPgTools(sourceInfo.major, request.pgBinDir);
     request.log.info(`creating snapshot "${name}" with pg_dump ${tools.major} | pg_restore (${tools.pgDump})`);
-    await admin.query(`CREATE DATABASE ${quoteIdent(name)} TEMPLATE template0${strategyClause(serverInfo)}`);
+    await admin.query(`CREATE DATABASE ${quoteIdent(name)} TEMPLATE template0${copyMethod(serverInfo).clause}`);
     request.onDatabaseCreated(name);
     // Metadata first: if the restore dies, the sweep still recognises the database.
-    await writeMetadata(admin, name, metadataFor(request, 'dump'));
+    await metadata_writeMetadata(admin, name, metadataFor(request, 'dump'));
     const target = withDatabase(request.server, name);
-    await dumpAndRestore(tools, source, target, request.signal);
-    // Row estimates and plans should match the source's: a restore leaves no statistics.
-    const client = await connect(target, { applicationName: 'pg-rehearsal-analyze' });
+    await dumpAndRestore(tools, source, target, {
+        signal: request.signal,
+        log: request.log,
+        dumpArgs: request.dumpArgs,
+    });
+    await analyzeDatabase(target);
+}
+/** Row estimates and plans should match the source's: a restore leaves no statistics. */
+async function analyzeDatabase(target) {
+    const client = await connection_connect(target, { applicationName: 'pg-rehearsal-analyze' });
     try {
         await client.query('ANALYZE');
     }
@@ -46362,7 +46518,7 @@ async function dumpSnapshot(admin, serverInfo, source, name, request, sourceInfo
     }
 }
 /** Drops a snapshot database, disconnecting anyone still on it. Safe to call twice. */
-async function dropSnapshot(admin, serverInfo, name) {
+async function snapshot_dropSnapshot(admin, serverInfo, name) {
     if (serverInfo.major >= 13) {
         await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
         return;
@@ -46373,21 +46529,357 @@ async function dropSnapshot(admin, serverInfo, name) {
 /** Drops expired snapshots that earlier runs left behind (killed runners, crashes). */
 async function sweepExpiredSnapshots(admin, serverInfo, log) {
     const swept = [];
-    for (const snapshot of await listSnapshotDatabases(admin)) {
+    for (const snapshot of await metadata_listSnapshotDatabases(admin)) {
         if (!snapshot.name.startsWith('pg_rehearsal_') || !isExpired(snapshot.metadata))
             continue;
         try {
-            await dropSnapshot(admin, serverInfo, snapshot.name);
+            await snapshot_dropSnapshot(admin, serverInfo, snapshot.name);
             swept.push(snapshot.name);
             log.info(`swept expired snapshot "${snapshot.name}" (created ${snapshot.metadata.created_at})`);
         }
         catch (error) {
-            log.warn(`could not sweep expired snapshot "${snapshot.name}": ${errorMessage(error)}`);
+            log.warn(`could not sweep expired snapshot "${snapshot.name}": ${errors_errorMessage(error)}`);
         }
     }
     return swept;
 }
 
+
+;// CONCATENATED MODULE: ./src/engine/snapshot/golden.ts
+
+
+
+
+
+
+
+
+/**
+ * Golden snapshots: databases created once (say nightly) from a source, kept until
+ * deleted (ttl null, so the orphan sweep never drops them), and cloned per rehearsal or
+ * restored over a damaged database. Everything here takes the snapshot server's
+ * maintenance connection; the `...On` functions open it themselves.
+ */
+const SAFE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+/** Databases built aside carry this TTL until they are swapped in, so a crash leaves nothing forever. */
+const BUILD_TTL_MS = 6 * 3_600_000;
+function assertSafeName(name, option) {
+    if (!SAFE_NAME.test(name)) {
+        throw new errors_ConfigError(option, `${option}: "${name}" is not a safe database name; use letters, digits and underscores, starting with a letter or underscore, at most 63 characters`);
+    }
+}
+function asideName(kind) {
+    return `pg_rehearsal_${kind}_${(0,external_node_crypto_.randomBytes)(4).toString('hex')}`;
+}
+function listing(name, m) {
+    return {
+        name,
+        created_at: m.created_at,
+        size_bytes: m.size_bytes ?? null,
+        source: m.source,
+        strategy: m.strategy,
+        level: m.level ?? 'database',
+        server_version: m.server_version ?? null,
+        tables: m.tables ?? [],
+        exclude_table_data: m.exclude_table_data ?? [],
+        golden: m.ttl_seconds === null,
+        ttl_seconds: m.ttl_seconds,
+    };
+}
+/**
+ * Builds a golden snapshot under a temporary name and renames it into place in one
+ * transaction (replacing an older one in the same step), so a concurrent reader sees
+ * either the old snapshot or the complete new one, never a half-built database.
+ */
+async function createGoldenSnapshot(admin, server, serverInfo, sourceInfo, options) {
+    const log = options.log ?? logger_silentLogger;
+    const { name } = options;
+    assertSafeName(name, 'name');
+    const subset = (options.tables?.length ?? 0) > 0 || (options.excludeTableData?.length ?? 0) > 0;
+    if (subset && options.strategy === 'template') {
+        throw new errors_ConfigError('strategy', '--strategy template copies whole databases; --tables and --exclude-table-data need --strategy dump (or auto)');
+    }
+    if (sourceInfo.identity === serverInfo.identity && options.source.database === name) {
+        throw new errors_ConfigError('name', `--name: "${name}" is the source database itself; choose another name`);
+    }
+    if (await server_databaseExists(admin, name)) {
+        if (!options.replace) {
+            throw new errors_ConfigError('name', `--name: a database named "${name}" already exists; pass --replace to replace the snapshot, or choose another name`);
+        }
+        if (!(await metadata_readMetadata(admin, name))) {
+            throw new errors_ConfigError('name', `--name: database "${name}" is not a pg-rehearsal snapshot (no metadata in its COMMENT), so it is never replaced; choose another name`);
+        }
+    }
+    const dumpArgs = [
+        ...(options.tables ?? []).flatMap((t) => ['--table', t]),
+        ...(options.excludeTableData ?? []).flatMap((t) => ['--exclude-table-data', t]),
+    ];
+    const building = asideName('build');
+    let built = false;
+    try {
+        const made = await createSnapshot({
+            source: options.source,
+            server,
+            strategy: subset ? 'dump' : (options.strategy ?? 'auto'),
+            name: building,
+            runId: 'golden',
+            ttlMs: BUILD_TTL_MS,
+            pgBinDir: options.pgBinDir,
+            signal: options.signal,
+            log,
+            dumpArgs,
+            onDatabaseCreated: () => (built = true),
+        }, admin, serverInfo, sourceInfo);
+        const metadata = {
+            tool: 'pg-rehearsal',
+            created_at: new Date().toISOString(),
+            strategy: made.strategy,
+            source: { host: options.source.host, port: options.source.port, database: options.source.database },
+            run_id: 'golden',
+            ttl_seconds: null,
+            level: subset ? 'tables' : 'database',
+            server_version: serverInfo.version,
+            size_bytes: await server_databaseSize(admin, building),
+            tables: options.tables ?? [],
+            exclude_table_data: options.excludeTableData ?? [],
+        };
+        await swapInto(admin, serverInfo, building, name, { comment: JSON.stringify(metadata) });
+        built = false;
+        const reason = subset ? 'a subset of tables is copied with pg_dump | pg_restore' : made.reason;
+        log.info(`golden snapshot "${name}" created in ${made.seconds.toFixed(2)} s (${made.strategy}: ${reason})`);
+        return { name, metadata, reason, seconds: made.seconds };
+    }
+    finally {
+        if (built)
+            await snapshot_dropSnapshot(admin, serverInfo, building).catch(() => undefined);
+    }
+}
+/**
+ * Renames `built` to `target` in one transaction, moving an existing `target` aside first
+ * and dropping it afterwards. Fails (and changes nothing) while someone is connected to
+ * `target`: PostgreSQL refuses to rename a database in use.
+ */
+async function swapInto(admin, serverInfo, built, target, { comment, owner, busyHint = 'close them and retry', }) {
+    const old = asideName('old');
+    let moved = false;
+    await clone_withDatabaseLock(admin, target, async () => {
+        const exists = await server_databaseExists(admin, target);
+        await admin.query('BEGIN');
+        try {
+            if (exists) {
+                await admin.query(`ALTER DATABASE ${quoteIdent(target)} RENAME TO ${quoteIdent(old)}`);
+                // If the drop below never happens, the sweep recognises the old one as expired.
+                await metadata_writeMetadata(admin, old, {
+                    tool: 'pg-rehearsal',
+                    created_at: new Date(0).toISOString(),
+                    strategy: 'reused',
+                    source: null,
+                    run_id: 'replaced',
+                    ttl_seconds: 0,
+                });
+            }
+            await admin.query(`ALTER DATABASE ${quoteIdent(built)} RENAME TO ${quoteIdent(target)}`);
+            await admin.query(`COMMENT ON DATABASE ${quoteIdent(target)} IS ${comment === null ? 'NULL' : quoteLiteral(comment)}`);
+            if (owner)
+                await admin.query(`ALTER DATABASE ${quoteIdent(target)} OWNER TO ${quoteIdent(owner)}`);
+            await admin.query('COMMIT');
+            moved = exists;
+        }
+        catch (error) {
+            await admin.query('ROLLBACK').catch(() => undefined);
+            if (clone_isBusyTemplate(error)) {
+                throw new errors_SetupError(`database "${target}" has open sessions, so it cannot be replaced; ${busyHint}`);
+            }
+            throw error;
+        }
+    });
+    if (moved)
+        await snapshot_dropSnapshot(admin, serverInfo, old);
+}
+async function listSnapshots(admin) {
+    return (await listSnapshotDatabases(admin)).map((s) => listing(s.name, s.metadata));
+}
+async function showSnapshot(admin, name) {
+    const metadata = await readMetadata(admin, name);
+    if (!metadata)
+        throw notASnapshot(name, await databaseExists(admin, name));
+    return {
+        ...listing(name, metadata),
+        size_bytes: (await databaseSize(admin, name)) ?? metadata.size_bytes ?? null,
+    };
+}
+function notASnapshot(name, exists) {
+    return new SetupError(exists
+        ? `database "${name}" is not a pg-rehearsal snapshot (its COMMENT has no pg-rehearsal metadata); pg-rehearsal snapshot list shows the snapshots`
+        : `snapshot "${name}" does not exist; pg-rehearsal snapshot list shows the snapshots`);
+}
+async function requireSnapshot(admin, name) {
+    if (!(await readMetadata(admin, name)))
+        throw notASnapshot(name, await databaseExists(admin, name));
+}
+/** Drops a snapshot; refuses databases that are not pg-rehearsal snapshots. */
+async function deleteSnapshot(admin, serverInfo, name) {
+    await requireSnapshot(admin, name);
+    await withDatabaseLock(admin, name, () => dropSnapshot(admin, serverInfo, name));
+}
+/** A new database `to` from the snapshot, by the fastest file copy the server offers. */
+async function cloneSnapshot(admin, serverInfo, name, to) {
+    assertSafeName(to, 'to');
+    await requireSnapshot(admin, name);
+    if (await databaseExists(admin, to)) {
+        throw new ConfigError('to', `--to: a database named "${to}" already exists; choose another name, or use restore to replace it`);
+    }
+    const started = performance.now();
+    try {
+        const method = await cloneDatabase(admin, serverInfo, name, to);
+        return { name: to, method, seconds: (performance.now() - started) / 1000 };
+    }
+    catch (error) {
+        throw isBusyTemplate(error) ? busyTemplateError(name) : error;
+    }
+}
+/**
+ * Replaces database `to` with a copy of the snapshot: the copy is built aside, then
+ * swapped in by renaming in one transaction, so `to` is never half-restored. The old
+ * content is dropped; `to` keeps its owner and comment.
+ */
+async function restoreSnapshot(admin, serverInfo, name, to, options = {}) {
+    const log = options.log ?? silentLogger;
+    assertSafeName(to, 'to');
+    if (to === name)
+        throw new ConfigError('to', `--to: "${to}" is the snapshot itself; name the database to replace`);
+    // Only snapshots are restored from: a swapped `restore app --to golden` must not replace the golden one.
+    await requireSnapshot(admin, name);
+    const { rows } = await admin.query('SELECT current_database() AS db');
+    if (rows[0].db === to) {
+        throw new ConfigError('to', `--to: "${to}" is the maintenance database pg-rehearsal is connected to; point --snapshot-server-url at another database (e.g. template1) to replace it`);
+    }
+    const exists = await databaseExists(admin, to);
+    if (exists && !options.force) {
+        const others = await countOtherSessions(admin, to);
+        if (others > 0) {
+            throw new SetupError(`database "${to}" has ${others} other connection(s); close them, or pass --force to disconnect them, before restoring over it`);
+        }
+    }
+    const started = performance.now();
+    const building = asideName('restore');
+    let built = false;
+    try {
+        let method;
+        try {
+            method = await cloneDatabase(admin, serverInfo, name, building, () => (built = true));
+        }
+        catch (error) {
+            throw isBusyTemplate(error) ? busyTemplateError(name) : error;
+        }
+        await writeMetadata(admin, building, {
+            tool: 'pg-rehearsal',
+            created_at: new Date().toISOString(),
+            strategy: method.copyOnWrite ? 'clone' : 'template',
+            source: null,
+            run_id: 'restore',
+            ttl_seconds: BUILD_TTL_MS / 1000,
+        });
+        const comment = exists ? await databaseComment(admin, to) : null;
+        const owner = exists ? ((await databaseOwner(admin, to)) ?? undefined) : undefined;
+        // A session can end a moment after pg_terminate_backend returns: retry the swap briefly.
+        for (let attempt = 1;; attempt++) {
+            if (exists && options.force) {
+                const ended = await terminateOtherSessions(admin, to);
+                if (ended)
+                    log.info(`disconnected ${ended} session(s) from "${to}"`);
+            }
+            try {
+                await swapInto(admin, serverInfo, building, to, {
+                    comment,
+                    owner,
+                    busyHint: 'close them, or pass --force to disconnect them, and retry',
+                });
+                break;
+            }
+            catch (error) {
+                if (!options.force || attempt >= 20 || !/open sessions/.test(errorMessage(error)))
+                    throw error;
+                await new Promise((resolve) => setTimeout(resolve, 100));
+            }
+        }
+        built = false;
+        return { name: to, method, seconds: (performance.now() - started) / 1000 };
+    }
+    finally {
+        if (built)
+            await dropSnapshot(admin, serverInfo, building).catch(() => undefined);
+    }
+}
+/**
+ * With `--snapshot-max-age`: makes sure the golden snapshot exists and is younger than
+ * `maxAgeMs`, creating it afresh from the source otherwise. Holds the snapshot's lock
+ * throughout, so concurrent runs build it once and the others clone the fresh one.
+ */
+async function ensureFreshGolden(admin, server, serverInfo, sourceInfo, options) {
+    const log = options.log ?? logger_silentLogger;
+    return clone_withDatabaseLock(admin, options.name, async () => {
+        const metadata = await metadata_readMetadata(admin, options.name);
+        const exists = metadata !== undefined || (await server_databaseExists(admin, options.name));
+        if (exists && !metadata) {
+            throw new errors_SetupError(`snapshot-max-age: database "${options.name}" exists but is not a pg-rehearsal snapshot (no metadata in its COMMENT), so it is never replaced; name another golden snapshot, or create it with pg-rehearsal snapshot create`);
+        }
+        const age = metadata ? Date.now() - Date.parse(metadata.created_at) : Infinity;
+        if (exists && age <= options.maxAgeMs)
+            return 'fresh';
+        log.info(exists
+            ? `golden snapshot "${options.name}" is older than the snapshot max age (${metadata ? `created ${metadata.created_at}` : 'no metadata'}): creating it afresh`
+            : `golden snapshot "${options.name}" does not exist: creating it from the source`);
+        await createGoldenSnapshot(admin, server, serverInfo, sourceInfo, { ...options, replace: true });
+        return exists ? 'refreshed' : 'created';
+    });
+}
+/** Opens what the golden-snapshot functions need: the snapshot server's admin connection and its facts. */
+async function openSnapshotServer(server) {
+    const admin = await connectMaintenance(server);
+    try {
+        const serverInfo = await inspectServer(admin);
+        return { admin, serverInfo, close: () => admin.end().catch(() => undefined) };
+    }
+    catch (error) {
+        await admin.end().catch(() => undefined);
+        throw error;
+    }
+}
+async function inspectSource(source) {
+    const client = await connect(source, { readOnly: true, applicationName: 'pg-rehearsal-preflight' });
+    try {
+        return await inspectServer(client);
+    }
+    finally {
+        await client.end();
+    }
+}
+/**
+ * One call for scripts and benchmarks: create (or replace) a golden snapshot of `source`
+ * on `server` (default: the source's server).
+ */
+async function createGoldenSnapshotOn(options) {
+    const server = options.server ?? { ...options.source, database: 'postgres' };
+    const sourceInfo = await inspectSource(options.source);
+    const { admin, serverInfo, close } = await openSnapshotServer(server);
+    try {
+        return await createGoldenSnapshot(admin, server, serverInfo, sourceInfo, options);
+    }
+    finally {
+        await close();
+    }
+}
+/** One call for scripts and benchmarks: clone golden snapshot `name` into a new database `to`. */
+async function cloneSnapshotOn(server, name, to) {
+    const { admin, serverInfo, close } = await openSnapshotServer(server);
+    try {
+        return await cloneSnapshot(admin, serverInfo, name, to);
+    }
+    finally {
+        await close();
+    }
+}
 
 ;// CONCATENATED MODULE: ./src/engine/thresholds.ts
 
@@ -46540,6 +47032,7 @@ function describeThresholds(thresholds) {
 
 
 
+
 const SOURCE_STATEMENT_TIMEOUT_MS = 30_000;
 /** Resolves the SQL files to run; a pattern list that matches nothing is a usage error. */
 function resolveMigrationFiles(config) {
@@ -46547,7 +47040,7 @@ function resolveMigrationFiles(config) {
         return { run: [], skipped: [], layout: 'plain' };
     const files = expandMigrationPatterns(config.runner.patterns, config.workingDirectory);
     if (files.length === 0) {
-        throw new ConfigError('migrations', `migrations: no file matches ${config.runner.patterns.map((p) => `"${p}"`).join(', ')} in ${config.workingDirectory}; check the glob and working-directory`);
+        throw new errors_ConfigError('migrations', `migrations: no file matches ${config.runner.patterns.map((p) => `"${p}"`).join(', ')} in ${config.workingDirectory}; check the glob and working-directory`);
     }
     const layout = config.layout === 'auto' ? detectLayout(files, config.workingDirectory) : config.layout;
     const planned = planMigrations(files, layout);
@@ -46564,25 +47057,13 @@ function resolveMigrationFiles(config) {
         layout,
     };
 }
-/** Opens the snapshot server's maintenance database (postgres, else template1). */
-async function connectMaintenance(server) {
-    try {
-        return await connect(server, { applicationName: 'pg-rehearsal-admin' });
-    }
-    catch (error) {
-        if (server.database === 'postgres' && /does not exist/.test(errorMessage(error))) {
-            return connect(withDatabase(server, 'template1'), { applicationName: 'pg-rehearsal-admin' });
-        }
-        throw error;
-    }
-}
 /**
  * The whole rehearsal: snapshot, measure, migrate, measure, judge, clean up.
  * Throws ConfigError/SetupError for problems found before anything ran; every other
  * outcome (success, migration error, breach, cancel) is a Report.
  */
 async function rehearse(config, hooks = {}) {
-    const log = hooks.log ?? silentLogger;
+    const log = hooks.log ?? logger_silentLogger;
     const startedAt = new Date();
     const phases = { snapshot: 0, catalog_before: 0, migrate: 0, catalog_after: 0, cleanup: 0 };
     const { run: files, skipped, layout } = resolveMigrationFiles(config);
@@ -46611,28 +47092,28 @@ async function rehearse(config, hooks = {}) {
     // The source is inspected whenever it is named, if only to make sure we never run on it.
     let sourceInfo;
     if (config.source) {
-        const source = await connect(config.source, {
+        const source = await connection_connect(config.source, {
             readOnly: true,
             statementTimeoutMs: SOURCE_STATEMENT_TIMEOUT_MS,
             applicationName: 'pg-rehearsal-preflight',
         });
         try {
-            sourceInfo = await inspectServer(source);
+            sourceInfo = await server_inspectServer(source);
         }
         finally {
             await source.end();
         }
     }
-    const admin = await connectMaintenance(config.snapshotServer);
+    const admin = await server_connectMaintenance(config.snapshotServer);
     let serverInfo;
     let snapshotName;
     let created = false;
     let snapshot;
     try {
-        serverInfo = await inspectServer(admin);
+        serverInfo = await server_inspectServer(admin);
         const sameServerAsSource = sourceInfo?.identity === serverInfo.identity;
         if (config.snapshot.create && !serverInfo.canCreateDatabases) {
-            throw new SetupError(`role "${serverInfo.user}" cannot create databases on the snapshot server ${config.snapshotServer.host}:${config.snapshotServer.port}; grant it (ALTER ROLE "${serverInfo.user}" CREATEDB) or use another snapshot-server-url`);
+            throw new errors_SetupError(`role "${serverInfo.user}" cannot create databases on the snapshot server ${config.snapshotServer.host}:${config.snapshotServer.port}; grant it (ALTER ROLE "${serverInfo.user}" CREATEDB) or use another snapshot-server-url`);
         }
         if (config.snapshot.strategy === 'existing' || !config.snapshot.create) {
             snapshotName = config.snapshot.create
@@ -46643,9 +47124,19 @@ async function rehearse(config, hooks = {}) {
             snapshotName = config.snapshot.name ?? generateSnapshotName(config.runId);
         }
         if (sameServerAsSource && config.source && snapshotName === config.source.database) {
-            throw new ConfigError('snapshot-name', `snapshot-name: "${snapshotName}" is the source database itself; the rehearsal never runs on the source. Choose another name`);
+            throw new errors_ConfigError('snapshot-name', `snapshot-name: "${snapshotName}" is the source database itself; the rehearsal never runs on the source. Choose another name`);
         }
         await sweepExpiredSnapshots(admin, serverInfo, log);
+        if (config.snapshot.strategy === 'existing' && config.snapshot.maxAgeMs !== undefined) {
+            await log.group('Golden snapshot', () => ensureFreshGolden(admin, config.snapshotServer, serverInfo, sourceInfo, {
+                source: config.source,
+                name: config.snapshot.name,
+                maxAgeMs: config.snapshot.maxAgeMs,
+                pgBinDir: config.pgBinDir,
+                log,
+                signal,
+            }));
+        }
         const snapshotStarted = performance.now();
         if (config.snapshot.create) {
             const made = await log.group('Snapshot', () => createSnapshot({
@@ -46679,11 +47170,11 @@ async function rehearse(config, hooks = {}) {
     async function cleanup() {
         if (created && !config.snapshot.keep) {
             try {
-                await dropSnapshot(admin, serverInfo, snapshotName);
+                await snapshot_dropSnapshot(admin, serverInfo, snapshotName);
                 await hooks.onSnapshotDropped?.(snapshotName);
             }
             catch (error) {
-                log.warn(`could not drop snapshot "${snapshotName}": ${errorMessage(error)}; the next run sweeps it after its TTL`);
+                log.warn(`could not drop snapshot "${snapshotName}": ${errors_errorMessage(error)}; the next run sweeps it after its TTL`);
             }
         }
         await admin.end().catch(() => undefined);
@@ -46697,7 +47188,7 @@ async function rehearse(config, hooks = {}) {
     let after;
     const snapshotConnection = withDatabase(config.snapshotServer, snapshotName);
     try {
-        client = await connect(snapshotConnection, { applicationName: 'pg-rehearsal-migration' });
+        client = await connection_connect(snapshotConnection, { applicationName: 'pg-rehearsal-migration' });
         const migrationPid = client.processID;
         const cancelInFlight = () => {
             admin.query('SELECT pg_cancel_backend($1)', [migrationPid]).catch(() => undefined);
@@ -46736,7 +47227,7 @@ async function rehearse(config, hooks = {}) {
             }
             : undefined;
         const openObserver = async () => {
-            observer ??= await connect(snapshotConnection, { applicationName: 'pg-rehearsal-observer' });
+            observer ??= await connection_connect(snapshotConnection, { applicationName: 'pg-rehearsal-observer' });
             return observer;
         };
         const tracer = config.lockMonitoring && config.runner.kind === 'sql' ? new LockTracer(before) : undefined;
@@ -46788,7 +47279,7 @@ async function rehearse(config, hooks = {}) {
             const why = hooks.signal?.aborted
                 ? 'the run was cancelled'
                 : `the migrations exceeded the ${config.timeoutMs / 1000} s timeout`;
-            failure = { message: `${why} (${errorMessage(error)})` };
+            failure = { message: `${why} (${errors_errorMessage(error)})` };
         }
         phases.migrate = rehearse_round(performance.now() - migrationStarted);
         await traffic?.stop();
@@ -46822,7 +47313,7 @@ async function rehearse(config, hooks = {}) {
     catch (error) {
         if (isUsageOrSetupError(error))
             throw error;
-        throw new SetupError(`the rehearsal failed on the snapshot: ${redactUrlString(errorMessage(error))}`);
+        throw new errors_SetupError(`the rehearsal failed on the snapshot: ${redactUrlString(errors_errorMessage(error))}`);
     }
     finally {
         await client?.end().catch(() => undefined);
@@ -47454,7 +47945,7 @@ async function changedFilesOfPullRequest(octokit, pr, workspace, log) {
             return files.filter((f) => CHANGED_STATUSES.has(f.status)).map((f) => f.filename);
         }
         catch (error) {
-            log.warn(`could not list the pull request's files through the API (${errorMessage(error)}); trying git diff`);
+            log.warn(`could not list the pull request's files through the API (${errors_errorMessage(error)}); trying git diff`);
         }
     }
     if (!pr.baseSha || !pr.headSha)
@@ -47525,6 +48016,7 @@ const INPUT_NAMES = [
     'snapshot-server-url',
     'snapshot',
     'snapshot-name',
+    'snapshot-max-age',
     'keep-snapshot',
     'migrations',
     'command',
@@ -47713,7 +48205,7 @@ async function publishComment(report, mode, octokit, pr, marker, body) {
                 'and pull requests from forks get a read-only token. The rehearsal is in the job summary; the check result is unaffected.');
         }
         else {
-            warning(`could not write the PR comment: ${redactUrlString(errorMessage(error))}; the rehearsal is in the job summary`);
+            warning(`could not write the PR comment: ${redactUrlString(errors_errorMessage(error))}; the rehearsal is in the job summary`);
         }
         return '';
     }
@@ -47767,7 +48259,7 @@ async function main() {
             await summary.addRaw(renderMarkdown(report, { runUrl, limit: 1_000_000 })).write();
         }
         catch (error) {
-            actionLogger.warn(`could not write the job summary: ${errorMessage(error)}`);
+            actionLogger.warn(`could not write the job summary: ${errors_errorMessage(error)}`);
         }
         publishAnnotations(report, config);
         outputs['comment-url'] = await publishComment(report, commentMode, octokit, pr, marker, markdown);
@@ -47782,8 +48274,8 @@ async function main() {
         }
     }
     catch (error) {
-        const prefix = error instanceof ConfigError ? 'invalid input ' : '';
-        setFailed(`pg-rehearsal: ${prefix}${redactUrlString(errorMessage(error))}`);
+        const prefix = error instanceof errors_ConfigError ? 'invalid input ' : '';
+        setFailed(`pg-rehearsal: ${prefix}${redactUrlString(errors_errorMessage(error))}`);
     }
     finally {
         for (const [name, value] of Object.entries(outputs))

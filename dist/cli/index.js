@@ -6996,7 +6996,7 @@ const VERSION = '0.1.0';
 
 ;// CONCATENATED MODULE: ./src/cli/args.ts
 
-function parseArgs(argv, valueFlags, booleanFlags) {
+function parseArgs(argv, valueFlags, booleanFlags, repeatable = ['migrations']) {
     const options = {};
     const positionals = [];
     for (let i = 0; i < argv.length; i++) {
@@ -7038,9 +7038,19 @@ function parseArgs(argv, valueFlags, booleanFlags) {
         }
         name = name.trim();
         const previous = options[name];
-        options[name] = name === 'migrations' && typeof previous === 'string' ? `${previous}\n${value}` : value;
+        options[name] =
+            repeatable.includes(name) && typeof previous === 'string' ? `${previous}\n${value}` : value;
     }
     return { options, positionals };
+}
+/** The values of a repeatable flag, in order; none when absent. */
+function splitRepeated(value) {
+    if (typeof value !== 'string')
+        return [];
+    return value
+        .split('\n')
+        .map((v) => v.trim())
+        .filter(Boolean);
 }
 
 ;// CONCATENATED MODULE: external "node:fs"
@@ -7405,11 +7415,20 @@ function buildConfig(raw, context = {}) {
     if (timeoutMs <= 0)
         fail('timeout', 'must be greater than 0, e.g. 30m');
     const ttlMs = duration('snapshot-ttl') ?? DEFAULT_TTL_MS;
+    const maxAgeMs = duration('snapshot-max-age');
+    if (maxAgeMs !== undefined) {
+        if (strategy !== 'existing') {
+            fail('snapshot-max-age', 'applies to the golden snapshot of snapshot: existing; set snapshot to existing');
+        }
+        if (source === undefined) {
+            fail('snapshot-max-age', 'needs source-url: a golden snapshot that is too old or missing is created afresh from the source');
+        }
+    }
     const cwd = context.cwd ?? process.cwd();
     return {
         source,
         snapshotServer,
-        snapshot: { strategy, name: snapshotName, keep: bool('keep-snapshot', false), create, ttlMs },
+        snapshot: { strategy, name: snapshotName, keep: bool('keep-snapshot', false), create, ttlMs, maxAgeMs },
         runner,
         workingDirectory: external_node_path_default().resolve(cwd, text('working-directory') ?? '.'),
         lockMonitoring: bool('lock-monitoring', true),
@@ -8927,72 +8946,69 @@ function summariseTraffic(probes, readers, locks, intervalMs, failedFast) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/engine/snapshot/dump.ts
+;// CONCATENATED MODULE: ./src/engine/snapshot/clone.ts
 
 
-
+function copyMethod(server) {
+    // PostgreSQL 15 added STRATEGY; before it FILE_COPY was the only way.
+    const clause = server.major >= 15 ? ' STRATEGY FILE_COPY' : '';
+    if (server.major >= 18 && server.fileCopyMethod === 'clone') {
+        return {
+            copyOnWrite: true,
+            clause,
+            // copy_file_range underneath: blocks are shared where the filesystem has reflinks.
+            description: 'copy-on-write clone (PostgreSQL 18 file_copy_method = clone; blocks are shared on a reflink filesystem such as XFS or btrfs)',
+        };
+    }
+    return { copyOnWrite: false, clause, description: 'file copy (CREATE DATABASE ... STRATEGY FILE_COPY)' };
+}
+/** Advisory-lock namespace of pg-rehearsal ("pgrh"), so that our keys meet no one else's. */
+const LOCK_CLASS = 0x70677268;
 /**
- * Streams `pg_dump` of the source straight into `pg_restore` on the snapshot database:
- * no intermediate file, no compression (CPU is the bottleneck, not the pipe), one
- * transaction, session settings that trade durability the snapshot does not need for speed.
+ * Runs `fn` holding a session advisory lock on the admin connection, keyed on a database
+ * name. Concurrent clones of one template, and the swap that replaces it, then wait their
+ * turn instead of failing with 55006 "source database is being accessed by other users".
  */
-async function dumpAndRestore(tools, source, target, signal) {
-    const baseEnv = { ...process.env };
-    for (const key of Object.keys(baseEnv))
-        if (key.startsWith('PG'))
-            delete baseEnv[key];
-    const dumpEnv = {
-        ...baseEnv,
-        ...libpqEnvironment(source),
-        PGOPTIONS: '-c default_transaction_read_only=on',
-        PGAPPNAME: 'pg-rehearsal-dump',
-    };
-    const restoreEnv = {
-        ...baseEnv,
-        ...libpqEnvironment(target),
-        PGOPTIONS: '-c synchronous_commit=off -c maintenance_work_mem=512MB',
-        PGAPPNAME: 'pg-rehearsal-restore',
-    };
-    const dump = (0,external_node_child_process_namespaceObject.spawn)(tools.pgDump, ['--format=custom', '--compress=0'], {
-        env: dumpEnv,
-        stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const restore = (0,external_node_child_process_namespaceObject.spawn)(tools.pgRestore, ['--no-owner', '--no-acl', '--single-transaction', '--exit-on-error', '--dbname', target.database], { env: restoreEnv, stdio: ['pipe', 'ignore', 'pipe'] });
-    dump.stdout.pipe(restore.stdin);
-    // pg_restore quitting early makes the pipe fail; its own exit status tells why.
-    restore.stdin.on('error', () => undefined);
-    let dumpErr = '';
-    let restoreErr = '';
-    dump.stderr.on('data', (chunk) => (dumpErr += chunk.toString()));
-    restore.stderr.on('data', (chunk) => (restoreErr += chunk.toString()));
-    const onAbort = () => {
-        dump.kill('SIGTERM');
-        restore.kill('SIGTERM');
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
+async function withDatabaseLock(admin, database, fn) {
+    await admin.query(`SELECT pg_advisory_lock($1::int, hashtext($2))`, [LOCK_CLASS | 0, database]);
     try {
-        const [dumpCode, restoreCode] = await Promise.all([exitCode(dump), exitCode(restore)]);
-        if (signal?.aborted)
-            throw new CancelledError('snapshot cancelled while copying the database');
-        if (dumpCode !== 0) {
-            throw new SetupError(`pg_dump of the source failed (exit ${dumpCode}): ${clean(dumpErr)}`);
-        }
-        if (restoreCode !== 0) {
-            throw new SetupError(`pg_restore into the snapshot failed (exit ${restoreCode}): ${clean(restoreErr)}`);
-        }
+        return await fn();
     }
     finally {
-        signal?.removeEventListener('abort', onAbort);
+        await admin
+            .query(`SELECT pg_advisory_unlock($1::int, hashtext($2))`, [LOCK_CLASS | 0, database])
+            .catch(() => undefined);
     }
 }
-function exitCode(child) {
-    return new Promise((resolve, reject) => {
-        child.on('error', reject);
-        child.on('close', (code) => resolve(code ?? 1));
+/**
+ * `CREATE DATABASE name TEMPLATE template` with the fastest file copy the server offers,
+ * serialised with other clones of the same template. `onCreated` runs the moment the
+ * database exists, so that a caller's cleanup drops it even if a later step fails.
+ */
+async function cloneDatabase(admin, server, template, name, onCreated) {
+    const method = copyMethod(server);
+    await withDatabaseLock(admin, template, async () => {
+        try {
+            await admin.query(`CREATE DATABASE ${quoteIdent(name)} TEMPLATE ${quoteIdent(template)}${method.clause}`);
+        }
+        catch (error) {
+            const code = error.code;
+            if (code === '42501') {
+                throw new SetupError(`role "${server.user}" may not copy database "${template}": it needs CREATEDB and to own the source database (or be superuser); use snapshot: dump instead`);
+            }
+            // 55006 (someone is connected to the template) is left to the caller: `auto` falls back to a dump.
+            throw error;
+        }
     });
+    onCreated?.(name);
+    return method;
 }
-function clean(stderr) {
-    return redactUrlString(stderr.trim().split('\n').slice(-5).join(' | ')) || 'no output';
+/** The message for a template that has open sessions (SQLSTATE 55006). */
+function busyTemplateError(template) {
+    return new SetupError(`database "${template}" has open sessions, so it cannot be copied; close them (see pg_stat_activity WHERE datname = '${template}') and retry`);
+}
+function isBusyTemplate(error) {
+    return error.code === '55006';
 }
 
 ;// CONCATENATED MODULE: ./src/engine/snapshot/metadata.ts
@@ -9028,6 +9044,187 @@ function isExpired(metadata, now = Date.now()) {
     if (metadata.ttl_seconds === null)
         return false;
     return Date.parse(metadata.created_at) + metadata.ttl_seconds * 1000 < now;
+}
+async function readMetadata(admin, database) {
+    const { rows } = await admin.query(`SELECT shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname = $1`, [database]);
+    return rows.length ? parseMetadata(rows[0].comment) : undefined;
+}
+
+;// CONCATENATED MODULE: ./src/engine/snapshot/server.ts
+
+
+async function inspectServer(client) {
+    const { rows } = await client.query(`
+    SELECT current_setting('server_version') AS version,
+           current_setting('server_version_num') AS version_num,
+           (SELECT system_identifier::text FROM pg_control_system()) AS system_identifier,
+           current_setting('port') AS port,
+           (SELECT rolcreatedb OR rolsuper FROM pg_roles WHERE rolname = current_user) AS can_create,
+           current_user AS user,
+           current_setting('file_copy_method', true) AS file_copy_method`);
+    const row = rows[0];
+    const versionNum = Number(row.version_num);
+    return {
+        version: row.version,
+        versionNum,
+        major: Math.floor(versionNum / 10000),
+        identity: `${row.system_identifier ?? 'unknown'}:${row.port}`,
+        canCreateDatabases: row.can_create,
+        user: row.user,
+        fileCopyMethod: row.file_copy_method || null,
+    };
+}
+/** Number of sessions connected to `database`, other than the caller's. */
+async function countOtherSessions(client, database) {
+    const { rows } = await client.query(`SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, [database]);
+    return Number(rows[0].n);
+}
+async function databaseExists(client, database) {
+    const { rows } = await client.query(`SELECT 1 FROM pg_database WHERE datname = $1`, [database]);
+    return rows.length > 0;
+}
+async function databaseSize(client, database) {
+    const { rows } = await client.query(`SELECT pg_database_size(datname)::bigint AS size FROM pg_database WHERE datname = $1`, [database]);
+    return rows[0]?.size ? Number(rows[0].size) : null;
+}
+/** Sessions on `database` other than the caller's, ended; returns how many. */
+async function terminateOtherSessions(client, database) {
+    const { rows } = await client.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, [database]);
+    return rows.length;
+}
+async function databaseComment(client, database) {
+    const { rows } = await client.query(`SELECT shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname = $1`, [database]);
+    return rows[0]?.comment ?? null;
+}
+async function databaseOwner(client, database) {
+    const { rows } = await client.query(`SELECT pg_get_userbyid(datdba) AS owner FROM pg_database WHERE datname = $1`, [database]);
+    return rows[0]?.owner ?? null;
+}
+/** Opens the snapshot server's maintenance database (postgres, else template1). */
+async function connectMaintenance(server) {
+    try {
+        return await connect(server, { applicationName: 'pg-rehearsal-admin' });
+    }
+    catch (error) {
+        if (server.database === 'postgres' && /does not exist/.test(errorMessage(error))) {
+            return connect(withDatabase(server, 'template1'), { applicationName: 'pg-rehearsal-admin' });
+        }
+        throw error;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/engine/snapshot/dump.ts
+
+
+
+const PROGRESS_INTERVAL_MS = 5_000;
+async function dumpAndRestore(tools, source, target, options = {}) {
+    const { signal, log } = options;
+    const baseEnv = { ...process.env };
+    for (const key of Object.keys(baseEnv))
+        if (key.startsWith('PG'))
+            delete baseEnv[key];
+    const dumpEnv = {
+        ...baseEnv,
+        ...libpqEnvironment(source),
+        PGOPTIONS: '-c default_transaction_read_only=on',
+        PGAPPNAME: 'pg-rehearsal-dump',
+    };
+    const restoreEnv = {
+        ...baseEnv,
+        ...libpqEnvironment(target),
+        PGOPTIONS: '-c synchronous_commit=off -c maintenance_work_mem=512MB',
+        PGAPPNAME: 'pg-rehearsal-restore',
+    };
+    const dump = (0,external_node_child_process_namespaceObject.spawn)(tools.pgDump, ['--format=custom', '--compress=0', ...(options.dumpArgs ?? [])], {
+        env: dumpEnv,
+        stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const restore = (0,external_node_child_process_namespaceObject.spawn)(tools.pgRestore, [
+        '--no-owner',
+        '--no-acl',
+        '--single-transaction',
+        '--exit-on-error',
+        '--verbose', // one line per table restored: the progress count
+        '--dbname',
+        target.database,
+    ], { env: restoreEnv, stdio: ['pipe', 'ignore', 'pipe'] });
+    const progress = new RestoreProgress();
+    dump.stdout.on('data', (chunk) => (progress.bytes += chunk.length));
+    dump.stdout.pipe(restore.stdin);
+    // pg_restore quitting early makes the pipe fail; its own exit status tells why.
+    restore.stdin.on('error', () => undefined);
+    let dumpErr = '';
+    dump.stderr.on('data', (chunk) => (dumpErr += chunk.toString()));
+    restore.stderr.on('data', (chunk) => progress.read(chunk.toString()));
+    const started = performance.now();
+    const ticker = setInterval(() => {
+        log?.info(`restoring: ${progress.describe()} in ${Math.round((performance.now() - started) / 1000)} s`);
+    }, options.progressIntervalMs ?? PROGRESS_INTERVAL_MS);
+    const onAbort = () => {
+        dump.kill('SIGTERM');
+        restore.kill('SIGTERM');
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+        const [dumpCode, restoreCode] = await Promise.all([exitCode(dump), exitCode(restore)]);
+        clearInterval(ticker);
+        progress.read('\n');
+        if (signal?.aborted)
+            throw new CancelledError('snapshot cancelled while copying the database');
+        if (dumpCode !== 0) {
+            throw new SetupError(`pg_dump of the source failed (exit ${dumpCode}): ${clean(dumpErr)}`);
+        }
+        if (restoreCode !== 0) {
+            throw new SetupError(`pg_restore into the snapshot failed (exit ${restoreCode}): ${clean(progress.errors.join('\n'))}`);
+        }
+        if (performance.now() - started > (options.progressIntervalMs ?? PROGRESS_INTERVAL_MS)) {
+            log?.info(`restored ${progress.describe()} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+        }
+    }
+    finally {
+        clearInterval(ticker);
+        signal?.removeEventListener('abort', onAbort);
+    }
+}
+function exitCode(child) {
+    return new Promise((resolve, reject) => {
+        child.on('error', reject);
+        child.on('close', (code) => resolve(code ?? 1));
+    });
+}
+function clean(stderr) {
+    return redactUrlString(stderr.trim().split('\n').slice(-5).join(' | ')) || 'no output';
+}
+/**
+ * Counts what went through: bytes of the archive piped into pg_restore, and tables whose
+ * data pg_restore has loaded (its --verbose lines). Keeps only the lines that are not
+ * progress chatter, for the error message.
+ */
+class RestoreProgress {
+    bytes = 0;
+    tables = 0;
+    errors = [];
+    partial = '';
+    read(text) {
+        const lines = (this.partial + text).split('\n');
+        this.partial = lines.pop() ?? '';
+        for (const line of lines)
+            this.line(line);
+    }
+    line(line) {
+        if (/^pg_restore: processing data for table /.test(line))
+            this.tables++;
+        else if (/^pg_restore: (error|warning|fatal)|^(ERROR|DETAIL|HINT|Command was)|^[^p]/i.test(line)) {
+            if (line.trim())
+                this.errors.push(line);
+            if (this.errors.length > 50)
+                this.errors.shift();
+        }
+    }
+    describe() {
+        return `${this.tables} table(s), ${(this.bytes / 1048576).toFixed(1)} MB`;
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/engine/snapshot/pg-tools.ts
@@ -9093,40 +9290,6 @@ function findPgTools(serverMajor, preferredDir) {
         `${DEBIAN_LAYOUT}/${serverMajor}/bin, or pass --pg-bin-dir (input pg-bin-dir) pointing at a directory holding pg_dump and pg_restore ${serverMajor}+.`);
 }
 
-;// CONCATENATED MODULE: ./src/engine/snapshot/server.ts
-async function inspectServer(client) {
-    const { rows } = await client.query(`
-    SELECT current_setting('server_version') AS version,
-           current_setting('server_version_num') AS version_num,
-           (SELECT system_identifier::text FROM pg_control_system()) AS system_identifier,
-           current_setting('port') AS port,
-           (SELECT rolcreatedb OR rolsuper FROM pg_roles WHERE rolname = current_user) AS can_create,
-           current_user AS user`);
-    const row = rows[0];
-    const versionNum = Number(row.version_num);
-    return {
-        version: row.version,
-        versionNum,
-        major: Math.floor(versionNum / 10000),
-        identity: `${row.system_identifier ?? 'unknown'}:${row.port}`,
-        canCreateDatabases: row.can_create,
-        user: row.user,
-    };
-}
-/** Number of sessions connected to `database`, other than the caller's. */
-async function countOtherSessions(client, database) {
-    const { rows } = await client.query(`SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, [database]);
-    return Number(rows[0].n);
-}
-async function databaseExists(client, database) {
-    const { rows } = await client.query(`SELECT 1 FROM pg_database WHERE datname = $1`, [database]);
-    return rows.length > 0;
-}
-async function databaseSize(client, database) {
-    const { rows } = await client.query(`SELECT pg_database_size(datname)::bigint AS size FROM pg_database WHERE datname = $1`, [database]);
-    return rows[0]?.size ? Number(rows[0].size) : null;
-}
-
 ;// CONCATENATED MODULE: ./src/engine/snapshot/snapshot.ts
 
 
@@ -9134,10 +9297,7 @@ async function databaseSize(client, database) {
 
 
 
-/** PostgreSQL 15 added CREATE DATABASE ... STRATEGY; before it FILE_COPY was the only way. */
-function strategyClause(server) {
-    return server.major >= 15 ? ' STRATEGY FILE_COPY' : '';
-}
+
 function describeServer(info) {
     return `${info.host}:${info.port}`;
 }
@@ -9159,9 +9319,15 @@ async function createSnapshot(request, admin, serverInfo, sourceInfo) {
         if (!(await databaseExists(admin, golden))) {
             throw new SetupError(`the golden snapshot "${golden}" does not exist on ${describeServer(request.server)}; create it first (pg-rehearsal snapshot create) or use snapshot: auto`);
         }
-        await copyTemplate(admin, serverInfo, golden, name, request);
+        let method;
+        try {
+            method = await copyTemplate(admin, serverInfo, golden, name, request, 'existing');
+        }
+        catch (error) {
+            throw isBusyTemplate(error) ? busyTemplateError(golden) : error;
+        }
         strategy = 'existing';
-        reason = `cloned golden snapshot "${golden}"`;
+        reason = `cloned golden snapshot "${golden}" by ${method.description}`;
     }
     else {
         const source = request.source;
@@ -9179,18 +9345,18 @@ async function createSnapshot(request, admin, serverInfo, sourceInfo) {
                 const others = await countOtherSessions(admin, source.database);
                 useTemplate = others === 0;
                 reason = useTemplate
-                    ? 'same server and no other session on the source: file-level copy (CREATE DATABASE ... TEMPLATE)'
+                    ? `same server and no other session on the source: ${copyMethod(serverInfo).description}`
                     : `same server, but ${others} other session(s) are connected to the source, which a template copy cannot allow; copied with pg_dump | pg_restore`;
             }
         }
         if (useTemplate) {
             try {
-                await copyTemplate(admin, serverInfo, source.database, name, request);
-                strategy = 'template';
+                const method = await copyTemplate(admin, serverInfo, source.database, name, request, 'template');
+                strategy = method.copyOnWrite ? 'clone' : 'template';
             }
             catch (error) {
                 // A session that connected to the source after our check makes CREATE DATABASE fail.
-                if (request.strategy !== 'auto' || error.code !== '55006')
+                if (request.strategy !== 'auto' || !isBusyTemplate(error))
                     throw error;
                 log.info(`template copy refused (${errorMessage(error)}); falling back to pg_dump | pg_restore`);
                 reason = 'a session connected to the source during the copy; fell back to pg_dump | pg_restore';
@@ -9216,31 +9382,31 @@ function metadataFor(request, strategy) {
         ttl_seconds: Math.round(request.ttlMs / 1000),
     };
 }
-async function copyTemplate(admin, serverInfo, template, name, request) {
+async function copyTemplate(admin, serverInfo, template, name, request, kind) {
     request.log.info(`creating snapshot "${name}" as a file copy of "${template}"`);
-    try {
-        await admin.query(`CREATE DATABASE ${quoteIdent(name)} TEMPLATE ${quoteIdent(template)}${strategyClause(serverInfo)}`);
-        request.onDatabaseCreated(name);
-    }
-    catch (error) {
-        const code = error.code;
-        if (code === '42501') {
-            throw new SetupError(`role "${serverInfo.user}" may not copy database "${template}": it needs CREATEDB and to own the source database (or be superuser); use snapshot: dump instead`);
-        }
-        throw error;
-    }
-    await writeMetadata(admin, name, metadataFor(request, request.strategy === 'existing' ? 'existing' : 'template'));
+    const method = await cloneDatabase(admin, serverInfo, template, name, request.onDatabaseCreated);
+    const strategy = kind === 'existing' ? 'existing' : method.copyOnWrite ? 'clone' : 'template';
+    // The metadata goes on the new database only: a golden template is never written to.
+    await writeMetadata(admin, name, metadataFor(request, strategy));
+    return method;
 }
 async function dumpSnapshot(admin, serverInfo, source, name, request, sourceInfo) {
     const tools = findPgTools(sourceInfo.major, request.pgBinDir);
     request.log.info(`creating snapshot "${name}" with pg_dump ${tools.major} | pg_restore (${tools.pgDump})`);
-    await admin.query(`CREATE DATABASE ${quoteIdent(name)} TEMPLATE template0${strategyClause(serverInfo)}`);
+    await admin.query(`CREATE DATABASE ${quoteIdent(name)} TEMPLATE template0${copyMethod(serverInfo).clause}`);
     request.onDatabaseCreated(name);
     // Metadata first: if the restore dies, the sweep still recognises the database.
     await writeMetadata(admin, name, metadataFor(request, 'dump'));
     const target = withDatabase(request.server, name);
-    await dumpAndRestore(tools, source, target, request.signal);
-    // Row estimates and plans should match the source's: a restore leaves no statistics.
+    await dumpAndRestore(tools, source, target, {
+        signal: request.signal,
+        log: request.log,
+        dumpArgs: request.dumpArgs,
+    });
+    await analyzeDatabase(target);
+}
+/** Row estimates and plans should match the source's: a restore leaves no statistics. */
+async function analyzeDatabase(target) {
     const client = await connect(target, { applicationName: 'pg-rehearsal-analyze' });
     try {
         await client.query('ANALYZE');
@@ -9276,6 +9442,342 @@ async function sweepExpiredSnapshots(admin, serverInfo, log) {
     return swept;
 }
 
+
+;// CONCATENATED MODULE: ./src/engine/snapshot/golden.ts
+
+
+
+
+
+
+
+
+/**
+ * Golden snapshots: databases created once (say nightly) from a source, kept until
+ * deleted (ttl null, so the orphan sweep never drops them), and cloned per rehearsal or
+ * restored over a damaged database. Everything here takes the snapshot server's
+ * maintenance connection; the `...On` functions open it themselves.
+ */
+const SAFE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+/** Databases built aside carry this TTL until they are swapped in, so a crash leaves nothing forever. */
+const BUILD_TTL_MS = 6 * 3_600_000;
+function assertSafeName(name, option) {
+    if (!SAFE_NAME.test(name)) {
+        throw new ConfigError(option, `${option}: "${name}" is not a safe database name; use letters, digits and underscores, starting with a letter or underscore, at most 63 characters`);
+    }
+}
+function asideName(kind) {
+    return `pg_rehearsal_${kind}_${(0,external_node_crypto_namespaceObject.randomBytes)(4).toString('hex')}`;
+}
+function listing(name, m) {
+    return {
+        name,
+        created_at: m.created_at,
+        size_bytes: m.size_bytes ?? null,
+        source: m.source,
+        strategy: m.strategy,
+        level: m.level ?? 'database',
+        server_version: m.server_version ?? null,
+        tables: m.tables ?? [],
+        exclude_table_data: m.exclude_table_data ?? [],
+        golden: m.ttl_seconds === null,
+        ttl_seconds: m.ttl_seconds,
+    };
+}
+/**
+ * Builds a golden snapshot under a temporary name and renames it into place in one
+ * transaction (replacing an older one in the same step), so a concurrent reader sees
+ * either the old snapshot or the complete new one, never a half-built database.
+ */
+async function createGoldenSnapshot(admin, server, serverInfo, sourceInfo, options) {
+    const log = options.log ?? silentLogger;
+    const { name } = options;
+    assertSafeName(name, 'name');
+    const subset = (options.tables?.length ?? 0) > 0 || (options.excludeTableData?.length ?? 0) > 0;
+    if (subset && options.strategy === 'template') {
+        throw new ConfigError('strategy', '--strategy template copies whole databases; --tables and --exclude-table-data need --strategy dump (or auto)');
+    }
+    if (sourceInfo.identity === serverInfo.identity && options.source.database === name) {
+        throw new ConfigError('name', `--name: "${name}" is the source database itself; choose another name`);
+    }
+    if (await databaseExists(admin, name)) {
+        if (!options.replace) {
+            throw new ConfigError('name', `--name: a database named "${name}" already exists; pass --replace to replace the snapshot, or choose another name`);
+        }
+        if (!(await readMetadata(admin, name))) {
+            throw new ConfigError('name', `--name: database "${name}" is not a pg-rehearsal snapshot (no metadata in its COMMENT), so it is never replaced; choose another name`);
+        }
+    }
+    const dumpArgs = [
+        ...(options.tables ?? []).flatMap((t) => ['--table', t]),
+        ...(options.excludeTableData ?? []).flatMap((t) => ['--exclude-table-data', t]),
+    ];
+    const building = asideName('build');
+    let built = false;
+    try {
+        const made = await createSnapshot({
+            source: options.source,
+            server,
+            strategy: subset ? 'dump' : (options.strategy ?? 'auto'),
+            name: building,
+            runId: 'golden',
+            ttlMs: BUILD_TTL_MS,
+            pgBinDir: options.pgBinDir,
+            signal: options.signal,
+            log,
+            dumpArgs,
+            onDatabaseCreated: () => (built = true),
+        }, admin, serverInfo, sourceInfo);
+        const metadata = {
+            tool: 'pg-rehearsal',
+            created_at: new Date().toISOString(),
+            strategy: made.strategy,
+            source: { host: options.source.host, port: options.source.port, database: options.source.database },
+            run_id: 'golden',
+            ttl_seconds: null,
+            level: subset ? 'tables' : 'database',
+            server_version: serverInfo.version,
+            size_bytes: await databaseSize(admin, building),
+            tables: options.tables ?? [],
+            exclude_table_data: options.excludeTableData ?? [],
+        };
+        await swapInto(admin, serverInfo, building, name, { comment: JSON.stringify(metadata) });
+        built = false;
+        const reason = subset ? 'a subset of tables is copied with pg_dump | pg_restore' : made.reason;
+        log.info(`golden snapshot "${name}" created in ${made.seconds.toFixed(2)} s (${made.strategy}: ${reason})`);
+        return { name, metadata, reason, seconds: made.seconds };
+    }
+    finally {
+        if (built)
+            await dropSnapshot(admin, serverInfo, building).catch(() => undefined);
+    }
+}
+/**
+ * Renames `built` to `target` in one transaction, moving an existing `target` aside first
+ * and dropping it afterwards. Fails (and changes nothing) while someone is connected to
+ * `target`: PostgreSQL refuses to rename a database in use.
+ */
+async function swapInto(admin, serverInfo, built, target, { comment, owner, busyHint = 'close them and retry', }) {
+    const old = asideName('old');
+    let moved = false;
+    await withDatabaseLock(admin, target, async () => {
+        const exists = await databaseExists(admin, target);
+        await admin.query('BEGIN');
+        try {
+            if (exists) {
+                await admin.query(`ALTER DATABASE ${quoteIdent(target)} RENAME TO ${quoteIdent(old)}`);
+                // If the drop below never happens, the sweep recognises the old one as expired.
+                await writeMetadata(admin, old, {
+                    tool: 'pg-rehearsal',
+                    created_at: new Date(0).toISOString(),
+                    strategy: 'reused',
+                    source: null,
+                    run_id: 'replaced',
+                    ttl_seconds: 0,
+                });
+            }
+            await admin.query(`ALTER DATABASE ${quoteIdent(built)} RENAME TO ${quoteIdent(target)}`);
+            await admin.query(`COMMENT ON DATABASE ${quoteIdent(target)} IS ${comment === null ? 'NULL' : quoteLiteral(comment)}`);
+            if (owner)
+                await admin.query(`ALTER DATABASE ${quoteIdent(target)} OWNER TO ${quoteIdent(owner)}`);
+            await admin.query('COMMIT');
+            moved = exists;
+        }
+        catch (error) {
+            await admin.query('ROLLBACK').catch(() => undefined);
+            if (isBusyTemplate(error)) {
+                throw new SetupError(`database "${target}" has open sessions, so it cannot be replaced; ${busyHint}`);
+            }
+            throw error;
+        }
+    });
+    if (moved)
+        await dropSnapshot(admin, serverInfo, old);
+}
+async function listSnapshots(admin) {
+    return (await listSnapshotDatabases(admin)).map((s) => listing(s.name, s.metadata));
+}
+async function showSnapshot(admin, name) {
+    const metadata = await readMetadata(admin, name);
+    if (!metadata)
+        throw notASnapshot(name, await databaseExists(admin, name));
+    return {
+        ...listing(name, metadata),
+        size_bytes: (await databaseSize(admin, name)) ?? metadata.size_bytes ?? null,
+    };
+}
+function notASnapshot(name, exists) {
+    return new SetupError(exists
+        ? `database "${name}" is not a pg-rehearsal snapshot (its COMMENT has no pg-rehearsal metadata); pg-rehearsal snapshot list shows the snapshots`
+        : `snapshot "${name}" does not exist; pg-rehearsal snapshot list shows the snapshots`);
+}
+async function requireSnapshot(admin, name) {
+    if (!(await readMetadata(admin, name)))
+        throw notASnapshot(name, await databaseExists(admin, name));
+}
+/** Drops a snapshot; refuses databases that are not pg-rehearsal snapshots. */
+async function deleteSnapshot(admin, serverInfo, name) {
+    await requireSnapshot(admin, name);
+    await withDatabaseLock(admin, name, () => dropSnapshot(admin, serverInfo, name));
+}
+/** A new database `to` from the snapshot, by the fastest file copy the server offers. */
+async function cloneSnapshot(admin, serverInfo, name, to) {
+    assertSafeName(to, 'to');
+    await requireSnapshot(admin, name);
+    if (await databaseExists(admin, to)) {
+        throw new ConfigError('to', `--to: a database named "${to}" already exists; choose another name, or use restore to replace it`);
+    }
+    const started = performance.now();
+    try {
+        const method = await cloneDatabase(admin, serverInfo, name, to);
+        return { name: to, method, seconds: (performance.now() - started) / 1000 };
+    }
+    catch (error) {
+        throw isBusyTemplate(error) ? busyTemplateError(name) : error;
+    }
+}
+/**
+ * Replaces database `to` with a copy of the snapshot: the copy is built aside, then
+ * swapped in by renaming in one transaction, so `to` is never half-restored. The old
+ * content is dropped; `to` keeps its owner and comment.
+ */
+async function restoreSnapshot(admin, serverInfo, name, to, options = {}) {
+    const log = options.log ?? silentLogger;
+    assertSafeName(to, 'to');
+    if (to === name)
+        throw new ConfigError('to', `--to: "${to}" is the snapshot itself; name the database to replace`);
+    // Only snapshots are restored from: a swapped `restore app --to golden` must not replace the golden one.
+    await requireSnapshot(admin, name);
+    const { rows } = await admin.query('SELECT current_database() AS db');
+    if (rows[0].db === to) {
+        throw new ConfigError('to', `--to: "${to}" is the maintenance database pg-rehearsal is connected to; point --snapshot-server-url at another database (e.g. template1) to replace it`);
+    }
+    const exists = await databaseExists(admin, to);
+    if (exists && !options.force) {
+        const others = await countOtherSessions(admin, to);
+        if (others > 0) {
+            throw new SetupError(`database "${to}" has ${others} other connection(s); close them, or pass --force to disconnect them, before restoring over it`);
+        }
+    }
+    const started = performance.now();
+    const building = asideName('restore');
+    let built = false;
+    try {
+        let method;
+        try {
+            method = await cloneDatabase(admin, serverInfo, name, building, () => (built = true));
+        }
+        catch (error) {
+            throw isBusyTemplate(error) ? busyTemplateError(name) : error;
+        }
+        await writeMetadata(admin, building, {
+            tool: 'pg-rehearsal',
+            created_at: new Date().toISOString(),
+            strategy: method.copyOnWrite ? 'clone' : 'template',
+            source: null,
+            run_id: 'restore',
+            ttl_seconds: BUILD_TTL_MS / 1000,
+        });
+        const comment = exists ? await databaseComment(admin, to) : null;
+        const owner = exists ? ((await databaseOwner(admin, to)) ?? undefined) : undefined;
+        // A session can end a moment after pg_terminate_backend returns: retry the swap briefly.
+        for (let attempt = 1;; attempt++) {
+            if (exists && options.force) {
+                const ended = await terminateOtherSessions(admin, to);
+                if (ended)
+                    log.info(`disconnected ${ended} session(s) from "${to}"`);
+            }
+            try {
+                await swapInto(admin, serverInfo, building, to, {
+                    comment,
+                    owner,
+                    busyHint: 'close them, or pass --force to disconnect them, and retry',
+                });
+                break;
+            }
+            catch (error) {
+                if (!options.force || attempt >= 20 || !/open sessions/.test(errorMessage(error)))
+                    throw error;
+                await new Promise((resolve) => setTimeout(resolve, 100));
+            }
+        }
+        built = false;
+        return { name: to, method, seconds: (performance.now() - started) / 1000 };
+    }
+    finally {
+        if (built)
+            await dropSnapshot(admin, serverInfo, building).catch(() => undefined);
+    }
+}
+/**
+ * With `--snapshot-max-age`: makes sure the golden snapshot exists and is younger than
+ * `maxAgeMs`, creating it afresh from the source otherwise. Holds the snapshot's lock
+ * throughout, so concurrent runs build it once and the others clone the fresh one.
+ */
+async function ensureFreshGolden(admin, server, serverInfo, sourceInfo, options) {
+    const log = options.log ?? silentLogger;
+    return withDatabaseLock(admin, options.name, async () => {
+        const metadata = await readMetadata(admin, options.name);
+        const exists = metadata !== undefined || (await databaseExists(admin, options.name));
+        if (exists && !metadata) {
+            throw new SetupError(`snapshot-max-age: database "${options.name}" exists but is not a pg-rehearsal snapshot (no metadata in its COMMENT), so it is never replaced; name another golden snapshot, or create it with pg-rehearsal snapshot create`);
+        }
+        const age = metadata ? Date.now() - Date.parse(metadata.created_at) : Infinity;
+        if (exists && age <= options.maxAgeMs)
+            return 'fresh';
+        log.info(exists
+            ? `golden snapshot "${options.name}" is older than the snapshot max age (${metadata ? `created ${metadata.created_at}` : 'no metadata'}): creating it afresh`
+            : `golden snapshot "${options.name}" does not exist: creating it from the source`);
+        await createGoldenSnapshot(admin, server, serverInfo, sourceInfo, { ...options, replace: true });
+        return exists ? 'refreshed' : 'created';
+    });
+}
+/** Opens what the golden-snapshot functions need: the snapshot server's admin connection and its facts. */
+async function openSnapshotServer(server) {
+    const admin = await connectMaintenance(server);
+    try {
+        const serverInfo = await inspectServer(admin);
+        return { admin, serverInfo, close: () => admin.end().catch(() => undefined) };
+    }
+    catch (error) {
+        await admin.end().catch(() => undefined);
+        throw error;
+    }
+}
+async function inspectSource(source) {
+    const client = await connect(source, { readOnly: true, applicationName: 'pg-rehearsal-preflight' });
+    try {
+        return await inspectServer(client);
+    }
+    finally {
+        await client.end();
+    }
+}
+/**
+ * One call for scripts and benchmarks: create (or replace) a golden snapshot of `source`
+ * on `server` (default: the source's server).
+ */
+async function createGoldenSnapshotOn(options) {
+    const server = options.server ?? { ...options.source, database: 'postgres' };
+    const sourceInfo = await inspectSource(options.source);
+    const { admin, serverInfo, close } = await openSnapshotServer(server);
+    try {
+        return await createGoldenSnapshot(admin, server, serverInfo, sourceInfo, options);
+    }
+    finally {
+        await close();
+    }
+}
+/** One call for scripts and benchmarks: clone golden snapshot `name` into a new database `to`. */
+async function cloneSnapshotOn(server, name, to) {
+    const { admin, serverInfo, close } = await openSnapshotServer(server);
+    try {
+        return await cloneSnapshot(admin, serverInfo, name, to);
+    }
+    finally {
+        await close();
+    }
+}
 
 ;// CONCATENATED MODULE: ./src/engine/thresholds.ts
 
@@ -9428,6 +9930,7 @@ function describeThresholds(thresholds) {
 
 
 
+
 const SOURCE_STATEMENT_TIMEOUT_MS = 30_000;
 /** Resolves the SQL files to run; a pattern list that matches nothing is a usage error. */
 function resolveMigrationFiles(config) {
@@ -9451,18 +9954,6 @@ function resolveMigrationFiles(config) {
         ],
         layout,
     };
-}
-/** Opens the snapshot server's maintenance database (postgres, else template1). */
-async function connectMaintenance(server) {
-    try {
-        return await connect(server, { applicationName: 'pg-rehearsal-admin' });
-    }
-    catch (error) {
-        if (server.database === 'postgres' && /does not exist/.test(errorMessage(error))) {
-            return connect(withDatabase(server, 'template1'), { applicationName: 'pg-rehearsal-admin' });
-        }
-        throw error;
-    }
 }
 /**
  * The whole rehearsal: snapshot, measure, migrate, measure, judge, clean up.
@@ -9534,6 +10025,16 @@ async function rehearse(config, hooks = {}) {
             throw new ConfigError('snapshot-name', `snapshot-name: "${snapshotName}" is the source database itself; the rehearsal never runs on the source. Choose another name`);
         }
         await sweepExpiredSnapshots(admin, serverInfo, log);
+        if (config.snapshot.strategy === 'existing' && config.snapshot.maxAgeMs !== undefined) {
+            await log.group('Golden snapshot', () => ensureFreshGolden(admin, config.snapshotServer, serverInfo, sourceInfo, {
+                source: config.source,
+                name: config.snapshot.name,
+                maxAgeMs: config.snapshot.maxAgeMs,
+                pgBinDir: config.pgBinDir,
+                log,
+                signal,
+            }));
+        }
         const snapshotStarted = performance.now();
         if (config.snapshot.create) {
             const made = await log.group('Snapshot', () => createSnapshot({
@@ -10051,6 +10552,184 @@ async function demoCommand(rows, signal) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/cli/snapshot.ts
+
+
+
+
+
+
+const SNAPSHOT_HELP = `Usage: pg-rehearsal snapshot <subcommand> [options]
+
+Golden snapshots: create once (say nightly), then clone per rehearsal
+(run --snapshot existing --snapshot-name NAME) or restore over a database.
+
+  create --source-url URL --name NAME [--strategy auto|template|dump]
+         [--tables PATTERN ...] [--exclude-table-data PATTERN ...] [--replace]
+                             snapshot the whole database, or some tables (pg_dump -t
+                             patterns; --exclude-table-data keeps only their schema);
+                             --replace swaps a new one in for an existing snapshot
+                             (the nightly refresh: readers never see it missing)
+  list [--format text|json]  every snapshot on the server with its metadata
+  show NAME [--format text|json]
+  delete NAME                drop a snapshot (only databases pg-rehearsal created)
+  clone NAME --to DB         a new database DB from the snapshot
+  restore NAME --to DB [--force]
+                             replace DB's content with the snapshot's: built aside, then
+                             swapped in by renaming in one step; refuses while DB has
+                             other connections unless --force disconnects them
+
+Every subcommand takes --snapshot-server-url URL (default: the source's server; a
+subcommand without --source-url needs it). The fastest clone is used: copy-on-write on
+PostgreSQL 18+ with file_copy_method = clone on XFS/btrfs, else STRATEGY FILE_COPY.
+`;
+const VALUE_FLAGS = [
+    'source-url',
+    'snapshot-server-url',
+    'name',
+    'strategy',
+    'tables',
+    'exclude-table-data',
+    'format',
+    'to',
+    'pg-bin-dir',
+];
+const BOOLEAN_FLAGS = ['force', 'replace', 'help'];
+const REPEATABLE = ['tables', 'exclude-table-data'];
+const SUBCOMMANDS = ['create', 'list', 'show', 'delete', 'clone', 'restore'];
+function snapshot_text(options, flag) {
+    const value = options[flag];
+    return typeof value === 'string' && value.trim() ? value.trim() : undefined;
+}
+function required(options, flag, why) {
+    const value = snapshot_text(options, flag);
+    if (value === undefined)
+        throw new ConfigError(flag, `--${flag} is required: ${why}`);
+    return value;
+}
+/** --snapshot-server-url, else the source's server (its postgres maintenance database). */
+function snapshotServer(options) {
+    const server = snapshot_text(options, 'snapshot-server-url');
+    if (server)
+        return parseConnectionUrl(server, 'snapshot-server-url', '--snapshot-server-url');
+    const source = snapshot_text(options, 'source-url');
+    if (source)
+        return withDatabase(parseConnectionUrl(source, 'source-url', '--source-url'), 'postgres');
+    throw new ConfigError('snapshot-server-url', '--snapshot-server-url is required (or --source-url): the server that holds the snapshots');
+}
+function format(options) {
+    const value = snapshot_text(options, 'format') ?? 'text';
+    if (value !== 'text' && value !== 'json') {
+        throw new ConfigError('format', `--format: "${value}" is not a format; use text or json`);
+    }
+    return value;
+}
+function onePositional(positionals, subcommand) {
+    if (positionals.length !== 1) {
+        throw new ConfigError(undefined, `pg-rehearsal snapshot ${subcommand} takes one snapshot name (got ${positionals.length}); see pg-rehearsal snapshot --help`);
+    }
+    return positionals[0];
+}
+function describe(s) {
+    const source = s.source ? `${s.source.host}:${s.source.port}/${s.source.database}` : 'unknown source';
+    const size = s.size_bytes === null ? 'size unknown' : formatBytes(s.size_bytes);
+    const kind = s.golden ? 'golden' : `throwaway (ttl ${s.ttl_seconds} s)`;
+    const subset = s.level === 'tables' ? ` tables ${s.tables.join(', ') || 'all'}` : '';
+    const noData = s.exclude_table_data.length ? ` (no data: ${s.exclude_table_data.join(', ')})` : '';
+    return `${s.name.padEnd(32)} ${s.created_at}  ${size.padStart(10)}  ${s.strategy.padEnd(8)} ${kind}  from ${source}${subset}${noData}`;
+}
+/** `pg-rehearsal snapshot ...`; returns the exit code. */
+async function snapshotCommand(argv, signal) {
+    const [subcommand, ...rest] = argv;
+    if (!subcommand || subcommand === '--help' || subcommand === '-h' || subcommand === 'help') {
+        process.stdout.write(SNAPSHOT_HELP);
+        return subcommand ? 0 : 2;
+    }
+    if (!SUBCOMMANDS.includes(subcommand)) {
+        throw new ConfigError(undefined, `unknown snapshot subcommand "${subcommand}"; use one of ${SUBCOMMANDS.join(', ')} (see pg-rehearsal snapshot --help)`);
+    }
+    const { options, positionals } = parseArgs(rest, VALUE_FLAGS, BOOLEAN_FLAGS, REPEATABLE);
+    if (options.help) {
+        process.stdout.write(SNAPSHOT_HELP);
+        return 0;
+    }
+    const log = consoleLogger();
+    const server = snapshotServer(options);
+    const { admin, serverInfo, close } = await openSnapshotServer(server);
+    try {
+        switch (subcommand) {
+            case 'create': {
+                if (positionals.length)
+                    throw new ConfigError(undefined, `unexpected argument "${positionals[0]}"; give the name with --name`);
+                const source = parseConnectionUrl(required(options, 'source-url', 'the database to snapshot (it is only read)'), 'source-url', '--source-url');
+                const name = required(options, 'name', 'the name of the snapshot database');
+                const strategy = snapshot_text(options, 'strategy') ?? 'auto';
+                if (strategy !== 'auto' && strategy !== 'template' && strategy !== 'dump') {
+                    throw new ConfigError('strategy', `--strategy: "${strategy}" is not a strategy; use auto, template or dump`);
+                }
+                const sourceInfo = await inspectSource(source);
+                const made = await createGoldenSnapshot(admin, server, serverInfo, sourceInfo, {
+                    source,
+                    name,
+                    strategy,
+                    tables: splitRepeated(options.tables),
+                    excludeTableData: splitRepeated(options['exclude-table-data']),
+                    replace: options.replace === true,
+                    pgBinDir: snapshot_text(options, 'pg-bin-dir'),
+                    log,
+                    signal,
+                });
+                process.stdout.write(format(options) === 'json'
+                    ? `${JSON.stringify({ name: made.name, ...made.metadata, reason: made.reason, seconds: made.seconds }, null, 2)}\n`
+                    : `created snapshot "${made.name}" (${made.metadata.strategy}, ${formatBytes(made.metadata.size_bytes ?? 0)}) in ${made.seconds.toFixed(2)} s\n`);
+                return 0;
+            }
+            case 'list': {
+                const snapshots = await listSnapshots(admin);
+                if (format(options) === 'json')
+                    process.stdout.write(`${JSON.stringify(snapshots, null, 2)}\n`);
+                else if (snapshots.length === 0)
+                    process.stdout.write('no snapshots\n');
+                else
+                    process.stdout.write(snapshots.map((s) => `${describe(s)}\n`).join(''));
+                return 0;
+            }
+            case 'show': {
+                const shown = await showSnapshot(admin, onePositional(positionals, 'show'));
+                process.stdout.write(format(options) === 'json' ? `${JSON.stringify(shown, null, 2)}\n` : `${describe(shown)}\n`);
+                return 0;
+            }
+            case 'delete': {
+                const name = onePositional(positionals, 'delete');
+                await deleteSnapshot(admin, serverInfo, name);
+                process.stdout.write(`deleted snapshot "${name}"\n`);
+                return 0;
+            }
+            case 'clone': {
+                const name = onePositional(positionals, 'clone');
+                const to = required(options, 'to', 'the name of the new database');
+                const result = await cloneSnapshot(admin, serverInfo, name, to);
+                process.stdout.write(`cloned "${name}" into "${to}" in ${result.seconds.toFixed(2)} s (${result.method.description})\n`);
+                return 0;
+            }
+            case 'restore': {
+                const name = onePositional(positionals, 'restore');
+                const to = required(options, 'to', 'the database to replace with the snapshot');
+                const result = await restoreSnapshot(admin, serverInfo, name, to, {
+                    force: options.force === true,
+                    log,
+                });
+                process.stdout.write(`restored "${to}" from snapshot "${name}" in ${result.seconds.toFixed(2)} s (${result.method.description})\n`);
+                return 0;
+            }
+        }
+        return 2;
+    }
+    finally {
+        await close();
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/render/json.ts
 function renderJson(report) {
     return `${JSON.stringify(report, null, 2)}\n`;
@@ -10071,6 +10750,7 @@ const RUN_VALUE_FLAGS = [
     'snapshot',
     'snapshot-name',
     'snapshot-ttl',
+    'snapshot-max-age',
     'migrations',
     'command',
     'working-directory',
@@ -10105,6 +10785,8 @@ Where:
   --snapshot-server-url URL   server for the snapshot (default: the source's server)
   --snapshot STRATEGY         auto | template | dump | existing   (default auto)
   --snapshot-name NAME        name of the snapshot (with existing: the golden one to clone)
+  --snapshot-max-age DURATION with existing: create the golden snapshot afresh from
+                              --source-url when it is older than this (or missing), e.g. 24h
   --keep-snapshot             leave the snapshot database in place
   --no-create-snapshot        run on the existing database --snapshot-name as it is
   --pg-bin-dir DIR            directory with pg_dump/pg_restore for the dump strategy
@@ -10157,10 +10839,12 @@ async function runCommand(options, signal) {
 
 
 
+
 const HELP = `pg-rehearsal ${VERSION}: rehearse PostgreSQL migrations on a snapshot before they ship.
 
 Usage:
   pg-rehearsal run --source-url URL --migrations GLOB [options]   rehearse migrations
+  pg-rehearsal snapshot create|list|show|delete|clone|restore     manage golden snapshots
   pg-rehearsal demo                                               the sample shop upgrade on an embedded PostgreSQL 18
   pg-rehearsal <command> --help                                   options of a command
 `;
@@ -10199,6 +10883,8 @@ async function main(argv) {
                 throw usage(`unexpected argument "${positionals[0]}"; see pg-rehearsal run --help`);
             return (await runCommand(options, signal)).exitCode;
         }
+        case 'snapshot':
+            return snapshotCommand(rest, signal);
         case 'demo': {
             const { options } = parseArgs(rest, ['rows'], ['help']);
             if (options.help) {
@@ -10211,7 +10897,7 @@ async function main(argv) {
             return demoCommand(rows, signal);
         }
         default:
-            throw usage(`unknown command "${command}"; commands: run, demo (see pg-rehearsal --help)`);
+            throw usage(`unknown command "${command}"; commands: run, snapshot, demo (see pg-rehearsal --help)`);
     }
 }
 function usage(message) {

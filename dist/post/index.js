@@ -38464,18 +38464,80 @@ function connection_quoteLiteral(value) {
     return `'${value.replace(/'/g, "''")}'`;
 }
 
+;// CONCATENATED MODULE: ./src/engine/snapshot/clone.ts
+
+
+function clone_copyMethod(server) {
+    // PostgreSQL 15 added STRATEGY; before it FILE_COPY was the only way.
+    const clause = server.major >= 15 ? ' STRATEGY FILE_COPY' : '';
+    if (server.major >= 18 && server.fileCopyMethod === 'clone') {
+        return {
+            copyOnWrite: true,
+            clause,
+            // copy_file_range underneath: blocks are shared where the filesystem has reflinks.
+            description: 'copy-on-write clone (PostgreSQL 18 file_copy_method = clone; blocks are shared on a reflink filesystem such as XFS or btrfs)',
+        };
+    }
+    return { copyOnWrite: false, clause, description: 'file copy (CREATE DATABASE ... STRATEGY FILE_COPY)' };
+}
+/** Advisory-lock namespace of pg-rehearsal ("pgrh"), so that our keys meet no one else's. */
+const LOCK_CLASS = 0x70677268;
+/**
+ * Runs `fn` holding a session advisory lock on the admin connection, keyed on a database
+ * name. Concurrent clones of one template, and the swap that replaces it, then wait their
+ * turn instead of failing with 55006 "source database is being accessed by other users".
+ */
+async function withDatabaseLock(admin, database, fn) {
+    await admin.query(`SELECT pg_advisory_lock($1::int, hashtext($2))`, [LOCK_CLASS | 0, database]);
+    try {
+        return await fn();
+    }
+    finally {
+        await admin
+            .query(`SELECT pg_advisory_unlock($1::int, hashtext($2))`, [LOCK_CLASS | 0, database])
+            .catch(() => undefined);
+    }
+}
+/**
+ * `CREATE DATABASE name TEMPLATE template` with the fastest file copy the server offers,
+ * serialised with other clones of the same template. `onCreated` runs the moment the
+ * database exists, so that a caller's cleanup drops it even if a later step fails.
+ */
+async function clone_cloneDatabase(admin, server, template, name, onCreated) {
+    const method = clone_copyMethod(server);
+    await withDatabaseLock(admin, template, async () => {
+        try {
+            await admin.query(`CREATE DATABASE ${quoteIdent(name)} TEMPLATE ${quoteIdent(template)}${method.clause}`);
+        }
+        catch (error) {
+            const code = error.code;
+            if (code === '42501') {
+                throw new SetupError(`role "${server.user}" may not copy database "${template}": it needs CREATEDB and to own the source database (or be superuser); use snapshot: dump instead`);
+            }
+            // 55006 (someone is connected to the template) is left to the caller: `auto` falls back to a dump.
+            throw error;
+        }
+    });
+    onCreated?.(name);
+    return method;
+}
+/** The message for a template that has open sessions (SQLSTATE 55006). */
+function clone_busyTemplateError(template) {
+    return new SetupError(`database "${template}" has open sessions, so it cannot be copied; close them (see pg_stat_activity WHERE datname = '${template}') and retry`);
+}
+function clone_isBusyTemplate(error) {
+    return error.code === '55006';
+}
+
 ;// CONCATENATED MODULE: external "node:child_process"
 const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
 ;// CONCATENATED MODULE: ./src/engine/snapshot/dump.ts
 
 
 
-/**
- * Streams `pg_dump` of the source straight into `pg_restore` on the snapshot database:
- * no intermediate file, no compression (CPU is the bottleneck, not the pipe), one
- * transaction, session settings that trade durability the snapshot does not need for speed.
- */
-async function dump_dumpAndRestore(tools, source, target, signal) {
+const PROGRESS_INTERVAL_MS = 5_000;
+async function dump_dumpAndRestore(tools, source, target, options = {}) {
+    const { signal, log } = options;
     const baseEnv = { ...process.env };
     for (const key of Object.keys(baseEnv))
         if (key.startsWith('PG'))
@@ -38492,18 +38554,31 @@ async function dump_dumpAndRestore(tools, source, target, signal) {
         PGOPTIONS: '-c synchronous_commit=off -c maintenance_work_mem=512MB',
         PGAPPNAME: 'pg-rehearsal-restore',
     };
-    const dump = spawn(tools.pgDump, ['--format=custom', '--compress=0'], {
+    const dump = spawn(tools.pgDump, ['--format=custom', '--compress=0', ...(options.dumpArgs ?? [])], {
         env: dumpEnv,
         stdio: ['ignore', 'pipe', 'pipe'],
     });
-    const restore = spawn(tools.pgRestore, ['--no-owner', '--no-acl', '--single-transaction', '--exit-on-error', '--dbname', target.database], { env: restoreEnv, stdio: ['pipe', 'ignore', 'pipe'] });
+    const restore = spawn(tools.pgRestore, [
+        '--no-owner',
+        '--no-acl',
+        '--single-transaction',
+        '--exit-on-error',
+        '--verbose', // one line per table restored: the progress count
+        '--dbname',
+        target.database,
+    ], { env: restoreEnv, stdio: ['pipe', 'ignore', 'pipe'] });
+    const progress = new RestoreProgress();
+    dump.stdout.on('data', (chunk) => (progress.bytes += chunk.length));
     dump.stdout.pipe(restore.stdin);
     // pg_restore quitting early makes the pipe fail; its own exit status tells why.
     restore.stdin.on('error', () => undefined);
     let dumpErr = '';
-    let restoreErr = '';
     dump.stderr.on('data', (chunk) => (dumpErr += chunk.toString()));
-    restore.stderr.on('data', (chunk) => (restoreErr += chunk.toString()));
+    restore.stderr.on('data', (chunk) => progress.read(chunk.toString()));
+    const started = performance.now();
+    const ticker = setInterval(() => {
+        log?.info(`restoring: ${progress.describe()} in ${Math.round((performance.now() - started) / 1000)} s`);
+    }, options.progressIntervalMs ?? PROGRESS_INTERVAL_MS);
     const onAbort = () => {
         dump.kill('SIGTERM');
         restore.kill('SIGTERM');
@@ -38511,16 +38586,22 @@ async function dump_dumpAndRestore(tools, source, target, signal) {
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
         const [dumpCode, restoreCode] = await Promise.all([exitCode(dump), exitCode(restore)]);
+        clearInterval(ticker);
+        progress.read('\n');
         if (signal?.aborted)
             throw new CancelledError('snapshot cancelled while copying the database');
         if (dumpCode !== 0) {
             throw new SetupError(`pg_dump of the source failed (exit ${dumpCode}): ${clean(dumpErr)}`);
         }
         if (restoreCode !== 0) {
-            throw new SetupError(`pg_restore into the snapshot failed (exit ${restoreCode}): ${clean(restoreErr)}`);
+            throw new SetupError(`pg_restore into the snapshot failed (exit ${restoreCode}): ${clean(progress.errors.join('\n'))}`);
+        }
+        if (performance.now() - started > (options.progressIntervalMs ?? PROGRESS_INTERVAL_MS)) {
+            log?.info(`restored ${progress.describe()} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
         }
     }
     finally {
+        clearInterval(ticker);
         signal?.removeEventListener('abort', onAbort);
     }
 }
@@ -38532,6 +38613,36 @@ function exitCode(child) {
 }
 function clean(stderr) {
     return redactUrlString(stderr.trim().split('\n').slice(-5).join(' | ')) || 'no output';
+}
+/**
+ * Counts what went through: bytes of the archive piped into pg_restore, and tables whose
+ * data pg_restore has loaded (its --verbose lines). Keeps only the lines that are not
+ * progress chatter, for the error message.
+ */
+class RestoreProgress {
+    bytes = 0;
+    tables = 0;
+    errors = [];
+    partial = '';
+    read(text) {
+        const lines = (this.partial + text).split('\n');
+        this.partial = lines.pop() ?? '';
+        for (const line of lines)
+            this.line(line);
+    }
+    line(line) {
+        if (/^pg_restore: processing data for table /.test(line))
+            this.tables++;
+        else if (/^pg_restore: (error|warning|fatal)|^(ERROR|DETAIL|HINT|Command was)|^[^p]/i.test(line)) {
+            if (line.trim())
+                this.errors.push(line);
+            if (this.errors.length > 50)
+                this.errors.shift();
+        }
+    }
+    describe() {
+        return `${this.tables} table(s), ${(this.bytes / 1048576).toFixed(1)} MB`;
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/engine/snapshot/metadata.ts
@@ -38567,6 +38678,10 @@ function metadata_isExpired(metadata, now = Date.now()) {
     if (metadata.ttl_seconds === null)
         return false;
     return Date.parse(metadata.created_at) + metadata.ttl_seconds * 1000 < now;
+}
+async function readMetadata(admin, database) {
+    const { rows } = await admin.query(`SELECT shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname = $1`, [database]);
+    return rows.length ? parseMetadata(rows[0].comment) : undefined;
 }
 
 ;// CONCATENATED MODULE: external "node:fs"
@@ -38638,6 +38753,8 @@ function pg_tools_findPgTools(serverMajor, preferredDir) {
 }
 
 ;// CONCATENATED MODULE: ./src/engine/snapshot/server.ts
+
+
 async function inspectServer(client) {
     const { rows } = await client.query(`
     SELECT current_setting('server_version') AS version,
@@ -38645,7 +38762,8 @@ async function inspectServer(client) {
            (SELECT system_identifier::text FROM pg_control_system()) AS system_identifier,
            current_setting('port') AS port,
            (SELECT rolcreatedb OR rolsuper FROM pg_roles WHERE rolname = current_user) AS can_create,
-           current_user AS user`);
+           current_user AS user,
+           current_setting('file_copy_method', true) AS file_copy_method`);
     const row = rows[0];
     const versionNum = Number(row.version_num);
     return {
@@ -38655,6 +38773,7 @@ async function inspectServer(client) {
         identity: `${row.system_identifier ?? 'unknown'}:${row.port}`,
         canCreateDatabases: row.can_create,
         user: row.user,
+        fileCopyMethod: row.file_copy_method || null,
     };
 }
 /** Number of sessions connected to `database`, other than the caller's. */
@@ -38670,6 +38789,31 @@ async function databaseSize(client, database) {
     const { rows } = await client.query(`SELECT pg_database_size(datname)::bigint AS size FROM pg_database WHERE datname = $1`, [database]);
     return rows[0]?.size ? Number(rows[0].size) : null;
 }
+/** Sessions on `database` other than the caller's, ended; returns how many. */
+async function terminateOtherSessions(client, database) {
+    const { rows } = await client.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, [database]);
+    return rows.length;
+}
+async function databaseComment(client, database) {
+    const { rows } = await client.query(`SELECT shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname = $1`, [database]);
+    return rows[0]?.comment ?? null;
+}
+async function databaseOwner(client, database) {
+    const { rows } = await client.query(`SELECT pg_get_userbyid(datdba) AS owner FROM pg_database WHERE datname = $1`, [database]);
+    return rows[0]?.owner ?? null;
+}
+/** Opens the snapshot server's maintenance database (postgres, else template1). */
+async function connectMaintenance(server) {
+    try {
+        return await connect(server, { applicationName: 'pg-rehearsal-admin' });
+    }
+    catch (error) {
+        if (server.database === 'postgres' && /does not exist/.test(errorMessage(error))) {
+            return connect(withDatabase(server, 'template1'), { applicationName: 'pg-rehearsal-admin' });
+        }
+        throw error;
+    }
+}
 
 ;// CONCATENATED MODULE: ./src/engine/snapshot/snapshot.ts
 
@@ -38678,10 +38822,7 @@ async function databaseSize(client, database) {
 
 
 
-/** PostgreSQL 15 added CREATE DATABASE ... STRATEGY; before it FILE_COPY was the only way. */
-function strategyClause(server) {
-    return server.major >= 15 ? ' STRATEGY FILE_COPY' : '';
-}
+
 function describeServer(info) {
     return `${info.host}:${info.port}`;
 }
@@ -38703,9 +38844,15 @@ async function createSnapshot(request, admin, serverInfo, sourceInfo) {
         if (!(await databaseExists(admin, golden))) {
             throw new SetupError(`the golden snapshot "${golden}" does not exist on ${describeServer(request.server)}; create it first (pg-rehearsal snapshot create) or use snapshot: auto`);
         }
-        await copyTemplate(admin, serverInfo, golden, name, request);
+        let method;
+        try {
+            method = await copyTemplate(admin, serverInfo, golden, name, request, 'existing');
+        }
+        catch (error) {
+            throw isBusyTemplate(error) ? busyTemplateError(golden) : error;
+        }
         strategy = 'existing';
-        reason = `cloned golden snapshot "${golden}"`;
+        reason = `cloned golden snapshot "${golden}" by ${method.description}`;
     }
     else {
         const source = request.source;
@@ -38723,18 +38870,18 @@ async function createSnapshot(request, admin, serverInfo, sourceInfo) {
                 const others = await countOtherSessions(admin, source.database);
                 useTemplate = others === 0;
                 reason = useTemplate
-                    ? 'same server and no other session on the source: file-level copy (CREATE DATABASE ... TEMPLATE)'
+                    ? `same server and no other session on the source: ${copyMethod(serverInfo).description}`
                     : `same server, but ${others} other session(s) are connected to the source, which a template copy cannot allow; copied with pg_dump | pg_restore`;
             }
         }
         if (useTemplate) {
             try {
-                await copyTemplate(admin, serverInfo, source.database, name, request);
-                strategy = 'template';
+                const method = await copyTemplate(admin, serverInfo, source.database, name, request, 'template');
+                strategy = method.copyOnWrite ? 'clone' : 'template';
             }
             catch (error) {
                 // A session that connected to the source after our check makes CREATE DATABASE fail.
-                if (request.strategy !== 'auto' || error.code !== '55006')
+                if (request.strategy !== 'auto' || !isBusyTemplate(error))
                     throw error;
                 log.info(`template copy refused (${errorMessage(error)}); falling back to pg_dump | pg_restore`);
                 reason = 'a session connected to the source during the copy; fell back to pg_dump | pg_restore';
@@ -38760,31 +38907,31 @@ function metadataFor(request, strategy) {
         ttl_seconds: Math.round(request.ttlMs / 1000),
     };
 }
-async function copyTemplate(admin, serverInfo, template, name, request) {
+async function copyTemplate(admin, serverInfo, template, name, request, kind) {
     request.log.info(`creating snapshot "${name}" as a file copy of "${template}"`);
-    try {
-        await admin.query(`CREATE DATABASE ${quoteIdent(name)} TEMPLATE ${quoteIdent(template)}${strategyClause(serverInfo)}`);
-        request.onDatabaseCreated(name);
-    }
-    catch (error) {
-        const code = error.code;
-        if (code === '42501') {
-            throw new SetupError(`role "${serverInfo.user}" may not copy database "${template}": it needs CREATEDB and to own the source database (or be superuser); use snapshot: dump instead`);
-        }
-        throw error;
-    }
-    await writeMetadata(admin, name, metadataFor(request, request.strategy === 'existing' ? 'existing' : 'template'));
+    const method = await cloneDatabase(admin, serverInfo, template, name, request.onDatabaseCreated);
+    const strategy = kind === 'existing' ? 'existing' : method.copyOnWrite ? 'clone' : 'template';
+    // The metadata goes on the new database only: a golden template is never written to.
+    await writeMetadata(admin, name, metadataFor(request, strategy));
+    return method;
 }
 async function dumpSnapshot(admin, serverInfo, source, name, request, sourceInfo) {
     const tools = findPgTools(sourceInfo.major, request.pgBinDir);
     request.log.info(`creating snapshot "${name}" with pg_dump ${tools.major} | pg_restore (${tools.pgDump})`);
-    await admin.query(`CREATE DATABASE ${quoteIdent(name)} TEMPLATE template0${strategyClause(serverInfo)}`);
+    await admin.query(`CREATE DATABASE ${quoteIdent(name)} TEMPLATE template0${copyMethod(serverInfo).clause}`);
     request.onDatabaseCreated(name);
     // Metadata first: if the restore dies, the sweep still recognises the database.
     await writeMetadata(admin, name, metadataFor(request, 'dump'));
     const target = withDatabase(request.server, name);
-    await dumpAndRestore(tools, source, target, request.signal);
-    // Row estimates and plans should match the source's: a restore leaves no statistics.
+    await dumpAndRestore(tools, source, target, {
+        signal: request.signal,
+        log: request.log,
+        dumpArgs: request.dumpArgs,
+    });
+    await analyzeDatabase(target);
+}
+/** Row estimates and plans should match the source's: a restore leaves no statistics. */
+async function analyzeDatabase(target) {
     const client = await connect(target, { applicationName: 'pg-rehearsal-analyze' });
     try {
         await client.query('ANALYZE');
@@ -39021,11 +39168,20 @@ function buildConfig(raw, context = {}) {
     if (timeoutMs <= 0)
         fail('timeout', 'must be greater than 0, e.g. 30m');
     const ttlMs = duration('snapshot-ttl') ?? DEFAULT_TTL_MS;
+    const maxAgeMs = duration('snapshot-max-age');
+    if (maxAgeMs !== undefined) {
+        if (strategy !== 'existing') {
+            fail('snapshot-max-age', 'applies to the golden snapshot of snapshot: existing; set snapshot to existing');
+        }
+        if (source === undefined) {
+            fail('snapshot-max-age', 'needs source-url: a golden snapshot that is too old or missing is created afresh from the source');
+        }
+    }
     const cwd = context.cwd ?? process.cwd();
     return {
         source,
         snapshotServer,
-        snapshot: { strategy, name: snapshotName, keep: bool('keep-snapshot', false), create, ttlMs },
+        snapshot: { strategy, name: snapshotName, keep: bool('keep-snapshot', false), create, ttlMs, maxAgeMs },
         runner,
         workingDirectory: external_node_path_default().resolve(cwd, text('working-directory') ?? '.'),
         lockMonitoring: bool('lock-monitoring', true),
@@ -39075,6 +39231,7 @@ const INPUT_NAMES = [
     'snapshot-server-url',
     'snapshot',
     'snapshot-name',
+    'snapshot-max-age',
     'keep-snapshot',
     'migrations',
     'command',

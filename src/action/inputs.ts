@@ -8,6 +8,7 @@ export const INPUT_NAMES = [
   'snapshot-server-url',
   'snapshot',
   'snapshot-name',
+  'snapshot-max-age',
   'keep-snapshot',
   'migrations',
   'command',

@@ -2,8 +2,9 @@ import { ConfigError } from '../engine/errors.js';
 
 /**
  * A small argv parser: `--name value`, `--name=value`, boolean flags alone, and
- * `--no-name` for false. Repeated `--migrations` flags join with newlines, as the
- * Action's multi-line input does. Unknown flags are usage errors.
+ * `--no-name` for false. Repeated flags named in `repeatable` (default: `--migrations`)
+ * join with newlines, as the Action's multi-line input does; `splitRepeated` takes them
+ * apart. Other repeated flags keep the last value. Unknown flags are usage errors.
  */
 export interface ParsedArgs {
   options: Record<string, string | boolean>;
@@ -14,6 +15,7 @@ export function parseArgs(
   argv: string[],
   valueFlags: readonly string[],
   booleanFlags: readonly string[],
+  repeatable: readonly string[] = ['migrations'],
 ): ParsedArgs {
   const options: Record<string, string | boolean> = {};
   const positionals: string[] = [];
@@ -55,7 +57,17 @@ export function parseArgs(
     }
     name = name.trim();
     const previous = options[name];
-    options[name] = name === 'migrations' && typeof previous === 'string' ? `${previous}\n${value}` : value;
+    options[name] =
+      repeatable.includes(name) && typeof previous === 'string' ? `${previous}\n${value}` : value;
   }
   return { options, positionals };
+}
+
+/** The values of a repeatable flag, in order; none when absent. */
+export function splitRepeated(value: string | boolean | undefined): string[] {
+  if (typeof value !== 'string') return [];
+  return value
+    .split('\n')
+    .map((v) => v.trim())
+    .filter(Boolean);
 }

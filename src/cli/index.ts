@@ -4,12 +4,14 @@ import { redactUrlString } from '../engine/connection.js';
 import { VERSION } from '../version.js';
 import { parseArgs } from './args.js';
 import { DEMO_HELP, demoCommand } from './demo.js';
+import { snapshotCommand } from './snapshot.js';
 import { RUN_BOOLEAN_FLAGS, RUN_HELP, RUN_VALUE_FLAGS, runCommand } from './run.js';
 
 const HELP = `pg-rehearsal ${VERSION}: rehearse PostgreSQL migrations on a snapshot before they ship.
 
 Usage:
   pg-rehearsal run --source-url URL --migrations GLOB [options]   rehearse migrations
+  pg-rehearsal snapshot create|list|show|delete|clone|restore     manage golden snapshots
   pg-rehearsal demo                                               the sample shop upgrade on an embedded PostgreSQL 18
   pg-rehearsal <command> --help                                   options of a command
 `;
@@ -49,6 +51,8 @@ async function main(argv: string[]): Promise<number> {
         throw usage(`unexpected argument "${positionals[0]}"; see pg-rehearsal run --help`);
       return (await runCommand(options, signal)).exitCode;
     }
+    case 'snapshot':
+      return snapshotCommand(rest, signal);
     case 'demo': {
       const { options } = parseArgs(rest, ['rows'], ['help']);
       if (options.help) {
@@ -61,7 +65,7 @@ async function main(argv: string[]): Promise<number> {
       return demoCommand(rows, signal);
     }
     default:
-      throw usage(`unknown command "${command}"; commands: run, demo (see pg-rehearsal --help)`);
+      throw usage(`unknown command "${command}"; commands: run, snapshot, demo (see pg-rehearsal --help)`);
   }
 }
 

@@ -14,6 +14,7 @@ export const RUN_VALUE_FLAGS = [
   'snapshot',
   'snapshot-name',
   'snapshot-ttl',
+  'snapshot-max-age',
   'migrations',
   'command',
   'working-directory',
@@ -50,6 +51,8 @@ Where:
   --snapshot-server-url URL   server for the snapshot (default: the source's server)
   --snapshot STRATEGY         auto | template | dump | existing   (default auto)
   --snapshot-name NAME        name of the snapshot (with existing: the golden one to clone)
+  --snapshot-max-age DURATION with existing: create the golden snapshot afresh from
+                              --source-url when it is older than this (or missing), e.g. 24h
   --keep-snapshot             leave the snapshot database in place
   --no-create-snapshot        run on the existing database --snapshot-name as it is
   --pg-bin-dir DIR            directory with pg_dump/pg_restore for the dump strategy

@@ -47,6 +47,8 @@ export interface RehearsalConfig {
     /** false: reuse the database named `name` as the snapshot, as it is. */
     create: boolean;
     ttlMs: number;
+    /** With `existing`: a golden snapshot older than this (or missing) is created afresh from the source. */
+    maxAgeMs?: number;
   };
   runner: RunnerConfig;
   workingDirectory: string;
@@ -216,12 +218,27 @@ export function buildConfig(raw: RawOptions, context: BuildConfigContext = {}): 
   const timeoutMs = duration('timeout') ?? DEFAULT_TIMEOUT_MS;
   if (timeoutMs <= 0) fail('timeout', 'must be greater than 0, e.g. 30m');
   const ttlMs = duration('snapshot-ttl') ?? DEFAULT_TTL_MS;
+  const maxAgeMs = duration('snapshot-max-age');
+  if (maxAgeMs !== undefined) {
+    if (strategy !== 'existing') {
+      fail(
+        'snapshot-max-age',
+        'applies to the golden snapshot of snapshot: existing; set snapshot to existing',
+      );
+    }
+    if (source === undefined) {
+      fail(
+        'snapshot-max-age',
+        'needs source-url: a golden snapshot that is too old or missing is created afresh from the source',
+      );
+    }
+  }
 
   const cwd = context.cwd ?? process.cwd();
   return {
     source,
     snapshotServer,
-    snapshot: { strategy, name: snapshotName, keep: bool('keep-snapshot', false), create, ttlMs },
+    snapshot: { strategy, name: snapshotName, keep: bool('keep-snapshot', false), create, ttlMs, maxAgeMs },
     runner,
     workingDirectory: path.resolve(cwd, text('working-directory') ?? '.'),
     lockMonitoring: bool('lock-monitoring', true),

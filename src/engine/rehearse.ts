@@ -28,8 +28,9 @@ import {
   summariseTraffic,
   TrafficGenerator,
 } from './observe/traffic.js';
+import { ensureFreshGolden } from './snapshot/golden.js';
 import { createSnapshot, dropSnapshot, sweepExpiredSnapshots } from './snapshot/snapshot.js';
-import { inspectServer, type ServerInfo } from './snapshot/server.js';
+import { connectMaintenance, inspectServer, type ServerInfo } from './snapshot/server.js';
 import { describeThresholds, evaluateThresholds } from './thresholds.js';
 
 export interface RehearsalHooks {
@@ -71,18 +72,6 @@ export function resolveMigrationFiles(config: RehearsalConfig): {
     ],
     layout,
   };
-}
-
-/** Opens the snapshot server's maintenance database (postgres, else template1). */
-async function connectMaintenance(server: ConnectionInfo): Promise<pg.Client> {
-  try {
-    return await connect(server, { applicationName: 'pg-rehearsal-admin' });
-  } catch (error) {
-    if (server.database === 'postgres' && /does not exist/.test(errorMessage(error))) {
-      return connect(withDatabase(server, 'template1'), { applicationName: 'pg-rehearsal-admin' });
-    }
-    throw error;
-  }
 }
 
 /**
@@ -159,6 +148,18 @@ export async function rehearse(config: RehearsalConfig, hooks: RehearsalHooks = 
       );
     }
     await sweepExpiredSnapshots(admin, serverInfo, log);
+    if (config.snapshot.strategy === 'existing' && config.snapshot.maxAgeMs !== undefined) {
+      await log.group('Golden snapshot', () =>
+        ensureFreshGolden(admin, config.snapshotServer, serverInfo, sourceInfo as ServerInfo, {
+          source: config.source as ConnectionInfo,
+          name: config.snapshot.name as string,
+          maxAgeMs: config.snapshot.maxAgeMs as number,
+          pgBinDir: config.pgBinDir,
+          log,
+          signal,
+        }),
+      );
+    }
 
     const snapshotStarted = performance.now();
     if (config.snapshot.create) {

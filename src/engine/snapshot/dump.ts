@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { libpqEnvironment, redactUrlString, type ConnectionInfo } from '../connection.js';
 import { CancelledError, SetupError } from '../errors.js';
+import type { Logger } from '../logger.js';
 import type { PgTools } from './pg-tools.js';
 
 /**
@@ -8,12 +9,24 @@ import type { PgTools } from './pg-tools.js';
  * no intermediate file, no compression (CPU is the bottleneck, not the pipe), one
  * transaction, session settings that trade durability the snapshot does not need for speed.
  */
+export interface DumpOptions {
+  signal?: AbortSignal;
+  /** Receives a progress line every few seconds while the copy runs. */
+  log?: Logger;
+  /** Extra pg_dump arguments, e.g. `-t pattern`, `--exclude-table-data pattern`. */
+  dumpArgs?: string[];
+  progressIntervalMs?: number;
+}
+
+const PROGRESS_INTERVAL_MS = 5_000;
+
 export async function dumpAndRestore(
   tools: PgTools,
   source: ConnectionInfo,
   target: ConnectionInfo,
-  signal?: AbortSignal,
+  options: DumpOptions = {},
 ): Promise<void> {
+  const { signal, log } = options;
   const baseEnv = { ...process.env };
   for (const key of Object.keys(baseEnv)) if (key.startsWith('PG')) delete baseEnv[key];
   const dumpEnv = {
@@ -28,23 +41,36 @@ export async function dumpAndRestore(
     PGOPTIONS: '-c synchronous_commit=off -c maintenance_work_mem=512MB',
     PGAPPNAME: 'pg-rehearsal-restore',
   };
-  const dump = spawn(tools.pgDump, ['--format=custom', '--compress=0'], {
+  const dump = spawn(tools.pgDump, ['--format=custom', '--compress=0', ...(options.dumpArgs ?? [])], {
     env: dumpEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const restore = spawn(
     tools.pgRestore,
-    ['--no-owner', '--no-acl', '--single-transaction', '--exit-on-error', '--dbname', target.database],
+    [
+      '--no-owner',
+      '--no-acl',
+      '--single-transaction',
+      '--exit-on-error',
+      '--verbose', // one line per table restored: the progress count
+      '--dbname',
+      target.database,
+    ],
     { env: restoreEnv, stdio: ['pipe', 'ignore', 'pipe'] },
   );
+  const progress = new RestoreProgress();
+  dump.stdout.on('data', (chunk: Buffer) => (progress.bytes += chunk.length));
   dump.stdout.pipe(restore.stdin);
   // pg_restore quitting early makes the pipe fail; its own exit status tells why.
   restore.stdin.on('error', () => undefined);
 
   let dumpErr = '';
-  let restoreErr = '';
   dump.stderr.on('data', (chunk: Buffer) => (dumpErr += chunk.toString()));
-  restore.stderr.on('data', (chunk: Buffer) => (restoreErr += chunk.toString()));
+  restore.stderr.on('data', (chunk: Buffer) => progress.read(chunk.toString()));
+  const started = performance.now();
+  const ticker = setInterval(() => {
+    log?.info(`restoring: ${progress.describe()} in ${Math.round((performance.now() - started) / 1000)} s`);
+  }, options.progressIntervalMs ?? PROGRESS_INTERVAL_MS);
 
   const onAbort = () => {
     dump.kill('SIGTERM');
@@ -53,14 +79,22 @@ export async function dumpAndRestore(
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
     const [dumpCode, restoreCode] = await Promise.all([exitCode(dump), exitCode(restore)]);
+    clearInterval(ticker);
+    progress.read('\n');
     if (signal?.aborted) throw new CancelledError('snapshot cancelled while copying the database');
     if (dumpCode !== 0) {
       throw new SetupError(`pg_dump of the source failed (exit ${dumpCode}): ${clean(dumpErr)}`);
     }
     if (restoreCode !== 0) {
-      throw new SetupError(`pg_restore into the snapshot failed (exit ${restoreCode}): ${clean(restoreErr)}`);
+      throw new SetupError(
+        `pg_restore into the snapshot failed (exit ${restoreCode}): ${clean(progress.errors.join('\n'))}`,
+      );
+    }
+    if (performance.now() - started > (options.progressIntervalMs ?? PROGRESS_INTERVAL_MS)) {
+      log?.info(`restored ${progress.describe()} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
     }
   } finally {
+    clearInterval(ticker);
     signal?.removeEventListener('abort', onAbort);
   }
 }
@@ -74,4 +108,34 @@ function exitCode(child: ReturnType<typeof spawn>): Promise<number> {
 
 function clean(stderr: string): string {
   return redactUrlString(stderr.trim().split('\n').slice(-5).join(' | ')) || 'no output';
+}
+
+/**
+ * Counts what went through: bytes of the archive piped into pg_restore, and tables whose
+ * data pg_restore has loaded (its --verbose lines). Keeps only the lines that are not
+ * progress chatter, for the error message.
+ */
+export class RestoreProgress {
+  bytes = 0;
+  tables = 0;
+  readonly errors: string[] = [];
+  private partial = '';
+
+  read(text: string): void {
+    const lines = (this.partial + text).split('\n');
+    this.partial = lines.pop() ?? '';
+    for (const line of lines) this.line(line);
+  }
+
+  private line(line: string): void {
+    if (/^pg_restore: processing data for table /.test(line)) this.tables++;
+    else if (/^pg_restore: (error|warning|fatal)|^(ERROR|DETAIL|HINT|Command was)|^[^p]/i.test(line)) {
+      if (line.trim()) this.errors.push(line);
+      if (this.errors.length > 50) this.errors.shift();
+    }
+  }
+
+  describe(): string {
+    return `${this.tables} table(s), ${(this.bytes / 1048576).toFixed(1)} MB`;
+  }
 }

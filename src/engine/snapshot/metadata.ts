@@ -15,6 +15,12 @@ export interface SnapshotMetadata {
   run_id: string;
   /** Seconds after created_at when the orphan sweep may drop it; null = never (golden). */
   ttl_seconds: number | null;
+  /** Golden snapshots also record what they hold, for `snapshot list/show`. */
+  level?: 'database' | 'tables';
+  server_version?: string;
+  size_bytes?: number | null;
+  tables?: string[];
+  exclude_table_data?: string[];
 }
 
 export async function writeMetadata(
@@ -60,4 +66,15 @@ export async function listSnapshotDatabases(admin: pg.Client): Promise<SnapshotD
 export function isExpired(metadata: SnapshotMetadata, now = Date.now()): boolean {
   if (metadata.ttl_seconds === null) return false;
   return Date.parse(metadata.created_at) + metadata.ttl_seconds * 1000 < now;
+}
+
+export async function readMetadata(
+  admin: pg.Client,
+  database: string,
+): Promise<SnapshotMetadata | undefined> {
+  const { rows } = await admin.query<{ comment: string | null }>(
+    `SELECT shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname = $1`,
+    [database],
+  );
+  return rows.length ? parseMetadata(rows[0].comment) : undefined;
 }

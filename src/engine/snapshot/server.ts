@@ -1,4 +1,6 @@
 import type pg from 'pg';
+import { connect, withDatabase, type ConnectionInfo } from '../connection.js';
+import { errorMessage } from '../errors.js';
 
 /** What we need to know about a server before deciding how to snapshot on it. */
 export interface ServerInfo {
@@ -9,6 +11,8 @@ export interface ServerInfo {
   identity: string;
   canCreateDatabases: boolean;
   user: string;
+  /** PostgreSQL 18+: `clone` makes STRATEGY FILE_COPY copy-on-write on a reflink filesystem. */
+  fileCopyMethod: string | null;
 }
 
 export async function inspectServer(client: pg.Client): Promise<ServerInfo> {
@@ -19,13 +23,15 @@ export async function inspectServer(client: pg.Client): Promise<ServerInfo> {
     port: string;
     can_create: boolean;
     user: string;
+    file_copy_method: string | null;
   }>(`
     SELECT current_setting('server_version') AS version,
            current_setting('server_version_num') AS version_num,
            (SELECT system_identifier::text FROM pg_control_system()) AS system_identifier,
            current_setting('port') AS port,
            (SELECT rolcreatedb OR rolsuper FROM pg_roles WHERE rolname = current_user) AS can_create,
-           current_user AS user`);
+           current_user AS user,
+           current_setting('file_copy_method', true) AS file_copy_method`);
   const row = rows[0];
   const versionNum = Number(row.version_num);
   return {
@@ -35,6 +41,7 @@ export async function inspectServer(client: pg.Client): Promise<ServerInfo> {
     identity: `${row.system_identifier ?? 'unknown'}:${row.port}`,
     canCreateDatabases: row.can_create,
     user: row.user,
+    fileCopyMethod: row.file_copy_method || null,
   };
 }
 
@@ -58,4 +65,41 @@ export async function databaseSize(client: pg.Client, database: string): Promise
     [database],
   );
   return rows[0]?.size ? Number(rows[0].size) : null;
+}
+
+/** Sessions on `database` other than the caller's, ended; returns how many. */
+export async function terminateOtherSessions(client: pg.Client, database: string): Promise<number> {
+  const { rows } = await client.query(
+    `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`,
+    [database],
+  );
+  return rows.length;
+}
+
+export async function databaseComment(client: pg.Client, database: string): Promise<string | null> {
+  const { rows } = await client.query<{ comment: string | null }>(
+    `SELECT shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname = $1`,
+    [database],
+  );
+  return rows[0]?.comment ?? null;
+}
+
+export async function databaseOwner(client: pg.Client, database: string): Promise<string | null> {
+  const { rows } = await client.query<{ owner: string }>(
+    `SELECT pg_get_userbyid(datdba) AS owner FROM pg_database WHERE datname = $1`,
+    [database],
+  );
+  return rows[0]?.owner ?? null;
+}
+
+/** Opens the snapshot server's maintenance database (postgres, else template1). */
+export async function connectMaintenance(server: ConnectionInfo): Promise<pg.Client> {
+  try {
+    return await connect(server, { applicationName: 'pg-rehearsal-admin' });
+  } catch (error) {
+    if (server.database === 'postgres' && /does not exist/.test(errorMessage(error))) {
+      return connect(withDatabase(server, 'template1'), { applicationName: 'pg-rehearsal-admin' });
+    }
+    throw error;
+  }
 }

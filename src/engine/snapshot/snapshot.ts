@@ -3,6 +3,7 @@ import { connect, quoteIdent, withDatabase, type ConnectionInfo } from '../conne
 import { ConfigError, SetupError, errorMessage } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { SnapshotStrategy } from '../report.js';
+import { busyTemplateError, cloneDatabase, copyMethod, isBusyTemplate, type CopyMethod } from './clone.js';
 import { dumpAndRestore } from './dump.js';
 import { isExpired, listSnapshotDatabases, writeMetadata, type SnapshotMetadata } from './metadata.js';
 import { findPgTools } from './pg-tools.js';
@@ -23,6 +24,8 @@ export interface SnapshotRequest {
   log: Logger;
   /** Called the moment the database exists, so that cleanup drops it even if a later step fails. */
   onDatabaseCreated: (name: string) => void;
+  /** Extra pg_dump arguments (a subset of tables: -t, --exclude-table-data). */
+  dumpArgs?: string[];
 }
 
 export interface CreatedSnapshot {
@@ -30,11 +33,6 @@ export interface CreatedSnapshot {
   strategy: SnapshotStrategy;
   reason: string;
   seconds: number;
-}
-
-/** PostgreSQL 15 added CREATE DATABASE ... STRATEGY; before it FILE_COPY was the only way. */
-function strategyClause(server: ServerInfo): string {
-  return server.major >= 15 ? ' STRATEGY FILE_COPY' : '';
 }
 
 function describeServer(info: ConnectionInfo): string {
@@ -70,9 +68,14 @@ export async function createSnapshot(
         `the golden snapshot "${golden}" does not exist on ${describeServer(request.server)}; create it first (pg-rehearsal snapshot create) or use snapshot: auto`,
       );
     }
-    await copyTemplate(admin, serverInfo, golden, name, request);
+    let method: CopyMethod;
+    try {
+      method = await copyTemplate(admin, serverInfo, golden, name, request, 'existing');
+    } catch (error) {
+      throw isBusyTemplate(error) ? busyTemplateError(golden) : error;
+    }
     strategy = 'existing';
-    reason = `cloned golden snapshot "${golden}"`;
+    reason = `cloned golden snapshot "${golden}" by ${method.description}`;
   } else {
     const source = request.source as ConnectionInfo;
     let useTemplate = request.strategy === 'template';
@@ -91,17 +94,17 @@ export async function createSnapshot(
         const others = await countOtherSessions(admin, source.database);
         useTemplate = others === 0;
         reason = useTemplate
-          ? 'same server and no other session on the source: file-level copy (CREATE DATABASE ... TEMPLATE)'
+          ? `same server and no other session on the source: ${copyMethod(serverInfo).description}`
           : `same server, but ${others} other session(s) are connected to the source, which a template copy cannot allow; copied with pg_dump | pg_restore`;
       }
     }
     if (useTemplate) {
       try {
-        await copyTemplate(admin, serverInfo, source.database, name, request);
-        strategy = 'template';
+        const method = await copyTemplate(admin, serverInfo, source.database, name, request, 'template');
+        strategy = method.copyOnWrite ? 'clone' : 'template';
       } catch (error) {
         // A session that connected to the source after our check makes CREATE DATABASE fail.
-        if (request.strategy !== 'auto' || (error as { code?: string }).code !== '55006') throw error;
+        if (request.strategy !== 'auto' || !isBusyTemplate(error)) throw error;
         log.info(`template copy refused (${errorMessage(error)}); falling back to pg_dump | pg_restore`);
         reason = 'a session connected to the source during the copy; fell back to pg_dump | pg_restore';
         await dumpSnapshot(admin, serverInfo, source, name, request, sourceInfo as ServerInfo);
@@ -133,27 +136,15 @@ async function copyTemplate(
   template: string,
   name: string,
   request: SnapshotRequest,
-): Promise<void> {
+  kind: 'template' | 'existing',
+): Promise<CopyMethod> {
   request.log.info(`creating snapshot "${name}" as a file copy of "${template}"`);
-  try {
-    await admin.query(
-      `CREATE DATABASE ${quoteIdent(name)} TEMPLATE ${quoteIdent(template)}${strategyClause(serverInfo)}`,
-    );
-    request.onDatabaseCreated(name);
-  } catch (error) {
-    const code = (error as { code?: string }).code;
-    if (code === '42501') {
-      throw new SetupError(
-        `role "${serverInfo.user}" may not copy database "${template}": it needs CREATEDB and to own the source database (or be superuser); use snapshot: dump instead`,
-      );
-    }
-    throw error;
-  }
-  await writeMetadata(
-    admin,
-    name,
-    metadataFor(request, request.strategy === 'existing' ? 'existing' : 'template'),
-  );
+  const method = await cloneDatabase(admin, serverInfo, template, name, request.onDatabaseCreated);
+  const strategy: SnapshotStrategy =
+    kind === 'existing' ? 'existing' : method.copyOnWrite ? 'clone' : 'template';
+  // The metadata goes on the new database only: a golden template is never written to.
+  await writeMetadata(admin, name, metadataFor(request, strategy));
+  return method;
 }
 
 async function dumpSnapshot(
@@ -166,13 +157,21 @@ async function dumpSnapshot(
 ): Promise<void> {
   const tools = findPgTools(sourceInfo.major, request.pgBinDir);
   request.log.info(`creating snapshot "${name}" with pg_dump ${tools.major} | pg_restore (${tools.pgDump})`);
-  await admin.query(`CREATE DATABASE ${quoteIdent(name)} TEMPLATE template0${strategyClause(serverInfo)}`);
+  await admin.query(`CREATE DATABASE ${quoteIdent(name)} TEMPLATE template0${copyMethod(serverInfo).clause}`);
   request.onDatabaseCreated(name);
   // Metadata first: if the restore dies, the sweep still recognises the database.
   await writeMetadata(admin, name, metadataFor(request, 'dump'));
   const target = withDatabase(request.server, name);
-  await dumpAndRestore(tools, source, target, request.signal);
-  // Row estimates and plans should match the source's: a restore leaves no statistics.
+  await dumpAndRestore(tools, source, target, {
+    signal: request.signal,
+    log: request.log,
+    dumpArgs: request.dumpArgs,
+  });
+  await analyzeDatabase(target);
+}
+
+/** Row estimates and plans should match the source's: a restore leaves no statistics. */
+export async function analyzeDatabase(target: ConnectionInfo): Promise<void> {
   const client = await connect(target, { applicationName: 'pg-rehearsal-analyze' });
   try {
     await client.query('ANALYZE');

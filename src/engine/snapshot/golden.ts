@@ -1,0 +1,479 @@
+import { randomBytes } from 'node:crypto';
+import type pg from 'pg';
+import { connect, quoteIdent, quoteLiteral, type ConnectionInfo } from '../connection.js';
+import { ConfigError, SetupError, errorMessage } from '../errors.js';
+import { silentLogger, type Logger } from '../logger.js';
+import type { SnapshotStrategy } from '../report.js';
+import {
+  busyTemplateError,
+  cloneDatabase,
+  isBusyTemplate,
+  withDatabaseLock,
+  type CopyMethod,
+} from './clone.js';
+import { listSnapshotDatabases, readMetadata, writeMetadata, type SnapshotMetadata } from './metadata.js';
+import {
+  connectMaintenance,
+  countOtherSessions,
+  databaseComment,
+  databaseExists,
+  databaseOwner,
+  databaseSize,
+  inspectServer,
+  terminateOtherSessions,
+  type ServerInfo,
+} from './server.js';
+import { createSnapshot, dropSnapshot } from './snapshot.js';
+
+/**
+ * Golden snapshots: databases created once (say nightly) from a source, kept until
+ * deleted (ttl null, so the orphan sweep never drops them), and cloned per rehearsal or
+ * restored over a damaged database. Everything here takes the snapshot server's
+ * maintenance connection; the `...On` functions open it themselves.
+ */
+
+const SAFE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+/** Databases built aside carry this TTL until they are swapped in, so a crash leaves nothing forever. */
+const BUILD_TTL_MS = 6 * 3_600_000;
+
+export function assertSafeName(name: string, option: string): void {
+  if (!SAFE_NAME.test(name)) {
+    throw new ConfigError(
+      option,
+      `${option}: "${name}" is not a safe database name; use letters, digits and underscores, starting with a letter or underscore, at most 63 characters`,
+    );
+  }
+}
+
+function asideName(kind: string): string {
+  return `pg_rehearsal_${kind}_${randomBytes(4).toString('hex')}`;
+}
+
+export interface GoldenListing {
+  name: string;
+  created_at: string;
+  size_bytes: number | null;
+  source: SnapshotMetadata['source'];
+  strategy: SnapshotStrategy;
+  level: 'database' | 'tables';
+  server_version: string | null;
+  tables: string[];
+  exclude_table_data: string[];
+  /** false for the throwaway snapshots of runs, which the sweep drops after their TTL. */
+  golden: boolean;
+  ttl_seconds: number | null;
+}
+
+function listing(name: string, m: SnapshotMetadata): GoldenListing {
+  return {
+    name,
+    created_at: m.created_at,
+    size_bytes: m.size_bytes ?? null,
+    source: m.source,
+    strategy: m.strategy,
+    level: m.level ?? 'database',
+    server_version: m.server_version ?? null,
+    tables: m.tables ?? [],
+    exclude_table_data: m.exclude_table_data ?? [],
+    golden: m.ttl_seconds === null,
+    ttl_seconds: m.ttl_seconds,
+  };
+}
+
+export interface CreateGoldenOptions {
+  /** The database to snapshot; only read. */
+  source: ConnectionInfo;
+  name: string;
+  strategy?: 'auto' | 'template' | 'dump';
+  /** pg_dump -t patterns: snapshot only these tables (forces a dump). */
+  tables?: string[];
+  /** pg_dump --exclude-table-data patterns: schema only for these tables (forces a dump). */
+  excludeTableData?: string[];
+  /** Replace a snapshot of the same name (swapped in atomically once the new one is built). */
+  replace?: boolean;
+  pgBinDir?: string;
+  log?: Logger;
+  signal?: AbortSignal;
+}
+
+export interface CreatedGolden {
+  name: string;
+  metadata: SnapshotMetadata;
+  /** Why this strategy, as in the rehearsal report. */
+  reason: string;
+  seconds: number;
+}
+
+/**
+ * Builds a golden snapshot under a temporary name and renames it into place in one
+ * transaction (replacing an older one in the same step), so a concurrent reader sees
+ * either the old snapshot or the complete new one, never a half-built database.
+ */
+export async function createGoldenSnapshot(
+  admin: pg.Client,
+  server: ConnectionInfo,
+  serverInfo: ServerInfo,
+  sourceInfo: ServerInfo,
+  options: CreateGoldenOptions,
+): Promise<CreatedGolden> {
+  const log = options.log ?? silentLogger;
+  const { name } = options;
+  assertSafeName(name, 'name');
+  const subset = (options.tables?.length ?? 0) > 0 || (options.excludeTableData?.length ?? 0) > 0;
+  if (subset && options.strategy === 'template') {
+    throw new ConfigError(
+      'strategy',
+      '--strategy template copies whole databases; --tables and --exclude-table-data need --strategy dump (or auto)',
+    );
+  }
+  if (sourceInfo.identity === serverInfo.identity && options.source.database === name) {
+    throw new ConfigError('name', `--name: "${name}" is the source database itself; choose another name`);
+  }
+  if (await databaseExists(admin, name)) {
+    if (!options.replace) {
+      throw new ConfigError(
+        'name',
+        `--name: a database named "${name}" already exists; pass --replace to replace the snapshot, or choose another name`,
+      );
+    }
+    if (!(await readMetadata(admin, name))) {
+      throw new ConfigError(
+        'name',
+        `--name: database "${name}" is not a pg-rehearsal snapshot (no metadata in its COMMENT), so it is never replaced; choose another name`,
+      );
+    }
+  }
+  const dumpArgs = [
+    ...(options.tables ?? []).flatMap((t) => ['--table', t]),
+    ...(options.excludeTableData ?? []).flatMap((t) => ['--exclude-table-data', t]),
+  ];
+  const building = asideName('build');
+  let built = false;
+  try {
+    const made = await createSnapshot(
+      {
+        source: options.source,
+        server,
+        strategy: subset ? 'dump' : (options.strategy ?? 'auto'),
+        name: building,
+        runId: 'golden',
+        ttlMs: BUILD_TTL_MS,
+        pgBinDir: options.pgBinDir,
+        signal: options.signal,
+        log,
+        dumpArgs,
+        onDatabaseCreated: () => (built = true),
+      },
+      admin,
+      serverInfo,
+      sourceInfo,
+    );
+    const metadata: SnapshotMetadata = {
+      tool: 'pg-rehearsal',
+      created_at: new Date().toISOString(),
+      strategy: made.strategy,
+      source: { host: options.source.host, port: options.source.port, database: options.source.database },
+      run_id: 'golden',
+      ttl_seconds: null,
+      level: subset ? 'tables' : 'database',
+      server_version: serverInfo.version,
+      size_bytes: await databaseSize(admin, building),
+      tables: options.tables ?? [],
+      exclude_table_data: options.excludeTableData ?? [],
+    };
+    await swapInto(admin, serverInfo, building, name, { comment: JSON.stringify(metadata) });
+    built = false;
+    const reason = subset ? 'a subset of tables is copied with pg_dump | pg_restore' : made.reason;
+    log.info(
+      `golden snapshot "${name}" created in ${made.seconds.toFixed(2)} s (${made.strategy}: ${reason})`,
+    );
+    return { name, metadata, reason, seconds: made.seconds };
+  } finally {
+    if (built) await dropSnapshot(admin, serverInfo, building).catch(() => undefined);
+  }
+}
+
+/**
+ * Renames `built` to `target` in one transaction, moving an existing `target` aside first
+ * and dropping it afterwards. Fails (and changes nothing) while someone is connected to
+ * `target`: PostgreSQL refuses to rename a database in use.
+ */
+async function swapInto(
+  admin: pg.Client,
+  serverInfo: ServerInfo,
+  built: string,
+  target: string,
+  {
+    comment,
+    owner,
+    busyHint = 'close them and retry',
+  }: { comment: string | null; owner?: string; busyHint?: string },
+): Promise<void> {
+  const old = asideName('old');
+  let moved = false;
+  await withDatabaseLock(admin, target, async () => {
+    const exists = await databaseExists(admin, target);
+    await admin.query('BEGIN');
+    try {
+      if (exists) {
+        await admin.query(`ALTER DATABASE ${quoteIdent(target)} RENAME TO ${quoteIdent(old)}`);
+        // If the drop below never happens, the sweep recognises the old one as expired.
+        await writeMetadata(admin, old, {
+          tool: 'pg-rehearsal',
+          created_at: new Date(0).toISOString(),
+          strategy: 'reused',
+          source: null,
+          run_id: 'replaced',
+          ttl_seconds: 0,
+        });
+      }
+      await admin.query(`ALTER DATABASE ${quoteIdent(built)} RENAME TO ${quoteIdent(target)}`);
+      await admin.query(
+        `COMMENT ON DATABASE ${quoteIdent(target)} IS ${comment === null ? 'NULL' : quoteLiteral(comment)}`,
+      );
+      if (owner) await admin.query(`ALTER DATABASE ${quoteIdent(target)} OWNER TO ${quoteIdent(owner)}`);
+      await admin.query('COMMIT');
+      moved = exists;
+    } catch (error) {
+      await admin.query('ROLLBACK').catch(() => undefined);
+      if (isBusyTemplate(error)) {
+        throw new SetupError(`database "${target}" has open sessions, so it cannot be replaced; ${busyHint}`);
+      }
+      throw error;
+    }
+  });
+  if (moved) await dropSnapshot(admin, serverInfo, old);
+}
+
+export async function listSnapshots(admin: pg.Client): Promise<GoldenListing[]> {
+  return (await listSnapshotDatabases(admin)).map((s) => listing(s.name, s.metadata));
+}
+
+export async function showSnapshot(admin: pg.Client, name: string): Promise<GoldenListing> {
+  const metadata = await readMetadata(admin, name);
+  if (!metadata) throw notASnapshot(name, await databaseExists(admin, name));
+  return {
+    ...listing(name, metadata),
+    size_bytes: (await databaseSize(admin, name)) ?? metadata.size_bytes ?? null,
+  };
+}
+
+function notASnapshot(name: string, exists: boolean): SetupError {
+  return new SetupError(
+    exists
+      ? `database "${name}" is not a pg-rehearsal snapshot (its COMMENT has no pg-rehearsal metadata); pg-rehearsal snapshot list shows the snapshots`
+      : `snapshot "${name}" does not exist; pg-rehearsal snapshot list shows the snapshots`,
+  );
+}
+
+async function requireSnapshot(admin: pg.Client, name: string): Promise<void> {
+  if (!(await readMetadata(admin, name))) throw notASnapshot(name, await databaseExists(admin, name));
+}
+
+/** Drops a snapshot; refuses databases that are not pg-rehearsal snapshots. */
+export async function deleteSnapshot(admin: pg.Client, serverInfo: ServerInfo, name: string): Promise<void> {
+  await requireSnapshot(admin, name);
+  await withDatabaseLock(admin, name, () => dropSnapshot(admin, serverInfo, name));
+}
+
+export interface CloneResult {
+  name: string;
+  method: CopyMethod;
+  seconds: number;
+}
+
+/** A new database `to` from the snapshot, by the fastest file copy the server offers. */
+export async function cloneSnapshot(
+  admin: pg.Client,
+  serverInfo: ServerInfo,
+  name: string,
+  to: string,
+): Promise<CloneResult> {
+  assertSafeName(to, 'to');
+  await requireSnapshot(admin, name);
+  if (await databaseExists(admin, to)) {
+    throw new ConfigError(
+      'to',
+      `--to: a database named "${to}" already exists; choose another name, or use restore to replace it`,
+    );
+  }
+  const started = performance.now();
+  try {
+    const method = await cloneDatabase(admin, serverInfo, name, to);
+    return { name: to, method, seconds: (performance.now() - started) / 1000 };
+  } catch (error) {
+    throw isBusyTemplate(error) ? busyTemplateError(name) : error;
+  }
+}
+
+export interface RestoreOptions {
+  /** Disconnect other sessions of the target instead of refusing. */
+  force?: boolean;
+  log?: Logger;
+}
+
+/**
+ * Replaces database `to` with a copy of the snapshot: the copy is built aside, then
+ * swapped in by renaming in one transaction, so `to` is never half-restored. The old
+ * content is dropped; `to` keeps its owner and comment.
+ */
+export async function restoreSnapshot(
+  admin: pg.Client,
+  serverInfo: ServerInfo,
+  name: string,
+  to: string,
+  options: RestoreOptions = {},
+): Promise<CloneResult> {
+  const log = options.log ?? silentLogger;
+  assertSafeName(to, 'to');
+  if (to === name)
+    throw new ConfigError('to', `--to: "${to}" is the snapshot itself; name the database to replace`);
+  // Only snapshots are restored from: a swapped `restore app --to golden` must not replace the golden one.
+  await requireSnapshot(admin, name);
+  const { rows } = await admin.query<{ db: string }>('SELECT current_database() AS db');
+  if (rows[0].db === to) {
+    throw new ConfigError(
+      'to',
+      `--to: "${to}" is the maintenance database pg-rehearsal is connected to; point --snapshot-server-url at another database (e.g. template1) to replace it`,
+    );
+  }
+  const exists = await databaseExists(admin, to);
+  if (exists && !options.force) {
+    const others = await countOtherSessions(admin, to);
+    if (others > 0) {
+      throw new SetupError(
+        `database "${to}" has ${others} other connection(s); close them, or pass --force to disconnect them, before restoring over it`,
+      );
+    }
+  }
+  const started = performance.now();
+  const building = asideName('restore');
+  let built = false;
+  try {
+    let method: CopyMethod;
+    try {
+      method = await cloneDatabase(admin, serverInfo, name, building, () => (built = true));
+    } catch (error) {
+      throw isBusyTemplate(error) ? busyTemplateError(name) : error;
+    }
+    await writeMetadata(admin, building, {
+      tool: 'pg-rehearsal',
+      created_at: new Date().toISOString(),
+      strategy: method.copyOnWrite ? 'clone' : 'template',
+      source: null,
+      run_id: 'restore',
+      ttl_seconds: BUILD_TTL_MS / 1000,
+    });
+    const comment = exists ? await databaseComment(admin, to) : null;
+    const owner = exists ? ((await databaseOwner(admin, to)) ?? undefined) : undefined;
+    // A session can end a moment after pg_terminate_backend returns: retry the swap briefly.
+    for (let attempt = 1; ; attempt++) {
+      if (exists && options.force) {
+        const ended = await terminateOtherSessions(admin, to);
+        if (ended) log.info(`disconnected ${ended} session(s) from "${to}"`);
+      }
+      try {
+        await swapInto(admin, serverInfo, building, to, {
+          comment,
+          owner,
+          busyHint: 'close them, or pass --force to disconnect them, and retry',
+        });
+        break;
+      } catch (error) {
+        if (!options.force || attempt >= 20 || !/open sessions/.test(errorMessage(error))) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+    built = false;
+    return { name: to, method, seconds: (performance.now() - started) / 1000 };
+  } finally {
+    if (built) await dropSnapshot(admin, serverInfo, building).catch(() => undefined);
+  }
+}
+
+/**
+ * With `--snapshot-max-age`: makes sure the golden snapshot exists and is younger than
+ * `maxAgeMs`, creating it afresh from the source otherwise. Holds the snapshot's lock
+ * throughout, so concurrent runs build it once and the others clone the fresh one.
+ */
+export async function ensureFreshGolden(
+  admin: pg.Client,
+  server: ConnectionInfo,
+  serverInfo: ServerInfo,
+  sourceInfo: ServerInfo,
+  options: CreateGoldenOptions & { maxAgeMs: number },
+): Promise<'fresh' | 'created' | 'refreshed'> {
+  const log = options.log ?? silentLogger;
+  return withDatabaseLock(admin, options.name, async () => {
+    const metadata = await readMetadata(admin, options.name);
+    const exists = metadata !== undefined || (await databaseExists(admin, options.name));
+    if (exists && !metadata) {
+      throw new SetupError(
+        `snapshot-max-age: database "${options.name}" exists but is not a pg-rehearsal snapshot (no metadata in its COMMENT), so it is never replaced; name another golden snapshot, or create it with pg-rehearsal snapshot create`,
+      );
+    }
+    const age = metadata ? Date.now() - Date.parse(metadata.created_at) : Infinity;
+    if (exists && age <= options.maxAgeMs) return 'fresh';
+    log.info(
+      exists
+        ? `golden snapshot "${options.name}" is older than the snapshot max age (${metadata ? `created ${metadata.created_at}` : 'no metadata'}): creating it afresh`
+        : `golden snapshot "${options.name}" does not exist: creating it from the source`,
+    );
+    await createGoldenSnapshot(admin, server, serverInfo, sourceInfo, { ...options, replace: true });
+    return exists ? 'refreshed' : 'created';
+  });
+}
+
+/** Opens what the golden-snapshot functions need: the snapshot server's admin connection and its facts. */
+export async function openSnapshotServer(
+  server: ConnectionInfo,
+): Promise<{ admin: pg.Client; serverInfo: ServerInfo; close: () => Promise<void> }> {
+  const admin = await connectMaintenance(server);
+  try {
+    const serverInfo = await inspectServer(admin);
+    return { admin, serverInfo, close: () => admin.end().catch(() => undefined) };
+  } catch (error) {
+    await admin.end().catch(() => undefined);
+    throw error;
+  }
+}
+
+export async function inspectSource(source: ConnectionInfo): Promise<ServerInfo> {
+  const client = await connect(source, { readOnly: true, applicationName: 'pg-rehearsal-preflight' });
+  try {
+    return await inspectServer(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * One call for scripts and benchmarks: create (or replace) a golden snapshot of `source`
+ * on `server` (default: the source's server).
+ */
+export async function createGoldenSnapshotOn(
+  options: CreateGoldenOptions & { server?: ConnectionInfo },
+): Promise<CreatedGolden> {
+  const server = options.server ?? { ...options.source, database: 'postgres' };
+  const sourceInfo = await inspectSource(options.source);
+  const { admin, serverInfo, close } = await openSnapshotServer(server);
+  try {
+    return await createGoldenSnapshot(admin, server, serverInfo, sourceInfo, options);
+  } finally {
+    await close();
+  }
+}
+
+/** One call for scripts and benchmarks: clone golden snapshot `name` into a new database `to`. */
+export async function cloneSnapshotOn(
+  server: ConnectionInfo,
+  name: string,
+  to: string,
+): Promise<CloneResult> {
+  const { admin, serverInfo, close } = await openSnapshotServer(server);
+  try {
+    return await cloneSnapshot(admin, serverInfo, name, to);
+  } finally {
+    await close();
+  }
+}
