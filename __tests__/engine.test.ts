@@ -80,6 +80,22 @@ CREATE INDEX invoices_amount_idx ON invoices (amount);`,
     expect(report.migrations[0].statements[0].rewrites).toContain('accounts');
   });
 
+  it('follows a rename and a rewrite within one transaction, and survives DEALLOCATE ALL', async () => {
+    const { report } = await run(server, TWO_TABLES, {
+      '001_rename.sql': `ALTER TABLE audit_log RENAME TO audit_entries;
+DEALLOCATE ALL;
+ALTER TABLE audit_entries ALTER COLUMN id TYPE numeric;
+UPDATE accounts SET balance = balance + 1 WHERE id = 1;`,
+    });
+    expect(report.success).toBe(true);
+    const [rename, , rewrite, update] = report.migrations[0].statements;
+    expect(rename.locks).toEqual([
+      expect.objectContaining({ relation: 'audit_entries', mode_name: 'ACCESS EXCLUSIVE' }),
+    ]);
+    expect(rewrite.rewrites).toContain('audit_entries');
+    expect(update.locks.map((l) => `${l.relation} ${l.mode_name}`)).toContain('accounts ROW EXCLUSIVE');
+  });
+
   it('reports a syntax error on line 3 as line 3 with its SQLSTATE, and stops there', async () => {
     const { report } = await run(server, TWO_TABLES, {
       '001_bad.sql':

@@ -7623,16 +7623,19 @@ function blocksWrites(mode) {
  * the statement that caused it.
  */
 /**
- * Relation locks in this database on the user's relations: catalog, TOAST and temporary
- * relations are noise. `n` is the relation's namespace (NULL once a relation is dropped).
+ * A user's relation: catalog, TOAST and temporary relations are noise. `n` is the
+ * relation's namespace (NULL once a relation is dropped).
  */
-const USER_RELATION_LOCKS = `l.locktype = 'relation'
-   AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-   AND (n.nspname IS NULL
+const USER_SCHEMA = `(n.nspname IS NULL
         OR (n.nspname NOT IN ('pg_catalog', 'information_schema')
             AND n.nspname NOT LIKE 'pg\\_toast%'
             AND n.nspname NOT LIKE 'pg\\_temp\\_%'
             AND n.nspname NOT LIKE 'pg\\_toast\\_temp\\_%'))`;
+const THIS_DATABASE = `(SELECT oid FROM pg_database WHERE datname = current_database())`;
+/** Relation locks in this database on the user's relations. */
+const USER_RELATION_LOCKS = `l.locktype = 'relation'
+   AND l.database = ${THIS_DATABASE}
+   AND ${USER_SCHEMA}`;
 function relationLocksQuery(pidExpression) {
     return `
 SELECT l.locktype, l.mode, l.granted, l.relation::bigint AS oid,
@@ -7644,7 +7647,24 @@ SELECT l.locktype, l.mode, l.granted, l.relation::bigint AS oid,
  WHERE l.pid = ${pidExpression}
    AND ${USER_RELATION_LOCKS}`;
 }
-const OWN_LOCKS_QUERY = relationLocksQuery('pg_backend_pid()');
+/**
+ * What the tracer reads after every statement: the session's relation locks, without
+ * names. Joining names in here cost ~3 ms a statement once a transaction held a few
+ * hundred locks; names are looked up once per relation instead. Prepared once per session.
+ */
+const OWN_LOCKS_QUERY = {
+    name: 'pg_rehearsal_own_locks',
+    text: `SELECT relation::bigint AS oid, locktype, mode, granted FROM pg_locks
+          WHERE pid = pg_backend_pid() AND locktype = 'relation' AND database = ${THIS_DATABASE}`,
+};
+const RELATIONS_QUERY = `
+SELECT c.oid::bigint AS oid, n.nspname AS schema, c.relname AS name, c.relkind::text AS kind,
+       pg_relation_filenode(c.oid) AS filenode, ${USER_SCHEMA} AS user_relation
+  FROM pg_class c
+  JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE c.oid = ANY($1::oid[])`;
+/** A relation that no longer exists (dropped in this transaction): kept, its name comes from earlier. */
+const GONE = { schema: null, name: null, kind: null, filenode: null, userRelation: true };
 const RELKIND_NAMES = {
     r: 'table',
     p: 'table',
@@ -7666,6 +7686,9 @@ class LockTracer {
     namesByOid = new Map();
     filenodeByOid = new Map();
     preexisting = new Set();
+    /** What each locked relation is, looked up once (again only when it may have changed). */
+    relationInfo = new Map();
+    prepared = true;
     constructor(before) {
         for (const r of before?.relations ?? []) {
             this.namesByOid.set(r.oid, { name: displayName(r.schema, r.name), kind: r.kind });
@@ -7673,9 +7696,61 @@ class LockTracer {
             this.preexisting.add(r.oid);
         }
     }
-    async readOwnLocks(client) {
-        const { rows } = await client.query(OWN_LOCKS_QUERY);
-        return rows.map(toObservedLock);
+    /** The user-relation locks the session holds after running `statementSql`. */
+    async readOwnLocks(client, statementSql = '') {
+        // DEALLOCATE ALL / DISCARD drop our prepared statement; using it then would abort the transaction.
+        if (/\b(DEALLOCATE|DISCARD)\b/i.test(statementSql))
+            this.prepared = false;
+        const locks = await this.queryOwnLocks(client);
+        // Look up relations never seen, and re-read any existing one held ACCESS EXCLUSIVE:
+        // only that mode lets a statement rename or rewrite it (a new filenode).
+        const lookup = [
+            ...new Set(locks
+                .filter((l) => !this.relationInfo.has(l.oid) ||
+                (l.mode === 'AccessExclusiveLock' && this.preexisting.has(l.oid)))
+                .map((l) => l.oid)),
+        ];
+        if (lookup.length > 0) {
+            const { rows } = await client.query(RELATIONS_QUERY, [lookup]);
+            for (const oid of lookup)
+                this.relationInfo.set(oid, GONE);
+            for (const row of rows) {
+                this.relationInfo.set(Number(row.oid), {
+                    schema: row.schema,
+                    name: row.name,
+                    kind: row.kind,
+                    filenode: row.filenode === null ? null : Number(row.filenode),
+                    userRelation: row.user_relation,
+                });
+            }
+        }
+        const observed = [];
+        for (const lock of locks) {
+            const info = this.relationInfo.get(lock.oid) ?? GONE;
+            if (!info.userRelation)
+                continue;
+            observed.push({
+                ...lock,
+                schema: info.schema,
+                name: info.name,
+                kind: info.kind,
+                filenode: info.filenode,
+            });
+        }
+        return observed;
+    }
+    async queryOwnLocks(client) {
+        try {
+            const { rows } = await client.query(this.prepared ? OWN_LOCKS_QUERY : OWN_LOCKS_QUERY.text);
+            return rows.map((row) => ({ ...row, oid: Number(row.oid) }));
+        }
+        catch (error) {
+            // Our prepared statement was dropped some other way (EXECUTE 'DEALLOCATE ALL'): go on unprepared.
+            if (!this.prepared || error.code !== '26000')
+                throw error;
+            this.prepared = false;
+            return this.queryOwnLocks(client);
+        }
     }
     /**
      * Records what the session holds after `statement` (which started at `startedAtMs`),
@@ -8454,7 +8529,7 @@ async function runStatement(migration, statement, context, readLocksAfter, sampl
             await context.client.query(statement.sql);
             report.duration_ms = round(context.clock() - started);
             if (readLocksAfter && context.tracer) {
-                context.tracer.observe(await context.tracer.readOwnLocks(context.client), started, report);
+                context.tracer.observe(await context.tracer.readOwnLocks(context.client, statement.sql), started, report);
             }
         }
         return undefined;

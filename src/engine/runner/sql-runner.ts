@@ -188,7 +188,11 @@ async function runStatement(
       await context.client.query(statement.sql);
       report.duration_ms = round(context.clock() - started);
       if (readLocksAfter && context.tracer) {
-        context.tracer.observe(await context.tracer.readOwnLocks(context.client), started, report);
+        context.tracer.observe(
+          await context.tracer.readOwnLocks(context.client, statement.sql),
+          started,
+          report,
+        );
       }
     }
     return undefined;
