@@ -5,6 +5,8 @@ import {
   connectionUrl,
   parseConnectionUrl,
   redactedUrl,
+  redactSecrets,
+  redactUnparsedUrl,
   redactUrlString,
   withDatabase,
 } from '../src/engine/connection.js';
@@ -520,6 +522,46 @@ describe('redactUrlString', () => {
   it('leaves URLs without a password and other text alone', () => {
     expect(redactUrlString('postgresql://bob@h:5432/db')).toBe('postgresql://bob@h:5432/db');
     expect(redactUrlString('host h:5432 refused')).toBe('host h:5432 refused');
+  });
+});
+
+describe('passwords outside the usual place', () => {
+  it('hides a raw password holding @ whole, and ?password= parameters', () => {
+    expect(redactUrlString('to postgresql://bob:p@ss@h:5432/db ok')).toBe(
+      'to postgresql://bob:***@h:5432/db ok',
+    );
+    expect(redactUrlString('postgresql://bob@h/db?sslmode=require&password=hunter2')).toBe(
+      'postgresql://bob@h/db?sslmode=require&password=***',
+    );
+  });
+
+  it('takes ?password= as the password, not as a parameter passed on', () => {
+    const info = parseConnectionUrl('postgresql://bob@h/db?password=hunter2&sslmode=require', 'source-url');
+    expect(info.password).toBe('hunter2');
+    expect(info.params).toEqual({ sslmode: 'require' });
+    expect(redactedUrl(info)).toBe('postgresql://bob:***@h:5432/db');
+  });
+
+  it('never echoes the password of a value that is not a URL', () => {
+    expect(redactUnparsedUrl('postgres://bob:my secret@db host/app')).toBe('postgres://bob:***@db host/app');
+    expect(redactUnparsedUrl('host=db user=bob password=hunter2 dbname=app')).toBe(
+      'host=db user=bob password=*** dbname=app',
+    );
+    let message = '';
+    try {
+      parseConnectionUrl('postgresql://bob:my secret@db host/app', 'source-url');
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toContain('is not a valid URL');
+    expect(message).not.toContain('secret');
+  });
+
+  it('redactSecrets hides each password literally and percent-encoded, besides URL passwords', () => {
+    const text = redactSecrets('PGPASSWORD=p#ss/1 url=postgresql://u:p%23ss%2F1@h/db raw p%23ss%2F1', [
+      'p#ss/1',
+    ]);
+    expect(text).toBe('PGPASSWORD=*** url=postgresql://u:***@h/db raw ***');
   });
 });
 

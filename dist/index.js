@@ -44157,6 +44157,33 @@ function errors_errorMessage(error) {
 
 
 const DEFAULT_PORT = 5432;
+/** How long a connection attempt may take before we say the server does not answer. */
+const CONNECT_TIMEOUT_MS = 5_000;
+/** Every statement on the source (a preflight query) must be short. */
+const SOURCE_STATEMENT_TIMEOUT_MS = 30_000;
+/** The one way the source is connected to: read-only, short statements. */
+const connection_SOURCE_CONNECT_OPTIONS = {
+    readOnly: true,
+    statementTimeoutMs: SOURCE_STATEMENT_TIMEOUT_MS,
+};
+// Written without a password so that no redaction ever rewrites the hint itself.
+const URL_SHAPE = 'use a URL like postgresql://user@host:5432/database (a password goes after the user, separated by a colon)';
+/**
+ * A value that is not a URL may still hold a password (`user:pw@host`, `password=pw`):
+ * print it with everything between the scheme and the last `@` reduced to the user name.
+ */
+function redactUnparsedUrl(text) {
+    let out = text.replace(/(password\s*=\s*)('[^']*'|\S+)/gi, '$1***');
+    const scheme = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.exec(out)?.[0] ?? '';
+    const rest = out.slice(scheme.length);
+    const at = rest.lastIndexOf('@');
+    if (at !== -1) {
+        const userinfo = rest.slice(0, at);
+        const colon = userinfo.indexOf(':');
+        out = `${scheme}${colon === -1 ? userinfo : `${userinfo.slice(0, colon)}:***`}@${rest.slice(at + 1)}`;
+    }
+    return out;
+}
 function parseConnectionUrl(url, option, label = option) {
     // libpq accepts credentials with an empty host (postgresql://bob@/app?host=/run/postgresql);
     // the WHATWG parser does not, so give it a placeholder host that ?host= then overrides.
@@ -44166,14 +44193,17 @@ function parseConnectionUrl(url, option, label = option) {
         parsed = new URL(parsable);
     }
     catch {
-        throw new errors_ConfigError(option, `${label}: "${redactUrlString(url)}" is not a valid URL; use postgresql://user:password@host:5432/database`);
+        throw new errors_ConfigError(option, `${label}: "${redactUnparsedUrl(url)}" is not a valid URL; ${URL_SHAPE}`);
     }
     if (parsed.protocol !== 'postgresql:' && parsed.protocol !== 'postgres:') {
-        throw new errors_ConfigError(option, `${label}: scheme "${parsed.protocol.replace(/:$/, '')}" is not supported; use postgresql://user:password@host:5432/database`);
+        throw new errors_ConfigError(option, `${label}: scheme "${parsed.protocol.replace(/:$/, '')}" is not supported; ${URL_SHAPE}`);
     }
     const params = {};
     for (const [key, value] of parsed.searchParams)
         params[key] = value;
+    // libpq also takes the password as a parameter (?password=...): it is a password all the same.
+    const paramPassword = params.password;
+    delete params.password;
     // libpq accepts ?host=/var/run/postgresql for a Unix socket; honour it.
     const host = params.host ?? decodeURIComponent(parsed.hostname.replace(/^\[|\]$/g, ''));
     delete params.host;
@@ -44188,7 +44218,7 @@ function parseConnectionUrl(url, option, label = option) {
         host: host || 'localhost',
         port,
         user: decodeURIComponent(parsed.username) || params.user || process.env.PGUSER || 'postgres',
-        password: parsed.password ? decodeURIComponent(parsed.password) : undefined,
+        password: parsed.password ? decodeURIComponent(parsed.password) : paramPassword || undefined,
         database: database || params.dbname || 'postgres',
         params: Object.fromEntries(Object.entries(params).filter(([k]) => k !== 'user' && k !== 'dbname')),
     };
@@ -44222,7 +44252,28 @@ function connectionUrl(info) {
 }
 /** Replaces the password of any URL-looking text in a message by `***`. */
 function redactUrlString(text) {
-    return text.replace(/(postgres(?:ql)?:\/\/[^:/@\s]+):[^@\s]*@/g, '$1:***@');
+    return (text
+        // Up to the last `@` of the authority, so a password holding `@` is hidden whole.
+        .replace(/(postgres(?:ql)?:\/\/[^:/@\s]+):[^\s/?#]*@/g, '$1:***@')
+        .replace(/([?&]password=)[^&\s#]*/gi, '$1***'));
+}
+/**
+ * Hides URL passwords and every given secret (each password, also percent-encoded) in
+ * free text: a migration command's output, an error a tool echoed, a report string.
+ */
+function redactSecrets(text, secrets) {
+    let out = redactUrlString(text);
+    for (const secret of secrets) {
+        for (const form of new Set([secret, encodeURIComponent(secret)])) {
+            if (form)
+                out = out.split(form).join('***');
+        }
+    }
+    return out;
+}
+/** The passwords a run knows, for `redactSecrets`. */
+function passwordsOf(...infos) {
+    return [...new Set(infos.map((i) => i?.password).filter((p) => !!p))];
 }
 /** libpq environment for child processes (pg_dump, pg_restore, a migration command). */
 function libpqEnvironment(info) {
@@ -44263,7 +44314,7 @@ function clientConfig(info, options = {}) {
         ssl: sslOption(info),
         application_name: options.applicationName ?? 'pg-rehearsal',
         options: settings.length ? settings.join(' ') : undefined,
-        connectionTimeoutMillis: 10_000,
+        connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
     };
 }
 /**
@@ -44303,6 +44354,12 @@ function describeConnectError(error, info) {
         case 'ENOENT':
             return new errors_SetupError(`could not connect to ${where} (${e.code}): is the server running and reachable?`);
         default:
+            if (/connection timeout|timeout expired/i.test(raw)) {
+                return new errors_SetupError(`could not connect to ${where}: no answer within ${CONNECT_TIMEOUT_MS / 1000} s; is the host reachable from here (firewall, security group) and the port right?`);
+            }
+            if (/terminated unexpectedly|ECONNRESET|socket hang up/i.test(raw)) {
+                return new errors_SetupError(`could not connect to ${where}: the connection was closed before the server answered; is a PostgreSQL server listening on that port?`);
+            }
             return new errors_SetupError(`could not connect to ${where} database "${info.database}": ${raw}`);
     }
 }
@@ -46295,6 +46352,8 @@ async function server_connectMaintenance(server) {
 
 
 const PROGRESS_INTERVAL_MS = 5_000;
+/** How long pg_dump may wait for a lock on a source table before it gives up. */
+const SOURCE_LOCK_WAIT_MS = 30_000;
 async function dumpAndRestore(tools, source, target, options = {}) {
     const { signal, log } = options;
     const baseEnv = { ...process.env };
@@ -46304,6 +46363,9 @@ async function dumpAndRestore(tools, source, target, options = {}) {
     const dumpEnv = {
         ...baseEnv,
         ...libpqEnvironment(source),
+        // Read-only like every source connection. pg_dump sets its own statement_timeout to 0
+        // (a table's COPY takes as long as it takes), so the dump is bounded by the run's
+        // signal instead, and by --lock-wait-timeout below.
         PGOPTIONS: '-c default_transaction_read_only=on',
         PGAPPNAME: 'pg-rehearsal-dump',
     };
@@ -46313,7 +46375,14 @@ async function dumpAndRestore(tools, source, target, options = {}) {
         PGOPTIONS: '-c synchronous_commit=off -c maintenance_work_mem=512MB',
         PGAPPNAME: 'pg-rehearsal-restore',
     };
-    const dump = (0,external_node_child_process_namespaceObject.spawn)(tools.pgDump, ['--format=custom', '--compress=0', ...(options.dumpArgs ?? [])], {
+    const dumpArgs = [
+        '--format=custom',
+        '--compress=0',
+        // Never wait in the source's lock queue: a table locked by someone else fails the dump.
+        `--lock-wait-timeout=${SOURCE_LOCK_WAIT_MS}`,
+        ...(options.dumpArgs ?? []),
+    ];
+    const dump = (0,external_node_child_process_namespaceObject.spawn)(tools.pgDump, dumpArgs, {
         env: dumpEnv,
         stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -46922,7 +46991,10 @@ async function openSnapshotServer(server) {
     }
 }
 async function inspectSource(source) {
-    const client = await connect(source, { readOnly: true, applicationName: 'pg-rehearsal-preflight' });
+    const client = await connect(source, {
+        ...SOURCE_CONNECT_OPTIONS,
+        applicationName: 'pg-rehearsal-preflight',
+    });
     try {
         return await inspectServer(client);
     }
@@ -47108,7 +47180,7 @@ function describeThresholds(thresholds) {
 
 
 
-const SOURCE_STATEMENT_TIMEOUT_MS = 30_000;
+
 /** Resolves the SQL files to run; a pattern list that matches nothing is a usage error. */
 function resolveMigrationFiles(config) {
     if (config.runner.kind !== 'sql')
@@ -47136,9 +47208,60 @@ function resolveMigrationFiles(config) {
  * The whole rehearsal: snapshot, measure, migrate, measure, judge, clean up.
  * Throws ConfigError/SetupError for problems found before anything ran; every other
  * outcome (success, migration error, breach, cancel) is a Report.
+ *
+ * No password leaves this function: log lines, error messages and every string of the
+ * report have URL passwords and the literal passwords of the run's URLs replaced by `***`.
  */
 async function rehearse(config, hooks = {}) {
-    const log = hooks.log ?? logger_silentLogger;
+    const secrets = passwordsOf(config.source, config.snapshotServer);
+    const redact = (text) => redactSecrets(text, secrets);
+    const log = redactingLogger(hooks.log ?? logger_silentLogger, redact);
+    try {
+        return redactReport(await rehearseUnredacted(config, { ...hooks, log }), redact);
+    }
+    catch (error) {
+        throw redactError(error, redact);
+    }
+}
+/** A logger that hides secrets in every line it passes on. */
+function redactingLogger(log, redact) {
+    return {
+        info: (message) => log.info(redact(message)),
+        warn: (message) => log.warn(redact(message)),
+        group: (name, fn) => log.group(redact(name), fn),
+    };
+}
+/** Every string of the report (keys too), redacted: it goes to files, comments and outputs. */
+function redactReport(report, redact) {
+    const walk = (value) => {
+        if (typeof value === 'string')
+            return redact(value);
+        if (Array.isArray(value))
+            return value.map(walk);
+        if (value && typeof value === 'object') {
+            return Object.fromEntries(Object.entries(value).map(([k, v]) => [redact(k), walk(v)]));
+        }
+        return value;
+    };
+    return walk(report);
+}
+/** The same error, of the same class, with its message redacted. */
+function redactError(error, redact) {
+    if (!(error instanceof Error))
+        return new Error(redact(String(error)));
+    const message = redact(error.message);
+    if (message === error.message)
+        return error;
+    if (error instanceof errors_ConfigError)
+        return new errors_ConfigError(error.option, message);
+    if (error instanceof errors_SetupError)
+        return new errors_SetupError(message);
+    if (error instanceof CancelledError)
+        return new CancelledError(message);
+    return new Error(message);
+}
+async function rehearseUnredacted(config, hooks) {
+    const log = hooks.log;
     const startedAt = new Date();
     const phases = { snapshot: 0, catalog_before: 0, migrate: 0, catalog_after: 0, cleanup: 0 };
     const { run: files, skipped, layout } = resolveMigrationFiles(config);
@@ -47168,9 +47291,10 @@ async function rehearse(config, hooks = {}) {
     let sourceInfo;
     if (config.source) {
         const source = await connection_connect(config.source, {
-            readOnly: true,
-            statementTimeoutMs: SOURCE_STATEMENT_TIMEOUT_MS,
+            ...connection_SOURCE_CONNECT_OPTIONS,
             applicationName: 'pg-rehearsal-preflight',
+        }).catch((error) => {
+            throw new errors_SetupError(`source-url: ${errors_errorMessage(error)}`);
         });
         try {
             sourceInfo = await server_inspectServer(source);
@@ -47179,7 +47303,9 @@ async function rehearse(config, hooks = {}) {
             await source.end();
         }
     }
-    const admin = await server_connectMaintenance(config.snapshotServer);
+    const admin = await server_connectMaintenance(config.snapshotServer).catch((error) => {
+        throw new errors_SetupError(`snapshot-server-url: ${errors_errorMessage(error)}`);
+    });
     let serverInfo;
     let snapshotName;
     let created = false;
@@ -47188,7 +47314,7 @@ async function rehearse(config, hooks = {}) {
         serverInfo = await server_inspectServer(admin);
         const sameServerAsSource = sourceInfo?.identity === serverInfo.identity;
         if (config.snapshot.create && !serverInfo.canCreateDatabases) {
-            throw new errors_SetupError(`role "${serverInfo.user}" cannot create databases on the snapshot server ${config.snapshotServer.host}:${config.snapshotServer.port}; grant it (ALTER ROLE "${serverInfo.user}" CREATEDB) or use another snapshot-server-url`);
+            throw new errors_SetupError(`snapshot-server-url: role "${serverInfo.user}" cannot create databases on the snapshot server ${config.snapshotServer.host}:${config.snapshotServer.port}; grant it (ALTER ROLE "${serverInfo.user}" CREATEDB) or use another snapshot-server-url`);
         }
         if (config.snapshot.strategy === 'existing' || !config.snapshot.create) {
             snapshotName = config.snapshot.create
@@ -47198,8 +47324,26 @@ async function rehearse(config, hooks = {}) {
         else {
             snapshotName = config.snapshot.name ?? generateSnapshotName(config.runId);
         }
-        if (sameServerAsSource && config.source && snapshotName === config.source.database) {
-            throw new errors_ConfigError('snapshot-name', `snapshot-name: "${snapshotName}" is the source database itself; the rehearsal never runs on the source. Choose another name`);
+        if (sameServerAsSource &&
+            config.source &&
+            (snapshotName === config.source.database || config.snapshot.name === config.source.database)) {
+            throw new errors_ConfigError('snapshot-name', `snapshot-name: "${config.source.database}" is the source database itself; a rehearsal never runs on the source, clones it as a golden snapshot or replaces it. Choose another name`);
+        }
+        // A dump needs pg_dump able to read the source: find out now, not after creating a database.
+        const dumps = config.snapshot.create &&
+            config.source !== undefined &&
+            (config.snapshot.strategy === 'dump' ||
+                (config.snapshot.strategy === 'auto' && !sameServerAsSource) ||
+                (config.snapshot.strategy === 'existing' &&
+                    config.snapshot.maxAgeMs !== undefined &&
+                    !sameServerAsSource));
+        if (dumps && sourceInfo) {
+            try {
+                findPgTools(sourceInfo.major, config.pgBinDir);
+            }
+            catch (error) {
+                throw new errors_SetupError(`${config.pgBinDir ? 'pg-bin-dir' : 'snapshot'}: ${errors_errorMessage(error)}`);
+            }
         }
         await sweepExpiredSnapshots(admin, serverInfo, log);
         if (config.snapshot.strategy === 'existing' && config.snapshot.maxAgeMs !== undefined) {
@@ -47388,7 +47532,7 @@ async function rehearse(config, hooks = {}) {
     catch (error) {
         if (isUsageOrSetupError(error))
             throw error;
-        throw new errors_SetupError(`the rehearsal failed on the snapshot: ${redactUrlString(errors_errorMessage(error))}`);
+        throw new errors_SetupError(`the rehearsal failed on the snapshot: ${errors_errorMessage(error)}`);
     }
     finally {
         await client?.end().catch(() => undefined);

@@ -38308,6 +38308,33 @@ function errors_errorMessage(error) {
 
 
 const DEFAULT_PORT = 5432;
+/** How long a connection attempt may take before we say the server does not answer. */
+const CONNECT_TIMEOUT_MS = 5_000;
+/** Every statement on the source (a preflight query) must be short. */
+const SOURCE_STATEMENT_TIMEOUT_MS = 30_000;
+/** The one way the source is connected to: read-only, short statements. */
+const SOURCE_CONNECT_OPTIONS = {
+    readOnly: true,
+    statementTimeoutMs: SOURCE_STATEMENT_TIMEOUT_MS,
+};
+// Written without a password so that no redaction ever rewrites the hint itself.
+const URL_SHAPE = 'use a URL like postgresql://user@host:5432/database (a password goes after the user, separated by a colon)';
+/**
+ * A value that is not a URL may still hold a password (`user:pw@host`, `password=pw`):
+ * print it with everything between the scheme and the last `@` reduced to the user name.
+ */
+function redactUnparsedUrl(text) {
+    let out = text.replace(/(password\s*=\s*)('[^']*'|\S+)/gi, '$1***');
+    const scheme = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.exec(out)?.[0] ?? '';
+    const rest = out.slice(scheme.length);
+    const at = rest.lastIndexOf('@');
+    if (at !== -1) {
+        const userinfo = rest.slice(0, at);
+        const colon = userinfo.indexOf(':');
+        out = `${scheme}${colon === -1 ? userinfo : `${userinfo.slice(0, colon)}:***`}@${rest.slice(at + 1)}`;
+    }
+    return out;
+}
 function parseConnectionUrl(url, option, label = option) {
     // libpq accepts credentials with an empty host (postgresql://bob@/app?host=/run/postgresql);
     // the WHATWG parser does not, so give it a placeholder host that ?host= then overrides.
@@ -38317,14 +38344,17 @@ function parseConnectionUrl(url, option, label = option) {
         parsed = new URL(parsable);
     }
     catch {
-        throw new errors_ConfigError(option, `${label}: "${connection_redactUrlString(url)}" is not a valid URL; use postgresql://user:password@host:5432/database`);
+        throw new errors_ConfigError(option, `${label}: "${redactUnparsedUrl(url)}" is not a valid URL; ${URL_SHAPE}`);
     }
     if (parsed.protocol !== 'postgresql:' && parsed.protocol !== 'postgres:') {
-        throw new errors_ConfigError(option, `${label}: scheme "${parsed.protocol.replace(/:$/, '')}" is not supported; use postgresql://user:password@host:5432/database`);
+        throw new errors_ConfigError(option, `${label}: scheme "${parsed.protocol.replace(/:$/, '')}" is not supported; ${URL_SHAPE}`);
     }
     const params = {};
     for (const [key, value] of parsed.searchParams)
         params[key] = value;
+    // libpq also takes the password as a parameter (?password=...): it is a password all the same.
+    const paramPassword = params.password;
+    delete params.password;
     // libpq accepts ?host=/var/run/postgresql for a Unix socket; honour it.
     const host = params.host ?? decodeURIComponent(parsed.hostname.replace(/^\[|\]$/g, ''));
     delete params.host;
@@ -38339,7 +38369,7 @@ function parseConnectionUrl(url, option, label = option) {
         host: host || 'localhost',
         port,
         user: decodeURIComponent(parsed.username) || params.user || process.env.PGUSER || 'postgres',
-        password: parsed.password ? decodeURIComponent(parsed.password) : undefined,
+        password: parsed.password ? decodeURIComponent(parsed.password) : paramPassword || undefined,
         database: database || params.dbname || 'postgres',
         params: Object.fromEntries(Object.entries(params).filter(([k]) => k !== 'user' && k !== 'dbname')),
     };
@@ -38373,7 +38403,28 @@ function connectionUrl(info) {
 }
 /** Replaces the password of any URL-looking text in a message by `***`. */
 function connection_redactUrlString(text) {
-    return text.replace(/(postgres(?:ql)?:\/\/[^:/@\s]+):[^@\s]*@/g, '$1:***@');
+    return (text
+        // Up to the last `@` of the authority, so a password holding `@` is hidden whole.
+        .replace(/(postgres(?:ql)?:\/\/[^:/@\s]+):[^\s/?#]*@/g, '$1:***@')
+        .replace(/([?&]password=)[^&\s#]*/gi, '$1***'));
+}
+/**
+ * Hides URL passwords and every given secret (each password, also percent-encoded) in
+ * free text: a migration command's output, an error a tool echoed, a report string.
+ */
+function redactSecrets(text, secrets) {
+    let out = connection_redactUrlString(text);
+    for (const secret of secrets) {
+        for (const form of new Set([secret, encodeURIComponent(secret)])) {
+            if (form)
+                out = out.split(form).join('***');
+        }
+    }
+    return out;
+}
+/** The passwords a run knows, for `redactSecrets`. */
+function passwordsOf(...infos) {
+    return [...new Set(infos.map((i) => i?.password).filter((p) => !!p))];
 }
 /** libpq environment for child processes (pg_dump, pg_restore, a migration command). */
 function connection_libpqEnvironment(info) {
@@ -38414,7 +38465,7 @@ function clientConfig(info, options = {}) {
         ssl: sslOption(info),
         application_name: options.applicationName ?? 'pg-rehearsal',
         options: settings.length ? settings.join(' ') : undefined,
-        connectionTimeoutMillis: 10_000,
+        connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
     };
 }
 /**
@@ -38454,6 +38505,12 @@ function describeConnectError(error, info) {
         case 'ENOENT':
             return new errors_SetupError(`could not connect to ${where} (${e.code}): is the server running and reachable?`);
         default:
+            if (/connection timeout|timeout expired/i.test(raw)) {
+                return new errors_SetupError(`could not connect to ${where}: no answer within ${CONNECT_TIMEOUT_MS / 1000} s; is the host reachable from here (firewall, security group) and the port right?`);
+            }
+            if (/terminated unexpectedly|ECONNRESET|socket hang up/i.test(raw)) {
+                return new errors_SetupError(`could not connect to ${where}: the connection was closed before the server answered; is a PostgreSQL server listening on that port?`);
+            }
             return new errors_SetupError(`could not connect to ${where} database "${info.database}": ${raw}`);
     }
 }
@@ -38536,6 +38593,8 @@ const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createReq
 
 
 const PROGRESS_INTERVAL_MS = 5_000;
+/** How long pg_dump may wait for a lock on a source table before it gives up. */
+const SOURCE_LOCK_WAIT_MS = 30_000;
 async function dump_dumpAndRestore(tools, source, target, options = {}) {
     const { signal, log } = options;
     const baseEnv = { ...process.env };
@@ -38545,6 +38604,9 @@ async function dump_dumpAndRestore(tools, source, target, options = {}) {
     const dumpEnv = {
         ...baseEnv,
         ...libpqEnvironment(source),
+        // Read-only like every source connection. pg_dump sets its own statement_timeout to 0
+        // (a table's COPY takes as long as it takes), so the dump is bounded by the run's
+        // signal instead, and by --lock-wait-timeout below.
         PGOPTIONS: '-c default_transaction_read_only=on',
         PGAPPNAME: 'pg-rehearsal-dump',
     };
@@ -38554,7 +38616,14 @@ async function dump_dumpAndRestore(tools, source, target, options = {}) {
         PGOPTIONS: '-c synchronous_commit=off -c maintenance_work_mem=512MB',
         PGAPPNAME: 'pg-rehearsal-restore',
     };
-    const dump = spawn(tools.pgDump, ['--format=custom', '--compress=0', ...(options.dumpArgs ?? [])], {
+    const dumpArgs = [
+        '--format=custom',
+        '--compress=0',
+        // Never wait in the source's lock queue: a table locked by someone else fails the dump.
+        `--lock-wait-timeout=${SOURCE_LOCK_WAIT_MS}`,
+        ...(options.dumpArgs ?? []),
+    ];
+    const dump = spawn(tools.pgDump, dumpArgs, {
         env: dumpEnv,
         stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -76,7 +76,10 @@ function usage(message: string): ConfigError {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
-    const message = redactUrlString(errorMessage(error));
+    let message = redactUrlString(errorMessage(error));
+    // The engine names options as the Action does (`snapshot-name: ...`); here they are flags.
+    const named = /^([a-z-]+):/.exec(message)?.[1];
+    if (named && (RUN_VALUE_FLAGS as readonly string[]).includes(named)) message = `--${message}`;
     process.stderr.write(`pg-rehearsal: ${message}\n`);
     process.exit(isUsageOrSetupError(error) ? 2 : 1);
   },

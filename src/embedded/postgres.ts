@@ -1,5 +1,5 @@
 import { execFile, execFileSync } from 'node:child_process';
-import { chownSync, mkdtempSync, rmSync } from 'node:fs';
+import { chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -27,6 +27,12 @@ export interface EmbeddedOptions {
   /** Extra `postgres -c` settings. */
   settings?: Record<string, string>;
   log?: (message: string) => void;
+  /**
+   * A password for the `postgres` role: TCP connections then authenticate with
+   * `auth` (default scram-sha-256) instead of trust, and `url` carries the password.
+   */
+  password?: string;
+  auth?: 'scram-sha-256' | 'md5';
 }
 
 interface Binaries {
@@ -82,10 +88,18 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Prom
   if (user) chownSync(dataRoot, user.uid, user.gid);
   const asUser = user ? { uid: user.uid, gid: user.gid } : {};
   const port = options.port ?? (await freePort());
+  const auth = ['--auth=trust'];
+  if (options.password !== undefined) {
+    const pwfile = path.join(dataRoot, 'pwfile');
+    writeFileSync(pwfile, `${options.password}\n`, { mode: 0o600 });
+    if (user) chownSync(pwfile, user.uid, user.gid);
+    const method = options.auth ?? 'scram-sha-256';
+    auth.splice(0, 1, `--auth-host=${method}`, '--auth-local=trust', `--pwfile=${pwfile}`);
+  }
   try {
     await run(
       bin.initdb,
-      ['-D', dataDir, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--locale=C', '--no-sync'],
+      ['-D', dataDir, '-U', 'postgres', ...auth, '-E', 'UTF8', '--locale=C', '--no-sync'],
       {
         ...asUser,
         env: { ...process.env, LC_ALL: 'C' },
@@ -93,6 +107,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Prom
     );
     const settings: Record<string, string> = {
       listen_addresses: '127.0.0.1',
+      ...(options.auth === 'md5' ? { password_encryption: 'md5' } : {}),
       unix_socket_directories: dataRoot,
       fsync: 'off', // a throwaway server: durability buys nothing here
       max_connections: '200',
@@ -125,7 +140,10 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Prom
   const major = Number(/(\d+)/.exec(stdout)?.[1] ?? 0);
   options.log?.(`embedded PostgreSQL ${major} started on 127.0.0.1:${port}`);
   return {
-    url: `postgresql://postgres@127.0.0.1:${port}/postgres`,
+    url:
+      options.password === undefined
+        ? `postgresql://postgres@127.0.0.1:${port}/postgres`
+        : `postgresql://postgres:${encodeURIComponent(options.password)}@127.0.0.1:${port}/postgres`,
     port,
     dataDir,
     major,

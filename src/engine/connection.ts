@@ -17,6 +17,35 @@ export interface ConnectionInfo {
 }
 
 const DEFAULT_PORT = 5432;
+/** How long a connection attempt may take before we say the server does not answer. */
+export const CONNECT_TIMEOUT_MS = 5_000;
+/** Every statement on the source (a preflight query) must be short. */
+export const SOURCE_STATEMENT_TIMEOUT_MS = 30_000;
+/** The one way the source is connected to: read-only, short statements. */
+export const SOURCE_CONNECT_OPTIONS = {
+  readOnly: true,
+  statementTimeoutMs: SOURCE_STATEMENT_TIMEOUT_MS,
+} as const;
+// Written without a password so that no redaction ever rewrites the hint itself.
+const URL_SHAPE =
+  'use a URL like postgresql://user@host:5432/database (a password goes after the user, separated by a colon)';
+
+/**
+ * A value that is not a URL may still hold a password (`user:pw@host`, `password=pw`):
+ * print it with everything between the scheme and the last `@` reduced to the user name.
+ */
+export function redactUnparsedUrl(text: string): string {
+  let out = text.replace(/(password\s*=\s*)('[^']*'|\S+)/gi, '$1***');
+  const scheme = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.exec(out)?.[0] ?? '';
+  const rest = out.slice(scheme.length);
+  const at = rest.lastIndexOf('@');
+  if (at !== -1) {
+    const userinfo = rest.slice(0, at);
+    const colon = userinfo.indexOf(':');
+    out = `${scheme}${colon === -1 ? userinfo : `${userinfo.slice(0, colon)}:***`}@${rest.slice(at + 1)}`;
+  }
+  return out;
+}
 
 export function parseConnectionUrl(url: string, option: string, label = option): ConnectionInfo {
   // libpq accepts credentials with an empty host (postgresql://bob@/app?host=/run/postgresql);
@@ -26,19 +55,19 @@ export function parseConnectionUrl(url: string, option: string, label = option):
   try {
     parsed = new URL(parsable);
   } catch {
-    throw new ConfigError(
-      option,
-      `${label}: "${redactUrlString(url)}" is not a valid URL; use postgresql://user:password@host:5432/database`,
-    );
+    throw new ConfigError(option, `${label}: "${redactUnparsedUrl(url)}" is not a valid URL; ${URL_SHAPE}`);
   }
   if (parsed.protocol !== 'postgresql:' && parsed.protocol !== 'postgres:') {
     throw new ConfigError(
       option,
-      `${label}: scheme "${parsed.protocol.replace(/:$/, '')}" is not supported; use postgresql://user:password@host:5432/database`,
+      `${label}: scheme "${parsed.protocol.replace(/:$/, '')}" is not supported; ${URL_SHAPE}`,
     );
   }
   const params: Record<string, string> = {};
   for (const [key, value] of parsed.searchParams) params[key] = value;
+  // libpq also takes the password as a parameter (?password=...): it is a password all the same.
+  const paramPassword = params.password;
+  delete params.password;
   // libpq accepts ?host=/var/run/postgresql for a Unix socket; honour it.
   const host = params.host ?? decodeURIComponent(parsed.hostname.replace(/^\[|\]$/g, ''));
   delete params.host;
@@ -53,7 +82,7 @@ export function parseConnectionUrl(url: string, option: string, label = option):
     host: host || 'localhost',
     port,
     user: decodeURIComponent(parsed.username) || params.user || process.env.PGUSER || 'postgres',
-    password: parsed.password ? decodeURIComponent(parsed.password) : undefined,
+    password: parsed.password ? decodeURIComponent(parsed.password) : paramPassword || undefined,
     database: database || params.dbname || 'postgres',
     params: Object.fromEntries(Object.entries(params).filter(([k]) => k !== 'user' && k !== 'dbname')),
   };
@@ -93,7 +122,31 @@ export function connectionUrl(info: ConnectionInfo): string {
 
 /** Replaces the password of any URL-looking text in a message by `***`. */
 export function redactUrlString(text: string): string {
-  return text.replace(/(postgres(?:ql)?:\/\/[^:/@\s]+):[^@\s]*@/g, '$1:***@');
+  return (
+    text
+      // Up to the last `@` of the authority, so a password holding `@` is hidden whole.
+      .replace(/(postgres(?:ql)?:\/\/[^:/@\s]+):[^\s/?#]*@/g, '$1:***@')
+      .replace(/([?&]password=)[^&\s#]*/gi, '$1***')
+  );
+}
+
+/**
+ * Hides URL passwords and every given secret (each password, also percent-encoded) in
+ * free text: a migration command's output, an error a tool echoed, a report string.
+ */
+export function redactSecrets(text: string, secrets: readonly string[]): string {
+  let out = redactUrlString(text);
+  for (const secret of secrets) {
+    for (const form of new Set([secret, encodeURIComponent(secret)])) {
+      if (form) out = out.split(form).join('***');
+    }
+  }
+  return out;
+}
+
+/** The passwords a run knows, for `redactSecrets`. */
+export function passwordsOf(...infos: (ConnectionInfo | undefined)[]): string[] {
+  return [...new Set(infos.map((i) => i?.password).filter((p): p is string => !!p))];
 }
 
 /** libpq environment for child processes (pg_dump, pg_restore, a migration command). */
@@ -137,7 +190,7 @@ export function clientConfig(info: ConnectionInfo, options: ConnectOptions = {})
     ssl: sslOption(info),
     application_name: options.applicationName ?? 'pg-rehearsal',
     options: settings.length ? settings.join(' ') : undefined,
-    connectionTimeoutMillis: 10_000,
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
   };
 }
 
@@ -184,6 +237,16 @@ export function describeConnectError(error: unknown, info: ConnectionInfo): Setu
         `could not connect to ${where} (${e.code}): is the server running and reachable?`,
       );
     default:
+      if (/connection timeout|timeout expired/i.test(raw)) {
+        return new SetupError(
+          `could not connect to ${where}: no answer within ${CONNECT_TIMEOUT_MS / 1000} s; is the host reachable from here (firewall, security group) and the port right?`,
+        );
+      }
+      if (/terminated unexpectedly|ECONNRESET|socket hang up/i.test(raw)) {
+        return new SetupError(
+          `could not connect to ${where}: the connection was closed before the server answered; is a PostgreSQL server listening on that port?`,
+        );
+      }
       return new SetupError(`could not connect to ${where} database "${info.database}": ${raw}`);
   }
 }

@@ -4,7 +4,14 @@ import type pg from 'pg';
 import { VERSION } from '../version.js';
 import { captureCatalog, diffCatalogs, type CatalogDiff, type CatalogSnapshot } from './catalog.js';
 import { generateSnapshotName, type RehearsalConfig } from './config.js';
-import { connect, redactUrlString, withDatabase, type ConnectionInfo } from './connection.js';
+import {
+  connect,
+  passwordsOf,
+  redactSecrets,
+  SOURCE_CONNECT_OPTIONS,
+  withDatabase,
+  type ConnectionInfo,
+} from './connection.js';
 import { CancelledError, ConfigError, SetupError, errorMessage, isUsageOrSetupError } from './errors.js';
 import { silentLogger, type Logger } from './logger.js';
 import { LockTracer } from './observe/lock-tracer.js';
@@ -29,6 +36,7 @@ import {
   TrafficGenerator,
 } from './observe/traffic.js';
 import { ensureFreshGolden } from './snapshot/golden.js';
+import { findPgTools } from './snapshot/pg-tools.js';
 import { createSnapshot, dropSnapshot, sweepExpiredSnapshots } from './snapshot/snapshot.js';
 import { connectMaintenance, inspectServer, type ServerInfo } from './snapshot/server.js';
 import { describeThresholds, evaluateThresholds } from './thresholds.js';
@@ -42,8 +50,6 @@ export interface RehearsalHooks {
   /** Called once the snapshot is gone, so the post step knows there is nothing left. */
   onSnapshotDropped?: (name: string) => void | Promise<void>;
 }
-
-const SOURCE_STATEMENT_TIMEOUT_MS = 30_000;
 
 /** Resolves the SQL files to run; a pattern list that matches nothing is a usage error. */
 export function resolveMigrationFiles(config: RehearsalConfig): {
@@ -78,9 +84,56 @@ export function resolveMigrationFiles(config: RehearsalConfig): {
  * The whole rehearsal: snapshot, measure, migrate, measure, judge, clean up.
  * Throws ConfigError/SetupError for problems found before anything ran; every other
  * outcome (success, migration error, breach, cancel) is a Report.
+ *
+ * No password leaves this function: log lines, error messages and every string of the
+ * report have URL passwords and the literal passwords of the run's URLs replaced by `***`.
  */
 export async function rehearse(config: RehearsalConfig, hooks: RehearsalHooks = {}): Promise<Report> {
-  const log = hooks.log ?? silentLogger;
+  const secrets = passwordsOf(config.source, config.snapshotServer);
+  const redact = (text: string) => redactSecrets(text, secrets);
+  const log = redactingLogger(hooks.log ?? silentLogger, redact);
+  try {
+    return redactReport(await rehearseUnredacted(config, { ...hooks, log }), redact);
+  } catch (error) {
+    throw redactError(error, redact);
+  }
+}
+
+/** A logger that hides secrets in every line it passes on. */
+function redactingLogger(log: Logger, redact: (text: string) => string): Logger {
+  return {
+    info: (message) => log.info(redact(message)),
+    warn: (message) => log.warn(redact(message)),
+    group: (name, fn) => log.group(redact(name), fn),
+  };
+}
+
+/** Every string of the report (keys too), redacted: it goes to files, comments and outputs. */
+function redactReport(report: Report, redact: (text: string) => string): Report {
+  const walk = (value: unknown): unknown => {
+    if (typeof value === 'string') return redact(value);
+    if (Array.isArray(value)) return value.map(walk);
+    if (value && typeof value === 'object') {
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [redact(k), walk(v)]));
+    }
+    return value;
+  };
+  return walk(report) as Report;
+}
+
+/** The same error, of the same class, with its message redacted. */
+function redactError(error: unknown, redact: (text: string) => string): unknown {
+  if (!(error instanceof Error)) return new Error(redact(String(error)));
+  const message = redact(error.message);
+  if (message === error.message) return error;
+  if (error instanceof ConfigError) return new ConfigError(error.option, message);
+  if (error instanceof SetupError) return new SetupError(message);
+  if (error instanceof CancelledError) return new CancelledError(message);
+  return new Error(message);
+}
+
+async function rehearseUnredacted(config: RehearsalConfig, hooks: RehearsalHooks & { log: Logger }) {
+  const log = hooks.log;
   const startedAt = new Date();
   const phases = { snapshot: 0, catalog_before: 0, migrate: 0, catalog_after: 0, cleanup: 0 };
   const { run: files, skipped, layout } = resolveMigrationFiles(config);
@@ -111,9 +164,10 @@ export async function rehearse(config: RehearsalConfig, hooks: RehearsalHooks = 
   let sourceInfo: ServerInfo | undefined;
   if (config.source) {
     const source = await connect(config.source, {
-      readOnly: true,
-      statementTimeoutMs: SOURCE_STATEMENT_TIMEOUT_MS,
+      ...SOURCE_CONNECT_OPTIONS,
       applicationName: 'pg-rehearsal-preflight',
+    }).catch((error: unknown) => {
+      throw new SetupError(`source-url: ${errorMessage(error)}`);
     });
     try {
       sourceInfo = await inspectServer(source);
@@ -121,7 +175,9 @@ export async function rehearse(config: RehearsalConfig, hooks: RehearsalHooks = 
       await source.end();
     }
   }
-  const admin = await connectMaintenance(config.snapshotServer);
+  const admin = await connectMaintenance(config.snapshotServer).catch((error: unknown) => {
+    throw new SetupError(`snapshot-server-url: ${errorMessage(error)}`);
+  });
   let serverInfo: ServerInfo;
   let snapshotName: string;
   let created = false;
@@ -131,7 +187,7 @@ export async function rehearse(config: RehearsalConfig, hooks: RehearsalHooks = 
     const sameServerAsSource = sourceInfo?.identity === serverInfo.identity;
     if (config.snapshot.create && !serverInfo.canCreateDatabases) {
       throw new SetupError(
-        `role "${serverInfo.user}" cannot create databases on the snapshot server ${config.snapshotServer.host}:${config.snapshotServer.port}; grant it (ALTER ROLE "${serverInfo.user}" CREATEDB) or use another snapshot-server-url`,
+        `snapshot-server-url: role "${serverInfo.user}" cannot create databases on the snapshot server ${config.snapshotServer.host}:${config.snapshotServer.port}; grant it (ALTER ROLE "${serverInfo.user}" CREATEDB) or use another snapshot-server-url`,
       );
     }
     if (config.snapshot.strategy === 'existing' || !config.snapshot.create) {
@@ -141,11 +197,31 @@ export async function rehearse(config: RehearsalConfig, hooks: RehearsalHooks = 
     } else {
       snapshotName = config.snapshot.name ?? generateSnapshotName(config.runId);
     }
-    if (sameServerAsSource && config.source && snapshotName === config.source.database) {
+    if (
+      sameServerAsSource &&
+      config.source &&
+      (snapshotName === config.source.database || config.snapshot.name === config.source.database)
+    ) {
       throw new ConfigError(
         'snapshot-name',
-        `snapshot-name: "${snapshotName}" is the source database itself; the rehearsal never runs on the source. Choose another name`,
+        `snapshot-name: "${config.source.database}" is the source database itself; a rehearsal never runs on the source, clones it as a golden snapshot or replaces it. Choose another name`,
       );
+    }
+    // A dump needs pg_dump able to read the source: find out now, not after creating a database.
+    const dumps =
+      config.snapshot.create &&
+      config.source !== undefined &&
+      (config.snapshot.strategy === 'dump' ||
+        (config.snapshot.strategy === 'auto' && !sameServerAsSource) ||
+        (config.snapshot.strategy === 'existing' &&
+          config.snapshot.maxAgeMs !== undefined &&
+          !sameServerAsSource));
+    if (dumps && sourceInfo) {
+      try {
+        findPgTools(sourceInfo.major, config.pgBinDir);
+      } catch (error) {
+        throw new SetupError(`${config.pgBinDir ? 'pg-bin-dir' : 'snapshot'}: ${errorMessage(error)}`);
+      }
     }
     await sweepExpiredSnapshots(admin, serverInfo, log);
     if (config.snapshot.strategy === 'existing' && config.snapshot.maxAgeMs !== undefined) {
@@ -361,7 +437,7 @@ export async function rehearse(config: RehearsalConfig, hooks: RehearsalHooks = 
     return report;
   } catch (error) {
     if (isUsageOrSetupError(error)) throw error;
-    throw new SetupError(`the rehearsal failed on the snapshot: ${redactUrlString(errorMessage(error))}`);
+    throw new SetupError(`the rehearsal failed on the snapshot: ${errorMessage(error)}`);
   } finally {
     await client?.end().catch(() => undefined);
     await observer?.end().catch(() => undefined);

@@ -19,6 +19,8 @@ export interface DumpOptions {
 }
 
 const PROGRESS_INTERVAL_MS = 5_000;
+/** How long pg_dump may wait for a lock on a source table before it gives up. */
+const SOURCE_LOCK_WAIT_MS = 30_000;
 
 export async function dumpAndRestore(
   tools: PgTools,
@@ -32,6 +34,9 @@ export async function dumpAndRestore(
   const dumpEnv = {
     ...baseEnv,
     ...libpqEnvironment(source),
+    // Read-only like every source connection. pg_dump sets its own statement_timeout to 0
+    // (a table's COPY takes as long as it takes), so the dump is bounded by the run's
+    // signal instead, and by --lock-wait-timeout below.
     PGOPTIONS: '-c default_transaction_read_only=on',
     PGAPPNAME: 'pg-rehearsal-dump',
   };
@@ -41,7 +46,14 @@ export async function dumpAndRestore(
     PGOPTIONS: '-c synchronous_commit=off -c maintenance_work_mem=512MB',
     PGAPPNAME: 'pg-rehearsal-restore',
   };
-  const dump = spawn(tools.pgDump, ['--format=custom', '--compress=0', ...(options.dumpArgs ?? [])], {
+  const dumpArgs = [
+    '--format=custom',
+    '--compress=0',
+    // Never wait in the source's lock queue: a table locked by someone else fails the dump.
+    `--lock-wait-timeout=${SOURCE_LOCK_WAIT_MS}`,
+    ...(options.dumpArgs ?? []),
+  ];
+  const dump = spawn(tools.pgDump, dumpArgs, {
     env: dumpEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

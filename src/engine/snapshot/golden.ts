@@ -1,6 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
-import { connect, quoteIdent, quoteLiteral, type ConnectionInfo } from '../connection.js';
+import {
+  connect,
+  quoteIdent,
+  quoteLiteral,
+  SOURCE_CONNECT_OPTIONS,
+  type ConnectionInfo,
+} from '../connection.js';
 import { ConfigError, SetupError, errorMessage } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import type { SnapshotStrategy } from '../report.js';
@@ -439,7 +445,10 @@ export async function openSnapshotServer(
 }
 
 export async function inspectSource(source: ConnectionInfo): Promise<ServerInfo> {
-  const client = await connect(source, { readOnly: true, applicationName: 'pg-rehearsal-preflight' });
+  const client = await connect(source, {
+    ...SOURCE_CONNECT_OPTIONS,
+    applicationName: 'pg-rehearsal-preflight',
+  });
   try {
     return await inspectServer(client);
   } finally {
