@@ -44306,6 +44306,20 @@ function describeConnectError(error, info) {
             return new errors_SetupError(`could not connect to ${where} database "${info.database}": ${raw}`);
     }
 }
+/**
+ * True when an error means the session itself is gone: terminated by an administrator
+ * (57P01), the server shutting down or restarting (57P0x), a broken network (08xxx,
+ * ECONNRESET), or a query sent on a client that already lost its connection.
+ */
+function isConnectionLost(error) {
+    const e = error;
+    const code = e?.code ?? '';
+    if (/^57P0[1-3]$/.test(code) || code.startsWith('08'))
+        return true;
+    if (['ECONNRESET', 'EPIPE', 'ECONNREFUSED', 'ETIMEDOUT'].includes(code))
+        return true;
+    return /Connection terminated|is not queryable/i.test(e?.message ?? '');
+}
 function quoteIdent(name) {
     return `"${name.replace(/"/g, '""')}"`;
 }
@@ -45493,6 +45507,7 @@ async function sampleBackendLocks(observer, pid, intervalMs, work) {
 
 
 
+
 /** Transaction status from the server's last ReadyForQuery: I idle, T in a transaction, E failed one. */
 function trackTransactionStatus(client) {
     let status = 'I';
@@ -45535,7 +45550,7 @@ async function runSqlMigrations(files, context) {
             : await runOneByOne(migration, statements, context, status);
         migration.duration_ms = round(context.clock() - started);
         migration.status = failure ? 'failed' : 'applied';
-        if (size !== undefined && context.databaseSize) {
+        if (size !== undefined && context.databaseSize && !failure?.connection_lost) {
             const after = await context.databaseSize();
             migration.size_delta_bytes = after - size;
             size = after;
@@ -45643,6 +45658,16 @@ async function runStatement(migration, statement, context, readLocksAfter, sampl
         const e = error;
         const line = statement.line + linesBefore(statement.sql, Number(e.position));
         report.error = e.message;
+        if (isConnectionLost(error)) {
+            return {
+                message: `the connection to the snapshot was lost during this statement: ${e.message}`,
+                // A socket error's code (ECONNRESET, EPIPE) is no SQLSTATE.
+                sqlstate: e.code?.length === 5 && !e.code.startsWith('E') ? e.code : undefined,
+                path: migration.path,
+                line,
+                connection_lost: true,
+            };
+        }
         return {
             message: e.message,
             sqlstate: e.code,
@@ -46290,6 +46315,8 @@ async function server_connectMaintenance(server) {
     }
 }
 
+;// CONCATENATED MODULE: external "node:timers/promises"
+const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
 ;// CONCATENATED MODULE: ./src/engine/snapshot/dump.ts
 
 
@@ -46475,6 +46502,7 @@ function findPgTools(serverMajor, preferredDir) {
 
 
 
+
 function describeServer(info) {
     return `${info.host}:${info.port}`;
 }
@@ -46600,6 +46628,43 @@ async function snapshot_dropSnapshot(admin, serverInfo, name) {
     }
     await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1`, [name]);
     await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)}`);
+}
+/** How long cleanup keeps trying to reach a snapshot server that went away mid-run. */
+const DROP_RETRY_MS = 15_000;
+/**
+ * Drops a snapshot even when the admin session died with its server (a restart mid-run):
+ * reconnects and retries until `retryMs` has passed, so that a server which comes back in
+ * time is left with nothing. Errors other than an unreachable server are not retried.
+ */
+async function dropSnapshotReconnecting(admin, server, serverInfo, name, log, retryMs = DROP_RETRY_MS) {
+    try {
+        await snapshot_dropSnapshot(admin, serverInfo, name);
+        return;
+    }
+    catch (error) {
+        if (!isConnectionLost(error))
+            throw error;
+        log.warn(`lost the connection to the snapshot server (${errors_errorMessage(error)}); retrying the drop of "${name}" for up to ${retryMs / 1000} s`);
+    }
+    const deadline = Date.now() + retryMs;
+    for (;;) {
+        await (0,promises_namespaceObject.setTimeout)(500);
+        let fresh;
+        try {
+            fresh = await server_connectMaintenance(server);
+            await snapshot_dropSnapshot(fresh, serverInfo, name);
+            return;
+        }
+        catch (error) {
+            // Connecting fails while the server is down or still starting up.
+            const retriable = fresh === undefined || isConnectionLost(error);
+            if (!retriable || Date.now() >= deadline)
+                throw error;
+        }
+        finally {
+            await fresh?.end().catch(() => undefined);
+        }
+    }
 }
 /** Drops expired snapshots that earlier runs left behind (killed runners, crashes). */
 async function sweepExpiredSnapshots(admin, serverInfo, log) {
@@ -47245,7 +47310,7 @@ async function rehearse(config, hooks = {}) {
     async function cleanup() {
         if (created && !config.snapshot.keep) {
             try {
-                await snapshot_dropSnapshot(admin, serverInfo, snapshotName);
+                await dropSnapshotReconnecting(admin, config.snapshotServer, serverInfo, snapshotName, log);
                 await hooks.onSnapshotDropped?.(snapshotName);
             }
             catch (error) {
@@ -47348,21 +47413,35 @@ async function rehearse(config, hooks = {}) {
             }
         }
         catch (error) {
-            if (!(error instanceof CancelledError) && !signal.aborted)
+            if (error instanceof CancelledError || signal.aborted) {
+                cancelled = true;
+                const why = hooks.signal?.aborted
+                    ? `the run was cancelled (${errors_errorMessage(hooks.signal.reason)})`
+                    : `the migrations exceeded the ${config.timeoutMs / 1000} s timeout`;
+                failure = { message: `${why}: ${errors_errorMessage(error)}` };
+            }
+            else if (isConnectionLost(error)) {
+                // Lost between statements (BEGIN, COMMIT, a size query): the same outcome as during one.
+                failure = connectionLostFailure(error);
+            }
+            else {
                 throw error;
-            cancelled = true;
-            const why = hooks.signal?.aborted
-                ? 'the run was cancelled'
-                : `the migrations exceeded the ${config.timeoutMs / 1000} s timeout`;
-            failure = { message: `${why} (${errors_errorMessage(error)})` };
+            }
         }
         phases.migrate = rehearse_round(performance.now() - migrationStarted);
         await traffic?.stop();
         signal.removeEventListener('abort', cancelInFlight);
         tracer?.endTransaction(clock()); // nothing should be open; never lose a hold if it is
-        if (config.metrics && !cancelled) {
+        if (config.metrics && !cancelled && !failure?.connection_lost) {
             const t = performance.now();
-            after = await captureCatalog(client);
+            try {
+                after = await captureCatalog(client);
+            }
+            catch (error) {
+                if (!isConnectionLost(error))
+                    throw error;
+                failure ??= connectionLostFailure(error);
+            }
             phases.catalog_after = rehearse_round(performance.now() - t);
         }
         // `phases` is shared with the report, so the cleanup time measured in `finally` lands in it.
@@ -47397,6 +47476,12 @@ async function rehearse(config, hooks = {}) {
         await cleanup();
         phases.cleanup = rehearse_round(performance.now() - t);
     }
+}
+function connectionLostFailure(error) {
+    return {
+        message: `the connection to the snapshot was lost: ${redactUrlString(errors_errorMessage(error))}`,
+        connection_lost: true,
+    };
 }
 function snapshotInfo(config, serverInfo, name, strategy, reason, seconds) {
     const source = config.source;
@@ -47998,6 +48083,25 @@ function truncate(text, max) {
     return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
 
+;// CONCATENATED MODULE: ./src/signals.ts
+/**
+ * SIGINT and SIGTERM (Ctrl-C, `kill`, a CI runner cancelling the job) abort the returned
+ * signal: the engine then cancels the migration in flight and drops the snapshot before
+ * the process exits. A repeated signal changes nothing: the cleanup is already under way.
+ */
+function cancelOnSignals(onSignal) {
+    const controller = new AbortController();
+    const cancel = (signal) => {
+        if (controller.signal.aborted)
+            return;
+        onSignal(signal);
+        controller.abort(new Error(`received ${signal}`));
+    };
+    process.on('SIGINT', cancel);
+    process.on('SIGTERM', cancel);
+    return controller.signal;
+}
+
 ;// CONCATENATED MODULE: ./src/action/changed-files.ts
 
 
@@ -48198,6 +48302,7 @@ function snapshotLeftByMain() {
 
 
 
+
 function defaultReportPath() {
     return external_node_path_default().join(process.env.RUNNER_TEMP ?? external_node_os_default().tmpdir(), 'pg-rehearsal', 'report.json');
 }
@@ -48287,6 +48392,8 @@ async function publishComment(report, mode, octokit, pr, marker, body) {
 }
 /** The Action's main step: inputs -> engine -> report, summary, comment, annotations, outputs, verdict. */
 async function main() {
+    // A cancelled job gets SIGINT, then SIGTERM: cancel, drop the snapshot, report, exit.
+    const signal = cancelOnSignals((name) => warning(`${name}: cancelling the migration and dropping the snapshot`));
     const raw = readInputs();
     maskSecrets(raw);
     const outputs = {
@@ -48308,6 +48415,7 @@ async function main() {
             await selectChangedMigrations(config, octokit, pr);
         const report = await rehearse(config, {
             log: actionLogger,
+            signal,
             onSnapshotCreated: rememberSnapshotCreated,
             onSnapshotDropped: rememberSnapshotDropped,
         });

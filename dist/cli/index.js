@@ -6983,11 +6983,44 @@ function describeConnectError(error, info) {
             return new SetupError(`could not connect to ${where} database "${info.database}": ${raw}`);
     }
 }
+/**
+ * True when an error means the session itself is gone: terminated by an administrator
+ * (57P01), the server shutting down or restarting (57P0x), a broken network (08xxx,
+ * ECONNRESET), or a query sent on a client that already lost its connection.
+ */
+function isConnectionLost(error) {
+    const e = error;
+    const code = e?.code ?? '';
+    if (/^57P0[1-3]$/.test(code) || code.startsWith('08'))
+        return true;
+    if (['ECONNRESET', 'EPIPE', 'ECONNREFUSED', 'ETIMEDOUT'].includes(code))
+        return true;
+    return /Connection terminated|is not queryable/i.test(e?.message ?? '');
+}
 function quoteIdent(name) {
     return `"${name.replace(/"/g, '""')}"`;
 }
 function quoteLiteral(value) {
     return `'${value.replace(/'/g, "''")}'`;
+}
+
+;// CONCATENATED MODULE: ./src/signals.ts
+/**
+ * SIGINT and SIGTERM (Ctrl-C, `kill`, a CI runner cancelling the job) abort the returned
+ * signal: the engine then cancels the migration in flight and drops the snapshot before
+ * the process exits. A repeated signal changes nothing: the cleanup is already under way.
+ */
+function cancelOnSignals(onSignal) {
+    const controller = new AbortController();
+    const cancel = (signal) => {
+        if (controller.signal.aborted)
+            return;
+        onSignal(signal);
+        controller.abort(new Error(`received ${signal}`));
+    };
+    process.on('SIGINT', cancel);
+    process.on('SIGTERM', cancel);
+    return controller.signal;
 }
 
 ;// CONCATENATED MODULE: ./src/version.ts
@@ -7168,33 +7201,34 @@ async function startEmbeddedPostgres(options = {}) {
         (0,external_node_fs_namespaceObject.chownSync)(dataRoot, user.uid, user.gid);
     const asUser = user ? { uid: user.uid, gid: user.gid } : {};
     const port = options.port ?? (await freePort());
+    const settings = {
+        listen_addresses: '127.0.0.1',
+        unix_socket_directories: dataRoot,
+        fsync: 'off', // a throwaway server: durability buys nothing here
+        max_connections: '200',
+        ...options.settings,
+    };
+    const serverOptions = Object.entries(settings)
+        .map(([key, value]) => `-c ${key}=${value}`)
+        .join(' ');
+    const pgCtl = (args) => run(bin.pg_ctl, ['-D', dataDir, ...args], { ...asUser });
+    const start = () => pgCtl([
+        '-o',
+        `-p ${port} ${serverOptions}`,
+        '-l',
+        external_node_path_default().join(dataRoot, 'server.log'),
+        '-w',
+        '-t',
+        '60',
+        'start',
+    ]);
+    const stop = () => pgCtl(['-m', 'fast', '-w', 'stop']);
     try {
         await run(bin.initdb, ['-D', dataDir, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--locale=C', '--no-sync'], {
             ...asUser,
             env: { ...process.env, LC_ALL: 'C' },
         });
-        const settings = {
-            listen_addresses: '127.0.0.1',
-            unix_socket_directories: dataRoot,
-            fsync: 'off', // a throwaway server: durability buys nothing here
-            max_connections: '200',
-            ...options.settings,
-        };
-        const serverOptions = Object.entries(settings)
-            .map(([key, value]) => `-c ${key}=${value}`)
-            .join(' ');
-        await run(bin.pg_ctl, [
-            '-D',
-            dataDir,
-            '-o',
-            `-p ${port} ${serverOptions}`,
-            '-l',
-            external_node_path_default().join(dataRoot, 'server.log'),
-            '-w',
-            '-t',
-            '60',
-            'start',
-        ], { ...asUser });
+        await start();
     }
     catch (error) {
         (0,external_node_fs_namespaceObject.rmSync)(dataRoot, { recursive: true, force: true });
@@ -7208,8 +7242,13 @@ async function startEmbeddedPostgres(options = {}) {
         port,
         dataDir,
         major,
+        restart: async (downMs = 0) => {
+            await stop();
+            await new Promise((resolve) => setTimeout(resolve, downMs));
+            await start();
+        },
         stop: async () => {
-            await run(bin.pg_ctl, ['-D', dataDir, '-m', 'fast', '-w', 'stop'], { ...asUser }).catch(() => undefined);
+            await stop().catch(() => undefined);
             (0,external_node_fs_namespaceObject.rmSync)(dataRoot, { recursive: true, force: true });
         },
     };
@@ -8391,6 +8430,7 @@ async function sampleBackendLocks(observer, pid, intervalMs, work) {
 
 
 
+
 /** Transaction status from the server's last ReadyForQuery: I idle, T in a transaction, E failed one. */
 function trackTransactionStatus(client) {
     let status = 'I';
@@ -8433,7 +8473,7 @@ async function runSqlMigrations(files, context) {
             : await runOneByOne(migration, statements, context, status);
         migration.duration_ms = round(context.clock() - started);
         migration.status = failure ? 'failed' : 'applied';
-        if (size !== undefined && context.databaseSize) {
+        if (size !== undefined && context.databaseSize && !failure?.connection_lost) {
             const after = await context.databaseSize();
             migration.size_delta_bytes = after - size;
             size = after;
@@ -8541,6 +8581,16 @@ async function runStatement(migration, statement, context, readLocksAfter, sampl
         const e = error;
         const line = statement.line + linesBefore(statement.sql, Number(e.position));
         report.error = e.message;
+        if (isConnectionLost(error)) {
+            return {
+                message: `the connection to the snapshot was lost during this statement: ${e.message}`,
+                // A socket error's code (ECONNRESET, EPIPE) is no SQLSTATE.
+                sqlstate: e.code?.length === 5 && !e.code.startsWith('E') ? e.code : undefined,
+                path: migration.path,
+                line,
+                connection_lost: true,
+            };
+        }
         return {
             message: e.message,
             sqlstate: e.code,
@@ -9188,6 +9238,8 @@ async function connectMaintenance(server) {
     }
 }
 
+;// CONCATENATED MODULE: external "node:timers/promises"
+const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
 ;// CONCATENATED MODULE: ./src/engine/snapshot/dump.ts
 
 
@@ -9373,6 +9425,7 @@ function findPgTools(serverMajor, preferredDir) {
 
 
 
+
 function describeServer(info) {
     return `${info.host}:${info.port}`;
 }
@@ -9498,6 +9551,43 @@ async function dropSnapshot(admin, serverInfo, name) {
     }
     await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1`, [name]);
     await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)}`);
+}
+/** How long cleanup keeps trying to reach a snapshot server that went away mid-run. */
+const DROP_RETRY_MS = 15_000;
+/**
+ * Drops a snapshot even when the admin session died with its server (a restart mid-run):
+ * reconnects and retries until `retryMs` has passed, so that a server which comes back in
+ * time is left with nothing. Errors other than an unreachable server are not retried.
+ */
+async function dropSnapshotReconnecting(admin, server, serverInfo, name, log, retryMs = DROP_RETRY_MS) {
+    try {
+        await dropSnapshot(admin, serverInfo, name);
+        return;
+    }
+    catch (error) {
+        if (!isConnectionLost(error))
+            throw error;
+        log.warn(`lost the connection to the snapshot server (${errorMessage(error)}); retrying the drop of "${name}" for up to ${retryMs / 1000} s`);
+    }
+    const deadline = Date.now() + retryMs;
+    for (;;) {
+        await (0,promises_namespaceObject.setTimeout)(500);
+        let fresh;
+        try {
+            fresh = await connectMaintenance(server);
+            await dropSnapshot(fresh, serverInfo, name);
+            return;
+        }
+        catch (error) {
+            // Connecting fails while the server is down or still starting up.
+            const retriable = fresh === undefined || isConnectionLost(error);
+            if (!retriable || Date.now() >= deadline)
+                throw error;
+        }
+        finally {
+            await fresh?.end().catch(() => undefined);
+        }
+    }
 }
 /** Drops expired snapshots that earlier runs left behind (killed runners, crashes). */
 async function sweepExpiredSnapshots(admin, serverInfo, log) {
@@ -10143,7 +10233,7 @@ async function rehearse(config, hooks = {}) {
     async function cleanup() {
         if (created && !config.snapshot.keep) {
             try {
-                await dropSnapshot(admin, serverInfo, snapshotName);
+                await dropSnapshotReconnecting(admin, config.snapshotServer, serverInfo, snapshotName, log);
                 await hooks.onSnapshotDropped?.(snapshotName);
             }
             catch (error) {
@@ -10246,21 +10336,35 @@ async function rehearse(config, hooks = {}) {
             }
         }
         catch (error) {
-            if (!(error instanceof CancelledError) && !signal.aborted)
+            if (error instanceof CancelledError || signal.aborted) {
+                cancelled = true;
+                const why = hooks.signal?.aborted
+                    ? `the run was cancelled (${errorMessage(hooks.signal.reason)})`
+                    : `the migrations exceeded the ${config.timeoutMs / 1000} s timeout`;
+                failure = { message: `${why}: ${errorMessage(error)}` };
+            }
+            else if (isConnectionLost(error)) {
+                // Lost between statements (BEGIN, COMMIT, a size query): the same outcome as during one.
+                failure = connectionLostFailure(error);
+            }
+            else {
                 throw error;
-            cancelled = true;
-            const why = hooks.signal?.aborted
-                ? 'the run was cancelled'
-                : `the migrations exceeded the ${config.timeoutMs / 1000} s timeout`;
-            failure = { message: `${why} (${errorMessage(error)})` };
+            }
         }
         phases.migrate = rehearse_round(performance.now() - migrationStarted);
         await traffic?.stop();
         signal.removeEventListener('abort', cancelInFlight);
         tracer?.endTransaction(clock()); // nothing should be open; never lose a hold if it is
-        if (config.metrics && !cancelled) {
+        if (config.metrics && !cancelled && !failure?.connection_lost) {
             const t = performance.now();
-            after = await captureCatalog(client);
+            try {
+                after = await captureCatalog(client);
+            }
+            catch (error) {
+                if (!isConnectionLost(error))
+                    throw error;
+                failure ??= connectionLostFailure(error);
+            }
             phases.catalog_after = rehearse_round(performance.now() - t);
         }
         // `phases` is shared with the report, so the cleanup time measured in `finally` lands in it.
@@ -10295,6 +10399,12 @@ async function rehearse(config, hooks = {}) {
         await cleanup();
         phases.cleanup = rehearse_round(performance.now() - t);
     }
+}
+function connectionLostFailure(error) {
+    return {
+        message: `the connection to the snapshot was lost: ${redactUrlString(errorMessage(error))}`,
+        connection_lost: true,
+    };
 }
 function snapshotInfo(config, serverInfo, name, strategy, reason, seconds) {
     const source = config.source;
@@ -10840,6 +10950,7 @@ const RUN_VALUE_FLAGS = [
     'pg-bin-dir',
     'layout',
     'lock-sample-interval',
+    'run-id',
 ];
 const RUN_BOOLEAN_FLAGS = [
     'keep-snapshot',
@@ -10865,6 +10976,7 @@ Where:
   --keep-snapshot             leave the snapshot database in place
   --no-create-snapshot        run on the existing database --snapshot-name as it is
   --pg-bin-dir DIR            directory with pg_dump/pg_restore for the dump strategy
+  --run-id ID                 names the snapshot pg_rehearsal_<ID>_<random> (default: a time stamp)
 What:
   --migrations GLOB           SQL files, e.g. 'migrations/*.sql' (repeatable)
   --layout NAME               auto | plain | flyway | golang-migrate | dbmate (default auto)
@@ -10896,7 +11008,8 @@ async function runCommand(options, signal) {
     if (format !== 'text' && format !== 'json') {
         throw new ConfigError('format', `--format: "${format}" is not a format; use text or json`);
     }
-    const config = buildConfig(options, { label: (option) => `--${option}` });
+    const runId = typeof options['run-id'] === 'string' ? options['run-id'] : undefined;
+    const config = buildConfig(options, { label: (option) => `--${option}`, runId });
     const report = await rehearse(config, { log: consoleLogger(), signal });
     if (typeof options.output === 'string' && options.output) {
         const file = external_node_path_default().resolve(options.output);
@@ -10915,6 +11028,7 @@ async function runCommand(options, signal) {
 
 
 
+
 const HELP = `pg-rehearsal ${VERSION}: rehearse PostgreSQL migrations on a snapshot before they ship.
 
 Usage:
@@ -10923,19 +11037,6 @@ Usage:
   pg-rehearsal demo                                               the sample shop upgrade on an embedded PostgreSQL 18
   pg-rehearsal <command> --help                                   options of a command
 `;
-/** SIGINT/SIGTERM cancel the migration in flight; the engine then drops the snapshot. */
-function cancelOnSignals() {
-    const controller = new AbortController();
-    const cancel = (signal) => {
-        if (controller.signal.aborted)
-            return;
-        process.stderr.write(`\n${signal}: cancelling the migration and dropping the snapshot...\n`);
-        controller.abort(new Error(`received ${signal}`));
-    };
-    process.on('SIGINT', cancel);
-    process.on('SIGTERM', cancel);
-    return controller.signal;
-}
 async function main(argv) {
     const [command, ...rest] = argv;
     if (!command || command === '--help' || command === '-h' || command === 'help') {
@@ -10946,7 +11047,7 @@ async function main(argv) {
         process.stdout.write(`${VERSION}\n`);
         return 0;
     }
-    const signal = cancelOnSignals();
+    const signal = cancelOnSignals((name) => process.stderr.write(`\n${name}: cancelling the migration and dropping the snapshot...\n`));
     switch (command) {
         case 'run': {
             const { options, positionals } = parseArgs(rest, RUN_VALUE_FLAGS, RUN_BOOLEAN_FLAGS);

@@ -4,7 +4,13 @@ import type pg from 'pg';
 import { VERSION } from '../version.js';
 import { captureCatalog, diffCatalogs, type CatalogDiff, type CatalogSnapshot } from './catalog.js';
 import { generateSnapshotName, type RehearsalConfig } from './config.js';
-import { connect, redactUrlString, withDatabase, type ConnectionInfo } from './connection.js';
+import {
+  connect,
+  isConnectionLost,
+  redactUrlString,
+  withDatabase,
+  type ConnectionInfo,
+} from './connection.js';
 import { CancelledError, ConfigError, SetupError, errorMessage, isUsageOrSetupError } from './errors.js';
 import { silentLogger, type Logger } from './logger.js';
 import { LockTracer } from './observe/lock-tracer.js';
@@ -29,7 +35,7 @@ import {
   TrafficGenerator,
 } from './observe/traffic.js';
 import { ensureFreshGolden } from './snapshot/golden.js';
-import { createSnapshot, dropSnapshot, sweepExpiredSnapshots } from './snapshot/snapshot.js';
+import { createSnapshot, dropSnapshotReconnecting, sweepExpiredSnapshots } from './snapshot/snapshot.js';
 import { connectMaintenance, inspectServer, type ServerInfo } from './snapshot/server.js';
 import { describeThresholds, evaluateThresholds } from './thresholds.js';
 
@@ -209,7 +215,7 @@ export async function rehearse(config: RehearsalConfig, hooks: RehearsalHooks = 
   async function cleanup(): Promise<void> {
     if (created && !config.snapshot.keep) {
       try {
-        await dropSnapshot(admin, serverInfo, snapshotName);
+        await dropSnapshotReconnecting(admin, config.snapshotServer, serverInfo, snapshotName, log);
         await hooks.onSnapshotDropped?.(snapshotName);
       } catch (error) {
         log.warn(
@@ -323,21 +329,32 @@ export async function rehearse(config: RehearsalConfig, hooks: RehearsalHooks = 
         failure = result.failure;
       }
     } catch (error) {
-      if (!(error instanceof CancelledError) && !signal.aborted) throw error;
-      cancelled = true;
-      const why = hooks.signal?.aborted
-        ? 'the run was cancelled'
-        : `the migrations exceeded the ${config.timeoutMs / 1000} s timeout`;
-      failure = { message: `${why} (${errorMessage(error)})` };
+      if (error instanceof CancelledError || signal.aborted) {
+        cancelled = true;
+        const why = hooks.signal?.aborted
+          ? `the run was cancelled (${errorMessage(hooks.signal.reason)})`
+          : `the migrations exceeded the ${config.timeoutMs / 1000} s timeout`;
+        failure = { message: `${why}: ${errorMessage(error)}` };
+      } else if (isConnectionLost(error)) {
+        // Lost between statements (BEGIN, COMMIT, a size query): the same outcome as during one.
+        failure = connectionLostFailure(error);
+      } else {
+        throw error;
+      }
     }
     phases.migrate = round(performance.now() - migrationStarted);
     await traffic?.stop();
     signal.removeEventListener('abort', cancelInFlight);
     tracer?.endTransaction(clock()); // nothing should be open; never lose a hold if it is
 
-    if (config.metrics && !cancelled) {
+    if (config.metrics && !cancelled && !failure?.connection_lost) {
       const t = performance.now();
-      after = await captureCatalog(client);
+      try {
+        after = await captureCatalog(client);
+      } catch (error) {
+        if (!isConnectionLost(error)) throw error;
+        failure ??= connectionLostFailure(error);
+      }
       phases.catalog_after = round(performance.now() - t);
     }
     // `phases` is shared with the report, so the cleanup time measured in `finally` lands in it.
@@ -369,6 +386,13 @@ export async function rehearse(config: RehearsalConfig, hooks: RehearsalHooks = 
     await cleanup();
     phases.cleanup = round(performance.now() - t);
   }
+}
+
+function connectionLostFailure(error: unknown): MigrationFailure {
+  return {
+    message: `the connection to the snapshot was lost: ${redactUrlString(errorMessage(error))}`,
+    connection_lost: true,
+  };
 }
 
 function snapshotInfo(

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { isConnectionLost } from '../connection.js';
 import { CancelledError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { LockTracer } from '../observe/lock-tracer.js';
@@ -82,7 +83,7 @@ export async function runSqlMigrations(files: string[], context: SqlRunContext):
       : await runOneByOne(migration, statements, context, status);
     migration.duration_ms = round(context.clock() - started);
     migration.status = failure ? 'failed' : 'applied';
-    if (size !== undefined && context.databaseSize) {
+    if (size !== undefined && context.databaseSize && !failure?.connection_lost) {
       const after = await context.databaseSize();
       migration.size_delta_bytes = after - size;
       size = after;
@@ -203,6 +204,16 @@ async function runStatement(
     const e = error as pg.DatabaseError;
     const line = statement.line + linesBefore(statement.sql, Number(e.position));
     report.error = e.message;
+    if (isConnectionLost(error)) {
+      return {
+        message: `the connection to the snapshot was lost during this statement: ${e.message}`,
+        // A socket error's code (ECONNRESET, EPIPE) is no SQLSTATE.
+        sqlstate: e.code?.length === 5 && !e.code.startsWith('E') ? e.code : undefined,
+        path: migration.path,
+        line,
+        connection_lost: true,
+      };
+    }
     return {
       message: e.message,
       sqlstate: e.code,
