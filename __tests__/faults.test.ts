@@ -1,9 +1,15 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startEmbeddedPostgres, type EmbeddedServer } from '../src/embedded/postgres.js';
+import { parseConnectionUrl } from '../src/engine/connection.js';
+import { CancelledError } from '../src/engine/errors.js';
+import { silentLogger } from '../src/engine/logger.js';
 import type { Report } from '../src/engine/report.js';
+import { runCommandMigration } from '../src/engine/runner/command-runner.js';
+import { dumpAndRestore } from '../src/engine/snapshot/dump.js';
+import { findPgTools } from '../src/engine/snapshot/pg-tools.js';
 import { parseCommandFile, prepareRun, startAction } from './helpers/action-runner.js';
 import { startCli } from './helpers/cli.js';
 import { FakeGitHub } from './helpers/fake-github.js';
@@ -13,6 +19,7 @@ import {
   databasesLike,
   dropDatabase,
   query,
+  serverMajor,
   testServers,
   uniqueName,
 } from './helpers/servers.js';
@@ -113,14 +120,93 @@ describe('faults on the local server', () => {
       // The migration would sleep a minute: returning well before shows it was cancelled.
       expect(Date.now() - sentAt).toBeLessThan(20_000);
       expect(r.code).toBe(1);
-      expect(r.stderr).toContain(`${signal}: cancelling the migration and dropping the snapshot...`);
+      expect(r.stderr).toContain(`${signal}: cancelling the run and dropping the snapshot...`);
       expect(r.stdout.split('\n')[0]).toMatch(/CANCELLED/);
       const report = run.report();
       expect(report).toMatchObject({ cancelled: true, passed: false, success: false });
-      expect(report.error).toMatch(new RegExp(`^the run was cancelled \\(received ${signal}\\)`));
+      expect(report.error).toBe(
+        `the run was cancelled (received ${signal}): cancelled while running 001_slow.sql:1`,
+      );
+      // The report shows what the cancel interrupted.
+      expect(report.migrations[0]).toMatchObject({ path: '001_slow.sql', status: 'failed' });
+      expect(report.migrations[0].statements[0]).toMatchObject({ line: 1, error: 'cancelled' });
       expect(await databasesLike(local.url, `pg_rehearsal_${runId}_%`)).toEqual([]);
     },
   );
+
+  it('SIGTERM while the snapshot is being copied (dump): stops pg_dump, exits 1, nothing left', async () => {
+    const bigSource = await createDatabase(
+      local.url,
+      "CREATE TABLE big (id int, pad text); INSERT INTO big SELECT g, repeat('x', 200) FROM generate_series(1, 300000) g;",
+      'fault_big',
+    );
+    try {
+      const runId = newRunId('dumpsig');
+      const run = cliRun(bigSource, runId, migrationDir(SLOW), ['--snapshot', 'dump']);
+      let restoring = false;
+      for (let i = 0; i < 300 && !restoring; i++) {
+        const rows = await query(
+          local.url,
+          `SELECT 1 FROM pg_stat_activity WHERE application_name = 'pg-rehearsal-restore' AND datname LIKE $1`,
+          [`pg_rehearsal_${runId}_%`],
+        );
+        restoring = rows.length > 0;
+        if (!restoring) await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(restoring).toBe(true);
+      run.child.kill('SIGTERM');
+      const r = await run.done;
+
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain('SIGTERM: cancelling the run and dropping the snapshot...');
+      expect(r.stderr).toContain('pg-rehearsal: snapshot cancelled while copying the database');
+      expect(await databasesLike(local.url, `pg_rehearsal_${runId}_%`)).toEqual([]);
+    } finally {
+      await dropDatabase(bigSource);
+    }
+  });
+});
+
+describe('a cancel that came before a step started', () => {
+  const aborted = () => {
+    const controller = new AbortController();
+    controller.abort(new Error('received SIGTERM'));
+    return controller.signal;
+  };
+
+  it('does not start the migration command', async () => {
+    const dir = migrationDir({});
+    await expect(
+      runCommandMigration({
+        command: 'touch started.txt',
+        workingDirectory: dir,
+        target: parseConnectionUrl(local.url, 'source-url'),
+        signal: aborted(),
+        log: silentLogger,
+        clock: () => 0,
+      }),
+    ).rejects.toThrow(CancelledError);
+    expect(existsSync(path.join(dir, 'started.txt'))).toBe(false);
+  });
+
+  it('does not start pg_dump | pg_restore', async () => {
+    const source = await createDatabase(local.url, SOURCE, 'fault');
+    const target = await createDatabase(local.url, '', 'fault_target');
+    try {
+      await expect(
+        dumpAndRestore(
+          findPgTools(await serverMajor(local.url)),
+          parseConnectionUrl(source, 'source-url'),
+          parseConnectionUrl(target, 'snapshot-server-url'),
+          { signal: aborted() },
+        ),
+      ).rejects.toThrow('snapshot cancelled before copying the database');
+      expect(await query(target, `SELECT 1 FROM pg_class WHERE relname = 't'`)).toEqual([]);
+    } finally {
+      await dropDatabase(source);
+      await dropDatabase(target);
+    }
+  });
 });
 
 describe('faults of a server of our own', () => {
@@ -233,7 +319,7 @@ describe('a cancelled Action', () => {
       const r = await main.done;
 
       expect(r.code).toBe(1);
-      expect(r.stdout).toContain(`::warning::${signal}: cancelling the migration and dropping the snapshot`);
+      expect(r.stdout).toContain(`::warning::${signal}: cancelling the run and dropping the snapshot`);
       expect(r.stdout).toMatch(
         new RegExp(`::error::pg-rehearsal: migration failed: the run was cancelled \\(received ${signal}\\)`),
       );

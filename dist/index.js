@@ -44115,11 +44115,6 @@ const esm_defaults = pg_lib.defaults
 /* harmony default export */ const esm = (pg_lib);
 
 ;// CONCATENATED MODULE: ./src/engine/errors.ts
-/**
- * Errors the engine raises on purpose. Each carries a message written for the person
- * running the tool: what went wrong and what to do about it. Adapters map them to exit
- * codes (CLI: 2) or a failed step (Action).
- */
 /** A value the user gave is invalid. `option` is the input/flag name, e.g. `max-duration`. */
 class errors_ConfigError extends Error {
     option;
@@ -44138,8 +44133,12 @@ class errors_SetupError extends Error {
 }
 /** The run was cancelled (signal or timeout). */
 class CancelledError extends Error {
-    constructor(message) {
+    migrations;
+    constructor(message, 
+    /** What the runner had done when the cancel came, for the report. */
+    migrations) {
         super(message);
+        this.migrations = migrations;
         this.name = 'CancelledError';
     }
 }
@@ -45288,6 +45287,10 @@ async function runCommandMigration(context) {
         size_delta_bytes: null,
         statements: [],
     };
+    // A signal that fired already (a cancel, or the timeout ran out during the snapshot)
+    // would never call the abort listener below: do not start the command at all.
+    if (context.signal.aborted)
+        throw new CancelledError(`cancelled before \`${command}\` started`, [migration]);
     const started = context.clock();
     log.info(`$ ${command}`);
     const child = (0,external_node_child_process_namespaceObject.spawn)('sh', ['-c', command], {
@@ -45334,8 +45337,10 @@ async function runCommandMigration(context) {
         context.signal.removeEventListener('abort', kill);
     }
     migration.duration_ms = Math.round((context.clock() - started) * 10) / 10;
-    if (context.signal.aborted)
-        throw new CancelledError(`cancelled while running \`${command}\``);
+    if (context.signal.aborted) {
+        migration.status = 'failed';
+        throw new CancelledError(`cancelled while running \`${command}\``, [migration]);
+    }
     if (exitCode === 0) {
         migration.status = 'applied';
         return { migration };
@@ -45537,7 +45542,7 @@ async function runSqlMigrations(files, context) {
     let size = await context.databaseSize?.();
     for (const migration of migrations) {
         if (context.signal.aborted)
-            throw new CancelledError('cancelled before all migrations ran');
+            throw new CancelledError('cancelled before all migrations ran', migrations);
         const { script, lineOffset, transactional } = loadMigrationScript(migration.path, context.layout, context.workingDirectory);
         const statements = splitSqlStatements(script).map((s) => ({ ...s, line: s.line + lineOffset }));
         migration.transactional =
@@ -45545,9 +45550,20 @@ async function runSqlMigrations(files, context) {
                 !statements.some((s) => requiresNoTransaction(s.sql) || isTransactionControl(s.sql));
         context.log.info(`${migration.path}: ${statements.length} statement(s)${migration.transactional ? ' in one transaction' : ', one by one'}`);
         const started = context.clock();
-        const failure = migration.transactional
-            ? await runInOneTransaction(migration, statements, context)
-            : await runOneByOne(migration, statements, context, status);
+        let failure;
+        try {
+            failure = migration.transactional
+                ? await runInOneTransaction(migration, statements, context)
+                : await runOneByOne(migration, statements, context, status);
+        }
+        catch (error) {
+            if (!(error instanceof CancelledError))
+                throw error;
+            // The report shows the file and statement the cancel interrupted.
+            migration.duration_ms = round(context.clock() - started);
+            migration.status = 'failed';
+            throw new CancelledError(error.message, migrations);
+        }
         migration.duration_ms = round(context.clock() - started);
         migration.status = failure ? 'failed' : 'applied';
         if (size !== undefined && context.databaseSize && !failure?.connection_lost) {
@@ -45653,8 +45669,10 @@ async function runStatement(migration, statement, context, readLocksAfter, sampl
     }
     catch (error) {
         report.duration_ms = round(context.clock() - started);
-        if (context.signal.aborted)
+        if (context.signal.aborted) {
+            report.error = 'cancelled';
             throw new CancelledError(`cancelled while running ${migration.path}:${statement.line}`);
+        }
         const e = error;
         const line = statement.line + linesBefore(statement.sql, Number(e.position));
         report.error = e.message;
@@ -46324,6 +46342,9 @@ const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.ur
 const PROGRESS_INTERVAL_MS = 5_000;
 async function dumpAndRestore(tools, source, target, options = {}) {
     const { signal, log } = options;
+    // An abort that came before the copy started would never reach the listener below.
+    if (signal?.aborted)
+        throw new CancelledError('snapshot cancelled before copying the database');
     const baseEnv = { ...process.env };
     for (const key of Object.keys(baseEnv))
         if (key.startsWith('PG'))
@@ -47415,6 +47436,8 @@ async function rehearse(config, hooks = {}) {
         catch (error) {
             if (error instanceof CancelledError || signal.aborted) {
                 cancelled = true;
+                if (error instanceof CancelledError && error.migrations)
+                    migrations = error.migrations;
                 const why = hooks.signal?.aborted
                     ? `the run was cancelled (${errors_errorMessage(hooks.signal.reason)})`
                     : `the migrations exceeded the ${config.timeoutMs / 1000} s timeout`;
@@ -48393,7 +48416,7 @@ async function publishComment(report, mode, octokit, pr, marker, body) {
 /** The Action's main step: inputs -> engine -> report, summary, comment, annotations, outputs, verdict. */
 async function main() {
     // A cancelled job gets SIGINT, then SIGTERM: cancel, drop the snapshot, report, exit.
-    const signal = cancelOnSignals((name) => warning(`${name}: cancelling the migration and dropping the snapshot`));
+    const signal = cancelOnSignals((name) => warning(`${name}: cancelling the run and dropping the snapshot`));
     const raw = readInputs();
     maskSecrets(raw);
     const outputs = {

@@ -6768,11 +6768,6 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util/types")
 var __webpack_exports__ = {};
 
 ;// CONCATENATED MODULE: ./src/engine/errors.ts
-/**
- * Errors the engine raises on purpose. Each carries a message written for the person
- * running the tool: what went wrong and what to do about it. Adapters map them to exit
- * codes (CLI: 2) or a failed step (Action).
- */
 /** A value the user gave is invalid. `option` is the input/flag name, e.g. `max-duration`. */
 class ConfigError extends Error {
     option;
@@ -6791,8 +6786,12 @@ class SetupError extends Error {
 }
 /** The run was cancelled (signal or timeout). */
 class CancelledError extends Error {
-    constructor(message) {
+    migrations;
+    constructor(message, 
+    /** What the runner had done when the cancel came, for the report. */
+    migrations) {
         super(message);
+        this.migrations = migrations;
         this.name = 'CancelledError';
     }
 }
@@ -8211,6 +8210,10 @@ async function runCommandMigration(context) {
         size_delta_bytes: null,
         statements: [],
     };
+    // A signal that fired already (a cancel, or the timeout ran out during the snapshot)
+    // would never call the abort listener below: do not start the command at all.
+    if (context.signal.aborted)
+        throw new CancelledError(`cancelled before \`${command}\` started`, [migration]);
     const started = context.clock();
     log.info(`$ ${command}`);
     const child = (0,external_node_child_process_namespaceObject.spawn)('sh', ['-c', command], {
@@ -8257,8 +8260,10 @@ async function runCommandMigration(context) {
         context.signal.removeEventListener('abort', kill);
     }
     migration.duration_ms = Math.round((context.clock() - started) * 10) / 10;
-    if (context.signal.aborted)
-        throw new CancelledError(`cancelled while running \`${command}\``);
+    if (context.signal.aborted) {
+        migration.status = 'failed';
+        throw new CancelledError(`cancelled while running \`${command}\``, [migration]);
+    }
     if (exitCode === 0) {
         migration.status = 'applied';
         return { migration };
@@ -8460,7 +8465,7 @@ async function runSqlMigrations(files, context) {
     let size = await context.databaseSize?.();
     for (const migration of migrations) {
         if (context.signal.aborted)
-            throw new CancelledError('cancelled before all migrations ran');
+            throw new CancelledError('cancelled before all migrations ran', migrations);
         const { script, lineOffset, transactional } = loadMigrationScript(migration.path, context.layout, context.workingDirectory);
         const statements = splitSqlStatements(script).map((s) => ({ ...s, line: s.line + lineOffset }));
         migration.transactional =
@@ -8468,9 +8473,20 @@ async function runSqlMigrations(files, context) {
                 !statements.some((s) => requiresNoTransaction(s.sql) || isTransactionControl(s.sql));
         context.log.info(`${migration.path}: ${statements.length} statement(s)${migration.transactional ? ' in one transaction' : ', one by one'}`);
         const started = context.clock();
-        const failure = migration.transactional
-            ? await runInOneTransaction(migration, statements, context)
-            : await runOneByOne(migration, statements, context, status);
+        let failure;
+        try {
+            failure = migration.transactional
+                ? await runInOneTransaction(migration, statements, context)
+                : await runOneByOne(migration, statements, context, status);
+        }
+        catch (error) {
+            if (!(error instanceof CancelledError))
+                throw error;
+            // The report shows the file and statement the cancel interrupted.
+            migration.duration_ms = round(context.clock() - started);
+            migration.status = 'failed';
+            throw new CancelledError(error.message, migrations);
+        }
         migration.duration_ms = round(context.clock() - started);
         migration.status = failure ? 'failed' : 'applied';
         if (size !== undefined && context.databaseSize && !failure?.connection_lost) {
@@ -8576,8 +8592,10 @@ async function runStatement(migration, statement, context, readLocksAfter, sampl
     }
     catch (error) {
         report.duration_ms = round(context.clock() - started);
-        if (context.signal.aborted)
+        if (context.signal.aborted) {
+            report.error = 'cancelled';
             throw new CancelledError(`cancelled while running ${migration.path}:${statement.line}`);
+        }
         const e = error;
         const line = statement.line + linesBefore(statement.sql, Number(e.position));
         report.error = e.message;
@@ -9247,6 +9265,9 @@ const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.ur
 const PROGRESS_INTERVAL_MS = 5_000;
 async function dumpAndRestore(tools, source, target, options = {}) {
     const { signal, log } = options;
+    // An abort that came before the copy started would never reach the listener below.
+    if (signal?.aborted)
+        throw new CancelledError('snapshot cancelled before copying the database');
     const baseEnv = { ...process.env };
     for (const key of Object.keys(baseEnv))
         if (key.startsWith('PG'))
@@ -10338,6 +10359,8 @@ async function rehearse(config, hooks = {}) {
         catch (error) {
             if (error instanceof CancelledError || signal.aborted) {
                 cancelled = true;
+                if (error instanceof CancelledError && error.migrations)
+                    migrations = error.migrations;
                 const why = hooks.signal?.aborted
                     ? `the run was cancelled (${errorMessage(hooks.signal.reason)})`
                     : `the migrations exceeded the ${config.timeoutMs / 1000} s timeout`;
@@ -11047,7 +11070,7 @@ async function main(argv) {
         process.stdout.write(`${VERSION}\n`);
         return 0;
     }
-    const signal = cancelOnSignals((name) => process.stderr.write(`\n${name}: cancelling the migration and dropping the snapshot...\n`));
+    const signal = cancelOnSignals((name) => process.stderr.write(`\n${name}: cancelling the run and dropping the snapshot...\n`));
     switch (command) {
         case 'run': {
             const { options, positionals } = parseArgs(rest, RUN_VALUE_FLAGS, RUN_BOOLEAN_FLAGS);

@@ -38266,11 +38266,6 @@ const defaults = lib.defaults
 /* harmony default export */ const esm = (lib);
 
 ;// CONCATENATED MODULE: ./src/engine/errors.ts
-/**
- * Errors the engine raises on purpose. Each carries a message written for the person
- * running the tool: what went wrong and what to do about it. Adapters map them to exit
- * codes (CLI: 2) or a failed step (Action).
- */
 /** A value the user gave is invalid. `option` is the input/flag name, e.g. `max-duration`. */
 class errors_ConfigError extends Error {
     option;
@@ -38289,8 +38284,12 @@ class errors_SetupError extends Error {
 }
 /** The run was cancelled (signal or timeout). */
 class errors_CancelledError extends Error {
-    constructor(message) {
+    migrations;
+    constructor(message, 
+    /** What the runner had done when the cancel came, for the report. */
+    migrations) {
         super(message);
+        this.migrations = migrations;
         this.name = 'CancelledError';
     }
 }
@@ -38554,6 +38553,9 @@ const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createReq
 const PROGRESS_INTERVAL_MS = 5_000;
 async function dump_dumpAndRestore(tools, source, target, options = {}) {
     const { signal, log } = options;
+    // An abort that came before the copy started would never reach the listener below.
+    if (signal?.aborted)
+        throw new CancelledError('snapshot cancelled before copying the database');
     const baseEnv = { ...process.env };
     for (const key of Object.keys(baseEnv))
         if (key.startsWith('PG'))

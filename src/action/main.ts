@@ -130,7 +130,7 @@ async function publishComment(
 async function main(): Promise<void> {
   // A cancelled job gets SIGINT, then SIGTERM: cancel, drop the snapshot, report, exit.
   const signal = cancelOnSignals((name) =>
-    core.warning(`${name}: cancelling the migration and dropping the snapshot`),
+    core.warning(`${name}: cancelling the run and dropping the snapshot`),
   );
   const raw = readInputs();
   maskSecrets(raw);

@@ -28,7 +28,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const signal = cancelOnSignals((name) =>
-    process.stderr.write(`\n${name}: cancelling the migration and dropping the snapshot...\n`),
+    process.stderr.write(`\n${name}: cancelling the run and dropping the snapshot...\n`),
   );
   switch (command) {
     case 'run': {

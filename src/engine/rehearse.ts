@@ -331,6 +331,7 @@ export async function rehearse(config: RehearsalConfig, hooks: RehearsalHooks = 
     } catch (error) {
       if (error instanceof CancelledError || signal.aborted) {
         cancelled = true;
+        if (error instanceof CancelledError && error.migrations) migrations = error.migrations;
         const why = hooks.signal?.aborted
           ? `the run was cancelled (${errorMessage(hooks.signal.reason)})`
           : `the migrations exceeded the ${config.timeoutMs / 1000} s timeout`;

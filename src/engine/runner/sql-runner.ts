@@ -64,7 +64,7 @@ export async function runSqlMigrations(files: string[], context: SqlRunContext):
   }));
   let size = await context.databaseSize?.();
   for (const migration of migrations) {
-    if (context.signal.aborted) throw new CancelledError('cancelled before all migrations ran');
+    if (context.signal.aborted) throw new CancelledError('cancelled before all migrations ran', migrations);
     const { script, lineOffset, transactional } = loadMigrationScript(
       migration.path,
       context.layout,
@@ -78,9 +78,18 @@ export async function runSqlMigrations(files: string[], context: SqlRunContext):
       `${migration.path}: ${statements.length} statement(s)${migration.transactional ? ' in one transaction' : ', one by one'}`,
     );
     const started = context.clock();
-    const failure = migration.transactional
-      ? await runInOneTransaction(migration, statements, context)
-      : await runOneByOne(migration, statements, context, status);
+    let failure: MigrationFailure | undefined;
+    try {
+      failure = migration.transactional
+        ? await runInOneTransaction(migration, statements, context)
+        : await runOneByOne(migration, statements, context, status);
+    } catch (error) {
+      if (!(error instanceof CancelledError)) throw error;
+      // The report shows the file and statement the cancel interrupted.
+      migration.duration_ms = round(context.clock() - started);
+      migration.status = 'failed';
+      throw new CancelledError(error.message, migrations);
+    }
     migration.duration_ms = round(context.clock() - started);
     migration.status = failure ? 'failed' : 'applied';
     if (size !== undefined && context.databaseSize && !failure?.connection_lost) {
@@ -199,8 +208,10 @@ async function runStatement(
     return undefined;
   } catch (error) {
     report.duration_ms = round(context.clock() - started);
-    if (context.signal.aborted)
+    if (context.signal.aborted) {
+      report.error = 'cancelled';
       throw new CancelledError(`cancelled while running ${migration.path}:${statement.line}`);
+    }
     const e = error as pg.DatabaseError;
     const line = statement.line + linesBefore(statement.sql, Number(e.position));
     report.error = e.message;
