@@ -239,6 +239,29 @@ describe('faults of a server of our own', () => {
     expect(await databasesLike(server.url, `pg_rehearsal_${runId}_%`)).toEqual([]);
   });
 
+  it('the snapshot server down longer than cleanup waits: a warning, and the next run sweeps the snapshot', async () => {
+    const runId = newRunId('down');
+    const run = cliRun(sourceUrl, runId, migrationDir(SLOW), ['--snapshot-ttl', '1s']);
+    await migrationBackend(server.url, `pg_rehearsal_${runId}_`);
+    // Down for longer than the 15 s cleanup retries for.
+    const [r] = await Promise.all([run.done, server.restart(18_000)]);
+
+    expect(r.code).toBe(1);
+    expect(run.report().failure).toMatchObject({ connection_lost: true });
+    expect(r.stderr).toMatch(
+      new RegExp(
+        `could not drop snapshot "pg_rehearsal_${runId}_[0-9a-f]+": .*; the next run sweeps it after its TTL`,
+      ),
+    );
+    const [left] = await databasesLike(server.url, `pg_rehearsal_${runId}_%`);
+    expect(left).toBeDefined();
+
+    const next = await cliRun(sourceUrl, newRunId('next'), migrationDir({ '001.sql': 'SELECT 1;' })).done;
+    expect(next.code).toBe(0);
+    expect(next.stderr).toContain(`swept expired snapshot "${left}"`);
+    expect(await databasesLike(server.url, `pg_rehearsal_${runId}_%`)).toEqual([]);
+  });
+
   it('a CLI killed outright (SIGKILL) leaves its snapshot with a TTL, and the next run sweeps it', async () => {
     const runId = newRunId('killed');
     const killed = cliRun(sourceUrl, runId, migrationDir(SLOW), ['--snapshot-ttl', '1s']);
