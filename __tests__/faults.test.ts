@@ -133,37 +133,59 @@ describe('faults on the local server', () => {
       expect(await databasesLike(local.url, `pg_rehearsal_${runId}_%`)).toEqual([]);
     },
   );
+});
 
-  it('SIGTERM while the snapshot is being copied (dump): stops pg_dump, exits 1, nothing left', async () => {
-    const bigSource = await createDatabase(
+describe('a slow snapshot copy (dump of a 60 MB source)', () => {
+  let bigSource: string;
+  beforeAll(async () => {
+    bigSource = await createDatabase(
       local.url,
       "CREATE TABLE big (id int, pad text); INSERT INTO big SELECT g, repeat('x', 200) FROM generate_series(1, 300000) g;",
       'fault_big',
     );
-    try {
-      const runId = newRunId('dumpsig');
-      const run = cliRun(bigSource, runId, migrationDir(SLOW), ['--snapshot', 'dump']);
-      let restoring = false;
-      for (let i = 0; i < 300 && !restoring; i++) {
-        const rows = await query(
-          local.url,
-          `SELECT 1 FROM pg_stat_activity WHERE application_name = 'pg-rehearsal-restore' AND datname LIKE $1`,
-          [`pg_rehearsal_${runId}_%`],
-        );
-        restoring = rows.length > 0;
-        if (!restoring) await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-      expect(restoring).toBe(true);
-      run.child.kill('SIGTERM');
-      const r = await run.done;
+  });
+  afterAll(async () => {
+    await dropDatabase(bigSource);
+  });
 
-      expect(r.code).toBe(1);
-      expect(r.stderr).toContain('SIGTERM: cancelling the run and dropping the snapshot...');
-      expect(r.stderr).toContain('pg-rehearsal: snapshot cancelled while copying the database');
-      expect(await databasesLike(local.url, `pg_rehearsal_${runId}_%`)).toEqual([]);
-    } finally {
-      await dropDatabase(bigSource);
+  it('SIGTERM while the snapshot is being copied: stops pg_dump, exits 1, nothing left', async () => {
+    const runId = newRunId('dumpsig');
+    const run = cliRun(bigSource, runId, migrationDir(SLOW), ['--snapshot', 'dump']);
+    let restoring = false;
+    for (let i = 0; i < 300 && !restoring; i++) {
+      const rows = await query(
+        local.url,
+        `SELECT 1 FROM pg_stat_activity WHERE application_name = 'pg-rehearsal-restore' AND datname LIKE $1`,
+        [`pg_rehearsal_${runId}_%`],
+      );
+      restoring = rows.length > 0;
+      if (!restoring) await new Promise((resolve) => setTimeout(resolve, 50));
     }
+    expect(restoring).toBe(true);
+    run.child.kill('SIGTERM');
+    const r = await run.done;
+
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('SIGTERM: cancelling the run and dropping the snapshot...');
+    expect(r.stderr).toContain('pg-rehearsal: snapshot cancelled while copying the database');
+    expect(await databasesLike(local.url, `pg_rehearsal_${runId}_%`)).toEqual([]);
+  });
+
+  it('--timeout limits the migration run only: a copy slower than the timeout still rehearses', async () => {
+    const runId = newRunId('slowcopy');
+    const run = cliRun(bigSource, runId, migrationDir({ '001.sql': 'SELECT 1;' }), [
+      '--snapshot',
+      'dump',
+      '--timeout',
+      '1s',
+    ]);
+    const r = await run.done;
+
+    const report = run.report();
+    expect(report.snapshot?.seconds).toBeGreaterThan(1); // else this test proves nothing
+    expect(r.code).toBe(0);
+    expect(report).toMatchObject({ passed: true, cancelled: false });
+    expect(await databasesLike(local.url, `pg_rehearsal_${runId}_%`)).toEqual([]);
   });
 });
 

@@ -47220,8 +47220,9 @@ function resolveMigrationFiles(config) {
 }
 /**
  * The whole rehearsal: snapshot, measure, migrate, measure, judge, clean up.
- * Throws ConfigError/SetupError for problems found before anything ran; every other
- * outcome (success, migration error, breach, cancel) is a Report.
+ * Throws ConfigError/SetupError for problems found before anything ran, and
+ * CancelledError for a cancel before the migrations started; every other outcome
+ * (success, migration error, lost connection, breach, cancel, timeout) is a Report.
  */
 async function rehearse(config, hooks = {}) {
     const log = hooks.log ?? logger_silentLogger;
@@ -47244,11 +47245,8 @@ async function rehearse(config, hooks = {}) {
             phases,
         });
     }
-    const abort = new AbortController();
-    const signals = [abort.signal, AbortSignal.timeout(config.timeoutMs)];
-    if (hooks.signal)
-        signals.push(hooks.signal);
-    const signal = AbortSignal.any(signals);
+    // A cancel (a signal, Ctrl-C) applies to every step; the timeout to the migration run only.
+    const cancel = hooks.signal ?? new AbortController().signal;
     // Preflight: everything that can be wrong is found before a database is created.
     // The source is inspected whenever it is named, if only to make sure we never run on it.
     let sourceInfo;
@@ -47295,10 +47293,12 @@ async function rehearse(config, hooks = {}) {
                 maxAgeMs: config.snapshot.maxAgeMs,
                 pgBinDir: config.pgBinDir,
                 log,
-                signal,
+                signal: cancel,
             }));
         }
         const snapshotStarted = performance.now();
+        if (cancel.aborted)
+            throw new CancelledError('cancelled before the snapshot was created');
         if (config.snapshot.create) {
             const made = await log.group('Snapshot', () => createSnapshot({
                 source: config.source,
@@ -47309,7 +47309,7 @@ async function rehearse(config, hooks = {}) {
                 runId: config.runId,
                 ttlMs: config.snapshot.ttlMs,
                 pgBinDir: config.pgBinDir,
-                signal,
+                signal: cancel,
                 log,
                 onDatabaseCreated: (name) => {
                     created = true;
@@ -47348,6 +47348,7 @@ async function rehearse(config, hooks = {}) {
     let before;
     let after;
     const snapshotConnection = withDatabase(config.snapshotServer, snapshotName);
+    const signal = AbortSignal.any([cancel, AbortSignal.timeout(config.timeoutMs)]);
     try {
         client = await connection_connect(snapshotConnection, { applicationName: 'pg-rehearsal-migration' });
         const migrationPid = client.processID;

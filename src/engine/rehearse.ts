@@ -82,8 +82,9 @@ export function resolveMigrationFiles(config: RehearsalConfig): {
 
 /**
  * The whole rehearsal: snapshot, measure, migrate, measure, judge, clean up.
- * Throws ConfigError/SetupError for problems found before anything ran; every other
- * outcome (success, migration error, breach, cancel) is a Report.
+ * Throws ConfigError/SetupError for problems found before anything ran, and
+ * CancelledError for a cancel before the migrations started; every other outcome
+ * (success, migration error, lost connection, breach, cancel, timeout) is a Report.
  */
 export async function rehearse(config: RehearsalConfig, hooks: RehearsalHooks = {}): Promise<Report> {
   const log = hooks.log ?? silentLogger;
@@ -107,10 +108,8 @@ export async function rehearse(config: RehearsalConfig, hooks: RehearsalHooks = 
     });
   }
 
-  const abort = new AbortController();
-  const signals = [abort.signal, AbortSignal.timeout(config.timeoutMs)];
-  if (hooks.signal) signals.push(hooks.signal);
-  const signal = AbortSignal.any(signals);
+  // A cancel (a signal, Ctrl-C) applies to every step; the timeout to the migration run only.
+  const cancel = hooks.signal ?? new AbortController().signal;
 
   // Preflight: everything that can be wrong is found before a database is created.
   // The source is inspected whenever it is named, if only to make sure we never run on it.
@@ -162,12 +161,13 @@ export async function rehearse(config: RehearsalConfig, hooks: RehearsalHooks = 
           maxAgeMs: config.snapshot.maxAgeMs as number,
           pgBinDir: config.pgBinDir,
           log,
-          signal,
+          signal: cancel,
         }),
       );
     }
 
     const snapshotStarted = performance.now();
+    if (cancel.aborted) throw new CancelledError('cancelled before the snapshot was created');
     if (config.snapshot.create) {
       const made = await log.group('Snapshot', () =>
         createSnapshot(
@@ -180,7 +180,7 @@ export async function rehearse(config: RehearsalConfig, hooks: RehearsalHooks = 
             runId: config.runId,
             ttlMs: config.snapshot.ttlMs,
             pgBinDir: config.pgBinDir,
-            signal,
+            signal: cancel,
             log,
             onDatabaseCreated: (name) => {
               created = true;
@@ -234,6 +234,7 @@ export async function rehearse(config: RehearsalConfig, hooks: RehearsalHooks = 
   let before: CatalogSnapshot | undefined;
   let after: CatalogSnapshot | undefined;
   const snapshotConnection = withDatabase(config.snapshotServer, snapshotName);
+  const signal = AbortSignal.any([cancel, AbortSignal.timeout(config.timeoutMs)]);
   try {
     client = await connect(snapshotConnection, { applicationName: 'pg-rehearsal-migration' });
     const migrationPid = (client as unknown as { processID: number }).processID;
