@@ -47491,6 +47491,9 @@ async function rehearse(config, hooks = {}) {
     catch (error) {
         if (isUsageOrSetupError(error))
             throw error;
+        // A cancel that interrupted a query outside the runner (the catalog before, the probes).
+        if (signal.aborted)
+            throw new CancelledError(`cancelled before the migrations ran (${errors_errorMessage(error)})`);
         throw new errors_SetupError(`the rehearsal failed on the snapshot: ${redactUrlString(errors_errorMessage(error))}`);
     }
     finally {

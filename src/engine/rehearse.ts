@@ -380,6 +380,9 @@ export async function rehearse(config: RehearsalConfig, hooks: RehearsalHooks = 
     return report;
   } catch (error) {
     if (isUsageOrSetupError(error)) throw error;
+    // A cancel that interrupted a query outside the runner (the catalog before, the probes).
+    if (signal.aborted)
+      throw new CancelledError(`cancelled before the migrations ran (${errorMessage(error)})`);
     throw new SetupError(`the rehearsal failed on the snapshot: ${redactUrlString(errorMessage(error))}`);
   } finally {
     await client?.end().catch(() => undefined);
