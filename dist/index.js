@@ -44115,11 +44115,6 @@ const esm_defaults = pg_lib.defaults
 /* harmony default export */ const esm = (pg_lib);
 
 ;// CONCATENATED MODULE: ./src/engine/errors.ts
-/**
- * Errors the engine raises on purpose. Each carries a message written for the person
- * running the tool: what went wrong and what to do about it. Adapters map them to exit
- * codes (CLI: 2) or a failed step (Action).
- */
 /** A value the user gave is invalid. `option` is the input/flag name, e.g. `max-duration`. */
 class errors_ConfigError extends Error {
     option;
@@ -44138,8 +44133,12 @@ class errors_SetupError extends Error {
 }
 /** The run was cancelled (signal or timeout). */
 class CancelledError extends Error {
-    constructor(message) {
+    migrations;
+    constructor(message, 
+    /** What the runner had done when the cancel came, for the report. */
+    migrations) {
         super(message);
+        this.migrations = migrations;
         this.name = 'CancelledError';
     }
 }
@@ -44362,6 +44361,20 @@ function describeConnectError(error, info) {
             }
             return new errors_SetupError(`could not connect to ${where} database "${info.database}": ${raw}`);
     }
+}
+/**
+ * True when an error means the session itself is gone: terminated by an administrator
+ * (57P01), the server shutting down or restarting (57P0x), a broken network (08xxx,
+ * ECONNRESET), or a query sent on a client that already lost its connection.
+ */
+function isConnectionLost(error) {
+    const e = error;
+    const code = e?.code ?? '';
+    if (/^57P0[1-3]$/.test(code) || code.startsWith('08'))
+        return true;
+    if (['ECONNRESET', 'EPIPE', 'ECONNREFUSED', 'ETIMEDOUT'].includes(code))
+        return true;
+    return /Connection terminated|is not queryable/i.test(e?.message ?? '');
 }
 function quoteIdent(name) {
     return `"${name.replace(/"/g, '""')}"`;
@@ -45331,6 +45344,10 @@ async function runCommandMigration(context) {
         size_delta_bytes: null,
         statements: [],
     };
+    // A signal that fired already (a cancel, or the timeout ran out during the snapshot)
+    // would never call the abort listener below: do not start the command at all.
+    if (context.signal.aborted)
+        throw new CancelledError(`cancelled before \`${command}\` started`, [migration]);
     const started = context.clock();
     log.info(`$ ${command}`);
     const child = (0,external_node_child_process_namespaceObject.spawn)('sh', ['-c', command], {
@@ -45377,8 +45394,10 @@ async function runCommandMigration(context) {
         context.signal.removeEventListener('abort', kill);
     }
     migration.duration_ms = Math.round((context.clock() - started) * 10) / 10;
-    if (context.signal.aborted)
-        throw new CancelledError(`cancelled while running \`${command}\``);
+    if (context.signal.aborted) {
+        migration.status = 'failed';
+        throw new CancelledError(`cancelled while running \`${command}\``, [migration]);
+    }
     if (exitCode === 0) {
         migration.status = 'applied';
         return { migration };
@@ -45550,6 +45569,7 @@ async function sampleBackendLocks(observer, pid, intervalMs, work) {
 
 
 
+
 /** Transaction status from the server's last ReadyForQuery: I idle, T in a transaction, E failed one. */
 function trackTransactionStatus(client) {
     let status = 'I';
@@ -45579,7 +45599,7 @@ async function runSqlMigrations(files, context) {
     let size = await context.databaseSize?.();
     for (const migration of migrations) {
         if (context.signal.aborted)
-            throw new CancelledError('cancelled before all migrations ran');
+            throw new CancelledError('cancelled before all migrations ran', migrations);
         const { script, lineOffset, transactional } = loadMigrationScript(migration.path, context.layout, context.workingDirectory);
         const statements = splitSqlStatements(script).map((s) => ({ ...s, line: s.line + lineOffset }));
         migration.transactional =
@@ -45587,12 +45607,23 @@ async function runSqlMigrations(files, context) {
                 !statements.some((s) => requiresNoTransaction(s.sql) || isTransactionControl(s.sql));
         context.log.info(`${migration.path}: ${statements.length} statement(s)${migration.transactional ? ' in one transaction' : ', one by one'}`);
         const started = context.clock();
-        const failure = migration.transactional
-            ? await runInOneTransaction(migration, statements, context)
-            : await runOneByOne(migration, statements, context, status);
+        let failure;
+        try {
+            failure = migration.transactional
+                ? await runInOneTransaction(migration, statements, context)
+                : await runOneByOne(migration, statements, context, status);
+        }
+        catch (error) {
+            if (!(error instanceof CancelledError))
+                throw error;
+            // The report shows the file and statement the cancel interrupted.
+            migration.duration_ms = round(context.clock() - started);
+            migration.status = 'failed';
+            throw new CancelledError(error.message, migrations);
+        }
         migration.duration_ms = round(context.clock() - started);
         migration.status = failure ? 'failed' : 'applied';
-        if (size !== undefined && context.databaseSize) {
+        if (size !== undefined && context.databaseSize && !failure?.connection_lost) {
             const after = await context.databaseSize();
             migration.size_delta_bytes = after - size;
             size = after;
@@ -45695,11 +45726,23 @@ async function runStatement(migration, statement, context, readLocksAfter, sampl
     }
     catch (error) {
         report.duration_ms = round(context.clock() - started);
-        if (context.signal.aborted)
+        if (context.signal.aborted) {
+            report.error = 'cancelled';
             throw new CancelledError(`cancelled while running ${migration.path}:${statement.line}`);
+        }
         const e = error;
         const line = statement.line + linesBefore(statement.sql, Number(e.position));
         report.error = e.message;
+        if (isConnectionLost(error)) {
+            return {
+                message: `the connection to the snapshot was lost during this statement: ${e.message}`,
+                // A socket error's code (ECONNRESET, EPIPE) is no SQLSTATE.
+                sqlstate: e.code?.length === 5 && !e.code.startsWith('E') ? e.code : undefined,
+                path: migration.path,
+                line,
+                connection_lost: true,
+            };
+        }
         return {
             message: e.message,
             sqlstate: e.code,
@@ -46347,6 +46390,8 @@ async function server_connectMaintenance(server) {
     }
 }
 
+;// CONCATENATED MODULE: external "node:timers/promises"
+const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
 ;// CONCATENATED MODULE: ./src/engine/snapshot/dump.ts
 
 
@@ -46356,6 +46401,9 @@ const PROGRESS_INTERVAL_MS = 5_000;
 const SOURCE_LOCK_WAIT_MS = 30_000;
 async function dumpAndRestore(tools, source, target, options = {}) {
     const { signal, log } = options;
+    // An abort that came before the copy started would never reach the listener below.
+    if (signal?.aborted)
+        throw new CancelledError('snapshot cancelled before copying the database');
     const baseEnv = { ...process.env };
     for (const key of Object.keys(baseEnv))
         if (key.startsWith('PG'))
@@ -46544,6 +46592,7 @@ function findPgTools(serverMajor, preferredDir) {
 
 
 
+
 function describeServer(info) {
     return `${info.host}:${info.port}`;
 }
@@ -46669,6 +46718,43 @@ async function snapshot_dropSnapshot(admin, serverInfo, name) {
     }
     await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1`, [name]);
     await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)}`);
+}
+/** How long cleanup keeps trying to reach a snapshot server that went away mid-run. */
+const DROP_RETRY_MS = 15_000;
+/**
+ * Drops a snapshot even when the admin session died with its server (a restart mid-run):
+ * reconnects and retries until `retryMs` has passed, so that a server which comes back in
+ * time is left with nothing. Errors other than an unreachable server are not retried.
+ */
+async function dropSnapshotReconnecting(admin, server, serverInfo, name, log, retryMs = DROP_RETRY_MS) {
+    try {
+        await snapshot_dropSnapshot(admin, serverInfo, name);
+        return;
+    }
+    catch (error) {
+        if (!isConnectionLost(error))
+            throw error;
+        log.warn(`lost the connection to the snapshot server (${errors_errorMessage(error)}); retrying the drop of "${name}" for up to ${retryMs / 1000} s`);
+    }
+    const deadline = Date.now() + retryMs;
+    for (;;) {
+        await (0,promises_namespaceObject.setTimeout)(500);
+        let fresh;
+        try {
+            fresh = await server_connectMaintenance(server);
+            await snapshot_dropSnapshot(fresh, serverInfo, name);
+            return;
+        }
+        catch (error) {
+            // Connecting fails while the server is down or still starting up.
+            const retriable = fresh === undefined || isConnectionLost(error);
+            if (!retriable || Date.now() >= deadline)
+                throw error;
+        }
+        finally {
+            await fresh?.end().catch(() => undefined);
+        }
+    }
 }
 /** Drops expired snapshots that earlier runs left behind (killed runners, crashes). */
 async function sweepExpiredSnapshots(admin, serverInfo, log) {
@@ -47206,8 +47292,9 @@ function resolveMigrationFiles(config) {
 }
 /**
  * The whole rehearsal: snapshot, measure, migrate, measure, judge, clean up.
- * Throws ConfigError/SetupError for problems found before anything ran; every other
- * outcome (success, migration error, breach, cancel) is a Report.
+ * Throws ConfigError/SetupError for problems found before anything ran, and
+ * CancelledError for a cancel before the migrations started; every other outcome
+ * (success, migration error, lost connection, breach, cancel, timeout) is a Report.
  *
  * No password leaves this function: log lines, error messages and every string of the
  * report have URL passwords and the literal passwords of the run's URLs replaced by `***`.
@@ -47281,11 +47368,8 @@ async function rehearseUnredacted(config, hooks) {
             phases,
         });
     }
-    const abort = new AbortController();
-    const signals = [abort.signal, AbortSignal.timeout(config.timeoutMs)];
-    if (hooks.signal)
-        signals.push(hooks.signal);
-    const signal = AbortSignal.any(signals);
+    // A cancel (a signal, Ctrl-C) applies to every step; the timeout to the migration run only.
+    const cancel = hooks.signal ?? new AbortController().signal;
     // Preflight: everything that can be wrong is found before a database is created.
     // The source is inspected whenever it is named, if only to make sure we never run on it.
     let sourceInfo;
@@ -47353,10 +47437,12 @@ async function rehearseUnredacted(config, hooks) {
                 maxAgeMs: config.snapshot.maxAgeMs,
                 pgBinDir: config.pgBinDir,
                 log,
-                signal,
+                signal: cancel,
             }));
         }
         const snapshotStarted = performance.now();
+        if (cancel.aborted)
+            throw new CancelledError('cancelled before the snapshot was created');
         if (config.snapshot.create) {
             const made = await log.group('Snapshot', () => createSnapshot({
                 source: config.source,
@@ -47367,7 +47453,7 @@ async function rehearseUnredacted(config, hooks) {
                 runId: config.runId,
                 ttlMs: config.snapshot.ttlMs,
                 pgBinDir: config.pgBinDir,
-                signal,
+                signal: cancel,
                 log,
                 onDatabaseCreated: (name) => {
                     created = true;
@@ -47389,7 +47475,7 @@ async function rehearseUnredacted(config, hooks) {
     async function cleanup() {
         if (created && !config.snapshot.keep) {
             try {
-                await snapshot_dropSnapshot(admin, serverInfo, snapshotName);
+                await dropSnapshotReconnecting(admin, config.snapshotServer, serverInfo, snapshotName, log);
                 await hooks.onSnapshotDropped?.(snapshotName);
             }
             catch (error) {
@@ -47406,6 +47492,7 @@ async function rehearseUnredacted(config, hooks) {
     let before;
     let after;
     const snapshotConnection = withDatabase(config.snapshotServer, snapshotName);
+    const signal = AbortSignal.any([cancel, AbortSignal.timeout(config.timeoutMs)]);
     try {
         client = await connection_connect(snapshotConnection, { applicationName: 'pg-rehearsal-migration' });
         const migrationPid = client.processID;
@@ -47492,21 +47579,37 @@ async function rehearseUnredacted(config, hooks) {
             }
         }
         catch (error) {
-            if (!(error instanceof CancelledError) && !signal.aborted)
+            if (error instanceof CancelledError || signal.aborted) {
+                cancelled = true;
+                if (error instanceof CancelledError && error.migrations)
+                    migrations = error.migrations;
+                const why = hooks.signal?.aborted
+                    ? `the run was cancelled (${errors_errorMessage(hooks.signal.reason)})`
+                    : `the migrations exceeded the ${config.timeoutMs / 1000} s timeout`;
+                failure = { message: `${why}: ${errors_errorMessage(error)}` };
+            }
+            else if (isConnectionLost(error)) {
+                // Lost between statements (BEGIN, COMMIT, a size query): the same outcome as during one.
+                failure = connectionLostFailure(error);
+            }
+            else {
                 throw error;
-            cancelled = true;
-            const why = hooks.signal?.aborted
-                ? 'the run was cancelled'
-                : `the migrations exceeded the ${config.timeoutMs / 1000} s timeout`;
-            failure = { message: `${why} (${errors_errorMessage(error)})` };
+            }
         }
         phases.migrate = rehearse_round(performance.now() - migrationStarted);
         await traffic?.stop();
         signal.removeEventListener('abort', cancelInFlight);
         tracer?.endTransaction(clock()); // nothing should be open; never lose a hold if it is
-        if (config.metrics && !cancelled) {
+        if (config.metrics && !cancelled && !failure?.connection_lost) {
             const t = performance.now();
-            after = await captureCatalog(client);
+            try {
+                after = await captureCatalog(client);
+            }
+            catch (error) {
+                if (!isConnectionLost(error))
+                    throw error;
+                failure ??= connectionLostFailure(error);
+            }
             phases.catalog_after = rehearse_round(performance.now() - t);
         }
         // `phases` is shared with the report, so the cleanup time measured in `finally` lands in it.
@@ -47532,6 +47635,9 @@ async function rehearseUnredacted(config, hooks) {
     catch (error) {
         if (isUsageOrSetupError(error))
             throw error;
+        // A cancel that interrupted a query outside the runner (the catalog before, the probes).
+        if (signal.aborted)
+            throw new CancelledError(`cancelled before the migrations ran (${errors_errorMessage(error)})`);
         throw new errors_SetupError(`the rehearsal failed on the snapshot: ${errors_errorMessage(error)}`);
     }
     finally {
@@ -47541,6 +47647,12 @@ async function rehearseUnredacted(config, hooks) {
         await cleanup();
         phases.cleanup = rehearse_round(performance.now() - t);
     }
+}
+function connectionLostFailure(error) {
+    return {
+        message: `the connection to the snapshot was lost: ${errors_errorMessage(error)}`,
+        connection_lost: true,
+    };
 }
 function snapshotInfo(config, serverInfo, name, strategy, reason, seconds) {
     const source = config.source;
@@ -48142,6 +48254,25 @@ function truncate(text, max) {
     return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
 
+;// CONCATENATED MODULE: ./src/signals.ts
+/**
+ * SIGINT and SIGTERM (Ctrl-C, `kill`, a CI runner cancelling the job) abort the returned
+ * signal: the engine then cancels the migration in flight and drops the snapshot before
+ * the process exits. A repeated signal changes nothing: the cleanup is already under way.
+ */
+function cancelOnSignals(onSignal) {
+    const controller = new AbortController();
+    const cancel = (signal) => {
+        if (controller.signal.aborted)
+            return;
+        onSignal(signal);
+        controller.abort(new Error(`received ${signal}`));
+    };
+    process.on('SIGINT', cancel);
+    process.on('SIGTERM', cancel);
+    return controller.signal;
+}
+
 ;// CONCATENATED MODULE: ./src/action/changed-files.ts
 
 
@@ -48342,6 +48473,7 @@ function snapshotLeftByMain() {
 
 
 
+
 function defaultReportPath() {
     return external_node_path_default().join(process.env.RUNNER_TEMP ?? external_node_os_default().tmpdir(), 'pg-rehearsal', 'report.json');
 }
@@ -48431,6 +48563,8 @@ async function publishComment(report, mode, octokit, pr, marker, body) {
 }
 /** The Action's main step: inputs -> engine -> report, summary, comment, annotations, outputs, verdict. */
 async function main() {
+    // A cancelled job gets SIGINT, then SIGTERM: cancel, drop the snapshot, report, exit.
+    const signal = cancelOnSignals((name) => warning(`${name}: cancelling the run and dropping the snapshot`));
     const raw = readInputs();
     maskSecrets(raw);
     const outputs = {
@@ -48452,6 +48586,7 @@ async function main() {
             await selectChangedMigrations(config, octokit, pr);
         const report = await rehearse(config, {
             log: actionLogger,
+            signal,
             onSnapshotCreated: rememberSnapshotCreated,
             onSnapshotDropped: rememberSnapshotDropped,
         });

@@ -6768,11 +6768,6 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util/types")
 var __webpack_exports__ = {};
 
 ;// CONCATENATED MODULE: ./src/engine/errors.ts
-/**
- * Errors the engine raises on purpose. Each carries a message written for the person
- * running the tool: what went wrong and what to do about it. Adapters map them to exit
- * codes (CLI: 2) or a failed step (Action).
- */
 /** A value the user gave is invalid. `option` is the input/flag name, e.g. `max-duration`. */
 class ConfigError extends Error {
     option;
@@ -6791,8 +6786,12 @@ class SetupError extends Error {
 }
 /** The run was cancelled (signal or timeout). */
 class CancelledError extends Error {
-    constructor(message) {
+    migrations;
+    constructor(message, 
+    /** What the runner had done when the cancel came, for the report. */
+    migrations) {
         super(message);
+        this.migrations = migrations;
         this.name = 'CancelledError';
     }
 }
@@ -7040,11 +7039,44 @@ function describeConnectError(error, info) {
             return new SetupError(`could not connect to ${where} database "${info.database}": ${raw}`);
     }
 }
+/**
+ * True when an error means the session itself is gone: terminated by an administrator
+ * (57P01), the server shutting down or restarting (57P0x), a broken network (08xxx,
+ * ECONNRESET), or a query sent on a client that already lost its connection.
+ */
+function isConnectionLost(error) {
+    const e = error;
+    const code = e?.code ?? '';
+    if (/^57P0[1-3]$/.test(code) || code.startsWith('08'))
+        return true;
+    if (['ECONNRESET', 'EPIPE', 'ECONNREFUSED', 'ETIMEDOUT'].includes(code))
+        return true;
+    return /Connection terminated|is not queryable/i.test(e?.message ?? '');
+}
 function quoteIdent(name) {
     return `"${name.replace(/"/g, '""')}"`;
 }
 function quoteLiteral(value) {
     return `'${value.replace(/'/g, "''")}'`;
+}
+
+;// CONCATENATED MODULE: ./src/signals.ts
+/**
+ * SIGINT and SIGTERM (Ctrl-C, `kill`, a CI runner cancelling the job) abort the returned
+ * signal: the engine then cancels the migration in flight and drops the snapshot before
+ * the process exits. A repeated signal changes nothing: the cleanup is already under way.
+ */
+function cancelOnSignals(onSignal) {
+    const controller = new AbortController();
+    const cancel = (signal) => {
+        if (controller.signal.aborted)
+            return;
+        onSignal(signal);
+        controller.abort(new Error(`received ${signal}`));
+    };
+    process.on('SIGINT', cancel);
+    process.on('SIGTERM', cancel);
+    return controller.signal;
 }
 
 ;// CONCATENATED MODULE: ./src/version.ts
@@ -7234,34 +7266,35 @@ async function startEmbeddedPostgres(options = {}) {
         const method = options.auth ?? 'scram-sha-256';
         auth.splice(0, 1, `--auth-host=${method}`, '--auth-local=trust', `--pwfile=${pwfile}`);
     }
+    const settings = {
+        listen_addresses: '127.0.0.1',
+        ...(options.auth === 'md5' ? { password_encryption: 'md5' } : {}),
+        unix_socket_directories: dataRoot,
+        fsync: 'off', // a throwaway server: durability buys nothing here
+        max_connections: '200',
+        ...options.settings,
+    };
+    const serverOptions = Object.entries(settings)
+        .map(([key, value]) => `-c ${key}=${value}`)
+        .join(' ');
+    const pgCtl = (args) => run(bin.pg_ctl, ['-D', dataDir, ...args], { ...asUser });
+    const start = () => pgCtl([
+        '-o',
+        `-p ${port} ${serverOptions}`,
+        '-l',
+        external_node_path_default().join(dataRoot, 'server.log'),
+        '-w',
+        '-t',
+        '60',
+        'start',
+    ]);
+    const stop = () => pgCtl(['-m', 'fast', '-w', 'stop']);
     try {
         await run(bin.initdb, ['-D', dataDir, '-U', 'postgres', ...auth, '-E', 'UTF8', '--locale=C', '--no-sync'], {
             ...asUser,
             env: { ...process.env, LC_ALL: 'C' },
         });
-        const settings = {
-            listen_addresses: '127.0.0.1',
-            ...(options.auth === 'md5' ? { password_encryption: 'md5' } : {}),
-            unix_socket_directories: dataRoot,
-            fsync: 'off', // a throwaway server: durability buys nothing here
-            max_connections: '200',
-            ...options.settings,
-        };
-        const serverOptions = Object.entries(settings)
-            .map(([key, value]) => `-c ${key}=${value}`)
-            .join(' ');
-        await run(bin.pg_ctl, [
-            '-D',
-            dataDir,
-            '-o',
-            `-p ${port} ${serverOptions}`,
-            '-l',
-            external_node_path_default().join(dataRoot, 'server.log'),
-            '-w',
-            '-t',
-            '60',
-            'start',
-        ], { ...asUser });
+        await start();
     }
     catch (error) {
         (0,external_node_fs_namespaceObject.rmSync)(dataRoot, { recursive: true, force: true });
@@ -7277,8 +7310,13 @@ async function startEmbeddedPostgres(options = {}) {
         port,
         dataDir,
         major,
+        restart: async (downMs = 0) => {
+            await stop();
+            await new Promise((resolve) => setTimeout(resolve, downMs));
+            await start();
+        },
         stop: async () => {
-            await run(bin.pg_ctl, ['-D', dataDir, '-m', 'fast', '-w', 'stop'], { ...asUser }).catch(() => undefined);
+            await stop().catch(() => undefined);
             (0,external_node_fs_namespaceObject.rmSync)(dataRoot, { recursive: true, force: true });
         },
     };
@@ -8241,6 +8279,10 @@ async function runCommandMigration(context) {
         size_delta_bytes: null,
         statements: [],
     };
+    // A signal that fired already (a cancel, or the timeout ran out during the snapshot)
+    // would never call the abort listener below: do not start the command at all.
+    if (context.signal.aborted)
+        throw new CancelledError(`cancelled before \`${command}\` started`, [migration]);
     const started = context.clock();
     log.info(`$ ${command}`);
     const child = (0,external_node_child_process_namespaceObject.spawn)('sh', ['-c', command], {
@@ -8287,8 +8329,10 @@ async function runCommandMigration(context) {
         context.signal.removeEventListener('abort', kill);
     }
     migration.duration_ms = Math.round((context.clock() - started) * 10) / 10;
-    if (context.signal.aborted)
-        throw new CancelledError(`cancelled while running \`${command}\``);
+    if (context.signal.aborted) {
+        migration.status = 'failed';
+        throw new CancelledError(`cancelled while running \`${command}\``, [migration]);
+    }
     if (exitCode === 0) {
         migration.status = 'applied';
         return { migration };
@@ -8460,6 +8504,7 @@ async function sampleBackendLocks(observer, pid, intervalMs, work) {
 
 
 
+
 /** Transaction status from the server's last ReadyForQuery: I idle, T in a transaction, E failed one. */
 function trackTransactionStatus(client) {
     let status = 'I';
@@ -8489,7 +8534,7 @@ async function runSqlMigrations(files, context) {
     let size = await context.databaseSize?.();
     for (const migration of migrations) {
         if (context.signal.aborted)
-            throw new CancelledError('cancelled before all migrations ran');
+            throw new CancelledError('cancelled before all migrations ran', migrations);
         const { script, lineOffset, transactional } = loadMigrationScript(migration.path, context.layout, context.workingDirectory);
         const statements = splitSqlStatements(script).map((s) => ({ ...s, line: s.line + lineOffset }));
         migration.transactional =
@@ -8497,12 +8542,23 @@ async function runSqlMigrations(files, context) {
                 !statements.some((s) => requiresNoTransaction(s.sql) || isTransactionControl(s.sql));
         context.log.info(`${migration.path}: ${statements.length} statement(s)${migration.transactional ? ' in one transaction' : ', one by one'}`);
         const started = context.clock();
-        const failure = migration.transactional
-            ? await runInOneTransaction(migration, statements, context)
-            : await runOneByOne(migration, statements, context, status);
+        let failure;
+        try {
+            failure = migration.transactional
+                ? await runInOneTransaction(migration, statements, context)
+                : await runOneByOne(migration, statements, context, status);
+        }
+        catch (error) {
+            if (!(error instanceof CancelledError))
+                throw error;
+            // The report shows the file and statement the cancel interrupted.
+            migration.duration_ms = round(context.clock() - started);
+            migration.status = 'failed';
+            throw new CancelledError(error.message, migrations);
+        }
         migration.duration_ms = round(context.clock() - started);
         migration.status = failure ? 'failed' : 'applied';
-        if (size !== undefined && context.databaseSize) {
+        if (size !== undefined && context.databaseSize && !failure?.connection_lost) {
             const after = await context.databaseSize();
             migration.size_delta_bytes = after - size;
             size = after;
@@ -8605,11 +8661,23 @@ async function runStatement(migration, statement, context, readLocksAfter, sampl
     }
     catch (error) {
         report.duration_ms = round(context.clock() - started);
-        if (context.signal.aborted)
+        if (context.signal.aborted) {
+            report.error = 'cancelled';
             throw new CancelledError(`cancelled while running ${migration.path}:${statement.line}`);
+        }
         const e = error;
         const line = statement.line + linesBefore(statement.sql, Number(e.position));
         report.error = e.message;
+        if (isConnectionLost(error)) {
+            return {
+                message: `the connection to the snapshot was lost during this statement: ${e.message}`,
+                // A socket error's code (ECONNRESET, EPIPE) is no SQLSTATE.
+                sqlstate: e.code?.length === 5 && !e.code.startsWith('E') ? e.code : undefined,
+                path: migration.path,
+                line,
+                connection_lost: true,
+            };
+        }
         return {
             message: e.message,
             sqlstate: e.code,
@@ -9257,6 +9325,8 @@ async function connectMaintenance(server) {
     }
 }
 
+;// CONCATENATED MODULE: external "node:timers/promises"
+const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
 ;// CONCATENATED MODULE: ./src/engine/snapshot/dump.ts
 
 
@@ -9266,6 +9336,9 @@ const PROGRESS_INTERVAL_MS = 5_000;
 const SOURCE_LOCK_WAIT_MS = 30_000;
 async function dumpAndRestore(tools, source, target, options = {}) {
     const { signal, log } = options;
+    // An abort that came before the copy started would never reach the listener below.
+    if (signal?.aborted)
+        throw new CancelledError('snapshot cancelled before copying the database');
     const baseEnv = { ...process.env };
     for (const key of Object.keys(baseEnv))
         if (key.startsWith('PG'))
@@ -9454,6 +9527,7 @@ function findPgTools(serverMajor, preferredDir) {
 
 
 
+
 function describeServer(info) {
     return `${info.host}:${info.port}`;
 }
@@ -9579,6 +9653,43 @@ async function dropSnapshot(admin, serverInfo, name) {
     }
     await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1`, [name]);
     await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)}`);
+}
+/** How long cleanup keeps trying to reach a snapshot server that went away mid-run. */
+const DROP_RETRY_MS = 15_000;
+/**
+ * Drops a snapshot even when the admin session died with its server (a restart mid-run):
+ * reconnects and retries until `retryMs` has passed, so that a server which comes back in
+ * time is left with nothing. Errors other than an unreachable server are not retried.
+ */
+async function dropSnapshotReconnecting(admin, server, serverInfo, name, log, retryMs = DROP_RETRY_MS) {
+    try {
+        await dropSnapshot(admin, serverInfo, name);
+        return;
+    }
+    catch (error) {
+        if (!isConnectionLost(error))
+            throw error;
+        log.warn(`lost the connection to the snapshot server (${errorMessage(error)}); retrying the drop of "${name}" for up to ${retryMs / 1000} s`);
+    }
+    const deadline = Date.now() + retryMs;
+    for (;;) {
+        await (0,promises_namespaceObject.setTimeout)(500);
+        let fresh;
+        try {
+            fresh = await connectMaintenance(server);
+            await dropSnapshot(fresh, serverInfo, name);
+            return;
+        }
+        catch (error) {
+            // Connecting fails while the server is down or still starting up.
+            const retriable = fresh === undefined || isConnectionLost(error);
+            if (!retriable || Date.now() >= deadline)
+                throw error;
+        }
+        finally {
+            await fresh?.end().catch(() => undefined);
+        }
+    }
 }
 /** Drops expired snapshots that earlier runs left behind (killed runners, crashes). */
 async function sweepExpiredSnapshots(admin, serverInfo, log) {
@@ -10116,8 +10227,9 @@ function resolveMigrationFiles(config) {
 }
 /**
  * The whole rehearsal: snapshot, measure, migrate, measure, judge, clean up.
- * Throws ConfigError/SetupError for problems found before anything ran; every other
- * outcome (success, migration error, breach, cancel) is a Report.
+ * Throws ConfigError/SetupError for problems found before anything ran, and
+ * CancelledError for a cancel before the migrations started; every other outcome
+ * (success, migration error, lost connection, breach, cancel, timeout) is a Report.
  *
  * No password leaves this function: log lines, error messages and every string of the
  * report have URL passwords and the literal passwords of the run's URLs replaced by `***`.
@@ -10191,11 +10303,8 @@ async function rehearseUnredacted(config, hooks) {
             phases,
         });
     }
-    const abort = new AbortController();
-    const signals = [abort.signal, AbortSignal.timeout(config.timeoutMs)];
-    if (hooks.signal)
-        signals.push(hooks.signal);
-    const signal = AbortSignal.any(signals);
+    // A cancel (a signal, Ctrl-C) applies to every step; the timeout to the migration run only.
+    const cancel = hooks.signal ?? new AbortController().signal;
     // Preflight: everything that can be wrong is found before a database is created.
     // The source is inspected whenever it is named, if only to make sure we never run on it.
     let sourceInfo;
@@ -10263,10 +10372,12 @@ async function rehearseUnredacted(config, hooks) {
                 maxAgeMs: config.snapshot.maxAgeMs,
                 pgBinDir: config.pgBinDir,
                 log,
-                signal,
+                signal: cancel,
             }));
         }
         const snapshotStarted = performance.now();
+        if (cancel.aborted)
+            throw new CancelledError('cancelled before the snapshot was created');
         if (config.snapshot.create) {
             const made = await log.group('Snapshot', () => createSnapshot({
                 source: config.source,
@@ -10277,7 +10388,7 @@ async function rehearseUnredacted(config, hooks) {
                 runId: config.runId,
                 ttlMs: config.snapshot.ttlMs,
                 pgBinDir: config.pgBinDir,
-                signal,
+                signal: cancel,
                 log,
                 onDatabaseCreated: (name) => {
                     created = true;
@@ -10299,7 +10410,7 @@ async function rehearseUnredacted(config, hooks) {
     async function cleanup() {
         if (created && !config.snapshot.keep) {
             try {
-                await dropSnapshot(admin, serverInfo, snapshotName);
+                await dropSnapshotReconnecting(admin, config.snapshotServer, serverInfo, snapshotName, log);
                 await hooks.onSnapshotDropped?.(snapshotName);
             }
             catch (error) {
@@ -10316,6 +10427,7 @@ async function rehearseUnredacted(config, hooks) {
     let before;
     let after;
     const snapshotConnection = withDatabase(config.snapshotServer, snapshotName);
+    const signal = AbortSignal.any([cancel, AbortSignal.timeout(config.timeoutMs)]);
     try {
         client = await connect(snapshotConnection, { applicationName: 'pg-rehearsal-migration' });
         const migrationPid = client.processID;
@@ -10402,21 +10514,37 @@ async function rehearseUnredacted(config, hooks) {
             }
         }
         catch (error) {
-            if (!(error instanceof CancelledError) && !signal.aborted)
+            if (error instanceof CancelledError || signal.aborted) {
+                cancelled = true;
+                if (error instanceof CancelledError && error.migrations)
+                    migrations = error.migrations;
+                const why = hooks.signal?.aborted
+                    ? `the run was cancelled (${errorMessage(hooks.signal.reason)})`
+                    : `the migrations exceeded the ${config.timeoutMs / 1000} s timeout`;
+                failure = { message: `${why}: ${errorMessage(error)}` };
+            }
+            else if (isConnectionLost(error)) {
+                // Lost between statements (BEGIN, COMMIT, a size query): the same outcome as during one.
+                failure = connectionLostFailure(error);
+            }
+            else {
                 throw error;
-            cancelled = true;
-            const why = hooks.signal?.aborted
-                ? 'the run was cancelled'
-                : `the migrations exceeded the ${config.timeoutMs / 1000} s timeout`;
-            failure = { message: `${why} (${errorMessage(error)})` };
+            }
         }
         phases.migrate = rehearse_round(performance.now() - migrationStarted);
         await traffic?.stop();
         signal.removeEventListener('abort', cancelInFlight);
         tracer?.endTransaction(clock()); // nothing should be open; never lose a hold if it is
-        if (config.metrics && !cancelled) {
+        if (config.metrics && !cancelled && !failure?.connection_lost) {
             const t = performance.now();
-            after = await captureCatalog(client);
+            try {
+                after = await captureCatalog(client);
+            }
+            catch (error) {
+                if (!isConnectionLost(error))
+                    throw error;
+                failure ??= connectionLostFailure(error);
+            }
             phases.catalog_after = rehearse_round(performance.now() - t);
         }
         // `phases` is shared with the report, so the cleanup time measured in `finally` lands in it.
@@ -10442,6 +10570,9 @@ async function rehearseUnredacted(config, hooks) {
     catch (error) {
         if (isUsageOrSetupError(error))
             throw error;
+        // A cancel that interrupted a query outside the runner (the catalog before, the probes).
+        if (signal.aborted)
+            throw new CancelledError(`cancelled before the migrations ran (${errorMessage(error)})`);
         throw new SetupError(`the rehearsal failed on the snapshot: ${errorMessage(error)}`);
     }
     finally {
@@ -10451,6 +10582,12 @@ async function rehearseUnredacted(config, hooks) {
         await cleanup();
         phases.cleanup = rehearse_round(performance.now() - t);
     }
+}
+function connectionLostFailure(error) {
+    return {
+        message: `the connection to the snapshot was lost: ${errorMessage(error)}`,
+        connection_lost: true,
+    };
 }
 function snapshotInfo(config, serverInfo, name, strategy, reason, seconds) {
     const source = config.source;
@@ -10996,6 +11133,7 @@ const RUN_VALUE_FLAGS = [
     'pg-bin-dir',
     'layout',
     'lock-sample-interval',
+    'run-id',
 ];
 const RUN_BOOLEAN_FLAGS = [
     'keep-snapshot',
@@ -11021,6 +11159,7 @@ Where:
   --keep-snapshot             leave the snapshot database in place
   --no-create-snapshot        run on the existing database --snapshot-name as it is
   --pg-bin-dir DIR            directory with pg_dump/pg_restore for the dump strategy
+  --run-id ID                 names the snapshot pg_rehearsal_<ID>_<random> (default: a time stamp)
 What:
   --migrations GLOB           SQL files, e.g. 'migrations/*.sql' (repeatable)
   --layout NAME               auto | plain | flyway | golang-migrate | dbmate (default auto)
@@ -11052,7 +11191,8 @@ async function runCommand(options, signal) {
     if (format !== 'text' && format !== 'json') {
         throw new ConfigError('format', `--format: "${format}" is not a format; use text or json`);
     }
-    const config = buildConfig(options, { label: (option) => `--${option}` });
+    const runId = typeof options['run-id'] === 'string' ? options['run-id'] : undefined;
+    const config = buildConfig(options, { label: (option) => `--${option}`, runId });
     const report = await rehearse(config, { log: consoleLogger(), signal });
     if (typeof options.output === 'string' && options.output) {
         const file = external_node_path_default().resolve(options.output);
@@ -11071,6 +11211,7 @@ async function runCommand(options, signal) {
 
 
 
+
 const HELP = `pg-rehearsal ${VERSION}: rehearse PostgreSQL migrations on a snapshot before they ship.
 
 Usage:
@@ -11079,19 +11220,6 @@ Usage:
   pg-rehearsal demo                                               the sample shop upgrade on an embedded PostgreSQL 18
   pg-rehearsal <command> --help                                   options of a command
 `;
-/** SIGINT/SIGTERM cancel the migration in flight; the engine then drops the snapshot. */
-function cancelOnSignals() {
-    const controller = new AbortController();
-    const cancel = (signal) => {
-        if (controller.signal.aborted)
-            return;
-        process.stderr.write(`\n${signal}: cancelling the migration and dropping the snapshot...\n`);
-        controller.abort(new Error(`received ${signal}`));
-    };
-    process.on('SIGINT', cancel);
-    process.on('SIGTERM', cancel);
-    return controller.signal;
-}
 async function main(argv) {
     const [command, ...rest] = argv;
     if (!command || command === '--help' || command === '-h' || command === 'help') {
@@ -11102,7 +11230,7 @@ async function main(argv) {
         process.stdout.write(`${VERSION}\n`);
         return 0;
     }
-    const signal = cancelOnSignals();
+    const signal = cancelOnSignals((name) => process.stderr.write(`\n${name}: cancelling the run and dropping the snapshot...\n`));
     switch (command) {
         case 'run': {
             const { options, positionals } = parseArgs(rest, RUN_VALUE_FLAGS, RUN_BOOLEAN_FLAGS);

@@ -38266,11 +38266,6 @@ const defaults = lib.defaults
 /* harmony default export */ const esm = (lib);
 
 ;// CONCATENATED MODULE: ./src/engine/errors.ts
-/**
- * Errors the engine raises on purpose. Each carries a message written for the person
- * running the tool: what went wrong and what to do about it. Adapters map them to exit
- * codes (CLI: 2) or a failed step (Action).
- */
 /** A value the user gave is invalid. `option` is the input/flag name, e.g. `max-duration`. */
 class errors_ConfigError extends Error {
     option;
@@ -38289,8 +38284,12 @@ class errors_SetupError extends Error {
 }
 /** The run was cancelled (signal or timeout). */
 class errors_CancelledError extends Error {
-    constructor(message) {
+    migrations;
+    constructor(message, 
+    /** What the runner had done when the cancel came, for the report. */
+    migrations) {
         super(message);
+        this.migrations = migrations;
         this.name = 'CancelledError';
     }
 }
@@ -38514,6 +38513,20 @@ function describeConnectError(error, info) {
             return new errors_SetupError(`could not connect to ${where} database "${info.database}": ${raw}`);
     }
 }
+/**
+ * True when an error means the session itself is gone: terminated by an administrator
+ * (57P01), the server shutting down or restarting (57P0x), a broken network (08xxx,
+ * ECONNRESET), or a query sent on a client that already lost its connection.
+ */
+function connection_isConnectionLost(error) {
+    const e = error;
+    const code = e?.code ?? '';
+    if (/^57P0[1-3]$/.test(code) || code.startsWith('08'))
+        return true;
+    if (['ECONNRESET', 'EPIPE', 'ECONNREFUSED', 'ETIMEDOUT'].includes(code))
+        return true;
+    return /Connection terminated|is not queryable/i.test(e?.message ?? '');
+}
 function connection_quoteIdent(name) {
     return `"${name.replace(/"/g, '""')}"`;
 }
@@ -38521,6 +38534,8 @@ function connection_quoteLiteral(value) {
     return `'${value.replace(/'/g, "''")}'`;
 }
 
+;// CONCATENATED MODULE: external "node:timers/promises"
+const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
 ;// CONCATENATED MODULE: ./src/engine/snapshot/clone.ts
 
 
@@ -38597,6 +38612,9 @@ const PROGRESS_INTERVAL_MS = 5_000;
 const SOURCE_LOCK_WAIT_MS = 30_000;
 async function dump_dumpAndRestore(tools, source, target, options = {}) {
     const { signal, log } = options;
+    // An abort that came before the copy started would never reach the listener below.
+    if (signal?.aborted)
+        throw new CancelledError('snapshot cancelled before copying the database');
     const baseEnv = { ...process.env };
     for (const key of Object.keys(baseEnv))
         if (key.startsWith('PG'))
@@ -38872,7 +38890,7 @@ async function databaseOwner(client, database) {
     return rows[0]?.owner ?? null;
 }
 /** Opens the snapshot server's maintenance database (postgres, else template1). */
-async function connectMaintenance(server) {
+async function server_connectMaintenance(server) {
     try {
         return await connect(server, { applicationName: 'pg-rehearsal-admin' });
     }
@@ -38885,6 +38903,7 @@ async function connectMaintenance(server) {
 }
 
 ;// CONCATENATED MODULE: ./src/engine/snapshot/snapshot.ts
+
 
 
 
@@ -39017,6 +39036,43 @@ async function dropSnapshot(admin, serverInfo, name) {
     }
     await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1`, [name]);
     await admin.query(`DROP DATABASE IF EXISTS ${connection_quoteIdent(name)}`);
+}
+/** How long cleanup keeps trying to reach a snapshot server that went away mid-run. */
+const DROP_RETRY_MS = 15_000;
+/**
+ * Drops a snapshot even when the admin session died with its server (a restart mid-run):
+ * reconnects and retries until `retryMs` has passed, so that a server which comes back in
+ * time is left with nothing. Errors other than an unreachable server are not retried.
+ */
+async function dropSnapshotReconnecting(admin, server, serverInfo, name, log, retryMs = DROP_RETRY_MS) {
+    try {
+        await dropSnapshot(admin, serverInfo, name);
+        return;
+    }
+    catch (error) {
+        if (!isConnectionLost(error))
+            throw error;
+        log.warn(`lost the connection to the snapshot server (${errorMessage(error)}); retrying the drop of "${name}" for up to ${retryMs / 1000} s`);
+    }
+    const deadline = Date.now() + retryMs;
+    for (;;) {
+        await sleep(500);
+        let fresh;
+        try {
+            fresh = await connectMaintenance(server);
+            await dropSnapshot(fresh, serverInfo, name);
+            return;
+        }
+        catch (error) {
+            // Connecting fails while the server is down or still starting up.
+            const retriable = fresh === undefined || isConnectionLost(error);
+            if (!retriable || Date.now() >= deadline)
+                throw error;
+        }
+        finally {
+            await fresh?.end().catch(() => undefined);
+        }
+    }
 }
 /** Drops expired snapshots that earlier runs left behind (killed runners, crashes). */
 async function sweepExpiredSnapshots(admin, serverInfo, log) {

@@ -12,6 +12,7 @@ import { renderAnnotations } from '../render/annotations.js';
 import { renderJson } from '../render/json.js';
 import { renderMarkdown } from '../render/markdown.js';
 import { renderText } from '../render/text.js';
+import { cancelOnSignals } from '../signals.js';
 import {
   changedFilesOfPullRequest,
   relativeToWorkingDirectory,
@@ -127,6 +128,10 @@ async function publishComment(
 
 /** The Action's main step: inputs -> engine -> report, summary, comment, annotations, outputs, verdict. */
 async function main(): Promise<void> {
+  // A cancelled job gets SIGINT, then SIGTERM: cancel, drop the snapshot, report, exit.
+  const signal = cancelOnSignals((name) =>
+    core.warning(`${name}: cancelling the run and dropping the snapshot`),
+  );
   const raw = readInputs();
   maskSecrets(raw);
   const outputs: Record<string, string> = {
@@ -149,6 +154,7 @@ async function main(): Promise<void> {
 
     const report = await rehearse(config, {
       log,
+      signal,
       onSnapshotCreated: rememberSnapshotCreated,
       onSnapshotDropped: rememberSnapshotDropped,
     });

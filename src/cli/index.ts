@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { ConfigError, errorMessage, isUsageOrSetupError } from '../engine/errors.js';
 import { redactUrlString } from '../engine/connection.js';
+import { cancelOnSignals } from '../signals.js';
 import { VERSION } from '../version.js';
 import { parseArgs } from './args.js';
 import { DEMO_HELP, demoCommand } from './demo.js';
@@ -16,19 +17,6 @@ Usage:
   pg-rehearsal <command> --help                                   options of a command
 `;
 
-/** SIGINT/SIGTERM cancel the migration in flight; the engine then drops the snapshot. */
-function cancelOnSignals(): AbortSignal {
-  const controller = new AbortController();
-  const cancel = (signal: NodeJS.Signals) => {
-    if (controller.signal.aborted) return;
-    process.stderr.write(`\n${signal}: cancelling the migration and dropping the snapshot...\n`);
-    controller.abort(new Error(`received ${signal}`));
-  };
-  process.on('SIGINT', cancel);
-  process.on('SIGTERM', cancel);
-  return controller.signal;
-}
-
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (!command || command === '--help' || command === '-h' || command === 'help') {
@@ -39,7 +27,9 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${VERSION}\n`);
     return 0;
   }
-  const signal = cancelOnSignals();
+  const signal = cancelOnSignals((name) =>
+    process.stderr.write(`\n${name}: cancelling the run and dropping the snapshot...\n`),
+  );
   switch (command) {
     case 'run': {
       const { options, positionals } = parseArgs(rest, RUN_VALUE_FLAGS, RUN_BOOLEAN_FLAGS);

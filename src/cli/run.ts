@@ -29,6 +29,7 @@ export const RUN_VALUE_FLAGS = [
   'pg-bin-dir',
   'layout',
   'lock-sample-interval',
+  'run-id',
 ] as const;
 
 export const RUN_BOOLEAN_FLAGS = [
@@ -56,6 +57,7 @@ Where:
   --keep-snapshot             leave the snapshot database in place
   --no-create-snapshot        run on the existing database --snapshot-name as it is
   --pg-bin-dir DIR            directory with pg_dump/pg_restore for the dump strategy
+  --run-id ID                 names the snapshot pg_rehearsal_<ID>_<random> (default: a time stamp)
 What:
   --migrations GLOB           SQL files, e.g. 'migrations/*.sql' (repeatable)
   --layout NAME               auto | plain | flyway | golang-migrate | dbmate (default auto)
@@ -93,7 +95,8 @@ export async function runCommand(options: RawOptions, signal: AbortSignal): Prom
   if (format !== 'text' && format !== 'json') {
     throw new ConfigError('format', `--format: "${format}" is not a format; use text or json`);
   }
-  const config = buildConfig(options, { label: (option) => `--${option}` });
+  const runId = typeof options['run-id'] === 'string' ? options['run-id'] : undefined;
+  const config = buildConfig(options, { label: (option) => `--${option}`, runId });
   const report = await rehearse(config, { log: consoleLogger(), signal });
   if (typeof options.output === 'string' && options.output) {
     const file = path.resolve(options.output);

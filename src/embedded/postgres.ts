@@ -17,6 +17,8 @@ export interface EmbeddedServer {
   port: number;
   dataDir: string;
   major: number;
+  /** Stops the server (fast shutdown: sessions are terminated), waits `downMs`, starts it again. */
+  restart(downMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -96,6 +98,30 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Prom
     const method = options.auth ?? 'scram-sha-256';
     auth.splice(0, 1, `--auth-host=${method}`, '--auth-local=trust', `--pwfile=${pwfile}`);
   }
+  const settings: Record<string, string> = {
+    listen_addresses: '127.0.0.1',
+    ...(options.auth === 'md5' ? { password_encryption: 'md5' } : {}),
+    unix_socket_directories: dataRoot,
+    fsync: 'off', // a throwaway server: durability buys nothing here
+    max_connections: '200',
+    ...options.settings,
+  };
+  const serverOptions = Object.entries(settings)
+    .map(([key, value]) => `-c ${key}=${value}`)
+    .join(' ');
+  const pgCtl = (args: string[]) => run(bin.pg_ctl, ['-D', dataDir, ...args], { ...asUser });
+  const start = () =>
+    pgCtl([
+      '-o',
+      `-p ${port} ${serverOptions}`,
+      '-l',
+      path.join(dataRoot, 'server.log'),
+      '-w',
+      '-t',
+      '60',
+      'start',
+    ]);
+  const stop = () => pgCtl(['-m', 'fast', '-w', 'stop']);
   try {
     await run(
       bin.initdb,
@@ -105,33 +131,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Prom
         env: { ...process.env, LC_ALL: 'C' },
       },
     );
-    const settings: Record<string, string> = {
-      listen_addresses: '127.0.0.1',
-      ...(options.auth === 'md5' ? { password_encryption: 'md5' } : {}),
-      unix_socket_directories: dataRoot,
-      fsync: 'off', // a throwaway server: durability buys nothing here
-      max_connections: '200',
-      ...options.settings,
-    };
-    const serverOptions = Object.entries(settings)
-      .map(([key, value]) => `-c ${key}=${value}`)
-      .join(' ');
-    await run(
-      bin.pg_ctl,
-      [
-        '-D',
-        dataDir,
-        '-o',
-        `-p ${port} ${serverOptions}`,
-        '-l',
-        path.join(dataRoot, 'server.log'),
-        '-w',
-        '-t',
-        '60',
-        'start',
-      ],
-      { ...asUser },
-    );
+    await start();
   } catch (error) {
     rmSync(dataRoot, { recursive: true, force: true });
     throw error;
@@ -147,10 +147,13 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Prom
     port,
     dataDir,
     major,
+    restart: async (downMs = 0) => {
+      await stop();
+      await new Promise((resolve) => setTimeout(resolve, downMs));
+      await start();
+    },
     stop: async () => {
-      await run(bin.pg_ctl, ['-D', dataDir, '-m', 'fast', '-w', 'stop'], { ...asUser }).catch(
-        () => undefined,
-      );
+      await stop().catch(() => undefined);
       rmSync(dataRoot, { recursive: true, force: true });
     },
   };

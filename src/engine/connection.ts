@@ -251,6 +251,19 @@ export function describeConnectError(error: unknown, info: ConnectionInfo): Setu
   }
 }
 
+/**
+ * True when an error means the session itself is gone: terminated by an administrator
+ * (57P01), the server shutting down or restarting (57P0x), a broken network (08xxx,
+ * ECONNRESET), or a query sent on a client that already lost its connection.
+ */
+export function isConnectionLost(error: unknown): boolean {
+  const e = error as { code?: string; message?: string } | undefined;
+  const code = e?.code ?? '';
+  if (/^57P0[1-3]$/.test(code) || code.startsWith('08')) return true;
+  if (['ECONNRESET', 'EPIPE', 'ECONNREFUSED', 'ETIMEDOUT'].includes(code)) return true;
+  return /Connection terminated|is not queryable/i.test(e?.message ?? '');
+}
+
 export function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }

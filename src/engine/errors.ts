@@ -3,6 +3,7 @@
  * running the tool: what went wrong and what to do about it. Adapters map them to exit
  * codes (CLI: 2) or a failed step (Action).
  */
+import type { MigrationReport } from './report.js';
 
 /** A value the user gave is invalid. `option` is the input/flag name, e.g. `max-duration`. */
 export class ConfigError extends Error {
@@ -25,7 +26,11 @@ export class SetupError extends Error {
 
 /** The run was cancelled (signal or timeout). */
 export class CancelledError extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    /** What the runner had done when the cancel came, for the report. */
+    readonly migrations?: MigrationReport[],
+  ) {
     super(message);
     this.name = 'CancelledError';
   }

@@ -6,6 +6,7 @@ import { captureCatalog, diffCatalogs, type CatalogDiff, type CatalogSnapshot } 
 import { generateSnapshotName, type RehearsalConfig } from './config.js';
 import {
   connect,
+  isConnectionLost,
   passwordsOf,
   redactSecrets,
   SOURCE_CONNECT_OPTIONS,
@@ -37,7 +38,7 @@ import {
 } from './observe/traffic.js';
 import { ensureFreshGolden } from './snapshot/golden.js';
 import { findPgTools } from './snapshot/pg-tools.js';
-import { createSnapshot, dropSnapshot, sweepExpiredSnapshots } from './snapshot/snapshot.js';
+import { createSnapshot, dropSnapshotReconnecting, sweepExpiredSnapshots } from './snapshot/snapshot.js';
 import { connectMaintenance, inspectServer, type ServerInfo } from './snapshot/server.js';
 import { describeThresholds, evaluateThresholds } from './thresholds.js';
 
@@ -82,8 +83,9 @@ export function resolveMigrationFiles(config: RehearsalConfig): {
 
 /**
  * The whole rehearsal: snapshot, measure, migrate, measure, judge, clean up.
- * Throws ConfigError/SetupError for problems found before anything ran; every other
- * outcome (success, migration error, breach, cancel) is a Report.
+ * Throws ConfigError/SetupError for problems found before anything ran, and
+ * CancelledError for a cancel before the migrations started; every other outcome
+ * (success, migration error, lost connection, breach, cancel, timeout) is a Report.
  *
  * No password leaves this function: log lines, error messages and every string of the
  * report have URL passwords and the literal passwords of the run's URLs replaced by `***`.
@@ -154,10 +156,8 @@ async function rehearseUnredacted(config: RehearsalConfig, hooks: RehearsalHooks
     });
   }
 
-  const abort = new AbortController();
-  const signals = [abort.signal, AbortSignal.timeout(config.timeoutMs)];
-  if (hooks.signal) signals.push(hooks.signal);
-  const signal = AbortSignal.any(signals);
+  // A cancel (a signal, Ctrl-C) applies to every step; the timeout to the migration run only.
+  const cancel = hooks.signal ?? new AbortController().signal;
 
   // Preflight: everything that can be wrong is found before a database is created.
   // The source is inspected whenever it is named, if only to make sure we never run on it.
@@ -232,12 +232,13 @@ async function rehearseUnredacted(config: RehearsalConfig, hooks: RehearsalHooks
           maxAgeMs: config.snapshot.maxAgeMs as number,
           pgBinDir: config.pgBinDir,
           log,
-          signal,
+          signal: cancel,
         }),
       );
     }
 
     const snapshotStarted = performance.now();
+    if (cancel.aborted) throw new CancelledError('cancelled before the snapshot was created');
     if (config.snapshot.create) {
       const made = await log.group('Snapshot', () =>
         createSnapshot(
@@ -250,7 +251,7 @@ async function rehearseUnredacted(config: RehearsalConfig, hooks: RehearsalHooks
             runId: config.runId,
             ttlMs: config.snapshot.ttlMs,
             pgBinDir: config.pgBinDir,
-            signal,
+            signal: cancel,
             log,
             onDatabaseCreated: (name) => {
               created = true;
@@ -285,7 +286,7 @@ async function rehearseUnredacted(config: RehearsalConfig, hooks: RehearsalHooks
   async function cleanup(): Promise<void> {
     if (created && !config.snapshot.keep) {
       try {
-        await dropSnapshot(admin, serverInfo, snapshotName);
+        await dropSnapshotReconnecting(admin, config.snapshotServer, serverInfo, snapshotName, log);
         await hooks.onSnapshotDropped?.(snapshotName);
       } catch (error) {
         log.warn(
@@ -304,6 +305,7 @@ async function rehearseUnredacted(config: RehearsalConfig, hooks: RehearsalHooks
   let before: CatalogSnapshot | undefined;
   let after: CatalogSnapshot | undefined;
   const snapshotConnection = withDatabase(config.snapshotServer, snapshotName);
+  const signal = AbortSignal.any([cancel, AbortSignal.timeout(config.timeoutMs)]);
   try {
     client = await connect(snapshotConnection, { applicationName: 'pg-rehearsal-migration' });
     const migrationPid = (client as unknown as { processID: number }).processID;
@@ -399,21 +401,33 @@ async function rehearseUnredacted(config: RehearsalConfig, hooks: RehearsalHooks
         failure = result.failure;
       }
     } catch (error) {
-      if (!(error instanceof CancelledError) && !signal.aborted) throw error;
-      cancelled = true;
-      const why = hooks.signal?.aborted
-        ? 'the run was cancelled'
-        : `the migrations exceeded the ${config.timeoutMs / 1000} s timeout`;
-      failure = { message: `${why} (${errorMessage(error)})` };
+      if (error instanceof CancelledError || signal.aborted) {
+        cancelled = true;
+        if (error instanceof CancelledError && error.migrations) migrations = error.migrations;
+        const why = hooks.signal?.aborted
+          ? `the run was cancelled (${errorMessage(hooks.signal.reason)})`
+          : `the migrations exceeded the ${config.timeoutMs / 1000} s timeout`;
+        failure = { message: `${why}: ${errorMessage(error)}` };
+      } else if (isConnectionLost(error)) {
+        // Lost between statements (BEGIN, COMMIT, a size query): the same outcome as during one.
+        failure = connectionLostFailure(error);
+      } else {
+        throw error;
+      }
     }
     phases.migrate = round(performance.now() - migrationStarted);
     await traffic?.stop();
     signal.removeEventListener('abort', cancelInFlight);
     tracer?.endTransaction(clock()); // nothing should be open; never lose a hold if it is
 
-    if (config.metrics && !cancelled) {
+    if (config.metrics && !cancelled && !failure?.connection_lost) {
       const t = performance.now();
-      after = await captureCatalog(client);
+      try {
+        after = await captureCatalog(client);
+      } catch (error) {
+        if (!isConnectionLost(error)) throw error;
+        failure ??= connectionLostFailure(error);
+      }
       phases.catalog_after = round(performance.now() - t);
     }
     // `phases` is shared with the report, so the cleanup time measured in `finally` lands in it.
@@ -437,6 +451,9 @@ async function rehearseUnredacted(config: RehearsalConfig, hooks: RehearsalHooks
     return report;
   } catch (error) {
     if (isUsageOrSetupError(error)) throw error;
+    // A cancel that interrupted a query outside the runner (the catalog before, the probes).
+    if (signal.aborted)
+      throw new CancelledError(`cancelled before the migrations ran (${errorMessage(error)})`);
     throw new SetupError(`the rehearsal failed on the snapshot: ${errorMessage(error)}`);
   } finally {
     await client?.end().catch(() => undefined);
@@ -445,6 +462,13 @@ async function rehearseUnredacted(config: RehearsalConfig, hooks: RehearsalHooks
     await cleanup();
     phases.cleanup = round(performance.now() - t);
   }
+}
+
+function connectionLostFailure(error: unknown): MigrationFailure {
+  return {
+    message: `the connection to the snapshot was lost: ${errorMessage(error)}`,
+    connection_lost: true,
+  };
 }
 
 function snapshotInfo(

@@ -99,6 +99,8 @@ export interface MigrationFailure {
   hint?: string;
   /** The last lines a migration command printed, when the runner is a command. */
   output?: string;
+  /** The session on the snapshot died (terminated, server restarted): nothing after it was measured. */
+  connection_lost?: boolean;
 }
 
 export interface Violation {

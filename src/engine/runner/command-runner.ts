@@ -50,6 +50,10 @@ export async function runCommandMigration(context: CommandRunContext): Promise<C
     size_delta_bytes: null,
     statements: [],
   };
+  // A signal that fired already (a cancel, or the timeout ran out during the snapshot)
+  // would never call the abort listener below: do not start the command at all.
+  if (context.signal.aborted)
+    throw new CancelledError(`cancelled before \`${command}\` started`, [migration]);
   const started = context.clock();
   log.info(`$ ${command}`);
   const child = spawn('sh', ['-c', command], {
@@ -91,7 +95,10 @@ export async function runCommandMigration(context: CommandRunContext): Promise<C
     context.signal.removeEventListener('abort', kill);
   }
   migration.duration_ms = Math.round((context.clock() - started) * 10) / 10;
-  if (context.signal.aborted) throw new CancelledError(`cancelled while running \`${command}\``);
+  if (context.signal.aborted) {
+    migration.status = 'failed';
+    throw new CancelledError(`cancelled while running \`${command}\``, [migration]);
+  }
   if (exitCode === 0) {
     migration.status = 'applied';
     return { migration };

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { isConnectionLost } from '../connection.js';
 import { CancelledError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { LockTracer } from '../observe/lock-tracer.js';
@@ -63,7 +64,7 @@ export async function runSqlMigrations(files: string[], context: SqlRunContext):
   }));
   let size = await context.databaseSize?.();
   for (const migration of migrations) {
-    if (context.signal.aborted) throw new CancelledError('cancelled before all migrations ran');
+    if (context.signal.aborted) throw new CancelledError('cancelled before all migrations ran', migrations);
     const { script, lineOffset, transactional } = loadMigrationScript(
       migration.path,
       context.layout,
@@ -77,12 +78,21 @@ export async function runSqlMigrations(files: string[], context: SqlRunContext):
       `${migration.path}: ${statements.length} statement(s)${migration.transactional ? ' in one transaction' : ', one by one'}`,
     );
     const started = context.clock();
-    const failure = migration.transactional
-      ? await runInOneTransaction(migration, statements, context)
-      : await runOneByOne(migration, statements, context, status);
+    let failure: MigrationFailure | undefined;
+    try {
+      failure = migration.transactional
+        ? await runInOneTransaction(migration, statements, context)
+        : await runOneByOne(migration, statements, context, status);
+    } catch (error) {
+      if (!(error instanceof CancelledError)) throw error;
+      // The report shows the file and statement the cancel interrupted.
+      migration.duration_ms = round(context.clock() - started);
+      migration.status = 'failed';
+      throw new CancelledError(error.message, migrations);
+    }
     migration.duration_ms = round(context.clock() - started);
     migration.status = failure ? 'failed' : 'applied';
-    if (size !== undefined && context.databaseSize) {
+    if (size !== undefined && context.databaseSize && !failure?.connection_lost) {
       const after = await context.databaseSize();
       migration.size_delta_bytes = after - size;
       size = after;
@@ -198,11 +208,23 @@ async function runStatement(
     return undefined;
   } catch (error) {
     report.duration_ms = round(context.clock() - started);
-    if (context.signal.aborted)
+    if (context.signal.aborted) {
+      report.error = 'cancelled';
       throw new CancelledError(`cancelled while running ${migration.path}:${statement.line}`);
+    }
     const e = error as pg.DatabaseError;
     const line = statement.line + linesBefore(statement.sql, Number(e.position));
     report.error = e.message;
+    if (isConnectionLost(error)) {
+      return {
+        message: `the connection to the snapshot was lost during this statement: ${e.message}`,
+        // A socket error's code (ECONNRESET, EPIPE) is no SQLSTATE.
+        sqlstate: e.code?.length === 5 && !e.code.startsWith('E') ? e.code : undefined,
+        path: migration.path,
+        line,
+        connection_lost: true,
+      };
+    }
     return {
       message: e.message,
       sqlstate: e.code,

@@ -29,6 +29,8 @@ export async function dumpAndRestore(
   options: DumpOptions = {},
 ): Promise<void> {
   const { signal, log } = options;
+  // An abort that came before the copy started would never reach the listener below.
+  if (signal?.aborted) throw new CancelledError('snapshot cancelled before copying the database');
   const baseEnv = { ...process.env };
   for (const key of Object.keys(baseEnv)) if (key.startsWith('PG')) delete baseEnv[key];
   const dumpEnv = {

@@ -1,5 +1,6 @@
 import type pg from 'pg';
-import { connect, quoteIdent, withDatabase, type ConnectionInfo } from '../connection.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { connect, isConnectionLost, quoteIdent, withDatabase, type ConnectionInfo } from '../connection.js';
 import { ConfigError, SetupError, errorMessage } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { SnapshotStrategy } from '../report.js';
@@ -7,7 +8,13 @@ import { busyTemplateError, cloneDatabase, copyMethod, isBusyTemplate, type Copy
 import { dumpAndRestore } from './dump.js';
 import { isExpired, listSnapshotDatabases, writeMetadata, type SnapshotMetadata } from './metadata.js';
 import { findPgTools } from './pg-tools.js';
-import { countOtherSessions, databaseExists, inspectServer, type ServerInfo } from './server.js';
+import {
+  connectMaintenance,
+  countOtherSessions,
+  databaseExists,
+  inspectServer,
+  type ServerInfo,
+} from './server.js';
 
 export interface SnapshotRequest {
   source?: ConnectionInfo;
@@ -188,6 +195,49 @@ export async function dropSnapshot(admin: pg.Client, serverInfo: ServerInfo, nam
   }
   await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1`, [name]);
   await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)}`);
+}
+
+/** How long cleanup keeps trying to reach a snapshot server that went away mid-run. */
+export const DROP_RETRY_MS = 15_000;
+
+/**
+ * Drops a snapshot even when the admin session died with its server (a restart mid-run):
+ * reconnects and retries until `retryMs` has passed, so that a server which comes back in
+ * time is left with nothing. Errors other than an unreachable server are not retried.
+ */
+export async function dropSnapshotReconnecting(
+  admin: pg.Client,
+  server: ConnectionInfo,
+  serverInfo: ServerInfo,
+  name: string,
+  log: Logger,
+  retryMs = DROP_RETRY_MS,
+): Promise<void> {
+  try {
+    await dropSnapshot(admin, serverInfo, name);
+    return;
+  } catch (error) {
+    if (!isConnectionLost(error)) throw error;
+    log.warn(
+      `lost the connection to the snapshot server (${errorMessage(error)}); retrying the drop of "${name}" for up to ${retryMs / 1000} s`,
+    );
+  }
+  const deadline = Date.now() + retryMs;
+  for (;;) {
+    await sleep(500);
+    let fresh: pg.Client | undefined;
+    try {
+      fresh = await connectMaintenance(server);
+      await dropSnapshot(fresh, serverInfo, name);
+      return;
+    } catch (error) {
+      // Connecting fails while the server is down or still starting up.
+      const retriable = fresh === undefined || isConnectionLost(error);
+      if (!retriable || Date.now() >= deadline) throw error;
+    } finally {
+      await fresh?.end().catch(() => undefined);
+    }
+  }
 }
 
 /** Drops expired snapshots that earlier runs left behind (killed runners, crashes). */
