@@ -112,7 +112,11 @@ describe('command environment and limits', () => {
       'working-directory': dir,
       timeout: '1s',
     });
-    expect(report.cancelled).toBe(true);
+    // The failure message rides along so that an unexpected outcome says what happened.
+    expect({ cancelled: report.cancelled, failure: report.failure?.message }).toMatchObject({
+      cancelled: true,
+      failure: expect.stringContaining('timeout'),
+    });
     expect(report.phases_ms.migrate).toBeLessThan(5000);
   });
 });

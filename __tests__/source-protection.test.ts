@@ -121,7 +121,7 @@ describe.each(['template', 'dump'])('the source after a rehearsal with snapshot 
       } else {
         expect(run.code).toBe(1);
         expect(report.cancelled).toBe(true);
-        expect(run.stderr).toContain('SIGTERM: cancelling the migration');
+        expect(run.stderr).toContain('SIGTERM: cancelling the run');
       }
       expect(await fingerprint(sourceUrl)).toBe(pristine);
       // The snapshot was dropped, and nothing is left connected to the source.
