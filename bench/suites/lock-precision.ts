@@ -59,6 +59,7 @@ export const lockPrecisionSuite: Suite = {
     };
     const table: string[] = [];
     const worst: Record<Method, number> = { tracer: 0, sampler: 0 };
+    let lowestTracerError = Infinity;
     const servers: BenchServer[] = [localServer()];
     try {
       servers.push(await embeddedServer());
@@ -89,6 +90,7 @@ export const lockPrecisionSuite: Suite = {
               const errors = measured[method].map((ms) => ms - trueMs);
               const maxAbs = Math.max(...errors.map(Math.abs));
               worst[method] = Math.max(worst[method], maxAbs);
+              if (method === 'tracer') lowestTracerError = Math.min(lowestTracerError, ...errors);
               const label = method === 'tracer' ? 'exact tracer' : `sampler (${SAMPLE_INTERVAL_MS} ms)`;
               table.push(
                 `| ${server.label} | ${trueMs} ms | ${label} | ${median(measured[method]).toFixed(1)} ms | ` +
@@ -110,7 +112,8 @@ export const lockPrecisionSuite: Suite = {
       '`BEGIN; LOCK TABLE held IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(s); COMMIT;` rehearsed with the ' +
         'built-in runner (exact tracer) and as `psql -f` (command runner, lock sampler at its default ' +
         `interval), ${repetitions} alternating runs each. "True" is the sleep: the real hold is that plus the ` +
-        'LOCK and COMMIT round trips (about a millisecond), so a small positive error is expected. ' +
+        "round trips of LOCK, COMMIT and the tracer's own lock reads between them (the lock is really held " +
+        'through those), so the exact tracer should be a little above the sleep and never below it. ' +
         `Load average (1 min) ${loadBefore} before, ${figures.loadAfter} after.`,
       '',
       '| server | true hold | method | reported held_ms (median) | error (median) | worst error |',
@@ -118,8 +121,8 @@ export const lockPrecisionSuite: Suite = {
       ...table,
       '',
       goalLine(
-        worst.tracer <= 10,
-        `exact tracer within ${worst.tracer.toFixed(1)} ms of the truth (goal: within 10 ms)`,
+        worst.tracer <= 10 && lowestTracerError >= 0,
+        `exact tracer error between ${lowestTracerError.toFixed(1)} and +${worst.tracer.toFixed(1)} ms (goal: never below the sleep, at most 10 ms above)`,
       ),
       goalLine(
         worst.sampler <= SAMPLE_INTERVAL_MS,
