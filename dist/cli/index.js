@@ -9258,6 +9258,8 @@ async function dumpAndRestore(tools, source, target, options = {}) {
         restore.kill('SIGTERM');
     };
     signal?.addEventListener('abort', onAbort, { once: true });
+    if (signal?.aborted)
+        onAbort(); // cancelled while we were starting: the listener never fires
     try {
         const [dumpCode, restoreCode] = await Promise.all([exitCode(dump), exitCode(restore)]);
         clearInterval(ticker);

@@ -92,6 +92,7 @@ export async function dumpAndRestore(
     restore.kill('SIGTERM');
   };
   signal?.addEventListener('abort', onAbort, { once: true });
+  if (signal?.aborted) onAbort(); // cancelled while we were starting: the listener never fires
   try {
     const [dumpCode, restoreCode] = await Promise.all([exitCode(dump), exitCode(restore)]);
     clearInterval(ticker);
