@@ -630,4 +630,38 @@ describe('dump progress', () => {
       await dropDatabase(sourceUrl);
     }
   });
+
+  it('cancelling stops pg_dump and pg_restore, and says so', async () => {
+    const sourceUrl = await createDatabase(
+      local.url,
+      `CREATE TABLE big AS SELECT g AS id, repeat('x', 200) AS pad FROM generate_series(1, 200000) g;`,
+      'gsrc',
+    );
+    const targetUrl = await createDatabase(local.url, '', 'gdst');
+    try {
+      const abort = new AbortController();
+      const copy = dumpAndRestore(
+        findPgTools(await serverMajor(sourceUrl)),
+        parseConnectionUrl(sourceUrl, 'source-url'),
+        parseConnectionUrl(targetUrl, 'target'),
+        {
+          signal: abort.signal,
+          // Cancel at the first progress line, while the copy runs.
+          log: { info: () => abort.abort(), warn: () => undefined, group: (_n, fn) => fn() },
+          progressIntervalMs: 1,
+        },
+      );
+      await expect(copy).rejects.toThrow(/cancelled while copying/);
+      // Both processes are gone: nothing of the restore is left connected to the target.
+      const sessions = await query<{ n: string }>(
+        local.url,
+        `SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1 AND application_name = 'pg-rehearsal-restore'`,
+        [new URL(targetUrl).pathname.slice(1)],
+      );
+      expect(Number(sessions[0].n)).toBe(0);
+    } finally {
+      await dropDatabase(targetUrl);
+      await dropDatabase(sourceUrl);
+    }
+  });
 });

@@ -24,7 +24,12 @@ export interface Suite {
   }): Promise<Omit<SuiteResult, 'measuredAt' | 'machine' | 'suite' | 'title'>>;
 }
 
-export const ROOT = path.resolve(process.cwd());
+// From npm's environment, not process.cwd(): ncc's asset relocator rewrites paths built from
+// process.cwd() that exist at build time, which sent results into .tmp/bench once
+// bench/results existed.
+export const ROOT = path.dirname(
+  process.env.npm_package_json ?? path.join(process.env.PWD ?? '.', 'package.json'),
+);
 export const RESULTS_DIR = path.join(ROOT, 'bench/results');
 export const BENCHMARKS_DOC = path.join(ROOT, 'docs/benchmarks.md');
 

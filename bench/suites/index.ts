@@ -1,4 +1,8 @@
 import type { Suite } from '../lib.js';
+import { catalogCaptureSuite } from './catalog-capture.js';
+import { lockPrecisionSuite } from './lock-precision.js';
+import { observeSuite } from './observe.js';
+import { snapshotSuite } from './snapshot.js';
 
 /** Every benchmark suite, in the order `npm run bench` runs them. */
-export const SUITES: Suite[] = [];
+export const SUITES: Suite[] = [observeSuite, lockPrecisionSuite, catalogCaptureSuite, snapshotSuite];

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { libpqEnvironment, redactUrlString, type ConnectionInfo } from '../connection.js';
+import type pg from 'pg';
+import { connect, libpqEnvironment, redactUrlString, type ConnectionInfo } from '../connection.js';
 import { CancelledError, SetupError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { PgTools } from './pg-tools.js';
@@ -48,6 +49,9 @@ export async function dumpAndRestore(
     PGOPTIONS: '-c synchronous_commit=off -c maintenance_work_mem=512MB',
     PGAPPNAME: 'pg-rehearsal-restore',
   };
+  // Progress is the snapshot's growth on disk: read its starting size before anything runs.
+  const size = new TargetSize(target);
+  await size.measure();
   const dumpArgs = [
     '--format=custom',
     '--compress=0',
@@ -59,6 +63,8 @@ export async function dumpAndRestore(
     env: dumpEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  // pg_restore reads pg_dump's pipe itself, as in a shell pipeline: copying gigabytes
+  // through Node.js cost CPU that pg_dump, pg_restore and both servers need.
   const restore = spawn(
     tools.pgRestore,
     [
@@ -70,30 +76,41 @@ export async function dumpAndRestore(
       '--dbname',
       target.database,
     ],
-    { env: restoreEnv, stdio: ['pipe', 'ignore', 'pipe'] },
+    { env: restoreEnv, stdio: [dump.stdout, 'ignore', 'pipe'] },
   );
-  const progress = new RestoreProgress();
-  dump.stdout.on('data', (chunk: Buffer) => (progress.bytes += chunk.length));
-  dump.stdout.pipe(restore.stdin);
-  // pg_restore quitting early makes the pipe fail; its own exit status tells why.
-  restore.stdin.on('error', () => undefined);
+  // Close our end in this same tick, before the event loop could read from it: the data
+  // is pg_restore's alone, and pg_dump gets SIGPIPE if pg_restore dies.
+  dump.stdout.destroy();
 
+  const progress = new RestoreProgress();
   let dumpErr = '';
   dump.stderr.on('data', (chunk: Buffer) => (dumpErr += chunk.toString()));
   restore.stderr.on('data', (chunk: Buffer) => progress.read(chunk.toString()));
   const started = performance.now();
+  const intervalMs = options.progressIntervalMs ?? PROGRESS_INTERVAL_MS;
+  let measuring = false;
+  let finished = false;
   const ticker = setInterval(() => {
-    log?.info(`restoring: ${progress.describe()} in ${Math.round((performance.now() - started) / 1000)} s`);
-  }, options.progressIntervalMs ?? PROGRESS_INTERVAL_MS);
+    if (measuring) return; // a slow server: skip a line rather than queue queries
+    measuring = true;
+    void size.measure().then((bytes) => {
+      measuring = false;
+      if (finished) return;
+      if (bytes !== undefined) progress.bytes = bytes;
+      log?.info(`restoring: ${progress.describe()} in ${Math.round((performance.now() - started) / 1000)} s`);
+    });
+  }, intervalMs);
 
   const onAbort = () => {
     dump.kill('SIGTERM');
     restore.kill('SIGTERM');
   };
   signal?.addEventListener('abort', onAbort, { once: true });
+  if (signal?.aborted) onAbort(); // cancelled while we were starting: the listener never fires
   try {
     const [dumpCode, restoreCode] = await Promise.all([exitCode(dump), exitCode(restore)]);
     clearInterval(ticker);
+    finished = true;
     progress.read('\n');
     if (signal?.aborted) throw new CancelledError('snapshot cancelled while copying the database');
     if (dumpCode !== 0) {
@@ -104,12 +121,50 @@ export async function dumpAndRestore(
         `pg_restore into the snapshot failed (exit ${restoreCode}): ${clean(progress.errors.join('\n'))}`,
       );
     }
-    if (performance.now() - started > (options.progressIntervalMs ?? PROGRESS_INTERVAL_MS)) {
+    if (performance.now() - started > intervalMs) {
+      progress.bytes = (await size.measure()) ?? progress.bytes;
       log?.info(`restored ${progress.describe()} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
     }
   } finally {
     clearInterval(ticker);
+    finished = true;
     signal?.removeEventListener('abort', onAbort);
+    await size.close();
+  }
+}
+
+/**
+ * How much the restore has written so far: the snapshot database's growth on disk since the
+ * first reading, which counts the restore's uncommitted data too. Read on a connection of
+ * its own; a failure only costs the figure, never the restore.
+ */
+class TargetSize {
+  private client: Promise<pg.Client> | undefined;
+  private initial: number | undefined;
+  private closed = false;
+
+  constructor(private readonly target: ConnectionInfo) {}
+
+  async measure(): Promise<number | undefined> {
+    if (this.closed) return undefined;
+    try {
+      this.client ??= connect(this.target, { applicationName: 'pg-rehearsal-progress' });
+      const client = await this.client;
+      const { rows } = await client.query<{ size: string }>(
+        'SELECT pg_database_size(current_database()) AS size',
+      );
+      const bytes = Number(rows[0].size);
+      this.initial ??= bytes;
+      return bytes - this.initial;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const client = await this.client?.catch(() => undefined);
+    await client?.end().catch(() => undefined);
   }
 }
 
@@ -125,7 +180,7 @@ function clean(stderr: string): string {
 }
 
 /**
- * Counts what went through: bytes of the archive piped into pg_restore, and tables whose
+ * Counts what went through: bytes written to the snapshot database, and tables whose
  * data pg_restore has loaded (its --verbose lines). Keeps only the lines that are not
  * progress chatter, for the error message.
  */
