@@ -177,12 +177,13 @@ describe('a slow snapshot copy (dump of a 60 MB source)', () => {
       '--snapshot',
       'dump',
       '--timeout',
-      '1s',
+      '500ms',
     ]);
     const r = await run.done;
 
     const report = run.report();
-    expect(report.snapshot?.seconds).toBeGreaterThan(1); // else this test proves nothing
+    // The 60 MB copy takes about 1 s on a quiet machine; shorter than the timeout proves nothing.
+    expect(report.snapshot?.seconds).toBeGreaterThan(0.5);
     expect(r.code).toBe(0);
     expect(report).toMatchObject({ passed: true, cancelled: false });
     expect(await databasesLike(local.url, `pg_rehearsal_${runId}_%`)).toEqual([]);
