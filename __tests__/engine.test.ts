@@ -36,6 +36,9 @@ describe.each(testServers())('engine on $name', (server) => {
     expect(lock!.blocks).toBe('reads+writes');
     expect(lock!.statement).toMatchObject({ path: '001_lock.sql', line: 1 });
     expect(report.runner.lock_capture).toBe('exact');
+    // Two statements, two lock reads: their cost is reported and is part of the migrate phase.
+    expect(report.runner.tracing_ms).toBeGreaterThan(0);
+    expect(report.runner.tracing_ms).toBeLessThan(report.phases_ms.migrate - 1400);
   });
 
   it('catches the SHARE lock of a CREATE INDEX on a tiny table', async () => {

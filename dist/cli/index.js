@@ -7796,6 +7796,8 @@ class LockTracer {
     /** What each locked relation is, looked up once (again only when it may have changed). */
     relationInfo = new Map();
     prepared = true;
+    /** Time spent reading locks between statements: what exact tracing costs the migration. */
+    spentMs = 0;
     constructor(before) {
         for (const r of before?.relations ?? []) {
             this.namesByOid.set(r.oid, { name: displayName(r.schema, r.name), kind: r.kind });
@@ -7805,6 +7807,15 @@ class LockTracer {
     }
     /** The user-relation locks the session holds after running `statementSql`. */
     async readOwnLocks(client, statementSql = '') {
+        const started = performance.now();
+        try {
+            return await this.readOwnLocksUntimed(client, statementSql);
+        }
+        finally {
+            this.spentMs += performance.now() - started;
+        }
+    }
+    async readOwnLocksUntimed(client, statementSql) {
         // DEALLOCATE ALL / DISCARD drop our prepared statement; using it then would abort the transaction.
         if (/\b(DEALLOCATE|DISCARD)\b/i.test(statementSql))
             this.prepared = false;
@@ -10616,6 +10627,7 @@ async function rehearseUnredacted(config, hooks) {
             cancelled,
             locks: tracer?.records() ?? sampler?.records() ?? [],
             sampler,
+            tracer,
             layout,
             traffic,
             before: config.metrics ? before : undefined,
@@ -10683,7 +10695,7 @@ function buildReport(inputs) {
         server: inputs.serverInfo
             ? { version: inputs.serverInfo.version, version_num: inputs.serverInfo.versionNum }
             : null,
-        runner: describeRunner(config, inputs.sampler, inputs.layout),
+        runner: describeRunner(config, inputs.sampler, inputs.tracer, inputs.layout),
         phases_ms: inputs.phases,
         migrations: inputs.migrations,
         migrations_skipped: inputs.skipped,
@@ -10723,9 +10735,14 @@ function attributeRewrites(migrations, diff) {
             statement.rewrites.push(name);
     }
 }
-function describeRunner(config, sampler, layout) {
+function describeRunner(config, sampler, tracer, layout) {
     if (config.runner.kind === 'sql') {
-        return { kind: 'sql', lock_capture: config.lockMonitoring ? 'exact' : 'off', layout };
+        return {
+            kind: 'sql',
+            lock_capture: config.lockMonitoring ? 'exact' : 'off',
+            tracing_ms: tracer ? rehearse_round(tracer.spentMs) : undefined,
+            layout,
+        };
     }
     return {
         kind: 'command',
@@ -10746,6 +10763,7 @@ function rehearse_round(ms) {
 }
 
 ;// CONCATENATED MODULE: ./src/render/summary.ts
+
 
 /**
  * Small views over a Report that several renderers share (text, markdown): what the
@@ -10801,8 +10819,10 @@ function strongestPerRelation(locks) {
 /** How locks were captured, with the precision of sampling. */
 function describeLockCapture(report) {
     const runner = report.runner;
-    if (runner.lock_capture === 'exact')
-        return 'exact (read after every statement from the migration session)';
+    if (runner.lock_capture === 'exact') {
+        const cost = runner.tracing_ms === undefined ? '' : `; the reads took ${formatDuration(runner.tracing_ms)}`;
+        return `exact (read after every statement from the migration session${cost})`;
+    }
     if (runner.lock_capture === 'sampled') {
         return `sampled every ${runner.sample_interval_ms} ms (${runner.samples} samples, longest gap ${runner.max_sample_gap_ms} ms): hold times +/- one interval`;
     }

@@ -442,6 +442,7 @@ async function rehearseUnredacted(config: RehearsalConfig, hooks: RehearsalHooks
       cancelled,
       locks: tracer?.records() ?? sampler?.records() ?? [],
       sampler,
+      tracer,
       layout,
       traffic,
       before: config.metrics ? before : undefined,
@@ -503,6 +504,7 @@ interface ReportInputs {
   cancelled: boolean;
   locks: Report['locks'];
   sampler?: LockSampler;
+  tracer?: LockTracer;
   layout?: MigrationLayout;
   traffic?: TrafficGenerator;
   before: CatalogSnapshot | undefined;
@@ -533,7 +535,7 @@ function buildReport(inputs: ReportInputs): Report {
     server: inputs.serverInfo
       ? { version: inputs.serverInfo.version, version_num: inputs.serverInfo.versionNum }
       : null,
-    runner: describeRunner(config, inputs.sampler, inputs.layout),
+    runner: describeRunner(config, inputs.sampler, inputs.tracer, inputs.layout),
     phases_ms: inputs.phases,
     migrations: inputs.migrations,
     migrations_skipped: inputs.skipped,
@@ -583,10 +585,16 @@ function attributeRewrites(migrations: MigrationReport[], diff: CatalogDiff): vo
 function describeRunner(
   config: RehearsalConfig,
   sampler: LockSampler | undefined,
+  tracer: LockTracer | undefined,
   layout: MigrationLayout | undefined,
 ): Report['runner'] {
   if (config.runner.kind === 'sql') {
-    return { kind: 'sql', lock_capture: config.lockMonitoring ? 'exact' : 'off', layout };
+    return {
+      kind: 'sql',
+      lock_capture: config.lockMonitoring ? 'exact' : 'off',
+      tracing_ms: tracer ? round(tracer.spentMs) : undefined,
+      layout,
+    };
   }
   return {
     kind: 'command',

@@ -177,6 +177,8 @@ export interface Report {
     kind: 'sql' | 'command';
     /** exact: read after every statement from the migration's session; sampled: polled. */
     lock_capture: 'exact' | 'sampled' | 'off';
+    /** Exact capture: time the lock reads between statements took, included in the migrate phase. */
+    tracing_ms?: number;
     command?: string;
     /** The SQL layout the files were read with (plain, flyway, golang-migrate, dbmate). */
     layout?: string;

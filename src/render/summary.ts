@@ -1,5 +1,6 @@
 import type { LockRecord, MigrationReport, Report } from '../engine/report.js';
 import { lockStrength } from '../engine/observe/lock-modes.js';
+import { formatDuration } from '../engine/units.js';
 
 /**
  * Small views over a Report that several renderers share (text, markdown): what the
@@ -61,7 +62,11 @@ export function strongestPerRelation<T extends { relation: string; mode: string 
 /** How locks were captured, with the precision of sampling. */
 export function describeLockCapture(report: Report): string {
   const runner = report.runner;
-  if (runner.lock_capture === 'exact') return 'exact (read after every statement from the migration session)';
+  if (runner.lock_capture === 'exact') {
+    const cost =
+      runner.tracing_ms === undefined ? '' : `; the reads took ${formatDuration(runner.tracing_ms)}`;
+    return `exact (read after every statement from the migration session${cost})`;
+  }
   if (runner.lock_capture === 'sampled') {
     return `sampled every ${runner.sample_interval_ms} ms (${runner.samples} samples, longest gap ${runner.max_sample_gap_ms} ms): hold times +/- one interval`;
   }

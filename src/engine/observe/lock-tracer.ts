@@ -115,6 +115,8 @@ export class LockTracer {
   /** What each locked relation is, looked up once (again only when it may have changed). */
   private readonly relationInfo = new Map<number, RelationInfo>();
   private prepared = true;
+  /** Time spent reading locks between statements: what exact tracing costs the migration. */
+  spentMs = 0;
 
   constructor(before: CatalogSnapshot | undefined) {
     for (const r of before?.relations ?? []) {
@@ -126,6 +128,15 @@ export class LockTracer {
 
   /** The user-relation locks the session holds after running `statementSql`. */
   async readOwnLocks(client: pg.Client, statementSql = ''): Promise<ObservedLock[]> {
+    const started = performance.now();
+    try {
+      return await this.readOwnLocksUntimed(client, statementSql);
+    } finally {
+      this.spentMs += performance.now() - started;
+    }
+  }
+
+  private async readOwnLocksUntimed(client: pg.Client, statementSql: string): Promise<ObservedLock[]> {
     // DEALLOCATE ALL / DISCARD drop our prepared statement; using it then would abort the transaction.
     if (/\b(DEALLOCATE|DISCARD)\b/i.test(statementSql)) this.prepared = false;
     const locks = await this.queryOwnLocks(client);
