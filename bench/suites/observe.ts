@@ -198,7 +198,7 @@ export const observeSuite: Suite = {
   title: 'Observation overhead',
   async run({ quick, log }) {
     const rows = quick ? 100_000 : 1_000_000;
-    const repetitions = quick ? 1 : 5;
+    const repetitions = quick ? 1 : 9;
     const tiny = quick ? 200 : 1_000;
     const loadBefore = loadAverage();
     const figures: Record<string, unknown> = { rows, repetitions, tinyStatements: tiny, loadBefore };
