@@ -306,6 +306,10 @@ export const observeSuite: Suite = {
       '',
       'Probe traffic includes, by design, a long reader that holds each probed table for 300 ms at the start: ' +
         'a migration that needs a conflicting lock waits behind it, which is part of what traffic measures.',
+      '',
+      'Identical runs of the same variant differ by up to ±20% on this shared 2-core machine, more than the ' +
+        'overheads being measured, so a "measured" line can miss or meet the goal by chance. The timed share ' +
+        "of the tracer's own lock reads does not depend on that noise: it is the figure to judge the tracer by.",
     ].join('\n');
     return { markdown, figures };
   },
