@@ -305,7 +305,11 @@ async function rehearseUnredacted(config: RehearsalConfig, hooks: RehearsalHooks
   let before: CatalogSnapshot | undefined;
   let after: CatalogSnapshot | undefined;
   const snapshotConnection = withDatabase(config.snapshotServer, snapshotName);
-  const signal = AbortSignal.any([cancel, AbortSignal.timeout(config.timeoutMs)]);
+  // Not AbortSignal.timeout(): held only weakly by AbortSignal.any, it can be garbage
+  // collected before it fires (nodejs/node#57736), and the timeout would never come.
+  const timeout = new AbortController();
+  const timer = setTimeout(() => timeout.abort(new Error('timeout')), config.timeoutMs);
+  const signal = AbortSignal.any([cancel, timeout.signal]);
   try {
     client = await connect(snapshotConnection, { applicationName: 'pg-rehearsal-migration' });
     const migrationPid = (client as unknown as { processID: number }).processID;
@@ -457,6 +461,7 @@ async function rehearseUnredacted(config: RehearsalConfig, hooks: RehearsalHooks
       throw new CancelledError(`cancelled before the migrations ran (${errorMessage(error)})`);
     throw new SetupError(`the rehearsal failed on the snapshot: ${errorMessage(error)}`);
   } finally {
+    clearTimeout(timer);
     await client?.end().catch(() => undefined);
     await observer?.end().catch(() => undefined);
     const t = performance.now();
