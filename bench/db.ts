@@ -1,6 +1,12 @@
 import os from 'node:os';
 import type pg from 'pg';
-import { connect, parseConnectionUrl, quoteIdent, type ConnectionInfo } from '../src/engine/connection.js';
+import {
+  connect,
+  parseConnectionUrl,
+  quoteIdent,
+  quoteLiteral,
+  type ConnectionInfo,
+} from '../src/engine/connection.js';
 import {
   startEmbeddedPostgres,
   type EmbeddedOptions,
@@ -33,6 +39,17 @@ export async function embeddedServer(
     embedded,
     stop: () => embedded.stop(),
   };
+}
+
+/** Runs `fn` on the local PostgreSQL, then on an embedded PostgreSQL 18 started for it and stopped after. */
+export async function forEachServer(fn: (server: BenchServer) => Promise<void>): Promise<void> {
+  const servers: BenchServer[] = [localServer()];
+  try {
+    servers.push(await embeddedServer());
+    for (const server of servers) await fn(server);
+  } finally {
+    for (const server of servers) await server.stop();
+  }
 }
 
 export function on(server: BenchServer, database: string): ConnectionInfo {
@@ -69,7 +86,7 @@ export async function createDatabase(server: BenchServer, name: string, setup = 
 export async function databaseBytes(server: BenchServer, name: string): Promise<number | undefined> {
   const { rows } = await sql(
     server.info,
-    `SELECT pg_database_size(datname)::bigint AS size FROM pg_database WHERE datname = '${name.replace(/'/g, "''")}'`,
+    `SELECT pg_database_size(datname)::bigint AS size FROM pg_database WHERE datname = ${quoteLiteral(name)}`,
   );
   return rows.length ? Number(rows[0].size) : undefined;
 }

@@ -3,10 +3,9 @@ import {
   alternate,
   createDatabase,
   dropDatabase,
-  embeddedServer,
   goalLine,
   loadAverage,
-  localServer,
+  forEachServer,
   on,
   sql,
   withClient,
@@ -43,43 +42,37 @@ export const catalogCaptureSuite: Suite = {
     const figures: Record<string, unknown> = { tables, repetitions, loadBefore };
     const rows: string[] = [];
     const goals: string[] = [];
-    const servers: BenchServer[] = [localServer()];
-    try {
-      servers.push(await embeddedServer());
-      const database = 'bench_catalog';
-      for (const server of servers) {
-        log(`${server.label}: creating ${tables} tables with 2 indexes each`);
-        await createDatabase(server, database);
-        try {
-          await createTables(server, database, tables);
-          const runs: number[] = [];
-          let relations = 0;
-          await withClient(on(server, database), async (client) => {
-            await captureCatalog(client); // first call plans the query and warms the catalog caches
-            await alternate([0], repetitions, async () => {
-              runs.push(
-                await timeMs(async () => {
-                  relations = (await captureCatalog(client)).relations.length;
-                }),
-              );
-            });
+    const database = 'bench_catalog';
+    await forEachServer(async (server) => {
+      log(`${server.label}: creating ${tables} tables with 2 indexes each`);
+      await createDatabase(server, database);
+      try {
+        await createTables(server, database, tables);
+        const runs: number[] = [];
+        let relations = 0;
+        await withClient(on(server, database), async (client) => {
+          await captureCatalog(client); // first call plans the query and warms the catalog caches
+          await alternate([0], repetitions, async () => {
+            runs.push(
+              await timeMs(async () => {
+                relations = (await captureCatalog(client)).relations.length;
+              }),
+            );
           });
-          const ms = median(runs);
-          figures[server.label] = { runsMs: runs, medianMs: ms, relations };
-          log(`${server.label}: ${relations} relations in ${formatMs(ms)}`);
-          rows.push(
-            `| ${server.label} | ${tables.toLocaleString('en')} | ${relations.toLocaleString('en')} | ${formatMs(ms)} | ${formatMs(Math.max(...runs))} |`,
-          );
-          goals.push(
-            goalLine(ms < GOAL_MS, `${server.label}: ${formatMs(ms)} (goal under ${formatMs(GOAL_MS)})`),
-          );
-        } finally {
-          await dropDatabase(server, database);
-        }
+        });
+        const ms = median(runs);
+        figures[server.label] = { runsMs: runs, medianMs: ms, relations };
+        log(`${server.label}: ${relations} relations in ${formatMs(ms)}`);
+        rows.push(
+          `| ${server.label} | ${tables.toLocaleString('en')} | ${relations.toLocaleString('en')} | ${formatMs(ms)} | ${formatMs(Math.max(...runs))} |`,
+        );
+        goals.push(
+          goalLine(ms < GOAL_MS, `${server.label}: ${formatMs(ms)} (goal under ${formatMs(GOAL_MS)})`),
+        );
+      } finally {
+        await dropDatabase(server, database);
       }
-    } finally {
-      for (const server of servers) await server.stop();
-    }
+    });
     figures.loadAfter = loadAverage();
     const markdown = [
       `\`captureCatalog\` (one query: every user relation with its size, filenode and row estimate) on a ` +

@@ -8,10 +8,9 @@ import {
   alternate,
   createDatabase,
   dropDatabase,
-  embeddedServer,
   goalLine,
   loadAverage,
-  localServer,
+  forEachServer,
   type BenchServer,
 } from '../db.js';
 import { median, type Suite } from '../lib.js';
@@ -60,53 +59,47 @@ export const lockPrecisionSuite: Suite = {
     const table: string[] = [];
     const worst: Record<Method, number> = { tracer: 0, sampler: 0 };
     let lowestTracerError = Infinity;
-    const servers: BenchServer[] = [localServer()];
-    try {
-      servers.push(await embeddedServer());
-      for (const server of servers) {
-        const source = 'bench_precision_source';
-        await createDatabase(
-          server,
-          source,
-          'CREATE TABLE held (id integer PRIMARY KEY); INSERT INTO held VALUES (1);',
-        );
-        try {
-          for (const sleepS of sleepsS) {
-            const dir = mkdtempSync(path.join(os.tmpdir(), 'pg-rehearsal-bench-'));
-            writeFileSync(
-              path.join(dir, 'hold.sql'),
-              `BEGIN;\nLOCK TABLE held IN ACCESS EXCLUSIVE MODE;\nSELECT pg_sleep(${sleepS});\nCOMMIT;\n`,
-            );
-            const measured: Record<Method, number[]> = { tracer: [], sampler: [] };
-            try {
-              await alternate<Method>(['tracer', 'sampler'], repetitions, async (method) => {
-                measured[method].push(await heldMs(server, source, dir, method));
-              });
-            } finally {
-              rmSync(dir, { recursive: true, force: true });
-            }
-            const trueMs = sleepS * 1000;
-            for (const method of ['tracer', 'sampler'] as Method[]) {
-              const errors = measured[method].map((ms) => ms - trueMs);
-              const maxAbs = Math.max(...errors.map(Math.abs));
-              worst[method] = Math.max(worst[method], maxAbs);
-              if (method === 'tracer') lowestTracerError = Math.min(lowestTracerError, ...errors);
-              const label = method === 'tracer' ? 'exact tracer' : `sampler (${SAMPLE_INTERVAL_MS} ms)`;
-              table.push(
-                `| ${server.label} | ${trueMs} ms | ${label} | ${median(measured[method]).toFixed(1)} ms | ` +
-                  `${median(errors) >= 0 ? '+' : ''}${median(errors).toFixed(1)} ms | ${maxAbs.toFixed(1)} ms |`,
-              );
-              log(`${server.label} ${trueMs} ms ${method}: ${measured[method].join(', ')}`);
-            }
-            figures[`${server.label} ${trueMs} ms`] = measured;
+    await forEachServer(async (server) => {
+      const source = 'bench_precision_source';
+      await createDatabase(
+        server,
+        source,
+        'CREATE TABLE held (id integer PRIMARY KEY); INSERT INTO held VALUES (1);',
+      );
+      try {
+        for (const sleepS of sleepsS) {
+          const dir = mkdtempSync(path.join(os.tmpdir(), 'pg-rehearsal-bench-'));
+          writeFileSync(
+            path.join(dir, 'hold.sql'),
+            `BEGIN;\nLOCK TABLE held IN ACCESS EXCLUSIVE MODE;\nSELECT pg_sleep(${sleepS});\nCOMMIT;\n`,
+          );
+          const measured: Record<Method, number[]> = { tracer: [], sampler: [] };
+          try {
+            await alternate<Method>(['tracer', 'sampler'], repetitions, async (method) => {
+              measured[method].push(await heldMs(server, source, dir, method));
+            });
+          } finally {
+            rmSync(dir, { recursive: true, force: true });
           }
-        } finally {
-          await dropDatabase(server, source);
+          const trueMs = sleepS * 1000;
+          for (const method of ['tracer', 'sampler'] as Method[]) {
+            const errors = measured[method].map((ms) => ms - trueMs);
+            const maxAbs = Math.max(...errors.map(Math.abs));
+            worst[method] = Math.max(worst[method], maxAbs);
+            if (method === 'tracer') lowestTracerError = Math.min(lowestTracerError, ...errors);
+            const label = method === 'tracer' ? 'exact tracer' : `sampler (${SAMPLE_INTERVAL_MS} ms)`;
+            table.push(
+              `| ${server.label} | ${trueMs} ms | ${label} | ${median(measured[method]).toFixed(1)} ms | ` +
+                `${median(errors) >= 0 ? '+' : ''}${median(errors).toFixed(1)} ms | ${maxAbs.toFixed(1)} ms |`,
+            );
+            log(`${server.label} ${trueMs} ms ${method}: ${measured[method].join(', ')}`);
+          }
+          figures[`${server.label} ${trueMs} ms`] = measured;
         }
+      } finally {
+        await dropDatabase(server, source);
       }
-    } finally {
-      for (const server of servers) await server.stop();
-    }
+    });
     figures.loadAfter = loadAverage();
     const markdown = [
       '`BEGIN; LOCK TABLE held IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(s); COMMIT;` rehearsed with the ' +
@@ -122,7 +115,7 @@ export const lockPrecisionSuite: Suite = {
       '',
       goalLine(
         worst.tracer <= 10 && lowestTracerError >= 0,
-        `exact tracer error between ${lowestTracerError.toFixed(1)} and +${worst.tracer.toFixed(1)} ms (goal: never below the sleep, at most 10 ms above)`,
+        `exact tracer error from ${lowestTracerError >= 0 ? '+' : ''}${lowestTracerError.toFixed(1)} to +${worst.tracer.toFixed(1)} ms (goal: never below the sleep, at most 10 ms above)`,
       ),
       goalLine(
         worst.sampler <= SAMPLE_INTERVAL_MS,

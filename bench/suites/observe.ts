@@ -8,10 +8,9 @@ import {
   alternate,
   createDatabase,
   dropDatabase,
-  embeddedServer,
   goalLine,
   loadAverage,
-  localServer,
+  forEachServer,
   on,
   percent,
   sql,
@@ -207,93 +206,87 @@ export const observeSuite: Suite = {
     const realisticFiles = realisticMigration(rows);
     const statementCount = Object.values(realisticFiles).join('\n').split(';').length - 1;
 
-    const servers: BenchServer[] = [localServer()];
-    try {
-      servers.push(await embeddedServer());
-      for (const server of servers) {
-        const source = 'bench_observe_source';
-        log(`${server.label}: creating a ${rows}-row source database`);
-        await createDatabase(server, source, sourceSql(rows));
-        // Hint bits and visibility map set once in the source, so no run pays for them.
-        await sql(on(server, source), 'VACUUM ANALYZE');
-        try {
-          const realistic = await measure(server, source, realisticFiles, VARIANTS, repetitions, log);
-          const tinySource = 'bench_observe_tiny';
-          await createDatabase(
-            server,
-            tinySource,
-            'CREATE TABLE counters (id integer PRIMARY KEY, n integer NOT NULL); INSERT INTO counters SELECT g, 0 FROM generate_series(1, 10) g;',
-          );
-          const sqlPair = VARIANTS.filter((v) => v.key === 'sql-off' || v.key === 'sql-tracer');
-          const tinyRuns = await measure(server, tinySource, tinyMigration(tiny), sqlPair, repetitions, log);
-          const manyRuns = await measure(
-            server,
-            tinySource,
-            manyTablesMigration(tiny),
-            sqlPair,
-            repetitions,
-            log,
-          );
-          await dropDatabase(server, tinySource);
-          figures[server.label] = { realistic, tiny: tinyRuns, manyTables: manyRuns };
+    await forEachServer(async (server) => {
+      const source = 'bench_observe_source';
+      log(`${server.label}: creating a ${rows}-row source database`);
+      await createDatabase(server, source, sourceSql(rows));
+      // Hint bits and visibility map set once in the source, so no run pays for them.
+      await sql(on(server, source), 'VACUUM ANALYZE');
+      try {
+        const realistic = await measure(server, source, realisticFiles, VARIANTS, repetitions, log);
+        const tinySource = 'bench_observe_tiny';
+        await createDatabase(
+          server,
+          tinySource,
+          'CREATE TABLE counters (id integer PRIMARY KEY, n integer NOT NULL); INSERT INTO counters SELECT g, 0 FROM generate_series(1, 10) g;',
+        );
+        const sqlPair = VARIANTS.filter((v) => v.key === 'sql-off' || v.key === 'sql-tracer');
+        const tinyRuns = await measure(server, tinySource, tinyMigration(tiny), sqlPair, repetitions, log);
+        const manyRuns = await measure(
+          server,
+          tinySource,
+          manyTablesMigration(tiny),
+          sqlPair,
+          repetitions,
+          log,
+        );
+        await dropDatabase(server, tinySource);
+        figures[server.label] = { realistic, tiny: tinyRuns, manyTables: manyRuns };
 
-          // Load drifts during a run: compare each variant with its baseline of the same round.
-          const overheadOf = (v: Variant) => {
-            const base = realistic[v.baseline as string].runsMs;
-            return percent(median(realistic[v.key].runsMs.map((ms, i) => (ms / base[i]) * 1000)), 1000);
-          };
-          const signed = (p: number) => `${p > 0 ? '+' : ''}${p}%`;
-          const rowsOut = VARIANTS.map((v) => {
-            const r = realistic[v.key];
-            const runs = r.runsMs.map((ms) => formatMs(ms)).join(', ');
-            return `| ${v.label} | ${formatMs(r.medianMs)} | ${v.baseline ? signed(overheadOf(v)) : 'baseline'} | ${runs} |`;
-          });
-          const perStatement = (m: typeof tinyRuns) =>
-            (m['sql-tracer'].medianMs - m['sql-off'].medianMs) / tiny;
-          // The tracer's own lock reads, timed inside each run: immune to the run-to-run noise above.
-          const tracedShare = median(realistic['sql-tracer'].tracingShares);
-          const traced = Math.round(tracedShare * 1000) / 10;
-          figures[server.label] = { ...(figures[server.label] as object), tracerReadsPercent: traced };
-          sections.push(
-            `### ${server.label}`,
-            '',
-            `Realistic migration: ${rows.toLocaleString('en')} orders, 3 files, ${statementCount} statements ` +
-              `(${Math.floor(rows / 2 / 5000)} batched UPDATEs backfilling half the rows, ${statementCount - Math.floor(rows / 2 / 5000)} DDL statements: new columns, tables, indexes, a CHECK and a validated foreign key).`,
-            '',
-            '| observation | migrate phase (median) | overhead | runs |',
-            '|---|---:|---:|---|',
-            ...rowsOut,
-            '',
-            `Worst case for the tracer, ${tiny} tiny statements in one transaction (median of ${repetitions}):`,
-            '',
-            '| statements | no observation | exact tracer | cost per statement |',
-            '|---|---:|---:|---:|',
-            `| \`UPDATE counters ... WHERE id = k\` | ${formatMs(tinyRuns['sql-off'].medianMs)} | ${formatMs(tinyRuns['sql-tracer'].medianMs)} | ${perStatement(tinyRuns).toFixed(2)} ms |`,
-            `| \`CREATE TABLE tiny_i (id integer)\` (locks pile up) | ${formatMs(manyRuns['sql-off'].medianMs)} | ${formatMs(manyRuns['sql-tracer'].medianMs)} | ${perStatement(manyRuns).toFixed(2)} ms |`,
-            '',
-          );
-          for (const v of VARIANTS.filter((x) => x.baseline)) {
-            const overhead = overheadOf(v);
-            goals.push(
-              goalLine(
-                overhead < GOAL_PERCENT,
-                `${server.label}, ${v.label}: ${signed(overhead)} measured (goal under ${GOAL_PERCENT}%)`,
-              ),
-            );
-          }
+        // Load drifts during a run: compare each variant with its baseline of the same round.
+        const overheadOf = (v: Variant) => {
+          const base = realistic[v.baseline as string].runsMs;
+          return percent(median(realistic[v.key].runsMs.map((ms, i) => (ms / base[i]) * 1000)), 1000);
+        };
+        const signed = (p: number) => `${p > 0 ? '+' : ''}${p}%`;
+        const rowsOut = VARIANTS.map((v) => {
+          const r = realistic[v.key];
+          const runs = r.runsMs.map((ms) => formatMs(ms)).join(', ');
+          return `| ${v.label} | ${formatMs(r.medianMs)} | ${v.baseline ? signed(overheadOf(v)) : 'baseline'} | ${runs} |`;
+        });
+        const perStatement = (m: typeof tinyRuns) =>
+          (m['sql-tracer'].medianMs - m['sql-off'].medianMs) / tiny;
+        // The tracer's own lock reads, timed inside each run: immune to the run-to-run noise above.
+        const tracedShare = median(realistic['sql-tracer'].tracingShares);
+        const traced = Math.round(tracedShare * 1000) / 10;
+        figures[server.label] = { ...(figures[server.label] as object), tracerReadsPercent: traced };
+        sections.push(
+          `### ${server.label}`,
+          '',
+          `Realistic migration: ${rows.toLocaleString('en')} orders, 3 files, ${statementCount} statements ` +
+            `(${Math.floor(rows / 2 / 5000)} batched UPDATEs backfilling half the rows, ${statementCount - Math.floor(rows / 2 / 5000)} DDL statements: new columns, tables, indexes, a CHECK and a validated foreign key).`,
+          '',
+          '| observation | migrate phase (median) | overhead | runs |',
+          '|---|---:|---:|---|',
+          ...rowsOut,
+          '',
+          `Worst case for the tracer, ${tiny} tiny statements in one transaction (median of ${repetitions}):`,
+          '',
+          '| statements | no observation | exact tracer | cost per statement |',
+          '|---|---:|---:|---:|',
+          `| \`UPDATE counters ... WHERE id = k\` | ${formatMs(tinyRuns['sql-off'].medianMs)} | ${formatMs(tinyRuns['sql-tracer'].medianMs)} | ${perStatement(tinyRuns).toFixed(2)} ms |`,
+          `| \`CREATE TABLE tiny_i (id integer)\` (locks pile up) | ${formatMs(manyRuns['sql-off'].medianMs)} | ${formatMs(manyRuns['sql-tracer'].medianMs)} | ${perStatement(manyRuns).toFixed(2)} ms |`,
+          '',
+        );
+        for (const v of VARIANTS.filter((x) => x.baseline)) {
+          const overhead = overheadOf(v);
           goals.push(
             goalLine(
-              traced < GOAL_PERCENT,
-              `${server.label}, exact lock tracer, its ${statementCount} lock reads timed inside the run (report field \`runner.tracing_ms\`): ${traced}% of the migrate phase (goal under ${GOAL_PERCENT}%)`,
+              overhead < GOAL_PERCENT,
+              `${server.label}, ${v.label}: ${signed(overhead)} measured (goal under ${GOAL_PERCENT}%)`,
             ),
           );
-        } finally {
-          await dropDatabase(server, source);
         }
+        goals.push(
+          goalLine(
+            traced < GOAL_PERCENT,
+            `${server.label}, exact lock tracer, its ${statementCount} lock reads timed inside the run (report field \`runner.tracing_ms\`): ${traced}% of the migrate phase (goal under ${GOAL_PERCENT}%)`,
+          ),
+        );
+      } finally {
+        await dropDatabase(server, source);
       }
-    } finally {
-      for (const server of servers) await server.stop();
-    }
+    });
     const loadAfter = loadAverage();
     figures.loadAfter = loadAfter;
     const markdown = [
