@@ -44161,7 +44161,7 @@ const CONNECT_TIMEOUT_MS = 5_000;
 /** Every statement on the source (a preflight query) must be short. */
 const SOURCE_STATEMENT_TIMEOUT_MS = 30_000;
 /** The one way the source is connected to: read-only, short statements. */
-const connection_SOURCE_CONNECT_OPTIONS = {
+const SOURCE_CONNECT_OPTIONS = {
     readOnly: true,
     statementTimeoutMs: SOURCE_STATEMENT_TIMEOUT_MS,
 };
@@ -44320,7 +44320,7 @@ function clientConfig(info, options = {}) {
  * Opens a connection and turns the driver's errors into messages a person can act on,
  * naming host:port and database but never the password.
  */
-async function connection_connect(info, options = {}) {
+async function connect(info, options = {}) {
     const client = new esm.Client(clientConfig(info, options));
     // An idle client whose server goes away emits 'error'; without a listener node exits.
     client.on('error', () => undefined);
@@ -45355,7 +45355,7 @@ async function runCommandMigration(context) {
         size_delta_bytes: null,
         statements: [],
     };
-    // A signal that fired already (a cancel, or the timeout ran out during the snapshot)
+    // A signal that fired already (a cancel or the timeout, while the sampler was starting)
     // would never call the abort listener below: do not start the command at all.
     if (context.signal.aborted)
         throw new CancelledError(`cancelled before \`${command}\` started`, [migration]);
@@ -46391,13 +46391,26 @@ async function server_databaseOwner(client, database) {
 /** Opens the snapshot server's maintenance database (postgres, else template1). */
 async function server_connectMaintenance(server) {
     try {
-        return await connection_connect(server, { applicationName: 'pg-rehearsal-admin' });
+        return await connect(server, { applicationName: 'pg-rehearsal-admin' });
     }
     catch (error) {
         if (server.database === 'postgres' && /does not exist/.test(errors_errorMessage(error))) {
-            return connection_connect(withDatabase(server, 'template1'), { applicationName: 'pg-rehearsal-admin' });
+            return connect(withDatabase(server, 'template1'), { applicationName: 'pg-rehearsal-admin' });
         }
         throw error;
+    }
+}
+/** What the source server is, read on the one kind of source connection: read-only, short statements. */
+async function server_inspectSource(source) {
+    const client = await connect(source, {
+        ...SOURCE_CONNECT_OPTIONS,
+        applicationName: 'pg-rehearsal-preflight',
+    });
+    try {
+        return await server_inspectServer(client);
+    }
+    finally {
+        await client.end();
     }
 }
 
@@ -46532,7 +46545,7 @@ class TargetSize {
         if (this.closed)
             return undefined;
         try {
-            this.client ??= connection_connect(this.target, { applicationName: 'pg-rehearsal-progress' });
+            this.client ??= connect(this.target, { applicationName: 'pg-rehearsal-progress' });
             const client = await this.client;
             const { rows } = await client.query('SELECT pg_database_size(current_database()) AS size');
             const bytes = Number(rows[0].size);
@@ -46770,7 +46783,7 @@ async function dumpSnapshot(admin, serverInfo, source, name, request, sourceInfo
 }
 /** Row estimates and plans should match the source's: a restore leaves no statistics. */
 async function analyzeDatabase(target) {
-    const client = await connection_connect(target, { applicationName: 'pg-rehearsal-analyze' });
+    const client = await connect(target, { applicationName: 'pg-rehearsal-analyze' });
     try {
         await client.query('ANALYZE');
     }
@@ -47144,18 +47157,6 @@ async function openSnapshotServer(server) {
         throw error;
     }
 }
-async function inspectSource(source) {
-    const client = await connect(source, {
-        ...SOURCE_CONNECT_OPTIONS,
-        applicationName: 'pg-rehearsal-preflight',
-    });
-    try {
-        return await inspectServer(client);
-    }
-    finally {
-        await client.end();
-    }
-}
 /**
  * One call for scripts and benchmarks: create (or replace) a golden snapshot of `source`
  * on `server` (default: the source's server).
@@ -47442,18 +47443,9 @@ async function rehearseUnredacted(config, hooks) {
     // The source is inspected whenever it is named, if only to make sure we never run on it.
     let sourceInfo;
     if (config.source) {
-        const source = await connection_connect(config.source, {
-            ...connection_SOURCE_CONNECT_OPTIONS,
-            applicationName: 'pg-rehearsal-preflight',
-        }).catch((error) => {
+        sourceInfo = await server_inspectSource(config.source).catch((error) => {
             throw new errors_SetupError(`source-url: ${errors_errorMessage(error)}`);
         });
-        try {
-            sourceInfo = await server_inspectServer(source);
-        }
-        finally {
-            await source.end();
-        }
     }
     const admin = await server_connectMaintenance(config.snapshotServer).catch((error) => {
         throw new errors_SetupError(`snapshot-server-url: ${errors_errorMessage(error)}`);
@@ -47566,7 +47558,7 @@ async function rehearseUnredacted(config, hooks) {
     const timer = setTimeout(() => timeout.abort(new Error('timeout')), config.timeoutMs);
     const signal = AbortSignal.any([cancel, timeout.signal]);
     try {
-        client = await connection_connect(snapshotConnection, { applicationName: 'pg-rehearsal-migration' });
+        client = await connect(snapshotConnection, { applicationName: 'pg-rehearsal-migration' });
         const migrationPid = client.processID;
         const cancelInFlight = () => {
             admin.query('SELECT pg_cancel_backend($1)', [migrationPid]).catch(() => undefined);
@@ -47605,7 +47597,7 @@ async function rehearseUnredacted(config, hooks) {
             }
             : undefined;
         const openObserver = async () => {
-            observer ??= await connection_connect(snapshotConnection, { applicationName: 'pg-rehearsal-observer' });
+            observer ??= await connect(snapshotConnection, { applicationName: 'pg-rehearsal-observer' });
             return observer;
         };
         const tracer = config.lockMonitoring && config.runner.kind === 'sql' ? new LockTracer(before) : undefined;

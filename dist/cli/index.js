@@ -8290,7 +8290,7 @@ async function runCommandMigration(context) {
         size_delta_bytes: null,
         statements: [],
     };
-    // A signal that fired already (a cancel, or the timeout ran out during the snapshot)
+    // A signal that fired already (a cancel or the timeout, while the sampler was starting)
     // would never call the abort listener below: do not start the command at all.
     if (context.signal.aborted)
         throw new CancelledError(`cancelled before \`${command}\` started`, [migration]);
@@ -9335,6 +9335,19 @@ async function connectMaintenance(server) {
         throw error;
     }
 }
+/** What the source server is, read on the one kind of source connection: read-only, short statements. */
+async function server_inspectSource(source) {
+    const client = await connect(source, {
+        ...SOURCE_CONNECT_OPTIONS,
+        applicationName: 'pg-rehearsal-preflight',
+    });
+    try {
+        return await inspectServer(client);
+    }
+    finally {
+        await client.end();
+    }
+}
 
 ;// CONCATENATED MODULE: external "node:timers/promises"
 const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
@@ -10079,18 +10092,6 @@ async function openSnapshotServer(server) {
         throw error;
     }
 }
-async function inspectSource(source) {
-    const client = await connect(source, {
-        ...SOURCE_CONNECT_OPTIONS,
-        applicationName: 'pg-rehearsal-preflight',
-    });
-    try {
-        return await inspectServer(client);
-    }
-    finally {
-        await client.end();
-    }
-}
 /**
  * One call for scripts and benchmarks: create (or replace) a golden snapshot of `source`
  * on `server` (default: the source's server).
@@ -10377,18 +10378,9 @@ async function rehearseUnredacted(config, hooks) {
     // The source is inspected whenever it is named, if only to make sure we never run on it.
     let sourceInfo;
     if (config.source) {
-        const source = await connect(config.source, {
-            ...SOURCE_CONNECT_OPTIONS,
-            applicationName: 'pg-rehearsal-preflight',
-        }).catch((error) => {
+        sourceInfo = await server_inspectSource(config.source).catch((error) => {
             throw new SetupError(`source-url: ${errorMessage(error)}`);
         });
-        try {
-            sourceInfo = await inspectServer(source);
-        }
-        finally {
-            await source.end();
-        }
     }
     const admin = await connectMaintenance(config.snapshotServer).catch((error) => {
         throw new SetupError(`snapshot-server-url: ${errorMessage(error)}`);
@@ -11009,6 +11001,7 @@ async function demoCommand(rows, signal) {
 
 
 
+
 const SNAPSHOT_HELP = `Usage: pg-rehearsal snapshot <subcommand> [options]
 
 Golden snapshots: create once (say nightly), then clone per rehearsal
@@ -11117,7 +11110,7 @@ async function snapshotCommand(argv, signal) {
                 if (strategy !== 'auto' && strategy !== 'template' && strategy !== 'dump') {
                     throw new ConfigError('strategy', `--strategy: "${strategy}" is not a strategy; use auto, template or dump`);
                 }
-                const sourceInfo = await inspectSource(source);
+                const sourceInfo = await server_inspectSource(source);
                 const made = await createGoldenSnapshot(admin, server, serverInfo, sourceInfo, {
                     source,
                     name,

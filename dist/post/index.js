@@ -38312,7 +38312,7 @@ const CONNECT_TIMEOUT_MS = 5_000;
 /** Every statement on the source (a preflight query) must be short. */
 const SOURCE_STATEMENT_TIMEOUT_MS = 30_000;
 /** The one way the source is connected to: read-only, short statements. */
-const SOURCE_CONNECT_OPTIONS = {
+const connection_SOURCE_CONNECT_OPTIONS = {
     readOnly: true,
     statementTimeoutMs: SOURCE_STATEMENT_TIMEOUT_MS,
 };
@@ -38956,6 +38956,19 @@ async function server_connectMaintenance(server) {
             return connect(withDatabase(server, 'template1'), { applicationName: 'pg-rehearsal-admin' });
         }
         throw error;
+    }
+}
+/** What the source server is, read on the one kind of source connection: read-only, short statements. */
+async function inspectSource(source) {
+    const client = await connect(source, {
+        ...SOURCE_CONNECT_OPTIONS,
+        applicationName: 'pg-rehearsal-preflight',
+    });
+    try {
+        return await inspectServer(client);
+    }
+    finally {
+        await client.end();
     }
 }
 

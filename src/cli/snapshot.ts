@@ -1,11 +1,11 @@
 import { parseConnectionUrl, withDatabase, type ConnectionInfo } from '../engine/connection.js';
 import { ConfigError } from '../engine/errors.js';
 import { consoleLogger } from '../engine/logger.js';
+import { inspectSource } from '../engine/snapshot/server.js';
 import {
   cloneSnapshot,
   createGoldenSnapshot,
   deleteSnapshot,
-  inspectSource,
   listSnapshots,
   openSnapshotServer,
   restoreSnapshot,

@@ -9,7 +9,6 @@ import {
   isConnectionLost,
   passwordsOf,
   redactSecrets,
-  SOURCE_CONNECT_OPTIONS,
   withDatabase,
   type ConnectionInfo,
 } from './connection.js';
@@ -39,7 +38,7 @@ import {
 import { ensureFreshGolden } from './snapshot/golden.js';
 import { findPgTools } from './snapshot/pg-tools.js';
 import { createSnapshot, dropSnapshotReconnecting, sweepExpiredSnapshots } from './snapshot/snapshot.js';
-import { connectMaintenance, inspectServer, type ServerInfo } from './snapshot/server.js';
+import { connectMaintenance, inspectServer, inspectSource, type ServerInfo } from './snapshot/server.js';
 import { describeThresholds, evaluateThresholds } from './thresholds.js';
 
 export interface RehearsalHooks {
@@ -163,17 +162,9 @@ async function rehearseUnredacted(config: RehearsalConfig, hooks: RehearsalHooks
   // The source is inspected whenever it is named, if only to make sure we never run on it.
   let sourceInfo: ServerInfo | undefined;
   if (config.source) {
-    const source = await connect(config.source, {
-      ...SOURCE_CONNECT_OPTIONS,
-      applicationName: 'pg-rehearsal-preflight',
-    }).catch((error: unknown) => {
+    sourceInfo = await inspectSource(config.source).catch((error: unknown) => {
       throw new SetupError(`source-url: ${errorMessage(error)}`);
     });
-    try {
-      sourceInfo = await inspectServer(source);
-    } finally {
-      await source.end();
-    }
   }
   const admin = await connectMaintenance(config.snapshotServer).catch((error: unknown) => {
     throw new SetupError(`snapshot-server-url: ${errorMessage(error)}`);

@@ -50,7 +50,7 @@ export async function runCommandMigration(context: CommandRunContext): Promise<C
     size_delta_bytes: null,
     statements: [],
   };
-  // A signal that fired already (a cancel, or the timeout ran out during the snapshot)
+  // A signal that fired already (a cancel or the timeout, while the sampler was starting)
   // would never call the abort listener below: do not start the command at all.
   if (context.signal.aborted)
     throw new CancelledError(`cancelled before \`${command}\` started`, [migration]);

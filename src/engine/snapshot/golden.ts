@@ -1,12 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
-import {
-  connect,
-  quoteIdent,
-  quoteLiteral,
-  SOURCE_CONNECT_OPTIONS,
-  type ConnectionInfo,
-} from '../connection.js';
+import { quoteIdent, quoteLiteral, type ConnectionInfo } from '../connection.js';
 import { ConfigError, SetupError, errorMessage } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import type { SnapshotStrategy } from '../report.js';
@@ -26,6 +20,7 @@ import {
   databaseOwner,
   databaseSize,
   inspectServer,
+  inspectSource,
   terminateOtherSessions,
   type ServerInfo,
 } from './server.js';
@@ -441,18 +436,6 @@ export async function openSnapshotServer(
   } catch (error) {
     await admin.end().catch(() => undefined);
     throw error;
-  }
-}
-
-export async function inspectSource(source: ConnectionInfo): Promise<ServerInfo> {
-  const client = await connect(source, {
-    ...SOURCE_CONNECT_OPTIONS,
-    applicationName: 'pg-rehearsal-preflight',
-  });
-  try {
-    return await inspectServer(client);
-  } finally {
-    await client.end();
   }
 }
 

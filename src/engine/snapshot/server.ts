@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { connect, withDatabase, type ConnectionInfo } from '../connection.js';
+import { connect, SOURCE_CONNECT_OPTIONS, withDatabase, type ConnectionInfo } from '../connection.js';
 import { errorMessage } from '../errors.js';
 
 /** What we need to know about a server before deciding how to snapshot on it. */
@@ -101,5 +101,18 @@ export async function connectMaintenance(server: ConnectionInfo): Promise<pg.Cli
       return connect(withDatabase(server, 'template1'), { applicationName: 'pg-rehearsal-admin' });
     }
     throw error;
+  }
+}
+
+/** What the source server is, read on the one kind of source connection: read-only, short statements. */
+export async function inspectSource(source: ConnectionInfo): Promise<ServerInfo> {
+  const client = await connect(source, {
+    ...SOURCE_CONNECT_OPTIONS,
+    applicationName: 'pg-rehearsal-preflight',
+  });
+  try {
+    return await inspectServer(client);
+  } finally {
+    await client.end();
   }
 }
