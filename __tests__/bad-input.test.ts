@@ -4,7 +4,6 @@ import { createServer, type Server, type Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { freePort } from '../src/embedded/postgres.js';
 import { runAction } from './helpers/action-runner.js';
 import { runCli } from './helpers/cli.js';
 import { FakeGitHub } from './helpers/fake-github.js';
@@ -56,7 +55,9 @@ let sourceUrl: string;
 let sourceDb: string;
 let pg18SourceUrl: string;
 let passwordServer: PasswordServer;
-let refusedPort: number;
+// Not a free port picked at run time: the OS hands such a port out again (to this file's
+// listeners, or to another test's server) before the case runs. Nothing listens on port 1.
+const refusedPort = 1;
 let silent: Server;
 let closing: Server;
 const sockets: Socket[] = [];
@@ -256,7 +257,6 @@ beforeAll(async () => {
   sourceDb = new URL(sourceUrl).pathname.slice(1);
   pg18SourceUrl = await createDatabase(pg18.url, 'CREATE TABLE t (id int PRIMARY KEY);', 'bad_input');
   passwordServer = await startPasswordServer();
-  refusedPort = await freePort();
   silent = await listen((socket) => sockets.push(socket)); // accepts, never answers
   closing = await listen((socket) => socket.destroy());
   role = uniqueName('bad_input_nocreatedb');
