@@ -17,6 +17,7 @@ import { silentLogger, type Logger } from './logger.js';
 import { LockTracer } from './observe/lock-tracer.js';
 import {
   SCHEMA_VERSION,
+  formatFailure,
   type MigrationFailure,
   type MigrationReport,
   type Report,
@@ -600,12 +601,6 @@ function describeRunner(
     samples: sampler?.samples,
     max_sample_gap_ms: sampler ? Math.round(sampler.maxGapMs) : undefined,
   };
-}
-
-export function formatFailure(failure: MigrationFailure): string {
-  const where = failure.path ? `${failure.path}${failure.line ? `:${failure.line}` : ''}: ` : '';
-  const code = failure.sqlstate ? ` (SQLSTATE ${failure.sqlstate})` : '';
-  return `${where}${failure.message}${code}`;
 }
 
 function round(ms: number): number {

@@ -209,3 +209,10 @@ export interface Report {
   /** Probe traffic, when it ran; max-read-block/max-write-block then judge measured waits. */
   traffic: TrafficReport | null;
 }
+
+/** One line for a failure: `path:line: message (SQLSTATE x)`; shared by the report and its renderers. */
+export function formatFailure(failure: MigrationFailure): string {
+  const where = failure.path ? `${failure.path}${failure.line ? `:${failure.line}` : ''}: ` : '';
+  const code = failure.sqlstate ? ` (SQLSTATE ${failure.sqlstate})` : '';
+  return `${where}${failure.message}${code}`;
+}

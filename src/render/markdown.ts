@@ -1,5 +1,4 @@
-import { formatFailure } from '../engine/rehearse.js';
-import type { MigrationReport, Report } from '../engine/report.js';
+import { formatFailure, type MigrationReport, type Report } from '../engine/report.js';
 import { formatBytes, formatDuration, formatSignedBytes } from '../engine/units.js';
 import { renderTimeline } from './timeline.js';
 import {

@@ -1,5 +1,4 @@
-import { formatFailure } from '../engine/rehearse.js';
-import type { Report } from '../engine/report.js';
+import { formatFailure, type Report } from '../engine/report.js';
 import { formatBytes, formatDuration, formatSignedBytes } from '../engine/units.js';
 import {
   blockingLocks,
