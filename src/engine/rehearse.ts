@@ -13,6 +13,7 @@ import {
   type ConnectionInfo,
 } from './connection.js';
 import { CancelledError, ConfigError, SetupError, errorMessage, isUsageOrSetupError } from './errors.js';
+import { redactError, redactingLogger, redactReport } from './redact.js';
 import { silentLogger, type Logger } from './logger.js';
 import { LockTracer } from './observe/lock-tracer.js';
 import {
@@ -99,39 +100,6 @@ export async function rehearse(config: RehearsalConfig, hooks: RehearsalHooks = 
   } catch (error) {
     throw redactError(error, redact);
   }
-}
-
-/** A logger that hides secrets in every line it passes on. */
-function redactingLogger(log: Logger, redact: (text: string) => string): Logger {
-  return {
-    info: (message) => log.info(redact(message)),
-    warn: (message) => log.warn(redact(message)),
-    group: (name, fn) => log.group(redact(name), fn),
-  };
-}
-
-/** Every string of the report (keys too), redacted: it goes to files, comments and outputs. */
-function redactReport(report: Report, redact: (text: string) => string): Report {
-  const walk = (value: unknown): unknown => {
-    if (typeof value === 'string') return redact(value);
-    if (Array.isArray(value)) return value.map(walk);
-    if (value && typeof value === 'object') {
-      return Object.fromEntries(Object.entries(value).map(([k, v]) => [redact(k), walk(v)]));
-    }
-    return value;
-  };
-  return walk(report) as Report;
-}
-
-/** The same error, of the same class, with its message redacted. */
-function redactError(error: unknown, redact: (text: string) => string): unknown {
-  if (!(error instanceof Error)) return new Error(redact(String(error)));
-  const message = redact(error.message);
-  if (message === error.message) return error;
-  if (error instanceof ConfigError) return new ConfigError(error.option, message);
-  if (error instanceof SetupError) return new SetupError(message);
-  if (error instanceof CancelledError) return new CancelledError(message);
-  return new Error(message);
 }
 
 async function rehearseUnredacted(config: RehearsalConfig, hooks: RehearsalHooks & { log: Logger }) {
