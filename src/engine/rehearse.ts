@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type pg from 'pg';
-import { VERSION } from '../version.js';
-import { captureCatalog, diffCatalogs, type CatalogDiff, type CatalogSnapshot } from './catalog.js';
+import { captureCatalog, type CatalogSnapshot } from './catalog.js';
 import { generateSnapshotName, type RehearsalConfig } from './config.js';
 import {
   connect,
@@ -14,11 +13,10 @@ import {
 } from './connection.js';
 import { CancelledError, ConfigError, SetupError, errorMessage, isUsageOrSetupError } from './errors.js';
 import { redactError, redactingLogger, redactReport } from './redact.js';
+import { buildReport, round, snapshotInfo } from './report-builder.js';
 import { silentLogger, type Logger } from './logger.js';
 import { LockTracer } from './observe/lock-tracer.js';
 import {
-  SCHEMA_VERSION,
-  formatFailure,
   type MigrationFailure,
   type MigrationReport,
   type Report,
@@ -34,14 +32,12 @@ import {
   chooseProbeTables,
   describeTargets,
   PROBE_INTERVAL_MS,
-  summariseTraffic,
   TrafficGenerator,
 } from './observe/traffic.js';
 import { ensureFreshGolden } from './snapshot/golden.js';
 import { findPgTools } from './snapshot/pg-tools.js';
 import { createSnapshot, dropSnapshotReconnecting, sweepExpiredSnapshots } from './snapshot/snapshot.js';
 import { connectMaintenance, inspectServer, inspectSource, type ServerInfo } from './snapshot/server.js';
-import { describeThresholds, evaluateThresholds } from './thresholds.js';
 
 export interface RehearsalHooks {
   log?: Logger;
@@ -435,142 +431,4 @@ function connectionLostFailure(error: unknown): MigrationFailure {
     message: `the connection to the snapshot was lost: ${errorMessage(error)}`,
     connection_lost: true,
   };
-}
-
-function snapshotInfo(
-  config: RehearsalConfig,
-  serverInfo: ServerInfo,
-  name: string,
-  strategy: SnapshotInfo['strategy'],
-  reason: string,
-  seconds: number,
-): SnapshotInfo {
-  const source = config.source;
-  return {
-    name,
-    strategy,
-    reason,
-    seconds: Math.round(seconds * 1000) / 1000,
-    size_bytes: null,
-    source: source ? { host: source.host, port: source.port, database: source.database } : null,
-    server: { host: config.snapshotServer.host, port: config.snapshotServer.port },
-    kept: config.snapshot.keep || !config.snapshot.create,
-  };
-}
-
-interface ReportInputs {
-  config: RehearsalConfig;
-  startedAt: Date;
-  serverInfo?: ServerInfo;
-  snapshot?: SnapshotInfo;
-  migrations: MigrationReport[];
-  skipped: SkippedMigration[];
-  failure: MigrationFailure | undefined;
-  cancelled: boolean;
-  locks: Report['locks'];
-  sampler?: LockSampler;
-  tracer?: LockTracer;
-  layout?: MigrationLayout;
-  traffic?: TrafficGenerator;
-  before: CatalogSnapshot | undefined;
-  after: CatalogSnapshot | undefined;
-  phases: Report['phases_ms'];
-}
-
-function buildReport(inputs: ReportInputs): Report {
-  const { config, failure, before, after } = inputs;
-  const completedAt = new Date();
-  const diff = before && after ? diffCatalogs(before, after) : undefined;
-  if (diff && config.runner.kind === 'command') attributeRewrites(inputs.migrations, diff);
-  const success = !failure;
-  const report: Report = {
-    schema_version: SCHEMA_VERSION,
-    tool: { name: 'pg-rehearsal', version: VERSION },
-    migration_path: config.runner.kind === 'sql' ? config.runner.patterns.join('\n') : config.runner.command,
-    success,
-    execution_time: Math.round(inputs.phases.migrate) / 1000,
-    started_at: inputs.startedAt.toISOString(),
-    completed_at: completedAt.toISOString(),
-    error: failure ? formatFailure(failure) : null,
-    passed: false,
-    cancelled: inputs.cancelled,
-    failure: failure ?? null,
-    violations: [],
-    snapshot: inputs.snapshot ?? null,
-    server: inputs.serverInfo
-      ? { version: inputs.serverInfo.version, version_num: inputs.serverInfo.versionNum }
-      : null,
-    runner: describeRunner(config, inputs.sampler, inputs.tracer, inputs.layout),
-    phases_ms: inputs.phases,
-    migrations: inputs.migrations,
-    migrations_skipped: inputs.skipped,
-    locks: inputs.locks,
-    metrics: before
-      ? {
-          total_db_size_before: before.databaseBytes,
-          total_db_size_after: after?.databaseBytes ?? null,
-          total_db_size_delta: after ? after.databaseBytes - before.databaseBytes : null,
-          tables: diff?.tables ?? {},
-          indexes: diff?.indexes ?? {},
-        }
-      : null,
-    thresholds: describeThresholds(config.thresholds),
-    traffic: inputs.traffic
-      ? summariseTraffic(
-          inputs.traffic.records(),
-          inputs.traffic.longReaders(),
-          inputs.locks,
-          PROBE_INTERVAL_MS,
-          failure?.sqlstate === '55P03',
-        )
-      : null,
-  };
-  report.violations = evaluateThresholds(report, config.thresholds);
-  report.passed = !inputs.cancelled && report.violations.length === 0 && (success || !config.failOnError);
-  return report;
-}
-
-/**
- * A command's statements are known only from sampling, which cannot read filenodes:
- * pin each rewrite the catalog diff found on the statement that held the table
- * ACCESS EXCLUSIVE (a rewrite always takes it).
- */
-function attributeRewrites(migrations: MigrationReport[], diff: CatalogDiff): void {
-  const rewritten = [...Object.entries(diff.tables), ...Object.entries(diff.indexes)]
-    .filter(([, metrics]) => metrics.rewritten)
-    .map(([name]) => name);
-  for (const name of rewritten) {
-    const statement = migrations
-      .flatMap((m) => m.statements)
-      .find((s) => s.locks.some((l) => l.relation === name && l.mode === 'AccessExclusiveLock'));
-    if (statement && !statement.rewrites.includes(name)) statement.rewrites.push(name);
-  }
-}
-
-function describeRunner(
-  config: RehearsalConfig,
-  sampler: LockSampler | undefined,
-  tracer: LockTracer | undefined,
-  layout: MigrationLayout | undefined,
-): Report['runner'] {
-  if (config.runner.kind === 'sql') {
-    return {
-      kind: 'sql',
-      lock_capture: config.lockMonitoring ? 'exact' : 'off',
-      tracing_ms: tracer ? round(tracer.spentMs) : undefined,
-      layout,
-    };
-  }
-  return {
-    kind: 'command',
-    command: config.runner.command,
-    lock_capture: sampler ? 'sampled' : 'off',
-    sample_interval_ms: sampler ? config.lockSampleIntervalMs : undefined,
-    samples: sampler?.samples,
-    max_sample_gap_ms: sampler ? Math.round(sampler.maxGapMs) : undefined,
-  };
-}
-
-function round(ms: number): number {
-  return Math.round(ms * 10) / 10;
 }
