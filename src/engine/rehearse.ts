@@ -1,43 +1,16 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import type pg from 'pg';
-import { captureCatalog, type CatalogSnapshot } from './catalog.js';
-import { generateSnapshotName, type RehearsalConfig } from './config.js';
-import {
-  connect,
-  isConnectionLost,
-  passwordsOf,
-  redactSecrets,
-  withDatabase,
-  type ConnectionInfo,
-} from './connection.js';
-import { CancelledError, ConfigError, SetupError, errorMessage, isUsageOrSetupError } from './errors.js';
-import { redactError, redactingLogger, redactReport } from './redact.js';
-import { buildReport, round, snapshotInfo } from './report-builder.js';
+import type { RehearsalConfig } from './config.js';
+import { passwordsOf, redactSecrets } from './connection.js';
+import { CancelledError, SetupError, errorMessage, isUsageOrSetupError } from './errors.js';
 import { silentLogger, type Logger } from './logger.js';
-import { LockTracer } from './observe/lock-tracer.js';
-import {
-  type MigrationFailure,
-  type MigrationReport,
-  type Report,
-  type SkippedMigration,
-  type SnapshotInfo,
-} from './report.js';
-import { expandMigrationPatterns } from './runner/files.js';
-import { runCommandMigration, statementsFromSampledLocks } from './runner/command-runner.js';
-import { detectLayout, planMigrations, type MigrationLayout } from './runner/layouts.js';
-import { runSqlMigrations } from './runner/sql-runner.js';
-import { LockSampler } from './observe/lock-sampler.js';
-import {
-  chooseProbeTables,
-  describeTargets,
-  PROBE_INTERVAL_MS,
-  TrafficGenerator,
-} from './observe/traffic.js';
-import { ensureFreshGolden } from './snapshot/golden.js';
-import { findPgTools } from './snapshot/pg-tools.js';
-import { createSnapshot, dropSnapshotReconnecting, sweepExpiredSnapshots } from './snapshot/snapshot.js';
-import { connectMaintenance, inspectServer, inspectSource, type ServerInfo } from './snapshot/server.js';
+import { redactError, redactingLogger, redactReport } from './redact.js';
+import type { Report } from './report.js';
+import { buildReport, judge, round } from './report-builder.js';
+import { planRehearsal } from './rehearsal/plan.js';
+import { preflight } from './rehearsal/preflight.js';
+import { observeAndRun } from './rehearsal/run.js';
+import { leaseSnapshot } from './rehearsal/snapshot-lease.js';
+
+export { resolveMigrationFiles } from './rehearsal/plan.js';
 
 export interface RehearsalHooks {
   log?: Logger;
@@ -47,35 +20,6 @@ export interface RehearsalHooks {
   onSnapshotCreated?: (name: string) => void;
   /** Called once the snapshot is gone, so the post step knows there is nothing left. */
   onSnapshotDropped?: (name: string) => void | Promise<void>;
-}
-
-/** Resolves the SQL files to run; a pattern list that matches nothing is a usage error. */
-export function resolveMigrationFiles(config: RehearsalConfig): {
-  run: string[];
-  skipped: SkippedMigration[];
-  layout: MigrationLayout;
-} {
-  if (config.runner.kind !== 'sql') return { run: [], skipped: [], layout: 'plain' };
-  const files = expandMigrationPatterns(config.runner.patterns, config.workingDirectory);
-  if (files.length === 0) {
-    throw new ConfigError(
-      'migrations',
-      `migrations: no file matches ${config.runner.patterns.map((p) => `"${p}"`).join(', ')} in ${config.workingDirectory}; check the glob and working-directory`,
-    );
-  }
-  const layout = config.layout === 'auto' ? detectLayout(files, config.workingDirectory) : config.layout;
-  const planned = planMigrations(files, layout);
-  const only = config.runner.onlyFiles;
-  if (!only) return { ...planned, layout };
-  const reason = config.runner.skipReason ?? 'not selected';
-  return {
-    run: planned.run.filter((file) => only.includes(file)),
-    skipped: [
-      ...planned.skipped,
-      ...planned.run.filter((file) => !only.includes(file)).map((path) => ({ path, reason })),
-    ],
-    layout,
-  };
 }
 
 /**
@@ -99,317 +43,64 @@ export async function rehearse(config: RehearsalConfig, hooks: RehearsalHooks = 
 }
 
 async function rehearseUnredacted(config: RehearsalConfig, hooks: RehearsalHooks & { log: Logger }) {
-  const log = hooks.log;
+  const { log } = hooks;
   const startedAt = new Date();
   const phases = { snapshot: 0, catalog_before: 0, migrate: 0, catalog_after: 0, cleanup: 0 };
-  const { run: files, skipped, layout } = resolveMigrationFiles(config);
-  if (config.runner.kind === 'sql' && files.length === 0) {
+  const plan = planRehearsal(config);
+  const report = { config, startedAt, phases, skipped: plan.skipped };
+  if (plan.nothingToRun) {
     // Nothing to rehearse (no migration changed): no snapshot, a passing report that says so.
-    log.info(`no migration to run: ${skipped.length} file(s) matched, none selected (${skipped[0]?.reason})`);
-    return buildReport({
+    log.info(
+      `no migration to run: ${plan.skipped.length} file(s) matched, none selected (${plan.skipped[0]?.reason})`,
+    );
+    return judge(
+      buildReport({
+        ...report,
+        migrations: [],
+        failure: undefined,
+        cancelled: false,
+        locks: [],
+        before: undefined,
+        after: undefined,
+      }),
       config,
-      startedAt,
-      migrations: [],
-      skipped,
-      failure: undefined,
-      cancelled: false,
-      locks: [],
-      before: undefined,
-      after: undefined,
-      phases,
-    });
+    );
   }
-
   // A cancel (a signal, Ctrl-C) applies to every step; the timeout to the migration run only.
   const cancel = hooks.signal ?? new AbortController().signal;
-
-  // Preflight: everything that can be wrong is found before a database is created.
-  // The source is inspected whenever it is named, if only to make sure we never run on it.
-  let sourceInfo: ServerInfo | undefined;
-  if (config.source) {
-    sourceInfo = await inspectSource(config.source).catch((error: unknown) => {
-      throw new SetupError(`source-url: ${errorMessage(error)}`);
-    });
-  }
-  const admin = await connectMaintenance(config.snapshotServer).catch((error: unknown) => {
-    throw new SetupError(`snapshot-server-url: ${errorMessage(error)}`);
-  });
-  let serverInfo: ServerInfo;
-  let snapshotName: string;
-  let created = false;
-  let snapshot: SnapshotInfo;
-  try {
-    serverInfo = await inspectServer(admin);
-    const sameServerAsSource = sourceInfo?.identity === serverInfo.identity;
-    if (config.snapshot.create && !serverInfo.canCreateDatabases) {
-      throw new SetupError(
-        `snapshot-server-url: role "${serverInfo.user}" cannot create databases on the snapshot server ${config.snapshotServer.host}:${config.snapshotServer.port}; grant it (ALTER ROLE "${serverInfo.user}" CREATEDB) or use another snapshot-server-url`,
-      );
-    }
-    if (config.snapshot.strategy === 'existing' || !config.snapshot.create) {
-      snapshotName = config.snapshot.create
-        ? generateSnapshotName(config.runId)
-        : (config.snapshot.name as string);
-    } else {
-      snapshotName = config.snapshot.name ?? generateSnapshotName(config.runId);
-    }
-    if (
-      sameServerAsSource &&
-      config.source &&
-      (snapshotName === config.source.database || config.snapshot.name === config.source.database)
-    ) {
-      throw new ConfigError(
-        'snapshot-name',
-        `snapshot-name: "${config.source.database}" is the source database itself; a rehearsal never runs on the source, clones it as a golden snapshot or replaces it. Choose another name`,
-      );
-    }
-    // A dump needs pg_dump able to read the source: find out now, not after creating a database.
-    const dumps =
-      config.snapshot.create &&
-      config.source !== undefined &&
-      (config.snapshot.strategy === 'dump' ||
-        (config.snapshot.strategy === 'auto' && !sameServerAsSource) ||
-        (config.snapshot.strategy === 'existing' &&
-          config.snapshot.maxAgeMs !== undefined &&
-          !sameServerAsSource));
-    if (dumps && sourceInfo) {
-      try {
-        findPgTools(sourceInfo.major, config.pgBinDir);
-      } catch (error) {
-        throw new SetupError(`${config.pgBinDir ? 'pg-bin-dir' : 'snapshot'}: ${errorMessage(error)}`);
-      }
-    }
-    await sweepExpiredSnapshots(admin, serverInfo, log);
-    if (config.snapshot.strategy === 'existing' && config.snapshot.maxAgeMs !== undefined) {
-      await log.group('Golden snapshot', () =>
-        ensureFreshGolden(admin, config.snapshotServer, serverInfo, sourceInfo as ServerInfo, {
-          source: config.source as ConnectionInfo,
-          name: config.snapshot.name as string,
-          maxAgeMs: config.snapshot.maxAgeMs as number,
-          pgBinDir: config.pgBinDir,
-          log,
-          signal: cancel,
-        }),
-      );
-    }
-
-    const snapshotStarted = performance.now();
-    if (cancel.aborted) throw new CancelledError('cancelled before the snapshot was created');
-    if (config.snapshot.create) {
-      const made = await log.group('Snapshot', () =>
-        createSnapshot(
-          {
-            source: config.source,
-            server: config.snapshotServer,
-            strategy: config.snapshot.strategy,
-            name: snapshotName,
-            golden: config.snapshot.name,
-            runId: config.runId,
-            ttlMs: config.snapshot.ttlMs,
-            pgBinDir: config.pgBinDir,
-            signal: cancel,
-            log,
-            onDatabaseCreated: (name) => {
-              created = true;
-              hooks.onSnapshotCreated?.(name);
-            },
-          },
-          admin,
-          serverInfo,
-          sourceInfo,
-        ),
-      );
-      log.info(
-        `snapshot "${made.name}" ready in ${made.seconds.toFixed(2)} s (${made.strategy}: ${made.reason})`,
-      );
-      snapshot = snapshotInfo(config, serverInfo, made.name, made.strategy, made.reason, made.seconds);
-    } else {
-      snapshot = snapshotInfo(
-        config,
-        serverInfo,
-        snapshotName,
-        'reused',
-        'reusing an existing database as it is',
-        0,
-      );
-    }
-    phases.snapshot = round(performance.now() - snapshotStarted);
-  } catch (error) {
-    await cleanup();
-    throw error;
-  }
-
-  async function cleanup(): Promise<void> {
-    if (created && !config.snapshot.keep) {
-      try {
-        await dropSnapshotReconnecting(admin, config.snapshotServer, serverInfo, snapshotName, log);
-        await hooks.onSnapshotDropped?.(snapshotName);
-      } catch (error) {
-        log.warn(
-          `could not drop snapshot "${snapshotName}": ${errorMessage(error)}; the next run sweeps it after its TTL`,
-        );
-      }
-    }
-    await admin.end().catch(() => undefined);
-  }
-
-  let client: pg.Client | undefined;
-  let observer: pg.Client | undefined;
-  let migrations: MigrationReport[] = [];
-  let failure: MigrationFailure | undefined;
-  let cancelled = false;
-  let before: CatalogSnapshot | undefined;
-  let after: CatalogSnapshot | undefined;
-  const snapshotConnection = withDatabase(config.snapshotServer, snapshotName);
-  // Not AbortSignal.timeout(): held only weakly by AbortSignal.any, it can be garbage
-  // collected before it fires (nodejs/node#57736), and the timeout would never come.
-  const timeout = new AbortController();
-  const timer = setTimeout(() => timeout.abort(new Error('timeout')), config.timeoutMs);
+  const pre = await preflight(config, plan);
+  const lease = await leaseSnapshot(config, plan, pre, { ...hooks, log, cancel });
+  phases.snapshot = lease.ms;
+  const timeout = armTimeout(config.timeoutMs);
   const signal = AbortSignal.any([cancel, timeout.signal]);
   try {
-    client = await connect(snapshotConnection, { applicationName: 'pg-rehearsal-migration' });
-    const migrationPid = (client as unknown as { processID: number }).processID;
-    const cancelInFlight = () => {
-      admin.query('SELECT pg_cancel_backend($1)', [migrationPid]).catch(() => undefined);
-    };
-    signal.addEventListener('abort', cancelInFlight, { once: true });
-
-    if (config.metrics || config.lockMonitoring) {
-      const t = performance.now();
-      before = await captureCatalog(client);
-      phases.catalog_before = round(performance.now() - t);
-      snapshot.size_bytes = before.databaseBytes;
-    }
-    // One time origin for statements, locks and probes, so the timeline lines up.
-    const runStarted = performance.now();
-    const clock = () => performance.now() - runStarted;
-    let traffic: TrafficGenerator | undefined;
-    if (config.traffic && before) {
-      const text = files
-        .map((f) => readFileSync(path.resolve(config.workingDirectory, f), 'utf8'))
-        .join('\n');
-      const targets = await describeTargets(client, chooseProbeTables(before, text));
-      traffic = new TrafficGenerator(targets, {
-        target: snapshotConnection,
-        intervalMs: PROBE_INTERVAL_MS,
-        clock,
-        maxWaitMs: config.timeoutMs,
-      });
-      log.info(`probe traffic on ${targets.map((t) => t.table).join(', ') || 'no table'}`);
-      await traffic.start();
-    }
-    // Migration time excludes opening the probe connections.
-    const migrationStarted = performance.now();
-    const databaseSize = config.metrics
-      ? async () => {
-          const { rows } = await (client as pg.Client).query<{ size: string }>(
-            'SELECT pg_database_size(current_database()) AS size',
-          );
-          return Number(rows[0].size);
-        }
-      : undefined;
-    const openObserver = async () => {
-      observer ??= await connect(snapshotConnection, { applicationName: 'pg-rehearsal-observer' });
-      return observer;
-    };
-    const tracer = config.lockMonitoring && config.runner.kind === 'sql' ? new LockTracer(before) : undefined;
-    let sampler: LockSampler | undefined;
-    try {
-      if (config.runner.kind === 'sql') {
-        const result = await log.group('Migrations', () =>
-          runSqlMigrations(files, {
-            client: client as pg.Client,
-            observer: openObserver,
-            tracer,
-            clock,
-            databaseSize,
-            signal,
-            workingDirectory: config.workingDirectory,
-            layout,
-            log,
-          }),
-        );
-        migrations = result.migrations;
-        failure = result.failure;
-      } else {
-        const command = config.runner.command;
-        if (config.lockMonitoring) {
-          sampler = new LockSampler(
-            await openObserver(),
-            { intervalMs: config.lockSampleIntervalMs, clock, label: command },
-            before,
-          );
-          await sampler.start();
-        }
-        const sizeBefore = await databaseSize?.();
-        const result = await log
-          .group('Migrations', () =>
-            runCommandMigration({
-              command,
-              workingDirectory: config.workingDirectory,
-              target: snapshotConnection,
-              signal,
-              log,
-              clock,
-            }),
-          )
-          .finally(() => sampler?.stop());
-        if (sizeBefore !== undefined && databaseSize)
-          result.migration.size_delta_bytes = (await databaseSize()) - sizeBefore;
-        result.migration.statements = statementsFromSampledLocks(command, sampler?.records() ?? []);
-        migrations = [result.migration];
-        failure = result.failure;
-      }
-    } catch (error) {
-      if (error instanceof CancelledError || signal.aborted) {
-        cancelled = true;
-        if (error instanceof CancelledError && error.migrations) migrations = error.migrations;
-        const why = hooks.signal?.aborted
-          ? `the run was cancelled (${errorMessage(hooks.signal.reason)})`
-          : `the migrations exceeded the ${config.timeoutMs / 1000} s timeout`;
-        failure = { message: `${why}: ${errorMessage(error)}` };
-      } else if (isConnectionLost(error)) {
-        // Lost between statements (BEGIN, COMMIT, a size query): the same outcome as during one.
-        failure = connectionLostFailure(error);
-      } else {
-        throw error;
-      }
-    }
-    phases.migrate = round(performance.now() - migrationStarted);
-    await traffic?.stop();
-    signal.removeEventListener('abort', cancelInFlight);
-    tracer?.endTransaction(clock()); // nothing should be open; never lose a hold if it is
-
-    if (config.metrics && !cancelled && !failure?.connection_lost) {
-      const t = performance.now();
-      try {
-        after = await captureCatalog(client);
-      } catch (error) {
-        if (!isConnectionLost(error)) throw error;
-        failure ??= connectionLostFailure(error);
-      }
-      phases.catalog_after = round(performance.now() - t);
-    }
-    // `phases` is shared with the report, so the cleanup time measured in `finally` lands in it.
-    const report = buildReport({
+    const run = await observeAndRun({
       config,
-      startedAt,
-      serverInfo,
-      snapshot,
-      migrations,
-      skipped,
-      failure,
-      cancelled,
-      locks: tracer?.records() ?? sampler?.records() ?? [],
-      sampler,
-      tracer,
-      layout,
-      traffic,
-      before: config.metrics ? before : undefined,
-      after,
+      plan,
+      lease,
+      admin: pre.admin,
+      signal,
+      cancel: hooks.signal,
+      log,
       phases,
     });
-    return report;
+    // `phases` is shared with the report, so the cleanup time measured in `finally` lands in it.
+    return judge(
+      buildReport({
+        ...report,
+        serverInfo: pre.serverInfo,
+        snapshot: lease.info,
+        migrations: run.migrations,
+        failure: run.failure,
+        cancelled: run.cancelled,
+        locks: run.runner.locks(),
+        runner: run.runner.describe(),
+        traffic: run.traffic,
+        before: config.metrics ? run.before : undefined,
+        after: run.after,
+      }),
+      config,
+    );
   } catch (error) {
     if (isUsageOrSetupError(error)) throw error;
     // A cancel that interrupted a query outside the runner (the catalog before, the probes).
@@ -417,18 +108,20 @@ async function rehearseUnredacted(config: RehearsalConfig, hooks: RehearsalHooks
       throw new CancelledError(`cancelled before the migrations ran (${errorMessage(error)})`);
     throw new SetupError(`the rehearsal failed on the snapshot: ${errorMessage(error)}`);
   } finally {
-    clearTimeout(timer);
-    await client?.end().catch(() => undefined);
-    await observer?.end().catch(() => undefined);
+    timeout.disarm();
     const t = performance.now();
-    await cleanup();
+    await lease.release();
     phases.cleanup = round(performance.now() - t);
   }
 }
 
-function connectionLostFailure(error: unknown): MigrationFailure {
-  return {
-    message: `the connection to the snapshot was lost: ${errorMessage(error)}`,
-    connection_lost: true,
-  };
+/**
+ * The migration run's own timer. Not AbortSignal.timeout(): held only weakly by
+ * AbortSignal.any, it can be garbage collected before it fires (nodejs/node#57736),
+ * and the timeout would never come.
+ */
+function armTimeout(ms: number): { signal: AbortSignal; disarm: () => void } {
+  const timeout = new AbortController();
+  const timer = setTimeout(() => timeout.abort(new Error('timeout')), ms);
+  return { signal: timeout.signal, disarm: () => clearTimeout(timer) };
 }

@@ -1,8 +1,6 @@
 import { VERSION } from '../version.js';
 import { diffCatalogs, type CatalogDiff, type CatalogSnapshot } from './catalog.js';
 import type { RehearsalConfig } from './config.js';
-import type { LockSampler } from './observe/lock-sampler.js';
-import type { LockTracer } from './observe/lock-tracer.js';
 import { PROBE_INTERVAL_MS, summariseTraffic, type TrafficGenerator } from './observe/traffic.js';
 import {
   SCHEMA_VERSION,
@@ -13,7 +11,6 @@ import {
   type SkippedMigration,
   type SnapshotInfo,
 } from './report.js';
-import type { MigrationLayout } from './runner/layouts.js';
 import type { ServerInfo } from './snapshot/server.js';
 import { describeThresholds, evaluateThresholds } from './thresholds.js';
 
@@ -54,9 +51,8 @@ export interface ReportInputs {
   failure: MigrationFailure | undefined;
   cancelled: boolean;
   locks: Report['locks'];
-  sampler?: LockSampler;
-  tracer?: LockTracer;
-  layout?: MigrationLayout;
+  /** The runner's own description (MigrationRunner.describe); absent when nothing ran. */
+  runner?: Report['runner'];
   traffic?: TrafficGenerator;
   before: CatalogSnapshot | undefined;
   after: CatalogSnapshot | undefined;
@@ -86,7 +82,7 @@ export function buildReport(inputs: ReportInputs): Report {
     server: inputs.serverInfo
       ? { version: inputs.serverInfo.version, version_num: inputs.serverInfo.versionNum }
       : null,
-    runner: describeRunner(config, inputs.sampler, inputs.tracer, inputs.layout),
+    runner: inputs.runner ?? idleRunner(config),
     phases_ms: inputs.phases,
     migrations: inputs.migrations,
     migrations_skipped: inputs.skipped,
@@ -111,8 +107,14 @@ export function buildReport(inputs: ReportInputs): Report {
         )
       : null,
   };
+  return report;
+}
+
+/** The verdict, the last stage: the thresholds' violations, and whether the run passed. */
+export function judge(report: Report, config: RehearsalConfig): Report {
   report.violations = evaluateThresholds(report, config.thresholds);
-  report.passed = !inputs.cancelled && report.violations.length === 0 && (success || !config.failOnError);
+  report.passed =
+    !report.cancelled && report.violations.length === 0 && (report.success || !config.failOnError);
   return report;
 }
 
@@ -133,28 +135,12 @@ function attributeRewrites(migrations: MigrationReport[], diff: CatalogDiff): vo
   }
 }
 
-function describeRunner(
-  config: RehearsalConfig,
-  sampler: LockSampler | undefined,
-  tracer: LockTracer | undefined,
-  layout: MigrationLayout | undefined,
-): Report['runner'] {
+/** The `runner` section when no migration was selected, so none ran. */
+function idleRunner(config: RehearsalConfig): Report['runner'] {
   if (config.runner.kind === 'sql') {
-    return {
-      kind: 'sql',
-      lock_capture: config.lockMonitoring ? 'exact' : 'off',
-      tracing_ms: tracer ? round(tracer.spentMs) : undefined,
-      layout,
-    };
+    return { kind: 'sql', lock_capture: config.lockMonitoring ? 'exact' : 'off' };
   }
-  return {
-    kind: 'command',
-    command: config.runner.command,
-    lock_capture: sampler ? 'sampled' : 'off',
-    sample_interval_ms: sampler ? config.lockSampleIntervalMs : undefined,
-    samples: sampler?.samples,
-    max_sample_gap_ms: sampler ? Math.round(sampler.maxGapMs) : undefined,
-  };
+  return { kind: 'command', command: config.runner.command, lock_capture: 'off' };
 }
 
 export function round(ms: number): number {

@@ -1,0 +1,82 @@
+import { generateSnapshotName, type RehearsalConfig } from '../config.js';
+import { ConfigError } from '../errors.js';
+import type { SkippedMigration } from '../report.js';
+import { expandMigrationPatterns } from '../runner/files.js';
+import { detectLayout, planMigrations, type MigrationLayout } from '../runner/layouts.js';
+
+/*
+ * Stage 1 of a rehearsal, the plan: the decisions that need no server (which files run,
+ * how they are laid out, what the snapshot is called, whether it is a dump).
+ * See docs/architecture.md.
+ */
+
+export interface RehearsalPlan {
+  files: string[];
+  skipped: SkippedMigration[];
+  layout: MigrationLayout;
+  /** SQL files matched but none selected: no snapshot, a passing report that says so. */
+  nothingToRun: boolean;
+  /** The database the migrations run on: created under this name, or reused as it is. */
+  snapshotName: string;
+}
+
+export function planRehearsal(config: RehearsalConfig): RehearsalPlan {
+  const { run: files, skipped, layout } = resolveMigrationFiles(config);
+  return {
+    files,
+    skipped,
+    layout,
+    nothingToRun: config.runner.kind === 'sql' && files.length === 0,
+    snapshotName: chooseSnapshotName(config),
+  };
+}
+
+/** Resolves the SQL files to run; a pattern list that matches nothing is a usage error. */
+export function resolveMigrationFiles(config: RehearsalConfig): {
+  run: string[];
+  skipped: SkippedMigration[];
+  layout: MigrationLayout;
+} {
+  if (config.runner.kind !== 'sql') return { run: [], skipped: [], layout: 'plain' };
+  const files = expandMigrationPatterns(config.runner.patterns, config.workingDirectory);
+  if (files.length === 0) {
+    throw new ConfigError(
+      'migrations',
+      `migrations: no file matches ${config.runner.patterns.map((p) => `"${p}"`).join(', ')} in ${config.workingDirectory}; check the glob and working-directory`,
+    );
+  }
+  const layout = config.layout === 'auto' ? detectLayout(files, config.workingDirectory) : config.layout;
+  const planned = planMigrations(files, layout);
+  const only = config.runner.onlyFiles;
+  if (!only) return { ...planned, layout };
+  const reason = config.runner.skipReason ?? 'not selected';
+  return {
+    run: planned.run.filter((file) => only.includes(file)),
+    skipped: [
+      ...planned.skipped,
+      ...planned.run.filter((file) => !only.includes(file)).map((path) => ({ path, reason })),
+    ],
+    layout,
+  };
+}
+
+/** A created snapshot gets a fresh name unless one is given; a reused database is the one named. */
+function chooseSnapshotName(config: RehearsalConfig): string {
+  if (config.snapshot.strategy === 'existing' || !config.snapshot.create) {
+    return config.snapshot.create ? generateSnapshotName(config.runId) : (config.snapshot.name as string);
+  }
+  return config.snapshot.name ?? generateSnapshotName(config.runId);
+}
+
+/** Whether the snapshot (or the golden snapshot it clones) is made by pg_dump from the source. */
+export function dumpsSource(config: RehearsalConfig, sameServerAsSource: boolean): boolean {
+  return (
+    config.snapshot.create &&
+    config.source !== undefined &&
+    (config.snapshot.strategy === 'dump' ||
+      (config.snapshot.strategy === 'auto' && !sameServerAsSource) ||
+      (config.snapshot.strategy === 'existing' &&
+        config.snapshot.maxAgeMs !== undefined &&
+        !sameServerAsSource))
+  );
+}

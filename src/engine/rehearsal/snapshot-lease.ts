@@ -1,0 +1,153 @@
+import type { RehearsalConfig } from '../config.js';
+import { withDatabase, type ConnectionInfo } from '../connection.js';
+import { CancelledError, errorMessage } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { SnapshotInfo } from '../report.js';
+import { round, snapshotInfo } from '../report-builder.js';
+import { ensureFreshGolden } from '../snapshot/golden.js';
+import { createSnapshot, dropSnapshotReconnecting, sweepExpiredSnapshots } from '../snapshot/snapshot.js';
+import type { ServerInfo } from '../snapshot/server.js';
+import type { RehearsalPlan } from './plan.js';
+import type { Preflight } from './preflight.js';
+
+/*
+ * Stage 3, the snapshot lease: a database to run the migrations on, and the one way to give
+ * it back (`release`). Where the database comes from is a SnapshotProvider; today a created
+ * one (template, clone of a golden snapshot, dump: snapshot/snapshot.ts chooses) or an
+ * existing database reused as it is. See docs/architecture.md.
+ */
+
+export interface SnapshotLease {
+  name: string;
+  /** The snapshot, for connecting to it. */
+  connection: ConnectionInfo;
+  /** The report's `snapshot` section; `size_bytes` is filled in once measured. */
+  info: SnapshotInfo;
+  /** Milliseconds spent making the snapshot (the `snapshot` phase). */
+  ms: number;
+  /** Drops the snapshot if this run created it (and it is not kept), and ends the maintenance connection. */
+  release(): Promise<void>;
+}
+
+export interface LeaseHooks {
+  /** Called as soon as the snapshot database exists. */
+  onSnapshotCreated?: (name: string) => void;
+  /** Called once the snapshot is gone. */
+  onSnapshotDropped?: (name: string) => void | Promise<void>;
+}
+
+/** What a provider needs: the preflight's connection and servers, the plan's name. */
+export interface ProviderContext extends Preflight {
+  config: RehearsalConfig;
+  name: string;
+  log: Logger;
+  cancel: AbortSignal;
+  /** To be called the moment a database exists, so that `release` drops it even if a later step fails. */
+  onDatabaseCreated: (name: string) => void;
+}
+
+export interface SnapshotProvider {
+  /** Work before the snapshot proper, not counted in its time (refreshing a golden snapshot). */
+  prepare?(context: ProviderContext): Promise<void>;
+  acquire(context: ProviderContext): Promise<SnapshotInfo>;
+}
+
+/** A new database from the source or a golden snapshot. */
+export const createdSnapshotProvider: SnapshotProvider = {
+  async prepare({ config, admin, serverInfo, sourceInfo, log, cancel }) {
+    if (config.snapshot.strategy !== 'existing' || config.snapshot.maxAgeMs === undefined) return;
+    await log.group('Golden snapshot', () =>
+      ensureFreshGolden(admin, config.snapshotServer, serverInfo, sourceInfo as ServerInfo, {
+        source: config.source as ConnectionInfo,
+        name: config.snapshot.name as string,
+        maxAgeMs: config.snapshot.maxAgeMs as number,
+        pgBinDir: config.pgBinDir,
+        log,
+        signal: cancel,
+      }),
+    );
+  },
+  async acquire(context) {
+    const { config, admin, serverInfo, sourceInfo, log, cancel } = context;
+    const made = await log.group('Snapshot', () =>
+      createSnapshot(
+        {
+          source: config.source,
+          server: config.snapshotServer,
+          strategy: config.snapshot.strategy,
+          name: context.name,
+          golden: config.snapshot.name,
+          runId: config.runId,
+          ttlMs: config.snapshot.ttlMs,
+          pgBinDir: config.pgBinDir,
+          signal: cancel,
+          log,
+          onDatabaseCreated: context.onDatabaseCreated,
+        },
+        admin,
+        serverInfo,
+        sourceInfo,
+      ),
+    );
+    log.info(
+      `snapshot "${made.name}" ready in ${made.seconds.toFixed(2)} s (${made.strategy}: ${made.reason})`,
+    );
+    return snapshotInfo(config, serverInfo, made.name, made.strategy, made.reason, made.seconds);
+  },
+};
+
+/** An existing database, used as it is (`create-snapshot: false`). */
+export const reusedDatabaseProvider: SnapshotProvider = {
+  async acquire({ config, serverInfo, name }) {
+    return snapshotInfo(config, serverInfo, name, 'reused', 'reusing an existing database as it is', 0);
+  },
+};
+
+/** Sweeps expired snapshots, then leases one from the config's provider; on failure releases what it made. */
+export async function leaseSnapshot(
+  config: RehearsalConfig,
+  plan: RehearsalPlan,
+  pre: Preflight,
+  options: LeaseHooks & { log: Logger; cancel: AbortSignal },
+): Promise<SnapshotLease> {
+  const { log, cancel } = options;
+  const name = plan.snapshotName;
+  let created = false;
+  const release = async (): Promise<void> => {
+    if (created && !config.snapshot.keep) {
+      try {
+        await dropSnapshotReconnecting(pre.admin, config.snapshotServer, pre.serverInfo, name, log);
+        await options.onSnapshotDropped?.(name);
+      } catch (error) {
+        log.warn(
+          `could not drop snapshot "${name}": ${errorMessage(error)}; the next run sweeps it after its TTL`,
+        );
+      }
+    }
+    await pre.admin.end().catch(() => undefined);
+  };
+  const provider = config.snapshot.create ? createdSnapshotProvider : reusedDatabaseProvider;
+  const context: ProviderContext = {
+    ...pre,
+    config,
+    name,
+    log,
+    cancel,
+    onDatabaseCreated: (database) => {
+      created = true;
+      options.onSnapshotCreated?.(database);
+    },
+  };
+  try {
+    await sweepExpiredSnapshots(pre.admin, pre.serverInfo, log);
+    await provider.prepare?.(context);
+    const started = performance.now();
+    if (cancel.aborted) throw new CancelledError('cancelled before the snapshot was created');
+    const info = await provider.acquire(context);
+    const ms = round(performance.now() - started);
+    return { name, connection: withDatabase(config.snapshotServer, name), info, ms, release };
+  } catch (error) {
+    await release();
+    throw error;
+  }
+}
