@@ -1,6 +1,6 @@
 /**
  * PostgreSQL's table-level lock modes and what each one means for the application's
- * traffic on that table while it is held (DESIGN.md section 5).
+ * traffic on that table while it is held (docs/architecture.md, "Lock modes").
  */
 
 export type LockModeName =
@@ -61,4 +61,64 @@ export function blocksReads(mode: string): boolean {
 
 export function blocksWrites(mode: string): boolean {
   return info(mode).blocks !== 'none';
+}
+
+/**
+ * PostgreSQL's conflict table for table-level locks ("Conflicting Lock Modes" in the
+ * docs): the modes each mode conflicts with. Symmetric; __tests__/lock-conflicts.test.ts
+ * checks all 64 pairs against a real server.
+ */
+const CONFLICTS: Record<LockModeName, readonly LockModeName[]> = {
+  AccessShareLock: ['AccessExclusiveLock'],
+  RowShareLock: ['ExclusiveLock', 'AccessExclusiveLock'],
+  RowExclusiveLock: ['ShareLock', 'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock'],
+  ShareUpdateExclusiveLock: [
+    'ShareUpdateExclusiveLock',
+    'ShareLock',
+    'ShareRowExclusiveLock',
+    'ExclusiveLock',
+    'AccessExclusiveLock',
+  ],
+  ShareLock: [
+    'RowExclusiveLock',
+    'ShareUpdateExclusiveLock',
+    'ShareRowExclusiveLock',
+    'ExclusiveLock',
+    'AccessExclusiveLock',
+  ],
+  ShareRowExclusiveLock: [
+    'RowExclusiveLock',
+    'ShareUpdateExclusiveLock',
+    'ShareLock',
+    'ShareRowExclusiveLock',
+    'ExclusiveLock',
+    'AccessExclusiveLock',
+  ],
+  ExclusiveLock: [
+    'RowShareLock',
+    'RowExclusiveLock',
+    'ShareUpdateExclusiveLock',
+    'ShareLock',
+    'ShareRowExclusiveLock',
+    'ExclusiveLock',
+    'AccessExclusiveLock',
+  ],
+  AccessExclusiveLock: [
+    'AccessShareLock',
+    'RowShareLock',
+    'RowExclusiveLock',
+    'ShareUpdateExclusiveLock',
+    'ShareLock',
+    'ShareRowExclusiveLock',
+    'ExclusiveLock',
+    'AccessExclusiveLock',
+  ],
+};
+
+/** Every table-level lock mode, weakest first. */
+export const LOCK_MODE_NAMES = Object.keys(LOCK_MODES) as LockModeName[];
+
+/** Whether a session holding `held` makes another session asking for `requested` wait. */
+export function lockModesConflict(held: LockModeName, requested: LockModeName): boolean {
+  return CONFLICTS[held].includes(requested);
 }
