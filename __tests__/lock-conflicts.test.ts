@@ -6,23 +6,19 @@ import {
   lockModesConflict,
   type LockModeName,
 } from '../src/engine/observe/lock-modes.js';
-import { createDatabase, dropDatabase, localServerUrl, withDatabase } from './helpers/servers.js';
+import { createDatabase, dropDatabase, testServers } from './helpers/servers.js';
 
 /**
  * The conflict matrix in lock-modes.ts against the server itself: one session holds each
  * mode on a table, another asks for each mode with NOWAIT; a refusal (55P03) is a conflict.
  */
-describe('lock mode conflicts, as PostgreSQL decides them', () => {
+describe.each(testServers())('lock mode conflicts, as PostgreSQL $name decides them', (server) => {
   let url: string;
   let holder: pg.Client;
   let requester: pg.Client;
 
   beforeAll(async () => {
-    url = await createDatabase(
-      withDatabase(localServerUrl(), 'postgres'),
-      'CREATE TABLE t (id int)',
-      'locks',
-    );
+    url = await createDatabase(server.url, 'CREATE TABLE t (id int)', 'locks');
     holder = new pg.Client({ connectionString: url });
     requester = new pg.Client({ connectionString: url });
     await holder.connect();

@@ -10,7 +10,7 @@ import {
   type LockModeName,
 } from '../src/engine/observe/lock-modes.js';
 
-/** DESIGN.md section 5, weakest first. */
+/** The lock modes, weakest first, and the traffic each blocks (docs/architecture.md, "Lock modes"). */
 const TABLE: [LockModeName, string, Blocks][] = [
   ['AccessShareLock', 'ACCESS SHARE', 'none'],
   ['RowShareLock', 'ROW SHARE', 'none'],

@@ -1,5 +1,5 @@
 /**
- * The sample shop (DESIGN.md section 8): a v1 catalogue of products and the v2 upgrade
+ * The sample shop (docs/architecture.md, "The demo"): a v1 catalogue of products and the v2 upgrade
  * whose last step quietly rewrites the whole table under an ACCESS EXCLUSIVE lock.
  * Used by `pg-rehearsal demo` and by the tests, so both rehearse the same thing.
  */

@@ -1,5 +1,5 @@
 /**
- * The Report: the one data model between measuring and presenting (DESIGN.md section 3).
+ * The Report: the one data model between measuring and presenting (docs/architecture.md, "How a report is built").
  * Field names are the JSON names, so the JSON renderer is a plain serialisation.
  * Sizes are bytes; times are milliseconds except the two legacy second-valued fields
  * (`execution_time`, `locks[].duration`).
