@@ -126,7 +126,8 @@ describe('buildConfig: invalid values', () => {
   });
 
   it('accepts a 63-character snapshot-name', () => {
-    expect(build({ 'snapshot-name': `_${'a'.repeat(62)}` }).snapshot.name).toHaveLength(63);
+    const name = `_${'a'.repeat(62)}`;
+    expect(build({ 'snapshot-name': name }).snapshot).toMatchObject({ kind: 'copy', name });
   });
 
   it('rejects an unknown snapshot strategy', () => {
@@ -199,10 +200,11 @@ describe('buildConfig: empty strings mean "not given"', () => {
     expect(config.thresholds.maxRewriteSizeBytes).toBeUndefined();
     expect(config.timeoutMs).toBe(30 * 60_000);
     expect(config.snapshot).toEqual({
+      kind: 'copy',
       strategy: 'auto',
+      source: config.source,
       name: undefined,
       keep: false,
-      create: true,
       ttlMs: 6 * 3_600_000,
     });
     expect(config.runner).toEqual({ kind: 'sql', patterns: ['migrations/*.sql'] });
@@ -237,7 +239,7 @@ describe('buildConfig: valid config', () => {
       maxRewriteSizeBytes: 0,
     });
     expect(config.timeoutMs).toBe(3_600_000);
-    expect(config.snapshot.ttlMs).toBe(7_200_000);
+    expect(config.snapshot).toMatchObject({ ttlMs: 7_200_000 });
   });
 
   it('accepts a 0 duration threshold (any blocking fails)', () => {
@@ -303,8 +305,7 @@ describe('buildConfig: valid config', () => {
       context,
     );
     expect(config.source).toBeUndefined();
-    expect(config.snapshot.strategy).toBe('existing');
-    expect(config.snapshot.name).toBe('golden');
+    expect(config.snapshot).toEqual({ kind: 'golden', golden: 'golden', keep: false, ttlMs: 6 * 3_600_000 });
     expect(config.runner).toEqual({ kind: 'command', command: 'make migrate' });
   });
 
@@ -343,25 +344,24 @@ describe('buildConfig: valid config', () => {
     ['off', false],
     ['0', false],
   ])('parses boolean %j as %s', (value, expected) => {
-    expect(build({ 'keep-snapshot': value }).snapshot.keep).toBe(expected);
+    expect(build({ 'keep-snapshot': value }).snapshot).toMatchObject({ keep: expected });
     expect(build({ metrics: value }).metrics).toBe(expected);
   });
 
   it('accepts real booleans (CLI flags)', () => {
     const config = build({ 'keep-snapshot': true, 'lock-monitoring': false, 'fail-on-error': false });
-    expect(config.snapshot.keep).toBe(true);
+    expect(config.snapshot).toMatchObject({ keep: true });
     expect(config.lockMonitoring).toBe(false);
     expect(config.failOnError).toBe(false);
   });
 
   it.each(['auto', 'template', 'dump'])('accepts snapshot strategy %s', (strategy) => {
-    expect(build({ snapshot: strategy }).snapshot.strategy).toBe(strategy);
+    expect(build({ snapshot: strategy }).snapshot).toMatchObject({ kind: 'copy', strategy });
   });
 
   it('reuses an existing database when create-snapshot is false', () => {
     const config = build({ 'create-snapshot': 'false', 'snapshot-name': 'prepared_db' });
-    expect(config.snapshot.create).toBe(false);
-    expect(config.snapshot.name).toBe('prepared_db');
+    expect(config.snapshot).toEqual({ kind: 'reuse', name: 'prepared_db' });
   });
 
   it('sanitizes the run id', () => {
@@ -400,7 +400,7 @@ describe('generateSnapshotName', () => {
 
   it('is a safe snapshot-name for buildConfig', () => {
     const name = generateSnapshotName('7');
-    expect(build({ 'snapshot-name': name }).snapshot.name).toBe(name);
+    expect(build({ 'snapshot-name': name }).snapshot).toMatchObject({ name });
   });
 });
 

@@ -10,7 +10,7 @@ import {
   cloneSnapshotOn,
   createGoldenSnapshotOn,
   openSnapshotServer,
-} from '../src/engine/snapshot/golden.js';
+} from '../src/engine/snapshot/golden-on.js';
 import { writeMetadata, type SnapshotMetadata } from '../src/engine/snapshot/metadata.js';
 import { findPgTools } from '../src/engine/snapshot/pg-tools.js';
 import { sweepExpiredSnapshots } from '../src/engine/snapshot/snapshot.js';
@@ -541,7 +541,10 @@ describe('usage errors', () => {
       buildConfig({ ...base, snapshot: 'existing', 'source-url': local.url, 'snapshot-max-age': 'soon' }),
     ).toThrow(/is not a duration/);
     const config = buildConfig({ ...base, snapshot: 'existing', 'source-url': local.url });
-    expect(config.snapshot.maxAgeMs).toBe(24 * 3_600_000);
+    expect(config.snapshot).toMatchObject({
+      kind: 'golden',
+      refresh: { source: config.source, maxAgeMs: 24 * 3_600_000 },
+    });
   });
 });
 

@@ -3,6 +3,7 @@ import { connect, redactUrlString } from '../engine/connection.js';
 import { errorMessage } from '../engine/errors.js';
 import { dropSnapshot, inspectServer } from '../engine/snapshot/snapshot.js';
 import { configFromInputs, maskSecrets, readInputs } from './inputs.js';
+import { keepsSnapshot } from '../engine/config.js';
 import { snapshotLeftByMain } from './state.js';
 
 /**
@@ -15,7 +16,7 @@ async function post(): Promise<void> {
   const raw = readInputs();
   maskSecrets(raw);
   const config = configFromInputs(raw);
-  if (config.snapshot.keep) {
+  if (keepsSnapshot(config.snapshot)) {
     core.info(`keep-snapshot is set: leaving snapshot "${name}" in place`);
     return;
   }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { parseConnectionUrl, withDatabase, type ConnectionInfo } from './connection.js';
 import { ConfigError } from './errors.js';
+import { assertSafeName } from './safe-name.js';
 import { parseDurationMs, parsePercent, parseSizeBytes } from './units.js';
 
 export type SnapshotStrategyOption = 'auto' | 'template' | 'dump' | 'existing';
@@ -33,23 +34,54 @@ export type RunnerConfig =
     }
   | { kind: 'command'; command: string };
 
+/**
+ * Where the database the migrations run on comes from: exactly one of three, so a
+ * combination the options forbid cannot be built.
+ */
+export type SnapshotConfig =
+  | {
+      /** A new copy of the source: a file-level template copy or a dump (`auto` chooses). */
+      kind: 'copy';
+      strategy: 'auto' | 'template' | 'dump';
+      source: ConnectionInfo;
+      /** The snapshot's name; a fresh `pg_rehearsal_...` name when absent. */
+      name?: string;
+      keep: boolean;
+      ttlMs: number;
+    }
+  | {
+      /** A clone of a golden snapshot (`snapshot: existing`). */
+      kind: 'golden';
+      golden: string;
+      keep: boolean;
+      ttlMs: number;
+      /** A golden snapshot older than `maxAgeMs` (or missing) is created afresh from `source`. */
+      refresh?: { source: ConnectionInfo; maxAgeMs: number };
+    }
+  | {
+      /** An existing database, used as it is (`create-snapshot: false`); never dropped. */
+      kind: 'reuse';
+      name: string;
+    };
+
+/** Whether the snapshot stays after the run (kept on request, or not ours to drop). */
+export function keepsSnapshot(snapshot: SnapshotConfig): boolean {
+  return snapshot.kind === 'reuse' || snapshot.keep;
+}
+
+/** The database name the user gave: the snapshot's, the golden snapshot's, or the reused one. */
+export function namedDatabase(snapshot: SnapshotConfig): string | undefined {
+  return snapshot.kind === 'golden' ? snapshot.golden : snapshot.name;
+}
+
 /** One typed, validated object: everything the engine needs for a run. */
 export interface RehearsalConfig {
-  /** The database the migrations are meant for; only ever read. Absent with `snapshot: existing`. */
+  /** The database the migrations are meant for; only ever read. Inspected whenever it is given. */
   source?: ConnectionInfo;
   /** Where the throwaway snapshot database is created (its `database` is the maintenance DB). */
   snapshotServer: ConnectionInfo;
-  snapshot: {
-    strategy: SnapshotStrategyOption;
-    /** Name of the snapshot to create, or of the golden snapshot with `existing`. */
-    name?: string;
-    keep: boolean;
-    /** false: reuse the database named `name` as the snapshot, as it is. */
-    create: boolean;
-    ttlMs: number;
-    /** With `existing`: a golden snapshot older than this (or missing) is created afresh from the source. */
-    maxAgeMs?: number;
-  };
+  /** Where the database the migrations run on comes from. */
+  snapshot: SnapshotConfig;
   runner: RunnerConfig;
   workingDirectory: string;
   lockMonitoring: boolean;
@@ -82,7 +114,6 @@ export interface BuildConfigContext {
   cwd?: string;
 }
 
-const SNAPSHOT_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 const DEFAULT_TIMEOUT_MS = 30 * 60_000;
 const DEFAULT_TTL_MS = 6 * 3_600_000;
 const DEFAULT_SAMPLE_INTERVAL_MS = 50;
@@ -98,7 +129,52 @@ export const MIGRATION_LAYOUTS: readonly MigrationLayoutOption[] = [
 ];
 
 export function buildConfig(raw: RawOptions, context: BuildConfigContext = {}): RehearsalConfig {
-  const label = context.label ?? ((option: string) => option);
+  const read = optionReader(raw, context.label ?? ((option: string) => option));
+  const choice = readSnapshotChoice(read);
+  const { source, snapshotServer } = readServers(read, choice);
+  const runner = readRunner(read);
+  const thresholds = readThresholds(read);
+  const layout = (read.text('layout') ?? 'auto') as MigrationLayoutOption;
+  if (!MIGRATION_LAYOUTS.includes(layout)) {
+    read.fail('layout', `"${layout}" is not a layout; use one of ${MIGRATION_LAYOUTS.join(', ')}`);
+  }
+  const lockSampleIntervalMs = read.duration('lock-sample-interval') ?? DEFAULT_SAMPLE_INTERVAL_MS;
+  if (lockSampleIntervalMs < 5) read.fail('lock-sample-interval', 'must be at least 5ms, e.g. 50ms');
+  const timeoutMs = read.duration('timeout') ?? DEFAULT_TIMEOUT_MS;
+  if (timeoutMs <= 0) read.fail('timeout', 'must be greater than 0, e.g. 30m');
+  const snapshot = readSnapshot(read, choice, source);
+
+  const cwd = context.cwd ?? process.cwd();
+  return {
+    source,
+    snapshotServer,
+    snapshot,
+    runner,
+    workingDirectory: path.resolve(cwd, read.text('working-directory') ?? '.'),
+    lockMonitoring: read.bool('lock-monitoring', true),
+    metrics: read.bool('metrics', true),
+    thresholds,
+    failOnError: read.bool('fail-on-error', true),
+    timeoutMs,
+    runId: sanitizeRunId(context.runId ?? localRunId()),
+    pgBinDir: read.text('pg-bin-dir'),
+    layout,
+    lockSampleIntervalMs,
+    traffic: read.bool('traffic', DEFAULT_TRAFFIC),
+  };
+}
+
+/** Typed access to the raw options; every failure names its option. */
+interface OptionReader {
+  fail(option: string, message: string): never;
+  text(option: string): string | undefined;
+  bool(option: string, fallback: boolean): boolean;
+  duration(option: string): number | undefined;
+  url(option: string): ConnectionInfo | undefined;
+  label(option: string): string;
+}
+
+function optionReader(raw: RawOptions, label: (option: string) => string): OptionReader {
   const fail = (option: string, message: string): never => {
     throw new ConfigError(option, `${label(option)}: ${message}`);
   };
@@ -108,7 +184,6 @@ export function buildConfig(raw: RawOptions, context: BuildConfigContext = {}): 
     const trimmed = String(value).trim();
     return trimmed === '' ? undefined : trimmed;
   };
-  const bool = (option: string, fallback: boolean) => parseBooleanOption(raw, option, fallback, label);
   const duration = (option: string): number | undefined => {
     const given = text(option);
     if (given === undefined) return undefined;
@@ -117,141 +192,150 @@ export function buildConfig(raw: RawOptions, context: BuildConfigContext = {}): 
       fail(option, `"${given}" is not a duration; use a number with a unit: 500ms, 30s, 5m, 1h`);
     return ms;
   };
-  const url = (option: string): ConnectionInfo | undefined => {
-    const given = text(option);
-    return given === undefined ? undefined : parseConnectionUrl(given, option, label(option));
+  return {
+    fail,
+    text,
+    duration,
+    label,
+    bool: (option, fallback) => parseBooleanOption(raw, option, fallback, label),
+    url: (option) => {
+      const given = text(option);
+      return given === undefined ? undefined : parseConnectionUrl(given, option, label(option));
+    },
   };
+}
 
-  const strategyText = text('snapshot') ?? 'auto';
+/** The snapshot options that decide which kind of snapshot this is, before the servers are read. */
+interface SnapshotChoice {
+  strategy: SnapshotStrategyOption;
+  name?: string;
+  create: boolean;
+}
+
+function readSnapshotChoice(read: OptionReader): SnapshotChoice {
+  const strategyText = read.text('snapshot') ?? 'auto';
   if (!SNAPSHOT_STRATEGIES.includes(strategyText as SnapshotStrategyOption)) {
-    fail(
+    read.fail(
       'snapshot',
       `"${strategyText}" is not a snapshot strategy; use one of ${SNAPSHOT_STRATEGIES.join(', ')}`,
     );
   }
   const strategy = strategyText as SnapshotStrategyOption;
-
-  const snapshotName = text('snapshot-name');
-  if (snapshotName !== undefined && !SNAPSHOT_NAME.test(snapshotName)) {
-    fail(
-      'snapshot-name',
-      `"${snapshotName}" is not a safe database name; use letters, digits and underscores, starting with a letter or underscore, at most 63 characters`,
-    );
-  }
-  const create = bool('create-snapshot', true);
-  if (!create && snapshotName === undefined) {
-    fail(
+  const name = read.text('snapshot-name');
+  if (name !== undefined) assertSafeName(name, 'snapshot-name', read.label('snapshot-name'));
+  const create = read.bool('create-snapshot', true);
+  if (!create && name === undefined) {
+    read.fail(
       'snapshot-name',
       `is required when the snapshot is not created (reuse an existing database by name)`,
     );
   }
-  if (strategy === 'existing' && snapshotName === undefined) {
-    fail('snapshot-name', 'is required with snapshot: existing (the golden snapshot to clone)');
+  if (strategy === 'existing' && name === undefined) {
+    read.fail('snapshot-name', 'is required with snapshot: existing (the golden snapshot to clone)');
   }
+  return { strategy, name, create };
+}
 
-  const source = url('source-url');
-  const needsSource = create && strategy !== 'existing';
+function readServers(
+  read: OptionReader,
+  choice: SnapshotChoice,
+): { source?: ConnectionInfo; snapshotServer: ConnectionInfo } {
+  const source = read.url('source-url');
+  const needsSource = choice.create && choice.strategy !== 'existing';
   if (needsSource && source === undefined) {
-    fail('source-url', 'is required: the URL of the database the migrations are meant for (it is only read)');
+    read.fail(
+      'source-url',
+      'is required: the URL of the database the migrations are meant for (it is only read)',
+    );
   }
-  const snapshotServerGiven = url('snapshot-server-url');
+  const snapshotServerGiven = read.url('snapshot-server-url');
   const snapshotServerBase = snapshotServerGiven ?? source;
   if (snapshotServerBase === undefined) {
-    return fail('snapshot-server-url', 'is required when no source-url is given');
+    return read.fail('snapshot-server-url', 'is required when no source-url is given');
   }
   // A snapshot-server URL without a database path means "the postgres maintenance DB".
-  const snapshotServer = snapshotServerGiven ?? withDatabase(snapshotServerBase, 'postgres');
+  return { source, snapshotServer: snapshotServerGiven ?? withDatabase(snapshotServerBase, 'postgres') };
+}
 
-  const migrations = text('migrations');
-  const command = text('command');
+function readRunner(read: OptionReader): RunnerConfig {
+  const migrations = read.text('migrations');
+  const command = read.text('command');
   if (migrations !== undefined && command !== undefined) {
-    fail(
+    read.fail(
       'migrations',
       'and command are both set; give one: migrations (SQL files) or command (your migration tool)',
     );
   }
-  if (migrations === undefined && command === undefined) {
-    fail(
+  if (command !== undefined) return { kind: 'command', command };
+  if (migrations === undefined) {
+    return read.fail(
       'migrations',
       'is required (or command): newline-separated globs of SQL files, e.g. migrations/*.sql',
     );
   }
-  const runner: RunnerConfig =
-    command !== undefined
-      ? { kind: 'command', command }
-      : {
-          kind: 'sql',
-          patterns: (migrations as string)
-            .split(/\r?\n/)
-            .map((p) => p.trim())
-            .filter(Boolean),
-        };
-
-  const thresholds: Thresholds = {
-    maxDurationMs: duration('max-duration'),
-    maxReadBlockMs: duration('max-read-block'),
-    maxWriteBlockMs: duration('max-write-block'),
+  return {
+    kind: 'sql',
+    patterns: migrations
+      .split(/\r?\n/)
+      .map((p) => p.trim())
+      .filter(Boolean),
   };
-  const sizeIncrease = text('max-size-increase');
+}
+
+function readThresholds(read: OptionReader): Thresholds {
+  const thresholds: Thresholds = {
+    maxDurationMs: read.duration('max-duration'),
+    maxReadBlockMs: read.duration('max-read-block'),
+    maxWriteBlockMs: read.duration('max-write-block'),
+  };
+  const sizeIncrease = read.text('max-size-increase');
   if (sizeIncrease !== undefined) {
     const percent = parsePercent(sizeIncrease);
     const bytes = parseSizeBytes(sizeIncrease);
     if (percent !== undefined) thresholds.maxSizeIncrease = { kind: 'percent', percent };
     else if (bytes !== undefined) thresholds.maxSizeIncrease = { kind: 'bytes', bytes };
-    else fail('max-size-increase', `"${sizeIncrease}" is not a size; use e.g. 500MB, 2GB or 10%`);
+    else read.fail('max-size-increase', `"${sizeIncrease}" is not a size; use e.g. 500MB, 2GB or 10%`);
   }
-  const rewriteSize = text('max-rewrite-size');
+  const rewriteSize = read.text('max-rewrite-size');
   if (rewriteSize !== undefined) {
     thresholds.maxRewriteSizeBytes = parseSizeBytes(rewriteSize);
     if (thresholds.maxRewriteSizeBytes === undefined) {
-      fail('max-rewrite-size', `"${rewriteSize}" is not a size; use e.g. 0 (any rewrite), 100MB, 1GB`);
+      read.fail('max-rewrite-size', `"${rewriteSize}" is not a size; use e.g. 0 (any rewrite), 100MB, 1GB`);
     }
   }
+  return thresholds;
+}
 
-  const layout = (text('layout') ?? 'auto') as MigrationLayoutOption;
-  if (!MIGRATION_LAYOUTS.includes(layout)) {
-    fail('layout', `"${layout}" is not a layout; use one of ${MIGRATION_LAYOUTS.join(', ')}`);
-  }
-  const lockSampleIntervalMs = duration('lock-sample-interval') ?? DEFAULT_SAMPLE_INTERVAL_MS;
-  if (lockSampleIntervalMs < 5) fail('lock-sample-interval', 'must be at least 5ms, e.g. 50ms');
-
-  const timeoutMs = duration('timeout') ?? DEFAULT_TIMEOUT_MS;
-  if (timeoutMs <= 0) fail('timeout', 'must be greater than 0, e.g. 30m');
-  const ttlMs = duration('snapshot-ttl') ?? DEFAULT_TTL_MS;
-  const maxAgeMs = duration('snapshot-max-age');
+function readSnapshot(
+  read: OptionReader,
+  choice: SnapshotChoice,
+  source: ConnectionInfo | undefined,
+): SnapshotConfig {
+  const { strategy, name, create } = choice;
+  const ttlMs = read.duration('snapshot-ttl') ?? DEFAULT_TTL_MS;
+  const maxAgeMs = read.duration('snapshot-max-age');
   if (maxAgeMs !== undefined) {
     if (strategy !== 'existing') {
-      fail(
+      read.fail(
         'snapshot-max-age',
         'applies to the golden snapshot of snapshot: existing; set snapshot to existing',
       );
     }
     if (source === undefined) {
-      fail(
+      read.fail(
         'snapshot-max-age',
         'needs source-url: a golden snapshot that is too old or missing is created afresh from the source',
       );
     }
   }
-
-  const cwd = context.cwd ?? process.cwd();
-  return {
-    source,
-    snapshotServer,
-    snapshot: { strategy, name: snapshotName, keep: bool('keep-snapshot', false), create, ttlMs, maxAgeMs },
-    runner,
-    workingDirectory: path.resolve(cwd, text('working-directory') ?? '.'),
-    lockMonitoring: bool('lock-monitoring', true),
-    metrics: bool('metrics', true),
-    thresholds,
-    failOnError: bool('fail-on-error', true),
-    timeoutMs,
-    runId: sanitizeRunId(context.runId ?? localRunId()),
-    pgBinDir: text('pg-bin-dir'),
-    layout,
-    lockSampleIntervalMs,
-    traffic: bool('traffic', DEFAULT_TRAFFIC),
-  };
+  const keep = read.bool('keep-snapshot', false);
+  // readSnapshotChoice made sure of the name, readServers of the source.
+  if (!create) return { kind: 'reuse', name: name! };
+  if (strategy === 'existing') {
+    const refresh = maxAgeMs !== undefined && source ? { source, maxAgeMs } : undefined;
+    return { kind: 'golden', golden: name!, keep, ttlMs, refresh };
+  }
+  return { kind: 'copy', strategy, source: source!, name, keep, ttlMs };
 }
 
 /** `true/false` (also yes/no, on/off, 1/0); empty or absent means `fallback`. */

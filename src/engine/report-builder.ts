@@ -1,6 +1,6 @@
 import { VERSION } from '../version.js';
 import { diffCatalogs, type CatalogDiff, type CatalogSnapshot } from './catalog.js';
-import type { RehearsalConfig } from './config.js';
+import { keepsSnapshot, type RehearsalConfig } from './config.js';
 import { PROBE_INTERVAL_MS, summariseTraffic, type TrafficGenerator } from './observe/traffic.js';
 import {
   SCHEMA_VERSION,
@@ -37,7 +37,7 @@ export function snapshotInfo(
     size_bytes: null,
     source: source ? { host: source.host, port: source.port, database: source.database } : null,
     server: { host: config.snapshotServer.host, port: config.snapshotServer.port },
-    kept: config.snapshot.keep || !config.snapshot.create,
+    kept: keepsSnapshot(config.snapshot),
   };
 }
 

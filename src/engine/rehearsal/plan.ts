@@ -62,21 +62,17 @@ export function resolveMigrationFiles(config: RehearsalConfig): {
 
 /** A created snapshot gets a fresh name unless one is given; a reused database is the one named. */
 function chooseSnapshotName(config: RehearsalConfig): string {
-  if (config.snapshot.strategy === 'existing' || !config.snapshot.create) {
-    return config.snapshot.create ? generateSnapshotName(config.runId) : (config.snapshot.name as string);
-  }
-  return config.snapshot.name ?? generateSnapshotName(config.runId);
+  const { snapshot } = config;
+  if (snapshot.kind === 'reuse') return snapshot.name;
+  if (snapshot.kind === 'golden') return generateSnapshotName(config.runId);
+  return snapshot.name ?? generateSnapshotName(config.runId);
 }
 
 /** Whether the snapshot (or the golden snapshot it clones) is made by pg_dump from the source. */
 export function dumpsSource(config: RehearsalConfig, sameServerAsSource: boolean): boolean {
-  return (
-    config.snapshot.create &&
-    config.source !== undefined &&
-    (config.snapshot.strategy === 'dump' ||
-      (config.snapshot.strategy === 'auto' && !sameServerAsSource) ||
-      (config.snapshot.strategy === 'existing' &&
-        config.snapshot.maxAgeMs !== undefined &&
-        !sameServerAsSource))
-  );
+  const { snapshot } = config;
+  if (snapshot.kind === 'copy') {
+    return snapshot.strategy === 'dump' || (snapshot.strategy === 'auto' && !sameServerAsSource);
+  }
+  return snapshot.kind === 'golden' && snapshot.refresh !== undefined && !sameServerAsSource;
 }

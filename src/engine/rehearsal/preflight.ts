@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { RehearsalConfig } from '../config.js';
+import { namedDatabase, type RehearsalConfig } from '../config.js';
 import { ConfigError, SetupError, errorMessage } from '../errors.js';
 import { findPgTools } from '../snapshot/pg-tools.js';
 import { connectMaintenance, inspectServer, inspectSource, type ServerInfo } from '../snapshot/server.js';
@@ -47,7 +47,7 @@ function checkSnapshotServer(
   sourceInfo: ServerInfo | undefined,
 ): void {
   const sameServerAsSource = sourceInfo?.identity === serverInfo.identity;
-  if (config.snapshot.create && !serverInfo.canCreateDatabases) {
+  if (config.snapshot.kind !== 'reuse' && !serverInfo.canCreateDatabases) {
     throw new SetupError(
       `snapshot-server-url: role "${serverInfo.user}" cannot create databases on the snapshot server ${config.snapshotServer.host}:${config.snapshotServer.port}; grant it (ALTER ROLE "${serverInfo.user}" CREATEDB) or use another snapshot-server-url`,
     );
@@ -55,7 +55,8 @@ function checkSnapshotServer(
   if (
     sameServerAsSource &&
     config.source &&
-    (plan.snapshotName === config.source.database || config.snapshot.name === config.source.database)
+    (plan.snapshotName === config.source.database ||
+      namedDatabase(config.snapshot) === config.source.database)
   ) {
     throw new ConfigError(
       'snapshot-name',

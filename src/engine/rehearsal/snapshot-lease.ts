@@ -1,4 +1,4 @@
-import type { RehearsalConfig } from '../config.js';
+import { keepsSnapshot, namedDatabase, type RehearsalConfig } from '../config.js';
 import { withDatabase, type ConnectionInfo } from '../connection.js';
 import { CancelledError, errorMessage } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -6,7 +6,6 @@ import type { SnapshotInfo } from '../report.js';
 import { round, snapshotInfo } from '../report-builder.js';
 import { ensureFreshGolden } from '../snapshot/golden.js';
 import { createSnapshot, dropSnapshotReconnecting, sweepExpiredSnapshots } from '../snapshot/snapshot.js';
-import type { ServerInfo } from '../snapshot/server.js';
 import type { RehearsalPlan } from './plan.js';
 import type { Preflight } from './preflight.js';
 
@@ -55,12 +54,16 @@ export interface SnapshotProvider {
 /** A new database from the source or a golden snapshot. */
 export const createdSnapshotProvider: SnapshotProvider = {
   async prepare({ config, admin, serverInfo, sourceInfo, log, cancel }) {
-    if (config.snapshot.strategy !== 'existing' || config.snapshot.maxAgeMs === undefined) return;
+    const { snapshot } = config;
+    if (snapshot.kind !== 'golden' || !snapshot.refresh) return;
+    // The preflight inspects the source whenever the config names one, as a refresh does.
+    if (!sourceInfo) throw new Error('internal: a golden snapshot refresh without the source inspected');
+    const { source, maxAgeMs } = snapshot.refresh;
     await log.group('Golden snapshot', () =>
-      ensureFreshGolden(admin, config.snapshotServer, serverInfo, sourceInfo as ServerInfo, {
-        source: config.source as ConnectionInfo,
-        name: config.snapshot.name as string,
-        maxAgeMs: config.snapshot.maxAgeMs as number,
+      ensureFreshGolden(admin, config.snapshotServer, serverInfo, sourceInfo, {
+        source,
+        name: snapshot.golden,
+        maxAgeMs,
         pgBinDir: config.pgBinDir,
         log,
         signal: cancel,
@@ -69,16 +72,18 @@ export const createdSnapshotProvider: SnapshotProvider = {
   },
   async acquire(context) {
     const { config, admin, serverInfo, sourceInfo, log, cancel } = context;
+    const { snapshot } = config;
+    if (snapshot.kind === 'reuse') throw new Error('internal: a reused database is not created');
     const made = await log.group('Snapshot', () =>
       createSnapshot(
         {
           source: config.source,
           server: config.snapshotServer,
-          strategy: config.snapshot.strategy,
+          strategy: snapshot.kind === 'golden' ? 'existing' : snapshot.strategy,
           name: context.name,
-          golden: config.snapshot.name,
+          golden: namedDatabase(snapshot),
           runId: config.runId,
-          ttlMs: config.snapshot.ttlMs,
+          ttlMs: snapshot.ttlMs,
           pgBinDir: config.pgBinDir,
           signal: cancel,
           log,
@@ -114,7 +119,7 @@ export async function leaseSnapshot(
   const name = plan.snapshotName;
   let created = false;
   const release = async (): Promise<void> => {
-    if (created && !config.snapshot.keep) {
+    if (created && !keepsSnapshot(config.snapshot)) {
       try {
         await dropSnapshotReconnecting(pre.admin, config.snapshotServer, pre.serverInfo, name, log);
         await options.onSnapshotDropped?.(name);
@@ -126,7 +131,7 @@ export async function leaseSnapshot(
     }
     await pre.admin.end().catch(() => undefined);
   };
-  const provider = config.snapshot.create ? createdSnapshotProvider : reusedDatabaseProvider;
+  const provider = config.snapshot.kind === 'reuse' ? reusedDatabaseProvider : createdSnapshotProvider;
   const context: ProviderContext = {
     ...pre,
     config,
