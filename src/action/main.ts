@@ -5,7 +5,7 @@ import * as core from '@actions/core';
 import * as github from '@actions/github';
 import { parseBooleanOption, type RawOptions, type RehearsalConfig } from '../engine/config.js';
 import { redactUrlString } from '../engine/connection.js';
-import { ConfigError, errorMessage } from '../engine/errors.js';
+import { ConfigError, errorMessage, isProgrammingError } from '../engine/errors.js';
 import { rehearse } from '../engine/rehearse.js';
 import type { Report } from '../engine/report.js';
 import { renderAnnotations } from '../render/annotations.js';
@@ -196,7 +196,10 @@ async function main(): Promise<void> {
       core.setFailed(`pg-rehearsal: ${reasons.join('; ')}`);
     }
   } catch (error) {
-    const prefix = error instanceof ConfigError ? 'invalid input ' : '';
+    // A bug, not bad input: its stack goes to the log for the report.
+    if (isProgrammingError(error)) core.error(redactUrlString(error.stack ?? error.message));
+    const prefix =
+      error instanceof ConfigError ? 'invalid input ' : isProgrammingError(error) ? 'internal error ' : '';
     core.setFailed(`pg-rehearsal: ${prefix}${redactUrlString(errorMessage(error))}`);
   } finally {
     for (const [name, value] of Object.entries(outputs)) core.setOutput(name, value);

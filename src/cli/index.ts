@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { ConfigError, errorMessage, isUsageOrSetupError } from '../engine/errors.js';
+import { ConfigError, errorMessage, isProgrammingError, isUsageOrSetupError } from '../engine/errors.js';
 import { redactUrlString } from '../engine/connection.js';
 import { cancelOnSignals } from '../signals.js';
 import { VERSION } from '../version.js';
@@ -66,6 +66,13 @@ function usage(message: string): ConfigError {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
+    if (isProgrammingError(error)) {
+      // A bug, not bad usage: say so, with the stack (redacted) for the report.
+      process.stderr.write(
+        `pg-rehearsal: internal error (a bug in pg-rehearsal; please report it with this output):\n${redactUrlString(error.stack ?? error.message)}\n`,
+      );
+      process.exit(3);
+    }
     let message = redactUrlString(errorMessage(error));
     // The engine names options as the Action does (`snapshot-name: ...`); here they are flags.
     const named = /^([a-z-]+):/.exec(message)?.[1];

@@ -81,7 +81,8 @@ Output:
   --format text|json          stdout format (default text)
   --output FILE               also write the JSON report to FILE
 
-Exit codes: 0 passed, 1 migration failed or threshold breached, 2 bad usage or setup error.
+Exit codes: 0 passed, 1 migration failed or threshold breached, 2 bad usage or setup error,
+3 internal error (a bug in pg-rehearsal).
 `;
 
 export interface RunOutcome {

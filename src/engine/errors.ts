@@ -41,6 +41,20 @@ export function isUsageOrSetupError(error: unknown): error is ConfigError | Setu
   return error instanceof ConfigError || error instanceof SetupError;
 }
 
+/**
+ * A bug in pg-rehearsal rather than a problem with the input, the environment or the
+ * migration: JavaScript's own errors (a property of undefined, a bad call). Reported as an
+ * internal error with its stack, never as bad usage or a setup problem.
+ */
+export function isProgrammingError(error: unknown): error is Error {
+  return (
+    error instanceof TypeError ||
+    error instanceof ReferenceError ||
+    error instanceof RangeError ||
+    error instanceof SyntaxError
+  );
+}
+
 export function errorMessage(error: unknown): string {
   if (error instanceof Error) return error.message;
   return String(error);

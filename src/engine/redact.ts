@@ -1,4 +1,4 @@
-import { CancelledError, ConfigError, SetupError } from './errors.js';
+import { CancelledError, ConfigError, SetupError, isProgrammingError } from './errors.js';
 import type { Logger } from './logger.js';
 import type { Report } from './report.js';
 
@@ -38,5 +38,10 @@ export function redactError(error: unknown, redact: (text: string) => string): u
   if (error instanceof ConfigError) return new ConfigError(error.option, message);
   if (error instanceof SetupError) return new SetupError(message);
   if (error instanceof CancelledError) return new CancelledError(message);
-  return new Error(message);
+  // Same class (a programming error stays one) and the stack, redacted, for the bug report.
+  const copy = isProgrammingError(error)
+    ? new (error.constructor as ErrorConstructor)(message)
+    : new Error(message);
+  copy.stack = error.stack === undefined ? undefined : redact(error.stack);
+  return copy;
 }

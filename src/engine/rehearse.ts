@@ -1,6 +1,12 @@
 import type { RehearsalConfig } from './config.js';
 import { passwordsOf, redactSecrets } from './connection.js';
-import { CancelledError, SetupError, errorMessage, isUsageOrSetupError } from './errors.js';
+import {
+  CancelledError,
+  SetupError,
+  errorMessage,
+  isProgrammingError,
+  isUsageOrSetupError,
+} from './errors.js';
 import { silentLogger, type Logger } from './logger.js';
 import { redactError, redactingLogger, redactReport } from './redact.js';
 import type { Report } from './report.js';
@@ -102,7 +108,7 @@ async function rehearseUnredacted(config: RehearsalConfig, hooks: RehearsalHooks
       config,
     );
   } catch (error) {
-    if (isUsageOrSetupError(error)) throw error;
+    if (isUsageOrSetupError(error) || isProgrammingError(error)) throw error;
     // A cancel that interrupted a query outside the runner (the catalog before, the probes).
     if (signal.aborted)
       throw new CancelledError(`cancelled before the migrations ran (${errorMessage(error)})`);
