@@ -4,7 +4,7 @@ import { startEmbeddedPostgres, type EmbeddedServer } from '../src/embedded/post
 import { buildConfig } from '../src/engine/config.js';
 import { parseConnectionUrl } from '../src/engine/connection.js';
 import { rehearse } from '../src/engine/rehearse.js';
-import { cloneSnapshotOn, createGoldenSnapshotOn } from '../src/engine/snapshot/golden.js';
+import { cloneSnapshotOn, createGoldenSnapshotOn } from '../src/engine/snapshot/golden-on.js';
 import { migrationDir } from './helpers/rehearsal.js';
 import { createDatabase, fingerprint, query, withDatabase } from './helpers/servers.js';
 import { createReflinkVolume, usedBytes, type ReflinkVolume } from './helpers/xfs-volume.js';

@@ -7,11 +7,11 @@ import {
   createGoldenSnapshot,
   deleteSnapshot,
   listSnapshots,
-  openSnapshotServer,
   restoreSnapshot,
   showSnapshot,
   type GoldenListing,
 } from '../engine/snapshot/golden.js';
+import { openSnapshotServer } from '../engine/snapshot/golden-on.js';
 import { formatBytes } from '../engine/units.js';
 import { parseArgs, splitRepeated } from './args.js';
 

@@ -3,7 +3,7 @@ import type pg from 'pg';
 import { quoteIdent, quoteLiteral, type ConnectionInfo } from '../connection.js';
 import { ConfigError, SetupError, errorMessage } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
-import type { SnapshotStrategy } from '../report.js';
+import { assertSafeName } from '../safe-name.js';
 import {
   busyTemplateError,
   cloneDatabase,
@@ -11,16 +11,14 @@ import {
   withDatabaseLock,
   type CopyMethod,
 } from './clone.js';
-import { listSnapshotDatabases, readMetadata, writeMetadata, type SnapshotMetadata } from './metadata.js';
+import { requireSnapshot } from './golden-listing.js';
+import { readMetadata, writeMetadata, type SnapshotMetadata } from './metadata.js';
 import {
-  connectMaintenance,
   countOtherSessions,
   databaseComment,
   databaseExists,
   databaseOwner,
   databaseSize,
-  inspectServer,
-  inspectSource,
   terminateOtherSessions,
   type ServerInfo,
 } from './server.js';
@@ -30,55 +28,17 @@ import { createSnapshot, dropSnapshot } from './snapshot.js';
  * Golden snapshots: databases created once (say nightly) from a source, kept until
  * deleted (ttl null, so the orphan sweep never drops them), and cloned per rehearsal or
  * restored over a damaged database. Everything here takes the snapshot server's
- * maintenance connection; the `...On` functions open it themselves.
+ * maintenance connection; golden-on.ts has the one-call forms that open it themselves,
+ * golden-listing.ts the listing.
  */
 
-const SAFE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+export { listSnapshots, showSnapshot, type GoldenListing } from './golden-listing.js';
+
 /** Databases built aside carry this TTL until they are swapped in, so a crash leaves nothing forever. */
 const BUILD_TTL_MS = 6 * 3_600_000;
 
-export function assertSafeName(name: string, option: string): void {
-  if (!SAFE_NAME.test(name)) {
-    throw new ConfigError(
-      option,
-      `${option}: "${name}" is not a safe database name; use letters, digits and underscores, starting with a letter or underscore, at most 63 characters`,
-    );
-  }
-}
-
 function asideName(kind: string): string {
   return `pg_rehearsal_${kind}_${randomBytes(4).toString('hex')}`;
-}
-
-export interface GoldenListing {
-  name: string;
-  created_at: string;
-  size_bytes: number | null;
-  source: SnapshotMetadata['source'];
-  strategy: SnapshotStrategy;
-  level: 'database' | 'tables';
-  server_version: string | null;
-  tables: string[];
-  exclude_table_data: string[];
-  /** false for the throwaway snapshots of runs, which the sweep drops after their TTL. */
-  golden: boolean;
-  ttl_seconds: number | null;
-}
-
-function listing(name: string, m: SnapshotMetadata): GoldenListing {
-  return {
-    name,
-    created_at: m.created_at,
-    size_bytes: m.size_bytes ?? null,
-    source: m.source,
-    strategy: m.strategy,
-    level: m.level ?? 'database',
-    server_version: m.server_version ?? null,
-    tables: m.tables ?? [],
-    exclude_table_data: m.exclude_table_data ?? [],
-    golden: m.ttl_seconds === null,
-    ttl_seconds: m.ttl_seconds,
-  };
 }
 
 export interface CreateGoldenOptions {
@@ -246,31 +206,6 @@ async function swapInto(
   if (moved) await dropSnapshot(admin, serverInfo, old);
 }
 
-export async function listSnapshots(admin: pg.Client): Promise<GoldenListing[]> {
-  return (await listSnapshotDatabases(admin)).map((s) => listing(s.name, s.metadata));
-}
-
-export async function showSnapshot(admin: pg.Client, name: string): Promise<GoldenListing> {
-  const metadata = await readMetadata(admin, name);
-  if (!metadata) throw notASnapshot(name, await databaseExists(admin, name));
-  return {
-    ...listing(name, metadata),
-    size_bytes: (await databaseSize(admin, name)) ?? metadata.size_bytes ?? null,
-  };
-}
-
-function notASnapshot(name: string, exists: boolean): SetupError {
-  return new SetupError(
-    exists
-      ? `database "${name}" is not a pg-rehearsal snapshot (its COMMENT has no pg-rehearsal metadata); pg-rehearsal snapshot list shows the snapshots`
-      : `snapshot "${name}" does not exist; pg-rehearsal snapshot list shows the snapshots`,
-  );
-}
-
-async function requireSnapshot(admin: pg.Client, name: string): Promise<void> {
-  if (!(await readMetadata(admin, name))) throw notASnapshot(name, await databaseExists(admin, name));
-}
-
 /** Drops a snapshot; refuses databases that are not pg-rehearsal snapshots. */
 export async function deleteSnapshot(admin: pg.Client, serverInfo: ServerInfo, name: string): Promise<void> {
   await requireSnapshot(admin, name);
@@ -423,49 +358,4 @@ export async function ensureFreshGolden(
     await createGoldenSnapshot(admin, server, serverInfo, sourceInfo, { ...options, replace: true });
     return exists ? 'refreshed' : 'created';
   });
-}
-
-/** Opens what the golden-snapshot functions need: the snapshot server's admin connection and its facts. */
-export async function openSnapshotServer(
-  server: ConnectionInfo,
-): Promise<{ admin: pg.Client; serverInfo: ServerInfo; close: () => Promise<void> }> {
-  const admin = await connectMaintenance(server);
-  try {
-    const serverInfo = await inspectServer(admin);
-    return { admin, serverInfo, close: () => admin.end().catch(() => undefined) };
-  } catch (error) {
-    await admin.end().catch(() => undefined);
-    throw error;
-  }
-}
-
-/**
- * One call for scripts and benchmarks: create (or replace) a golden snapshot of `source`
- * on `server` (default: the source's server).
- */
-export async function createGoldenSnapshotOn(
-  options: CreateGoldenOptions & { server?: ConnectionInfo },
-): Promise<CreatedGolden> {
-  const server = options.server ?? { ...options.source, database: 'postgres' };
-  const sourceInfo = await inspectSource(options.source);
-  const { admin, serverInfo, close } = await openSnapshotServer(server);
-  try {
-    return await createGoldenSnapshot(admin, server, serverInfo, sourceInfo, options);
-  } finally {
-    await close();
-  }
-}
-
-/** One call for scripts and benchmarks: clone golden snapshot `name` into a new database `to`. */
-export async function cloneSnapshotOn(
-  server: ConnectionInfo,
-  name: string,
-  to: string,
-): Promise<CloneResult> {
-  const { admin, serverInfo, close } = await openSnapshotServer(server);
-  try {
-    return await cloneSnapshot(admin, serverInfo, name, to);
-  } finally {
-    await close();
-  }
 }
