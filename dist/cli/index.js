@@ -6799,6 +6799,17 @@ class CancelledError extends Error {
 function isUsageOrSetupError(error) {
     return error instanceof ConfigError || error instanceof SetupError;
 }
+/**
+ * A bug in pg-rehearsal rather than a problem with the input, the environment or the
+ * migration: JavaScript's own errors (a property of undefined, a bad call). Reported as an
+ * internal error with its stack, never as bad usage or a setup problem.
+ */
+function isProgrammingError(error) {
+    return (error instanceof TypeError ||
+        error instanceof ReferenceError ||
+        error instanceof RangeError ||
+        error instanceof SyntaxError);
+}
 function errorMessage(error) {
     if (error instanceof Error)
         return error.message;
@@ -7152,7 +7163,7 @@ const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(impo
 var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_namespaceObject);
 ;// CONCATENATED MODULE: ./src/demo/shop.ts
 /**
- * The sample shop (DESIGN.md section 8): a v1 catalogue of products and the v2 upgrade
+ * The sample shop (docs/architecture.md, "The demo"): a v1 catalogue of products and the v2 upgrade
  * whose last step quietly rewrites the whole table under an ACCESS EXCLUSIVE lock.
  * Used by `pg-rehearsal demo` and by the tests, so both rehearse the same thing.
  */
@@ -7324,6 +7335,17 @@ async function startEmbeddedPostgres(options = {}) {
 
 ;// CONCATENATED MODULE: external "node:crypto"
 const external_node_crypto_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:crypto");
+;// CONCATENATED MODULE: ./src/engine/safe-name.ts
+
+/** A database name we create, clone or drop: no quoting surprises, within PostgreSQL's 63 bytes. */
+const SAFE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+/** The one check for names the user gives us (snapshot-name, a golden snapshot's name or target). */
+function assertSafeName(name, option, label = option) {
+    if (!SAFE_NAME.test(name)) {
+        throw new ConfigError(option, `${label}: "${name}" is not a safe database name; use letters, digits and underscores, starting with a letter or underscore, at most 63 characters`);
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/engine/units.ts
 /**
  * Parsing and printing of the human units used in options and reports.
@@ -7399,13 +7421,21 @@ function formatDuration(ms) {
 
 
 
+
 const SNAPSHOT_STRATEGIES = [
     'auto',
     'template',
     'dump',
     'existing',
 ];
-const SNAPSHOT_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+/** Whether the snapshot stays after the run (kept on request, or not ours to drop). */
+function keepsSnapshot(snapshot) {
+    return snapshot.kind === 'reuse' || snapshot.keep;
+}
+/** The database name the user gave: the snapshot's, the golden snapshot's, or the reused one. */
+function namedDatabase(snapshot) {
+    return snapshot.kind === 'golden' ? snapshot.golden : snapshot.name;
+}
 const DEFAULT_TIMEOUT_MS = 30 * 60_000;
 const DEFAULT_TTL_MS = 6 * 3_600_000;
 const DEFAULT_SAMPLE_INTERVAL_MS = 50;
@@ -7418,7 +7448,42 @@ const MIGRATION_LAYOUTS = [
     'dbmate',
 ];
 function buildConfig(raw, context = {}) {
-    const label = context.label ?? ((option) => option);
+    const read = optionReader(raw, context.label ?? ((option) => option));
+    const choice = readSnapshotChoice(read);
+    const { source, snapshotServer } = readServers(read, choice);
+    const runner = readRunner(read);
+    const thresholds = readThresholds(read);
+    const layout = (read.text('layout') ?? 'auto');
+    if (!MIGRATION_LAYOUTS.includes(layout)) {
+        read.fail('layout', `"${layout}" is not a layout; use one of ${MIGRATION_LAYOUTS.join(', ')}`);
+    }
+    const lockSampleIntervalMs = read.duration('lock-sample-interval') ?? DEFAULT_SAMPLE_INTERVAL_MS;
+    if (lockSampleIntervalMs < 5)
+        read.fail('lock-sample-interval', 'must be at least 5ms, e.g. 50ms');
+    const timeoutMs = read.duration('timeout') ?? DEFAULT_TIMEOUT_MS;
+    if (timeoutMs <= 0)
+        read.fail('timeout', 'must be greater than 0, e.g. 30m');
+    const snapshot = readSnapshot(read, choice, source);
+    const cwd = context.cwd ?? process.cwd();
+    return {
+        source,
+        snapshotServer,
+        snapshot,
+        runner,
+        workingDirectory: external_node_path_default().resolve(cwd, read.text('working-directory') ?? '.'),
+        lockMonitoring: read.bool('lock-monitoring', true),
+        metrics: read.bool('metrics', true),
+        thresholds,
+        failOnError: read.bool('fail-on-error', true),
+        timeoutMs,
+        runId: sanitizeRunId(context.runId ?? localRunId()),
+        pgBinDir: read.text('pg-bin-dir'),
+        layout,
+        lockSampleIntervalMs,
+        traffic: read.bool('traffic', DEFAULT_TRAFFIC),
+    };
+}
+function optionReader(raw, label) {
     const fail = (option, message) => {
         throw new ConfigError(option, `${label(option)}: ${message}`);
     };
@@ -7429,7 +7494,6 @@ function buildConfig(raw, context = {}) {
         const trimmed = String(value).trim();
         return trimmed === '' ? undefined : trimmed;
     };
-    const bool = (option, fallback) => parseBooleanOption(raw, option, fallback, label);
     const duration = (option) => {
         const given = text(option);
         if (given === undefined)
@@ -7439,61 +7503,76 @@ function buildConfig(raw, context = {}) {
             fail(option, `"${given}" is not a duration; use a number with a unit: 500ms, 30s, 5m, 1h`);
         return ms;
     };
-    const url = (option) => {
-        const given = text(option);
-        return given === undefined ? undefined : parseConnectionUrl(given, option, label(option));
+    return {
+        fail,
+        text,
+        duration,
+        label,
+        bool: (option, fallback) => parseBooleanOption(raw, option, fallback, label),
+        url: (option) => {
+            const given = text(option);
+            return given === undefined ? undefined : parseConnectionUrl(given, option, label(option));
+        },
     };
-    const strategyText = text('snapshot') ?? 'auto';
+}
+function readSnapshotChoice(read) {
+    const strategyText = read.text('snapshot') ?? 'auto';
     if (!SNAPSHOT_STRATEGIES.includes(strategyText)) {
-        fail('snapshot', `"${strategyText}" is not a snapshot strategy; use one of ${SNAPSHOT_STRATEGIES.join(', ')}`);
+        read.fail('snapshot', `"${strategyText}" is not a snapshot strategy; use one of ${SNAPSHOT_STRATEGIES.join(', ')}`);
     }
     const strategy = strategyText;
-    const snapshotName = text('snapshot-name');
-    if (snapshotName !== undefined && !SNAPSHOT_NAME.test(snapshotName)) {
-        fail('snapshot-name', `"${snapshotName}" is not a safe database name; use letters, digits and underscores, starting with a letter or underscore, at most 63 characters`);
+    const name = read.text('snapshot-name');
+    if (name !== undefined)
+        assertSafeName(name, 'snapshot-name', read.label('snapshot-name'));
+    const create = read.bool('create-snapshot', true);
+    if (!create && name === undefined) {
+        read.fail('snapshot-name', `is required when the snapshot is not created (reuse an existing database by name)`);
     }
-    const create = bool('create-snapshot', true);
-    if (!create && snapshotName === undefined) {
-        fail('snapshot-name', `is required when the snapshot is not created (reuse an existing database by name)`);
+    if (strategy === 'existing' && name === undefined) {
+        read.fail('snapshot-name', 'is required with snapshot: existing (the golden snapshot to clone)');
     }
-    if (strategy === 'existing' && snapshotName === undefined) {
-        fail('snapshot-name', 'is required with snapshot: existing (the golden snapshot to clone)');
-    }
-    const source = url('source-url');
-    const needsSource = create && strategy !== 'existing';
+    return { strategy, name, create };
+}
+function readServers(read, choice) {
+    const source = read.url('source-url');
+    const needsSource = choice.create && choice.strategy !== 'existing';
     if (needsSource && source === undefined) {
-        fail('source-url', 'is required: the URL of the database the migrations are meant for (it is only read)');
+        read.fail('source-url', 'is required: the URL of the database the migrations are meant for (it is only read)');
     }
-    const snapshotServerGiven = url('snapshot-server-url');
+    const snapshotServerGiven = read.url('snapshot-server-url');
     const snapshotServerBase = snapshotServerGiven ?? source;
     if (snapshotServerBase === undefined) {
-        return fail('snapshot-server-url', 'is required when no source-url is given');
+        return read.fail('snapshot-server-url', 'is required when no source-url is given');
     }
     // A snapshot-server URL without a database path means "the postgres maintenance DB".
-    const snapshotServer = snapshotServerGiven ?? withDatabase(snapshotServerBase, 'postgres');
-    const migrations = text('migrations');
-    const command = text('command');
+    return { source, snapshotServer: snapshotServerGiven ?? withDatabase(snapshotServerBase, 'postgres') };
+}
+function readRunner(read) {
+    const migrations = read.text('migrations');
+    const command = read.text('command');
     if (migrations !== undefined && command !== undefined) {
-        fail('migrations', 'and command are both set; give one: migrations (SQL files) or command (your migration tool)');
+        read.fail('migrations', 'and command are both set; give one: migrations (SQL files) or command (your migration tool)');
     }
-    if (migrations === undefined && command === undefined) {
-        fail('migrations', 'is required (or command): newline-separated globs of SQL files, e.g. migrations/*.sql');
+    if (command !== undefined)
+        return { kind: 'command', command };
+    if (migrations === undefined) {
+        return read.fail('migrations', 'is required (or command): newline-separated globs of SQL files, e.g. migrations/*.sql');
     }
-    const runner = command !== undefined
-        ? { kind: 'command', command }
-        : {
-            kind: 'sql',
-            patterns: migrations
-                .split(/\r?\n/)
-                .map((p) => p.trim())
-                .filter(Boolean),
-        };
-    const thresholds = {
-        maxDurationMs: duration('max-duration'),
-        maxReadBlockMs: duration('max-read-block'),
-        maxWriteBlockMs: duration('max-write-block'),
+    return {
+        kind: 'sql',
+        patterns: migrations
+            .split(/\r?\n/)
+            .map((p) => p.trim())
+            .filter(Boolean),
     };
-    const sizeIncrease = text('max-size-increase');
+}
+function readThresholds(read) {
+    const thresholds = {
+        maxDurationMs: read.duration('max-duration'),
+        maxReadBlockMs: read.duration('max-read-block'),
+        maxWriteBlockMs: read.duration('max-write-block'),
+    };
+    const sizeIncrease = read.text('max-size-increase');
     if (sizeIncrease !== undefined) {
         const percent = parsePercent(sizeIncrease);
         const bytes = parseSizeBytes(sizeIncrease);
@@ -7502,53 +7581,38 @@ function buildConfig(raw, context = {}) {
         else if (bytes !== undefined)
             thresholds.maxSizeIncrease = { kind: 'bytes', bytes };
         else
-            fail('max-size-increase', `"${sizeIncrease}" is not a size; use e.g. 500MB, 2GB or 10%`);
+            read.fail('max-size-increase', `"${sizeIncrease}" is not a size; use e.g. 500MB, 2GB or 10%`);
     }
-    const rewriteSize = text('max-rewrite-size');
+    const rewriteSize = read.text('max-rewrite-size');
     if (rewriteSize !== undefined) {
         thresholds.maxRewriteSizeBytes = parseSizeBytes(rewriteSize);
         if (thresholds.maxRewriteSizeBytes === undefined) {
-            fail('max-rewrite-size', `"${rewriteSize}" is not a size; use e.g. 0 (any rewrite), 100MB, 1GB`);
+            read.fail('max-rewrite-size', `"${rewriteSize}" is not a size; use e.g. 0 (any rewrite), 100MB, 1GB`);
         }
     }
-    const layout = (text('layout') ?? 'auto');
-    if (!MIGRATION_LAYOUTS.includes(layout)) {
-        fail('layout', `"${layout}" is not a layout; use one of ${MIGRATION_LAYOUTS.join(', ')}`);
-    }
-    const lockSampleIntervalMs = duration('lock-sample-interval') ?? DEFAULT_SAMPLE_INTERVAL_MS;
-    if (lockSampleIntervalMs < 5)
-        fail('lock-sample-interval', 'must be at least 5ms, e.g. 50ms');
-    const timeoutMs = duration('timeout') ?? DEFAULT_TIMEOUT_MS;
-    if (timeoutMs <= 0)
-        fail('timeout', 'must be greater than 0, e.g. 30m');
-    const ttlMs = duration('snapshot-ttl') ?? DEFAULT_TTL_MS;
-    const maxAgeMs = duration('snapshot-max-age');
+    return thresholds;
+}
+function readSnapshot(read, choice, source) {
+    const { strategy, name, create } = choice;
+    const ttlMs = read.duration('snapshot-ttl') ?? DEFAULT_TTL_MS;
+    const maxAgeMs = read.duration('snapshot-max-age');
     if (maxAgeMs !== undefined) {
         if (strategy !== 'existing') {
-            fail('snapshot-max-age', 'applies to the golden snapshot of snapshot: existing; set snapshot to existing');
+            read.fail('snapshot-max-age', 'applies to the golden snapshot of snapshot: existing; set snapshot to existing');
         }
         if (source === undefined) {
-            fail('snapshot-max-age', 'needs source-url: a golden snapshot that is too old or missing is created afresh from the source');
+            read.fail('snapshot-max-age', 'needs source-url: a golden snapshot that is too old or missing is created afresh from the source');
         }
     }
-    const cwd = context.cwd ?? process.cwd();
-    return {
-        source,
-        snapshotServer,
-        snapshot: { strategy, name: snapshotName, keep: bool('keep-snapshot', false), create, ttlMs, maxAgeMs },
-        runner,
-        workingDirectory: external_node_path_default().resolve(cwd, text('working-directory') ?? '.'),
-        lockMonitoring: bool('lock-monitoring', true),
-        metrics: bool('metrics', true),
-        thresholds,
-        failOnError: bool('fail-on-error', true),
-        timeoutMs,
-        runId: sanitizeRunId(context.runId ?? localRunId()),
-        pgBinDir: text('pg-bin-dir'),
-        layout,
-        lockSampleIntervalMs,
-        traffic: bool('traffic', DEFAULT_TRAFFIC),
-    };
+    const keep = read.bool('keep-snapshot', false);
+    // readSnapshotChoice made sure of the name, readServers of the source.
+    if (!create)
+        return { kind: 'reuse', name: name };
+    if (strategy === 'existing') {
+        const refresh = maxAgeMs !== undefined && source ? { source, maxAgeMs } : undefined;
+        return { kind: 'golden', golden: name, keep, ttlMs, refresh };
+    }
+    return { kind: 'copy', strategy, source: source, name, keep, ttlMs };
 }
 /** `true/false` (also yes/no, on/off, 1/0); empty or absent means `fallback`. */
 function parseBooleanOption(raw, option, fallback, label = (o) => o) {
@@ -7590,6 +7654,56 @@ function consoleLogger(stream = process.stderr) {
             return fn();
         },
     };
+}
+
+;// CONCATENATED MODULE: ./src/engine/redact.ts
+
+/*
+ * Redaction: no password leaves a rehearsal. The orchestrator wraps its logger, its report
+ * and its errors with these, given a redact function built from the run's URLs
+ * (connection.ts redactSecrets/passwordsOf).
+ */
+/** A logger that hides secrets in every line it passes on. */
+function redactingLogger(log, redact) {
+    return {
+        info: (message) => log.info(redact(message)),
+        warn: (message) => log.warn(redact(message)),
+        group: (name, fn) => log.group(redact(name), fn),
+    };
+}
+/** Every string of the report (keys too), redacted: it goes to files, comments and outputs. */
+function redactReport(report, redact) {
+    const walk = (value) => {
+        if (typeof value === 'string')
+            return redact(value);
+        if (Array.isArray(value))
+            return value.map(walk);
+        if (value && typeof value === 'object') {
+            return Object.fromEntries(Object.entries(value).map(([k, v]) => [redact(k), walk(v)]));
+        }
+        return value;
+    };
+    return walk(report);
+}
+/** The same error, of the same class, with its message redacted. */
+function redactError(error, redact) {
+    if (!(error instanceof Error))
+        return new Error(redact(String(error)));
+    const message = redact(error.message);
+    if (message === error.message)
+        return error;
+    if (error instanceof ConfigError)
+        return new ConfigError(error.option, message);
+    if (error instanceof SetupError)
+        return new SetupError(message);
+    if (error instanceof CancelledError)
+        return new CancelledError(message);
+    // Same class (a programming error stays one) and the stack, redacted, for the bug report.
+    const copy = isProgrammingError(error)
+        ? new error.constructor(message)
+        : new Error(message);
+    copy.stack = error.stack === undefined ? undefined : redact(error.stack);
+    return copy;
 }
 
 ;// CONCATENATED MODULE: ./src/engine/catalog.ts
@@ -7680,10 +7794,1190 @@ function diffCatalogs(before, after) {
     return diff;
 }
 
+;// CONCATENATED MODULE: ./src/engine/observe/traffic.ts
+
+
+
+/**
+ * Probe traffic: while the migration runs, workers on their own connections keep issuing
+ * the application's simplest queries on the tables the migration touches: a primary-key
+ * read, and a write (a row lock plus the table's ROW EXCLUSIVE lock, in a transaction that
+ * is always rolled back, so no data changes). A probe waits as long as it is blocked, so
+ * its duration is the real blocking time another session would have seen. A probe counts
+ * as blocked only when PostgreSQL showed it waiting for a lock: on a busy machine a
+ * migration's CPU load alone slows probes, and that is not blocking.
+ *
+ * At the start, a "long reader" also holds each table for a moment, the way a slow report
+ * or an idle-in-transaction session does, to show whether the migration queues behind it
+ * and makes everyone else queue behind the migration (the classic outage), or fails fast
+ * thanks to lock_timeout.
+ */
+const BLOCKED_THRESHOLD_MS = 20;
+const MAX_TABLES = 8;
+const LARGEST_TABLES = 4;
+const LONG_READER_MS = 300;
+const PROBE_INTERVAL_MS = 50;
+/** How often in-flight probes older than half the blocked threshold are checked for a lock wait. */
+const LOCK_WATCH_INTERVAL_MS = 10;
+/**
+ * Tables worth probing: those the migration text names, then the largest, at most
+ * MAX_TABLES so the probe connections stay bounded (two per table, plus the long reader).
+ */
+function chooseProbeTables(before, migrationText) {
+    const tables = before.relations.filter((r) => r.kind === 'r' || r.kind === 'p');
+    const lowered = migrationText.toLowerCase();
+    const named = tables.filter((t) => new RegExp(`(^|[^\\w$])"?${escapeRegExp(t.name.toLowerCase())}"?($|[^\\w$])`).test(lowered));
+    const largest = [...tables].sort((a, b) => b.bytes - a.bytes).slice(0, LARGEST_TABLES);
+    const chosen = new Map();
+    for (const t of [...named, ...largest]) {
+        if (chosen.size >= MAX_TABLES)
+            break;
+        chosen.set(displayName(t.schema, t.name), { schema: t.schema, name: t.name });
+    }
+    return [...chosen.values()];
+}
+function escapeRegExp(text) {
+    return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+/** Finds a single-column primary key and one of its values, so probes touch one real row. */
+async function describeTargets(client, tables) {
+    const targets = [];
+    for (const t of tables) {
+        const sql = `${quoteIdent(t.schema)}.${quoteIdent(t.name)}`;
+        const { rows } = await client.query(`SELECT a.attname AS column FROM pg_index i
+         JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+        WHERE i.indrelid = $1::regclass AND i.indisprimary AND i.indnatts = 1`, [sql]);
+        const target = { table: displayName(t.schema, t.name), sql };
+        if (rows[0]) {
+            const key = await client.query(`SELECT ${quoteIdent(rows[0].column)}::text AS v FROM ${sql} LIMIT 1`);
+            if (key.rows[0]) {
+                target.keyColumn = rows[0].column;
+                target.keyValue = key.rows[0].v;
+            }
+        }
+        targets.push(target);
+    }
+    return targets;
+}
+function readQuery(t) {
+    return t.keyColumn
+        ? `SELECT 1 FROM ${t.sql} WHERE ${quoteIdent(t.keyColumn)} = $1`
+        : `SELECT 1 FROM ${t.sql} LIMIT 1`;
+}
+/** The locks an UPDATE of one row takes, without writing a row version. */
+function writeQueries(t) {
+    const rowLock = t.keyColumn
+        ? [`SELECT 1 FROM ${t.sql} WHERE ${quoteIdent(t.keyColumn)} = $1 FOR NO KEY UPDATE`]
+        : [];
+    return [`LOCK TABLE ${t.sql} IN ROW EXCLUSIVE MODE`, ...rowLock];
+}
+class TrafficGenerator {
+    targets;
+    options;
+    probes = [];
+    clients = [];
+    workers = [];
+    readers = [];
+    /** Probes running now, by backend pid, for the lock-wait watcher. */
+    inFlight = new Map();
+    running = false;
+    constructor(targets, options) {
+        this.targets = targets;
+        this.options = options;
+    }
+    async open(name) {
+        const client = new esm.Client(clientConfig(this.options.target, {
+            applicationName: `pg-rehearsal-${name}`,
+            statementTimeoutMs: this.options.maxWaitMs,
+        }));
+        client.on('error', () => undefined);
+        await client.connect();
+        this.clients.push(client);
+        return client;
+    }
+    /**
+     * Opens every connection first, so that connecting never counts as waiting, and returns
+     * once the long readers hold their tables: the migration may start then.
+     */
+    async start() {
+        const pairs = await Promise.all(this.targets.map(async (t) => ({
+            t,
+            reader: await this.open('probe'),
+            writer: await this.open('probe'),
+            long: await this.open('long-reader'),
+        })));
+        const watcher = await this.open('lock-watch');
+        this.running = true;
+        this.workers.push(this.watchLockWaits(watcher));
+        const holding = [];
+        for (const { t, reader, writer, long } of pairs) {
+            let held;
+            holding.push(new Promise((resolve) => (held = resolve)));
+            this.workers.push(this.holdLongReader(long, t, held));
+            this.workers.push(this.loop(reader, t, 'read'));
+            this.workers.push(this.loop(writer, t, 'write'));
+        }
+        await Promise.all(holding);
+    }
+    async holdLongReader(client, t, held) {
+        const startedAt = this.options.clock();
+        try {
+            await client.query('BEGIN');
+            await client.query(`SELECT 1 FROM ${t.sql} LIMIT 1`);
+            held();
+            await new Promise((resolve) => setTimeout(resolve, LONG_READER_MS));
+        }
+        finally {
+            held();
+            await client.query('ROLLBACK').catch(() => undefined);
+            this.readers.push({ table: t.table, held_ms: this.options.clock() - startedAt, startedAt });
+        }
+    }
+    /**
+     * Marks in-flight probes that PostgreSQL shows waiting for a lock. It queries only while
+     * some probe has been running for a while, so an unblocked run costs no extra queries.
+     */
+    async watchLockWaits(watcher) {
+        while (this.running) {
+            const now = this.options.clock();
+            const slow = [...this.inFlight.entries()]
+                .filter(([, probe]) => !probe.waitedForLock && now - probe.started >= BLOCKED_THRESHOLD_MS / 2)
+                .map(([pid]) => pid);
+            if (slow.length > 0) {
+                try {
+                    const { rows } = await watcher.query(`SELECT pid FROM pg_stat_activity WHERE pid = ANY($1::int[]) AND wait_event_type = 'Lock'`, [slow]);
+                    for (const { pid } of rows) {
+                        const probe = this.inFlight.get(pid);
+                        if (probe)
+                            probe.waitedForLock = true;
+                    }
+                }
+                catch {
+                    return; // without the watcher, probes simply count as not blocked
+                }
+            }
+            await new Promise((resolve) => setTimeout(resolve, LOCK_WATCH_INTERVAL_MS));
+        }
+    }
+    async loop(client, t, kind) {
+        const params = t.keyColumn ? [t.keyValue] : [];
+        const query = kind === 'read' ? readQuery(t) : writeQueries(t).join('; ');
+        const { rows } = await client.query('SELECT pg_backend_pid() AS pid');
+        const pid = rows[0].pid;
+        while (this.running) {
+            const started = this.options.clock();
+            const probe = { started, waitedForLock: false };
+            this.inFlight.set(pid, probe);
+            try {
+                if (kind === 'read')
+                    await client.query(readQuery(t), params);
+                else {
+                    await client.query('BEGIN');
+                    for (const [i, q] of writeQueries(t).entries())
+                        await client.query(q, i === 0 ? [] : params);
+                    await client.query('ROLLBACK');
+                }
+            }
+            catch {
+                // The table may be gone (dropped by the migration) or the probe timed out: stop probing it.
+                await client.query('ROLLBACK').catch(() => undefined);
+                this.inFlight.delete(pid);
+                this.record(t, kind, probe, query);
+                return;
+            }
+            this.inFlight.delete(pid);
+            this.record(t, kind, probe, query);
+            const next = started + this.options.intervalMs - this.options.clock();
+            if (this.running && next > 0)
+                await new Promise((resolve) => setTimeout(resolve, next));
+        }
+    }
+    record(t, kind, probe, query) {
+        const duration = this.options.clock() - probe.started;
+        this.probes.push({
+            table: t.table,
+            kind,
+            started_at_ms: round(probe.started),
+            wait_ms: probe.waitedForLock ? round(duration) : 0,
+            query: kind === 'read' ? query.replace('$1', t.keyValue ?? '') : query.replace('$1', t.keyValue ?? ''),
+        });
+    }
+    async stop() {
+        this.running = false;
+        await Promise.allSettled(this.workers);
+        await Promise.allSettled(this.clients.map((c) => c.end()));
+    }
+    records() {
+        return [...this.probes];
+    }
+    longReaders() {
+        return [...this.readers];
+    }
+}
+function round(ms) {
+    return Math.round(ms * 10) / 10;
+}
+function stats(probes) {
+    const waits = probes.map((p) => p.wait_ms).sort((a, b) => a - b);
+    const p95 = waits.length ? waits[Math.min(waits.length - 1, Math.ceil(waits.length * 0.95) - 1)] : 0;
+    return {
+        probes: probes.length,
+        blocked: probes.filter((p) => p.wait_ms >= BLOCKED_THRESHOLD_MS).length,
+        max_wait_ms: waits.length ? waits[waits.length - 1] : 0,
+        p95_wait_ms: p95,
+    };
+}
+/** Merges the intervals during which probes of one kind were blocked on a table. */
+function blockedIntervals(probes) {
+    const intervals = probes
+        .filter((p) => p.wait_ms >= BLOCKED_THRESHOLD_MS)
+        .map((p) => [p.started_at_ms, p.started_at_ms + p.wait_ms])
+        .sort((a, b) => a[0] - b[0]);
+    const merged = [];
+    for (const [from, to] of intervals) {
+        const last = merged[merged.length - 1];
+        if (last && from <= last[1])
+            last[1] = Math.max(last[1], to);
+        else
+            merged.push([from, to]);
+    }
+    return merged.map(([a, b]) => [round(a), round(b)]);
+}
+/**
+ * Turns probe records into the report's traffic section, and fills each lock's
+ * blocked_queries with the probes that waited while it was held on its table.
+ */
+function summariseTraffic(probes, readers, locks, intervalMs, failedFast) {
+    const tables = {};
+    for (const table of [...new Set(probes.map((p) => p.table))].sort()) {
+        const reads = probes.filter((p) => p.table === table && p.kind === 'read');
+        const writes = probes.filter((p) => p.table === table && p.kind === 'write');
+        // Thresholds judge only the waiting after our long reader let go: its queue is a
+        // scenario shown on its own, not part of what the migration itself costs.
+        const reader = readers.find((r) => r.table === table);
+        const readerEnd = reader ? reader.startedAt + reader.held_ms : -Infinity;
+        const judged = (list) => round(Math.max(0, ...list.map((p) => p.started_at_ms + p.wait_ms - Math.max(p.started_at_ms, readerEnd))));
+        tables[table] = {
+            reads: stats(reads),
+            writes: stats(writes),
+            judged_read_wait_ms: judged(reads),
+            judged_write_wait_ms: judged(writes),
+            reads_blocked: blockedIntervals(reads),
+            writes_blocked: blockedIntervals(writes),
+        };
+    }
+    for (const lock of locks) {
+        if (lock.blocks === 'none' || lock.new_relation)
+            continue;
+        const from = lock.started_at_ms;
+        const to = from + lock.held_ms;
+        lock.blocked_queries = probes
+            .filter((p) => p.table === lock.relation &&
+            p.wait_ms >= BLOCKED_THRESHOLD_MS &&
+            (p.kind === 'write' || lock.blocks === 'reads+writes') &&
+            p.started_at_ms < to &&
+            p.started_at_ms + p.wait_ms > from)
+            .sort((a, b) => b.wait_ms - a.wait_ms)
+            .slice(0, 20)
+            .map((p) => ({ query: p.query, wait_ms: p.wait_ms }));
+    }
+    const lockQueue = {};
+    for (const reader of readers) {
+        // Reads do not conflict with a reader: a read that waited during its hold waited in
+        // the queue behind a migration that was itself waiting for the reader.
+        const queued = probes.some((p) => p.table === reader.table &&
+            p.kind === 'read' &&
+            p.wait_ms >= BLOCKED_THRESHOLD_MS &&
+            p.started_at_ms < reader.startedAt + reader.held_ms);
+        lockQueue[reader.table] = {
+            reader_held_ms: round(reader.held_ms),
+            outcome: failedFast ? 'failed_fast' : queued ? 'queued' : 'no_conflict',
+        };
+    }
+    return {
+        interval_ms: intervalMs,
+        blocked_threshold_ms: BLOCKED_THRESHOLD_MS,
+        long_reader_ms: LONG_READER_MS,
+        tables,
+        lock_queue: lockQueue,
+    };
+}
+
+;// CONCATENATED MODULE: ./src/engine/report.ts
+const SCHEMA_VERSION = 1;
+/** One line for a failure: `path:line: message (SQLSTATE x)`; shared by the report and its renderers. */
+function formatFailure(failure) {
+    const where = failure.path ? `${failure.path}${failure.line ? `:${failure.line}` : ''}: ` : '';
+    const code = failure.sqlstate ? ` (SQLSTATE ${failure.sqlstate})` : '';
+    return `${where}${failure.message}${code}`;
+}
+
+;// CONCATENATED MODULE: ./src/engine/thresholds.ts
+
+/**
+ * Judges a finished report against the configured limits. Pure: the report in,
+ * violations out. One violation per rule and subject (the worst case), so a comment
+ * does not repeat itself for every lock on the same table.
+ */
+function evaluateThresholds(report, thresholds) {
+    const violations = [];
+    const migrateMs = report.phases_ms.migrate;
+    if (thresholds.maxDurationMs !== undefined && migrateMs > thresholds.maxDurationMs) {
+        violations.push({
+            rule: 'max-duration',
+            limit: formatDuration(thresholds.maxDurationMs),
+            actual: formatDuration(migrateMs),
+            subject: 'migrations',
+            message: `the migrations took ${formatDuration(migrateMs)}, over the ${formatDuration(thresholds.maxDurationMs)} limit`,
+        });
+    }
+    // With probe traffic, the limits judge how long real queries waited, not lock hold times.
+    const judgeMeasuredWaits = (rule, limitMs, applies) => {
+        const kind = rule === 'max-read-block' ? 'reads' : 'writes';
+        for (const [table, measured] of Object.entries(report.traffic?.tables ?? {})) {
+            const waited = kind === 'reads' ? measured.judged_read_wait_ms : measured.judged_write_wait_ms;
+            if (waited <= limitMs)
+                continue;
+            const culprit = report.locks
+                .filter((l) => l.relation === table && l.granted && !l.new_relation && applies(l))
+                .sort((a, b) => b.held_ms - a.held_ms)[0];
+            violations.push({
+                rule,
+                limit: formatDuration(limitMs),
+                actual: formatDuration(waited),
+                subject: table,
+                message: `${kind} on ${table} waited up to ${formatDuration(waited)} (measured by probe traffic)${culprit ? ` behind ${culprit.mode_name}` : ''}, over the ${formatDuration(limitMs)} limit`,
+                path: culprit?.statement.path,
+                line: culprit?.statement.line,
+            });
+        }
+    };
+    const blockingRule = (rule, limitMs, applies, what) => {
+        if (limitMs === undefined)
+            return;
+        if (report.traffic) {
+            judgeMeasuredWaits(rule, limitMs, applies);
+            return;
+        }
+        const worstByRelation = new Map();
+        for (const lock of report.locks) {
+            // Nobody can be waiting on a relation the migration itself created; an index's
+            // lock comes with its table's, which is the one reported.
+            if (!lock.granted ||
+                lock.new_relation ||
+                lock.relation_kind === 'index' ||
+                !applies(lock) ||
+                lock.held_ms <= limitMs)
+                continue;
+            const current = worstByRelation.get(lock.relation);
+            if (!current || lock.held_ms > current.held_ms)
+                worstByRelation.set(lock.relation, lock);
+        }
+        for (const lock of worstByRelation.values()) {
+            violations.push({
+                rule,
+                limit: formatDuration(limitMs),
+                actual: formatDuration(lock.held_ms),
+                subject: lock.relation,
+                message: `${lock.relation} was locked ${lock.mode_name} for ${formatDuration(lock.held_ms)}, blocking ${what}, over the ${formatDuration(limitMs)} limit`,
+                path: lock.statement.path,
+                line: lock.statement.line,
+            });
+        }
+    };
+    blockingRule('max-read-block', thresholds.maxReadBlockMs, (l) => l.blocks === 'reads+writes', 'reads and writes');
+    blockingRule('max-write-block', thresholds.maxWriteBlockMs, (l) => l.blocks !== 'none', 'writes');
+    const metrics = report.metrics;
+    const limit = thresholds.maxSizeIncrease;
+    if (limit && metrics && metrics.total_db_size_delta !== null && metrics.total_db_size_before !== null) {
+        const delta = metrics.total_db_size_delta;
+        const limitBytes = limit.kind === 'bytes' ? limit.bytes : (metrics.total_db_size_before * limit.percent) / 100;
+        if (delta > limitBytes) {
+            const described = limit.kind === 'bytes' ? formatBytes(limit.bytes) : `${limit.percent}% (${formatBytes(limitBytes)})`;
+            violations.push({
+                rule: 'max-size-increase',
+                limit: limit.kind === 'bytes' ? formatBytes(limit.bytes) : `${limit.percent}%`,
+                actual: formatBytes(delta),
+                subject: 'database',
+                message: `the database grew by ${formatBytes(delta)}, over the ${described} limit`,
+            });
+        }
+    }
+    if (thresholds.maxRewriteSizeBytes !== undefined && metrics) {
+        for (const [name, table] of Object.entries(metrics.tables)) {
+            if (!table.rewritten || (table.size_before ?? 0) < thresholds.maxRewriteSizeBytes)
+                continue;
+            const statement = report.migrations.flatMap((m) => m.statements).find((s) => s.rewrites.includes(name));
+            violations.push({
+                rule: 'max-rewrite-size',
+                limit: formatBytes(thresholds.maxRewriteSizeBytes),
+                actual: formatBytes(table.size_before ?? 0),
+                subject: name,
+                message: thresholds.maxRewriteSizeBytes === 0
+                    ? `${name} (${formatBytes(table.size_before ?? 0)}) was rewritten; no rewrite is allowed (max-rewrite-size 0)`
+                    : `${name} (${formatBytes(table.size_before ?? 0)}) was rewritten; tables of ${formatBytes(thresholds.maxRewriteSizeBytes)} or more may not be`,
+                path: statement?.path,
+                line: statement?.line,
+            });
+        }
+    }
+    return violations;
+}
+/** The thresholds as the user wrote them, for the report's `thresholds` section. */
+function describeThresholds(thresholds) {
+    const described = {};
+    if (thresholds.maxDurationMs !== undefined)
+        described['max-duration'] = formatDuration(thresholds.maxDurationMs);
+    if (thresholds.maxReadBlockMs !== undefined)
+        described['max-read-block'] = formatDuration(thresholds.maxReadBlockMs);
+    if (thresholds.maxWriteBlockMs !== undefined)
+        described['max-write-block'] = formatDuration(thresholds.maxWriteBlockMs);
+    if (thresholds.maxSizeIncrease) {
+        described['max-size-increase'] =
+            thresholds.maxSizeIncrease.kind === 'bytes'
+                ? formatBytes(thresholds.maxSizeIncrease.bytes)
+                : `${thresholds.maxSizeIncrease.percent}%`;
+    }
+    if (thresholds.maxRewriteSizeBytes !== undefined)
+        described['max-rewrite-size'] = formatBytes(thresholds.maxRewriteSizeBytes);
+    return described;
+}
+
+;// CONCATENATED MODULE: ./src/engine/report-builder.ts
+
+
+
+
+
+
+/*
+ * The report builder: turns what the stages of a rehearsal measured into the one Report
+ * (report.ts), then judges it against the thresholds. Pure: no database, no clock but
+ * `completed_at`.
+ */
+function snapshotInfo(config, serverInfo, name, strategy, reason, seconds) {
+    const source = config.source;
+    return {
+        name,
+        strategy,
+        reason,
+        seconds: Math.round(seconds * 1000) / 1000,
+        size_bytes: null,
+        source: source ? { host: source.host, port: source.port, database: source.database } : null,
+        server: { host: config.snapshotServer.host, port: config.snapshotServer.port },
+        kept: keepsSnapshot(config.snapshot),
+    };
+}
+function buildReport(inputs) {
+    const { config, failure, before, after } = inputs;
+    const completedAt = new Date();
+    const diff = before && after ? diffCatalogs(before, after) : undefined;
+    if (diff && config.runner.kind === 'command')
+        attributeRewrites(inputs.migrations, diff);
+    const success = !failure;
+    const report = {
+        schema_version: SCHEMA_VERSION,
+        tool: { name: 'pg-rehearsal', version: VERSION },
+        migration_path: config.runner.kind === 'sql' ? config.runner.patterns.join('\n') : config.runner.command,
+        success,
+        execution_time: Math.round(inputs.phases.migrate) / 1000,
+        started_at: inputs.startedAt.toISOString(),
+        completed_at: completedAt.toISOString(),
+        error: failure ? formatFailure(failure) : null,
+        passed: false,
+        cancelled: inputs.cancelled,
+        failure: failure ?? null,
+        violations: [],
+        snapshot: inputs.snapshot ?? null,
+        server: inputs.serverInfo
+            ? { version: inputs.serverInfo.version, version_num: inputs.serverInfo.versionNum }
+            : null,
+        runner: inputs.runner ?? idleRunner(config),
+        phases_ms: inputs.phases,
+        migrations: inputs.migrations,
+        migrations_skipped: inputs.skipped,
+        locks: inputs.locks,
+        metrics: before
+            ? {
+                total_db_size_before: before.databaseBytes,
+                total_db_size_after: after?.databaseBytes ?? null,
+                total_db_size_delta: after ? after.databaseBytes - before.databaseBytes : null,
+                tables: diff?.tables ?? {},
+                indexes: diff?.indexes ?? {},
+            }
+            : null,
+        thresholds: describeThresholds(config.thresholds),
+        traffic: inputs.traffic
+            ? summariseTraffic(inputs.traffic.records(), inputs.traffic.longReaders(), inputs.locks, PROBE_INTERVAL_MS, failure?.sqlstate === '55P03')
+            : null,
+    };
+    return report;
+}
+/** The verdict, the last stage: the thresholds' violations, and whether the run passed. */
+function judge(report, config) {
+    report.violations = evaluateThresholds(report, config.thresholds);
+    report.passed =
+        !report.cancelled && report.violations.length === 0 && (report.success || !config.failOnError);
+    return report;
+}
+/**
+ * A command's statements are known only from sampling, which cannot read filenodes:
+ * pin each rewrite the catalog diff found on the statement that held the table
+ * ACCESS EXCLUSIVE (a rewrite always takes it).
+ */
+function attributeRewrites(migrations, diff) {
+    const rewritten = [...Object.entries(diff.tables), ...Object.entries(diff.indexes)]
+        .filter(([, metrics]) => metrics.rewritten)
+        .map(([name]) => name);
+    for (const name of rewritten) {
+        const statement = migrations
+            .flatMap((m) => m.statements)
+            .find((s) => s.locks.some((l) => l.relation === name && l.mode === 'AccessExclusiveLock'));
+        if (statement && !statement.rewrites.includes(name))
+            statement.rewrites.push(name);
+    }
+}
+/** The `runner` section when no migration was selected, so none ran. */
+function idleRunner(config) {
+    if (config.runner.kind === 'sql') {
+        return { kind: 'sql', lock_capture: config.lockMonitoring ? 'exact' : 'off' };
+    }
+    return { kind: 'command', command: config.runner.command, lock_capture: 'off' };
+}
+function report_builder_round(ms) {
+    return Math.round(ms * 10) / 10;
+}
+
+;// CONCATENATED MODULE: ./src/engine/runner/files.ts
+
+
+/**
+ * Resolves newline-separated migration globs (`migrations/*.sql`, `db/**\/*.sql`, or a
+ * directory, meaning its `*.sql` files) relative to the working directory. Node 20 has
+ * no fs.glob, and these patterns need only `*`, `**`, `?` and `{a,b}`.
+ */
+function expandMigrationPatterns(patterns, workingDirectory) {
+    const found = new Set();
+    for (const pattern of patterns) {
+        for (const file of expandPattern(pattern, workingDirectory))
+            found.add(file);
+    }
+    return sortNaturally([...found]);
+}
+/** Files matched by one pattern, as paths relative to the working directory. */
+function expandPattern(pattern, workingDirectory) {
+    const normalized = pattern.trim().replace(/\\/g, '/').replace(/^\.\//, '');
+    if (!normalized)
+        return [];
+    const absolute = external_node_path_default().resolve(workingDirectory, normalized);
+    if (!hasMagic(normalized)) {
+        const stat = (0,external_node_fs_namespaceObject.statSync)(absolute, { throwIfNoEntry: false });
+        if (!stat)
+            return [];
+        if (stat.isDirectory())
+            return expandPattern(`${normalized.replace(/\/$/, '')}/*.sql`, workingDirectory);
+        return [relative(workingDirectory, absolute)];
+    }
+    const segments = normalized.split('/');
+    const firstMagic = segments.findIndex(hasMagic);
+    const base = external_node_path_default().resolve(workingDirectory, segments.slice(0, firstMagic).join('/') || '.');
+    const matcher = globToRegExp(segments.slice(firstMagic).join('/'));
+    return walk(base)
+        .filter((file) => matcher.test(external_node_path_default().relative(base, file).split((external_node_path_default()).sep).join('/')))
+        .map((file) => relative(workingDirectory, file));
+}
+function relative(workingDirectory, file) {
+    return external_node_path_default().relative(workingDirectory, file).split((external_node_path_default()).sep).join('/');
+}
+function hasMagic(text) {
+    return /[*?{[]/.test(text);
+}
+function walk(directory) {
+    const stat = (0,external_node_fs_namespaceObject.statSync)(directory, { throwIfNoEntry: false });
+    if (!stat?.isDirectory())
+        return [];
+    const files = [];
+    for (const entry of (0,external_node_fs_namespaceObject.readdirSync)(directory, { withFileTypes: true })) {
+        if (entry.name === 'node_modules' || entry.name === '.git')
+            continue;
+        const full = external_node_path_default().join(directory, entry.name);
+        if (entry.isDirectory())
+            files.push(...walk(full));
+        else if (entry.isFile())
+            files.push(full);
+    }
+    return files;
+}
+function globToRegExp(glob) {
+    let source = '';
+    for (let i = 0; i < glob.length; i++) {
+        const ch = glob[i];
+        if (ch === '*' && glob[i + 1] === '*') {
+            // `**/` matches zero or more directories
+            source += glob[i + 2] === '/' ? '(?:.*/)?' : '.*';
+            i += glob[i + 2] === '/' ? 2 : 1;
+        }
+        else if (ch === '*')
+            source += '[^/]*';
+        else if (ch === '?')
+            source += '[^/]';
+        else if (ch === '{') {
+            const end = glob.indexOf('}', i);
+            if (end === -1)
+                source += '\\{';
+            else {
+                source += `(?:${glob
+                    .slice(i + 1, end)
+                    .split(',')
+                    .map((alt) => alt.replace(/[.+^$()|\\]/g, '\\$&').replace(/\*/g, '[^/]*'))
+                    .join('|')})`;
+                i = end;
+            }
+        }
+        else if (ch === '[') {
+            const end = glob.indexOf(']', i);
+            if (end === -1)
+                source += '\\[';
+            else {
+                source += glob.slice(i, end + 1).replace(/^\[!/, '[^');
+                i = end;
+            }
+        }
+        else
+            source += ch.replace(/[.+^$()|\\]/g, '\\$&');
+    }
+    return new RegExp(`^${source}$`);
+}
+const collator = new Intl.Collator('en', { numeric: true, sensitivity: 'base' });
+/** Natural order: `2_b.sql` before `10_a.sql`. */
+function sortNaturally(files) {
+    return [...files].sort((a, b) => collator.compare(a, b) || (a < b ? -1 : a > b ? 1 : 0));
+}
+
+;// CONCATENATED MODULE: ./src/engine/runner/layouts.ts
+
+
+
+const FLYWAY = /^([VRU])([0-9][0-9._]*)?__.+\.sql$/i;
+const GOLANG_MIGRATE = /^(\d+)_.+\.(up|down)\.sql$/i;
+const DBMATE_UP = /^--\s*migrate:up\b(.*)$/m;
+const DBMATE_DOWN = /^--\s*migrate:down\b/m;
+function detectLayout(files, workingDirectory) {
+    const names = files.map((f) => external_node_path_default().basename(f));
+    if (names.length && names.every((n) => FLYWAY.test(n)) && names.some((n) => /^V/i.test(n)))
+        return 'flyway';
+    if (names.length && names.every((n) => GOLANG_MIGRATE.test(n)))
+        return 'golang-migrate';
+    if (files.some((f) => DBMATE_UP.test((0,external_node_fs_namespaceObject.readFileSync)(external_node_path_default().resolve(workingDirectory, f), 'utf8'))))
+        return 'dbmate';
+    return 'plain';
+}
+function versionParts(version) {
+    return version.split(/[._]/).filter(Boolean).map(Number);
+}
+function compareVersions(a, b) {
+    for (let i = 0; i < Math.max(a.length, b.length); i++) {
+        const diff = (a[i] ?? 0) - (b[i] ?? 0);
+        if (diff !== 0)
+            return diff;
+    }
+    return 0;
+}
+/** Orders the files of a layout and sets aside those that never run forward. */
+function planMigrations(files, layout) {
+    const skipped = [];
+    if (layout === 'flyway') {
+        const versioned = [];
+        const repeatable = [];
+        for (const file of files) {
+            const match = FLYWAY.exec(external_node_path_default().basename(file));
+            const kind = match?.[1].toUpperCase();
+            if (kind === 'V')
+                versioned.push({ file, version: versionParts(match[2] ?? '') });
+            else if (kind === 'R')
+                repeatable.push(file);
+            else
+                skipped.push({ path: file, reason: kind === 'U' ? 'undo migration' : 'not a Flyway migration name' });
+        }
+        versioned.sort((a, b) => compareVersions(a.version, b.version));
+        return { run: [...versioned.map((v) => v.file), ...sortNaturally(repeatable)], skipped };
+    }
+    if (layout === 'golang-migrate') {
+        const up = [];
+        for (const file of files) {
+            const match = GOLANG_MIGRATE.exec(external_node_path_default().basename(file));
+            if (match && match[2].toLowerCase() === 'up')
+                up.push({ file, n: Number(match[1]) });
+            else
+                skipped.push({ path: file, reason: 'down migration' });
+        }
+        up.sort((a, b) => a.n - b.n);
+        return { run: up.map((u) => u.file), skipped };
+    }
+    return { run: sortNaturally(files), skipped };
+}
+/** The SQL to run from one file under a layout. */
+function loadMigrationScript(file, layout, workingDirectory) {
+    const text = (0,external_node_fs_namespaceObject.readFileSync)(external_node_path_default().resolve(workingDirectory, file), 'utf8');
+    if (layout !== 'dbmate')
+        return { script: text, lineOffset: 0 };
+    const up = DBMATE_UP.exec(text);
+    if (!up)
+        return { script: '', lineOffset: 0 };
+    const start = up.index + up[0].length;
+    const rest = text.slice(start);
+    const down = DBMATE_DOWN.exec(rest);
+    const lineOffset = text.slice(0, start).split('\n').length - 1;
+    return {
+        script: down ? rest.slice(0, down.index) : rest,
+        lineOffset,
+        transactional: /\btransaction:\s*false\b/.test(up[1]) ? false : undefined,
+    };
+}
+
+;// CONCATENATED MODULE: ./src/engine/rehearsal/plan.ts
+
+
+
+
+function planRehearsal(config) {
+    const { run: files, skipped, layout } = resolveMigrationFiles(config);
+    return {
+        files,
+        skipped,
+        layout,
+        nothingToRun: config.runner.kind === 'sql' && files.length === 0,
+        snapshotName: chooseSnapshotName(config),
+    };
+}
+/** Resolves the SQL files to run; a pattern list that matches nothing is a usage error. */
+function resolveMigrationFiles(config) {
+    if (config.runner.kind !== 'sql')
+        return { run: [], skipped: [], layout: 'plain' };
+    const files = expandMigrationPatterns(config.runner.patterns, config.workingDirectory);
+    if (files.length === 0) {
+        throw new ConfigError('migrations', `migrations: no file matches ${config.runner.patterns.map((p) => `"${p}"`).join(', ')} in ${config.workingDirectory}; check the glob and working-directory`);
+    }
+    const layout = config.layout === 'auto' ? detectLayout(files, config.workingDirectory) : config.layout;
+    const planned = planMigrations(files, layout);
+    const only = config.runner.onlyFiles;
+    if (!only)
+        return { ...planned, layout };
+    const reason = config.runner.skipReason ?? 'not selected';
+    return {
+        run: planned.run.filter((file) => only.includes(file)),
+        skipped: [
+            ...planned.skipped,
+            ...planned.run.filter((file) => !only.includes(file)).map((path) => ({ path, reason })),
+        ],
+        layout,
+    };
+}
+/** A created snapshot gets a fresh name unless one is given; a reused database is the one named. */
+function chooseSnapshotName(config) {
+    const { snapshot } = config;
+    if (snapshot.kind === 'reuse')
+        return snapshot.name;
+    if (snapshot.kind === 'golden')
+        return generateSnapshotName(config.runId);
+    return snapshot.name ?? generateSnapshotName(config.runId);
+}
+/** Whether the snapshot (or the golden snapshot it clones) is made by pg_dump from the source. */
+function dumpsSource(config, sameServerAsSource) {
+    const { snapshot } = config;
+    if (snapshot.kind === 'copy') {
+        return snapshot.strategy === 'dump' || (snapshot.strategy === 'auto' && !sameServerAsSource);
+    }
+    return snapshot.kind === 'golden' && snapshot.refresh !== undefined && !sameServerAsSource;
+}
+
+;// CONCATENATED MODULE: ./src/engine/snapshot/pg-tools.ts
+
+
+
+
+const DEBIAN_LAYOUT = '/usr/lib/postgresql';
+function toolVersion(binary) {
+    try {
+        const output = (0,external_node_child_process_namespaceObject.execFileSync)(binary, ['--version'], {
+            encoding: 'utf8',
+            stdio: ['ignore', 'pipe', 'ignore'],
+        });
+        const match = /\(PostgreSQL\)\s+(\d+)/.exec(output);
+        return match ? Number(match[1]) : undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
+/** Directories that may hold pg_dump + pg_restore, most specific first. */
+function candidateDirectories(preferred) {
+    const dirs = [];
+    if (preferred)
+        return [preferred];
+    if ((0,external_node_fs_namespaceObject.existsSync)(DEBIAN_LAYOUT)) {
+        for (const version of (0,external_node_fs_namespaceObject.readdirSync)(DEBIAN_LAYOUT))
+            dirs.push(external_node_path_default().join(DEBIAN_LAYOUT, version, 'bin'));
+    }
+    for (const dir of (process.env.PATH ?? '').split((external_node_path_default()).delimiter))
+        if (dir)
+            dirs.push(dir);
+    return dirs;
+}
+/**
+ * Finds a pg_dump/pg_restore pair able to dump a server of major version `serverMajor`.
+ * pg_dump refuses servers newer than itself, and pg_dump 17+ writes
+ * `SET transaction_timeout`, which servers before 17 reject: so the lowest version that
+ * is at least the source's wins.
+ */
+function findPgTools(serverMajor, preferredDir) {
+    const found = [];
+    for (const dir of candidateDirectories(preferredDir)) {
+        const pgDump = external_node_path_default().join(dir, 'pg_dump');
+        const pgRestore = external_node_path_default().join(dir, 'pg_restore');
+        if (!(0,external_node_fs_namespaceObject.existsSync)(pgDump) || !(0,external_node_fs_namespaceObject.existsSync)(pgRestore))
+            continue;
+        const major = toolVersion(pgDump);
+        if (major !== undefined)
+            found.push({ pgDump, pgRestore, major });
+    }
+    const usable = found.filter((t) => t.major >= serverMajor).sort((a, b) => a.major - b.major);
+    if (usable.length > 0)
+        return usable[0];
+    const where = preferredDir ? ` in ${preferredDir}` : '';
+    const have = found.length
+        ? `found only pg_dump ${[...new Set(found.map((t) => t.major))].join(', ')}${where}`
+        : `found no pg_dump${where}`;
+    throw new SetupError(`the dump snapshot needs pg_dump ${serverMajor} or newer (the source runs PostgreSQL ${serverMajor}); ${have}. ` +
+        `Fix: install the client tools, e.g. \`apt-get install postgresql-client-${serverMajor}\` ` +
+        `(from the PostgreSQL apt repository, apt.postgresql.org), which puts them in ` +
+        `${DEBIAN_LAYOUT}/${serverMajor}/bin, or pass --pg-bin-dir (input pg-bin-dir) pointing at a directory holding pg_dump and pg_restore ${serverMajor}+.`);
+}
+
+;// CONCATENATED MODULE: ./src/engine/snapshot/server.ts
+
+
+async function inspectServer(client) {
+    const { rows } = await client.query(`
+    SELECT current_setting('server_version') AS version,
+           current_setting('server_version_num') AS version_num,
+           (SELECT system_identifier::text FROM pg_control_system()) AS system_identifier,
+           current_setting('port') AS port,
+           (SELECT rolcreatedb OR rolsuper FROM pg_roles WHERE rolname = current_user) AS can_create,
+           current_user AS user,
+           current_setting('file_copy_method', true) AS file_copy_method`);
+    const row = rows[0];
+    const versionNum = Number(row.version_num);
+    return {
+        version: row.version,
+        versionNum,
+        major: Math.floor(versionNum / 10000),
+        identity: `${row.system_identifier ?? 'unknown'}:${row.port}`,
+        canCreateDatabases: row.can_create,
+        user: row.user,
+        fileCopyMethod: row.file_copy_method || null,
+    };
+}
+/** Number of sessions connected to `database`, other than the caller's. */
+async function countOtherSessions(client, database) {
+    const { rows } = await client.query(`SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, [database]);
+    return Number(rows[0].n);
+}
+async function databaseExists(client, database) {
+    const { rows } = await client.query(`SELECT 1 FROM pg_database WHERE datname = $1`, [database]);
+    return rows.length > 0;
+}
+async function databaseSize(client, database) {
+    const { rows } = await client.query(`SELECT pg_database_size(datname)::bigint AS size FROM pg_database WHERE datname = $1`, [database]);
+    return rows[0]?.size ? Number(rows[0].size) : null;
+}
+/** Sessions on `database` other than the caller's, ended; returns how many. */
+async function terminateOtherSessions(client, database) {
+    const { rows } = await client.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, [database]);
+    return rows.length;
+}
+async function databaseComment(client, database) {
+    const { rows } = await client.query(`SELECT shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname = $1`, [database]);
+    return rows[0]?.comment ?? null;
+}
+async function databaseOwner(client, database) {
+    const { rows } = await client.query(`SELECT pg_get_userbyid(datdba) AS owner FROM pg_database WHERE datname = $1`, [database]);
+    return rows[0]?.owner ?? null;
+}
+/** Opens the snapshot server's maintenance database (postgres, else template1). */
+async function connectMaintenance(server) {
+    try {
+        return await connect(server, { applicationName: 'pg-rehearsal-admin' });
+    }
+    catch (error) {
+        if (server.database === 'postgres' && /does not exist/.test(errorMessage(error))) {
+            return connect(withDatabase(server, 'template1'), { applicationName: 'pg-rehearsal-admin' });
+        }
+        throw error;
+    }
+}
+/** What the source server is, read on the one kind of source connection: read-only, short statements. */
+async function server_inspectSource(source) {
+    const client = await connect(source, {
+        ...SOURCE_CONNECT_OPTIONS,
+        applicationName: 'pg-rehearsal-preflight',
+    });
+    try {
+        return await inspectServer(client);
+    }
+    finally {
+        await client.end();
+    }
+}
+
+;// CONCATENATED MODULE: ./src/engine/rehearsal/preflight.ts
+
+
+
+
+
+/** Inspects the source and the snapshot server; on any error nothing is left open. */
+async function preflight(config, plan) {
+    // The source is inspected whenever it is named, if only to make sure we never run on it.
+    let sourceInfo;
+    if (config.source) {
+        sourceInfo = await server_inspectSource(config.source).catch((error) => {
+            throw new SetupError(`source-url: ${errorMessage(error)}`);
+        });
+    }
+    const admin = await connectMaintenance(config.snapshotServer).catch((error) => {
+        throw new SetupError(`snapshot-server-url: ${errorMessage(error)}`);
+    });
+    try {
+        const serverInfo = await inspectServer(admin);
+        checkSnapshotServer(config, plan, serverInfo, sourceInfo);
+        return { admin, serverInfo, sourceInfo };
+    }
+    catch (error) {
+        await admin.end().catch(() => undefined);
+        throw error;
+    }
+}
+function checkSnapshotServer(config, plan, serverInfo, sourceInfo) {
+    const sameServerAsSource = sourceInfo?.identity === serverInfo.identity;
+    if (config.snapshot.kind !== 'reuse' && !serverInfo.canCreateDatabases) {
+        throw new SetupError(`snapshot-server-url: role "${serverInfo.user}" cannot create databases on the snapshot server ${config.snapshotServer.host}:${config.snapshotServer.port}; grant it (ALTER ROLE "${serverInfo.user}" CREATEDB) or use another snapshot-server-url`);
+    }
+    if (sameServerAsSource &&
+        config.source &&
+        (plan.snapshotName === config.source.database ||
+            namedDatabase(config.snapshot) === config.source.database)) {
+        throw new ConfigError('snapshot-name', `snapshot-name: "${config.source.database}" is the source database itself; a rehearsal never runs on the source, clones it as a golden snapshot or replaces it. Choose another name`);
+    }
+    // A dump needs pg_dump able to read the source: find out now, not after creating a database.
+    if (dumpsSource(config, sameServerAsSource) && sourceInfo) {
+        try {
+            findPgTools(sourceInfo.major, config.pgBinDir);
+        }
+        catch (error) {
+            throw new SetupError(`${config.pgBinDir ? 'pg-bin-dir' : 'snapshot'}: ${errorMessage(error)}`);
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./src/engine/runner/split.ts
+/**
+ * Splits a SQL script into statements the way psql does, keeping the line each
+ * statement starts on so errors and annotations can point at it.
+ *
+ * Understands what can hide a semicolon: '-- comments', nested block comments,
+ * 'string' and E'string' literals, "quoted identifiers", $tag$ dollar quotes$tag$, and
+ * the BEGIN ATOMIC ... END body of a SQL-standard function or procedure (as psql does).
+ */
+function splitSqlStatements(script) {
+    const statements = [];
+    let line = 1;
+    let start = 0;
+    let startLine = 1;
+    let hasCode = false; // whether the current statement has anything but comments/space
+    let parenDepth = 0;
+    let words = []; // the current statement's first words, to spot CREATE FUNCTION
+    let atomicDepth = 0; // BEGIN/CASE ... END nesting inside a routine body
+    let i = 0;
+    const flush = (end) => {
+        const text = script.slice(start, end);
+        if (hasCode)
+            statements.push({ sql: stripLeadingComments(text).trim(), line: startLine });
+        hasCode = false;
+    };
+    const markCode = () => {
+        if (!hasCode) {
+            hasCode = true;
+            startLine = line;
+        }
+    };
+    while (i < script.length) {
+        const ch = script[i];
+        const next = script[i + 1];
+        if (ch === '\n') {
+            line++;
+            i++;
+            continue;
+        }
+        if (ch === '-' && next === '-') {
+            while (i < script.length && script[i] !== '\n')
+                i++;
+            continue;
+        }
+        if (ch === '/' && next === '*') {
+            let depth = 1;
+            i += 2;
+            while (i < script.length && depth > 0) {
+                if (script[i] === '\n')
+                    line++;
+                if (script[i] === '/' && script[i + 1] === '*') {
+                    depth++;
+                    i += 2;
+                }
+                else if (script[i] === '*' && script[i + 1] === '/') {
+                    depth--;
+                    i += 2;
+                }
+                else
+                    i++;
+            }
+            continue;
+        }
+        if (/\s/.test(ch)) {
+            i++;
+            continue;
+        }
+        if (ch === ';' && parenDepth === 0 && atomicDepth === 0) {
+            flush(i);
+            words = [];
+            start = i + 1;
+            i++;
+            continue;
+        }
+        markCode();
+        if (ch === "'") {
+            const escapes = i > 0 && /[eE]/.test(script[i - 1]) && !/[\w$]/.test(script[i - 2] ?? ' ');
+            i++;
+            while (i < script.length) {
+                const c = script[i];
+                if (c === '\n')
+                    line++;
+                if (escapes && c === '\\') {
+                    if (script[i + 1] === '\n')
+                        line++;
+                    i += 2;
+                    continue;
+                }
+                if (c === "'") {
+                    if (script[i + 1] === "'") {
+                        i += 2;
+                        continue;
+                    }
+                    break;
+                }
+                i++;
+            }
+            i++;
+            continue;
+        }
+        if (ch === '"') {
+            i++;
+            while (i < script.length && !(script[i] === '"' && script[i + 1] !== '"')) {
+                if (script[i] === '"')
+                    i++; // doubled quote inside an identifier
+                if (script[i] === '\n')
+                    line++;
+                i++;
+            }
+            i++;
+            continue;
+        }
+        if (ch === '$') {
+            const tag = /^\$([A-Za-z_][A-Za-z0-9_]*)?\$/.exec(script.slice(i));
+            // A dollar quote cannot follow an identifier character ($1 params, names like a$b).
+            if (tag && !/[\w$]/.test(script[i - 1] ?? ' ')) {
+                const end = script.indexOf(tag[0], i + tag[0].length);
+                const stop = end === -1 ? script.length : end + tag[0].length;
+                for (let k = i; k < stop; k++)
+                    if (script[k] === '\n')
+                        line++;
+                i = stop;
+                continue;
+            }
+        }
+        if (/[A-Za-z_]/.test(ch) && !/[\w$]/.test(script[i - 1] ?? ' ')) {
+            const word = /^[A-Za-z_][\w$]*/.exec(script.slice(i, i + 64))[0].toLowerCase();
+            if (words.length < 6)
+                words.push(word);
+            const routine = words[0] === 'create' && words.slice(1, 5).some((w) => w === 'function' || w === 'procedure');
+            if (routine && word === 'begin')
+                atomicDepth++;
+            else if (atomicDepth > 0 && word === 'case')
+                atomicDepth++;
+            else if (atomicDepth > 0 && word === 'end')
+                atomicDepth--;
+            i += word.length;
+            continue;
+        }
+        if (ch === '(')
+            parenDepth++;
+        if (ch === ')')
+            parenDepth = Math.max(0, parenDepth - 1);
+        i++;
+    }
+    flush(script.length);
+    return statements;
+}
+function stripLeadingComments(text) {
+    let rest = text;
+    for (;;) {
+        const trimmed = rest.replace(/^\s+/, '');
+        if (trimmed.startsWith('--')) {
+            const nl = trimmed.indexOf('\n');
+            rest = nl === -1 ? '' : trimmed.slice(nl + 1);
+        }
+        else if (trimmed.startsWith('/*')) {
+            // Block comments nest in PostgreSQL: find the matching close.
+            let depth = 0;
+            let k = 0;
+            do {
+                if (trimmed.startsWith('/*', k)) {
+                    depth++;
+                    k += 2;
+                }
+                else if (trimmed.startsWith('*/', k)) {
+                    depth--;
+                    k += 2;
+                }
+                else
+                    k++;
+            } while (depth > 0 && k < trimmed.length);
+            rest = trimmed.slice(k);
+        }
+        else
+            return trimmed;
+    }
+}
+/** Statements PostgreSQL refuses inside a transaction block. */
+const NON_TRANSACTIONAL = /^(create\s+(unique\s+)?index\s+concurrently\b|drop\s+index\s+concurrently\b|reindex\b.*\bconcurrently\b|vacuum\b|create\s+database\b|drop\s+database\b|alter\s+system\b|create\s+tablespace\b|drop\s+tablespace\b|alter\s+table\s+.*\bdetach\s+partition\b.*\bconcurrently\b)/is;
+function requiresNoTransaction(sql) {
+    return NON_TRANSACTIONAL.test(sql.replace(/\s+/g, ' '));
+}
+const TRANSACTION_CONTROL = /^(begin|start\s+transaction|commit|end|rollback|abort|savepoint|release|prepare\s+transaction)\b/i;
+/** BEGIN/COMMIT and friends: a file that has them manages its own transactions. */
+function isTransactionControl(sql) {
+    return TRANSACTION_CONTROL.test(sql);
+}
+/** A one-line excerpt for reports: whitespace folded, at most `max` characters. */
+function excerpt(sql, max = 160) {
+    const folded = sql.replace(/\s+/g, ' ').trim();
+    return folded.length > max ? `${folded.slice(0, max - 1)}…` : folded;
+}
+
 ;// CONCATENATED MODULE: ./src/engine/observe/lock-modes.ts
 /**
  * PostgreSQL's table-level lock modes and what each one means for the application's
- * traffic on that table while it is held (DESIGN.md section 5).
+ * traffic on that table while it is held (docs/architecture.md, "Lock modes").
  */
 const LOCK_MODES = {
     AccessShareLock: { sql: 'ACCESS SHARE', strength: 1, blocks: 'none' },
@@ -7715,6 +9009,63 @@ function blocksReads(mode) {
 }
 function blocksWrites(mode) {
     return info(mode).blocks !== 'none';
+}
+/**
+ * PostgreSQL's conflict table for table-level locks ("Conflicting Lock Modes" in the
+ * docs): the modes each mode conflicts with. Symmetric; __tests__/lock-conflicts.test.ts
+ * checks all 64 pairs against a real server.
+ */
+const CONFLICTS = {
+    AccessShareLock: ['AccessExclusiveLock'],
+    RowShareLock: ['ExclusiveLock', 'AccessExclusiveLock'],
+    RowExclusiveLock: ['ShareLock', 'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock'],
+    ShareUpdateExclusiveLock: [
+        'ShareUpdateExclusiveLock',
+        'ShareLock',
+        'ShareRowExclusiveLock',
+        'ExclusiveLock',
+        'AccessExclusiveLock',
+    ],
+    ShareLock: [
+        'RowExclusiveLock',
+        'ShareUpdateExclusiveLock',
+        'ShareRowExclusiveLock',
+        'ExclusiveLock',
+        'AccessExclusiveLock',
+    ],
+    ShareRowExclusiveLock: [
+        'RowExclusiveLock',
+        'ShareUpdateExclusiveLock',
+        'ShareLock',
+        'ShareRowExclusiveLock',
+        'ExclusiveLock',
+        'AccessExclusiveLock',
+    ],
+    ExclusiveLock: [
+        'RowShareLock',
+        'RowExclusiveLock',
+        'ShareUpdateExclusiveLock',
+        'ShareLock',
+        'ShareRowExclusiveLock',
+        'ExclusiveLock',
+        'AccessExclusiveLock',
+    ],
+    AccessExclusiveLock: [
+        'AccessShareLock',
+        'RowShareLock',
+        'RowExclusiveLock',
+        'ShareUpdateExclusiveLock',
+        'ShareLock',
+        'ShareRowExclusiveLock',
+        'ExclusiveLock',
+        'AccessExclusiveLock',
+    ],
+};
+/** Every table-level lock mode, weakest first. */
+const LOCK_MODE_NAMES = Object.keys(LOCK_MODES);
+/** Whether a session holding `held` makes another session asking for `requested` wait. */
+function lockModesConflict(held, requested) {
+    return CONFLICTS[held].includes(requested);
 }
 
 ;// CONCATENATED MODULE: ./src/engine/observe/lock-tracer.ts
@@ -7953,762 +9304,6 @@ function toObservedLock(row) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/engine/report.ts
-const SCHEMA_VERSION = 1;
-
-;// CONCATENATED MODULE: ./src/engine/runner/files.ts
-
-
-/**
- * Resolves newline-separated migration globs (`migrations/*.sql`, `db/**\/*.sql`, or a
- * directory, meaning its `*.sql` files) relative to the working directory. Node 20 has
- * no fs.glob, and these patterns need only `*`, `**`, `?` and `{a,b}`.
- */
-function expandMigrationPatterns(patterns, workingDirectory) {
-    const found = new Set();
-    for (const pattern of patterns) {
-        for (const file of expandPattern(pattern, workingDirectory))
-            found.add(file);
-    }
-    return sortNaturally([...found]);
-}
-/** Files matched by one pattern, as paths relative to the working directory. */
-function expandPattern(pattern, workingDirectory) {
-    const normalized = pattern.trim().replace(/\\/g, '/').replace(/^\.\//, '');
-    if (!normalized)
-        return [];
-    const absolute = external_node_path_default().resolve(workingDirectory, normalized);
-    if (!hasMagic(normalized)) {
-        const stat = (0,external_node_fs_namespaceObject.statSync)(absolute, { throwIfNoEntry: false });
-        if (!stat)
-            return [];
-        if (stat.isDirectory())
-            return expandPattern(`${normalized.replace(/\/$/, '')}/*.sql`, workingDirectory);
-        return [relative(workingDirectory, absolute)];
-    }
-    const segments = normalized.split('/');
-    const firstMagic = segments.findIndex(hasMagic);
-    const base = external_node_path_default().resolve(workingDirectory, segments.slice(0, firstMagic).join('/') || '.');
-    const matcher = globToRegExp(segments.slice(firstMagic).join('/'));
-    return walk(base)
-        .filter((file) => matcher.test(external_node_path_default().relative(base, file).split((external_node_path_default()).sep).join('/')))
-        .map((file) => relative(workingDirectory, file));
-}
-function relative(workingDirectory, file) {
-    return external_node_path_default().relative(workingDirectory, file).split((external_node_path_default()).sep).join('/');
-}
-function hasMagic(text) {
-    return /[*?{[]/.test(text);
-}
-function walk(directory) {
-    const stat = (0,external_node_fs_namespaceObject.statSync)(directory, { throwIfNoEntry: false });
-    if (!stat?.isDirectory())
-        return [];
-    const files = [];
-    for (const entry of (0,external_node_fs_namespaceObject.readdirSync)(directory, { withFileTypes: true })) {
-        if (entry.name === 'node_modules' || entry.name === '.git')
-            continue;
-        const full = external_node_path_default().join(directory, entry.name);
-        if (entry.isDirectory())
-            files.push(...walk(full));
-        else if (entry.isFile())
-            files.push(full);
-    }
-    return files;
-}
-function globToRegExp(glob) {
-    let source = '';
-    for (let i = 0; i < glob.length; i++) {
-        const ch = glob[i];
-        if (ch === '*' && glob[i + 1] === '*') {
-            // `**/` matches zero or more directories
-            source += glob[i + 2] === '/' ? '(?:.*/)?' : '.*';
-            i += glob[i + 2] === '/' ? 2 : 1;
-        }
-        else if (ch === '*')
-            source += '[^/]*';
-        else if (ch === '?')
-            source += '[^/]';
-        else if (ch === '{') {
-            const end = glob.indexOf('}', i);
-            if (end === -1)
-                source += '\\{';
-            else {
-                source += `(?:${glob
-                    .slice(i + 1, end)
-                    .split(',')
-                    .map((alt) => alt.replace(/[.+^$()|\\]/g, '\\$&').replace(/\*/g, '[^/]*'))
-                    .join('|')})`;
-                i = end;
-            }
-        }
-        else if (ch === '[') {
-            const end = glob.indexOf(']', i);
-            if (end === -1)
-                source += '\\[';
-            else {
-                source += glob.slice(i, end + 1).replace(/^\[!/, '[^');
-                i = end;
-            }
-        }
-        else
-            source += ch.replace(/[.+^$()|\\]/g, '\\$&');
-    }
-    return new RegExp(`^${source}$`);
-}
-const collator = new Intl.Collator('en', { numeric: true, sensitivity: 'base' });
-/** Natural order: `2_b.sql` before `10_a.sql`. */
-function sortNaturally(files) {
-    return [...files].sort((a, b) => collator.compare(a, b) || (a < b ? -1 : a > b ? 1 : 0));
-}
-
-;// CONCATENATED MODULE: ./src/engine/runner/split.ts
-/**
- * Splits a SQL script into statements the way psql does, keeping the line each
- * statement starts on so errors and annotations can point at it.
- *
- * Understands what can hide a semicolon: '-- comments', nested block comments,
- * 'string' and E'string' literals, "quoted identifiers", $tag$ dollar quotes$tag$, and
- * the BEGIN ATOMIC ... END body of a SQL-standard function or procedure (as psql does).
- */
-function splitSqlStatements(script) {
-    const statements = [];
-    let line = 1;
-    let start = 0;
-    let startLine = 1;
-    let hasCode = false; // whether the current statement has anything but comments/space
-    let parenDepth = 0;
-    let words = []; // the current statement's first words, to spot CREATE FUNCTION
-    let atomicDepth = 0; // BEGIN/CASE ... END nesting inside a routine body
-    let i = 0;
-    const flush = (end) => {
-        const text = script.slice(start, end);
-        if (hasCode)
-            statements.push({ sql: stripLeadingComments(text).trim(), line: startLine });
-        hasCode = false;
-    };
-    const markCode = () => {
-        if (!hasCode) {
-            hasCode = true;
-            startLine = line;
-        }
-    };
-    while (i < script.length) {
-        const ch = script[i];
-        const next = script[i + 1];
-        if (ch === '\n') {
-            line++;
-            i++;
-            continue;
-        }
-        if (ch === '-' && next === '-') {
-            while (i < script.length && script[i] !== '\n')
-                i++;
-            continue;
-        }
-        if (ch === '/' && next === '*') {
-            let depth = 1;
-            i += 2;
-            while (i < script.length && depth > 0) {
-                if (script[i] === '\n')
-                    line++;
-                if (script[i] === '/' && script[i + 1] === '*') {
-                    depth++;
-                    i += 2;
-                }
-                else if (script[i] === '*' && script[i + 1] === '/') {
-                    depth--;
-                    i += 2;
-                }
-                else
-                    i++;
-            }
-            continue;
-        }
-        if (/\s/.test(ch)) {
-            i++;
-            continue;
-        }
-        if (ch === ';' && parenDepth === 0 && atomicDepth === 0) {
-            flush(i);
-            words = [];
-            start = i + 1;
-            i++;
-            continue;
-        }
-        markCode();
-        if (ch === "'") {
-            const escapes = i > 0 && /[eE]/.test(script[i - 1]) && !/[\w$]/.test(script[i - 2] ?? ' ');
-            i++;
-            while (i < script.length) {
-                const c = script[i];
-                if (c === '\n')
-                    line++;
-                if (escapes && c === '\\') {
-                    if (script[i + 1] === '\n')
-                        line++;
-                    i += 2;
-                    continue;
-                }
-                if (c === "'") {
-                    if (script[i + 1] === "'") {
-                        i += 2;
-                        continue;
-                    }
-                    break;
-                }
-                i++;
-            }
-            i++;
-            continue;
-        }
-        if (ch === '"') {
-            i++;
-            while (i < script.length && !(script[i] === '"' && script[i + 1] !== '"')) {
-                if (script[i] === '"')
-                    i++; // doubled quote inside an identifier
-                if (script[i] === '\n')
-                    line++;
-                i++;
-            }
-            i++;
-            continue;
-        }
-        if (ch === '$') {
-            const tag = /^\$([A-Za-z_][A-Za-z0-9_]*)?\$/.exec(script.slice(i));
-            // A dollar quote cannot follow an identifier character ($1 params, names like a$b).
-            if (tag && !/[\w$]/.test(script[i - 1] ?? ' ')) {
-                const end = script.indexOf(tag[0], i + tag[0].length);
-                const stop = end === -1 ? script.length : end + tag[0].length;
-                for (let k = i; k < stop; k++)
-                    if (script[k] === '\n')
-                        line++;
-                i = stop;
-                continue;
-            }
-        }
-        if (/[A-Za-z_]/.test(ch) && !/[\w$]/.test(script[i - 1] ?? ' ')) {
-            const word = /^[A-Za-z_][\w$]*/.exec(script.slice(i, i + 64))[0].toLowerCase();
-            if (words.length < 6)
-                words.push(word);
-            const routine = words[0] === 'create' && words.slice(1, 5).some((w) => w === 'function' || w === 'procedure');
-            if (routine && word === 'begin')
-                atomicDepth++;
-            else if (atomicDepth > 0 && word === 'case')
-                atomicDepth++;
-            else if (atomicDepth > 0 && word === 'end')
-                atomicDepth--;
-            i += word.length;
-            continue;
-        }
-        if (ch === '(')
-            parenDepth++;
-        if (ch === ')')
-            parenDepth = Math.max(0, parenDepth - 1);
-        i++;
-    }
-    flush(script.length);
-    return statements;
-}
-function stripLeadingComments(text) {
-    let rest = text;
-    for (;;) {
-        const trimmed = rest.replace(/^\s+/, '');
-        if (trimmed.startsWith('--')) {
-            const nl = trimmed.indexOf('\n');
-            rest = nl === -1 ? '' : trimmed.slice(nl + 1);
-        }
-        else if (trimmed.startsWith('/*')) {
-            // Block comments nest in PostgreSQL: find the matching close.
-            let depth = 0;
-            let k = 0;
-            do {
-                if (trimmed.startsWith('/*', k)) {
-                    depth++;
-                    k += 2;
-                }
-                else if (trimmed.startsWith('*/', k)) {
-                    depth--;
-                    k += 2;
-                }
-                else
-                    k++;
-            } while (depth > 0 && k < trimmed.length);
-            rest = trimmed.slice(k);
-        }
-        else
-            return trimmed;
-    }
-}
-/** Statements PostgreSQL refuses inside a transaction block. */
-const NON_TRANSACTIONAL = /^(create\s+(unique\s+)?index\s+concurrently\b|drop\s+index\s+concurrently\b|reindex\b.*\bconcurrently\b|vacuum\b|create\s+database\b|drop\s+database\b|alter\s+system\b|create\s+tablespace\b|drop\s+tablespace\b|alter\s+table\s+.*\bdetach\s+partition\b.*\bconcurrently\b)/is;
-function requiresNoTransaction(sql) {
-    return NON_TRANSACTIONAL.test(sql.replace(/\s+/g, ' '));
-}
-const TRANSACTION_CONTROL = /^(begin|start\s+transaction|commit|end|rollback|abort|savepoint|release|prepare\s+transaction)\b/i;
-/** BEGIN/COMMIT and friends: a file that has them manages its own transactions. */
-function isTransactionControl(sql) {
-    return TRANSACTION_CONTROL.test(sql);
-}
-/** A one-line excerpt for reports: whitespace folded, at most `max` characters. */
-function excerpt(sql, max = 160) {
-    const folded = sql.replace(/\s+/g, ' ').trim();
-    return folded.length > max ? `${folded.slice(0, max - 1)}…` : folded;
-}
-
-;// CONCATENATED MODULE: ./src/engine/runner/command-runner.ts
-
-
-
-
-const OUTPUT_TAIL_LINES = 20;
-/**
- * The environment a migration tool expects: DATABASE_URL (postgresql://, which SQLAlchemy
- * requires) and the libpq PG* variables, all pointing at the snapshot.
- */
-function commandEnvironment(target) {
-    const env = {};
-    for (const [key, value] of Object.entries(process.env)) {
-        // The runner's own PG* settings must not leak in and point the tool elsewhere.
-        if (value !== undefined && !key.startsWith('PG') && key !== 'DATABASE_URL')
-            env[key] = value;
-    }
-    return { ...env, ...libpqEnvironment(target), DATABASE_URL: connectionUrl(target) };
-}
-/**
- * Runs the user's migration command in a shell, streaming its output to the log. A
- * non-zero exit is a failed migration, reported with the command's last output lines.
- * Cancelling kills the whole process group.
- */
-async function runCommandMigration(context) {
-    const { command, log } = context;
-    const migration = {
-        path: command,
-        status: 'not_run',
-        transactional: false,
-        duration_ms: 0,
-        size_delta_bytes: null,
-        statements: [],
-    };
-    // A signal that fired already (a cancel or the timeout, while the sampler was starting)
-    // would never call the abort listener below: do not start the command at all.
-    if (context.signal.aborted)
-        throw new CancelledError(`cancelled before \`${command}\` started`, [migration]);
-    const started = context.clock();
-    log.info(`$ ${command}`);
-    const child = (0,external_node_child_process_namespaceObject.spawn)('sh', ['-c', command], {
-        cwd: context.workingDirectory,
-        env: commandEnvironment(context.target),
-        stdio: ['ignore', 'pipe', 'pipe'],
-        detached: true, // its own process group, so cancelling reaches the tool's children too
-    });
-    const tail = [];
-    // Tools print the cause first and a long stack trace after it: keep the cause apart.
-    let firstError;
-    const forward = (chunk) => {
-        for (const line of chunk.toString().split('\n')) {
-            if (!line.trim())
-                continue;
-            const clean = redactUrlString(line);
-            log.info(clean);
-            if (!firstError && /(error|fatal|exception)\s*:/i.test(clean))
-                firstError = clean.trim();
-            tail.push(clean);
-            if (tail.length > OUTPUT_TAIL_LINES)
-                tail.shift();
-        }
-    };
-    child.stdout.on('data', forward);
-    child.stderr.on('data', forward);
-    const kill = () => {
-        try {
-            process.kill(-child.pid, 'SIGTERM');
-        }
-        catch {
-            // already gone
-        }
-    };
-    context.signal.addEventListener('abort', kill, { once: true });
-    let exitCode;
-    try {
-        exitCode = await new Promise((resolve, reject) => {
-            child.on('error', reject);
-            child.on('close', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
-        });
-    }
-    finally {
-        context.signal.removeEventListener('abort', kill);
-    }
-    migration.duration_ms = Math.round((context.clock() - started) * 10) / 10;
-    if (context.signal.aborted) {
-        migration.status = 'failed';
-        throw new CancelledError(`cancelled while running \`${command}\``, [migration]);
-    }
-    if (exitCode === 0) {
-        migration.status = 'applied';
-        return { migration };
-    }
-    migration.status = 'failed';
-    return {
-        migration,
-        failure: {
-            message: `the migration command exited with code ${exitCode}${firstError ? `: ${firstError}` : ''}`,
-            path: command,
-            output: tail.join('\n'),
-        },
-    };
-}
-/**
- * Statements of a command run, as the sampler saw them: each distinct query that held a
- * lock, with the locks it held. Lines are unknown (0): the tool, not a file, sent them.
- */
-function statementsFromSampledLocks(command, locks) {
-    const byQuery = new Map();
-    for (const lock of locks) {
-        const sql = lock.statement.sql;
-        let statement = byQuery.get(sql);
-        if (!statement) {
-            statement = {
-                path: command,
-                line: 0,
-                sql: excerpt(sql),
-                started_at_ms: lock.started_at_ms,
-                duration_ms: 0,
-                locks: [],
-                rewrites: [],
-            };
-            byQuery.set(sql, statement);
-        }
-        statement.started_at_ms = Math.min(statement.started_at_ms, lock.started_at_ms);
-        const end = lock.started_at_ms + lock.held_ms;
-        statement.duration_ms = Math.max(statement.duration_ms, Math.round((end - statement.started_at_ms) * 10) / 10);
-        if (!statement.locks.some((l) => l.relation === lock.relation && l.mode === lock.mode)) {
-            statement.locks.push({
-                relation: lock.relation,
-                relation_kind: lock.relation_kind,
-                mode: lock.mode,
-                mode_name: lock.mode_name,
-                blocks: lock.blocks,
-            });
-        }
-    }
-    return [...byQuery.values()].sort((a, b) => a.started_at_ms - b.started_at_ms);
-}
-
-;// CONCATENATED MODULE: ./src/engine/runner/layouts.ts
-
-
-
-const FLYWAY = /^([VRU])([0-9][0-9._]*)?__.+\.sql$/i;
-const GOLANG_MIGRATE = /^(\d+)_.+\.(up|down)\.sql$/i;
-const DBMATE_UP = /^--\s*migrate:up\b(.*)$/m;
-const DBMATE_DOWN = /^--\s*migrate:down\b/m;
-function detectLayout(files, workingDirectory) {
-    const names = files.map((f) => external_node_path_default().basename(f));
-    if (names.length && names.every((n) => FLYWAY.test(n)) && names.some((n) => /^V/i.test(n)))
-        return 'flyway';
-    if (names.length && names.every((n) => GOLANG_MIGRATE.test(n)))
-        return 'golang-migrate';
-    if (files.some((f) => DBMATE_UP.test((0,external_node_fs_namespaceObject.readFileSync)(external_node_path_default().resolve(workingDirectory, f), 'utf8'))))
-        return 'dbmate';
-    return 'plain';
-}
-function versionParts(version) {
-    return version.split(/[._]/).filter(Boolean).map(Number);
-}
-function compareVersions(a, b) {
-    for (let i = 0; i < Math.max(a.length, b.length); i++) {
-        const diff = (a[i] ?? 0) - (b[i] ?? 0);
-        if (diff !== 0)
-            return diff;
-    }
-    return 0;
-}
-/** Orders the files of a layout and sets aside those that never run forward. */
-function planMigrations(files, layout) {
-    const skipped = [];
-    if (layout === 'flyway') {
-        const versioned = [];
-        const repeatable = [];
-        for (const file of files) {
-            const match = FLYWAY.exec(external_node_path_default().basename(file));
-            const kind = match?.[1].toUpperCase();
-            if (kind === 'V')
-                versioned.push({ file, version: versionParts(match[2] ?? '') });
-            else if (kind === 'R')
-                repeatable.push(file);
-            else
-                skipped.push({ path: file, reason: kind === 'U' ? 'undo migration' : 'not a Flyway migration name' });
-        }
-        versioned.sort((a, b) => compareVersions(a.version, b.version));
-        return { run: [...versioned.map((v) => v.file), ...sortNaturally(repeatable)], skipped };
-    }
-    if (layout === 'golang-migrate') {
-        const up = [];
-        for (const file of files) {
-            const match = GOLANG_MIGRATE.exec(external_node_path_default().basename(file));
-            if (match && match[2].toLowerCase() === 'up')
-                up.push({ file, n: Number(match[1]) });
-            else
-                skipped.push({ path: file, reason: 'down migration' });
-        }
-        up.sort((a, b) => a.n - b.n);
-        return { run: up.map((u) => u.file), skipped };
-    }
-    return { run: sortNaturally(files), skipped };
-}
-/** The SQL to run from one file under a layout. */
-function loadMigrationScript(file, layout, workingDirectory) {
-    const text = (0,external_node_fs_namespaceObject.readFileSync)(external_node_path_default().resolve(workingDirectory, file), 'utf8');
-    if (layout !== 'dbmate')
-        return { script: text, lineOffset: 0 };
-    const up = DBMATE_UP.exec(text);
-    if (!up)
-        return { script: '', lineOffset: 0 };
-    const start = up.index + up[0].length;
-    const rest = text.slice(start);
-    const down = DBMATE_DOWN.exec(rest);
-    const lineOffset = text.slice(0, start).split('\n').length - 1;
-    return {
-        script: down ? rest.slice(0, down.index) : rest,
-        lineOffset,
-        transactional: /\btransaction:\s*false\b/.test(up[1]) ? false : undefined,
-    };
-}
-
-;// CONCATENATED MODULE: ./src/engine/observe/pid-sampler.ts
-
-const PID_LOCKS_QUERY = relationLocksQuery('$1');
-/**
- * Watches the locks of one backend from a separate, autocommit connection while `work`
- * runs. Used for statements that cannot run inside a transaction (CREATE INDEX
- * CONCURRENTLY, VACUUM): they release their locks when they end, so the session cannot
- * read them afterwards. The observer's own query only locks catalog views, never a table
- * the migration could wait on.
- */
-async function sampleBackendLocks(observer, pid, intervalMs, work) {
-    const seen = new Map();
-    let done = false;
-    const finished = work.finally(() => {
-        done = true;
-    });
-    const sampling = (async () => {
-        while (!done) {
-            const { rows } = await observer.query(PID_LOCKS_QUERY, [pid]);
-            for (const row of rows) {
-                const lock = toObservedLock(row);
-                const key = `${lock.oid}:${lock.mode}`;
-                if (!seen.has(key))
-                    seen.set(key, lock);
-            }
-            if (!done)
-                await new Promise((resolve) => setTimeout(resolve, intervalMs));
-        }
-    })().catch(() => undefined); // a failed sample must not fail the migration
-    const result = await finished;
-    await sampling;
-    return { result, locks: [...seen.values()] };
-}
-
-;// CONCATENATED MODULE: ./src/engine/runner/sql-runner.ts
-
-
-
-
-
-/** Transaction status from the server's last ReadyForQuery: I idle, T in a transaction, E failed one. */
-function trackTransactionStatus(client) {
-    let status = 'I';
-    const connection = client.connection;
-    connection.on('readyForQuery', (message) => {
-        status = message.status ?? status;
-    });
-    return () => status;
-}
-/**
- * Applies SQL migration files in order. A file runs in one transaction, like most
- * migration tools do, unless it manages transactions itself (BEGIN/COMMIT) or holds a
- * statement PostgreSQL refuses inside one (CREATE INDEX CONCURRENTLY, ...): then its
- * statements run one by one, each plain statement in its own short transaction.
- * The first error stops the run.
- */
-async function runSqlMigrations(files, context) {
-    const status = trackTransactionStatus(context.client);
-    const migrations = files.map((file) => ({
-        path: file,
-        status: 'not_run',
-        transactional: true,
-        duration_ms: 0,
-        size_delta_bytes: null,
-        statements: [],
-    }));
-    let size = await context.databaseSize?.();
-    for (const migration of migrations) {
-        if (context.signal.aborted)
-            throw new CancelledError('cancelled before all migrations ran', migrations);
-        const { script, lineOffset, transactional } = loadMigrationScript(migration.path, context.layout, context.workingDirectory);
-        const statements = splitSqlStatements(script).map((s) => ({ ...s, line: s.line + lineOffset }));
-        migration.transactional =
-            transactional !== false &&
-                !statements.some((s) => requiresNoTransaction(s.sql) || isTransactionControl(s.sql));
-        context.log.info(`${migration.path}: ${statements.length} statement(s)${migration.transactional ? ' in one transaction' : ', one by one'}`);
-        const started = context.clock();
-        let failure;
-        try {
-            failure = migration.transactional
-                ? await runInOneTransaction(migration, statements, context)
-                : await runOneByOne(migration, statements, context, status);
-        }
-        catch (error) {
-            if (!(error instanceof CancelledError))
-                throw error;
-            // The report shows the file and statement the cancel interrupted.
-            migration.duration_ms = round(context.clock() - started);
-            migration.status = 'failed';
-            throw new CancelledError(error.message, migrations);
-        }
-        migration.duration_ms = round(context.clock() - started);
-        migration.status = failure ? 'failed' : 'applied';
-        if (size !== undefined && context.databaseSize && !failure?.connection_lost) {
-            const after = await context.databaseSize();
-            migration.size_delta_bytes = after - size;
-            size = after;
-        }
-        if (failure)
-            return { migrations, failure };
-    }
-    return { migrations };
-}
-async function runInOneTransaction(migration, statements, context) {
-    await context.client.query('BEGIN');
-    for (const statement of statements) {
-        const failure = await runStatement(migration, statement, context, true);
-        if (failure) {
-            await context.client.query('ROLLBACK').catch(() => undefined);
-            context.tracer?.endTransaction(context.clock());
-            return failure;
-        }
-    }
-    await context.client.query('COMMIT');
-    context.tracer?.endTransaction(context.clock());
-    return undefined;
-}
-async function runOneByOne(migration, statements, context, status) {
-    for (const statement of statements) {
-        if (context.signal.aborted)
-            throw new CancelledError('cancelled during a migration');
-        if (isTransactionControl(statement.sql)) {
-            const failure = await runStatement(migration, statement, context, false);
-            if (failure)
-                return failure;
-            if (status() === 'I')
-                context.tracer?.endTransaction(context.clock());
-            continue;
-        }
-        if (requiresNoTransaction(statement.sql)) {
-            const failure = await runStatement(migration, statement, context, false, true);
-            if (failure)
-                return failure;
-            context.tracer?.endTransaction(context.clock());
-            continue;
-        }
-        // A plain statement: in the file's own transaction if one is open, else in a short
-        // one of ours, which is what autocommit does anyway, but lets us read its locks.
-        const ownTransaction = status() === 'I';
-        if (ownTransaction)
-            await context.client.query('BEGIN');
-        const failure = await runStatement(migration, statement, context, true);
-        if (failure) {
-            if (ownTransaction || status() !== 'I')
-                await context.client.query('ROLLBACK').catch(() => undefined);
-            context.tracer?.endTransaction(context.clock());
-            return failure;
-        }
-        if (ownTransaction) {
-            await context.client.query('COMMIT');
-            context.tracer?.endTransaction(context.clock());
-        }
-    }
-    // A file that leaves a transaction open is the file's bug; commit nothing silently.
-    if (status() !== 'I') {
-        await context.client.query('ROLLBACK').catch(() => undefined);
-        context.tracer?.endTransaction(context.clock());
-        return {
-            message: 'the file ended inside an open transaction (BEGIN without COMMIT)',
-            path: migration.path,
-        };
-    }
-    return undefined;
-}
-async function runStatement(migration, statement, context, readLocksAfter, sampleWhileRunning = false) {
-    const report = {
-        path: migration.path,
-        line: statement.line,
-        sql: excerpt(statement.sql),
-        started_at_ms: 0,
-        duration_ms: 0,
-        locks: [],
-        rewrites: [],
-    };
-    migration.statements.push(report);
-    const started = context.clock();
-    report.started_at_ms = round(started);
-    try {
-        if (sampleWhileRunning && context.tracer) {
-            const observer = await context.observer();
-            const pid = context.client.processID;
-            const { locks } = await sampleBackendLocks(observer, pid, 10, context.client.query(statement.sql));
-            report.duration_ms = round(context.clock() - started);
-            context.tracer.observe(locks, started, report);
-        }
-        else {
-            await context.client.query(statement.sql);
-            report.duration_ms = round(context.clock() - started);
-            if (readLocksAfter && context.tracer) {
-                context.tracer.observe(await context.tracer.readOwnLocks(context.client, statement.sql), started, report);
-            }
-        }
-        return undefined;
-    }
-    catch (error) {
-        report.duration_ms = round(context.clock() - started);
-        if (context.signal.aborted) {
-            report.error = 'cancelled';
-            throw new CancelledError(`cancelled while running ${migration.path}:${statement.line}`);
-        }
-        const e = error;
-        const line = statement.line + linesBefore(statement.sql, Number(e.position));
-        report.error = e.message;
-        if (isConnectionLost(error)) {
-            return {
-                message: `the connection to the snapshot was lost during this statement: ${e.message}`,
-                // A socket error's code (ECONNRESET, EPIPE) is no SQLSTATE.
-                sqlstate: e.code?.length === 5 && !e.code.startsWith('E') ? e.code : undefined,
-                path: migration.path,
-                line,
-                connection_lost: true,
-            };
-        }
-        return {
-            message: e.message,
-            sqlstate: e.code,
-            path: migration.path,
-            line,
-            detail: e.detail,
-            hint: e.hint,
-        };
-    }
-}
-/** Line offset of a 1-based character position inside a statement. */
-function linesBefore(sql, position) {
-    if (!Number.isFinite(position) || position < 1)
-        return 0;
-    return (sql.slice(0, position - 1).match(/\n/g) ?? []).length;
-}
-function round(ms) {
-    return Math.round(ms * 10) / 10;
-}
-
 ;// CONCATENATED MODULE: ./src/engine/observe/lock-sampler.ts
 
 
@@ -8860,312 +9455,608 @@ class LockSampler {
     }
 }
 
-;// CONCATENATED MODULE: ./src/engine/observe/traffic.ts
+;// CONCATENATED MODULE: ./src/engine/runner/command-runner.ts
 
 
 
+
+const OUTPUT_TAIL_LINES = 20;
 /**
- * Probe traffic: while the migration runs, workers on their own connections keep issuing
- * the application's simplest queries on the tables the migration touches: a primary-key
- * read, and a write (a row lock plus the table's ROW EXCLUSIVE lock, in a transaction that
- * is always rolled back, so no data changes). A probe waits as long as it is blocked, so
- * its duration is the real blocking time another session would have seen. A probe counts
- * as blocked only when PostgreSQL showed it waiting for a lock: on a busy machine a
- * migration's CPU load alone slows probes, and that is not blocking.
- *
- * At the start, a "long reader" also holds each table for a moment, the way a slow report
- * or an idle-in-transaction session does, to show whether the migration queues behind it
- * and makes everyone else queue behind the migration (the classic outage), or fails fast
- * thanks to lock_timeout.
+ * The environment a migration tool expects: DATABASE_URL (postgresql://, which SQLAlchemy
+ * requires) and the libpq PG* variables, all pointing at the snapshot.
  */
-const BLOCKED_THRESHOLD_MS = 20;
-const MAX_TABLES = 8;
-const LARGEST_TABLES = 4;
-const LONG_READER_MS = 300;
-const PROBE_INTERVAL_MS = 50;
-/** How often in-flight probes older than half the blocked threshold are checked for a lock wait. */
-const LOCK_WATCH_INTERVAL_MS = 10;
+function commandEnvironment(target) {
+    const env = {};
+    for (const [key, value] of Object.entries(process.env)) {
+        // The runner's own PG* settings must not leak in and point the tool elsewhere.
+        if (value !== undefined && !key.startsWith('PG') && key !== 'DATABASE_URL')
+            env[key] = value;
+    }
+    return { ...env, ...libpqEnvironment(target), DATABASE_URL: connectionUrl(target) };
+}
 /**
- * Tables worth probing: those the migration text names, then the largest, at most
- * MAX_TABLES so the probe connections stay bounded (two per table, plus the long reader).
+ * Runs the user's migration command in a shell, streaming its output to the log. A
+ * non-zero exit is a failed migration, reported with the command's last output lines.
+ * Cancelling kills the whole process group.
  */
-function chooseProbeTables(before, migrationText) {
-    const tables = before.relations.filter((r) => r.kind === 'r' || r.kind === 'p');
-    const lowered = migrationText.toLowerCase();
-    const named = tables.filter((t) => new RegExp(`(^|[^\\w$])"?${escapeRegExp(t.name.toLowerCase())}"?($|[^\\w$])`).test(lowered));
-    const largest = [...tables].sort((a, b) => b.bytes - a.bytes).slice(0, LARGEST_TABLES);
-    const chosen = new Map();
-    for (const t of [...named, ...largest]) {
-        if (chosen.size >= MAX_TABLES)
-            break;
-        chosen.set(displayName(t.schema, t.name), { schema: t.schema, name: t.name });
-    }
-    return [...chosen.values()];
-}
-function escapeRegExp(text) {
-    return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-/** Finds a single-column primary key and one of its values, so probes touch one real row. */
-async function describeTargets(client, tables) {
-    const targets = [];
-    for (const t of tables) {
-        const sql = `${quoteIdent(t.schema)}.${quoteIdent(t.name)}`;
-        const { rows } = await client.query(`SELECT a.attname AS column FROM pg_index i
-         JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
-        WHERE i.indrelid = $1::regclass AND i.indisprimary AND i.indnatts = 1`, [sql]);
-        const target = { table: displayName(t.schema, t.name), sql };
-        if (rows[0]) {
-            const key = await client.query(`SELECT ${quoteIdent(rows[0].column)}::text AS v FROM ${sql} LIMIT 1`);
-            if (key.rows[0]) {
-                target.keyColumn = rows[0].column;
-                target.keyValue = key.rows[0].v;
-            }
+async function runCommandMigration(context) {
+    const { command, log } = context;
+    const migration = {
+        path: command,
+        status: 'not_run',
+        transactional: false,
+        duration_ms: 0,
+        size_delta_bytes: null,
+        statements: [],
+    };
+    // A signal that fired already (a cancel or the timeout, while the sampler was starting)
+    // would never call the abort listener below: do not start the command at all.
+    if (context.signal.aborted)
+        throw new CancelledError(`cancelled before \`${command}\` started`, [migration]);
+    const started = context.clock();
+    log.info(`$ ${command}`);
+    const child = (0,external_node_child_process_namespaceObject.spawn)('sh', ['-c', command], {
+        cwd: context.workingDirectory,
+        env: commandEnvironment(context.target),
+        stdio: ['ignore', 'pipe', 'pipe'],
+        detached: true, // its own process group, so cancelling reaches the tool's children too
+    });
+    const tail = [];
+    // Tools print the cause first and a long stack trace after it: keep the cause apart.
+    let firstError;
+    const forward = (chunk) => {
+        for (const line of chunk.toString().split('\n')) {
+            if (!line.trim())
+                continue;
+            const clean = redactUrlString(line);
+            log.info(clean);
+            if (!firstError && /(error|fatal|exception)\s*:/i.test(clean))
+                firstError = clean.trim();
+            tail.push(clean);
+            if (tail.length > OUTPUT_TAIL_LINES)
+                tail.shift();
         }
-        targets.push(target);
-    }
-    return targets;
-}
-function readQuery(t) {
-    return t.keyColumn
-        ? `SELECT 1 FROM ${t.sql} WHERE ${quoteIdent(t.keyColumn)} = $1`
-        : `SELECT 1 FROM ${t.sql} LIMIT 1`;
-}
-/** The locks an UPDATE of one row takes, without writing a row version. */
-function writeQueries(t) {
-    const rowLock = t.keyColumn
-        ? [`SELECT 1 FROM ${t.sql} WHERE ${quoteIdent(t.keyColumn)} = $1 FOR NO KEY UPDATE`]
-        : [];
-    return [`LOCK TABLE ${t.sql} IN ROW EXCLUSIVE MODE`, ...rowLock];
-}
-class TrafficGenerator {
-    targets;
-    options;
-    probes = [];
-    clients = [];
-    workers = [];
-    readers = [];
-    /** Probes running now, by backend pid, for the lock-wait watcher. */
-    inFlight = new Map();
-    running = false;
-    constructor(targets, options) {
-        this.targets = targets;
-        this.options = options;
-    }
-    async open(name) {
-        const client = new esm.Client(clientConfig(this.options.target, {
-            applicationName: `pg-rehearsal-${name}`,
-            statementTimeoutMs: this.options.maxWaitMs,
-        }));
-        client.on('error', () => undefined);
-        await client.connect();
-        this.clients.push(client);
-        return client;
-    }
-    /**
-     * Opens every connection first, so that connecting never counts as waiting, and returns
-     * once the long readers hold their tables: the migration may start then.
-     */
-    async start() {
-        const pairs = await Promise.all(this.targets.map(async (t) => ({
-            t,
-            reader: await this.open('probe'),
-            writer: await this.open('probe'),
-            long: await this.open('long-reader'),
-        })));
-        const watcher = await this.open('lock-watch');
-        this.running = true;
-        this.workers.push(this.watchLockWaits(watcher));
-        const holding = [];
-        for (const { t, reader, writer, long } of pairs) {
-            let held;
-            holding.push(new Promise((resolve) => (held = resolve)));
-            this.workers.push(this.holdLongReader(long, t, held));
-            this.workers.push(this.loop(reader, t, 'read'));
-            this.workers.push(this.loop(writer, t, 'write'));
-        }
-        await Promise.all(holding);
-    }
-    async holdLongReader(client, t, held) {
-        const startedAt = this.options.clock();
+    };
+    child.stdout.on('data', forward);
+    child.stderr.on('data', forward);
+    const kill = () => {
         try {
-            await client.query('BEGIN');
-            await client.query(`SELECT 1 FROM ${t.sql} LIMIT 1`);
-            held();
-            await new Promise((resolve) => setTimeout(resolve, LONG_READER_MS));
+            process.kill(-child.pid, 'SIGTERM');
         }
-        finally {
-            held();
-            await client.query('ROLLBACK').catch(() => undefined);
-            this.readers.push({ table: t.table, held_ms: this.options.clock() - startedAt, startedAt });
+        catch {
+            // already gone
         }
-    }
-    /**
-     * Marks in-flight probes that PostgreSQL shows waiting for a lock. It queries only while
-     * some probe has been running for a while, so an unblocked run costs no extra queries.
-     */
-    async watchLockWaits(watcher) {
-        while (this.running) {
-            const now = this.options.clock();
-            const slow = [...this.inFlight.entries()]
-                .filter(([, probe]) => !probe.waitedForLock && now - probe.started >= BLOCKED_THRESHOLD_MS / 2)
-                .map(([pid]) => pid);
-            if (slow.length > 0) {
-                try {
-                    const { rows } = await watcher.query(`SELECT pid FROM pg_stat_activity WHERE pid = ANY($1::int[]) AND wait_event_type = 'Lock'`, [slow]);
-                    for (const { pid } of rows) {
-                        const probe = this.inFlight.get(pid);
-                        if (probe)
-                            probe.waitedForLock = true;
-                    }
-                }
-                catch {
-                    return; // without the watcher, probes simply count as not blocked
-                }
-            }
-            await new Promise((resolve) => setTimeout(resolve, LOCK_WATCH_INTERVAL_MS));
-        }
-    }
-    async loop(client, t, kind) {
-        const params = t.keyColumn ? [t.keyValue] : [];
-        const query = kind === 'read' ? readQuery(t) : writeQueries(t).join('; ');
-        const { rows } = await client.query('SELECT pg_backend_pid() AS pid');
-        const pid = rows[0].pid;
-        while (this.running) {
-            const started = this.options.clock();
-            const probe = { started, waitedForLock: false };
-            this.inFlight.set(pid, probe);
-            try {
-                if (kind === 'read')
-                    await client.query(readQuery(t), params);
-                else {
-                    await client.query('BEGIN');
-                    for (const [i, q] of writeQueries(t).entries())
-                        await client.query(q, i === 0 ? [] : params);
-                    await client.query('ROLLBACK');
-                }
-            }
-            catch {
-                // The table may be gone (dropped by the migration) or the probe timed out: stop probing it.
-                await client.query('ROLLBACK').catch(() => undefined);
-                this.inFlight.delete(pid);
-                this.record(t, kind, probe, query);
-                return;
-            }
-            this.inFlight.delete(pid);
-            this.record(t, kind, probe, query);
-            const next = started + this.options.intervalMs - this.options.clock();
-            if (this.running && next > 0)
-                await new Promise((resolve) => setTimeout(resolve, next));
-        }
-    }
-    record(t, kind, probe, query) {
-        const duration = this.options.clock() - probe.started;
-        this.probes.push({
-            table: t.table,
-            kind,
-            started_at_ms: traffic_round(probe.started),
-            wait_ms: probe.waitedForLock ? traffic_round(duration) : 0,
-            query: kind === 'read' ? query.replace('$1', t.keyValue ?? '') : query.replace('$1', t.keyValue ?? ''),
+    };
+    context.signal.addEventListener('abort', kill, { once: true });
+    let exitCode;
+    try {
+        exitCode = await new Promise((resolve, reject) => {
+            child.on('error', reject);
+            child.on('close', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
         });
     }
-    async stop() {
-        this.running = false;
-        await Promise.allSettled(this.workers);
-        await Promise.allSettled(this.clients.map((c) => c.end()));
+    finally {
+        context.signal.removeEventListener('abort', kill);
     }
-    records() {
-        return [...this.probes];
+    migration.duration_ms = Math.round((context.clock() - started) * 10) / 10;
+    if (context.signal.aborted) {
+        migration.status = 'failed';
+        throw new CancelledError(`cancelled while running \`${command}\``, [migration]);
     }
-    longReaders() {
-        return [...this.readers];
+    if (exitCode === 0) {
+        migration.status = 'applied';
+        return { migration };
     }
-}
-function traffic_round(ms) {
-    return Math.round(ms * 10) / 10;
-}
-function stats(probes) {
-    const waits = probes.map((p) => p.wait_ms).sort((a, b) => a - b);
-    const p95 = waits.length ? waits[Math.min(waits.length - 1, Math.ceil(waits.length * 0.95) - 1)] : 0;
+    migration.status = 'failed';
     return {
-        probes: probes.length,
-        blocked: probes.filter((p) => p.wait_ms >= BLOCKED_THRESHOLD_MS).length,
-        max_wait_ms: waits.length ? waits[waits.length - 1] : 0,
-        p95_wait_ms: p95,
+        migration,
+        failure: {
+            message: `the migration command exited with code ${exitCode}${firstError ? `: ${firstError}` : ''}`,
+            path: command,
+            output: tail.join('\n'),
+        },
     };
 }
-/** Merges the intervals during which probes of one kind were blocked on a table. */
-function blockedIntervals(probes) {
-    const intervals = probes
-        .filter((p) => p.wait_ms >= BLOCKED_THRESHOLD_MS)
-        .map((p) => [p.started_at_ms, p.started_at_ms + p.wait_ms])
-        .sort((a, b) => a[0] - b[0]);
-    const merged = [];
-    for (const [from, to] of intervals) {
-        const last = merged[merged.length - 1];
-        if (last && from <= last[1])
-            last[1] = Math.max(last[1], to);
-        else
-            merged.push([from, to]);
+/**
+ * Statements of a command run, as the sampler saw them: each distinct query that held a
+ * lock, with the locks it held. Lines are unknown (0): the tool, not a file, sent them.
+ */
+function statementsFromSampledLocks(command, locks) {
+    const byQuery = new Map();
+    for (const lock of locks) {
+        const sql = lock.statement.sql;
+        let statement = byQuery.get(sql);
+        if (!statement) {
+            statement = {
+                path: command,
+                line: 0,
+                sql: excerpt(sql),
+                started_at_ms: lock.started_at_ms,
+                duration_ms: 0,
+                locks: [],
+                rewrites: [],
+            };
+            byQuery.set(sql, statement);
+        }
+        statement.started_at_ms = Math.min(statement.started_at_ms, lock.started_at_ms);
+        const end = lock.started_at_ms + lock.held_ms;
+        statement.duration_ms = Math.max(statement.duration_ms, Math.round((end - statement.started_at_ms) * 10) / 10);
+        if (!statement.locks.some((l) => l.relation === lock.relation && l.mode === lock.mode)) {
+            statement.locks.push({
+                relation: lock.relation,
+                relation_kind: lock.relation_kind,
+                mode: lock.mode,
+                mode_name: lock.mode_name,
+                blocks: lock.blocks,
+            });
+        }
     }
-    return merged.map(([a, b]) => [traffic_round(a), traffic_round(b)]);
+    return [...byQuery.values()].sort((a, b) => a.started_at_ms - b.started_at_ms);
+}
+
+;// CONCATENATED MODULE: ./src/engine/observe/pid-sampler.ts
+
+const PID_LOCKS_QUERY = relationLocksQuery('$1');
+/**
+ * Watches the locks of one backend from a separate, autocommit connection while `work`
+ * runs. Used for statements that cannot run inside a transaction (CREATE INDEX
+ * CONCURRENTLY, VACUUM): they release their locks when they end, so the session cannot
+ * read them afterwards. The observer's own query only locks catalog views, never a table
+ * the migration could wait on.
+ */
+async function sampleBackendLocks(observer, pid, intervalMs, work) {
+    const seen = new Map();
+    let done = false;
+    const finished = work.finally(() => {
+        done = true;
+    });
+    const sampling = (async () => {
+        while (!done) {
+            const { rows } = await observer.query(PID_LOCKS_QUERY, [pid]);
+            for (const row of rows) {
+                const lock = toObservedLock(row);
+                const key = `${lock.oid}:${lock.mode}`;
+                if (!seen.has(key))
+                    seen.set(key, lock);
+            }
+            if (!done)
+                await new Promise((resolve) => setTimeout(resolve, intervalMs));
+        }
+    })().catch(() => undefined); // a failed sample must not fail the migration
+    const result = await finished;
+    await sampling;
+    return { result, locks: [...seen.values()] };
+}
+
+;// CONCATENATED MODULE: ./src/engine/runner/sql-runner.ts
+
+
+
+
+
+/** Transaction status from the server's last ReadyForQuery: I idle, T in a transaction, E failed one. */
+function trackTransactionStatus(client) {
+    let status = 'I';
+    const connection = client.connection;
+    connection.on('readyForQuery', (message) => {
+        status = message.status ?? status;
+    });
+    return () => status;
 }
 /**
- * Turns probe records into the report's traffic section, and fills each lock's
- * blocked_queries with the probes that waited while it was held on its table.
+ * Applies SQL migration files in order. A file runs in one transaction, like most
+ * migration tools do, unless it manages transactions itself (BEGIN/COMMIT) or holds a
+ * statement PostgreSQL refuses inside one (CREATE INDEX CONCURRENTLY, ...): then its
+ * statements run one by one, each plain statement in its own short transaction.
+ * The first error stops the run.
  */
-function summariseTraffic(probes, readers, locks, intervalMs, failedFast) {
-    const tables = {};
-    for (const table of [...new Set(probes.map((p) => p.table))].sort()) {
-        const reads = probes.filter((p) => p.table === table && p.kind === 'read');
-        const writes = probes.filter((p) => p.table === table && p.kind === 'write');
-        // Thresholds judge only the waiting after our long reader let go: its queue is a
-        // scenario shown on its own, not part of what the migration itself costs.
-        const reader = readers.find((r) => r.table === table);
-        const readerEnd = reader ? reader.startedAt + reader.held_ms : -Infinity;
-        const judged = (list) => traffic_round(Math.max(0, ...list.map((p) => p.started_at_ms + p.wait_ms - Math.max(p.started_at_ms, readerEnd))));
-        tables[table] = {
-            reads: stats(reads),
-            writes: stats(writes),
-            judged_read_wait_ms: judged(reads),
-            judged_write_wait_ms: judged(writes),
-            reads_blocked: blockedIntervals(reads),
-            writes_blocked: blockedIntervals(writes),
-        };
+async function runSqlMigrations(files, context) {
+    const status = trackTransactionStatus(context.client);
+    const migrations = files.map((file) => ({
+        path: file,
+        status: 'not_run',
+        transactional: true,
+        duration_ms: 0,
+        size_delta_bytes: null,
+        statements: [],
+    }));
+    let size = await context.databaseSize?.();
+    for (const migration of migrations) {
+        if (context.signal.aborted)
+            throw new CancelledError('cancelled before all migrations ran', migrations);
+        const { script, lineOffset, transactional } = loadMigrationScript(migration.path, context.layout, context.workingDirectory);
+        const statements = splitSqlStatements(script).map((s) => ({ ...s, line: s.line + lineOffset }));
+        migration.transactional =
+            transactional !== false &&
+                !statements.some((s) => requiresNoTransaction(s.sql) || isTransactionControl(s.sql));
+        context.log.info(`${migration.path}: ${statements.length} statement(s)${migration.transactional ? ' in one transaction' : ', one by one'}`);
+        const started = context.clock();
+        let failure;
+        try {
+            failure = migration.transactional
+                ? await runInOneTransaction(migration, statements, context)
+                : await runOneByOne(migration, statements, context, status);
+        }
+        catch (error) {
+            if (!(error instanceof CancelledError))
+                throw error;
+            // The report shows the file and statement the cancel interrupted.
+            migration.duration_ms = sql_runner_round(context.clock() - started);
+            migration.status = 'failed';
+            throw new CancelledError(error.message, migrations);
+        }
+        migration.duration_ms = sql_runner_round(context.clock() - started);
+        migration.status = failure ? 'failed' : 'applied';
+        if (size !== undefined && context.databaseSize && !failure?.connection_lost) {
+            const after = await context.databaseSize();
+            migration.size_delta_bytes = after - size;
+            size = after;
+        }
+        if (failure)
+            return { migrations, failure };
     }
-    for (const lock of locks) {
-        if (lock.blocks === 'none' || lock.new_relation)
+    return { migrations };
+}
+async function runInOneTransaction(migration, statements, context) {
+    await context.client.query('BEGIN');
+    for (const statement of statements) {
+        const failure = await runStatement(migration, statement, context, true);
+        if (failure) {
+            await context.client.query('ROLLBACK').catch(() => undefined);
+            context.tracer?.endTransaction(context.clock());
+            return failure;
+        }
+    }
+    await context.client.query('COMMIT');
+    context.tracer?.endTransaction(context.clock());
+    return undefined;
+}
+async function runOneByOne(migration, statements, context, status) {
+    for (const statement of statements) {
+        if (context.signal.aborted)
+            throw new CancelledError('cancelled during a migration');
+        if (isTransactionControl(statement.sql)) {
+            const failure = await runStatement(migration, statement, context, false);
+            if (failure)
+                return failure;
+            if (status() === 'I')
+                context.tracer?.endTransaction(context.clock());
             continue;
-        const from = lock.started_at_ms;
-        const to = from + lock.held_ms;
-        lock.blocked_queries = probes
-            .filter((p) => p.table === lock.relation &&
-            p.wait_ms >= BLOCKED_THRESHOLD_MS &&
-            (p.kind === 'write' || lock.blocks === 'reads+writes') &&
-            p.started_at_ms < to &&
-            p.started_at_ms + p.wait_ms > from)
-            .sort((a, b) => b.wait_ms - a.wait_ms)
-            .slice(0, 20)
-            .map((p) => ({ query: p.query, wait_ms: p.wait_ms }));
+        }
+        if (requiresNoTransaction(statement.sql)) {
+            const failure = await runStatement(migration, statement, context, false, true);
+            if (failure)
+                return failure;
+            context.tracer?.endTransaction(context.clock());
+            continue;
+        }
+        // A plain statement: in the file's own transaction if one is open, else in a short
+        // one of ours, which is what autocommit does anyway, but lets us read its locks.
+        const ownTransaction = status() === 'I';
+        if (ownTransaction)
+            await context.client.query('BEGIN');
+        const failure = await runStatement(migration, statement, context, true);
+        if (failure) {
+            if (ownTransaction || status() !== 'I')
+                await context.client.query('ROLLBACK').catch(() => undefined);
+            context.tracer?.endTransaction(context.clock());
+            return failure;
+        }
+        if (ownTransaction) {
+            await context.client.query('COMMIT');
+            context.tracer?.endTransaction(context.clock());
+        }
     }
-    const lockQueue = {};
-    for (const reader of readers) {
-        // Reads do not conflict with a reader: a read that waited during its hold waited in
-        // the queue behind a migration that was itself waiting for the reader.
-        const queued = probes.some((p) => p.table === reader.table &&
-            p.kind === 'read' &&
-            p.wait_ms >= BLOCKED_THRESHOLD_MS &&
-            p.started_at_ms < reader.startedAt + reader.held_ms);
-        lockQueue[reader.table] = {
-            reader_held_ms: traffic_round(reader.held_ms),
-            outcome: failedFast ? 'failed_fast' : queued ? 'queued' : 'no_conflict',
+    // A file that leaves a transaction open is the file's bug; commit nothing silently.
+    if (status() !== 'I') {
+        await context.client.query('ROLLBACK').catch(() => undefined);
+        context.tracer?.endTransaction(context.clock());
+        return {
+            message: 'the file ended inside an open transaction (BEGIN without COMMIT)',
+            path: migration.path,
         };
     }
+    return undefined;
+}
+async function runStatement(migration, statement, context, readLocksAfter, sampleWhileRunning = false) {
+    const report = {
+        path: migration.path,
+        line: statement.line,
+        sql: excerpt(statement.sql),
+        started_at_ms: 0,
+        duration_ms: 0,
+        locks: [],
+        rewrites: [],
+    };
+    migration.statements.push(report);
+    const started = context.clock();
+    report.started_at_ms = sql_runner_round(started);
+    try {
+        if (sampleWhileRunning && context.tracer) {
+            const observer = await context.observer();
+            const pid = context.client.processID;
+            const { locks } = await sampleBackendLocks(observer, pid, 10, context.client.query(statement.sql));
+            report.duration_ms = sql_runner_round(context.clock() - started);
+            context.tracer.observe(locks, started, report);
+        }
+        else {
+            await context.client.query(statement.sql);
+            report.duration_ms = sql_runner_round(context.clock() - started);
+            if (readLocksAfter && context.tracer) {
+                context.tracer.observe(await context.tracer.readOwnLocks(context.client, statement.sql), started, report);
+            }
+        }
+        return undefined;
+    }
+    catch (error) {
+        report.duration_ms = sql_runner_round(context.clock() - started);
+        if (context.signal.aborted) {
+            report.error = 'cancelled';
+            throw new CancelledError(`cancelled while running ${migration.path}:${statement.line}`);
+        }
+        const e = error;
+        const line = statement.line + linesBefore(statement.sql, Number(e.position));
+        report.error = e.message;
+        if (isConnectionLost(error)) {
+            return {
+                message: `the connection to the snapshot was lost during this statement: ${e.message}`,
+                // A socket error's code (ECONNRESET, EPIPE) is no SQLSTATE.
+                sqlstate: e.code?.length === 5 && !e.code.startsWith('E') ? e.code : undefined,
+                path: migration.path,
+                line,
+                connection_lost: true,
+            };
+        }
+        return {
+            message: e.message,
+            sqlstate: e.code,
+            path: migration.path,
+            line,
+            detail: e.detail,
+            hint: e.hint,
+        };
+    }
+}
+/** Line offset of a 1-based character position inside a statement. */
+function linesBefore(sql, position) {
+    if (!Number.isFinite(position) || position < 1)
+        return 0;
+    return (sql.slice(0, position - 1).match(/\n/g) ?? []).length;
+}
+function sql_runner_round(ms) {
+    return Math.round(ms * 10) / 10;
+}
+
+;// CONCATENATED MODULE: ./src/engine/runner/migration-runner.ts
+
+
+
+
+
+/** The runner the config asks for. */
+function chooseRunner(config, files, layout, before) {
+    if (config.runner.kind === 'sql')
+        return new SqlFilesRunner(config, files, layout, before);
+    return new CommandRunner(config, config.runner.command, before);
+}
+/** SQL files through our own session: every lock traced exactly. */
+class SqlFilesRunner {
+    config;
+    files;
+    layout;
+    tracer;
+    constructor(config, files, layout, before) {
+        this.config = config;
+        this.files = files;
+        this.layout = layout;
+        this.tracer = config.lockMonitoring ? new LockTracer(before) : undefined;
+    }
+    async run(context) {
+        const { log } = context;
+        return log.group('Migrations', () => runSqlMigrations(this.files, {
+            client: context.client,
+            observer: context.observer,
+            tracer: this.tracer,
+            clock: context.clock,
+            databaseSize: context.databaseSize,
+            signal: context.signal,
+            workingDirectory: this.config.workingDirectory,
+            layout: this.layout,
+            log,
+        }));
+    }
+    finish(endedAtMs) {
+        this.tracer?.endTransaction(endedAtMs); // nothing should be open; never lose a hold if it is
+    }
+    locks() {
+        return this.tracer?.records() ?? [];
+    }
+    describe() {
+        return {
+            kind: 'sql',
+            lock_capture: this.config.lockMonitoring ? 'exact' : 'off',
+            tracing_ms: this.tracer ? report_builder_round(this.tracer.spentMs) : undefined,
+            layout: this.layout,
+        };
+    }
+}
+/** The user's migration tool in a shell: locks sampled from pg_locks while it runs. */
+class CommandRunner {
+    config;
+    command;
+    before;
+    sampler;
+    constructor(config, command, before) {
+        this.config = config;
+        this.command = command;
+        this.before = before;
+    }
+    async run(context) {
+        const { command, config } = this;
+        const { databaseSize, log, clock } = context;
+        if (config.lockMonitoring) {
+            this.sampler = new LockSampler(await context.observer(), { intervalMs: config.lockSampleIntervalMs, clock, label: command }, this.before);
+            await this.sampler.start();
+        }
+        const sizeBefore = await databaseSize?.();
+        const result = await log
+            .group('Migrations', () => runCommandMigration({
+            command,
+            workingDirectory: config.workingDirectory,
+            target: context.target,
+            signal: context.signal,
+            log,
+            clock,
+        }))
+            .finally(() => this.sampler?.stop());
+        if (sizeBefore !== undefined && databaseSize)
+            result.migration.size_delta_bytes = (await databaseSize()) - sizeBefore;
+        result.migration.statements = statementsFromSampledLocks(command, this.sampler?.records() ?? []);
+        return { migrations: [result.migration], failure: result.failure };
+    }
+    finish() { }
+    locks() {
+        return this.sampler?.records() ?? [];
+    }
+    describe() {
+        const { sampler } = this;
+        return {
+            kind: 'command',
+            command: this.command,
+            lock_capture: sampler ? 'sampled' : 'off',
+            sample_interval_ms: sampler ? this.config.lockSampleIntervalMs : undefined,
+            samples: sampler?.samples,
+            max_sample_gap_ms: sampler ? Math.round(sampler.maxGapMs) : undefined,
+        };
+    }
+}
+
+;// CONCATENATED MODULE: ./src/engine/rehearsal/run.ts
+
+
+
+
+
+
+
+
+/** Runs the migrations on the snapshot, observed; closes its own connections. */
+async function observeAndRun(inputs) {
+    const { config, plan, lease, admin, signal, log, phases } = inputs;
+    let observer;
+    const client = await connect(lease.connection, { applicationName: 'pg-rehearsal-migration' });
+    const migrationPid = client.processID;
+    const cancelInFlight = () => {
+        admin.query('SELECT pg_cancel_backend($1)', [migrationPid]).catch(() => undefined);
+    };
+    signal.addEventListener('abort', cancelInFlight, { once: true });
+    try {
+        const before = await captureBefore(client, inputs);
+        // One time origin for statements, locks and probes, so the timeline lines up.
+        const runStarted = performance.now();
+        const clock = () => performance.now() - runStarted;
+        const traffic = config.traffic && before ? await startTraffic(client, inputs, before, clock) : undefined;
+        // Migration time excludes opening the probe connections.
+        const migrationStarted = performance.now();
+        const runner = chooseRunner(config, plan.files, plan.layout, before);
+        const context = {
+            client,
+            observer: async () => {
+                observer ??= await connect(lease.connection, { applicationName: 'pg-rehearsal-observer' });
+                return observer;
+            },
+            target: lease.connection,
+            clock,
+            databaseSize: config.metrics ? () => run_databaseSize(client) : undefined,
+            signal,
+            log,
+        };
+        const outcome = await runMigrations(runner, context, inputs);
+        phases.migrate = report_builder_round(performance.now() - migrationStarted);
+        await traffic?.stop();
+        signal.removeEventListener('abort', cancelInFlight);
+        runner.finish(clock());
+        const after = await captureAfter(client, inputs, outcome);
+        return { runner, ...outcome, before, after, traffic };
+    }
+    finally {
+        await client.end().catch(() => undefined);
+        await observer?.end().catch(() => undefined);
+    }
+}
+async function run_databaseSize(client) {
+    const { rows } = await client.query('SELECT pg_database_size(current_database()) AS size');
+    return Number(rows[0].size);
+}
+async function captureBefore(client, inputs) {
+    const { config, phases, lease } = inputs;
+    if (!config.metrics && !config.lockMonitoring)
+        return undefined;
+    const t = performance.now();
+    const before = await captureCatalog(client);
+    phases.catalog_before = report_builder_round(performance.now() - t);
+    lease.info.size_bytes = before.databaseBytes;
+    return before;
+}
+async function startTraffic(client, inputs, before, clock) {
+    const { config, plan, lease, log } = inputs;
+    const text = plan.files
+        .map((f) => (0,external_node_fs_namespaceObject.readFileSync)(external_node_path_default().resolve(config.workingDirectory, f), 'utf8'))
+        .join('\n');
+    const targets = await describeTargets(client, chooseProbeTables(before, text));
+    const traffic = new TrafficGenerator(targets, {
+        target: lease.connection,
+        intervalMs: PROBE_INTERVAL_MS,
+        clock,
+        maxWaitMs: config.timeoutMs,
+    });
+    log.info(`probe traffic on ${targets.map((t) => t.table).join(', ') || 'no table'}`);
+    await traffic.start();
+    return traffic;
+}
+/** The runner's outcome; a cancel, the timeout or a lost connection are outcomes too. */
+async function runMigrations(runner, context, inputs) {
+    const { config, signal, cancel } = inputs;
+    try {
+        const result = await runner.run(context);
+        return { migrations: result.migrations, failure: result.failure, cancelled: false };
+    }
+    catch (error) {
+        if (error instanceof CancelledError || signal.aborted) {
+            const migrations = error instanceof CancelledError && error.migrations ? error.migrations : [];
+            const why = cancel?.aborted
+                ? `the run was cancelled (${errorMessage(cancel.reason)})`
+                : `the migrations exceeded the ${config.timeoutMs / 1000} s timeout`;
+            return { migrations, failure: { message: `${why}: ${errorMessage(error)}` }, cancelled: true };
+        }
+        // Lost between statements (BEGIN, COMMIT, a size query): the same outcome as during one.
+        if (isConnectionLost(error))
+            return { migrations: [], failure: connectionLostFailure(error), cancelled: false };
+        throw error;
+    }
+}
+async function captureAfter(client, inputs, outcome) {
+    const { config, phases } = inputs;
+    if (!config.metrics || outcome.cancelled || outcome.failure?.connection_lost)
+        return undefined;
+    const t = performance.now();
+    try {
+        return await captureCatalog(client);
+    }
+    catch (error) {
+        if (!isConnectionLost(error))
+            throw error;
+        outcome.failure ??= connectionLostFailure(error);
+        return undefined;
+    }
+    finally {
+        phases.catalog_after = report_builder_round(performance.now() - t);
+    }
+}
+function connectionLostFailure(error) {
     return {
-        interval_ms: intervalMs,
-        blocked_threshold_ms: BLOCKED_THRESHOLD_MS,
-        long_reader_ms: LONG_READER_MS,
-        tables,
-        lock_queue: lockQueue,
+        message: `the connection to the snapshot was lost: ${errorMessage(error)}`,
+        connection_lost: true,
     };
 }
 
@@ -9273,80 +10164,45 @@ async function readMetadata(admin, database) {
     return rows.length ? parseMetadata(rows[0].comment) : undefined;
 }
 
-;// CONCATENATED MODULE: ./src/engine/snapshot/server.ts
+;// CONCATENATED MODULE: ./src/engine/snapshot/golden-listing.ts
 
 
-async function inspectServer(client) {
-    const { rows } = await client.query(`
-    SELECT current_setting('server_version') AS version,
-           current_setting('server_version_num') AS version_num,
-           (SELECT system_identifier::text FROM pg_control_system()) AS system_identifier,
-           current_setting('port') AS port,
-           (SELECT rolcreatedb OR rolsuper FROM pg_roles WHERE rolname = current_user) AS can_create,
-           current_user AS user,
-           current_setting('file_copy_method', true) AS file_copy_method`);
-    const row = rows[0];
-    const versionNum = Number(row.version_num);
+
+function listing(name, m) {
     return {
-        version: row.version,
-        versionNum,
-        major: Math.floor(versionNum / 10000),
-        identity: `${row.system_identifier ?? 'unknown'}:${row.port}`,
-        canCreateDatabases: row.can_create,
-        user: row.user,
-        fileCopyMethod: row.file_copy_method || null,
+        name,
+        created_at: m.created_at,
+        size_bytes: m.size_bytes ?? null,
+        source: m.source,
+        strategy: m.strategy,
+        level: m.level ?? 'database',
+        server_version: m.server_version ?? null,
+        tables: m.tables ?? [],
+        exclude_table_data: m.exclude_table_data ?? [],
+        golden: m.ttl_seconds === null,
+        ttl_seconds: m.ttl_seconds,
     };
 }
-/** Number of sessions connected to `database`, other than the caller's. */
-async function countOtherSessions(client, database) {
-    const { rows } = await client.query(`SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, [database]);
-    return Number(rows[0].n);
+async function listSnapshots(admin) {
+    return (await listSnapshotDatabases(admin)).map((s) => listing(s.name, s.metadata));
 }
-async function databaseExists(client, database) {
-    const { rows } = await client.query(`SELECT 1 FROM pg_database WHERE datname = $1`, [database]);
-    return rows.length > 0;
+async function showSnapshot(admin, name) {
+    const metadata = await readMetadata(admin, name);
+    if (!metadata)
+        throw notASnapshot(name, await databaseExists(admin, name));
+    return {
+        ...listing(name, metadata),
+        size_bytes: (await databaseSize(admin, name)) ?? metadata.size_bytes ?? null,
+    };
 }
-async function databaseSize(client, database) {
-    const { rows } = await client.query(`SELECT pg_database_size(datname)::bigint AS size FROM pg_database WHERE datname = $1`, [database]);
-    return rows[0]?.size ? Number(rows[0].size) : null;
+function notASnapshot(name, exists) {
+    return new SetupError(exists
+        ? `database "${name}" is not a pg-rehearsal snapshot (its COMMENT has no pg-rehearsal metadata); pg-rehearsal snapshot list shows the snapshots`
+        : `snapshot "${name}" does not exist; pg-rehearsal snapshot list shows the snapshots`);
 }
-/** Sessions on `database` other than the caller's, ended; returns how many. */
-async function terminateOtherSessions(client, database) {
-    const { rows } = await client.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, [database]);
-    return rows.length;
-}
-async function databaseComment(client, database) {
-    const { rows } = await client.query(`SELECT shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname = $1`, [database]);
-    return rows[0]?.comment ?? null;
-}
-async function databaseOwner(client, database) {
-    const { rows } = await client.query(`SELECT pg_get_userbyid(datdba) AS owner FROM pg_database WHERE datname = $1`, [database]);
-    return rows[0]?.owner ?? null;
-}
-/** Opens the snapshot server's maintenance database (postgres, else template1). */
-async function connectMaintenance(server) {
-    try {
-        return await connect(server, { applicationName: 'pg-rehearsal-admin' });
-    }
-    catch (error) {
-        if (server.database === 'postgres' && /does not exist/.test(errorMessage(error))) {
-            return connect(withDatabase(server, 'template1'), { applicationName: 'pg-rehearsal-admin' });
-        }
-        throw error;
-    }
-}
-/** What the source server is, read on the one kind of source connection: read-only, short statements. */
-async function server_inspectSource(source) {
-    const client = await connect(source, {
-        ...SOURCE_CONNECT_OPTIONS,
-        applicationName: 'pg-rehearsal-preflight',
-    });
-    try {
-        return await inspectServer(client);
-    }
-    finally {
-        await client.end();
-    }
+async function requireSnapshot(admin, name) {
+    if (!(await readMetadata(admin, name)))
+        throw notASnapshot(name, await databaseExists(admin, name));
 }
 
 ;// CONCATENATED MODULE: external "node:timers/promises"
@@ -9535,69 +10391,6 @@ class RestoreProgress {
     describe() {
         return `${this.tables} table(s), ${(this.bytes / 1048576).toFixed(1)} MB`;
     }
-}
-
-;// CONCATENATED MODULE: ./src/engine/snapshot/pg-tools.ts
-
-
-
-
-const DEBIAN_LAYOUT = '/usr/lib/postgresql';
-function toolVersion(binary) {
-    try {
-        const output = (0,external_node_child_process_namespaceObject.execFileSync)(binary, ['--version'], {
-            encoding: 'utf8',
-            stdio: ['ignore', 'pipe', 'ignore'],
-        });
-        const match = /\(PostgreSQL\)\s+(\d+)/.exec(output);
-        return match ? Number(match[1]) : undefined;
-    }
-    catch {
-        return undefined;
-    }
-}
-/** Directories that may hold pg_dump + pg_restore, most specific first. */
-function candidateDirectories(preferred) {
-    const dirs = [];
-    if (preferred)
-        return [preferred];
-    if ((0,external_node_fs_namespaceObject.existsSync)(DEBIAN_LAYOUT)) {
-        for (const version of (0,external_node_fs_namespaceObject.readdirSync)(DEBIAN_LAYOUT))
-            dirs.push(external_node_path_default().join(DEBIAN_LAYOUT, version, 'bin'));
-    }
-    for (const dir of (process.env.PATH ?? '').split((external_node_path_default()).delimiter))
-        if (dir)
-            dirs.push(dir);
-    return dirs;
-}
-/**
- * Finds a pg_dump/pg_restore pair able to dump a server of major version `serverMajor`.
- * pg_dump refuses servers newer than itself, and pg_dump 17+ writes
- * `SET transaction_timeout`, which servers before 17 reject: so the lowest version that
- * is at least the source's wins.
- */
-function findPgTools(serverMajor, preferredDir) {
-    const found = [];
-    for (const dir of candidateDirectories(preferredDir)) {
-        const pgDump = external_node_path_default().join(dir, 'pg_dump');
-        const pgRestore = external_node_path_default().join(dir, 'pg_restore');
-        if (!(0,external_node_fs_namespaceObject.existsSync)(pgDump) || !(0,external_node_fs_namespaceObject.existsSync)(pgRestore))
-            continue;
-        const major = toolVersion(pgDump);
-        if (major !== undefined)
-            found.push({ pgDump, pgRestore, major });
-    }
-    const usable = found.filter((t) => t.major >= serverMajor).sort((a, b) => a.major - b.major);
-    if (usable.length > 0)
-        return usable[0];
-    const where = preferredDir ? ` in ${preferredDir}` : '';
-    const have = found.length
-        ? `found only pg_dump ${[...new Set(found.map((t) => t.major))].join(', ')}${where}`
-        : `found no pg_dump${where}`;
-    throw new SetupError(`the dump snapshot needs pg_dump ${serverMajor} or newer (the source runs PostgreSQL ${serverMajor}); ${have}. ` +
-        `Fix: install the client tools, e.g. \`apt-get install postgresql-client-${serverMajor}\` ` +
-        `(from the PostgreSQL apt repository, apt.postgresql.org), which puts them in ` +
-        `${DEBIAN_LAYOUT}/${serverMajor}/bin, or pass --pg-bin-dir (input pg-bin-dir) pointing at a directory holding pg_dump and pg_restore ${serverMajor}+.`);
 }
 
 ;// CONCATENATED MODULE: ./src/engine/snapshot/snapshot.ts
@@ -9800,44 +10593,27 @@ async function sweepExpiredSnapshots(admin, serverInfo, log) {
 
 
 
+
+
 /**
  * Golden snapshots: databases created once (say nightly) from a source, kept until
  * deleted (ttl null, so the orphan sweep never drops them), and cloned per rehearsal or
  * restored over a damaged database. Everything here takes the snapshot server's
- * maintenance connection; the `...On` functions open it themselves.
+ * maintenance connection; golden-on.ts has the one-call forms that open it themselves,
+ * golden-listing.ts the listing.
  */
-const SAFE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+
 /** Databases built aside carry this TTL until they are swapped in, so a crash leaves nothing forever. */
 const BUILD_TTL_MS = 6 * 3_600_000;
-function assertSafeName(name, option) {
-    if (!SAFE_NAME.test(name)) {
-        throw new ConfigError(option, `${option}: "${name}" is not a safe database name; use letters, digits and underscores, starting with a letter or underscore, at most 63 characters`);
-    }
-}
 function asideName(kind) {
     return `pg_rehearsal_${kind}_${(0,external_node_crypto_namespaceObject.randomBytes)(4).toString('hex')}`;
-}
-function listing(name, m) {
-    return {
-        name,
-        created_at: m.created_at,
-        size_bytes: m.size_bytes ?? null,
-        source: m.source,
-        strategy: m.strategy,
-        level: m.level ?? 'database',
-        server_version: m.server_version ?? null,
-        tables: m.tables ?? [],
-        exclude_table_data: m.exclude_table_data ?? [],
-        golden: m.ttl_seconds === null,
-        ttl_seconds: m.ttl_seconds,
-    };
 }
 /**
  * Builds a golden snapshot under a temporary name and renames it into place in one
  * transaction (replacing an older one in the same step), so a concurrent reader sees
  * either the old snapshot or the complete new one, never a half-built database.
  */
-async function createGoldenSnapshot(admin, server, serverInfo, sourceInfo, options) {
+async function golden_createGoldenSnapshot(admin, server, serverInfo, sourceInfo, options) {
     const log = options.log ?? silentLogger;
     const { name } = options;
     assertSafeName(name, 'name');
@@ -9942,34 +10718,13 @@ async function swapInto(admin, serverInfo, built, target, { comment, owner, busy
     if (moved)
         await dropSnapshot(admin, serverInfo, old);
 }
-async function listSnapshots(admin) {
-    return (await listSnapshotDatabases(admin)).map((s) => listing(s.name, s.metadata));
-}
-async function showSnapshot(admin, name) {
-    const metadata = await readMetadata(admin, name);
-    if (!metadata)
-        throw notASnapshot(name, await databaseExists(admin, name));
-    return {
-        ...listing(name, metadata),
-        size_bytes: (await databaseSize(admin, name)) ?? metadata.size_bytes ?? null,
-    };
-}
-function notASnapshot(name, exists) {
-    return new SetupError(exists
-        ? `database "${name}" is not a pg-rehearsal snapshot (its COMMENT has no pg-rehearsal metadata); pg-rehearsal snapshot list shows the snapshots`
-        : `snapshot "${name}" does not exist; pg-rehearsal snapshot list shows the snapshots`);
-}
-async function requireSnapshot(admin, name) {
-    if (!(await readMetadata(admin, name)))
-        throw notASnapshot(name, await databaseExists(admin, name));
-}
 /** Drops a snapshot; refuses databases that are not pg-rehearsal snapshots. */
 async function deleteSnapshot(admin, serverInfo, name) {
     await requireSnapshot(admin, name);
     await withDatabaseLock(admin, name, () => dropSnapshot(admin, serverInfo, name));
 }
 /** A new database `to` from the snapshot, by the fastest file copy the server offers. */
-async function cloneSnapshot(admin, serverInfo, name, to) {
+async function golden_cloneSnapshot(admin, serverInfo, name, to) {
     assertSafeName(to, 'to');
     await requireSnapshot(admin, name);
     if (await databaseExists(admin, to)) {
@@ -10076,177 +10831,108 @@ async function ensureFreshGolden(admin, server, serverInfo, sourceInfo, options)
         log.info(exists
             ? `golden snapshot "${options.name}" is older than the snapshot max age (${metadata ? `created ${metadata.created_at}` : 'no metadata'}): creating it afresh`
             : `golden snapshot "${options.name}" does not exist: creating it from the source`);
-        await createGoldenSnapshot(admin, server, serverInfo, sourceInfo, { ...options, replace: true });
+        await golden_createGoldenSnapshot(admin, server, serverInfo, sourceInfo, { ...options, replace: true });
         return exists ? 'refreshed' : 'created';
     });
 }
-/** Opens what the golden-snapshot functions need: the snapshot server's admin connection and its facts. */
-async function openSnapshotServer(server) {
-    const admin = await connectMaintenance(server);
+
+;// CONCATENATED MODULE: ./src/engine/rehearsal/snapshot-lease.ts
+
+
+
+
+
+
+/** A new database from the source or a golden snapshot. */
+const createdSnapshotProvider = {
+    async prepare({ config, admin, serverInfo, sourceInfo, log, cancel }) {
+        const { snapshot } = config;
+        if (snapshot.kind !== 'golden' || !snapshot.refresh)
+            return;
+        // The preflight inspects the source whenever the config names one, as a refresh does.
+        if (!sourceInfo)
+            throw new Error('internal: a golden snapshot refresh without the source inspected');
+        const { source, maxAgeMs } = snapshot.refresh;
+        await log.group('Golden snapshot', () => ensureFreshGolden(admin, config.snapshotServer, serverInfo, sourceInfo, {
+            source,
+            name: snapshot.golden,
+            maxAgeMs,
+            pgBinDir: config.pgBinDir,
+            log,
+            signal: cancel,
+        }));
+    },
+    async acquire(context) {
+        const { config, admin, serverInfo, sourceInfo, log, cancel } = context;
+        const { snapshot } = config;
+        if (snapshot.kind === 'reuse')
+            throw new Error('internal: a reused database is not created');
+        const made = await log.group('Snapshot', () => createSnapshot({
+            source: config.source,
+            server: config.snapshotServer,
+            strategy: snapshot.kind === 'golden' ? 'existing' : snapshot.strategy,
+            name: context.name,
+            golden: namedDatabase(snapshot),
+            runId: config.runId,
+            ttlMs: snapshot.ttlMs,
+            pgBinDir: config.pgBinDir,
+            signal: cancel,
+            log,
+            onDatabaseCreated: context.onDatabaseCreated,
+        }, admin, serverInfo, sourceInfo));
+        log.info(`snapshot "${made.name}" ready in ${made.seconds.toFixed(2)} s (${made.strategy}: ${made.reason})`);
+        return snapshotInfo(config, serverInfo, made.name, made.strategy, made.reason, made.seconds);
+    },
+};
+/** An existing database, used as it is (`create-snapshot: false`). */
+const reusedDatabaseProvider = {
+    async acquire({ config, serverInfo, name }) {
+        return snapshotInfo(config, serverInfo, name, 'reused', 'reusing an existing database as it is', 0);
+    },
+};
+/** Sweeps expired snapshots, then leases one from the config's provider; on failure releases what it made. */
+async function leaseSnapshot(config, plan, pre, options) {
+    const { log, cancel } = options;
+    const name = plan.snapshotName;
+    let created = false;
+    const release = async () => {
+        if (created && !keepsSnapshot(config.snapshot)) {
+            try {
+                await dropSnapshotReconnecting(pre.admin, config.snapshotServer, pre.serverInfo, name, log);
+                await options.onSnapshotDropped?.(name);
+            }
+            catch (error) {
+                log.warn(`could not drop snapshot "${name}": ${errorMessage(error)}; the next run sweeps it after its TTL`);
+            }
+        }
+        await pre.admin.end().catch(() => undefined);
+    };
+    const provider = config.snapshot.kind === 'reuse' ? reusedDatabaseProvider : createdSnapshotProvider;
+    const context = {
+        ...pre,
+        config,
+        name,
+        log,
+        cancel,
+        onDatabaseCreated: (database) => {
+            created = true;
+            options.onSnapshotCreated?.(database);
+        },
+    };
     try {
-        const serverInfo = await inspectServer(admin);
-        return { admin, serverInfo, close: () => admin.end().catch(() => undefined) };
+        await sweepExpiredSnapshots(pre.admin, pre.serverInfo, log);
+        await provider.prepare?.(context);
+        const started = performance.now();
+        if (cancel.aborted)
+            throw new CancelledError('cancelled before the snapshot was created');
+        const info = await provider.acquire(context);
+        const ms = report_builder_round(performance.now() - started);
+        return { name, connection: withDatabase(config.snapshotServer, name), info, ms, release };
     }
     catch (error) {
-        await admin.end().catch(() => undefined);
+        await release();
         throw error;
     }
-}
-/**
- * One call for scripts and benchmarks: create (or replace) a golden snapshot of `source`
- * on `server` (default: the source's server).
- */
-async function createGoldenSnapshotOn(options) {
-    const server = options.server ?? { ...options.source, database: 'postgres' };
-    const sourceInfo = await inspectSource(options.source);
-    const { admin, serverInfo, close } = await openSnapshotServer(server);
-    try {
-        return await createGoldenSnapshot(admin, server, serverInfo, sourceInfo, options);
-    }
-    finally {
-        await close();
-    }
-}
-/** One call for scripts and benchmarks: clone golden snapshot `name` into a new database `to`. */
-async function cloneSnapshotOn(server, name, to) {
-    const { admin, serverInfo, close } = await openSnapshotServer(server);
-    try {
-        return await cloneSnapshot(admin, serverInfo, name, to);
-    }
-    finally {
-        await close();
-    }
-}
-
-;// CONCATENATED MODULE: ./src/engine/thresholds.ts
-
-/**
- * Judges a finished report against the configured limits. Pure: the report in,
- * violations out. One violation per rule and subject (the worst case), so a comment
- * does not repeat itself for every lock on the same table.
- */
-function evaluateThresholds(report, thresholds) {
-    const violations = [];
-    const migrateMs = report.phases_ms.migrate;
-    if (thresholds.maxDurationMs !== undefined && migrateMs > thresholds.maxDurationMs) {
-        violations.push({
-            rule: 'max-duration',
-            limit: formatDuration(thresholds.maxDurationMs),
-            actual: formatDuration(migrateMs),
-            subject: 'migrations',
-            message: `the migrations took ${formatDuration(migrateMs)}, over the ${formatDuration(thresholds.maxDurationMs)} limit`,
-        });
-    }
-    // With probe traffic, the limits judge how long real queries waited, not lock hold times.
-    const judgeMeasuredWaits = (rule, limitMs, applies) => {
-        const kind = rule === 'max-read-block' ? 'reads' : 'writes';
-        for (const [table, measured] of Object.entries(report.traffic?.tables ?? {})) {
-            const waited = kind === 'reads' ? measured.judged_read_wait_ms : measured.judged_write_wait_ms;
-            if (waited <= limitMs)
-                continue;
-            const culprit = report.locks
-                .filter((l) => l.relation === table && l.granted && !l.new_relation && applies(l))
-                .sort((a, b) => b.held_ms - a.held_ms)[0];
-            violations.push({
-                rule,
-                limit: formatDuration(limitMs),
-                actual: formatDuration(waited),
-                subject: table,
-                message: `${kind} on ${table} waited up to ${formatDuration(waited)} (measured by probe traffic)${culprit ? ` behind ${culprit.mode_name}` : ''}, over the ${formatDuration(limitMs)} limit`,
-                path: culprit?.statement.path,
-                line: culprit?.statement.line,
-            });
-        }
-    };
-    const blockingRule = (rule, limitMs, applies, what) => {
-        if (limitMs === undefined)
-            return;
-        if (report.traffic) {
-            judgeMeasuredWaits(rule, limitMs, applies);
-            return;
-        }
-        const worstByRelation = new Map();
-        for (const lock of report.locks) {
-            // Nobody can be waiting on a relation the migration itself created; an index's
-            // lock comes with its table's, which is the one reported.
-            if (!lock.granted ||
-                lock.new_relation ||
-                lock.relation_kind === 'index' ||
-                !applies(lock) ||
-                lock.held_ms <= limitMs)
-                continue;
-            const current = worstByRelation.get(lock.relation);
-            if (!current || lock.held_ms > current.held_ms)
-                worstByRelation.set(lock.relation, lock);
-        }
-        for (const lock of worstByRelation.values()) {
-            violations.push({
-                rule,
-                limit: formatDuration(limitMs),
-                actual: formatDuration(lock.held_ms),
-                subject: lock.relation,
-                message: `${lock.relation} was locked ${lock.mode_name} for ${formatDuration(lock.held_ms)}, blocking ${what}, over the ${formatDuration(limitMs)} limit`,
-                path: lock.statement.path,
-                line: lock.statement.line,
-            });
-        }
-    };
-    blockingRule('max-read-block', thresholds.maxReadBlockMs, (l) => l.blocks === 'reads+writes', 'reads and writes');
-    blockingRule('max-write-block', thresholds.maxWriteBlockMs, (l) => l.blocks !== 'none', 'writes');
-    const metrics = report.metrics;
-    const limit = thresholds.maxSizeIncrease;
-    if (limit && metrics && metrics.total_db_size_delta !== null && metrics.total_db_size_before !== null) {
-        const delta = metrics.total_db_size_delta;
-        const limitBytes = limit.kind === 'bytes' ? limit.bytes : (metrics.total_db_size_before * limit.percent) / 100;
-        if (delta > limitBytes) {
-            const described = limit.kind === 'bytes' ? formatBytes(limit.bytes) : `${limit.percent}% (${formatBytes(limitBytes)})`;
-            violations.push({
-                rule: 'max-size-increase',
-                limit: limit.kind === 'bytes' ? formatBytes(limit.bytes) : `${limit.percent}%`,
-                actual: formatBytes(delta),
-                subject: 'database',
-                message: `the database grew by ${formatBytes(delta)}, over the ${described} limit`,
-            });
-        }
-    }
-    if (thresholds.maxRewriteSizeBytes !== undefined && metrics) {
-        for (const [name, table] of Object.entries(metrics.tables)) {
-            if (!table.rewritten || (table.size_before ?? 0) < thresholds.maxRewriteSizeBytes)
-                continue;
-            const statement = report.migrations.flatMap((m) => m.statements).find((s) => s.rewrites.includes(name));
-            violations.push({
-                rule: 'max-rewrite-size',
-                limit: formatBytes(thresholds.maxRewriteSizeBytes),
-                actual: formatBytes(table.size_before ?? 0),
-                subject: name,
-                message: thresholds.maxRewriteSizeBytes === 0
-                    ? `${name} (${formatBytes(table.size_before ?? 0)}) was rewritten; no rewrite is allowed (max-rewrite-size 0)`
-                    : `${name} (${formatBytes(table.size_before ?? 0)}) was rewritten; tables of ${formatBytes(thresholds.maxRewriteSizeBytes)} or more may not be`,
-                path: statement?.path,
-                line: statement?.line,
-            });
-        }
-    }
-    return violations;
-}
-/** The thresholds as the user wrote them, for the report's `thresholds` section. */
-function describeThresholds(thresholds) {
-    const described = {};
-    if (thresholds.maxDurationMs !== undefined)
-        described['max-duration'] = formatDuration(thresholds.maxDurationMs);
-    if (thresholds.maxReadBlockMs !== undefined)
-        described['max-read-block'] = formatDuration(thresholds.maxReadBlockMs);
-    if (thresholds.maxWriteBlockMs !== undefined)
-        described['max-write-block'] = formatDuration(thresholds.maxWriteBlockMs);
-    if (thresholds.maxSizeIncrease) {
-        described['max-size-increase'] =
-            thresholds.maxSizeIncrease.kind === 'bytes'
-                ? formatBytes(thresholds.maxSizeIncrease.bytes)
-                : `${thresholds.maxSizeIncrease.percent}%`;
-    }
-    if (thresholds.maxRewriteSizeBytes !== undefined)
-        described['max-rewrite-size'] = formatBytes(thresholds.maxRewriteSizeBytes);
-    return described;
 }
 
 ;// CONCATENATED MODULE: ./src/engine/rehearse.ts
@@ -10260,40 +10946,6 @@ function describeThresholds(thresholds) {
 
 
 
-
-
-
-
-
-
-
-
-
-
-
-/** Resolves the SQL files to run; a pattern list that matches nothing is a usage error. */
-function resolveMigrationFiles(config) {
-    if (config.runner.kind !== 'sql')
-        return { run: [], skipped: [], layout: 'plain' };
-    const files = expandMigrationPatterns(config.runner.patterns, config.workingDirectory);
-    if (files.length === 0) {
-        throw new ConfigError('migrations', `migrations: no file matches ${config.runner.patterns.map((p) => `"${p}"`).join(', ')} in ${config.workingDirectory}; check the glob and working-directory`);
-    }
-    const layout = config.layout === 'auto' ? detectLayout(files, config.workingDirectory) : config.layout;
-    const planned = planMigrations(files, layout);
-    const only = config.runner.onlyFiles;
-    if (!only)
-        return { ...planned, layout };
-    const reason = config.runner.skipReason ?? 'not selected';
-    return {
-        run: planned.run.filter((file) => only.includes(file)),
-        skipped: [
-            ...planned.skipped,
-            ...planned.run.filter((file) => !only.includes(file)).map((path) => ({ path, reason })),
-        ],
-        layout,
-    };
-}
 /**
  * The whole rehearsal: snapshot, measure, migrate, measure, judge, clean up.
  * Throws ConfigError/SetupError for problems found before anything ran, and
@@ -10314,326 +10966,60 @@ async function rehearse(config, hooks = {}) {
         throw redactError(error, redact);
     }
 }
-/** A logger that hides secrets in every line it passes on. */
-function redactingLogger(log, redact) {
-    return {
-        info: (message) => log.info(redact(message)),
-        warn: (message) => log.warn(redact(message)),
-        group: (name, fn) => log.group(redact(name), fn),
-    };
-}
-/** Every string of the report (keys too), redacted: it goes to files, comments and outputs. */
-function redactReport(report, redact) {
-    const walk = (value) => {
-        if (typeof value === 'string')
-            return redact(value);
-        if (Array.isArray(value))
-            return value.map(walk);
-        if (value && typeof value === 'object') {
-            return Object.fromEntries(Object.entries(value).map(([k, v]) => [redact(k), walk(v)]));
-        }
-        return value;
-    };
-    return walk(report);
-}
-/** The same error, of the same class, with its message redacted. */
-function redactError(error, redact) {
-    if (!(error instanceof Error))
-        return new Error(redact(String(error)));
-    const message = redact(error.message);
-    if (message === error.message)
-        return error;
-    if (error instanceof ConfigError)
-        return new ConfigError(error.option, message);
-    if (error instanceof SetupError)
-        return new SetupError(message);
-    if (error instanceof CancelledError)
-        return new CancelledError(message);
-    return new Error(message);
-}
 async function rehearseUnredacted(config, hooks) {
-    const log = hooks.log;
+    const { log } = hooks;
     const startedAt = new Date();
     const phases = { snapshot: 0, catalog_before: 0, migrate: 0, catalog_after: 0, cleanup: 0 };
-    const { run: files, skipped, layout } = resolveMigrationFiles(config);
-    if (config.runner.kind === 'sql' && files.length === 0) {
+    const plan = planRehearsal(config);
+    const report = { config, startedAt, phases, skipped: plan.skipped };
+    if (plan.nothingToRun) {
         // Nothing to rehearse (no migration changed): no snapshot, a passing report that says so.
-        log.info(`no migration to run: ${skipped.length} file(s) matched, none selected (${skipped[0]?.reason})`);
-        return buildReport({
-            config,
-            startedAt,
+        log.info(`no migration to run: ${plan.skipped.length} file(s) matched, none selected (${plan.skipped[0]?.reason})`);
+        return judge(buildReport({
+            ...report,
             migrations: [],
-            skipped,
             failure: undefined,
             cancelled: false,
             locks: [],
             before: undefined,
             after: undefined,
-            phases,
-        });
+        }), config);
     }
     // A cancel (a signal, Ctrl-C) applies to every step; the timeout to the migration run only.
     const cancel = hooks.signal ?? new AbortController().signal;
-    // Preflight: everything that can be wrong is found before a database is created.
-    // The source is inspected whenever it is named, if only to make sure we never run on it.
-    let sourceInfo;
-    if (config.source) {
-        sourceInfo = await server_inspectSource(config.source).catch((error) => {
-            throw new SetupError(`source-url: ${errorMessage(error)}`);
-        });
-    }
-    const admin = await connectMaintenance(config.snapshotServer).catch((error) => {
-        throw new SetupError(`snapshot-server-url: ${errorMessage(error)}`);
-    });
-    let serverInfo;
-    let snapshotName;
-    let created = false;
-    let snapshot;
-    try {
-        serverInfo = await inspectServer(admin);
-        const sameServerAsSource = sourceInfo?.identity === serverInfo.identity;
-        if (config.snapshot.create && !serverInfo.canCreateDatabases) {
-            throw new SetupError(`snapshot-server-url: role "${serverInfo.user}" cannot create databases on the snapshot server ${config.snapshotServer.host}:${config.snapshotServer.port}; grant it (ALTER ROLE "${serverInfo.user}" CREATEDB) or use another snapshot-server-url`);
-        }
-        if (config.snapshot.strategy === 'existing' || !config.snapshot.create) {
-            snapshotName = config.snapshot.create
-                ? generateSnapshotName(config.runId)
-                : config.snapshot.name;
-        }
-        else {
-            snapshotName = config.snapshot.name ?? generateSnapshotName(config.runId);
-        }
-        if (sameServerAsSource &&
-            config.source &&
-            (snapshotName === config.source.database || config.snapshot.name === config.source.database)) {
-            throw new ConfigError('snapshot-name', `snapshot-name: "${config.source.database}" is the source database itself; a rehearsal never runs on the source, clones it as a golden snapshot or replaces it. Choose another name`);
-        }
-        // A dump needs pg_dump able to read the source: find out now, not after creating a database.
-        const dumps = config.snapshot.create &&
-            config.source !== undefined &&
-            (config.snapshot.strategy === 'dump' ||
-                (config.snapshot.strategy === 'auto' && !sameServerAsSource) ||
-                (config.snapshot.strategy === 'existing' &&
-                    config.snapshot.maxAgeMs !== undefined &&
-                    !sameServerAsSource));
-        if (dumps && sourceInfo) {
-            try {
-                findPgTools(sourceInfo.major, config.pgBinDir);
-            }
-            catch (error) {
-                throw new SetupError(`${config.pgBinDir ? 'pg-bin-dir' : 'snapshot'}: ${errorMessage(error)}`);
-            }
-        }
-        await sweepExpiredSnapshots(admin, serverInfo, log);
-        if (config.snapshot.strategy === 'existing' && config.snapshot.maxAgeMs !== undefined) {
-            await log.group('Golden snapshot', () => ensureFreshGolden(admin, config.snapshotServer, serverInfo, sourceInfo, {
-                source: config.source,
-                name: config.snapshot.name,
-                maxAgeMs: config.snapshot.maxAgeMs,
-                pgBinDir: config.pgBinDir,
-                log,
-                signal: cancel,
-            }));
-        }
-        const snapshotStarted = performance.now();
-        if (cancel.aborted)
-            throw new CancelledError('cancelled before the snapshot was created');
-        if (config.snapshot.create) {
-            const made = await log.group('Snapshot', () => createSnapshot({
-                source: config.source,
-                server: config.snapshotServer,
-                strategy: config.snapshot.strategy,
-                name: snapshotName,
-                golden: config.snapshot.name,
-                runId: config.runId,
-                ttlMs: config.snapshot.ttlMs,
-                pgBinDir: config.pgBinDir,
-                signal: cancel,
-                log,
-                onDatabaseCreated: (name) => {
-                    created = true;
-                    hooks.onSnapshotCreated?.(name);
-                },
-            }, admin, serverInfo, sourceInfo));
-            log.info(`snapshot "${made.name}" ready in ${made.seconds.toFixed(2)} s (${made.strategy}: ${made.reason})`);
-            snapshot = snapshotInfo(config, serverInfo, made.name, made.strategy, made.reason, made.seconds);
-        }
-        else {
-            snapshot = snapshotInfo(config, serverInfo, snapshotName, 'reused', 'reusing an existing database as it is', 0);
-        }
-        phases.snapshot = rehearse_round(performance.now() - snapshotStarted);
-    }
-    catch (error) {
-        await cleanup();
-        throw error;
-    }
-    async function cleanup() {
-        if (created && !config.snapshot.keep) {
-            try {
-                await dropSnapshotReconnecting(admin, config.snapshotServer, serverInfo, snapshotName, log);
-                await hooks.onSnapshotDropped?.(snapshotName);
-            }
-            catch (error) {
-                log.warn(`could not drop snapshot "${snapshotName}": ${errorMessage(error)}; the next run sweeps it after its TTL`);
-            }
-        }
-        await admin.end().catch(() => undefined);
-    }
-    let client;
-    let observer;
-    let migrations = [];
-    let failure;
-    let cancelled = false;
-    let before;
-    let after;
-    const snapshotConnection = withDatabase(config.snapshotServer, snapshotName);
-    // Not AbortSignal.timeout(): held only weakly by AbortSignal.any, it can be garbage
-    // collected before it fires (nodejs/node#57736), and the timeout would never come.
-    const timeout = new AbortController();
-    const timer = setTimeout(() => timeout.abort(new Error('timeout')), config.timeoutMs);
+    const pre = await preflight(config, plan);
+    const lease = await leaseSnapshot(config, plan, pre, { ...hooks, log, cancel });
+    phases.snapshot = lease.ms;
+    const timeout = armTimeout(config.timeoutMs);
     const signal = AbortSignal.any([cancel, timeout.signal]);
     try {
-        client = await connect(snapshotConnection, { applicationName: 'pg-rehearsal-migration' });
-        const migrationPid = client.processID;
-        const cancelInFlight = () => {
-            admin.query('SELECT pg_cancel_backend($1)', [migrationPid]).catch(() => undefined);
-        };
-        signal.addEventListener('abort', cancelInFlight, { once: true });
-        if (config.metrics || config.lockMonitoring) {
-            const t = performance.now();
-            before = await captureCatalog(client);
-            phases.catalog_before = rehearse_round(performance.now() - t);
-            snapshot.size_bytes = before.databaseBytes;
-        }
-        // One time origin for statements, locks and probes, so the timeline lines up.
-        const runStarted = performance.now();
-        const clock = () => performance.now() - runStarted;
-        let traffic;
-        if (config.traffic && before) {
-            const text = files
-                .map((f) => (0,external_node_fs_namespaceObject.readFileSync)(external_node_path_default().resolve(config.workingDirectory, f), 'utf8'))
-                .join('\n');
-            const targets = await describeTargets(client, chooseProbeTables(before, text));
-            traffic = new TrafficGenerator(targets, {
-                target: snapshotConnection,
-                intervalMs: PROBE_INTERVAL_MS,
-                clock,
-                maxWaitMs: config.timeoutMs,
-            });
-            log.info(`probe traffic on ${targets.map((t) => t.table).join(', ') || 'no table'}`);
-            await traffic.start();
-        }
-        // Migration time excludes opening the probe connections.
-        const migrationStarted = performance.now();
-        const databaseSize = config.metrics
-            ? async () => {
-                const { rows } = await client.query('SELECT pg_database_size(current_database()) AS size');
-                return Number(rows[0].size);
-            }
-            : undefined;
-        const openObserver = async () => {
-            observer ??= await connect(snapshotConnection, { applicationName: 'pg-rehearsal-observer' });
-            return observer;
-        };
-        const tracer = config.lockMonitoring && config.runner.kind === 'sql' ? new LockTracer(before) : undefined;
-        let sampler;
-        try {
-            if (config.runner.kind === 'sql') {
-                const result = await log.group('Migrations', () => runSqlMigrations(files, {
-                    client: client,
-                    observer: openObserver,
-                    tracer,
-                    clock,
-                    databaseSize,
-                    signal,
-                    workingDirectory: config.workingDirectory,
-                    layout,
-                    log,
-                }));
-                migrations = result.migrations;
-                failure = result.failure;
-            }
-            else {
-                const command = config.runner.command;
-                if (config.lockMonitoring) {
-                    sampler = new LockSampler(await openObserver(), { intervalMs: config.lockSampleIntervalMs, clock, label: command }, before);
-                    await sampler.start();
-                }
-                const sizeBefore = await databaseSize?.();
-                const result = await log
-                    .group('Migrations', () => runCommandMigration({
-                    command,
-                    workingDirectory: config.workingDirectory,
-                    target: snapshotConnection,
-                    signal,
-                    log,
-                    clock,
-                }))
-                    .finally(() => sampler?.stop());
-                if (sizeBefore !== undefined && databaseSize)
-                    result.migration.size_delta_bytes = (await databaseSize()) - sizeBefore;
-                result.migration.statements = statementsFromSampledLocks(command, sampler?.records() ?? []);
-                migrations = [result.migration];
-                failure = result.failure;
-            }
-        }
-        catch (error) {
-            if (error instanceof CancelledError || signal.aborted) {
-                cancelled = true;
-                if (error instanceof CancelledError && error.migrations)
-                    migrations = error.migrations;
-                const why = hooks.signal?.aborted
-                    ? `the run was cancelled (${errorMessage(hooks.signal.reason)})`
-                    : `the migrations exceeded the ${config.timeoutMs / 1000} s timeout`;
-                failure = { message: `${why}: ${errorMessage(error)}` };
-            }
-            else if (isConnectionLost(error)) {
-                // Lost between statements (BEGIN, COMMIT, a size query): the same outcome as during one.
-                failure = connectionLostFailure(error);
-            }
-            else {
-                throw error;
-            }
-        }
-        phases.migrate = rehearse_round(performance.now() - migrationStarted);
-        await traffic?.stop();
-        signal.removeEventListener('abort', cancelInFlight);
-        tracer?.endTransaction(clock()); // nothing should be open; never lose a hold if it is
-        if (config.metrics && !cancelled && !failure?.connection_lost) {
-            const t = performance.now();
-            try {
-                after = await captureCatalog(client);
-            }
-            catch (error) {
-                if (!isConnectionLost(error))
-                    throw error;
-                failure ??= connectionLostFailure(error);
-            }
-            phases.catalog_after = rehearse_round(performance.now() - t);
-        }
-        // `phases` is shared with the report, so the cleanup time measured in `finally` lands in it.
-        const report = buildReport({
+        const run = await observeAndRun({
             config,
-            startedAt,
-            serverInfo,
-            snapshot,
-            migrations,
-            skipped,
-            failure,
-            cancelled,
-            locks: tracer?.records() ?? sampler?.records() ?? [],
-            sampler,
-            tracer,
-            layout,
-            traffic,
-            before: config.metrics ? before : undefined,
-            after,
+            plan,
+            lease,
+            admin: pre.admin,
+            signal,
+            cancel: hooks.signal,
+            log,
             phases,
         });
-        return report;
+        // `phases` is shared with the report, so the cleanup time measured in `finally` lands in it.
+        return judge(buildReport({
+            ...report,
+            serverInfo: pre.serverInfo,
+            snapshot: lease.info,
+            migrations: run.migrations,
+            failure: run.failure,
+            cancelled: run.cancelled,
+            locks: run.runner.locks(),
+            runner: run.runner.describe(),
+            traffic: run.traffic,
+            before: config.metrics ? run.before : undefined,
+            after: run.after,
+        }), config);
     }
     catch (error) {
-        if (isUsageOrSetupError(error))
+        if (isUsageOrSetupError(error) || isProgrammingError(error))
             throw error;
         // A cancel that interrupted a query outside the runner (the catalog before, the probes).
         if (signal.aborted)
@@ -10641,122 +11027,21 @@ async function rehearseUnredacted(config, hooks) {
         throw new SetupError(`the rehearsal failed on the snapshot: ${errorMessage(error)}`);
     }
     finally {
-        clearTimeout(timer);
-        await client?.end().catch(() => undefined);
-        await observer?.end().catch(() => undefined);
+        timeout.disarm();
         const t = performance.now();
-        await cleanup();
-        phases.cleanup = rehearse_round(performance.now() - t);
+        await lease.release();
+        phases.cleanup = report_builder_round(performance.now() - t);
     }
-}
-function connectionLostFailure(error) {
-    return {
-        message: `the connection to the snapshot was lost: ${errorMessage(error)}`,
-        connection_lost: true,
-    };
-}
-function snapshotInfo(config, serverInfo, name, strategy, reason, seconds) {
-    const source = config.source;
-    return {
-        name,
-        strategy,
-        reason,
-        seconds: Math.round(seconds * 1000) / 1000,
-        size_bytes: null,
-        source: source ? { host: source.host, port: source.port, database: source.database } : null,
-        server: { host: config.snapshotServer.host, port: config.snapshotServer.port },
-        kept: config.snapshot.keep || !config.snapshot.create,
-    };
-}
-function buildReport(inputs) {
-    const { config, failure, before, after } = inputs;
-    const completedAt = new Date();
-    const diff = before && after ? diffCatalogs(before, after) : undefined;
-    if (diff && config.runner.kind === 'command')
-        attributeRewrites(inputs.migrations, diff);
-    const success = !failure;
-    const report = {
-        schema_version: SCHEMA_VERSION,
-        tool: { name: 'pg-rehearsal', version: VERSION },
-        migration_path: config.runner.kind === 'sql' ? config.runner.patterns.join('\n') : config.runner.command,
-        success,
-        execution_time: Math.round(inputs.phases.migrate) / 1000,
-        started_at: inputs.startedAt.toISOString(),
-        completed_at: completedAt.toISOString(),
-        error: failure ? formatFailure(failure) : null,
-        passed: false,
-        cancelled: inputs.cancelled,
-        failure: failure ?? null,
-        violations: [],
-        snapshot: inputs.snapshot ?? null,
-        server: inputs.serverInfo
-            ? { version: inputs.serverInfo.version, version_num: inputs.serverInfo.versionNum }
-            : null,
-        runner: describeRunner(config, inputs.sampler, inputs.tracer, inputs.layout),
-        phases_ms: inputs.phases,
-        migrations: inputs.migrations,
-        migrations_skipped: inputs.skipped,
-        locks: inputs.locks,
-        metrics: before
-            ? {
-                total_db_size_before: before.databaseBytes,
-                total_db_size_after: after?.databaseBytes ?? null,
-                total_db_size_delta: after ? after.databaseBytes - before.databaseBytes : null,
-                tables: diff?.tables ?? {},
-                indexes: diff?.indexes ?? {},
-            }
-            : null,
-        thresholds: describeThresholds(config.thresholds),
-        traffic: inputs.traffic
-            ? summariseTraffic(inputs.traffic.records(), inputs.traffic.longReaders(), inputs.locks, PROBE_INTERVAL_MS, failure?.sqlstate === '55P03')
-            : null,
-    };
-    report.violations = evaluateThresholds(report, config.thresholds);
-    report.passed = !inputs.cancelled && report.violations.length === 0 && (success || !config.failOnError);
-    return report;
 }
 /**
- * A command's statements are known only from sampling, which cannot read filenodes:
- * pin each rewrite the catalog diff found on the statement that held the table
- * ACCESS EXCLUSIVE (a rewrite always takes it).
+ * The migration run's own timer. Not AbortSignal.timeout(): held only weakly by
+ * AbortSignal.any, it can be garbage collected before it fires (nodejs/node#57736),
+ * and the timeout would never come.
  */
-function attributeRewrites(migrations, diff) {
-    const rewritten = [...Object.entries(diff.tables), ...Object.entries(diff.indexes)]
-        .filter(([, metrics]) => metrics.rewritten)
-        .map(([name]) => name);
-    for (const name of rewritten) {
-        const statement = migrations
-            .flatMap((m) => m.statements)
-            .find((s) => s.locks.some((l) => l.relation === name && l.mode === 'AccessExclusiveLock'));
-        if (statement && !statement.rewrites.includes(name))
-            statement.rewrites.push(name);
-    }
-}
-function describeRunner(config, sampler, tracer, layout) {
-    if (config.runner.kind === 'sql') {
-        return {
-            kind: 'sql',
-            lock_capture: config.lockMonitoring ? 'exact' : 'off',
-            tracing_ms: tracer ? rehearse_round(tracer.spentMs) : undefined,
-            layout,
-        };
-    }
-    return {
-        kind: 'command',
-        command: config.runner.command,
-        lock_capture: sampler ? 'sampled' : 'off',
-        sample_interval_ms: sampler ? config.lockSampleIntervalMs : undefined,
-        samples: sampler?.samples,
-        max_sample_gap_ms: sampler ? Math.round(sampler.maxGapMs) : undefined,
-    };
-}
-function formatFailure(failure) {
-    const where = failure.path ? `${failure.path}${failure.line ? `:${failure.line}` : ''}: ` : '';
-    const code = failure.sqlstate ? ` (SQLSTATE ${failure.sqlstate})` : '';
-    return `${where}${failure.message}${code}`;
-}
-function rehearse_round(ms) {
-    return Math.round(ms * 10) / 10;
+function armTimeout(ms) {
+    const timeout = new AbortController();
+    const timer = setTimeout(() => timeout.abort(new Error('timeout')), ms);
+    return { signal: timeout.signal, disarm: () => clearTimeout(timer) };
 }
 
 ;// CONCATENATED MODULE: ./src/render/summary.ts
@@ -10994,7 +11279,50 @@ async function demoCommand(rows, signal) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/engine/snapshot/golden-on.ts
+
+
+/* The golden-snapshot operations of golden.ts in one call each, opening the connection themselves. */
+/** Opens what the golden-snapshot functions need: the snapshot server's admin connection and its facts. */
+async function openSnapshotServer(server) {
+    const admin = await connectMaintenance(server);
+    try {
+        const serverInfo = await inspectServer(admin);
+        return { admin, serverInfo, close: () => admin.end().catch(() => undefined) };
+    }
+    catch (error) {
+        await admin.end().catch(() => undefined);
+        throw error;
+    }
+}
+/**
+ * One call for scripts and benchmarks: create (or replace) a golden snapshot of `source`
+ * on `server` (default: the source's server).
+ */
+async function createGoldenSnapshotOn(options) {
+    const server = options.server ?? { ...options.source, database: 'postgres' };
+    const sourceInfo = await inspectSource(options.source);
+    const { admin, serverInfo, close } = await openSnapshotServer(server);
+    try {
+        return await createGoldenSnapshot(admin, server, serverInfo, sourceInfo, options);
+    }
+    finally {
+        await close();
+    }
+}
+/** One call for scripts and benchmarks: clone golden snapshot `name` into a new database `to`. */
+async function cloneSnapshotOn(server, name, to) {
+    const { admin, serverInfo, close } = await openSnapshotServer(server);
+    try {
+        return await cloneSnapshot(admin, serverInfo, name, to);
+    }
+    finally {
+        await close();
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/cli/snapshot.ts
+
 
 
 
@@ -11111,7 +11439,7 @@ async function snapshotCommand(argv, signal) {
                     throw new ConfigError('strategy', `--strategy: "${strategy}" is not a strategy; use auto, template or dump`);
                 }
                 const sourceInfo = await server_inspectSource(source);
-                const made = await createGoldenSnapshot(admin, server, serverInfo, sourceInfo, {
+                const made = await golden_createGoldenSnapshot(admin, server, serverInfo, sourceInfo, {
                     source,
                     name,
                     strategy,
@@ -11151,7 +11479,7 @@ async function snapshotCommand(argv, signal) {
             case 'clone': {
                 const name = onePositional(positionals, 'clone');
                 const to = required(options, 'to', 'the name of the new database');
-                const result = await cloneSnapshot(admin, serverInfo, name, to);
+                const result = await golden_cloneSnapshot(admin, serverInfo, name, to);
                 process.stdout.write(`cloned "${name}" into "${to}" in ${result.seconds.toFixed(2)} s (${result.method.description})\n`);
                 return 0;
             }
@@ -11258,7 +11586,8 @@ Output:
   --format text|json          stdout format (default text)
   --output FILE               also write the JSON report to FILE
 
-Exit codes: 0 passed, 1 migration failed or threshold breached, 2 bad usage or setup error.
+Exit codes: 0 passed, 1 migration failed or threshold breached, 2 bad usage or setup error,
+3 internal error (a bug in pg-rehearsal).
 `;
 /** `pg-rehearsal run`: flags -> Config -> engine -> stdout/file. */
 async function runCommand(options, signal) {
@@ -11338,6 +11667,11 @@ function usage(message) {
     return new ConfigError(undefined, message);
 }
 main(process.argv.slice(2)).then((code) => process.exit(code), (error) => {
+    if (isProgrammingError(error)) {
+        // A bug, not bad usage: say so, with the stack (redacted) for the report.
+        process.stderr.write(`pg-rehearsal: internal error (a bug in pg-rehearsal; please report it with this output):\n${redactUrlString(error.stack ?? error.message)}\n`);
+        process.exit(3);
+    }
     let message = redactUrlString(errorMessage(error));
     // The engine names options as the Action does (`snapshot-name: ...`); here they are flags.
     const named = /^([a-z-]+):/.exec(message)?.[1];

@@ -38297,6 +38297,17 @@ class errors_CancelledError extends Error {
 function isUsageOrSetupError(error) {
     return error instanceof errors_ConfigError || error instanceof errors_SetupError;
 }
+/**
+ * A bug in pg-rehearsal rather than a problem with the input, the environment or the
+ * migration: JavaScript's own errors (a property of undefined, a bad call). Reported as an
+ * internal error with its stack, never as bad usage or a setup problem.
+ */
+function isProgrammingError(error) {
+    return (error instanceof TypeError ||
+        error instanceof ReferenceError ||
+        error instanceof RangeError ||
+        error instanceof SyntaxError);
+}
 function errors_errorMessage(error) {
     if (error instanceof Error)
         return error.message;
@@ -39165,6 +39176,17 @@ async function sweepExpiredSnapshots(admin, serverInfo, log) {
 
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: ./src/engine/safe-name.ts
+
+/** A database name we create, clone or drop: no quoting surprises, within PostgreSQL's 63 bytes. */
+const SAFE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+/** The one check for names the user gives us (snapshot-name, a golden snapshot's name or target). */
+function assertSafeName(name, option, label = option) {
+    if (!SAFE_NAME.test(name)) {
+        throw new errors_ConfigError(option, `${label}: "${name}" is not a safe database name; use letters, digits and underscores, starting with a letter or underscore, at most 63 characters`);
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/engine/units.ts
 /**
  * Parsing and printing of the human units used in options and reports.
@@ -39240,13 +39262,21 @@ function formatDuration(ms) {
 
 
 
+
 const SNAPSHOT_STRATEGIES = [
     'auto',
     'template',
     'dump',
     'existing',
 ];
-const SNAPSHOT_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+/** Whether the snapshot stays after the run (kept on request, or not ours to drop). */
+function keepsSnapshot(snapshot) {
+    return snapshot.kind === 'reuse' || snapshot.keep;
+}
+/** The database name the user gave: the snapshot's, the golden snapshot's, or the reused one. */
+function namedDatabase(snapshot) {
+    return snapshot.kind === 'golden' ? snapshot.golden : snapshot.name;
+}
 const DEFAULT_TIMEOUT_MS = 30 * 60_000;
 const DEFAULT_TTL_MS = 6 * 3_600_000;
 const DEFAULT_SAMPLE_INTERVAL_MS = 50;
@@ -39259,7 +39289,42 @@ const MIGRATION_LAYOUTS = [
     'dbmate',
 ];
 function buildConfig(raw, context = {}) {
-    const label = context.label ?? ((option) => option);
+    const read = optionReader(raw, context.label ?? ((option) => option));
+    const choice = readSnapshotChoice(read);
+    const { source, snapshotServer } = readServers(read, choice);
+    const runner = readRunner(read);
+    const thresholds = readThresholds(read);
+    const layout = (read.text('layout') ?? 'auto');
+    if (!MIGRATION_LAYOUTS.includes(layout)) {
+        read.fail('layout', `"${layout}" is not a layout; use one of ${MIGRATION_LAYOUTS.join(', ')}`);
+    }
+    const lockSampleIntervalMs = read.duration('lock-sample-interval') ?? DEFAULT_SAMPLE_INTERVAL_MS;
+    if (lockSampleIntervalMs < 5)
+        read.fail('lock-sample-interval', 'must be at least 5ms, e.g. 50ms');
+    const timeoutMs = read.duration('timeout') ?? DEFAULT_TIMEOUT_MS;
+    if (timeoutMs <= 0)
+        read.fail('timeout', 'must be greater than 0, e.g. 30m');
+    const snapshot = readSnapshot(read, choice, source);
+    const cwd = context.cwd ?? process.cwd();
+    return {
+        source,
+        snapshotServer,
+        snapshot,
+        runner,
+        workingDirectory: external_node_path_default().resolve(cwd, read.text('working-directory') ?? '.'),
+        lockMonitoring: read.bool('lock-monitoring', true),
+        metrics: read.bool('metrics', true),
+        thresholds,
+        failOnError: read.bool('fail-on-error', true),
+        timeoutMs,
+        runId: sanitizeRunId(context.runId ?? localRunId()),
+        pgBinDir: read.text('pg-bin-dir'),
+        layout,
+        lockSampleIntervalMs,
+        traffic: read.bool('traffic', DEFAULT_TRAFFIC),
+    };
+}
+function optionReader(raw, label) {
     const fail = (option, message) => {
         throw new errors_ConfigError(option, `${label(option)}: ${message}`);
     };
@@ -39270,7 +39335,6 @@ function buildConfig(raw, context = {}) {
         const trimmed = String(value).trim();
         return trimmed === '' ? undefined : trimmed;
     };
-    const bool = (option, fallback) => parseBooleanOption(raw, option, fallback, label);
     const duration = (option) => {
         const given = text(option);
         if (given === undefined)
@@ -39280,61 +39344,76 @@ function buildConfig(raw, context = {}) {
             fail(option, `"${given}" is not a duration; use a number with a unit: 500ms, 30s, 5m, 1h`);
         return ms;
     };
-    const url = (option) => {
-        const given = text(option);
-        return given === undefined ? undefined : parseConnectionUrl(given, option, label(option));
+    return {
+        fail,
+        text,
+        duration,
+        label,
+        bool: (option, fallback) => parseBooleanOption(raw, option, fallback, label),
+        url: (option) => {
+            const given = text(option);
+            return given === undefined ? undefined : parseConnectionUrl(given, option, label(option));
+        },
     };
-    const strategyText = text('snapshot') ?? 'auto';
+}
+function readSnapshotChoice(read) {
+    const strategyText = read.text('snapshot') ?? 'auto';
     if (!SNAPSHOT_STRATEGIES.includes(strategyText)) {
-        fail('snapshot', `"${strategyText}" is not a snapshot strategy; use one of ${SNAPSHOT_STRATEGIES.join(', ')}`);
+        read.fail('snapshot', `"${strategyText}" is not a snapshot strategy; use one of ${SNAPSHOT_STRATEGIES.join(', ')}`);
     }
     const strategy = strategyText;
-    const snapshotName = text('snapshot-name');
-    if (snapshotName !== undefined && !SNAPSHOT_NAME.test(snapshotName)) {
-        fail('snapshot-name', `"${snapshotName}" is not a safe database name; use letters, digits and underscores, starting with a letter or underscore, at most 63 characters`);
+    const name = read.text('snapshot-name');
+    if (name !== undefined)
+        assertSafeName(name, 'snapshot-name', read.label('snapshot-name'));
+    const create = read.bool('create-snapshot', true);
+    if (!create && name === undefined) {
+        read.fail('snapshot-name', `is required when the snapshot is not created (reuse an existing database by name)`);
     }
-    const create = bool('create-snapshot', true);
-    if (!create && snapshotName === undefined) {
-        fail('snapshot-name', `is required when the snapshot is not created (reuse an existing database by name)`);
+    if (strategy === 'existing' && name === undefined) {
+        read.fail('snapshot-name', 'is required with snapshot: existing (the golden snapshot to clone)');
     }
-    if (strategy === 'existing' && snapshotName === undefined) {
-        fail('snapshot-name', 'is required with snapshot: existing (the golden snapshot to clone)');
-    }
-    const source = url('source-url');
-    const needsSource = create && strategy !== 'existing';
+    return { strategy, name, create };
+}
+function readServers(read, choice) {
+    const source = read.url('source-url');
+    const needsSource = choice.create && choice.strategy !== 'existing';
     if (needsSource && source === undefined) {
-        fail('source-url', 'is required: the URL of the database the migrations are meant for (it is only read)');
+        read.fail('source-url', 'is required: the URL of the database the migrations are meant for (it is only read)');
     }
-    const snapshotServerGiven = url('snapshot-server-url');
+    const snapshotServerGiven = read.url('snapshot-server-url');
     const snapshotServerBase = snapshotServerGiven ?? source;
     if (snapshotServerBase === undefined) {
-        return fail('snapshot-server-url', 'is required when no source-url is given');
+        return read.fail('snapshot-server-url', 'is required when no source-url is given');
     }
     // A snapshot-server URL without a database path means "the postgres maintenance DB".
-    const snapshotServer = snapshotServerGiven ?? connection_withDatabase(snapshotServerBase, 'postgres');
-    const migrations = text('migrations');
-    const command = text('command');
+    return { source, snapshotServer: snapshotServerGiven ?? connection_withDatabase(snapshotServerBase, 'postgres') };
+}
+function readRunner(read) {
+    const migrations = read.text('migrations');
+    const command = read.text('command');
     if (migrations !== undefined && command !== undefined) {
-        fail('migrations', 'and command are both set; give one: migrations (SQL files) or command (your migration tool)');
+        read.fail('migrations', 'and command are both set; give one: migrations (SQL files) or command (your migration tool)');
     }
-    if (migrations === undefined && command === undefined) {
-        fail('migrations', 'is required (or command): newline-separated globs of SQL files, e.g. migrations/*.sql');
+    if (command !== undefined)
+        return { kind: 'command', command };
+    if (migrations === undefined) {
+        return read.fail('migrations', 'is required (or command): newline-separated globs of SQL files, e.g. migrations/*.sql');
     }
-    const runner = command !== undefined
-        ? { kind: 'command', command }
-        : {
-            kind: 'sql',
-            patterns: migrations
-                .split(/\r?\n/)
-                .map((p) => p.trim())
-                .filter(Boolean),
-        };
-    const thresholds = {
-        maxDurationMs: duration('max-duration'),
-        maxReadBlockMs: duration('max-read-block'),
-        maxWriteBlockMs: duration('max-write-block'),
+    return {
+        kind: 'sql',
+        patterns: migrations
+            .split(/\r?\n/)
+            .map((p) => p.trim())
+            .filter(Boolean),
     };
-    const sizeIncrease = text('max-size-increase');
+}
+function readThresholds(read) {
+    const thresholds = {
+        maxDurationMs: read.duration('max-duration'),
+        maxReadBlockMs: read.duration('max-read-block'),
+        maxWriteBlockMs: read.duration('max-write-block'),
+    };
+    const sizeIncrease = read.text('max-size-increase');
     if (sizeIncrease !== undefined) {
         const percent = parsePercent(sizeIncrease);
         const bytes = parseSizeBytes(sizeIncrease);
@@ -39343,53 +39422,38 @@ function buildConfig(raw, context = {}) {
         else if (bytes !== undefined)
             thresholds.maxSizeIncrease = { kind: 'bytes', bytes };
         else
-            fail('max-size-increase', `"${sizeIncrease}" is not a size; use e.g. 500MB, 2GB or 10%`);
+            read.fail('max-size-increase', `"${sizeIncrease}" is not a size; use e.g. 500MB, 2GB or 10%`);
     }
-    const rewriteSize = text('max-rewrite-size');
+    const rewriteSize = read.text('max-rewrite-size');
     if (rewriteSize !== undefined) {
         thresholds.maxRewriteSizeBytes = parseSizeBytes(rewriteSize);
         if (thresholds.maxRewriteSizeBytes === undefined) {
-            fail('max-rewrite-size', `"${rewriteSize}" is not a size; use e.g. 0 (any rewrite), 100MB, 1GB`);
+            read.fail('max-rewrite-size', `"${rewriteSize}" is not a size; use e.g. 0 (any rewrite), 100MB, 1GB`);
         }
     }
-    const layout = (text('layout') ?? 'auto');
-    if (!MIGRATION_LAYOUTS.includes(layout)) {
-        fail('layout', `"${layout}" is not a layout; use one of ${MIGRATION_LAYOUTS.join(', ')}`);
-    }
-    const lockSampleIntervalMs = duration('lock-sample-interval') ?? DEFAULT_SAMPLE_INTERVAL_MS;
-    if (lockSampleIntervalMs < 5)
-        fail('lock-sample-interval', 'must be at least 5ms, e.g. 50ms');
-    const timeoutMs = duration('timeout') ?? DEFAULT_TIMEOUT_MS;
-    if (timeoutMs <= 0)
-        fail('timeout', 'must be greater than 0, e.g. 30m');
-    const ttlMs = duration('snapshot-ttl') ?? DEFAULT_TTL_MS;
-    const maxAgeMs = duration('snapshot-max-age');
+    return thresholds;
+}
+function readSnapshot(read, choice, source) {
+    const { strategy, name, create } = choice;
+    const ttlMs = read.duration('snapshot-ttl') ?? DEFAULT_TTL_MS;
+    const maxAgeMs = read.duration('snapshot-max-age');
     if (maxAgeMs !== undefined) {
         if (strategy !== 'existing') {
-            fail('snapshot-max-age', 'applies to the golden snapshot of snapshot: existing; set snapshot to existing');
+            read.fail('snapshot-max-age', 'applies to the golden snapshot of snapshot: existing; set snapshot to existing');
         }
         if (source === undefined) {
-            fail('snapshot-max-age', 'needs source-url: a golden snapshot that is too old or missing is created afresh from the source');
+            read.fail('snapshot-max-age', 'needs source-url: a golden snapshot that is too old or missing is created afresh from the source');
         }
     }
-    const cwd = context.cwd ?? process.cwd();
-    return {
-        source,
-        snapshotServer,
-        snapshot: { strategy, name: snapshotName, keep: bool('keep-snapshot', false), create, ttlMs, maxAgeMs },
-        runner,
-        workingDirectory: external_node_path_default().resolve(cwd, text('working-directory') ?? '.'),
-        lockMonitoring: bool('lock-monitoring', true),
-        metrics: bool('metrics', true),
-        thresholds,
-        failOnError: bool('fail-on-error', true),
-        timeoutMs,
-        runId: sanitizeRunId(context.runId ?? localRunId()),
-        pgBinDir: text('pg-bin-dir'),
-        layout,
-        lockSampleIntervalMs,
-        traffic: bool('traffic', DEFAULT_TRAFFIC),
-    };
+    const keep = read.bool('keep-snapshot', false);
+    // readSnapshotChoice made sure of the name, readServers of the source.
+    if (!create)
+        return { kind: 'reuse', name: name };
+    if (strategy === 'existing') {
+        const refresh = maxAgeMs !== undefined && source ? { source, maxAgeMs } : undefined;
+        return { kind: 'golden', golden: name, keep, ttlMs, refresh };
+    }
+    return { kind: 'copy', strategy, source: source, name, keep, ttlMs };
 }
 /** `true/false` (also yes/no, on/off, 1/0); empty or absent means `fallback`. */
 function parseBooleanOption(raw, option, fallback, label = (o) => o) {
@@ -39513,6 +39577,7 @@ function snapshotLeftByMain() {
 
 
 
+
 /**
  * The post step: runs even when the job was cancelled or the main step was killed, and
  * drops the snapshot the main step created but could not drop. A no-op otherwise.
@@ -39524,7 +39589,7 @@ async function post() {
     const raw = readInputs();
     maskSecrets(raw);
     const config = configFromInputs(raw);
-    if (config.snapshot.keep) {
+    if (keepsSnapshot(config.snapshot)) {
         info(`keep-snapshot is set: leaving snapshot "${name}" in place`);
         return;
     }
