@@ -39,6 +39,7 @@ import { ensureFreshGolden } from './snapshot/golden.js';
 import { findPgTools } from './snapshot/pg-tools.js';
 import { createSnapshot, dropSnapshotReconnecting, sweepExpiredSnapshots } from './snapshot/snapshot.js';
 import { connectMaintenance, inspectServer, inspectSource, type ServerInfo } from './snapshot/server.js';
+import { captureSchema, diffSchemas, type SchemaFingerprint } from './schema.js';
 import { describeThresholds, evaluateThresholds } from './thresholds.js';
 
 export interface RehearsalHooks {
@@ -295,6 +296,7 @@ async function rehearseUnredacted(config: RehearsalConfig, hooks: RehearsalHooks
   let cancelled = false;
   let before: CatalogSnapshot | undefined;
   let after: CatalogSnapshot | undefined;
+  const schema: { before?: SchemaFingerprint; after?: SchemaFingerprint } = {};
   const snapshotConnection = withDatabase(config.snapshotServer, snapshotName);
   // Not AbortSignal.timeout(): held only weakly by AbortSignal.any, it can be garbage
   // collected before it fires (nodejs/node#57736), and the timeout would never come.
@@ -312,6 +314,7 @@ async function rehearseUnredacted(config: RehearsalConfig, hooks: RehearsalHooks
     if (config.metrics || config.lockMonitoring) {
       const t = performance.now();
       before = await captureCatalog(client);
+      if (config.metrics) schema.before = await captureSchema(client);
       phases.catalog_before = round(performance.now() - t);
       snapshot.size_bytes = before.databaseBytes;
     }
@@ -419,6 +422,7 @@ async function rehearseUnredacted(config: RehearsalConfig, hooks: RehearsalHooks
       const t = performance.now();
       try {
         after = await captureCatalog(client);
+        schema.after = await captureSchema(client);
       } catch (error) {
         if (!isConnectionLost(error)) throw error;
         failure ??= connectionLostFailure(error);
@@ -442,6 +446,7 @@ async function rehearseUnredacted(config: RehearsalConfig, hooks: RehearsalHooks
       traffic,
       before: config.metrics ? before : undefined,
       after,
+      schema,
       phases,
     });
     return report;
@@ -505,6 +510,7 @@ interface ReportInputs {
   traffic?: TrafficGenerator;
   before: CatalogSnapshot | undefined;
   after: CatalogSnapshot | undefined;
+  schema?: { before?: SchemaFingerprint; after?: SchemaFingerprint };
   phases: Report['phases_ms'];
 }
 
@@ -545,6 +551,10 @@ function buildReport(inputs: ReportInputs): Report {
           indexes: diff?.indexes ?? {},
         }
       : null,
+    schema_changes:
+      inputs.schema?.before && inputs.schema.after
+        ? diffSchemas(inputs.schema.before, inputs.schema.after)
+        : null,
     thresholds: describeThresholds(config.thresholds),
     traffic: inputs.traffic
       ? summariseTraffic(

@@ -205,7 +205,24 @@ export interface Report {
     tables: Record<string, RelationMetrics>;
     indexes: Record<string, IndexMetrics>;
   } | null;
+  /** Schema differences the migrations made (null when metrics are off or the run stopped early). */
+  schema_changes: SchemaChange[] | null;
   thresholds: Record<string, string>;
   /** Probe traffic, when it ran; max-read-block/max-write-block then judge measured waits. */
   traffic: TrafficReport | null;
+}
+
+/** What a schema change is about; `column`, `constraint` and `trigger` names are `table.name`. */
+export type SchemaObjectKind =
+  'table' | 'column' | 'index' | 'constraint' | 'sequence' | 'view' | 'function' | 'type' | 'trigger';
+
+/** One difference between the schema before and after the migrations (definitions, never data). */
+export interface SchemaChange {
+  object: SchemaObjectKind;
+  change: 'added' | 'dropped' | 'altered';
+  /** Schema-qualified where not public. */
+  name: string;
+  /** One-line definitions, e.g. a column's `integer NOT NULL` -> `numeric(12,2) NOT NULL`. */
+  before: string | null;
+  after: string | null;
 }

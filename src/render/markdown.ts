@@ -1,6 +1,7 @@
 import { formatFailure } from '../engine/rehearse.js';
 import type { MigrationReport, Report } from '../engine/report.js';
 import { formatBytes, formatDuration, formatSignedBytes } from '../engine/units.js';
+import { schemaChangesMarkdown } from './schema-changes.js';
 import { renderTimeline } from './timeline.js';
 import {
   blockingLocks,
@@ -38,7 +39,12 @@ export function renderMarkdown(report: Report, context: MarkdownContext = {}): s
   const head = headSection(report, context);
   const table = migrationsTable(report);
   const timeline = renderTimeline(report);
-  const details = [statementDetails(report), trafficDetails(report), relationDetails(report)]
+  const details = [
+    schemaChangesMarkdown(report),
+    statementDetails(report),
+    trafficDetails(report),
+    relationDetails(report),
+  ]
     .filter(Boolean)
     .join('\n');
   const foot = footer(report, context);

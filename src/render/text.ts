@@ -1,6 +1,7 @@
 import { formatFailure } from '../engine/rehearse.js';
 import type { Report } from '../engine/report.js';
 import { formatBytes, formatDuration, formatSignedBytes } from '../engine/units.js';
+import { schemaChangesText } from './schema-changes.js';
 import {
   blockingLocks,
   describeLockCapture,
@@ -82,6 +83,12 @@ export function renderText(report: Report): string {
         `  ${table.padEnd(28)} reads blocked ${t.reads.blocked}/${t.reads.probes} (max ${formatDuration(t.reads.max_wait_ms)})  writes blocked ${t.writes.blocked}/${t.writes.probes} (max ${formatDuration(t.writes.max_wait_ms)})  behind a long reader: ${queue}`,
       );
     }
+    out();
+  }
+
+  const schemaLines = schemaChangesText(report);
+  if (schemaLines.length) {
+    for (const line of schemaLines) out(line);
     out();
   }
 
