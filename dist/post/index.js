@@ -39443,6 +39443,7 @@ const INPUT_NAMES = [
     'comment',
     'github-token',
     'report-path',
+    'sarif-path',
     'timeout',
     'pg-bin-dir',
     'layout',

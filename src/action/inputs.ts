@@ -25,6 +25,7 @@ export const INPUT_NAMES = [
   'comment',
   'github-token',
   'report-path',
+  'sarif-path',
   'timeout',
   'pg-bin-dir',
   'layout',

@@ -6,7 +6,12 @@ import { consoleLogger } from '../engine/logger.js';
 import { rehearse } from '../engine/rehearse.js';
 import type { Report } from '../engine/report.js';
 import { renderJson } from '../render/json.js';
+import { renderJunit } from '../render/junit.js';
+import { renderSarif } from '../render/sarif.js';
 import { renderText } from '../render/text.js';
+
+const FORMATS = ['text', 'json', 'sarif', 'junit'] as const;
+type Format = (typeof FORMATS)[number];
 
 export const RUN_VALUE_FLAGS = [
   'source-url',
@@ -78,7 +83,8 @@ Thresholds (breach -> exit 1):
   --max-rewrite-size SIZE     fail when a table this large is rewritten (0 = any)
   --no-fail-on-error          a migration error alone does not fail the run
 Output:
-  --format text|json          stdout format (default text)
+  --format FORMAT             stdout format: text (default), json, sarif (code scanning),
+                              junit (test results for GitLab, Jenkins, ...)
   --output FILE               also write the JSON report to FILE
 
 Exit codes: 0 passed, 1 migration failed or threshold breached, 2 bad usage or setup error.
@@ -91,9 +97,9 @@ export interface RunOutcome {
 
 /** `pg-rehearsal run`: flags -> Config -> engine -> stdout/file. */
 export async function runCommand(options: RawOptions, signal: AbortSignal): Promise<RunOutcome> {
-  const format = String(options.format ?? 'text');
-  if (format !== 'text' && format !== 'json') {
-    throw new ConfigError('format', `--format: "${format}" is not a format; use text or json`);
+  const format = String(options.format ?? 'text') as Format;
+  if (!FORMATS.includes(format)) {
+    throw new ConfigError('format', `--format: "${format}" is not a format; use ${FORMATS.join(', ')}`);
   }
   const runId = typeof options['run-id'] === 'string' ? options['run-id'] : undefined;
   const config = buildConfig(options, { label: (option) => `--${option}`, runId });
@@ -103,6 +109,14 @@ export async function runCommand(options: RawOptions, signal: AbortSignal): Prom
     mkdirSync(path.dirname(file), { recursive: true });
     writeFileSync(file, renderJson(report));
   }
-  process.stdout.write(format === 'json' ? renderJson(report) : renderText(report));
+  const uriOf = (file: string) =>
+    path.relative(process.cwd(), path.resolve(config.workingDirectory, file)).split(path.sep).join('/');
+  const render: Record<Format, () => string> = {
+    text: () => renderText(report),
+    json: () => renderJson(report),
+    sarif: () => renderSarif(report, { uriOf }),
+    junit: () => renderJunit(report),
+  };
+  process.stdout.write(render[format]());
   return { report, exitCode: report.passed ? 0 : 1 };
 }
