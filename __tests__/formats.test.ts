@@ -27,8 +27,11 @@ const Ajv = (
   }
 ).default;
 // The schema's own language-tag pattern is not valid with the `u` flag ajv uses by default.
-const validateSarif = new Ajv({ allErrors: true, strict: false, unicodeRegExp: false }).compile(SARIF_SCHEMA);
-const THRESHOLDS = { 'max-read-block': '1ms', 'max-rewrite-size': '0', 'max-duration': '1ms' };
+const ajv = new Ajv({ allErrors: true, strict: false, unicodeRegExp: false });
+// The schema's `uri` and `date-time` formats are checked too, not just the structure.
+(require('ajv-formats') as { default: (ajv: unknown) => void }).default(ajv);
+const validateSarif = ajv.compile(SARIF_SCHEMA);
+const THRESHOLDS = { 'max-rewrite-size': '0', 'max-duration': '1ms' };
 const xml = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '' });
 
 interface SarifResult {
@@ -66,6 +69,24 @@ describe('SARIF and JUnit from a failing sample shop upgrade', () => {
     const errors = results.filter((r) => r.level === 'error');
     expect(errors.map((r) => r.ruleId).sort()).toEqual(report.violations.map((v) => v.rule).sort());
     expect(results.find((r) => r.ruleId === 'max-duration')?.locations).toBeUndefined();
+    // And one warning per piece of advice, on the statement's line.
+    expect(report.advice.length).toBeGreaterThan(0);
+    for (const a of report.advice) {
+      expect(results).toContainEqual(
+        expect.objectContaining({
+          ruleId: a.rule,
+          level: 'warning',
+          locations: [
+            {
+              physicalLocation: {
+                artifactLocation: { uri: `db/${a.statement.path}` },
+                region: { startLine: a.statement.line },
+              },
+            },
+          ],
+        }),
+      );
+    }
   });
 
   it('JUnit parses: a test case per file, the rewriting file failed, run-wide limits in their own case', () => {

@@ -7417,6 +7417,7 @@ const MIGRATION_LAYOUTS = [
     'golang-migrate',
     'dbmate',
 ];
+const ADVICE_OPTIONS = ['auto', 'measured', 'text', 'off'];
 function buildConfig(raw, context = {}) {
     const label = context.label ?? ((option) => option);
     const fail = (option, message) => {
@@ -7531,6 +7532,10 @@ function buildConfig(raw, context = {}) {
             fail('snapshot-max-age', 'needs source-url: a golden snapshot that is too old or missing is created afresh from the source');
         }
     }
+    const advice = (text('advice') ?? 'auto');
+    if (!ADVICE_OPTIONS.includes(advice)) {
+        fail('advice', `"${advice}" is not an advice mode; use one of ${ADVICE_OPTIONS.join(', ')}`);
+    }
     const cwd = context.cwd ?? process.cwd();
     return {
         source,
@@ -7548,6 +7553,7 @@ function buildConfig(raw, context = {}) {
         layout,
         lockSampleIntervalMs,
         traffic: bool('traffic', DEFAULT_TRAFFIC),
+        advice,
     };
 }
 /** `true/false` (also yes/no, on/off, 1/0); empty or absent means `fallback`. */
@@ -8662,8 +8668,10 @@ async function runStatement(migration, statement, context, readLocksAfter, sampl
             context.tracer.observe(locks, started, report);
         }
         else {
-            await context.client.query(statement.sql);
+            const result = await context.client.query(statement.sql);
             report.duration_ms = round(context.clock() - started);
+            if (/^(INSERT|UPDATE|DELETE|MERGE)$/.test(result.command ?? ''))
+                report.rows = result.rowCount ?? undefined;
             if (readLocksAfter && context.tracer) {
                 context.tracer.observe(await context.tracer.readOwnLocks(context.client, statement.sql), started, report);
             }
@@ -10118,6 +10126,477 @@ async function cloneSnapshotOn(server, name, to) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/engine/advice/rules.ts
+
+
+
+/** An UPDATE or DELETE touching at least this many rows in one transaction gets the batching advice. */
+const LARGE_DML_ROWS = 10_000;
+const IDENT = String.raw `(?:"(?:[^"]|"")+"|[A-Za-z_][\w$]*)`;
+const QUALIFIED = String.raw `${IDENT}(?:\.${IDENT})?`;
+function advice(context, rule, finding, instead, alternative) {
+    const { report: s } = context.statement;
+    return {
+        advice: {
+            rule,
+            statement: { path: s.path, line: s.line, sql: s.sql },
+            table: context.table ?? null,
+            finding,
+            instead,
+            instead_sql: alternative ? alternative.map((sql) => `${sql};`).join('\n') : null,
+            measured: { original: context.original, alternative: null },
+        },
+        alternative: alternative ? { statements: alternative } : null,
+    };
+}
+const createIndexConcurrently = (c) => {
+    const match = /^CREATE\s+(UNIQUE\s+)?INDEX\s+(?!CONCURRENTLY\b)(.*)$/is.exec(c.statement.sql);
+    if (!match || !c.table)
+        return undefined;
+    const safe = `CREATE ${match[1] ?? ''}INDEX CONCURRENTLY ${match[2]}`;
+    return advice(c, 'create-index-concurrently', `CREATE INDEX without CONCURRENTLY blocks every INSERT, UPDATE and DELETE on ${c.table} while it builds (writes were blocked ${formatDuration(c.original.write_block_ms)} around it here)`, 'build it with CREATE INDEX CONCURRENTLY, outside a transaction block (its own migration file, or one without a transaction): writes go on while it builds', [safe]);
+};
+const foreignKeyNotValid = (c) => {
+    const re = new RegExp(String.raw `^ALTER\s+TABLE\s+(?:ONLY\s+)?(${QUALIFIED})\s+ADD\s+CONSTRAINT\s+(${IDENT})\s+(FOREIGN\s+KEY\s.*)$`, 'is');
+    const match = re.exec(c.statement.sql);
+    const unnamed = /^ALTER\s+TABLE\s.*\bADD\s+(?:CONSTRAINT\s+\S+\s+)?FOREIGN\s+KEY\b/is.test(c.statement.sql);
+    if ((!match && !unnamed) || !c.table || /\bNOT\s+VALID\s*$/i.test(c.statement.sql))
+        return undefined;
+    const finding = `adding a validated FOREIGN KEY scans ${c.table} under SHARE ROW EXCLUSIVE (writes blocked ${formatDuration(c.original.write_block_ms)} here)`;
+    const instead = 'add it NOT VALID (instant), then VALIDATE CONSTRAINT in a later transaction: validation takes only SHARE UPDATE EXCLUSIVE, so writes go on';
+    if (!match)
+        return advice(c, 'foreign-key-not-valid', finding, `${instead} (name the constraint to have the alternative rehearsed)`, null);
+    const [, table, name, definition] = match;
+    return advice(c, 'foreign-key-not-valid', finding, instead, [
+        `ALTER TABLE ${table} ADD CONSTRAINT ${name} ${definition} NOT VALID`,
+        `ALTER TABLE ${table} VALIDATE CONSTRAINT ${name}`,
+    ]);
+};
+const setNotNullViaCheck = (c) => {
+    const re = new RegExp(String.raw `^ALTER\s+TABLE\s+(?:ONLY\s+)?(${QUALIFIED})\s+ALTER\s+(?:COLUMN\s+)?(${IDENT})\s+SET\s+NOT\s+NULL$`, 'is');
+    const match = re.exec(c.statement.sql);
+    if (!match || !c.table)
+        return undefined;
+    const [, table, column] = match;
+    const check = quoteName(`${unquote(table.split('.').pop())}_${unquote(column)}_not_null`);
+    return advice(c, 'set-not-null-via-check', `SET NOT NULL scans ${c.table} under ACCESS EXCLUSIVE (reads and writes blocked ${formatDuration(c.original.read_block_ms)} here)`, 'add a CHECK (column IS NOT NULL) NOT VALID, VALIDATE it (SHARE UPDATE EXCLUSIVE), then SET NOT NULL, which PostgreSQL 12+ proves from the check without a scan, and drop the check', [
+        `ALTER TABLE ${table} ADD CONSTRAINT ${check} CHECK (${column} IS NOT NULL) NOT VALID`,
+        `ALTER TABLE ${table} VALIDATE CONSTRAINT ${check}`,
+        `ALTER TABLE ${table} ALTER COLUMN ${column} SET NOT NULL`,
+        `ALTER TABLE ${table} DROP CONSTRAINT ${check}`,
+    ]);
+};
+const uniqueViaIndex = (c) => {
+    const re = new RegExp(String.raw `^ALTER\s+TABLE\s+(?:ONLY\s+)?(${QUALIFIED})\s+ADD\s+(?:CONSTRAINT\s+(${IDENT})\s+)?(UNIQUE|PRIMARY\s+KEY)\s*(\([^()]*\))$`, 'is');
+    const match = re.exec(c.statement.sql);
+    if (!match || !c.table)
+        return undefined;
+    const [, table, givenName, kindText, columns] = match;
+    const kind = kindText.toUpperCase().replace(/\s+/g, ' ');
+    const bare = unquote(table.split('.').pop());
+    const name = givenName ?? quoteName(kind === 'UNIQUE' ? `${bare}_${columnsSlug(columns)}_key` : `${bare}_pkey`);
+    return advice(c, 'unique-via-index', `ADD ${kind} builds its index under ACCESS EXCLUSIVE on ${c.table} (reads and writes blocked ${formatDuration(c.original.read_block_ms)} here)`, `build the unique index CONCURRENTLY first, then attach it: ADD CONSTRAINT ... ${kind} USING INDEX only takes a brief lock`, [
+        `CREATE UNIQUE INDEX CONCURRENTLY ${name} ON ${table} ${columns}`,
+        `ALTER TABLE ${table} ADD CONSTRAINT ${name} ${kind} USING INDEX ${name}`,
+    ]);
+};
+const rewriteExpandContract = (c) => {
+    const rewritten = c.statement.report.rewrites.filter((r) => hasRows(c.report, r));
+    if (!rewritten.length)
+        return undefined;
+    return advice(c, 'rewrite-expand-contract', `this statement rewrote ${rewritten.join(', ')} under ACCESS EXCLUSIVE (reads and writes blocked ${formatDuration(c.original.read_block_ms)} here)`, 'expand and contract: add a new column, backfill it in batches, switch reads and writes over, then drop the old one; no single statement does this without a rewrite, so there is no alternative to rehearse', null);
+};
+const lockTimeout = (c) => {
+    if (c.lockTimeoutSet || !c.table)
+        return undefined;
+    const blocking = c.locks
+        .filter((l) => l.relation === c.table && l.blocks !== 'none')
+        .sort((a, b) => lockStrength(b.mode) - lockStrength(a.mode))[0];
+    if (!blocking)
+        return undefined;
+    const queue = c.report.traffic?.lock_queue[c.table];
+    const queued = queue?.outcome === 'queued'
+        ? ` The lock-queue check saw it: behind a reader holding ${c.table} for ${formatDuration(queue.reader_held_ms)}, the migration queued and every query on ${c.table} queued behind it.`
+        : '';
+    return advice(c, 'lock-timeout', `takes ${blocking.mode_name} on ${c.table} with no lock_timeout: behind one long query on it, this statement waits, and every other query queues behind it.${queued}`, "SET lock_timeout = '2s' (or SET LOCAL in the transaction) before it, and retry the migration when it times out", null);
+};
+const batchLargeDml = (c) => {
+    const rows = c.statement.report.rows;
+    if (!/^(UPDATE|DELETE)\b/i.test(c.statement.sql) || rows === undefined || rows < LARGE_DML_ROWS)
+        return undefined;
+    const rowLock = c.locks.find((l) => l.mode === 'RowExclusiveLock' && !l.new_relation);
+    const held = rowLock
+        ? `, their row locks held ${formatDuration(rowLock.held_ms)} until the transaction ended`
+        : '';
+    return advice(c, 'batch-large-dml', `${rows.toLocaleString('en-US')} rows changed in one transaction${held}: concurrent writes to those rows wait, and autovacuum cannot clean up until it ends`, 'update in batches of a few thousand rows, each in its own transaction (a loop in the deploy script, or a procedure that COMMITs between batches)', null);
+};
+const RULES = [
+    createIndexConcurrently,
+    foreignKeyNotValid,
+    setNotNullViaCheck,
+    uniqueViaIndex,
+    rewriteExpandContract,
+    lockTimeout,
+    batchLargeDml,
+];
+/** The advice for every statement of a finished run, in statement order. */
+function adviseOn(report, statements) {
+    const candidates = [];
+    // Files that set lock_timeout, or were already told to (once per file is enough).
+    const lockTimeoutHandled = new Set();
+    for (const statement of statements) {
+        const s = statement.report;
+        if (/^SET\s+(?:LOCAL\s+|SESSION\s+)?lock_timeout\b/i.test(statement.sql))
+            lockTimeoutHandled.add(s.path);
+        if (s.error)
+            continue;
+        const locks = report.locks.filter((l) => l.statement.path === s.path && l.statement.line === s.line);
+        const table = targetTable(report, statement, locks);
+        const context = {
+            report,
+            statement,
+            locks,
+            table,
+            original: measureOriginal(report, s, table),
+            lockTimeoutSet: lockTimeoutHandled.has(s.path),
+        };
+        for (const rule of RULES) {
+            const found = rule(context);
+            if (!found)
+                continue;
+            candidates.push({ ...found, statement });
+            if (found.advice.rule === 'lock-timeout')
+                lockTimeoutHandled.add(s.path);
+        }
+    }
+    return candidates;
+}
+/**
+ * The table a statement is about: the one its SQL names (`ON t`, `ALTER TABLE t`) when
+ * that table existed before the run and has rows, else such a table it locked first. The
+ * name counts even without a new lock: a transaction may already hold the table.
+ */
+function targetTable(report, statement, locks) {
+    const named = new RegExp(String.raw `^(?:CREATE\s.*?\sON\s+(?:ONLY\s+)?|ALTER\s+TABLE\s+(?:ONLY\s+)?)(${QUALIFIED})`, 'is').exec(statement.sql)?.[1];
+    if (named) {
+        const parts = named.match(new RegExp(IDENT, 'g')).map(unquote);
+        const name = parts.length === 2 ? displayName(parts[0], parts[1]) : parts[0];
+        if (hasRows(report, name))
+            return name;
+    }
+    return locks.find((l) => l.relation_kind === 'table' && !l.new_relation && hasRows(report, l.relation))
+        ?.relation;
+}
+/**
+ * What the statement cost in the run: its time, and how long the table stayed blocked
+ * around it: the longest hold on the table, by this statement or an earlier one of its
+ * transaction, that was in force while it ran.
+ */
+function measureOriginal(report, statement, table) {
+    const start = statement.started_at_ms;
+    const end = start + statement.duration_ms;
+    const covering = report.locks.filter((l) => l.relation === table && l.started_at_ms <= start + 0.5 && l.started_at_ms + l.held_ms >= end - 0.5);
+    return blockMeasurement(statement.duration_ms, covering);
+}
+function blockMeasurement(durationMs, locks) {
+    const tables = locks.filter((l) => l.relation_kind === 'table' && !l.new_relation);
+    const longest = (pick) => Math.max(0, ...tables.filter(pick).map((l) => l.held_ms));
+    return {
+        duration_ms: durationMs,
+        read_block_ms: longest((l) => l.blocks === 'reads+writes'),
+        write_block_ms: longest((l) => l.blocks !== 'none'),
+    };
+}
+function hasRows(report, table) {
+    const metrics = report.metrics?.tables[table];
+    return !!metrics && metrics.status !== 'new' && (metrics.rows_before ?? 0) > 0;
+}
+function unquote(name) {
+    return name.startsWith('"') ? name.slice(1, -1).replace(/""/g, '"') : name.toLowerCase();
+}
+function quoteName(name) {
+    const short = name.slice(0, 63);
+    return /^[a-z_][a-z0-9_]*$/.test(short) ? short : `"${short.replace(/"/g, '""')}"`;
+}
+function columnsSlug(columns) {
+    return columns
+        .slice(1, -1)
+        .split(',')
+        .map((c) => unquote(c.trim()))
+        .join('_');
+}
+
+;// CONCATENATED MODULE: ./src/engine/advice/measure.ts
+
+
+
+
+
+
+
+
+
+
+
+/** Each rehearsal of an alternative costs a copy: at most this many per run. */
+const MAX_MEASURED_ALTERNATIVES = 5;
+async function measureAlternatives(candidates, run) {
+    let measured = 0;
+    const advice = [];
+    for (const candidate of candidates) {
+        const item = candidate.advice;
+        advice.push(item);
+        if (!candidate.alternative)
+            continue;
+        if (measured >= MAX_MEASURED_ALTERNATIVES) {
+            item.not_measured = `only the first ${MAX_MEASURED_ALTERNATIVES} alternatives of a run are rehearsed`;
+            continue;
+        }
+        measured++;
+        try {
+            const result = await rehearseAlternative(candidate, run);
+            if ('failed' in result)
+                item.not_measured = result.failed;
+            else
+                item.measured.alternative = result;
+            run.log.info(`advice ${item.rule} (${item.statement.path}:${item.statement.line}): ${describe(item)}`);
+        }
+        catch (error) {
+            item.not_measured = `the alternative could not be rehearsed: ${errorMessage(error)}`;
+        }
+    }
+    return advice;
+}
+function describe(item) {
+    const alt = item.measured.alternative;
+    return alt
+        ? `writes blocked ${item.measured.original.write_block_ms} ms -> ${alt.write_block_ms} ms`
+        : `${item.not_measured}`;
+}
+async function rehearseAlternative(candidate, run) {
+    const copy = await run.freshCopy();
+    const directory = (0,external_node_fs_namespaceObject.mkdtempSync)(external_node_path_default().join(external_node_os_default().tmpdir(), 'pg-rehearsal-advice-'));
+    const sessions = [];
+    try {
+        const client = await connect(copy.connection, { applicationName: 'pg-rehearsal-advice' });
+        sessions.push(client);
+        const context = runContext(client, copy.connection, run, sessions);
+        const before = run.files.slice(0, run.files.indexOf(candidate.advice.statement.path));
+        const replay = await runSqlMigrations(before, context);
+        if (replay.failure)
+            return { failed: `replaying the earlier files failed: ${replay.failure.message}` };
+        const earlier = candidate.statement.index;
+        if (earlier > 0) {
+            const prefix = await runSqlMigrations([writeScript(directory, 'earlier.sql', earlierStatements(candidate))], { ...context, layout: 'plain' });
+            if (prefix.failure)
+                return { failed: `replaying the statements before it failed: ${prefix.failure.message}` };
+        }
+        const tracer = new LockTracer(await captureCatalog(client));
+        const started = performance.now();
+        const alternative = await runSqlMigrations([writeScript(directory, 'alternative.sql', ownTransactions(candidate.alternative.statements))], { ...context, layout: 'plain', tracer, clock: () => performance.now() - started });
+        if (alternative.failure)
+            return { failed: `the alternative failed on this data: ${alternative.failure.message}` };
+        const statements = alternative.migrations[0].statements.filter((s) => !isTransactionControl(s.sql));
+        const duration = statements.reduce((sum, s) => sum + s.duration_ms, 0);
+        return blockMeasurement(Math.round(duration * 10) / 10, tracer.records());
+    }
+    finally {
+        for (const session of sessions)
+            await session.end().catch(() => undefined);
+        (0,external_node_fs_namespaceObject.rmSync)(directory, { recursive: true, force: true });
+        await copy.drop();
+    }
+}
+function runContext(client, connection, run, sessions) {
+    let observer;
+    return {
+        client,
+        observer: async () => {
+            if (!observer) {
+                observer = await connect(connection, { applicationName: 'pg-rehearsal-advice-observer' });
+                sessions.push(observer);
+            }
+            return observer;
+        },
+        clock: () => performance.now(),
+        signal: run.signal,
+        workingDirectory: run.workingDirectory,
+        layout: run.layout,
+        log: silentLogger,
+    };
+}
+/** The statements of the original's file that ran before it, as they were written. */
+function earlierStatements(candidate) {
+    const { siblings, index } = candidate.statement;
+    return siblings
+        .slice(0, index)
+        .map((sql) => `${sql};\n`)
+        .join('');
+}
+/** Each statement in its own transaction, except those PostgreSQL refuses inside one. */
+function ownTransactions(statements) {
+    return statements
+        .map((sql) => (requiresNoTransaction(sql) ? `${sql};\n` : `BEGIN;\n${sql};\nCOMMIT;\n`))
+        .join('');
+}
+function writeScript(directory, name, script) {
+    const file = external_node_path_default().join(directory, name);
+    (0,external_node_fs_namespaceObject.writeFileSync)(file, script);
+    return file;
+}
+
+;// CONCATENATED MODULE: ./src/engine/advice/statements.ts
+
+
+/**
+ * The full text of every statement the report lists: the report keeps a one-line excerpt,
+ * rules need the whole statement to rewrite it. SQL files are read again and split the
+ * way the runner split them (matched by line); a command's statements only have their
+ * excerpt, which is what the tool sent, folded.
+ */
+function readFullStatements(report, layout, workingDirectory) {
+    const statements = [];
+    for (const migration of report.migrations) {
+        const byLine = new Map();
+        if (report.runner.kind === 'sql' && layout && migration.statements.length) {
+            const { script, lineOffset } = loadMigrationScript(migration.path, layout, workingDirectory);
+            for (const s of splitSqlStatements(script))
+                byLine.set(s.line + lineOffset, s.sql);
+        }
+        const siblings = migration.statements.map((s) => byLine.get(s.line) ?? s.sql);
+        migration.statements.forEach((report, index) => {
+            const raw = siblings[index];
+            statements.push({ report, raw, sql: stripSqlComments(raw).trim(), index, siblings });
+        });
+    }
+    return statements;
+}
+/**
+ * The statement without its comments (each replaced by a space), string literals, quoted
+ * identifiers and dollar quotes left exactly as they are.
+ */
+function stripSqlComments(sql) {
+    let out = '';
+    let i = 0;
+    while (i < sql.length) {
+        const rest = sql.slice(i);
+        const quoted = /^(?:'(?:[^']|'')*'|"(?:[^"]|"")*"|(\$[A-Za-z_]*\$)[\s\S]*?\1)/.exec(rest);
+        if (quoted) {
+            out += quoted[0];
+            i += quoted[0].length;
+        }
+        else if (rest.startsWith('--')) {
+            const end = sql.indexOf('\n', i);
+            i = end === -1 ? sql.length : end;
+            out += ' ';
+        }
+        else if (rest.startsWith('/*')) {
+            let depth = 0;
+            do {
+                if (sql.startsWith('/*', i)) {
+                    depth++;
+                    i += 2;
+                }
+                else if (sql.startsWith('*/', i)) {
+                    depth--;
+                    i += 2;
+                }
+                else
+                    i++;
+            } while (depth > 0 && i < sql.length);
+            out += ' ';
+        }
+        else {
+            out += sql[i];
+            i++;
+        }
+    }
+    return out;
+}
+
+;// CONCATENATED MODULE: ./src/engine/advice/index.ts
+
+
+
+/**
+ * `auto` rehearses the safer forms when another copy of the database is cheap: a file
+ * copy or copy-on-write clone (template, clone, a golden snapshot). After a dump, each
+ * copy would be another dump, so the advice stays in words unless asked for.
+ */
+function resolveAdviceMode(option, strategy) {
+    if (option !== 'auto')
+        return option;
+    return strategy === 'template' || strategy === 'clone' || strategy === 'existing' ? 'measured' : 'text';
+}
+/** The advice for a finished run, its safer forms rehearsed when the mode says so. */
+async function adviseReport(report, request) {
+    if (request.mode === 'off' || report.cancelled)
+        return [];
+    const candidates = adviseOn(report, readFullStatements(report, request.layout, request.workingDirectory));
+    const whyNot = notMeasuredReason(report, request.mode);
+    if (whyNot || !request.layout) {
+        for (const c of candidates)
+            if (c.alternative)
+                c.advice.not_measured = whyNot ?? 'no SQL files to replay';
+        return candidates.map((c) => c.advice);
+    }
+    const files = report.migrations.filter((m) => m.status !== 'not_run').map((m) => m.path);
+    return request.log.group('Advice', () => measureAlternatives(candidates, { ...request, files, layout: request.layout }));
+}
+function notMeasuredReason(report, mode) {
+    if (mode === 'text')
+        return report.snapshot?.strategy === 'dump'
+            ? 'each rehearsal of an alternative would need another dump of the source; set advice: measured to run it anyway'
+            : 'advice: text';
+    if (report.runner.kind !== 'sql')
+        return 'the statements came from a command; only SQL files can be replayed up to the statement';
+    if (report.failure)
+        return 'the migrations failed; alternatives are rehearsed after a run that applied';
+    return undefined;
+}
+
+;// CONCATENATED MODULE: ./src/engine/advice/copies.ts
+
+
+
+/**
+ * Fresh copies of the database as it was before the migrations, for rehearsing safer
+ * forms: made exactly as the run's snapshot was (a file copy or clone of the source, a
+ * clone of the golden snapshot, or a dump), named and labelled like any snapshot so the
+ * sweep finds one a crash left behind.
+ */
+function snapshotCopier(from) {
+    return async () => {
+        const { config, admin, serverInfo } = from;
+        if (from.strategy === 'reused')
+            throw new Error('the run reused a database as it was; there is nothing to copy');
+        const name = generateSnapshotName(config.runId);
+        let created = false;
+        const drop = () => dropSnapshot(admin, serverInfo, name);
+        try {
+            await createSnapshot({
+                source: config.source,
+                server: config.snapshotServer,
+                strategy: from.strategy === 'clone' ? 'template' : from.strategy,
+                name,
+                golden: config.snapshot.name,
+                runId: config.runId,
+                ttlMs: config.snapshot.ttlMs,
+                pgBinDir: config.pgBinDir,
+                signal: from.signal,
+                log: from.log,
+                onDatabaseCreated: () => (created = true),
+            }, admin, serverInfo, from.sourceInfo);
+        }
+        catch (error) {
+            if (created)
+                await drop().catch(() => undefined);
+            throw error;
+        }
+        return { connection: withDatabase(config.snapshotServer, name), drop };
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/engine/schema.ts
 
 /** Objects of extensions (pg_depend deptype 'e') are the extension's business, not the migration's. */
@@ -10403,6 +10882,8 @@ function describeThresholds(thresholds) {
 
 
 
+
+
 /** Resolves the SQL files to run; a pattern list that matches nothing is a usage error. */
 function resolveMigrationFiles(config) {
     if (config.runner.kind !== 'sql')
@@ -10486,7 +10967,13 @@ function redactError(error, redact) {
 async function rehearseUnredacted(config, hooks) {
     const log = hooks.log;
     const startedAt = new Date();
-    const phases = { snapshot: 0, catalog_before: 0, migrate: 0, catalog_after: 0, cleanup: 0 };
+    const phases = {
+        snapshot: 0,
+        catalog_before: 0,
+        migrate: 0,
+        catalog_after: 0,
+        cleanup: 0,
+    };
     const { run: files, skipped, layout } = resolveMigrationFiles(config);
     if (config.runner.kind === 'sql' && files.length === 0) {
         // Nothing to rehearse (no migration changed): no snapshot, a passing report that says so.
@@ -10767,6 +11254,25 @@ async function rehearseUnredacted(config, hooks) {
             schema,
             phases,
         });
+        const adviceStarted = performance.now();
+        report.advice = await adviseReport(report, {
+            mode: resolveAdviceMode(config.advice, snapshot.strategy),
+            layout,
+            workingDirectory: config.workingDirectory,
+            signal: cancel,
+            log,
+            freshCopy: snapshotCopier({
+                admin,
+                serverInfo,
+                sourceInfo,
+                config,
+                strategy: snapshot.strategy,
+                signal: cancel,
+                log,
+            }),
+        });
+        if (report.advice.some((a) => a.measured.alternative))
+            phases.advice = rehearse_round(performance.now() - adviceStarted);
         return report;
     }
     catch (error) {
@@ -10843,6 +11349,7 @@ function buildReport(inputs) {
                 indexes: diff?.indexes ?? {},
             }
             : null,
+        advice: [],
         schema_changes: inputs.schema?.before && inputs.schema.after
             ? diffSchemas(inputs.schema.before, inputs.schema.after)
             : null,
@@ -10897,6 +11404,61 @@ function formatFailure(failure) {
 }
 function rehearse_round(ms) {
     return Math.round(ms * 10) / 10;
+}
+
+;// CONCATENATED MODULE: ./src/render/advice.ts
+
+/**
+ * The advice of a report, for the comment, the text report and annotations: the rule, a
+ * one-line reason, the safer SQL, and what both forms cost on the rehearsed data.
+ */
+function measuredLine(advice) {
+    const { original, alternative } = advice.measured;
+    if (!alternative)
+        return advice.not_measured ? `not measured: ${advice.not_measured}` : '';
+    const parts = [];
+    if (original.read_block_ms || alternative.read_block_ms)
+        parts.push(`reads blocked ${formatDuration(original.read_block_ms)} -> ${formatDuration(alternative.read_block_ms)}`);
+    parts.push(`writes blocked ${formatDuration(original.write_block_ms)} -> ${formatDuration(alternative.write_block_ms)}`);
+    parts.push(`total ${formatDuration(original.duration_ms)} -> ${formatDuration(alternative.duration_ms)}`);
+    return `measured on your data: ${parts.join(', ')}`;
+}
+/** One line for an annotation: what happened, what to do, what it would change. */
+function adviceOneLiner(advice) {
+    const measured = advice.measured.alternative ? `; ${measuredLine(advice)}` : '';
+    return `${advice.finding}. Instead: ${advice.instead}${measured}`;
+}
+function where(advice) {
+    return `${advice.statement.path}${advice.statement.line ? `:${advice.statement.line}` : ''}`;
+}
+function adviceText(report) {
+    if (!report.advice.length)
+        return [];
+    const lines = [`Advice (${report.advice.length})`];
+    for (const a of report.advice) {
+        lines.push(`  ${where(a)}  ${a.rule}${a.table ? ` on ${a.table}` : ''}`);
+        lines.push(`    ${a.finding}`, `    instead: ${a.instead}`);
+        for (const sql of a.instead_sql?.split('\n') ?? [])
+            lines.push(`      ${sql}`);
+        const measured = measuredLine(a);
+        if (measured)
+            lines.push(`    ${measured}`);
+    }
+    return lines;
+}
+function adviceMarkdown(report) {
+    if (!report.advice.length)
+        return '';
+    const blocks = report.advice.map((a) => {
+        const lines = [`**💡 \`${a.rule}\`** at \`${where(a)}\`: ${a.finding}.`, '', `Instead: ${a.instead}.`];
+        if (a.instead_sql)
+            lines.push('', '```sql', a.instead_sql, '```');
+        const measured = measuredLine(a);
+        if (measured)
+            lines.push('', a.measured.alternative ? `**${measured}**` : `_${measured}_`);
+        return lines.join('\n');
+    });
+    return [`#### Advice (${report.advice.length})`, '', blocks.join('\n\n')].join('\n');
 }
 
 ;// CONCATENATED MODULE: ./src/render/schema-changes.ts
@@ -11012,6 +11574,7 @@ function describeLockCapture(report) {
 
 
 
+
 /** The terminal rendering: the verdict first, then what each file did, then the numbers. */
 function renderText(report) {
     const lines = [];
@@ -11075,9 +11638,10 @@ function renderText(report) {
         }
         out();
     }
-    const schemaLines = schemaChangesText(report);
-    if (schemaLines.length) {
-        for (const line of schemaLines)
+    for (const section of [adviceText(report), schemaChangesText(report)]) {
+        if (!section.length)
+            continue;
+        for (const line of section)
             out(line);
         out();
     }
@@ -11261,7 +11825,7 @@ function onePositional(positionals, subcommand) {
     }
     return positionals[0];
 }
-function describe(s) {
+function snapshot_describe(s) {
     const source = s.source ? `${s.source.host}:${s.source.port}/${s.source.database}` : 'unknown source';
     const size = s.size_bytes === null ? 'size unknown' : formatBytes(s.size_bytes);
     const kind = s.golden ? 'golden' : `throwaway (ttl ${s.ttl_seconds} s)`;
@@ -11322,12 +11886,12 @@ async function snapshotCommand(argv, signal) {
                 else if (snapshots.length === 0)
                     process.stdout.write('no snapshots\n');
                 else
-                    process.stdout.write(snapshots.map((s) => `${describe(s)}\n`).join(''));
+                    process.stdout.write(snapshots.map((s) => `${snapshot_describe(s)}\n`).join(''));
                 return 0;
             }
             case 'show': {
                 const shown = await showSnapshot(admin, onePositional(positionals, 'show'));
-                process.stdout.write(format(options) === 'json' ? `${JSON.stringify(shown, null, 2)}\n` : `${describe(shown)}\n`);
+                process.stdout.write(format(options) === 'json' ? `${JSON.stringify(shown, null, 2)}\n` : `${snapshot_describe(shown)}\n`);
                 return 0;
             }
             case 'delete': {
@@ -11434,6 +11998,7 @@ function xml(text) {
 ;// CONCATENATED MODULE: ./src/render/annotations.ts
 
 
+
 /** GitHub shows at most 10 annotations of each kind per step; we choose which. */
 const MAX_ANNOTATIONS_PER_KIND = 10;
 /** The annotations GitHub will show: the first of each kind from `renderFindings`. */
@@ -11506,6 +12071,16 @@ function renderFindings(report) {
             line: lock.statement.line,
         });
     }
+    for (const advice of report.advice) {
+        warnings.push({
+            level: 'warning',
+            rule: advice.rule,
+            title: `pg-rehearsal advice: ${advice.rule}`,
+            message: adviceOneLiner(advice),
+            file: advice.statement.path,
+            line: advice.statement.line,
+        });
+    }
     return [...errors, ...warnings];
 }
 
@@ -11520,6 +12095,13 @@ const RULE_TEXT = {
     'max-rewrite-size': 'A table of at least max-rewrite-size was rewritten',
     'table-rewritten': 'A table is rewritten under an ACCESS EXCLUSIVE lock',
     'long-access-exclusive': 'A table is locked ACCESS EXCLUSIVE for a second or more',
+    'create-index-concurrently': 'CREATE INDEX on a table with rows blocks writes: build it CONCURRENTLY',
+    'foreign-key-not-valid': 'A validated FOREIGN KEY scans under a write-blocking lock: add it NOT VALID, validate later',
+    'set-not-null-via-check': 'SET NOT NULL scans under ACCESS EXCLUSIVE: prove it with a validated CHECK first',
+    'unique-via-index': 'ADD UNIQUE / PRIMARY KEY builds its index under ACCESS EXCLUSIVE: build it CONCURRENTLY, then attach',
+    'rewrite-expand-contract': 'A table rewrite blocks reads and writes: expand and contract instead',
+    'lock-timeout': 'A blocking lock taken without lock_timeout can queue every query behind it',
+    'batch-large-dml': 'Many rows changed in one transaction: batch it',
 };
 const INFORMATION_URI = 'https://github.com/pg-rehearsal/pg-rehearsal';
 function renderSarif(report, context = {}) {
@@ -11603,6 +12185,7 @@ const RUN_VALUE_FLAGS = [
     'layout',
     'lock-sample-interval',
     'run-id',
+    'advice',
 ];
 const RUN_BOOLEAN_FLAGS = [
     'keep-snapshot',
@@ -11641,6 +12224,9 @@ What:
   --traffic                   probe reads and writes on the touched tables while the
                               migrations run: measure who would really wait
   --timeout DURATION          cancel the migrations after this long (default 30m)
+  --advice MODE               safer forms of risky statements: measured (rehearsed on a
+                              fresh copy), text, off; default auto: measured after a
+                              file copy or clone, text after a dump
 Thresholds (breach -> exit 1):
   --max-duration DURATION     total migration time, e.g. 30s
   --max-read-block DURATION   longest ACCESS EXCLUSIVE hold on a table, e.g. 500ms

@@ -39258,6 +39258,7 @@ const MIGRATION_LAYOUTS = [
     'golang-migrate',
     'dbmate',
 ];
+const ADVICE_OPTIONS = ['auto', 'measured', 'text', 'off'];
 function buildConfig(raw, context = {}) {
     const label = context.label ?? ((option) => option);
     const fail = (option, message) => {
@@ -39372,6 +39373,10 @@ function buildConfig(raw, context = {}) {
             fail('snapshot-max-age', 'needs source-url: a golden snapshot that is too old or missing is created afresh from the source');
         }
     }
+    const advice = (text('advice') ?? 'auto');
+    if (!ADVICE_OPTIONS.includes(advice)) {
+        fail('advice', `"${advice}" is not an advice mode; use one of ${ADVICE_OPTIONS.join(', ')}`);
+    }
     const cwd = context.cwd ?? process.cwd();
     return {
         source,
@@ -39389,6 +39394,7 @@ function buildConfig(raw, context = {}) {
         layout,
         lockSampleIntervalMs,
         traffic: bool('traffic', DEFAULT_TRAFFIC),
+        advice,
     };
 }
 /** `true/false` (also yes/no, on/off, 1/0); empty or absent means `fallback`. */
@@ -39449,6 +39455,7 @@ const INPUT_NAMES = [
     'layout',
     'lock-sample-interval',
     'traffic',
+    'advice',
 ];
 function readInputs() {
     const raw = {};

@@ -31,6 +31,7 @@ export const INPUT_NAMES = [
   'layout',
   'lock-sample-interval',
   'traffic',
+  'advice',
 ] as const;
 
 export function readInputs(): RawOptions {

@@ -35,6 +35,7 @@ export const RUN_VALUE_FLAGS = [
   'layout',
   'lock-sample-interval',
   'run-id',
+  'advice',
 ] as const;
 
 export const RUN_BOOLEAN_FLAGS = [
@@ -75,6 +76,9 @@ What:
   --traffic                   probe reads and writes on the touched tables while the
                               migrations run: measure who would really wait
   --timeout DURATION          cancel the migrations after this long (default 30m)
+  --advice MODE               safer forms of risky statements: measured (rehearsed on a
+                              fresh copy), text, off; default auto: measured after a
+                              file copy or clone, text after a dump
 Thresholds (breach -> exit 1):
   --max-duration DURATION     total migration time, e.g. 30s
   --max-read-block DURATION   longest ACCESS EXCLUSIVE hold on a table, e.g. 500ms

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
+import type { AdviceOption } from './advice/index.js';
 import { parseConnectionUrl, withDatabase, type ConnectionInfo } from './connection.js';
 import { ConfigError } from './errors.js';
 import { parseDurationMs, parsePercent, parseSizeBytes } from './units.js';
@@ -67,6 +68,8 @@ export interface RehearsalConfig {
   lockSampleIntervalMs: number;
   /** Generate probe traffic and measure who would really be blocked. */
   traffic: boolean;
+  /** Safer forms of risky statements: rehearsed (measured), in words (text), or none (off). */
+  advice: AdviceOption;
 }
 
 /**
@@ -96,6 +99,8 @@ export const MIGRATION_LAYOUTS: readonly MigrationLayoutOption[] = [
   'golang-migrate',
   'dbmate',
 ];
+
+const ADVICE_OPTIONS: readonly AdviceOption[] = ['auto', 'measured', 'text', 'off'];
 
 export function buildConfig(raw: RawOptions, context: BuildConfigContext = {}): RehearsalConfig {
   const label = context.label ?? ((option: string) => option);
@@ -234,6 +239,11 @@ export function buildConfig(raw: RawOptions, context: BuildConfigContext = {}): 
     }
   }
 
+  const advice = (text('advice') ?? 'auto') as AdviceOption;
+  if (!ADVICE_OPTIONS.includes(advice)) {
+    fail('advice', `"${advice}" is not an advice mode; use one of ${ADVICE_OPTIONS.join(', ')}`);
+  }
+
   const cwd = context.cwd ?? process.cwd();
   return {
     source,
@@ -251,6 +261,7 @@ export function buildConfig(raw: RawOptions, context: BuildConfigContext = {}): 
     layout,
     lockSampleIntervalMs,
     traffic: bool('traffic', DEFAULT_TRAFFIC),
+    advice,
   };
 }
 

@@ -39,6 +39,8 @@ import { ensureFreshGolden } from './snapshot/golden.js';
 import { findPgTools } from './snapshot/pg-tools.js';
 import { createSnapshot, dropSnapshotReconnecting, sweepExpiredSnapshots } from './snapshot/snapshot.js';
 import { connectMaintenance, inspectServer, inspectSource, type ServerInfo } from './snapshot/server.js';
+import { adviseReport, resolveAdviceMode } from './advice/index.js';
+import { snapshotCopier } from './advice/copies.js';
 import { captureSchema, diffSchemas, type SchemaFingerprint } from './schema.js';
 import { describeThresholds, evaluateThresholds } from './thresholds.js';
 
@@ -137,7 +139,13 @@ function redactError(error: unknown, redact: (text: string) => string): unknown 
 async function rehearseUnredacted(config: RehearsalConfig, hooks: RehearsalHooks & { log: Logger }) {
   const log = hooks.log;
   const startedAt = new Date();
-  const phases = { snapshot: 0, catalog_before: 0, migrate: 0, catalog_after: 0, cleanup: 0 };
+  const phases: Report['phases_ms'] = {
+    snapshot: 0,
+    catalog_before: 0,
+    migrate: 0,
+    catalog_after: 0,
+    cleanup: 0,
+  };
   const { run: files, skipped, layout } = resolveMigrationFiles(config);
   if (config.runner.kind === 'sql' && files.length === 0) {
     // Nothing to rehearse (no migration changed): no snapshot, a passing report that says so.
@@ -449,6 +457,25 @@ async function rehearseUnredacted(config: RehearsalConfig, hooks: RehearsalHooks
       schema,
       phases,
     });
+    const adviceStarted = performance.now();
+    report.advice = await adviseReport(report, {
+      mode: resolveAdviceMode(config.advice, snapshot.strategy),
+      layout,
+      workingDirectory: config.workingDirectory,
+      signal: cancel,
+      log,
+      freshCopy: snapshotCopier({
+        admin,
+        serverInfo,
+        sourceInfo,
+        config,
+        strategy: snapshot.strategy,
+        signal: cancel,
+        log,
+      }),
+    });
+    if (report.advice.some((a) => a.measured.alternative))
+      phases.advice = round(performance.now() - adviceStarted);
     return report;
   } catch (error) {
     if (isUsageOrSetupError(error)) throw error;
@@ -551,6 +578,7 @@ function buildReport(inputs: ReportInputs): Report {
           indexes: diff?.indexes ?? {},
         }
       : null,
+    advice: [],
     schema_changes:
       inputs.schema?.before && inputs.schema.after
         ? diffSchemas(inputs.schema.before, inputs.schema.after)

@@ -55,6 +55,8 @@ export interface StatementReport {
   locks: { relation: string; relation_kind: string; mode: string; mode_name: string; blocks: Blocks }[];
   /** Tables and indexes whose storage this statement rewrote. */
   rewrites: string[];
+  /** Rows an INSERT, UPDATE or DELETE changed. */
+  rows?: number;
   error?: string;
 }
 
@@ -192,6 +194,8 @@ export interface Report {
     catalog_before: number;
     migrate: number;
     catalog_after: number;
+    /** Rehearsing the safer forms of the advice, when it ran. */
+    advice?: number;
     cleanup: number;
   };
   migrations: MigrationReport[];
@@ -205,6 +209,8 @@ export interface Report {
     tables: Record<string, RelationMetrics>;
     indexes: Record<string, IndexMetrics>;
   } | null;
+  /** Safer forms of the statements that need one (advice: off gives an empty list). */
+  advice: Advice[];
   /** Schema differences the migrations made (null when metrics are off or the run stopped early). */
   schema_changes: SchemaChange[] | null;
   thresholds: Record<string, string>;
@@ -225,4 +231,30 @@ export interface SchemaChange {
   /** One-line definitions, e.g. a column's `integer NOT NULL` -> `numeric(12,2) NOT NULL`. */
   before: string | null;
   after: string | null;
+}
+
+/** What a statement, or its safer form, cost when rehearsed on the same data. */
+export interface AdviceMeasurement {
+  duration_ms: number;
+  /** Longest hold of a lock blocking reads (ACCESS EXCLUSIVE) on a table that existed before. */
+  read_block_ms: number;
+  /** Longest hold of a lock blocking writes (SHARE and stronger) on such a table. */
+  write_block_ms: number;
+}
+
+/** A safer way to write a statement, with what both ways cost where the safe one was rehearsed. */
+export interface Advice {
+  /** e.g. `create-index-concurrently` (docs/advice.md lists them). */
+  rule: string;
+  statement: StatementRef;
+  table: string | null;
+  /** What the statement did, measured, in one line. */
+  finding: string;
+  /** What to write instead, in words. */
+  instead: string;
+  /** The safer form as SQL, when it is a mechanical rewrite of the statement. */
+  instead_sql: string | null;
+  measured: { original: AdviceMeasurement; alternative: AdviceMeasurement | null };
+  /** Why `measured.alternative` is null. */
+  not_measured?: string;
 }

@@ -1,5 +1,6 @@
 import type { Report } from '../engine/report.js';
 import { formatBytes, formatDuration } from '../engine/units.js';
+import { adviceOneLiner } from './advice.js';
 import { blockingLocks } from './summary.js';
 
 export interface Annotation {
@@ -83,6 +84,16 @@ export function renderFindings(report: Report): Annotation[] {
       message: `${lock.relation} is locked ACCESS EXCLUSIVE for ${formatDuration(lock.held_ms)}: reads and writes on it wait that long`,
       file: lock.statement.path,
       line: lock.statement.line,
+    });
+  }
+  for (const advice of report.advice) {
+    warnings.push({
+      level: 'warning',
+      rule: advice.rule,
+      title: `pg-rehearsal advice: ${advice.rule}`,
+      message: adviceOneLiner(advice),
+      file: advice.statement.path,
+      line: advice.statement.line,
     });
   }
   return [...errors, ...warnings];

@@ -1,6 +1,7 @@
 import { formatFailure } from '../engine/rehearse.js';
 import type { MigrationReport, Report } from '../engine/report.js';
 import { formatBytes, formatDuration, formatSignedBytes } from '../engine/units.js';
+import { adviceMarkdown } from './advice.js';
 import { schemaChangesMarkdown } from './schema-changes.js';
 import { renderTimeline } from './timeline.js';
 import {
@@ -38,7 +39,7 @@ export function renderMarkdown(report: Report, context: MarkdownContext = {}): s
   const limit = context.limit ?? COMMENT_LIMIT;
   const head = headSection(report, context);
   const table = migrationsTable(report);
-  const timeline = renderTimeline(report);
+  const timeline = [adviceMarkdown(report), renderTimeline(report)].filter(Boolean).join('\n\n');
   const details = [
     schemaChangesMarkdown(report),
     statementDetails(report),

@@ -20,6 +20,16 @@ const RULE_TEXT: Record<string, string> = {
   'max-rewrite-size': 'A table of at least max-rewrite-size was rewritten',
   'table-rewritten': 'A table is rewritten under an ACCESS EXCLUSIVE lock',
   'long-access-exclusive': 'A table is locked ACCESS EXCLUSIVE for a second or more',
+  'create-index-concurrently': 'CREATE INDEX on a table with rows blocks writes: build it CONCURRENTLY',
+  'foreign-key-not-valid':
+    'A validated FOREIGN KEY scans under a write-blocking lock: add it NOT VALID, validate later',
+  'set-not-null-via-check':
+    'SET NOT NULL scans under ACCESS EXCLUSIVE: prove it with a validated CHECK first',
+  'unique-via-index':
+    'ADD UNIQUE / PRIMARY KEY builds its index under ACCESS EXCLUSIVE: build it CONCURRENTLY, then attach',
+  'rewrite-expand-contract': 'A table rewrite blocks reads and writes: expand and contract instead',
+  'lock-timeout': 'A blocking lock taken without lock_timeout can queue every query behind it',
+  'batch-large-dml': 'Many rows changed in one transaction: batch it',
 };
 
 const INFORMATION_URI = 'https://github.com/pg-rehearsal/pg-rehearsal';

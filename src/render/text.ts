@@ -1,6 +1,7 @@
 import { formatFailure } from '../engine/rehearse.js';
 import type { Report } from '../engine/report.js';
 import { formatBytes, formatDuration, formatSignedBytes } from '../engine/units.js';
+import { adviceText } from './advice.js';
 import { schemaChangesText } from './schema-changes.js';
 import {
   blockingLocks,
@@ -86,9 +87,9 @@ export function renderText(report: Report): string {
     out();
   }
 
-  const schemaLines = schemaChangesText(report);
-  if (schemaLines.length) {
-    for (const line of schemaLines) out(line);
+  for (const section of [adviceText(report), schemaChangesText(report)]) {
+    if (!section.length) continue;
+    for (const line of section) out(line);
     out();
   }
 

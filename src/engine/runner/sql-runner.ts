@@ -195,8 +195,10 @@ async function runStatement(
       report.duration_ms = round(context.clock() - started);
       context.tracer.observe(locks, started, report);
     } else {
-      await context.client.query(statement.sql);
+      const result = await context.client.query(statement.sql);
       report.duration_ms = round(context.clock() - started);
+      if (/^(INSERT|UPDATE|DELETE|MERGE)$/.test(result.command ?? ''))
+        report.rows = result.rowCount ?? undefined;
       if (readLocksAfter && context.tracer) {
         context.tracer.observe(
           await context.tracer.readOwnLocks(context.client, statement.sql),
