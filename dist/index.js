@@ -44591,6 +44591,7 @@ function buildConfig(raw, context = {}) {
             fail('snapshot-max-age', 'needs source-url: a golden snapshot that is too old or missing is created afresh from the source');
         }
     }
+    const rollback = readRollback(raw, runner, thresholds, { text, bool, fail });
     const advice = (text('advice') ?? 'auto');
     if (!ADVICE_OPTIONS.includes(advice)) {
         fail('advice', `"${advice}" is not an advice mode; use one of ${ADVICE_OPTIONS.join(', ')}`);
@@ -44613,7 +44614,27 @@ function buildConfig(raw, context = {}) {
         lockSampleIntervalMs,
         traffic: bool('traffic', DEFAULT_TRAFFIC),
         advice,
+        rollback,
     };
+}
+/** rollback, down-command, and the two thresholds that only mean something with them. */
+function readRollback(raw, runner, thresholds, { text, bool, fail }) {
+    const enabled = bool('rollback', false);
+    const downCommand = text('down-command');
+    const given = (option) => raw[option] !== undefined && String(raw[option]).trim() !== '';
+    if (!enabled) {
+        for (const option of ['down-command', 'require-reversible', 'require-down']) {
+            if (given(option))
+                fail(option, 'applies to the way back; set rollback to true');
+        }
+        return { enabled };
+    }
+    if (downCommand !== undefined && runner.kind !== 'command') {
+        fail('down-command', 'undoes what command applied; with SQL files the down scripts come from the layout');
+    }
+    thresholds.requireReversible = bool('require-reversible', true);
+    thresholds.requireDown = bool('require-down', false);
+    return { enabled, downCommand };
 }
 /** `true/false` (also yes/no, on/off, 1/0); empty or absent means `fallback`. */
 function parseBooleanOption(raw, option, fallback, label = (o) => o) {
@@ -45007,6 +45028,17 @@ class LockTracer {
     }
     records() {
         return [...this.closed];
+    }
+    /** How many holds are recorded so far: a mark for `recordsSince` and `forgetSince`. */
+    get recordedCount() {
+        return this.closed.length;
+    }
+    recordsSince(mark) {
+        return this.closed.slice(mark);
+    }
+    /** Forgets the holds recorded after `mark`: a re-run whose locks are already reported once. */
+    forgetSince(mark) {
+        this.closed.length = mark;
     }
 }
 function toObservedLock(row) {
@@ -45526,7 +45558,71 @@ function planMigrations(files, layout) {
         up.sort((a, b) => a.n - b.n);
         return { run: up.map((u) => u.file), skipped };
     }
-    return { run: sortNaturally(files), skipped };
+    // Plain: `x.down.sql` next to `x.sql` or `x.up.sql` is the way back, never run forward.
+    const ups = new Set(files.map((f) => f.replace(/(\.up)?\.sql$/i, '')));
+    const run = [];
+    for (const file of files) {
+        if (/\.down\.sql$/i.test(file) && ups.has(file.replace(/\.down\.sql$/i, ''))) {
+            skipped.push({ path: file, reason: 'down migration' });
+        }
+        else
+            run.push(file);
+    }
+    return { run: sortNaturally(run), skipped };
+}
+/**
+ * The way back of a migration under its layout, when it has one: golang-migrate's
+ * `.down.sql`, dbmate's `-- migrate:down` section, Flyway's `U<version>__` undo file, or
+ * a plain `<name>.down.sql` next to `<name>.sql` or `<name>.up.sql`. A down with nothing
+ * but comments and blank lines counts as none.
+ */
+function downScriptOf(file, layout, workingDirectory) {
+    const absolute = external_node_path_default().resolve(workingDirectory, file);
+    const relativePath = (p) => external_node_path_default().relative(workingDirectory, p).split((external_node_path_default()).sep).join('/');
+    const fromFile = (candidate) => {
+        if (!candidate || !(0,external_node_fs_namespaceObject.existsSync)(candidate))
+            return undefined;
+        return nonEmpty({
+            path: relativePath(candidate),
+            script: (0,external_node_fs_namespaceObject.readFileSync)(candidate, 'utf8'),
+            lineOffset: 0,
+        });
+    };
+    if (layout === 'dbmate') {
+        const text = (0,external_node_fs_namespaceObject.readFileSync)(absolute, 'utf8');
+        const down = /^--\s*migrate:down\b(.*)$/m.exec(text);
+        if (!down)
+            return undefined;
+        const start = down.index + down[0].length;
+        return nonEmpty({
+            path: file,
+            script: text.slice(start),
+            lineOffset: text.slice(0, start).split('\n').length - 1,
+            transactional: /\btransaction:\s*false\b/.test(down[1]) ? false : undefined,
+        });
+    }
+    if (layout === 'golang-migrate')
+        return fromFile(absolute.replace(/\.up\.sql$/i, '.down.sql'));
+    if (layout === 'flyway')
+        return fromFile(flywayUndoOf(absolute));
+    const base = absolute.replace(/(\.up)?\.sql$/i, '');
+    return /\.down\.sql$/i.test(absolute) ? undefined : fromFile(`${base}.down.sql`);
+}
+function flywayUndoOf(absolute) {
+    const match = FLYWAY.exec(external_node_path_default().basename(absolute));
+    if (!match || match[1].toUpperCase() !== 'V')
+        return undefined;
+    const version = versionParts(match[2] ?? '');
+    const directory = external_node_path_default().dirname(absolute);
+    const undo = (0,external_node_fs_namespaceObject.readdirSync)(directory).find((name) => {
+        const m = FLYWAY.exec(name);
+        return m?.[1].toUpperCase() === 'U' && compareVersions(versionParts(m[2] ?? ''), version) === 0;
+    });
+    return undo ? external_node_path_default().join(directory, undo) : undefined;
+}
+function nonEmpty(down) {
+    const code = down.script.replace(/--[^\n]*|\/\*[\s\S]*?\*\//g, '').trim();
+    return code ? down : undefined;
 }
 /** The SQL to run from one file under a layout. */
 function loadMigrationScript(file, layout, workingDirectory) {
@@ -45545,6 +45641,204 @@ function loadMigrationScript(file, layout, workingDirectory) {
         lineOffset,
         transactional: /\btransaction:\s*false\b/.test(up[1]) ? false : undefined,
     };
+}
+
+;// CONCATENATED MODULE: ./src/engine/schema.ts
+
+/** Objects of extensions (pg_depend deptype 'e') are the extension's business, not the migration's. */
+const USER_NAMESPACE = `n.nspname NOT IN ('pg_catalog', 'information_schema')
+   AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'`;
+const NOT_EXTENSION = (classid, oid) => `NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = '${classid}'::regclass AND d.objid = ${oid} AND d.deptype = 'e')`;
+/** One row per object: kind, schema, owner (table or null), name, definition. */
+const SCHEMA_QUERY = `
+SELECT 'table' AS kind, n.nspname AS schema, NULL AS owner, c.relname AS name,
+       concat_ws(' ',
+         CASE c.relpersistence WHEN 'u' THEN 'UNLOGGED' END,
+         CASE c.relkind WHEN 'p' THEN 'PARTITIONED TABLE BY ' || pg_get_partkeydef(c.oid) ELSE 'TABLE' END,
+         CASE WHEN c.relispartition THEN 'PARTITION OF ' || (SELECT p.oid::regclass::text FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent WHERE i.inhrelid = c.oid) || ' ' || pg_get_expr(c.relpartbound, c.oid) END,
+         CASE WHEN c.relrowsecurity THEN 'ROW LEVEL SECURITY' END) AS definition, NULL AS detail
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE c.relkind IN ('r', 'p') AND ${USER_NAMESPACE} AND ${NOT_EXTENSION('pg_class', 'c.oid')}
+UNION ALL
+SELECT 'column', n.nspname, c.relname, a.attname,
+       concat_ws(' ', format_type(a.atttypid, a.atttypmod),
+         CASE WHEN a.attcollation <> t.typcollation AND a.attcollation <> 0 THEN 'COLLATE ' || (SELECT quote_ident(collname) FROM pg_collation WHERE oid = a.attcollation) END,
+         CASE WHEN a.attnotnull THEN 'NOT NULL' END,
+         CASE WHEN a.attidentity = 'a' THEN 'GENERATED ALWAYS AS IDENTITY'
+              WHEN a.attidentity = 'd' THEN 'GENERATED BY DEFAULT AS IDENTITY' END,
+         CASE WHEN a.attgenerated = 's' THEN 'GENERATED ALWAYS AS (' || pg_get_expr(ad.adbin, ad.adrelid) || ') STORED'
+              WHEN ad.adbin IS NOT NULL THEN 'DEFAULT ' || pg_get_expr(ad.adbin, ad.adrelid) END), NULL
+  FROM pg_attribute a
+  JOIN pg_class c ON c.oid = a.attrelid
+  JOIN pg_namespace n ON n.oid = c.relnamespace
+  JOIN pg_type t ON t.oid = a.atttypid
+  LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
+ WHERE c.relkind IN ('r', 'p', 'f') AND a.attnum > 0 AND NOT a.attisdropped
+   AND ${USER_NAMESPACE} AND ${NOT_EXTENSION('pg_class', 'c.oid')}
+UNION ALL
+SELECT 'index', n.nspname, NULL, c.relname, pg_get_indexdef(c.oid), NULL
+  FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE ${USER_NAMESPACE} AND ${NOT_EXTENSION('pg_class', 'c.oid')}
+UNION ALL
+SELECT 'constraint', n.nspname, coalesce(c.relname, ty.typname), con.conname,
+       pg_get_constraintdef(con.oid), NULL
+  FROM pg_constraint con
+  JOIN pg_namespace n ON n.oid = con.connamespace
+  LEFT JOIN pg_class c ON c.oid = con.conrelid
+  LEFT JOIN pg_type ty ON ty.oid = con.contypid
+ WHERE ${USER_NAMESPACE} AND (con.conrelid <> 0 OR con.contypid <> 0)
+   -- PostgreSQL 18 keeps NOT NULL as constraints too: the column's definition already says it.
+   AND con.contype <> 'n' AND ${NOT_EXTENSION('pg_constraint', 'con.oid')}
+UNION ALL
+SELECT 'sequence', n.nspname, NULL, c.relname,
+       concat_ws(' ', 'AS ' || format_type(s.seqtypid, NULL), 'INCREMENT ' || s.seqincrement,
+                 'MINVALUE ' || s.seqmin, 'MAXVALUE ' || s.seqmax, 'START ' || s.seqstart,
+                 CASE WHEN s.seqcycle THEN 'CYCLE' END), NULL
+  FROM pg_sequence s JOIN pg_class c ON c.oid = s.seqrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE ${USER_NAMESPACE} AND ${NOT_EXTENSION('pg_class', 'c.oid')}
+UNION ALL
+SELECT 'view', n.nspname, NULL, c.relname,
+       CASE c.relkind WHEN 'm' THEN 'MATERIALIZED ' ELSE '' END || 'VIEW AS ' || pg_get_viewdef(c.oid), NULL
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE c.relkind IN ('v', 'm') AND ${USER_NAMESPACE} AND ${NOT_EXTENSION('pg_class', 'c.oid')}
+UNION ALL
+SELECT 'function', n.nspname, NULL, p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')',
+       CASE p.prokind WHEN 'p' THEN 'PROCEDURE' ELSE 'RETURNS ' || pg_get_function_result(p.oid) END
+         || ' LANGUAGE ' || l.lanname,
+       md5(p.prosrc || coalesce(p.probin, '') || p.provolatile::text || p.prosecdef::text)
+  FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace JOIN pg_language l ON l.oid = p.prolang
+ WHERE p.prokind IN ('f', 'p', 'w') AND ${USER_NAMESPACE} AND ${NOT_EXTENSION('pg_proc', 'p.oid')}
+UNION ALL
+SELECT 'type', n.nspname, NULL, t.typname,
+       CASE t.typtype
+         WHEN 'e' THEN 'ENUM (' || (SELECT string_agg(quote_literal(e.enumlabel), ', ' ORDER BY e.enumsortorder) FROM pg_enum e WHERE e.enumtypid = t.oid) || ')'
+         WHEN 'd' THEN 'DOMAIN ' || format_type(t.typbasetype, t.typtypmod) || CASE WHEN t.typnotnull THEN ' NOT NULL' ELSE '' END
+         WHEN 'r' THEN 'RANGE'
+         ELSE 'COMPOSITE (' || (SELECT string_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod), ', ' ORDER BY a.attnum) FROM pg_attribute a WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped) || ')'
+       END, NULL
+  FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+ WHERE (t.typtype IN ('e', 'd', 'r') OR (t.typtype = 'c' AND (SELECT relkind FROM pg_class WHERE oid = t.typrelid) = 'c'))
+   AND ${USER_NAMESPACE} AND ${NOT_EXTENSION('pg_type', 't.oid')}
+UNION ALL
+SELECT 'trigger', n.nspname, c.relname, tg.tgname, pg_get_triggerdef(tg.oid), NULL
+  FROM pg_trigger tg JOIN pg_class c ON c.oid = tg.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE NOT tg.tgisinternal AND ${USER_NAMESPACE} AND ${NOT_EXTENSION('pg_trigger', 'tg.oid')}`;
+/** Reads the schema fingerprint of the database the client is connected to. */
+async function captureSchema(client) {
+    const { rows } = await client.query(SCHEMA_QUERY);
+    return rows
+        .map((row) => ({
+        kind: row.kind,
+        name: row.owner
+            ? `${displayName(row.schema, row.owner)}.${row.name}`
+            : displayName(row.schema, row.name),
+        definition: (row.definition ?? '').replace(/\s+/g, ' ').trim(),
+        ...(row.detail ? { detail: row.detail } : {}),
+    }))
+        .sort((a, b) => a.kind.localeCompare(b.kind) || a.name.localeCompare(b.name));
+}
+/**
+ * What changed between two fingerprints: objects added, dropped, or whose definition
+ * differs, in a stable order (by kind as listed in SchemaObjectKind, then name).
+ */
+function diffSchemas(before, after) {
+    const key = (o) => `${o.kind}\u0000${o.name}`;
+    const beforeByKey = new Map(before.map((o) => [key(o), o]));
+    const afterByKey = new Map(after.map((o) => [key(o), o]));
+    const changes = [];
+    for (const [k, b] of beforeByKey) {
+        const a = afterByKey.get(k);
+        if (!a)
+            changes.push({ object: b.kind, change: 'dropped', name: b.name, before: b.definition, after: null });
+        else if (a.definition !== b.definition || a.detail !== b.detail) {
+            const after = a.definition === b.definition ? `${a.definition} (body changed)` : a.definition;
+            changes.push({ object: b.kind, change: 'altered', name: b.name, before: b.definition, after });
+        }
+    }
+    for (const [k, a] of afterByKey) {
+        if (!beforeByKey.has(k))
+            changes.push({ object: a.kind, change: 'added', name: a.name, before: null, after: a.definition });
+    }
+    const order = (kind) => SCHEMA_OBJECT_KINDS.indexOf(kind);
+    return changes.sort((x, y) => order(x.object) - order(y.object) || x.name.localeCompare(y.name));
+}
+/**
+ * The bookkeeping tables migration tools keep for themselves (Alembic, Flyway,
+ * golang-migrate, dbmate, Rails, Knex, node-pg-migrate, Django, Prisma, sqitch): created
+ * by the first up, kept by a down. Not what a migration means to change.
+ */
+const HISTORY_TABLES = new Set([
+    'alembic_version',
+    'flyway_schema_history',
+    'schema_migrations',
+    'ar_internal_metadata',
+    'knex_migrations',
+    'knex_migrations_lock',
+    'pgmigrations',
+    'django_migrations',
+    '_prisma_migrations',
+    'sqitch.changes',
+]);
+/**
+ * The differences that are not about a migration tool's own history table: the table, its
+ * columns and constraints (`table.x`), and its indexes and sequences (`table_pkey`, ...).
+ */
+function withoutHistoryTables(changes) {
+    const isHistory = (name) => [...HISTORY_TABLES].some((t) => name === t || name.startsWith(`${t}.`) || name.startsWith(`${t}_`));
+    return changes.filter((c) => !isHistory(c.name));
+}
+const SCHEMA_OBJECT_KINDS = [
+    'table',
+    'column',
+    'index',
+    'constraint',
+    'sequence',
+    'view',
+    'function',
+    'type',
+    'trigger',
+];
+
+;// CONCATENATED MODULE: ./src/engine/runner/command-rollback.ts
+
+/**
+ * The way back of a migration tool: `down-command` must undo everything `command`
+ * applied, so the pair is checked as one unit: down, compare the schema with the one
+ * before the up, then the up command once more. The down's locks are returned to join
+ * the run's; the second up's are not reported again.
+ */
+async function checkCommandWayBack(check) {
+    if (!check.downCommand) {
+        return { rollback: { status: 'absent', differences: [], down: null, reapplied: false }, locks: [] };
+    }
+    check.log.info(`checking the way back with \`${check.downCommand}\``);
+    const down = await check.run(check.downCommand);
+    const rollback = {
+        status: 'reversible',
+        differences: [],
+        down: {
+            path: check.downCommand,
+            duration_ms: down.migration.duration_ms,
+            transactional: false,
+            statements: down.migration.statements,
+            locks: down.locks,
+        },
+        reapplied: false,
+    };
+    if (down.failure)
+        return { rollback: { ...rollback, status: 'failed', error: down.failure }, locks: down.locks };
+    rollback.differences = withoutHistoryTables(diffSchemas(check.before, await captureSchema(check.client)));
+    const again = await check.run(check.upCommand);
+    rollback.reapplied = !again.failure;
+    if (again.failure) {
+        rollback.error = {
+            ...again.failure,
+            message: `running it again after its down failed: ${again.failure.message}`,
+        };
+    }
+    if (rollback.differences.length || again.failure)
+        rollback.status = 'irreversible';
+    return { rollback, locks: down.locks };
 }
 
 ;// CONCATENATED MODULE: ./src/engine/observe/pid-sampler.ts
@@ -45587,14 +45881,23 @@ async function sampleBackendLocks(observer, pid, intervalMs, work) {
 
 
 
-/** Transaction status from the server's last ReadyForQuery: I idle, T in a transaction, E failed one. */
+const statusReaders = new WeakMap();
+/**
+ * Transaction status from the server's last ReadyForQuery: I idle, T in a transaction, E
+ * failed one. One listener per client, however many runs use it.
+ */
 function trackTransactionStatus(client) {
+    const known = statusReaders.get(client);
+    if (known)
+        return known;
     let status = 'I';
     const connection = client.connection;
     connection.on('readyForQuery', (message) => {
         status = message.status ?? status;
     });
-    return () => status;
+    const read = () => status;
+    statusReaders.set(client, read);
+    return read;
 }
 /**
  * Applies SQL migration files in order. A file runs in one transaction, like most
@@ -45617,7 +45920,9 @@ async function runSqlMigrations(files, context) {
     for (const migration of migrations) {
         if (context.signal.aborted)
             throw new CancelledError('cancelled before all migrations ran', migrations);
-        const { script, lineOffset, transactional } = loadMigrationScript(migration.path, context.layout, context.workingDirectory);
+        const { script, lineOffset, transactional } = context.load
+            ? context.load(migration.path)
+            : loadMigrationScript(migration.path, context.layout, context.workingDirectory);
         const statements = splitSqlStatements(script).map((s) => ({ ...s, line: s.line + lineOffset }));
         migration.transactional =
             transactional !== false &&
@@ -45780,6 +46085,102 @@ function linesBefore(sql, position) {
 }
 function round(ms) {
     return Math.round(ms * 10) / 10;
+}
+
+;// CONCATENATED MODULE: ./src/engine/runner/rollback.ts
+
+
+
+
+/**
+ * Rehearses the way back: each migration runs up, then its down, then up again, before
+ * the next one (up 1, down 1, up 1, up 2, down 2, up 2, ...), so a gap names the
+ * migration that has it. The schema after the down is compared with the schema before the
+ * up (definitions only: data cannot come back and is not compared). The down is timed and
+ * traced like the up, and its locks join the run's, so the same thresholds judge it; the
+ * second up is not reported again (its locks were already reported once).
+ */
+async function runSqlMigrationsWithRollback(files, context) {
+    const migrations = [];
+    const notRun = (from) => files.slice(from).map((path) => ({
+        path,
+        status: 'not_run',
+        transactional: true,
+        duration_ms: 0,
+        size_delta_bytes: null,
+        statements: [],
+    }));
+    for (const [index, file] of files.entries()) {
+        try {
+            const before = await captureSchema(context.client);
+            const up = await runSqlMigrations([file], context);
+            const [migration] = up.migrations;
+            migrations.push(migration);
+            if (up.failure)
+                return { migrations: [...migrations, ...notRun(index + 1)], failure: up.failure };
+            migration.rollback = await checkWayBack(file, before, context);
+        }
+        catch (error) {
+            if (!(error instanceof CancelledError))
+                throw error;
+            const interrupted = error.migrations?.[0];
+            const reported = interrupted && interrupted.path === file && !migrations.includes(interrupted) ? [interrupted] : [];
+            throw new CancelledError(error.message, [
+                ...migrations,
+                ...reported,
+                ...notRun(index + reported.length),
+            ]);
+        }
+    }
+    return { migrations };
+}
+async function checkWayBack(file, before, context) {
+    const down = downScriptOf(file, context.layout, context.workingDirectory);
+    if (!down)
+        return { status: 'absent', differences: [], down: null, reapplied: false };
+    context.log.info(`${file}: checking the way back with ${down.path}`);
+    const mark = context.tracer?.recordedCount ?? 0;
+    const result = await runSqlMigrations([down.path], {
+        ...context,
+        databaseSize: undefined,
+        load: () => down,
+    });
+    const report = {
+        status: 'reversible',
+        differences: [],
+        down: describeDown(down, result, context, mark),
+        reapplied: false,
+    };
+    if (result.failure)
+        return { ...report, status: 'failed', error: result.failure };
+    report.differences = withoutHistoryTables(diffSchemas(before, await captureSchema(context.client)));
+    const again = await reapply(file, context);
+    report.reapplied = !again.failure;
+    if (again.failure)
+        report.error = {
+            ...again.failure,
+            message: `running it again after its down failed: ${again.failure.message}`,
+        };
+    if (report.differences.length || again.failure)
+        report.status = 'irreversible';
+    return report;
+}
+function describeDown(down, result, context, mark) {
+    const [migration] = result.migrations;
+    return {
+        path: down.path,
+        duration_ms: migration.duration_ms,
+        transactional: migration.transactional,
+        statements: migration.statements,
+        locks: context.tracer?.recordsSince(mark) ?? [],
+    };
+}
+/** The up once more, traced so filenodes stay current, but its holds are not reported twice. */
+async function reapply(file, context) {
+    const mark = context.tracer?.recordedCount ?? 0;
+    const result = await runSqlMigrations([file], { ...context, databaseSize: undefined });
+    context.tracer?.forgetSince(mark);
+    return result;
 }
 
 ;// CONCATENATED MODULE: ./src/engine/observe/lock-sampler.ts
@@ -47662,137 +48063,6 @@ function snapshotCopier(from) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/engine/schema.ts
-
-/** Objects of extensions (pg_depend deptype 'e') are the extension's business, not the migration's. */
-const USER_NAMESPACE = `n.nspname NOT IN ('pg_catalog', 'information_schema')
-   AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'`;
-const NOT_EXTENSION = (classid, oid) => `NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = '${classid}'::regclass AND d.objid = ${oid} AND d.deptype = 'e')`;
-/** One row per object: kind, schema, owner (table or null), name, definition. */
-const SCHEMA_QUERY = `
-SELECT 'table' AS kind, n.nspname AS schema, NULL AS owner, c.relname AS name,
-       concat_ws(' ',
-         CASE c.relpersistence WHEN 'u' THEN 'UNLOGGED' END,
-         CASE c.relkind WHEN 'p' THEN 'PARTITIONED TABLE BY ' || pg_get_partkeydef(c.oid) ELSE 'TABLE' END,
-         CASE WHEN c.relispartition THEN 'PARTITION OF ' || (SELECT p.oid::regclass::text FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent WHERE i.inhrelid = c.oid) || ' ' || pg_get_expr(c.relpartbound, c.oid) END,
-         CASE WHEN c.relrowsecurity THEN 'ROW LEVEL SECURITY' END) AS definition, NULL AS detail
-  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
- WHERE c.relkind IN ('r', 'p') AND ${USER_NAMESPACE} AND ${NOT_EXTENSION('pg_class', 'c.oid')}
-UNION ALL
-SELECT 'column', n.nspname, c.relname, a.attname,
-       concat_ws(' ', format_type(a.atttypid, a.atttypmod),
-         CASE WHEN a.attcollation <> t.typcollation AND a.attcollation <> 0 THEN 'COLLATE ' || (SELECT quote_ident(collname) FROM pg_collation WHERE oid = a.attcollation) END,
-         CASE WHEN a.attnotnull THEN 'NOT NULL' END,
-         CASE WHEN a.attidentity = 'a' THEN 'GENERATED ALWAYS AS IDENTITY'
-              WHEN a.attidentity = 'd' THEN 'GENERATED BY DEFAULT AS IDENTITY' END,
-         CASE WHEN a.attgenerated = 's' THEN 'GENERATED ALWAYS AS (' || pg_get_expr(ad.adbin, ad.adrelid) || ') STORED'
-              WHEN ad.adbin IS NOT NULL THEN 'DEFAULT ' || pg_get_expr(ad.adbin, ad.adrelid) END), NULL
-  FROM pg_attribute a
-  JOIN pg_class c ON c.oid = a.attrelid
-  JOIN pg_namespace n ON n.oid = c.relnamespace
-  JOIN pg_type t ON t.oid = a.atttypid
-  LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
- WHERE c.relkind IN ('r', 'p', 'f') AND a.attnum > 0 AND NOT a.attisdropped
-   AND ${USER_NAMESPACE} AND ${NOT_EXTENSION('pg_class', 'c.oid')}
-UNION ALL
-SELECT 'index', n.nspname, NULL, c.relname, pg_get_indexdef(c.oid), NULL
-  FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace
- WHERE ${USER_NAMESPACE} AND ${NOT_EXTENSION('pg_class', 'c.oid')}
-UNION ALL
-SELECT 'constraint', n.nspname, coalesce(c.relname, ty.typname), con.conname,
-       pg_get_constraintdef(con.oid), NULL
-  FROM pg_constraint con
-  JOIN pg_namespace n ON n.oid = con.connamespace
-  LEFT JOIN pg_class c ON c.oid = con.conrelid
-  LEFT JOIN pg_type ty ON ty.oid = con.contypid
- WHERE ${USER_NAMESPACE} AND (con.conrelid <> 0 OR con.contypid <> 0)
-   -- PostgreSQL 18 keeps NOT NULL as constraints too: the column's definition already says it.
-   AND con.contype <> 'n' AND ${NOT_EXTENSION('pg_constraint', 'con.oid')}
-UNION ALL
-SELECT 'sequence', n.nspname, NULL, c.relname,
-       concat_ws(' ', 'AS ' || format_type(s.seqtypid, NULL), 'INCREMENT ' || s.seqincrement,
-                 'MINVALUE ' || s.seqmin, 'MAXVALUE ' || s.seqmax, 'START ' || s.seqstart,
-                 CASE WHEN s.seqcycle THEN 'CYCLE' END), NULL
-  FROM pg_sequence s JOIN pg_class c ON c.oid = s.seqrelid JOIN pg_namespace n ON n.oid = c.relnamespace
- WHERE ${USER_NAMESPACE} AND ${NOT_EXTENSION('pg_class', 'c.oid')}
-UNION ALL
-SELECT 'view', n.nspname, NULL, c.relname,
-       CASE c.relkind WHEN 'm' THEN 'MATERIALIZED ' ELSE '' END || 'VIEW AS ' || pg_get_viewdef(c.oid), NULL
-  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
- WHERE c.relkind IN ('v', 'm') AND ${USER_NAMESPACE} AND ${NOT_EXTENSION('pg_class', 'c.oid')}
-UNION ALL
-SELECT 'function', n.nspname, NULL, p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')',
-       CASE p.prokind WHEN 'p' THEN 'PROCEDURE' ELSE 'RETURNS ' || pg_get_function_result(p.oid) END
-         || ' LANGUAGE ' || l.lanname,
-       md5(p.prosrc || coalesce(p.probin, '') || p.provolatile::text || p.prosecdef::text)
-  FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace JOIN pg_language l ON l.oid = p.prolang
- WHERE p.prokind IN ('f', 'p', 'w') AND ${USER_NAMESPACE} AND ${NOT_EXTENSION('pg_proc', 'p.oid')}
-UNION ALL
-SELECT 'type', n.nspname, NULL, t.typname,
-       CASE t.typtype
-         WHEN 'e' THEN 'ENUM (' || (SELECT string_agg(quote_literal(e.enumlabel), ', ' ORDER BY e.enumsortorder) FROM pg_enum e WHERE e.enumtypid = t.oid) || ')'
-         WHEN 'd' THEN 'DOMAIN ' || format_type(t.typbasetype, t.typtypmod) || CASE WHEN t.typnotnull THEN ' NOT NULL' ELSE '' END
-         WHEN 'r' THEN 'RANGE'
-         ELSE 'COMPOSITE (' || (SELECT string_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod), ', ' ORDER BY a.attnum) FROM pg_attribute a WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped) || ')'
-       END, NULL
-  FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
- WHERE (t.typtype IN ('e', 'd', 'r') OR (t.typtype = 'c' AND (SELECT relkind FROM pg_class WHERE oid = t.typrelid) = 'c'))
-   AND ${USER_NAMESPACE} AND ${NOT_EXTENSION('pg_type', 't.oid')}
-UNION ALL
-SELECT 'trigger', n.nspname, c.relname, tg.tgname, pg_get_triggerdef(tg.oid), NULL
-  FROM pg_trigger tg JOIN pg_class c ON c.oid = tg.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
- WHERE NOT tg.tgisinternal AND ${USER_NAMESPACE} AND ${NOT_EXTENSION('pg_trigger', 'tg.oid')}`;
-/** Reads the schema fingerprint of the database the client is connected to. */
-async function captureSchema(client) {
-    const { rows } = await client.query(SCHEMA_QUERY);
-    return rows
-        .map((row) => ({
-        kind: row.kind,
-        name: row.owner
-            ? `${displayName(row.schema, row.owner)}.${row.name}`
-            : displayName(row.schema, row.name),
-        definition: (row.definition ?? '').replace(/\s+/g, ' ').trim(),
-        ...(row.detail ? { detail: row.detail } : {}),
-    }))
-        .sort((a, b) => a.kind.localeCompare(b.kind) || a.name.localeCompare(b.name));
-}
-/**
- * What changed between two fingerprints: objects added, dropped, or whose definition
- * differs, in a stable order (by kind as listed in SchemaObjectKind, then name).
- */
-function diffSchemas(before, after) {
-    const key = (o) => `${o.kind}\u0000${o.name}`;
-    const beforeByKey = new Map(before.map((o) => [key(o), o]));
-    const afterByKey = new Map(after.map((o) => [key(o), o]));
-    const changes = [];
-    for (const [k, b] of beforeByKey) {
-        const a = afterByKey.get(k);
-        if (!a)
-            changes.push({ object: b.kind, change: 'dropped', name: b.name, before: b.definition, after: null });
-        else if (a.definition !== b.definition || a.detail !== b.detail) {
-            const after = a.definition === b.definition ? `${a.definition} (body changed)` : a.definition;
-            changes.push({ object: b.kind, change: 'altered', name: b.name, before: b.definition, after });
-        }
-    }
-    for (const [k, a] of afterByKey) {
-        if (!beforeByKey.has(k))
-            changes.push({ object: a.kind, change: 'added', name: a.name, before: null, after: a.definition });
-    }
-    const order = (kind) => SCHEMA_OBJECT_KINDS.indexOf(kind);
-    return changes.sort((x, y) => order(x.object) - order(y.object) || x.name.localeCompare(y.name));
-}
-const SCHEMA_OBJECT_KINDS = [
-    'table',
-    'column',
-    'index',
-    'constraint',
-    'sequence',
-    'view',
-    'function',
-    'type',
-    'trigger',
-];
-
 ;// CONCATENATED MODULE: ./src/engine/thresholds.ts
 
 /**
@@ -47902,7 +48172,55 @@ function evaluateThresholds(report, thresholds) {
             });
         }
     }
+    violations.push(...rollbackViolations(report, thresholds));
     return violations;
+}
+/** require-reversible: a down that fails or does not restore the schema; require-down: no down at all. */
+function rollbackViolations(report, thresholds) {
+    const violations = [];
+    for (const migration of report.migrations) {
+        const rollback = migration.rollback;
+        if (!rollback)
+            continue;
+        const broken = rollback.status === 'irreversible' || rollback.status === 'failed';
+        if (thresholds.requireReversible && broken) {
+            const why = rollback.status === 'failed'
+                ? `its down failed: ${rollback.error?.message ?? 'error'}`
+                : rollback.differences.length
+                    ? `after its down, the schema differs: ${rollback.differences.map(describeDifference).join('; ')}`
+                    : `it could not run again after its down: ${rollback.error?.message ?? 'error'}`;
+            const where = rollback.status === 'failed' ? rollback.error : undefined;
+            violations.push({
+                rule: 'require-reversible',
+                limit: 'reversible',
+                actual: rollback.status,
+                subject: migration.path,
+                message: `${migration.path} is not reversible: ${why}`,
+                path: where?.path ?? rollback.down?.path ?? migration.path,
+                line: where?.line,
+            });
+        }
+        if (thresholds.requireDown && rollback.status === 'absent') {
+            violations.push({
+                rule: 'require-down',
+                limit: 'a down migration',
+                actual: 'none',
+                subject: migration.path,
+                message: `${migration.path} has no down migration`,
+                path: migration.path,
+            });
+        }
+    }
+    return violations;
+}
+/** `index products_category_idx left behind by the down`, ... */
+function describeDifference(change) {
+    const what = `${change.object} ${change.name}`;
+    if (change.change === 'added')
+        return `${what} left behind by the down`;
+    if (change.change === 'dropped')
+        return `${what} not restored (was ${change.before})`;
+    return `${what} restored as ${change.after} (was ${change.before})`;
 }
 /** The thresholds as the user wrote them, for the report's `thresholds` section. */
 function describeThresholds(thresholds) {
@@ -47921,10 +48239,16 @@ function describeThresholds(thresholds) {
     }
     if (thresholds.maxRewriteSizeBytes !== undefined)
         described['max-rewrite-size'] = formatBytes(thresholds.maxRewriteSizeBytes);
+    if (thresholds.requireReversible)
+        described['require-reversible'] = 'true';
+    if (thresholds.requireDown)
+        described['require-down'] = 'true';
     return described;
 }
 
 ;// CONCATENATED MODULE: ./src/engine/rehearse.ts
+
+
 
 
 
@@ -48168,6 +48492,8 @@ async function rehearseUnredacted(config, hooks) {
     let migrations = [];
     let failure;
     let cancelled = false;
+    let rollbackMs;
+    let commandLocks;
     let before;
     let after;
     const schema = {};
@@ -48226,7 +48552,8 @@ async function rehearseUnredacted(config, hooks) {
         let sampler;
         try {
             if (config.runner.kind === 'sql') {
-                const result = await log.group('Migrations', () => runSqlMigrations(files, {
+                const run = config.rollback.enabled ? runSqlMigrationsWithRollback : runSqlMigrations;
+                const result = await log.group('Migrations', () => run(files, {
                     client: client,
                     observer: openObserver,
                     tracer,
@@ -48239,27 +48566,49 @@ async function rehearseUnredacted(config, hooks) {
                 }));
                 migrations = result.migrations;
                 failure = result.failure;
+                rollbackMs = result.rollbackMs;
             }
             else {
                 const command = config.runner.command;
-                if (config.lockMonitoring) {
-                    sampler = new LockSampler(await openObserver(), { intervalMs: config.lockSampleIntervalMs, clock, label: command }, before);
-                    await sampler.start();
-                }
+                // The tool's statements are known only from sampling pg_locks while it runs.
+                const runTraced = async (line) => {
+                    const watcher = config.lockMonitoring
+                        ? new LockSampler(await openObserver(), { intervalMs: config.lockSampleIntervalMs, clock, label: line }, before)
+                        : undefined;
+                    await watcher?.start();
+                    const run = await runCommandMigration({
+                        command: line,
+                        workingDirectory: config.workingDirectory,
+                        target: snapshotConnection,
+                        signal,
+                        log,
+                        clock,
+                    }).finally(() => watcher?.stop());
+                    const locks = watcher?.records() ?? [];
+                    run.migration.statements = statementsFromSampledLocks(line, locks);
+                    sampler ??= watcher;
+                    return { ...run, locks };
+                };
+                const schemaBeforeUp = config.rollback.enabled ? await captureSchema(client) : undefined;
                 const sizeBefore = await databaseSize?.();
-                const result = await log
-                    .group('Migrations', () => runCommandMigration({
-                    command,
-                    workingDirectory: config.workingDirectory,
-                    target: snapshotConnection,
-                    signal,
-                    log,
-                    clock,
-                }))
-                    .finally(() => sampler?.stop());
+                const result = await log.group('Migrations', () => runTraced(command));
                 if (sizeBefore !== undefined && databaseSize)
                     result.migration.size_delta_bytes = (await databaseSize()) - sizeBefore;
-                result.migration.statements = statementsFromSampledLocks(command, sampler?.records() ?? []);
+                commandLocks = result.locks;
+                if (schemaBeforeUp && !result.failure) {
+                    const started = performance.now();
+                    const wayBack = await log.group('Way back', () => checkCommandWayBack({
+                        upCommand: command,
+                        downCommand: config.rollback.downCommand,
+                        before: schemaBeforeUp,
+                        client: client,
+                        run: runTraced,
+                        log,
+                    }));
+                    result.migration.rollback = wayBack.rollback;
+                    commandLocks = [...commandLocks, ...wayBack.locks];
+                    rollbackMs = performance.now() - started;
+                }
                 migrations = [result.migration];
                 failure = result.failure;
             }
@@ -48282,7 +48631,10 @@ async function rehearseUnredacted(config, hooks) {
                 throw error;
             }
         }
-        phases.migrate = rehearse_round(performance.now() - migrationStarted);
+        // The way back is rehearsed in between, but it is not the migrations' own time.
+        phases.migrate = rehearse_round(performance.now() - migrationStarted - (rollbackMs ?? 0));
+        if (rollbackMs !== undefined)
+            phases.rollback = rehearse_round(rollbackMs);
         await traffic?.stop();
         signal.removeEventListener('abort', cancelInFlight);
         tracer?.endTransaction(clock()); // nothing should be open; never lose a hold if it is
@@ -48309,7 +48661,7 @@ async function rehearseUnredacted(config, hooks) {
             skipped,
             failure,
             cancelled,
-            locks: tracer?.records() ?? sampler?.records() ?? [],
+            locks: tracer?.records() ?? commandLocks ?? [],
             sampler,
             tracer,
             layout,
@@ -48687,6 +49039,58 @@ function renderJson(report) {
     return `${JSON.stringify(report, null, 2)}\n`;
 }
 
+;// CONCATENATED MODULE: ./src/render/rollback.ts
+
+
+/** The way back of one migration, for a table cell: reversible, irreversible, failed, no down. */
+function wayBackCell(migration) {
+    const rollback = migration.rollback;
+    if (!rollback)
+        return '–';
+    const down = rollback.down ? ` (down ${formatDuration(rollback.down.duration_ms)})` : '';
+    switch (rollback.status) {
+        case 'reversible':
+            return `✅ reversible${down}`;
+        case 'irreversible':
+            return rollback.differences.length
+                ? `❌ ${rollback.differences.length} difference(s)${down}`
+                : `❌ not re-applicable${down}`;
+        case 'failed':
+            return `❌ down failed`;
+        case 'absent':
+            return 'no down';
+        default:
+            return 'not checked';
+    }
+}
+/** One line for the text report, with what differs or why the down failed. */
+function wayBackText(migration) {
+    const rollback = migration.rollback;
+    if (!rollback)
+        return undefined;
+    const down = rollback.down
+        ? `${rollback.down.path}, ${formatDuration(rollback.down.duration_ms)}${rollback.reapplied ? ', re-applied' : ''}`
+        : '';
+    const error = rollback.error
+        ? `${rollback.error.path ?? ''}${rollback.error.line ? `:${rollback.error.line}` : ''} ${rollback.error.message}`.trim()
+        : '';
+    switch (rollback.status) {
+        case 'reversible':
+            return `way back: reversible (${down})`;
+        case 'irreversible':
+            return `way back: IRREVERSIBLE (${down}): ${rollback.differences.map(describeDifference).join('; ') || error}`;
+        case 'failed':
+            return `way back: DOWN FAILED: ${error}`;
+        case 'absent':
+            return 'way back: no down migration';
+        default:
+            return 'way back: not checked';
+    }
+}
+function hasRollback(migrations) {
+    return migrations.some((m) => m.rollback);
+}
+
 ;// CONCATENATED MODULE: ./src/render/schema-changes.ts
 /**
  * The schema changes of a report, for the text report and the comment: one line per
@@ -48790,6 +49194,7 @@ function renderTimeline(report) {
 }
 
 ;// CONCATENATED MODULE: ./src/render/markdown.ts
+
 
 
 
@@ -48910,16 +49315,17 @@ function blockingTimes(report, migration) {
 function migrationsTable(report) {
     if (!report.migrations.length)
         return '';
+    const wayBack = hasRollback(report.migrations);
     const lines = [
-        '| migration | time | worst lock | blocks reads | blocks writes | rewritten | size |',
-        '|---|--:|---|--:|--:|---|--:|',
+        `| migration | time | worst lock | blocks reads | blocks writes | rewritten | size |${wayBack ? ' way back |' : ''}`,
+        `|---|--:|---|--:|--:|---|--:|${wayBack ? '---|' : ''}`,
     ];
     for (const m of report.migrations) {
         const status = m.status === 'failed' ? '❌ ' : m.status === 'not_run' ? '⏭️ ' : '';
         const worst = worstLock(report, m);
         const times = blockingTimes(report, m);
         const rewrites = rewritesOfMigration(m).filter((r) => report.metrics?.tables[r] !== undefined || !report.metrics);
-        lines.push(`| ${status}${code(m.path)} | ${m.status === 'not_run' ? 'not run' : formatDuration(m.duration_ms)} | ${worst ? `${worst.mode_name} on ${code(worst.relation)}` : '–'} | ${times.reads ? `**${formatDuration(times.reads)}**` : '–'} | ${times.writes ? formatDuration(times.writes) : '–'} | ${rewrites.length ? rewrites.map(code).join(', ') : '–'} | ${m.size_delta_bytes != null ? formatSignedBytes(m.size_delta_bytes) : '–'} |`);
+        lines.push(`| ${status}${code(m.path)} | ${m.status === 'not_run' ? 'not run' : formatDuration(m.duration_ms)} | ${worst ? `${worst.mode_name} on ${code(worst.relation)}` : '–'} | ${times.reads ? `**${formatDuration(times.reads)}**` : '–'} | ${times.writes ? formatDuration(times.writes) : '–'} | ${rewrites.length ? rewrites.map(code).join(', ') : '–'} | ${m.size_delta_bytes != null ? formatSignedBytes(m.size_delta_bytes) : '–'} |${wayBack ? ` ${cell(wayBackCell(m))} |` : ''}`);
     }
     return lines.join('\n');
 }
@@ -49080,6 +49486,7 @@ function renderSarif(report, context = {}) {
 
 
 
+
 /** The terminal rendering: the verdict first, then what each file did, then the numbers. */
 function renderText(report) {
     const lines = [];
@@ -49114,6 +49521,9 @@ function renderText(report) {
             rewrites.length ? `rewrote ${rewrites.join(', ')}` : undefined,
         ].filter(Boolean);
         out(`  ${mark} ${migration.path}  ${facts.join('  |  ')}`);
+        const wayBack = wayBackText(migration);
+        if (wayBack)
+            out(`      ${wayBack}`);
         for (const s of migration.statements) {
             const locks = strongestPerRelation(s.locks.filter((l) => l.blocks !== 'none' && l.relation_kind !== 'index')).map((l) => `${l.mode_name} ${l.relation}`);
             const detail = [
@@ -49313,6 +49723,10 @@ const INPUT_NAMES = [
     'lock-sample-interval',
     'traffic',
     'advice',
+    'rollback',
+    'down-command',
+    'require-reversible',
+    'require-down',
 ];
 function readInputs() {
     const raw = {};

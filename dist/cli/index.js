@@ -7381,7 +7381,7 @@ function formatBytes(bytes) {
 function formatSignedBytes(bytes) {
     return bytes > 0 ? `+${formatBytes(bytes)}` : formatBytes(bytes);
 }
-function formatDuration(ms) {
+function units_formatDuration(ms) {
     if (Math.round(ms) < 1000)
         return `${Math.round(ms)} ms`;
     const seconds = ms / 1000;
@@ -7532,6 +7532,7 @@ function buildConfig(raw, context = {}) {
             fail('snapshot-max-age', 'needs source-url: a golden snapshot that is too old or missing is created afresh from the source');
         }
     }
+    const rollback = readRollback(raw, runner, thresholds, { text, bool, fail });
     const advice = (text('advice') ?? 'auto');
     if (!ADVICE_OPTIONS.includes(advice)) {
         fail('advice', `"${advice}" is not an advice mode; use one of ${ADVICE_OPTIONS.join(', ')}`);
@@ -7554,7 +7555,27 @@ function buildConfig(raw, context = {}) {
         lockSampleIntervalMs,
         traffic: bool('traffic', DEFAULT_TRAFFIC),
         advice,
+        rollback,
     };
+}
+/** rollback, down-command, and the two thresholds that only mean something with them. */
+function readRollback(raw, runner, thresholds, { text, bool, fail }) {
+    const enabled = bool('rollback', false);
+    const downCommand = text('down-command');
+    const given = (option) => raw[option] !== undefined && String(raw[option]).trim() !== '';
+    if (!enabled) {
+        for (const option of ['down-command', 'require-reversible', 'require-down']) {
+            if (given(option))
+                fail(option, 'applies to the way back; set rollback to true');
+        }
+        return { enabled };
+    }
+    if (downCommand !== undefined && runner.kind !== 'command') {
+        fail('down-command', 'undoes what command applied; with SQL files the down scripts come from the layout');
+    }
+    thresholds.requireReversible = bool('require-reversible', true);
+    thresholds.requireDown = bool('require-down', false);
+    return { enabled, downCommand };
 }
 /** `true/false` (also yes/no, on/off, 1/0); empty or absent means `fallback`. */
 function parseBooleanOption(raw, option, fallback, label = (o) => o) {
@@ -7944,6 +7965,17 @@ class LockTracer {
     }
     records() {
         return [...this.closed];
+    }
+    /** How many holds are recorded so far: a mark for `recordsSince` and `forgetSince`. */
+    get recordedCount() {
+        return this.closed.length;
+    }
+    recordsSince(mark) {
+        return this.closed.slice(mark);
+    }
+    /** Forgets the holds recorded after `mark`: a re-run whose locks are already reported once. */
+    forgetSince(mark) {
+        this.closed.length = mark;
     }
 }
 function toObservedLock(row) {
@@ -8461,7 +8493,71 @@ function planMigrations(files, layout) {
         up.sort((a, b) => a.n - b.n);
         return { run: up.map((u) => u.file), skipped };
     }
-    return { run: sortNaturally(files), skipped };
+    // Plain: `x.down.sql` next to `x.sql` or `x.up.sql` is the way back, never run forward.
+    const ups = new Set(files.map((f) => f.replace(/(\.up)?\.sql$/i, '')));
+    const run = [];
+    for (const file of files) {
+        if (/\.down\.sql$/i.test(file) && ups.has(file.replace(/\.down\.sql$/i, ''))) {
+            skipped.push({ path: file, reason: 'down migration' });
+        }
+        else
+            run.push(file);
+    }
+    return { run: sortNaturally(run), skipped };
+}
+/**
+ * The way back of a migration under its layout, when it has one: golang-migrate's
+ * `.down.sql`, dbmate's `-- migrate:down` section, Flyway's `U<version>__` undo file, or
+ * a plain `<name>.down.sql` next to `<name>.sql` or `<name>.up.sql`. A down with nothing
+ * but comments and blank lines counts as none.
+ */
+function downScriptOf(file, layout, workingDirectory) {
+    const absolute = external_node_path_default().resolve(workingDirectory, file);
+    const relativePath = (p) => external_node_path_default().relative(workingDirectory, p).split((external_node_path_default()).sep).join('/');
+    const fromFile = (candidate) => {
+        if (!candidate || !(0,external_node_fs_namespaceObject.existsSync)(candidate))
+            return undefined;
+        return nonEmpty({
+            path: relativePath(candidate),
+            script: (0,external_node_fs_namespaceObject.readFileSync)(candidate, 'utf8'),
+            lineOffset: 0,
+        });
+    };
+    if (layout === 'dbmate') {
+        const text = (0,external_node_fs_namespaceObject.readFileSync)(absolute, 'utf8');
+        const down = /^--\s*migrate:down\b(.*)$/m.exec(text);
+        if (!down)
+            return undefined;
+        const start = down.index + down[0].length;
+        return nonEmpty({
+            path: file,
+            script: text.slice(start),
+            lineOffset: text.slice(0, start).split('\n').length - 1,
+            transactional: /\btransaction:\s*false\b/.test(down[1]) ? false : undefined,
+        });
+    }
+    if (layout === 'golang-migrate')
+        return fromFile(absolute.replace(/\.up\.sql$/i, '.down.sql'));
+    if (layout === 'flyway')
+        return fromFile(flywayUndoOf(absolute));
+    const base = absolute.replace(/(\.up)?\.sql$/i, '');
+    return /\.down\.sql$/i.test(absolute) ? undefined : fromFile(`${base}.down.sql`);
+}
+function flywayUndoOf(absolute) {
+    const match = FLYWAY.exec(external_node_path_default().basename(absolute));
+    if (!match || match[1].toUpperCase() !== 'V')
+        return undefined;
+    const version = versionParts(match[2] ?? '');
+    const directory = external_node_path_default().dirname(absolute);
+    const undo = (0,external_node_fs_namespaceObject.readdirSync)(directory).find((name) => {
+        const m = FLYWAY.exec(name);
+        return m?.[1].toUpperCase() === 'U' && compareVersions(versionParts(m[2] ?? ''), version) === 0;
+    });
+    return undo ? external_node_path_default().join(directory, undo) : undefined;
+}
+function nonEmpty(down) {
+    const code = down.script.replace(/--[^\n]*|\/\*[\s\S]*?\*\//g, '').trim();
+    return code ? down : undefined;
 }
 /** The SQL to run from one file under a layout. */
 function loadMigrationScript(file, layout, workingDirectory) {
@@ -8480,6 +8576,204 @@ function loadMigrationScript(file, layout, workingDirectory) {
         lineOffset,
         transactional: /\btransaction:\s*false\b/.test(up[1]) ? false : undefined,
     };
+}
+
+;// CONCATENATED MODULE: ./src/engine/schema.ts
+
+/** Objects of extensions (pg_depend deptype 'e') are the extension's business, not the migration's. */
+const USER_NAMESPACE = `n.nspname NOT IN ('pg_catalog', 'information_schema')
+   AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'`;
+const NOT_EXTENSION = (classid, oid) => `NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = '${classid}'::regclass AND d.objid = ${oid} AND d.deptype = 'e')`;
+/** One row per object: kind, schema, owner (table or null), name, definition. */
+const SCHEMA_QUERY = `
+SELECT 'table' AS kind, n.nspname AS schema, NULL AS owner, c.relname AS name,
+       concat_ws(' ',
+         CASE c.relpersistence WHEN 'u' THEN 'UNLOGGED' END,
+         CASE c.relkind WHEN 'p' THEN 'PARTITIONED TABLE BY ' || pg_get_partkeydef(c.oid) ELSE 'TABLE' END,
+         CASE WHEN c.relispartition THEN 'PARTITION OF ' || (SELECT p.oid::regclass::text FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent WHERE i.inhrelid = c.oid) || ' ' || pg_get_expr(c.relpartbound, c.oid) END,
+         CASE WHEN c.relrowsecurity THEN 'ROW LEVEL SECURITY' END) AS definition, NULL AS detail
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE c.relkind IN ('r', 'p') AND ${USER_NAMESPACE} AND ${NOT_EXTENSION('pg_class', 'c.oid')}
+UNION ALL
+SELECT 'column', n.nspname, c.relname, a.attname,
+       concat_ws(' ', format_type(a.atttypid, a.atttypmod),
+         CASE WHEN a.attcollation <> t.typcollation AND a.attcollation <> 0 THEN 'COLLATE ' || (SELECT quote_ident(collname) FROM pg_collation WHERE oid = a.attcollation) END,
+         CASE WHEN a.attnotnull THEN 'NOT NULL' END,
+         CASE WHEN a.attidentity = 'a' THEN 'GENERATED ALWAYS AS IDENTITY'
+              WHEN a.attidentity = 'd' THEN 'GENERATED BY DEFAULT AS IDENTITY' END,
+         CASE WHEN a.attgenerated = 's' THEN 'GENERATED ALWAYS AS (' || pg_get_expr(ad.adbin, ad.adrelid) || ') STORED'
+              WHEN ad.adbin IS NOT NULL THEN 'DEFAULT ' || pg_get_expr(ad.adbin, ad.adrelid) END), NULL
+  FROM pg_attribute a
+  JOIN pg_class c ON c.oid = a.attrelid
+  JOIN pg_namespace n ON n.oid = c.relnamespace
+  JOIN pg_type t ON t.oid = a.atttypid
+  LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
+ WHERE c.relkind IN ('r', 'p', 'f') AND a.attnum > 0 AND NOT a.attisdropped
+   AND ${USER_NAMESPACE} AND ${NOT_EXTENSION('pg_class', 'c.oid')}
+UNION ALL
+SELECT 'index', n.nspname, NULL, c.relname, pg_get_indexdef(c.oid), NULL
+  FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE ${USER_NAMESPACE} AND ${NOT_EXTENSION('pg_class', 'c.oid')}
+UNION ALL
+SELECT 'constraint', n.nspname, coalesce(c.relname, ty.typname), con.conname,
+       pg_get_constraintdef(con.oid), NULL
+  FROM pg_constraint con
+  JOIN pg_namespace n ON n.oid = con.connamespace
+  LEFT JOIN pg_class c ON c.oid = con.conrelid
+  LEFT JOIN pg_type ty ON ty.oid = con.contypid
+ WHERE ${USER_NAMESPACE} AND (con.conrelid <> 0 OR con.contypid <> 0)
+   -- PostgreSQL 18 keeps NOT NULL as constraints too: the column's definition already says it.
+   AND con.contype <> 'n' AND ${NOT_EXTENSION('pg_constraint', 'con.oid')}
+UNION ALL
+SELECT 'sequence', n.nspname, NULL, c.relname,
+       concat_ws(' ', 'AS ' || format_type(s.seqtypid, NULL), 'INCREMENT ' || s.seqincrement,
+                 'MINVALUE ' || s.seqmin, 'MAXVALUE ' || s.seqmax, 'START ' || s.seqstart,
+                 CASE WHEN s.seqcycle THEN 'CYCLE' END), NULL
+  FROM pg_sequence s JOIN pg_class c ON c.oid = s.seqrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE ${USER_NAMESPACE} AND ${NOT_EXTENSION('pg_class', 'c.oid')}
+UNION ALL
+SELECT 'view', n.nspname, NULL, c.relname,
+       CASE c.relkind WHEN 'm' THEN 'MATERIALIZED ' ELSE '' END || 'VIEW AS ' || pg_get_viewdef(c.oid), NULL
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE c.relkind IN ('v', 'm') AND ${USER_NAMESPACE} AND ${NOT_EXTENSION('pg_class', 'c.oid')}
+UNION ALL
+SELECT 'function', n.nspname, NULL, p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')',
+       CASE p.prokind WHEN 'p' THEN 'PROCEDURE' ELSE 'RETURNS ' || pg_get_function_result(p.oid) END
+         || ' LANGUAGE ' || l.lanname,
+       md5(p.prosrc || coalesce(p.probin, '') || p.provolatile::text || p.prosecdef::text)
+  FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace JOIN pg_language l ON l.oid = p.prolang
+ WHERE p.prokind IN ('f', 'p', 'w') AND ${USER_NAMESPACE} AND ${NOT_EXTENSION('pg_proc', 'p.oid')}
+UNION ALL
+SELECT 'type', n.nspname, NULL, t.typname,
+       CASE t.typtype
+         WHEN 'e' THEN 'ENUM (' || (SELECT string_agg(quote_literal(e.enumlabel), ', ' ORDER BY e.enumsortorder) FROM pg_enum e WHERE e.enumtypid = t.oid) || ')'
+         WHEN 'd' THEN 'DOMAIN ' || format_type(t.typbasetype, t.typtypmod) || CASE WHEN t.typnotnull THEN ' NOT NULL' ELSE '' END
+         WHEN 'r' THEN 'RANGE'
+         ELSE 'COMPOSITE (' || (SELECT string_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod), ', ' ORDER BY a.attnum) FROM pg_attribute a WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped) || ')'
+       END, NULL
+  FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+ WHERE (t.typtype IN ('e', 'd', 'r') OR (t.typtype = 'c' AND (SELECT relkind FROM pg_class WHERE oid = t.typrelid) = 'c'))
+   AND ${USER_NAMESPACE} AND ${NOT_EXTENSION('pg_type', 't.oid')}
+UNION ALL
+SELECT 'trigger', n.nspname, c.relname, tg.tgname, pg_get_triggerdef(tg.oid), NULL
+  FROM pg_trigger tg JOIN pg_class c ON c.oid = tg.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE NOT tg.tgisinternal AND ${USER_NAMESPACE} AND ${NOT_EXTENSION('pg_trigger', 'tg.oid')}`;
+/** Reads the schema fingerprint of the database the client is connected to. */
+async function captureSchema(client) {
+    const { rows } = await client.query(SCHEMA_QUERY);
+    return rows
+        .map((row) => ({
+        kind: row.kind,
+        name: row.owner
+            ? `${displayName(row.schema, row.owner)}.${row.name}`
+            : displayName(row.schema, row.name),
+        definition: (row.definition ?? '').replace(/\s+/g, ' ').trim(),
+        ...(row.detail ? { detail: row.detail } : {}),
+    }))
+        .sort((a, b) => a.kind.localeCompare(b.kind) || a.name.localeCompare(b.name));
+}
+/**
+ * What changed between two fingerprints: objects added, dropped, or whose definition
+ * differs, in a stable order (by kind as listed in SchemaObjectKind, then name).
+ */
+function diffSchemas(before, after) {
+    const key = (o) => `${o.kind}\u0000${o.name}`;
+    const beforeByKey = new Map(before.map((o) => [key(o), o]));
+    const afterByKey = new Map(after.map((o) => [key(o), o]));
+    const changes = [];
+    for (const [k, b] of beforeByKey) {
+        const a = afterByKey.get(k);
+        if (!a)
+            changes.push({ object: b.kind, change: 'dropped', name: b.name, before: b.definition, after: null });
+        else if (a.definition !== b.definition || a.detail !== b.detail) {
+            const after = a.definition === b.definition ? `${a.definition} (body changed)` : a.definition;
+            changes.push({ object: b.kind, change: 'altered', name: b.name, before: b.definition, after });
+        }
+    }
+    for (const [k, a] of afterByKey) {
+        if (!beforeByKey.has(k))
+            changes.push({ object: a.kind, change: 'added', name: a.name, before: null, after: a.definition });
+    }
+    const order = (kind) => SCHEMA_OBJECT_KINDS.indexOf(kind);
+    return changes.sort((x, y) => order(x.object) - order(y.object) || x.name.localeCompare(y.name));
+}
+/**
+ * The bookkeeping tables migration tools keep for themselves (Alembic, Flyway,
+ * golang-migrate, dbmate, Rails, Knex, node-pg-migrate, Django, Prisma, sqitch): created
+ * by the first up, kept by a down. Not what a migration means to change.
+ */
+const HISTORY_TABLES = new Set([
+    'alembic_version',
+    'flyway_schema_history',
+    'schema_migrations',
+    'ar_internal_metadata',
+    'knex_migrations',
+    'knex_migrations_lock',
+    'pgmigrations',
+    'django_migrations',
+    '_prisma_migrations',
+    'sqitch.changes',
+]);
+/**
+ * The differences that are not about a migration tool's own history table: the table, its
+ * columns and constraints (`table.x`), and its indexes and sequences (`table_pkey`, ...).
+ */
+function withoutHistoryTables(changes) {
+    const isHistory = (name) => [...HISTORY_TABLES].some((t) => name === t || name.startsWith(`${t}.`) || name.startsWith(`${t}_`));
+    return changes.filter((c) => !isHistory(c.name));
+}
+const SCHEMA_OBJECT_KINDS = [
+    'table',
+    'column',
+    'index',
+    'constraint',
+    'sequence',
+    'view',
+    'function',
+    'type',
+    'trigger',
+];
+
+;// CONCATENATED MODULE: ./src/engine/runner/command-rollback.ts
+
+/**
+ * The way back of a migration tool: `down-command` must undo everything `command`
+ * applied, so the pair is checked as one unit: down, compare the schema with the one
+ * before the up, then the up command once more. The down's locks are returned to join
+ * the run's; the second up's are not reported again.
+ */
+async function checkCommandWayBack(check) {
+    if (!check.downCommand) {
+        return { rollback: { status: 'absent', differences: [], down: null, reapplied: false }, locks: [] };
+    }
+    check.log.info(`checking the way back with \`${check.downCommand}\``);
+    const down = await check.run(check.downCommand);
+    const rollback = {
+        status: 'reversible',
+        differences: [],
+        down: {
+            path: check.downCommand,
+            duration_ms: down.migration.duration_ms,
+            transactional: false,
+            statements: down.migration.statements,
+            locks: down.locks,
+        },
+        reapplied: false,
+    };
+    if (down.failure)
+        return { rollback: { ...rollback, status: 'failed', error: down.failure }, locks: down.locks };
+    rollback.differences = withoutHistoryTables(diffSchemas(check.before, await captureSchema(check.client)));
+    const again = await check.run(check.upCommand);
+    rollback.reapplied = !again.failure;
+    if (again.failure) {
+        rollback.error = {
+            ...again.failure,
+            message: `running it again after its down failed: ${again.failure.message}`,
+        };
+    }
+    if (rollback.differences.length || again.failure)
+        rollback.status = 'irreversible';
+    return { rollback, locks: down.locks };
 }
 
 ;// CONCATENATED MODULE: ./src/engine/observe/pid-sampler.ts
@@ -8522,14 +8816,23 @@ async function sampleBackendLocks(observer, pid, intervalMs, work) {
 
 
 
-/** Transaction status from the server's last ReadyForQuery: I idle, T in a transaction, E failed one. */
+const statusReaders = new WeakMap();
+/**
+ * Transaction status from the server's last ReadyForQuery: I idle, T in a transaction, E
+ * failed one. One listener per client, however many runs use it.
+ */
 function trackTransactionStatus(client) {
+    const known = statusReaders.get(client);
+    if (known)
+        return known;
     let status = 'I';
     const connection = client.connection;
     connection.on('readyForQuery', (message) => {
         status = message.status ?? status;
     });
-    return () => status;
+    const read = () => status;
+    statusReaders.set(client, read);
+    return read;
 }
 /**
  * Applies SQL migration files in order. A file runs in one transaction, like most
@@ -8552,7 +8855,9 @@ async function runSqlMigrations(files, context) {
     for (const migration of migrations) {
         if (context.signal.aborted)
             throw new CancelledError('cancelled before all migrations ran', migrations);
-        const { script, lineOffset, transactional } = loadMigrationScript(migration.path, context.layout, context.workingDirectory);
+        const { script, lineOffset, transactional } = context.load
+            ? context.load(migration.path)
+            : loadMigrationScript(migration.path, context.layout, context.workingDirectory);
         const statements = splitSqlStatements(script).map((s) => ({ ...s, line: s.line + lineOffset }));
         migration.transactional =
             transactional !== false &&
@@ -8715,6 +9020,102 @@ function linesBefore(sql, position) {
 }
 function round(ms) {
     return Math.round(ms * 10) / 10;
+}
+
+;// CONCATENATED MODULE: ./src/engine/runner/rollback.ts
+
+
+
+
+/**
+ * Rehearses the way back: each migration runs up, then its down, then up again, before
+ * the next one (up 1, down 1, up 1, up 2, down 2, up 2, ...), so a gap names the
+ * migration that has it. The schema after the down is compared with the schema before the
+ * up (definitions only: data cannot come back and is not compared). The down is timed and
+ * traced like the up, and its locks join the run's, so the same thresholds judge it; the
+ * second up is not reported again (its locks were already reported once).
+ */
+async function runSqlMigrationsWithRollback(files, context) {
+    const migrations = [];
+    const notRun = (from) => files.slice(from).map((path) => ({
+        path,
+        status: 'not_run',
+        transactional: true,
+        duration_ms: 0,
+        size_delta_bytes: null,
+        statements: [],
+    }));
+    for (const [index, file] of files.entries()) {
+        try {
+            const before = await captureSchema(context.client);
+            const up = await runSqlMigrations([file], context);
+            const [migration] = up.migrations;
+            migrations.push(migration);
+            if (up.failure)
+                return { migrations: [...migrations, ...notRun(index + 1)], failure: up.failure };
+            migration.rollback = await checkWayBack(file, before, context);
+        }
+        catch (error) {
+            if (!(error instanceof CancelledError))
+                throw error;
+            const interrupted = error.migrations?.[0];
+            const reported = interrupted && interrupted.path === file && !migrations.includes(interrupted) ? [interrupted] : [];
+            throw new CancelledError(error.message, [
+                ...migrations,
+                ...reported,
+                ...notRun(index + reported.length),
+            ]);
+        }
+    }
+    return { migrations };
+}
+async function checkWayBack(file, before, context) {
+    const down = downScriptOf(file, context.layout, context.workingDirectory);
+    if (!down)
+        return { status: 'absent', differences: [], down: null, reapplied: false };
+    context.log.info(`${file}: checking the way back with ${down.path}`);
+    const mark = context.tracer?.recordedCount ?? 0;
+    const result = await runSqlMigrations([down.path], {
+        ...context,
+        databaseSize: undefined,
+        load: () => down,
+    });
+    const report = {
+        status: 'reversible',
+        differences: [],
+        down: describeDown(down, result, context, mark),
+        reapplied: false,
+    };
+    if (result.failure)
+        return { ...report, status: 'failed', error: result.failure };
+    report.differences = withoutHistoryTables(diffSchemas(before, await captureSchema(context.client)));
+    const again = await reapply(file, context);
+    report.reapplied = !again.failure;
+    if (again.failure)
+        report.error = {
+            ...again.failure,
+            message: `running it again after its down failed: ${again.failure.message}`,
+        };
+    if (report.differences.length || again.failure)
+        report.status = 'irreversible';
+    return report;
+}
+function describeDown(down, result, context, mark) {
+    const [migration] = result.migrations;
+    return {
+        path: down.path,
+        duration_ms: migration.duration_ms,
+        transactional: migration.transactional,
+        statements: migration.statements,
+        locks: context.tracer?.recordsSince(mark) ?? [],
+    };
+}
+/** The up once more, traced so filenodes stay current, but its holds are not reported twice. */
+async function reapply(file, context) {
+    const mark = context.tracer?.recordedCount ?? 0;
+    const result = await runSqlMigrations([file], { ...context, databaseSize: undefined });
+    context.tracer?.forgetSince(mark);
+    return result;
 }
 
 ;// CONCATENATED MODULE: ./src/engine/observe/lock-sampler.ts
@@ -10154,7 +10555,7 @@ const createIndexConcurrently = (c) => {
     if (!match || !c.table)
         return undefined;
     const safe = `CREATE ${match[1] ?? ''}INDEX CONCURRENTLY ${match[2]}`;
-    return advice(c, 'create-index-concurrently', `CREATE INDEX without CONCURRENTLY blocks every INSERT, UPDATE and DELETE on ${c.table} while it builds (writes were blocked ${formatDuration(c.original.write_block_ms)} around it here)`, 'build it with CREATE INDEX CONCURRENTLY, outside a transaction block (its own migration file, or one without a transaction): writes go on while it builds', [safe]);
+    return advice(c, 'create-index-concurrently', `CREATE INDEX without CONCURRENTLY blocks every INSERT, UPDATE and DELETE on ${c.table} while it builds (writes were blocked ${units_formatDuration(c.original.write_block_ms)} around it here)`, 'build it with CREATE INDEX CONCURRENTLY, outside a transaction block (its own migration file, or one without a transaction): writes go on while it builds', [safe]);
 };
 const foreignKeyNotValid = (c) => {
     const re = new RegExp(String.raw `^ALTER\s+TABLE\s+(?:ONLY\s+)?(${QUALIFIED})\s+ADD\s+CONSTRAINT\s+(${IDENT})\s+(FOREIGN\s+KEY\s.*)$`, 'is');
@@ -10162,7 +10563,7 @@ const foreignKeyNotValid = (c) => {
     const unnamed = /^ALTER\s+TABLE\s.*\bADD\s+(?:CONSTRAINT\s+\S+\s+)?FOREIGN\s+KEY\b/is.test(c.statement.sql);
     if ((!match && !unnamed) || !c.table || /\bNOT\s+VALID\s*$/i.test(c.statement.sql))
         return undefined;
-    const finding = `adding a validated FOREIGN KEY scans ${c.table} under SHARE ROW EXCLUSIVE (writes blocked ${formatDuration(c.original.write_block_ms)} here)`;
+    const finding = `adding a validated FOREIGN KEY scans ${c.table} under SHARE ROW EXCLUSIVE (writes blocked ${units_formatDuration(c.original.write_block_ms)} here)`;
     const instead = 'add it NOT VALID (instant), then VALIDATE CONSTRAINT in a later transaction: validation takes only SHARE UPDATE EXCLUSIVE, so writes go on';
     if (!match)
         return advice(c, 'foreign-key-not-valid', finding, `${instead} (name the constraint to have the alternative rehearsed)`, null);
@@ -10179,7 +10580,7 @@ const setNotNullViaCheck = (c) => {
         return undefined;
     const [, table, column] = match;
     const check = quoteName(`${unquote(table.split('.').pop())}_${unquote(column)}_not_null`);
-    return advice(c, 'set-not-null-via-check', `SET NOT NULL scans ${c.table} under ACCESS EXCLUSIVE (reads and writes blocked ${formatDuration(c.original.read_block_ms)} here)`, 'add a CHECK (column IS NOT NULL) NOT VALID, VALIDATE it (SHARE UPDATE EXCLUSIVE), then SET NOT NULL, which PostgreSQL 12+ proves from the check without a scan, and drop the check', [
+    return advice(c, 'set-not-null-via-check', `SET NOT NULL scans ${c.table} under ACCESS EXCLUSIVE (reads and writes blocked ${units_formatDuration(c.original.read_block_ms)} here)`, 'add a CHECK (column IS NOT NULL) NOT VALID, VALIDATE it (SHARE UPDATE EXCLUSIVE), then SET NOT NULL, which PostgreSQL 12+ proves from the check without a scan, and drop the check', [
         `ALTER TABLE ${table} ADD CONSTRAINT ${check} CHECK (${column} IS NOT NULL) NOT VALID`,
         `ALTER TABLE ${table} VALIDATE CONSTRAINT ${check}`,
         `ALTER TABLE ${table} ALTER COLUMN ${column} SET NOT NULL`,
@@ -10195,7 +10596,7 @@ const uniqueViaIndex = (c) => {
     const kind = kindText.toUpperCase().replace(/\s+/g, ' ');
     const bare = unquote(table.split('.').pop());
     const name = givenName ?? quoteName(kind === 'UNIQUE' ? `${bare}_${columnsSlug(columns)}_key` : `${bare}_pkey`);
-    return advice(c, 'unique-via-index', `ADD ${kind} builds its index under ACCESS EXCLUSIVE on ${c.table} (reads and writes blocked ${formatDuration(c.original.read_block_ms)} here)`, `build the unique index CONCURRENTLY first, then attach it: ADD CONSTRAINT ... ${kind} USING INDEX only takes a brief lock`, [
+    return advice(c, 'unique-via-index', `ADD ${kind} builds its index under ACCESS EXCLUSIVE on ${c.table} (reads and writes blocked ${units_formatDuration(c.original.read_block_ms)} here)`, `build the unique index CONCURRENTLY first, then attach it: ADD CONSTRAINT ... ${kind} USING INDEX only takes a brief lock`, [
         `CREATE UNIQUE INDEX CONCURRENTLY ${name} ON ${table} ${columns}`,
         `ALTER TABLE ${table} ADD CONSTRAINT ${name} ${kind} USING INDEX ${name}`,
     ]);
@@ -10204,7 +10605,7 @@ const rewriteExpandContract = (c) => {
     const rewritten = c.statement.report.rewrites.filter((r) => hasRows(c.report, r));
     if (!rewritten.length)
         return undefined;
-    return advice(c, 'rewrite-expand-contract', `this statement rewrote ${rewritten.join(', ')} under ACCESS EXCLUSIVE (reads and writes blocked ${formatDuration(c.original.read_block_ms)} here)`, 'expand and contract: add a new column, backfill it in batches, switch reads and writes over, then drop the old one; no single statement does this without a rewrite, so there is no alternative to rehearse', null);
+    return advice(c, 'rewrite-expand-contract', `this statement rewrote ${rewritten.join(', ')} under ACCESS EXCLUSIVE (reads and writes blocked ${units_formatDuration(c.original.read_block_ms)} here)`, 'expand and contract: add a new column, backfill it in batches, switch reads and writes over, then drop the old one; no single statement does this without a rewrite, so there is no alternative to rehearse', null);
 };
 const lockTimeout = (c) => {
     if (c.lockTimeoutSet || !c.table)
@@ -10216,7 +10617,7 @@ const lockTimeout = (c) => {
         return undefined;
     const queue = c.report.traffic?.lock_queue[c.table];
     const queued = queue?.outcome === 'queued'
-        ? ` The lock-queue check saw it: behind a reader holding ${c.table} for ${formatDuration(queue.reader_held_ms)}, the migration queued and every query on ${c.table} queued behind it.`
+        ? ` The lock-queue check saw it: behind a reader holding ${c.table} for ${units_formatDuration(queue.reader_held_ms)}, the migration queued and every query on ${c.table} queued behind it.`
         : '';
     return advice(c, 'lock-timeout', `takes ${blocking.mode_name} on ${c.table} with no lock_timeout: behind one long query on it, this statement waits, and every other query queues behind it.${queued}`, "SET lock_timeout = '2s' (or SET LOCAL in the transaction) before it, and retry the migration when it times out", null);
 };
@@ -10226,7 +10627,7 @@ const batchLargeDml = (c) => {
         return undefined;
     const rowLock = c.locks.find((l) => l.mode === 'RowExclusiveLock' && !l.new_relation);
     const held = rowLock
-        ? `, their row locks held ${formatDuration(rowLock.held_ms)} until the transaction ended`
+        ? `, their row locks held ${units_formatDuration(rowLock.held_ms)} until the transaction ended`
         : '';
     return advice(c, 'batch-large-dml', `${rows.toLocaleString('en-US')} rows changed in one transaction${held}: concurrent writes to those rows wait, and autovacuum cannot clean up until it ends`, 'update in batches of a few thousand rows, each in its own transaction (a loop in the deploy script, or a procedure that COMMITs between batches)', null);
 };
@@ -10597,137 +10998,6 @@ function snapshotCopier(from) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/engine/schema.ts
-
-/** Objects of extensions (pg_depend deptype 'e') are the extension's business, not the migration's. */
-const USER_NAMESPACE = `n.nspname NOT IN ('pg_catalog', 'information_schema')
-   AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'`;
-const NOT_EXTENSION = (classid, oid) => `NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = '${classid}'::regclass AND d.objid = ${oid} AND d.deptype = 'e')`;
-/** One row per object: kind, schema, owner (table or null), name, definition. */
-const SCHEMA_QUERY = `
-SELECT 'table' AS kind, n.nspname AS schema, NULL AS owner, c.relname AS name,
-       concat_ws(' ',
-         CASE c.relpersistence WHEN 'u' THEN 'UNLOGGED' END,
-         CASE c.relkind WHEN 'p' THEN 'PARTITIONED TABLE BY ' || pg_get_partkeydef(c.oid) ELSE 'TABLE' END,
-         CASE WHEN c.relispartition THEN 'PARTITION OF ' || (SELECT p.oid::regclass::text FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent WHERE i.inhrelid = c.oid) || ' ' || pg_get_expr(c.relpartbound, c.oid) END,
-         CASE WHEN c.relrowsecurity THEN 'ROW LEVEL SECURITY' END) AS definition, NULL AS detail
-  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
- WHERE c.relkind IN ('r', 'p') AND ${USER_NAMESPACE} AND ${NOT_EXTENSION('pg_class', 'c.oid')}
-UNION ALL
-SELECT 'column', n.nspname, c.relname, a.attname,
-       concat_ws(' ', format_type(a.atttypid, a.atttypmod),
-         CASE WHEN a.attcollation <> t.typcollation AND a.attcollation <> 0 THEN 'COLLATE ' || (SELECT quote_ident(collname) FROM pg_collation WHERE oid = a.attcollation) END,
-         CASE WHEN a.attnotnull THEN 'NOT NULL' END,
-         CASE WHEN a.attidentity = 'a' THEN 'GENERATED ALWAYS AS IDENTITY'
-              WHEN a.attidentity = 'd' THEN 'GENERATED BY DEFAULT AS IDENTITY' END,
-         CASE WHEN a.attgenerated = 's' THEN 'GENERATED ALWAYS AS (' || pg_get_expr(ad.adbin, ad.adrelid) || ') STORED'
-              WHEN ad.adbin IS NOT NULL THEN 'DEFAULT ' || pg_get_expr(ad.adbin, ad.adrelid) END), NULL
-  FROM pg_attribute a
-  JOIN pg_class c ON c.oid = a.attrelid
-  JOIN pg_namespace n ON n.oid = c.relnamespace
-  JOIN pg_type t ON t.oid = a.atttypid
-  LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
- WHERE c.relkind IN ('r', 'p', 'f') AND a.attnum > 0 AND NOT a.attisdropped
-   AND ${USER_NAMESPACE} AND ${NOT_EXTENSION('pg_class', 'c.oid')}
-UNION ALL
-SELECT 'index', n.nspname, NULL, c.relname, pg_get_indexdef(c.oid), NULL
-  FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace
- WHERE ${USER_NAMESPACE} AND ${NOT_EXTENSION('pg_class', 'c.oid')}
-UNION ALL
-SELECT 'constraint', n.nspname, coalesce(c.relname, ty.typname), con.conname,
-       pg_get_constraintdef(con.oid), NULL
-  FROM pg_constraint con
-  JOIN pg_namespace n ON n.oid = con.connamespace
-  LEFT JOIN pg_class c ON c.oid = con.conrelid
-  LEFT JOIN pg_type ty ON ty.oid = con.contypid
- WHERE ${USER_NAMESPACE} AND (con.conrelid <> 0 OR con.contypid <> 0)
-   -- PostgreSQL 18 keeps NOT NULL as constraints too: the column's definition already says it.
-   AND con.contype <> 'n' AND ${NOT_EXTENSION('pg_constraint', 'con.oid')}
-UNION ALL
-SELECT 'sequence', n.nspname, NULL, c.relname,
-       concat_ws(' ', 'AS ' || format_type(s.seqtypid, NULL), 'INCREMENT ' || s.seqincrement,
-                 'MINVALUE ' || s.seqmin, 'MAXVALUE ' || s.seqmax, 'START ' || s.seqstart,
-                 CASE WHEN s.seqcycle THEN 'CYCLE' END), NULL
-  FROM pg_sequence s JOIN pg_class c ON c.oid = s.seqrelid JOIN pg_namespace n ON n.oid = c.relnamespace
- WHERE ${USER_NAMESPACE} AND ${NOT_EXTENSION('pg_class', 'c.oid')}
-UNION ALL
-SELECT 'view', n.nspname, NULL, c.relname,
-       CASE c.relkind WHEN 'm' THEN 'MATERIALIZED ' ELSE '' END || 'VIEW AS ' || pg_get_viewdef(c.oid), NULL
-  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
- WHERE c.relkind IN ('v', 'm') AND ${USER_NAMESPACE} AND ${NOT_EXTENSION('pg_class', 'c.oid')}
-UNION ALL
-SELECT 'function', n.nspname, NULL, p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')',
-       CASE p.prokind WHEN 'p' THEN 'PROCEDURE' ELSE 'RETURNS ' || pg_get_function_result(p.oid) END
-         || ' LANGUAGE ' || l.lanname,
-       md5(p.prosrc || coalesce(p.probin, '') || p.provolatile::text || p.prosecdef::text)
-  FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace JOIN pg_language l ON l.oid = p.prolang
- WHERE p.prokind IN ('f', 'p', 'w') AND ${USER_NAMESPACE} AND ${NOT_EXTENSION('pg_proc', 'p.oid')}
-UNION ALL
-SELECT 'type', n.nspname, NULL, t.typname,
-       CASE t.typtype
-         WHEN 'e' THEN 'ENUM (' || (SELECT string_agg(quote_literal(e.enumlabel), ', ' ORDER BY e.enumsortorder) FROM pg_enum e WHERE e.enumtypid = t.oid) || ')'
-         WHEN 'd' THEN 'DOMAIN ' || format_type(t.typbasetype, t.typtypmod) || CASE WHEN t.typnotnull THEN ' NOT NULL' ELSE '' END
-         WHEN 'r' THEN 'RANGE'
-         ELSE 'COMPOSITE (' || (SELECT string_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod), ', ' ORDER BY a.attnum) FROM pg_attribute a WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped) || ')'
-       END, NULL
-  FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
- WHERE (t.typtype IN ('e', 'd', 'r') OR (t.typtype = 'c' AND (SELECT relkind FROM pg_class WHERE oid = t.typrelid) = 'c'))
-   AND ${USER_NAMESPACE} AND ${NOT_EXTENSION('pg_type', 't.oid')}
-UNION ALL
-SELECT 'trigger', n.nspname, c.relname, tg.tgname, pg_get_triggerdef(tg.oid), NULL
-  FROM pg_trigger tg JOIN pg_class c ON c.oid = tg.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
- WHERE NOT tg.tgisinternal AND ${USER_NAMESPACE} AND ${NOT_EXTENSION('pg_trigger', 'tg.oid')}`;
-/** Reads the schema fingerprint of the database the client is connected to. */
-async function captureSchema(client) {
-    const { rows } = await client.query(SCHEMA_QUERY);
-    return rows
-        .map((row) => ({
-        kind: row.kind,
-        name: row.owner
-            ? `${displayName(row.schema, row.owner)}.${row.name}`
-            : displayName(row.schema, row.name),
-        definition: (row.definition ?? '').replace(/\s+/g, ' ').trim(),
-        ...(row.detail ? { detail: row.detail } : {}),
-    }))
-        .sort((a, b) => a.kind.localeCompare(b.kind) || a.name.localeCompare(b.name));
-}
-/**
- * What changed between two fingerprints: objects added, dropped, or whose definition
- * differs, in a stable order (by kind as listed in SchemaObjectKind, then name).
- */
-function diffSchemas(before, after) {
-    const key = (o) => `${o.kind}\u0000${o.name}`;
-    const beforeByKey = new Map(before.map((o) => [key(o), o]));
-    const afterByKey = new Map(after.map((o) => [key(o), o]));
-    const changes = [];
-    for (const [k, b] of beforeByKey) {
-        const a = afterByKey.get(k);
-        if (!a)
-            changes.push({ object: b.kind, change: 'dropped', name: b.name, before: b.definition, after: null });
-        else if (a.definition !== b.definition || a.detail !== b.detail) {
-            const after = a.definition === b.definition ? `${a.definition} (body changed)` : a.definition;
-            changes.push({ object: b.kind, change: 'altered', name: b.name, before: b.definition, after });
-        }
-    }
-    for (const [k, a] of afterByKey) {
-        if (!beforeByKey.has(k))
-            changes.push({ object: a.kind, change: 'added', name: a.name, before: null, after: a.definition });
-    }
-    const order = (kind) => SCHEMA_OBJECT_KINDS.indexOf(kind);
-    return changes.sort((x, y) => order(x.object) - order(y.object) || x.name.localeCompare(y.name));
-}
-const SCHEMA_OBJECT_KINDS = [
-    'table',
-    'column',
-    'index',
-    'constraint',
-    'sequence',
-    'view',
-    'function',
-    'type',
-    'trigger',
-];
-
 ;// CONCATENATED MODULE: ./src/engine/thresholds.ts
 
 /**
@@ -10741,10 +11011,10 @@ function evaluateThresholds(report, thresholds) {
     if (thresholds.maxDurationMs !== undefined && migrateMs > thresholds.maxDurationMs) {
         violations.push({
             rule: 'max-duration',
-            limit: formatDuration(thresholds.maxDurationMs),
-            actual: formatDuration(migrateMs),
+            limit: units_formatDuration(thresholds.maxDurationMs),
+            actual: units_formatDuration(migrateMs),
             subject: 'migrations',
-            message: `the migrations took ${formatDuration(migrateMs)}, over the ${formatDuration(thresholds.maxDurationMs)} limit`,
+            message: `the migrations took ${units_formatDuration(migrateMs)}, over the ${units_formatDuration(thresholds.maxDurationMs)} limit`,
         });
     }
     // With probe traffic, the limits judge how long real queries waited, not lock hold times.
@@ -10759,10 +11029,10 @@ function evaluateThresholds(report, thresholds) {
                 .sort((a, b) => b.held_ms - a.held_ms)[0];
             violations.push({
                 rule,
-                limit: formatDuration(limitMs),
-                actual: formatDuration(waited),
+                limit: units_formatDuration(limitMs),
+                actual: units_formatDuration(waited),
                 subject: table,
-                message: `${kind} on ${table} waited up to ${formatDuration(waited)} (measured by probe traffic)${culprit ? ` behind ${culprit.mode_name}` : ''}, over the ${formatDuration(limitMs)} limit`,
+                message: `${kind} on ${table} waited up to ${units_formatDuration(waited)} (measured by probe traffic)${culprit ? ` behind ${culprit.mode_name}` : ''}, over the ${units_formatDuration(limitMs)} limit`,
                 path: culprit?.statement.path,
                 line: culprit?.statement.line,
             });
@@ -10792,10 +11062,10 @@ function evaluateThresholds(report, thresholds) {
         for (const lock of worstByRelation.values()) {
             violations.push({
                 rule,
-                limit: formatDuration(limitMs),
-                actual: formatDuration(lock.held_ms),
+                limit: units_formatDuration(limitMs),
+                actual: units_formatDuration(lock.held_ms),
                 subject: lock.relation,
-                message: `${lock.relation} was locked ${lock.mode_name} for ${formatDuration(lock.held_ms)}, blocking ${what}, over the ${formatDuration(limitMs)} limit`,
+                message: `${lock.relation} was locked ${lock.mode_name} for ${units_formatDuration(lock.held_ms)}, blocking ${what}, over the ${units_formatDuration(limitMs)} limit`,
                 path: lock.statement.path,
                 line: lock.statement.line,
             });
@@ -10837,17 +11107,65 @@ function evaluateThresholds(report, thresholds) {
             });
         }
     }
+    violations.push(...rollbackViolations(report, thresholds));
     return violations;
+}
+/** require-reversible: a down that fails or does not restore the schema; require-down: no down at all. */
+function rollbackViolations(report, thresholds) {
+    const violations = [];
+    for (const migration of report.migrations) {
+        const rollback = migration.rollback;
+        if (!rollback)
+            continue;
+        const broken = rollback.status === 'irreversible' || rollback.status === 'failed';
+        if (thresholds.requireReversible && broken) {
+            const why = rollback.status === 'failed'
+                ? `its down failed: ${rollback.error?.message ?? 'error'}`
+                : rollback.differences.length
+                    ? `after its down, the schema differs: ${rollback.differences.map(describeDifference).join('; ')}`
+                    : `it could not run again after its down: ${rollback.error?.message ?? 'error'}`;
+            const where = rollback.status === 'failed' ? rollback.error : undefined;
+            violations.push({
+                rule: 'require-reversible',
+                limit: 'reversible',
+                actual: rollback.status,
+                subject: migration.path,
+                message: `${migration.path} is not reversible: ${why}`,
+                path: where?.path ?? rollback.down?.path ?? migration.path,
+                line: where?.line,
+            });
+        }
+        if (thresholds.requireDown && rollback.status === 'absent') {
+            violations.push({
+                rule: 'require-down',
+                limit: 'a down migration',
+                actual: 'none',
+                subject: migration.path,
+                message: `${migration.path} has no down migration`,
+                path: migration.path,
+            });
+        }
+    }
+    return violations;
+}
+/** `index products_category_idx left behind by the down`, ... */
+function describeDifference(change) {
+    const what = `${change.object} ${change.name}`;
+    if (change.change === 'added')
+        return `${what} left behind by the down`;
+    if (change.change === 'dropped')
+        return `${what} not restored (was ${change.before})`;
+    return `${what} restored as ${change.after} (was ${change.before})`;
 }
 /** The thresholds as the user wrote them, for the report's `thresholds` section. */
 function describeThresholds(thresholds) {
     const described = {};
     if (thresholds.maxDurationMs !== undefined)
-        described['max-duration'] = formatDuration(thresholds.maxDurationMs);
+        described['max-duration'] = units_formatDuration(thresholds.maxDurationMs);
     if (thresholds.maxReadBlockMs !== undefined)
-        described['max-read-block'] = formatDuration(thresholds.maxReadBlockMs);
+        described['max-read-block'] = units_formatDuration(thresholds.maxReadBlockMs);
     if (thresholds.maxWriteBlockMs !== undefined)
-        described['max-write-block'] = formatDuration(thresholds.maxWriteBlockMs);
+        described['max-write-block'] = units_formatDuration(thresholds.maxWriteBlockMs);
     if (thresholds.maxSizeIncrease) {
         described['max-size-increase'] =
             thresholds.maxSizeIncrease.kind === 'bytes'
@@ -10856,10 +11174,16 @@ function describeThresholds(thresholds) {
     }
     if (thresholds.maxRewriteSizeBytes !== undefined)
         described['max-rewrite-size'] = formatBytes(thresholds.maxRewriteSizeBytes);
+    if (thresholds.requireReversible)
+        described['require-reversible'] = 'true';
+    if (thresholds.requireDown)
+        described['require-down'] = 'true';
     return described;
 }
 
 ;// CONCATENATED MODULE: ./src/engine/rehearse.ts
+
+
 
 
 
@@ -11103,6 +11427,8 @@ async function rehearseUnredacted(config, hooks) {
     let migrations = [];
     let failure;
     let cancelled = false;
+    let rollbackMs;
+    let commandLocks;
     let before;
     let after;
     const schema = {};
@@ -11161,7 +11487,8 @@ async function rehearseUnredacted(config, hooks) {
         let sampler;
         try {
             if (config.runner.kind === 'sql') {
-                const result = await log.group('Migrations', () => runSqlMigrations(files, {
+                const run = config.rollback.enabled ? runSqlMigrationsWithRollback : runSqlMigrations;
+                const result = await log.group('Migrations', () => run(files, {
                     client: client,
                     observer: openObserver,
                     tracer,
@@ -11174,27 +11501,49 @@ async function rehearseUnredacted(config, hooks) {
                 }));
                 migrations = result.migrations;
                 failure = result.failure;
+                rollbackMs = result.rollbackMs;
             }
             else {
                 const command = config.runner.command;
-                if (config.lockMonitoring) {
-                    sampler = new LockSampler(await openObserver(), { intervalMs: config.lockSampleIntervalMs, clock, label: command }, before);
-                    await sampler.start();
-                }
+                // The tool's statements are known only from sampling pg_locks while it runs.
+                const runTraced = async (line) => {
+                    const watcher = config.lockMonitoring
+                        ? new LockSampler(await openObserver(), { intervalMs: config.lockSampleIntervalMs, clock, label: line }, before)
+                        : undefined;
+                    await watcher?.start();
+                    const run = await runCommandMigration({
+                        command: line,
+                        workingDirectory: config.workingDirectory,
+                        target: snapshotConnection,
+                        signal,
+                        log,
+                        clock,
+                    }).finally(() => watcher?.stop());
+                    const locks = watcher?.records() ?? [];
+                    run.migration.statements = statementsFromSampledLocks(line, locks);
+                    sampler ??= watcher;
+                    return { ...run, locks };
+                };
+                const schemaBeforeUp = config.rollback.enabled ? await captureSchema(client) : undefined;
                 const sizeBefore = await databaseSize?.();
-                const result = await log
-                    .group('Migrations', () => runCommandMigration({
-                    command,
-                    workingDirectory: config.workingDirectory,
-                    target: snapshotConnection,
-                    signal,
-                    log,
-                    clock,
-                }))
-                    .finally(() => sampler?.stop());
+                const result = await log.group('Migrations', () => runTraced(command));
                 if (sizeBefore !== undefined && databaseSize)
                     result.migration.size_delta_bytes = (await databaseSize()) - sizeBefore;
-                result.migration.statements = statementsFromSampledLocks(command, sampler?.records() ?? []);
+                commandLocks = result.locks;
+                if (schemaBeforeUp && !result.failure) {
+                    const started = performance.now();
+                    const wayBack = await log.group('Way back', () => checkCommandWayBack({
+                        upCommand: command,
+                        downCommand: config.rollback.downCommand,
+                        before: schemaBeforeUp,
+                        client: client,
+                        run: runTraced,
+                        log,
+                    }));
+                    result.migration.rollback = wayBack.rollback;
+                    commandLocks = [...commandLocks, ...wayBack.locks];
+                    rollbackMs = performance.now() - started;
+                }
                 migrations = [result.migration];
                 failure = result.failure;
             }
@@ -11217,7 +11566,10 @@ async function rehearseUnredacted(config, hooks) {
                 throw error;
             }
         }
-        phases.migrate = rehearse_round(performance.now() - migrationStarted);
+        // The way back is rehearsed in between, but it is not the migrations' own time.
+        phases.migrate = rehearse_round(performance.now() - migrationStarted - (rollbackMs ?? 0));
+        if (rollbackMs !== undefined)
+            phases.rollback = rehearse_round(rollbackMs);
         await traffic?.stop();
         signal.removeEventListener('abort', cancelInFlight);
         tracer?.endTransaction(clock()); // nothing should be open; never lose a hold if it is
@@ -11244,7 +11596,7 @@ async function rehearseUnredacted(config, hooks) {
             skipped,
             failure,
             cancelled,
-            locks: tracer?.records() ?? sampler?.records() ?? [],
+            locks: tracer?.records() ?? commandLocks ?? [],
             sampler,
             tracer,
             layout,
@@ -11418,9 +11770,9 @@ function measuredLine(advice) {
         return advice.not_measured ? `not measured: ${advice.not_measured}` : '';
     const parts = [];
     if (original.read_block_ms || alternative.read_block_ms)
-        parts.push(`reads blocked ${formatDuration(original.read_block_ms)} -> ${formatDuration(alternative.read_block_ms)}`);
-    parts.push(`writes blocked ${formatDuration(original.write_block_ms)} -> ${formatDuration(alternative.write_block_ms)}`);
-    parts.push(`total ${formatDuration(original.duration_ms)} -> ${formatDuration(alternative.duration_ms)}`);
+        parts.push(`reads blocked ${units_formatDuration(original.read_block_ms)} -> ${units_formatDuration(alternative.read_block_ms)}`);
+    parts.push(`writes blocked ${units_formatDuration(original.write_block_ms)} -> ${units_formatDuration(alternative.write_block_ms)}`);
+    parts.push(`total ${units_formatDuration(original.duration_ms)} -> ${units_formatDuration(alternative.duration_ms)}`);
     return `measured on your data: ${parts.join(', ')}`;
 }
 /** One line for an annotation: what happened, what to do, what it would change. */
@@ -11459,6 +11811,58 @@ function adviceMarkdown(report) {
         return lines.join('\n');
     });
     return [`#### Advice (${report.advice.length})`, '', blocks.join('\n\n')].join('\n');
+}
+
+;// CONCATENATED MODULE: ./src/render/rollback.ts
+
+
+/** The way back of one migration, for a table cell: reversible, irreversible, failed, no down. */
+function wayBackCell(migration) {
+    const rollback = migration.rollback;
+    if (!rollback)
+        return '–';
+    const down = rollback.down ? ` (down ${formatDuration(rollback.down.duration_ms)})` : '';
+    switch (rollback.status) {
+        case 'reversible':
+            return `✅ reversible${down}`;
+        case 'irreversible':
+            return rollback.differences.length
+                ? `❌ ${rollback.differences.length} difference(s)${down}`
+                : `❌ not re-applicable${down}`;
+        case 'failed':
+            return `❌ down failed`;
+        case 'absent':
+            return 'no down';
+        default:
+            return 'not checked';
+    }
+}
+/** One line for the text report, with what differs or why the down failed. */
+function wayBackText(migration) {
+    const rollback = migration.rollback;
+    if (!rollback)
+        return undefined;
+    const down = rollback.down
+        ? `${rollback.down.path}, ${units_formatDuration(rollback.down.duration_ms)}${rollback.reapplied ? ', re-applied' : ''}`
+        : '';
+    const error = rollback.error
+        ? `${rollback.error.path ?? ''}${rollback.error.line ? `:${rollback.error.line}` : ''} ${rollback.error.message}`.trim()
+        : '';
+    switch (rollback.status) {
+        case 'reversible':
+            return `way back: reversible (${down})`;
+        case 'irreversible':
+            return `way back: IRREVERSIBLE (${down}): ${rollback.differences.map(describeDifference).join('; ') || error}`;
+        case 'failed':
+            return `way back: DOWN FAILED: ${error}`;
+        case 'absent':
+            return 'way back: no down migration';
+        default:
+            return 'way back: not checked';
+    }
+}
+function hasRollback(migrations) {
+    return migrations.some((m) => m.rollback);
 }
 
 ;// CONCATENATED MODULE: ./src/render/schema-changes.ts
@@ -11560,7 +11964,7 @@ function strongestPerRelation(locks) {
 function describeLockCapture(report) {
     const runner = report.runner;
     if (runner.lock_capture === 'exact') {
-        const cost = runner.tracing_ms === undefined ? '' : `; the reads took ${formatDuration(runner.tracing_ms)}`;
+        const cost = runner.tracing_ms === undefined ? '' : `; the reads took ${units_formatDuration(runner.tracing_ms)}`;
         return `exact (read after every statement from the migration session${cost})`;
     }
     if (runner.lock_capture === 'sampled') {
@@ -11570,6 +11974,7 @@ function describeLockCapture(report) {
 }
 
 ;// CONCATENATED MODULE: ./src/render/text.ts
+
 
 
 
@@ -11598,17 +12003,20 @@ function renderText(report) {
         out(`Server     PostgreSQL ${report.server.version}`);
     out(`Locks      ${describeLockCapture(report)}`);
     out();
-    out(`Migrations (${report.migrations.length} file(s), ${formatDuration(report.phases_ms.migrate)})`);
+    out(`Migrations (${report.migrations.length} file(s), ${units_formatDuration(report.phases_ms.migrate)})`);
     for (const migration of report.migrations) {
         const mark = migration.status === 'applied' ? 'ok ' : migration.status === 'failed' ? 'ERR' : ' - ';
         const worst = worstLock(report, migration);
         const rewrites = rewritesOfMigration(migration);
         const facts = [
-            migration.status === 'not_run' ? 'not run' : formatDuration(migration.duration_ms),
-            worst ? `${worst.mode_name} on ${worst.relation} for ${formatDuration(worst.held_ms)}` : undefined,
+            migration.status === 'not_run' ? 'not run' : units_formatDuration(migration.duration_ms),
+            worst ? `${worst.mode_name} on ${worst.relation} for ${units_formatDuration(worst.held_ms)}` : undefined,
             rewrites.length ? `rewrote ${rewrites.join(', ')}` : undefined,
         ].filter(Boolean);
         out(`  ${mark} ${migration.path}  ${facts.join('  |  ')}`);
+        const wayBack = wayBackText(migration);
+        if (wayBack)
+            out(`      ${wayBack}`);
         for (const s of migration.statements) {
             const locks = strongestPerRelation(s.locks.filter((l) => l.blocks !== 'none' && l.relation_kind !== 'index')).map((l) => `${l.mode_name} ${l.relation}`);
             const detail = [
@@ -11618,7 +12026,7 @@ function renderText(report) {
             ]
                 .filter(Boolean)
                 .join('; ');
-            out(`      ${String(s.line).padStart(4)}  ${formatDuration(s.duration_ms).padStart(9)}  ${truncate(s.sql, 70)}${detail ? `  [${detail}]` : ''}`);
+            out(`      ${String(s.line).padStart(4)}  ${units_formatDuration(s.duration_ms).padStart(9)}  ${truncate(s.sql, 70)}${detail ? `  [${detail}]` : ''}`);
         }
     }
     out();
@@ -11626,7 +12034,7 @@ function renderText(report) {
     if (blocking.length) {
         out('Blocking locks (held until the end of their transaction)');
         for (const l of blocking) {
-            out(`  ${l.relation.padEnd(28)} ${l.mode_name.padEnd(22)} ${formatDuration(l.held_ms).padStart(9)}  blocks ${l.blocks.padEnd(12)} ${l.statement.path}:${l.statement.line}`);
+            out(`  ${l.relation.padEnd(28)} ${l.mode_name.padEnd(22)} ${units_formatDuration(l.held_ms).padStart(9)}  blocks ${l.blocks.padEnd(12)} ${l.statement.path}:${l.statement.line}`);
         }
         out();
     }
@@ -11634,7 +12042,7 @@ function renderText(report) {
         out(`Probe traffic (a read and a write per table every ${report.traffic.interval_ms} ms)`);
         for (const [table, t] of Object.entries(report.traffic.tables)) {
             const queue = report.traffic.lock_queue[table]?.outcome ?? '-';
-            out(`  ${table.padEnd(28)} reads blocked ${t.reads.blocked}/${t.reads.probes} (max ${formatDuration(t.reads.max_wait_ms)})  writes blocked ${t.writes.blocked}/${t.writes.probes} (max ${formatDuration(t.writes.max_wait_ms)})  behind a long reader: ${queue}`);
+            out(`  ${table.padEnd(28)} reads blocked ${t.reads.blocked}/${t.reads.probes} (max ${units_formatDuration(t.reads.max_wait_ms)})  writes blocked ${t.writes.blocked}/${t.writes.probes} (max ${units_formatDuration(t.writes.max_wait_ms)})  behind a long reader: ${queue}`);
         }
         out();
     }
@@ -11665,7 +12073,7 @@ function renderText(report) {
         out();
     }
     const p = report.phases_ms;
-    out(`Phases     snapshot ${formatDuration(p.snapshot)}, catalog ${formatDuration(p.catalog_before)} + ${formatDuration(p.catalog_after)}, migrations ${formatDuration(p.migrate)}, cleanup ${formatDuration(p.cleanup)}`);
+    out(`Phases     snapshot ${units_formatDuration(p.snapshot)}, catalog ${units_formatDuration(p.catalog_before)} + ${units_formatDuration(p.catalog_after)}, migrations ${units_formatDuration(p.migrate)}, cleanup ${units_formatDuration(p.cleanup)}`);
     return `${lines.join('\n')}\n`;
 }
 function truncate(text, max) {
@@ -11742,7 +12150,7 @@ async function demoCommand(rows, signal) {
         (0,external_node_fs_namespaceObject.rmSync)(migrationsDir, { recursive: true, force: true });
         process.stdout.write('\nDemo phases\n');
         for (const [phase, ms] of timings)
-            process.stdout.write(`  ${phase.padEnd(40)} ${formatDuration(ms)}\n`);
+            process.stdout.write(`  ${phase.padEnd(40)} ${units_formatDuration(ms)}\n`);
     }
 }
 
@@ -12066,7 +12474,7 @@ function renderFindings(report) {
             level: 'warning',
             rule: 'long-access-exclusive',
             title: 'pg-rehearsal: long ACCESS EXCLUSIVE lock',
-            message: `${lock.relation} is locked ACCESS EXCLUSIVE for ${formatDuration(lock.held_ms)}: reads and writes on it wait that long`,
+            message: `${lock.relation} is locked ACCESS EXCLUSIVE for ${units_formatDuration(lock.held_ms)}: reads and writes on it wait that long`,
             file: lock.statement.path,
             line: lock.statement.line,
         });
@@ -12186,6 +12594,7 @@ const RUN_VALUE_FLAGS = [
     'lock-sample-interval',
     'run-id',
     'advice',
+    'down-command',
 ];
 const RUN_BOOLEAN_FLAGS = [
     'keep-snapshot',
@@ -12194,6 +12603,9 @@ const RUN_BOOLEAN_FLAGS = [
     'fail-on-error',
     'create-snapshot',
     'traffic',
+    'rollback',
+    'require-reversible',
+    'require-down',
     'help',
 ];
 const RUN_HELP = `Usage: pg-rehearsal run --source-url URL --migrations GLOB [options]
@@ -12224,6 +12636,10 @@ What:
   --traffic                   probe reads and writes on the touched tables while the
                               migrations run: measure who would really wait
   --timeout DURATION          cancel the migrations after this long (default 30m)
+  --rollback                  rehearse the way back: each migration up, down, up again;
+                              the schema after the down must equal the one before the up
+  --down-command CMD          with --command and --rollback: undoes what CMD applied,
+                              e.g. 'alembic downgrade -1'
   --advice MODE               safer forms of risky statements: measured (rehearsed on a
                               fresh copy), text, off; default auto: measured after a
                               file copy or clone, text after a dump
@@ -12233,6 +12649,9 @@ Thresholds (breach -> exit 1):
   --max-write-block DURATION  longest hold of a lock that blocks writes, e.g. 2s
   --max-size-increase SIZE    e.g. 500MB or 10%
   --max-rewrite-size SIZE     fail when a table this large is rewritten (0 = any)
+  --no-require-reversible     with --rollback: a down that fails or leaves the schema
+                              different is reported, not a breach (default: a breach)
+  --require-down              with --rollback: a migration without a down is a breach
   --no-fail-on-error          a migration error alone does not fail the run
 Output:
   --format FORMAT             stdout format: text (default), json, sarif (code scanning),

@@ -39373,6 +39373,7 @@ function buildConfig(raw, context = {}) {
             fail('snapshot-max-age', 'needs source-url: a golden snapshot that is too old or missing is created afresh from the source');
         }
     }
+    const rollback = readRollback(raw, runner, thresholds, { text, bool, fail });
     const advice = (text('advice') ?? 'auto');
     if (!ADVICE_OPTIONS.includes(advice)) {
         fail('advice', `"${advice}" is not an advice mode; use one of ${ADVICE_OPTIONS.join(', ')}`);
@@ -39395,7 +39396,27 @@ function buildConfig(raw, context = {}) {
         lockSampleIntervalMs,
         traffic: bool('traffic', DEFAULT_TRAFFIC),
         advice,
+        rollback,
     };
+}
+/** rollback, down-command, and the two thresholds that only mean something with them. */
+function readRollback(raw, runner, thresholds, { text, bool, fail }) {
+    const enabled = bool('rollback', false);
+    const downCommand = text('down-command');
+    const given = (option) => raw[option] !== undefined && String(raw[option]).trim() !== '';
+    if (!enabled) {
+        for (const option of ['down-command', 'require-reversible', 'require-down']) {
+            if (given(option))
+                fail(option, 'applies to the way back; set rollback to true');
+        }
+        return { enabled };
+    }
+    if (downCommand !== undefined && runner.kind !== 'command') {
+        fail('down-command', 'undoes what command applied; with SQL files the down scripts come from the layout');
+    }
+    thresholds.requireReversible = bool('require-reversible', true);
+    thresholds.requireDown = bool('require-down', false);
+    return { enabled, downCommand };
 }
 /** `true/false` (also yes/no, on/off, 1/0); empty or absent means `fallback`. */
 function parseBooleanOption(raw, option, fallback, label = (o) => o) {
@@ -39456,6 +39477,10 @@ const INPUT_NAMES = [
     'lock-sample-interval',
     'traffic',
     'advice',
+    'rollback',
+    'down-command',
+    'require-reversible',
+    'require-down',
 ];
 function readInputs() {
     const raw = {};

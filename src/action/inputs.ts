@@ -32,6 +32,10 @@ export const INPUT_NAMES = [
   'lock-sample-interval',
   'traffic',
   'advice',
+  'rollback',
+  'down-command',
+  'require-reversible',
+  'require-down',
 ] as const;
 
 export function readInputs(): RawOptions {

@@ -36,6 +36,7 @@ export const RUN_VALUE_FLAGS = [
   'lock-sample-interval',
   'run-id',
   'advice',
+  'down-command',
 ] as const;
 
 export const RUN_BOOLEAN_FLAGS = [
@@ -45,6 +46,9 @@ export const RUN_BOOLEAN_FLAGS = [
   'fail-on-error',
   'create-snapshot',
   'traffic',
+  'rollback',
+  'require-reversible',
+  'require-down',
   'help',
 ] as const;
 
@@ -76,6 +80,10 @@ What:
   --traffic                   probe reads and writes on the touched tables while the
                               migrations run: measure who would really wait
   --timeout DURATION          cancel the migrations after this long (default 30m)
+  --rollback                  rehearse the way back: each migration up, down, up again;
+                              the schema after the down must equal the one before the up
+  --down-command CMD          with --command and --rollback: undoes what CMD applied,
+                              e.g. 'alembic downgrade -1'
   --advice MODE               safer forms of risky statements: measured (rehearsed on a
                               fresh copy), text, off; default auto: measured after a
                               file copy or clone, text after a dump
@@ -85,6 +93,9 @@ Thresholds (breach -> exit 1):
   --max-write-block DURATION  longest hold of a lock that blocks writes, e.g. 2s
   --max-size-increase SIZE    e.g. 500MB or 10%
   --max-rewrite-size SIZE     fail when a table this large is rewritten (0 = any)
+  --no-require-reversible     with --rollback: a down that fails or leaves the schema
+                              different is reported, not a breach (default: a breach)
+  --require-down              with --rollback: a migration without a down is a breach
   --no-fail-on-error          a migration error alone does not fail the run
 Output:
   --format FORMAT             stdout format: text (default), json, sarif (code scanning),

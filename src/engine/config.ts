@@ -21,6 +21,10 @@ export interface Thresholds {
   maxWriteBlockMs?: number;
   maxSizeIncrease?: SizeLimit;
   maxRewriteSizeBytes?: number;
+  /** With rollback: a down that fails or leaves the schema different is a violation. */
+  requireReversible?: boolean;
+  /** With rollback: a migration without a down is a violation. */
+  requireDown?: boolean;
 }
 
 export type RunnerConfig =
@@ -70,6 +74,8 @@ export interface RehearsalConfig {
   traffic: boolean;
   /** Safer forms of risky statements: rehearsed (measured), in words (text), or none (off). */
   advice: AdviceOption;
+  /** Rehearse each migration's way back (up, down, up again). */
+  rollback: { enabled: boolean; downCommand?: string };
 }
 
 /**
@@ -239,6 +245,8 @@ export function buildConfig(raw: RawOptions, context: BuildConfigContext = {}): 
     }
   }
 
+  const rollback = readRollback(raw, runner, thresholds, { text, bool, fail });
+
   const advice = (text('advice') ?? 'auto') as AdviceOption;
   if (!ADVICE_OPTIONS.includes(advice)) {
     fail('advice', `"${advice}" is not an advice mode; use one of ${ADVICE_OPTIONS.join(', ')}`);
@@ -262,7 +270,38 @@ export function buildConfig(raw: RawOptions, context: BuildConfigContext = {}): 
     lockSampleIntervalMs,
     traffic: bool('traffic', DEFAULT_TRAFFIC),
     advice,
+    rollback,
   };
+}
+
+interface SectionReaders {
+  text: (option: string) => string | undefined;
+  bool: (option: string, fallback: boolean) => boolean;
+  fail: (option: string, message: string) => never;
+}
+
+/** rollback, down-command, and the two thresholds that only mean something with them. */
+function readRollback(
+  raw: RawOptions,
+  runner: RunnerConfig,
+  thresholds: Thresholds,
+  { text, bool, fail }: SectionReaders,
+): RehearsalConfig['rollback'] {
+  const enabled = bool('rollback', false);
+  const downCommand = text('down-command');
+  const given = (option: string) => raw[option] !== undefined && String(raw[option]).trim() !== '';
+  if (!enabled) {
+    for (const option of ['down-command', 'require-reversible', 'require-down']) {
+      if (given(option)) fail(option, 'applies to the way back; set rollback to true');
+    }
+    return { enabled };
+  }
+  if (downCommand !== undefined && runner.kind !== 'command') {
+    fail('down-command', 'undoes what command applied; with SQL files the down scripts come from the layout');
+  }
+  thresholds.requireReversible = bool('require-reversible', true);
+  thresholds.requireDown = bool('require-down', false);
+  return { enabled, downCommand };
 }
 
 /** `true/false` (also yes/no, on/off, 1/0); empty or absent means `fallback`. */

@@ -17,6 +17,7 @@ import { silentLogger, type Logger } from './logger.js';
 import { LockTracer } from './observe/lock-tracer.js';
 import {
   SCHEMA_VERSION,
+  type LockRecord,
   type MigrationFailure,
   type MigrationReport,
   type Report,
@@ -26,6 +27,8 @@ import {
 import { expandMigrationPatterns } from './runner/files.js';
 import { runCommandMigration, statementsFromSampledLocks } from './runner/command-runner.js';
 import { detectLayout, planMigrations, type MigrationLayout } from './runner/layouts.js';
+import { checkCommandWayBack, type TracedCommandRun } from './runner/command-rollback.js';
+import { runSqlMigrationsWithRollback } from './runner/rollback.js';
 import { runSqlMigrations } from './runner/sql-runner.js';
 import { LockSampler } from './observe/lock-sampler.js';
 import {
@@ -302,6 +305,8 @@ async function rehearseUnredacted(config: RehearsalConfig, hooks: RehearsalHooks
   let migrations: MigrationReport[] = [];
   let failure: MigrationFailure | undefined;
   let cancelled = false;
+  let rollbackMs: number | undefined;
+  let commandLocks: LockRecord[] | undefined;
   let before: CatalogSnapshot | undefined;
   let after: CatalogSnapshot | undefined;
   const schema: { before?: SchemaFingerprint; after?: SchemaFingerprint } = {};
@@ -362,8 +367,9 @@ async function rehearseUnredacted(config: RehearsalConfig, hooks: RehearsalHooks
     let sampler: LockSampler | undefined;
     try {
       if (config.runner.kind === 'sql') {
+        const run = config.rollback.enabled ? runSqlMigrationsWithRollback : runSqlMigrations;
         const result = await log.group('Migrations', () =>
-          runSqlMigrations(files, {
+          run(files, {
             client: client as pg.Client,
             observer: openObserver,
             tracer,
@@ -377,32 +383,54 @@ async function rehearseUnredacted(config: RehearsalConfig, hooks: RehearsalHooks
         );
         migrations = result.migrations;
         failure = result.failure;
+        rollbackMs = result.rollbackMs;
       } else {
         const command = config.runner.command;
-        if (config.lockMonitoring) {
-          sampler = new LockSampler(
-            await openObserver(),
-            { intervalMs: config.lockSampleIntervalMs, clock, label: command },
-            before,
-          );
-          await sampler.start();
-        }
+        // The tool's statements are known only from sampling pg_locks while it runs.
+        const runTraced = async (line: string): Promise<TracedCommandRun> => {
+          const watcher = config.lockMonitoring
+            ? new LockSampler(
+                await openObserver(),
+                { intervalMs: config.lockSampleIntervalMs, clock, label: line },
+                before,
+              )
+            : undefined;
+          await watcher?.start();
+          const run = await runCommandMigration({
+            command: line,
+            workingDirectory: config.workingDirectory,
+            target: snapshotConnection,
+            signal,
+            log,
+            clock,
+          }).finally(() => watcher?.stop());
+          const locks = watcher?.records() ?? [];
+          run.migration.statements = statementsFromSampledLocks(line, locks);
+          sampler ??= watcher;
+          return { ...run, locks };
+        };
+        const schemaBeforeUp = config.rollback.enabled ? await captureSchema(client) : undefined;
         const sizeBefore = await databaseSize?.();
-        const result = await log
-          .group('Migrations', () =>
-            runCommandMigration({
-              command,
-              workingDirectory: config.workingDirectory,
-              target: snapshotConnection,
-              signal,
-              log,
-              clock,
-            }),
-          )
-          .finally(() => sampler?.stop());
+        const result = await log.group('Migrations', () => runTraced(command));
         if (sizeBefore !== undefined && databaseSize)
           result.migration.size_delta_bytes = (await databaseSize()) - sizeBefore;
-        result.migration.statements = statementsFromSampledLocks(command, sampler?.records() ?? []);
+        commandLocks = result.locks;
+        if (schemaBeforeUp && !result.failure) {
+          const started = performance.now();
+          const wayBack = await log.group('Way back', () =>
+            checkCommandWayBack({
+              upCommand: command,
+              downCommand: config.rollback.downCommand,
+              before: schemaBeforeUp,
+              client: client as pg.Client,
+              run: runTraced,
+              log,
+            }),
+          );
+          result.migration.rollback = wayBack.rollback;
+          commandLocks = [...commandLocks, ...wayBack.locks];
+          rollbackMs = performance.now() - started;
+        }
         migrations = [result.migration];
         failure = result.failure;
       }
@@ -421,7 +449,9 @@ async function rehearseUnredacted(config: RehearsalConfig, hooks: RehearsalHooks
         throw error;
       }
     }
-    phases.migrate = round(performance.now() - migrationStarted);
+    // The way back is rehearsed in between, but it is not the migrations' own time.
+    phases.migrate = round(performance.now() - migrationStarted - (rollbackMs ?? 0));
+    if (rollbackMs !== undefined) phases.rollback = round(rollbackMs);
     await traffic?.stop();
     signal.removeEventListener('abort', cancelInFlight);
     tracer?.endTransaction(clock()); // nothing should be open; never lose a hold if it is
@@ -447,7 +477,7 @@ async function rehearseUnredacted(config: RehearsalConfig, hooks: RehearsalHooks
       skipped,
       failure,
       cancelled,
-      locks: tracer?.records() ?? sampler?.records() ?? [],
+      locks: tracer?.records() ?? commandLocks ?? [],
       sampler,
       tracer,
       layout,

@@ -69,6 +69,30 @@ export interface MigrationReport {
   /** Database size change across this file (null when metrics are off). */
   size_delta_bytes: number | null;
   statements: StatementReport[];
+  /** With rollback on: whether the way back (the down migration) undoes this migration. */
+  rollback?: RollbackReport;
+}
+
+/**
+ * The way back of one migration, checked as up, down, up again. `differences` compare the
+ * schema before the up with the schema after the down: `added` is what the down left
+ * behind, `dropped` what it did not restore, `altered` what it restored differently.
+ */
+export interface RollbackReport {
+  status: 'reversible' | 'irreversible' | 'failed' | 'absent' | 'not_checked';
+  differences: SchemaChange[];
+  down: {
+    path: string;
+    duration_ms: number;
+    transactional: boolean;
+    statements: StatementReport[];
+    /** The down's own locks, traced exactly like the up's (they are in `locks` too). */
+    locks: LockRecord[];
+  } | null;
+  /** The up ran again after its down. */
+  reapplied: boolean;
+  /** The down's error (failed), or the error of running the up again. */
+  error?: MigrationFailure;
 }
 
 export interface SkippedMigration {
@@ -196,6 +220,8 @@ export interface Report {
     catalog_after: number;
     /** Rehearsing the safer forms of the advice, when it ran. */
     advice?: number;
+    /** With rollback: checking each way back (downs, second ups), inside the run but not in `migrate`. */
+    rollback?: number;
     cleanup: number;
   };
   migrations: MigrationReport[];

@@ -2,6 +2,7 @@ import { formatFailure } from '../engine/rehearse.js';
 import type { MigrationReport, Report } from '../engine/report.js';
 import { formatBytes, formatDuration, formatSignedBytes } from '../engine/units.js';
 import { adviceMarkdown } from './advice.js';
+import { hasRollback, wayBackCell } from './rollback.js';
 import { schemaChangesMarkdown } from './schema-changes.js';
 import { renderTimeline } from './timeline.js';
 import {
@@ -139,9 +140,10 @@ export function blockingTimes(report: Report, migration: MigrationReport): { rea
 
 function migrationsTable(report: Report): string {
   if (!report.migrations.length) return '';
+  const wayBack = hasRollback(report.migrations);
   const lines = [
-    '| migration | time | worst lock | blocks reads | blocks writes | rewritten | size |',
-    '|---|--:|---|--:|--:|---|--:|',
+    `| migration | time | worst lock | blocks reads | blocks writes | rewritten | size |${wayBack ? ' way back |' : ''}`,
+    `|---|--:|---|--:|--:|---|--:|${wayBack ? '---|' : ''}`,
   ];
   for (const m of report.migrations) {
     const status = m.status === 'failed' ? '❌ ' : m.status === 'not_run' ? '⏭️ ' : '';
@@ -155,7 +157,7 @@ function migrationsTable(report: Report): string {
         worst ? `${worst.mode_name} on ${code(worst.relation)}` : '–'
       } | ${times.reads ? `**${formatDuration(times.reads)}**` : '–'} | ${times.writes ? formatDuration(times.writes) : '–'} | ${
         rewrites.length ? rewrites.map(code).join(', ') : '–'
-      } | ${m.size_delta_bytes != null ? formatSignedBytes(m.size_delta_bytes) : '–'} |`,
+      } | ${m.size_delta_bytes != null ? formatSignedBytes(m.size_delta_bytes) : '–'} |${wayBack ? ` ${cell(wayBackCell(m))} |` : ''}`,
     );
   }
   return lines.join('\n');

@@ -2,6 +2,7 @@ import { formatFailure } from '../engine/rehearse.js';
 import type { Report } from '../engine/report.js';
 import { formatBytes, formatDuration, formatSignedBytes } from '../engine/units.js';
 import { adviceText } from './advice.js';
+import { wayBackText } from './rollback.js';
 import { schemaChangesText } from './schema-changes.js';
 import {
   blockingLocks,
@@ -47,6 +48,8 @@ export function renderText(report: Report): string {
       rewrites.length ? `rewrote ${rewrites.join(', ')}` : undefined,
     ].filter(Boolean);
     out(`  ${mark} ${migration.path}  ${facts.join('  |  ')}`);
+    const wayBack = wayBackText(migration);
+    if (wayBack) out(`      ${wayBack}`);
     for (const s of migration.statements) {
       const locks = strongestPerRelation(
         s.locks.filter((l) => l.blocks !== 'none' && l.relation_kind !== 'index'),
