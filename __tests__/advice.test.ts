@@ -83,13 +83,6 @@ describe('advice on risky statements, with their safer forms rehearsed (PostgreS
       const { original, alternative } = a.measured;
       expect(alternative![measure]).toBeLessThan(original[measure]);
     }
-    console.log(
-      JSON.stringify(
-        report.advice.map((a) => [a.rule, a.measured]),
-        null,
-        1,
-      ),
-    );
     expect(byRule(report, 'set-not-null-via-check')[0].instead_sql).toBe(
       [
         'ALTER TABLE items ADD CONSTRAINT items_price_not_null CHECK (price IS NOT NULL) NOT VALID;',
