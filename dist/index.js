@@ -47814,6 +47814,10 @@ async function measureAlternatives(candidates, run) {
         advice.push(item);
         if (!candidate.alternative)
             continue;
+        if (run.signal.aborted) {
+            item.not_measured = 'the run was cancelled';
+            continue;
+        }
         if (measured >= MAX_MEASURED_ALTERNATIVES) {
             item.not_measured = `only the first ${MAX_MEASURED_ALTERNATIVES} alternatives of a run are rehearsed`;
             continue;
@@ -49215,7 +49219,8 @@ function renderMarkdown(report, context = {}) {
     const limit = context.limit ?? COMMENT_LIMIT;
     const head = headSection(report, context);
     const table = migrationsTable(report);
-    const timeline = [adviceMarkdown(report), renderTimeline(report)].filter(Boolean).join('\n\n');
+    const advice = adviceMarkdown(report);
+    const timeline = renderTimeline(report);
     const details = [
         schemaChangesMarkdown(report),
         statementDetails(report),
@@ -49225,11 +49230,12 @@ function renderMarkdown(report, context = {}) {
         .filter(Boolean)
         .join('\n');
     const foot = footer(report, context);
-    const full = [head, table, timeline, details, foot].filter(Boolean).join('\n\n');
+    // What to do instead comes right under the verdict and the breaches it answers.
+    const full = [head, advice, table, timeline, details, foot].filter(Boolean).join('\n\n');
     if (full.length <= limit)
         return `${full}\n`;
     const hint = `> [!NOTE]\n> Details were cut to fit a comment. ${context.fullReportHint ?? 'The job summary and the JSON report have everything.'}`;
-    const withoutDetails = [head, table, timeline, hint, foot].filter(Boolean).join('\n\n');
+    const withoutDetails = [head, advice, table, timeline, hint, foot].filter(Boolean).join('\n\n');
     if (withoutDetails.length <= limit)
         return `${withoutDetails}\n`;
     // Even the per-file table is too long: keep as many rows as fit.

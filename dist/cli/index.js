@@ -10749,6 +10749,10 @@ async function measureAlternatives(candidates, run) {
         advice.push(item);
         if (!candidate.alternative)
             continue;
+        if (run.signal.aborted) {
+            item.not_measured = 'the run was cancelled';
+            continue;
+        }
         if (measured >= MAX_MEASURED_ALTERNATIVES) {
             item.not_measured = `only the first ${MAX_MEASURED_ALTERNATIVES} alternatives of a run are rehearsed`;
             continue;
