@@ -47280,10 +47280,12 @@ const lockTimeout = (c) => {
     if (!blocking)
         return undefined;
     const queue = c.report.traffic?.lock_queue[c.table];
-    const queued = queue?.outcome === 'queued'
-        ? ` The lock-queue check saw it: behind a reader holding ${c.table} for ${formatDuration(queue.reader_held_ms)}, the migration queued and every query on ${c.table} queued behind it.`
-        : '';
-    return advice(c, 'lock-timeout', `takes ${blocking.mode_name} on ${c.table} with no lock_timeout: behind one long query on it, this statement waits, and every other query queues behind it.${queued}`, "SET lock_timeout = '2s' (or SET LOCAL in the transaction) before it, and retry the migration when it times out", null);
+    const queued = !c.report.traffic
+        ? ' (traffic: true runs the lock-queue check and shows it on your data)'
+        : queue?.outcome === 'queued'
+            ? `; the lock-queue check saw it: behind a reader holding ${c.table} for ${formatDuration(queue.reader_held_ms)}, the migration queued and every query on ${c.table} queued behind it`
+            : '';
+    return advice(c, 'lock-timeout', `takes ${blocking.mode_name} on ${c.table} with no lock_timeout: behind one long query on it, this statement waits, and every other query queues behind it${queued}`, "SET lock_timeout = '2s' (or SET LOCAL in the transaction) before it, and retry the migration when it times out", null);
 };
 const batchLargeDml = (c) => {
     const rows = c.statement.report.rows;
@@ -47413,6 +47415,10 @@ async function measureAlternatives(candidates, run) {
         advice.push(item);
         if (!candidate.alternative)
             continue;
+        if (run.signal.aborted) {
+            item.not_measured = 'the run was cancelled';
+            continue;
+        }
         if (measured >= MAX_MEASURED_ALTERNATIVES) {
             item.not_measured = `only the first ${MAX_MEASURED_ALTERNATIVES} alternatives of a run are rehearsed`;
             continue;
@@ -48810,7 +48816,8 @@ function renderMarkdown(report, context = {}) {
     const limit = context.limit ?? COMMENT_LIMIT;
     const head = headSection(report, context);
     const table = migrationsTable(report);
-    const timeline = [adviceMarkdown(report), renderTimeline(report)].filter(Boolean).join('\n\n');
+    const advice = adviceMarkdown(report);
+    const timeline = renderTimeline(report);
     const details = [
         schemaChangesMarkdown(report),
         statementDetails(report),
@@ -48820,11 +48827,12 @@ function renderMarkdown(report, context = {}) {
         .filter(Boolean)
         .join('\n');
     const foot = footer(report, context);
-    const full = [head, table, timeline, details, foot].filter(Boolean).join('\n\n');
+    // What to do instead comes right under the verdict and the breaches it answers.
+    const full = [head, advice, table, timeline, details, foot].filter(Boolean).join('\n\n');
     if (full.length <= limit)
         return `${full}\n`;
     const hint = `> [!NOTE]\n> Details were cut to fit a comment. ${context.fullReportHint ?? 'The job summary and the JSON report have everything.'}`;
-    const withoutDetails = [head, table, timeline, hint, foot].filter(Boolean).join('\n\n');
+    const withoutDetails = [head, advice, table, timeline, hint, foot].filter(Boolean).join('\n\n');
     if (withoutDetails.length <= limit)
         return `${withoutDetails}\n`;
     // Even the per-file table is too long: keep as many rows as fit.
