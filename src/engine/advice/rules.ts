@@ -184,14 +184,15 @@ const lockTimeout: Rule = (c) => {
     .sort((a, b) => lockStrength(b.mode) - lockStrength(a.mode))[0];
   if (!blocking) return undefined;
   const queue = c.report.traffic?.lock_queue[c.table];
-  const queued =
-    queue?.outcome === 'queued'
-      ? ` The lock-queue check saw it: behind a reader holding ${c.table} for ${formatDuration(queue.reader_held_ms)}, the migration queued and every query on ${c.table} queued behind it.`
+  const queued = !c.report.traffic
+    ? ' (traffic: true runs the lock-queue check and shows it on your data)'
+    : queue?.outcome === 'queued'
+      ? `; the lock-queue check saw it: behind a reader holding ${c.table} for ${formatDuration(queue.reader_held_ms)}, the migration queued and every query on ${c.table} queued behind it`
       : '';
   return advice(
     c,
     'lock-timeout',
-    `takes ${blocking.mode_name} on ${c.table} with no lock_timeout: behind one long query on it, this statement waits, and every other query queues behind it.${queued}`,
+    `takes ${blocking.mode_name} on ${c.table} with no lock_timeout: behind one long query on it, this statement waits, and every other query queues behind it${queued}`,
     "SET lock_timeout = '2s' (or SET LOCAL in the transaction) before it, and retry the migration when it times out",
     null,
   );
