@@ -44506,6 +44506,7 @@ const MIGRATION_LAYOUTS = [
     'golang-migrate',
     'dbmate',
 ];
+const ADVICE_OPTIONS = ['auto', 'measured', 'text', 'off'];
 function buildConfig(raw, context = {}) {
     const read = optionReader(raw, context.label ?? ((option) => option));
     const choice = readSnapshotChoice(read);
@@ -44523,6 +44524,11 @@ function buildConfig(raw, context = {}) {
     if (timeoutMs <= 0)
         read.fail('timeout', 'must be greater than 0, e.g. 30m');
     const snapshot = readSnapshot(read, choice, source);
+    const rollback = readRollback(read, runner, thresholds);
+    const advice = (read.text('advice') ?? 'auto');
+    if (!ADVICE_OPTIONS.includes(advice)) {
+        read.fail('advice', `"${advice}" is not an advice mode; use one of ${ADVICE_OPTIONS.join(', ')}`);
+    }
     const cwd = context.cwd ?? process.cwd();
     return {
         source,
@@ -44540,6 +44546,8 @@ function buildConfig(raw, context = {}) {
         layout,
         lockSampleIntervalMs,
         traffic: read.bool('traffic', DEFAULT_TRAFFIC),
+        advice,
+        rollback,
     };
 }
 function optionReader(raw, label) {
@@ -44673,6 +44681,24 @@ function readSnapshot(read, choice, source) {
     }
     return { kind: 'copy', strategy, source: source, name, keep, ttlMs };
 }
+/** rollback, down-command, and the two thresholds that only mean something with them. */
+function readRollback(read, runner, thresholds) {
+    const enabled = read.bool('rollback', false);
+    const downCommand = read.text('down-command');
+    if (!enabled) {
+        for (const option of ['down-command', 'require-reversible', 'require-down']) {
+            if (read.text(option) !== undefined)
+                read.fail(option, 'applies to the way back; set rollback to true');
+        }
+        return { enabled };
+    }
+    if (downCommand !== undefined && runner.kind !== 'command') {
+        read.fail('down-command', 'undoes what command applied; with SQL files the down scripts come from the layout');
+    }
+    thresholds.requireReversible = read.bool('require-reversible', true);
+    thresholds.requireDown = read.bool('require-down', false);
+    return { enabled, downCommand };
+}
 /** `true/false` (also yes/no, on/off, 1/0); empty or absent means `fallback`. */
 function parseBooleanOption(raw, option, fallback, label = (o) => o) {
     const value = raw[option];
@@ -44765,10 +44791,6 @@ function redactError(error, redact) {
     return copy;
 }
 
-;// CONCATENATED MODULE: ./src/version.ts
-/** Kept equal to package.json's version (a test checks). */
-const src_version_VERSION = '0.1.0';
-
 ;// CONCATENATED MODULE: ./src/engine/catalog.ts
 const CATALOG_QUERY = `
 SELECT pg_database_size(current_database())::bigint AS database_bytes,
@@ -44855,1188 +44877,6 @@ function diffCatalogs(before, after) {
             diff.tables[name] = metrics;
     }
     return diff;
-}
-
-;// CONCATENATED MODULE: ./src/engine/observe/traffic.ts
-
-
-
-/**
- * Probe traffic: while the migration runs, workers on their own connections keep issuing
- * the application's simplest queries on the tables the migration touches: a primary-key
- * read, and a write (a row lock plus the table's ROW EXCLUSIVE lock, in a transaction that
- * is always rolled back, so no data changes). A probe waits as long as it is blocked, so
- * its duration is the real blocking time another session would have seen. A probe counts
- * as blocked only when PostgreSQL showed it waiting for a lock: on a busy machine a
- * migration's CPU load alone slows probes, and that is not blocking.
- *
- * At the start, a "long reader" also holds each table for a moment, the way a slow report
- * or an idle-in-transaction session does, to show whether the migration queues behind it
- * and makes everyone else queue behind the migration (the classic outage), or fails fast
- * thanks to lock_timeout.
- */
-const BLOCKED_THRESHOLD_MS = 20;
-const MAX_TABLES = 8;
-const LARGEST_TABLES = 4;
-const LONG_READER_MS = 300;
-const PROBE_INTERVAL_MS = 50;
-/** How often in-flight probes older than half the blocked threshold are checked for a lock wait. */
-const LOCK_WATCH_INTERVAL_MS = 10;
-/**
- * Tables worth probing: those the migration text names, then the largest, at most
- * MAX_TABLES so the probe connections stay bounded (two per table, plus the long reader).
- */
-function chooseProbeTables(before, migrationText) {
-    const tables = before.relations.filter((r) => r.kind === 'r' || r.kind === 'p');
-    const lowered = migrationText.toLowerCase();
-    const named = tables.filter((t) => new RegExp(`(^|[^\\w$])"?${escapeRegExp(t.name.toLowerCase())}"?($|[^\\w$])`).test(lowered));
-    const largest = [...tables].sort((a, b) => b.bytes - a.bytes).slice(0, LARGEST_TABLES);
-    const chosen = new Map();
-    for (const t of [...named, ...largest]) {
-        if (chosen.size >= MAX_TABLES)
-            break;
-        chosen.set(displayName(t.schema, t.name), { schema: t.schema, name: t.name });
-    }
-    return [...chosen.values()];
-}
-function escapeRegExp(text) {
-    return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-/** Finds a single-column primary key and one of its values, so probes touch one real row. */
-async function describeTargets(client, tables) {
-    const targets = [];
-    for (const t of tables) {
-        const sql = `${quoteIdent(t.schema)}.${quoteIdent(t.name)}`;
-        const { rows } = await client.query(`SELECT a.attname AS column FROM pg_index i
-         JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
-        WHERE i.indrelid = $1::regclass AND i.indisprimary AND i.indnatts = 1`, [sql]);
-        const target = { table: displayName(t.schema, t.name), sql };
-        if (rows[0]) {
-            const key = await client.query(`SELECT ${quoteIdent(rows[0].column)}::text AS v FROM ${sql} LIMIT 1`);
-            if (key.rows[0]) {
-                target.keyColumn = rows[0].column;
-                target.keyValue = key.rows[0].v;
-            }
-        }
-        targets.push(target);
-    }
-    return targets;
-}
-function readQuery(t) {
-    return t.keyColumn
-        ? `SELECT 1 FROM ${t.sql} WHERE ${quoteIdent(t.keyColumn)} = $1`
-        : `SELECT 1 FROM ${t.sql} LIMIT 1`;
-}
-/** The locks an UPDATE of one row takes, without writing a row version. */
-function writeQueries(t) {
-    const rowLock = t.keyColumn
-        ? [`SELECT 1 FROM ${t.sql} WHERE ${quoteIdent(t.keyColumn)} = $1 FOR NO KEY UPDATE`]
-        : [];
-    return [`LOCK TABLE ${t.sql} IN ROW EXCLUSIVE MODE`, ...rowLock];
-}
-class TrafficGenerator {
-    targets;
-    options;
-    probes = [];
-    clients = [];
-    workers = [];
-    readers = [];
-    /** Probes running now, by backend pid, for the lock-wait watcher. */
-    inFlight = new Map();
-    running = false;
-    constructor(targets, options) {
-        this.targets = targets;
-        this.options = options;
-    }
-    async open(name) {
-        const client = new esm.Client(clientConfig(this.options.target, {
-            applicationName: `pg-rehearsal-${name}`,
-            statementTimeoutMs: this.options.maxWaitMs,
-        }));
-        client.on('error', () => undefined);
-        await client.connect();
-        this.clients.push(client);
-        return client;
-    }
-    /**
-     * Opens every connection first, so that connecting never counts as waiting, and returns
-     * once the long readers hold their tables: the migration may start then.
-     */
-    async start() {
-        const pairs = await Promise.all(this.targets.map(async (t) => ({
-            t,
-            reader: await this.open('probe'),
-            writer: await this.open('probe'),
-            long: await this.open('long-reader'),
-        })));
-        const watcher = await this.open('lock-watch');
-        this.running = true;
-        this.workers.push(this.watchLockWaits(watcher));
-        const holding = [];
-        for (const { t, reader, writer, long } of pairs) {
-            let held;
-            holding.push(new Promise((resolve) => (held = resolve)));
-            this.workers.push(this.holdLongReader(long, t, held));
-            this.workers.push(this.loop(reader, t, 'read'));
-            this.workers.push(this.loop(writer, t, 'write'));
-        }
-        await Promise.all(holding);
-    }
-    async holdLongReader(client, t, held) {
-        const startedAt = this.options.clock();
-        try {
-            await client.query('BEGIN');
-            await client.query(`SELECT 1 FROM ${t.sql} LIMIT 1`);
-            held();
-            await new Promise((resolve) => setTimeout(resolve, LONG_READER_MS));
-        }
-        finally {
-            held();
-            await client.query('ROLLBACK').catch(() => undefined);
-            this.readers.push({ table: t.table, held_ms: this.options.clock() - startedAt, startedAt });
-        }
-    }
-    /**
-     * Marks in-flight probes that PostgreSQL shows waiting for a lock. It queries only while
-     * some probe has been running for a while, so an unblocked run costs no extra queries.
-     */
-    async watchLockWaits(watcher) {
-        while (this.running) {
-            const now = this.options.clock();
-            const slow = [...this.inFlight.entries()]
-                .filter(([, probe]) => !probe.waitedForLock && now - probe.started >= BLOCKED_THRESHOLD_MS / 2)
-                .map(([pid]) => pid);
-            if (slow.length > 0) {
-                try {
-                    const { rows } = await watcher.query(`SELECT pid FROM pg_stat_activity WHERE pid = ANY($1::int[]) AND wait_event_type = 'Lock'`, [slow]);
-                    for (const { pid } of rows) {
-                        const probe = this.inFlight.get(pid);
-                        if (probe)
-                            probe.waitedForLock = true;
-                    }
-                }
-                catch {
-                    return; // without the watcher, probes simply count as not blocked
-                }
-            }
-            await new Promise((resolve) => setTimeout(resolve, LOCK_WATCH_INTERVAL_MS));
-        }
-    }
-    async loop(client, t, kind) {
-        const params = t.keyColumn ? [t.keyValue] : [];
-        const query = kind === 'read' ? readQuery(t) : writeQueries(t).join('; ');
-        const { rows } = await client.query('SELECT pg_backend_pid() AS pid');
-        const pid = rows[0].pid;
-        while (this.running) {
-            const started = this.options.clock();
-            const probe = { started, waitedForLock: false };
-            this.inFlight.set(pid, probe);
-            try {
-                if (kind === 'read')
-                    await client.query(readQuery(t), params);
-                else {
-                    await client.query('BEGIN');
-                    for (const [i, q] of writeQueries(t).entries())
-                        await client.query(q, i === 0 ? [] : params);
-                    await client.query('ROLLBACK');
-                }
-            }
-            catch {
-                // The table may be gone (dropped by the migration) or the probe timed out: stop probing it.
-                await client.query('ROLLBACK').catch(() => undefined);
-                this.inFlight.delete(pid);
-                this.record(t, kind, probe, query);
-                return;
-            }
-            this.inFlight.delete(pid);
-            this.record(t, kind, probe, query);
-            const next = started + this.options.intervalMs - this.options.clock();
-            if (this.running && next > 0)
-                await new Promise((resolve) => setTimeout(resolve, next));
-        }
-    }
-    record(t, kind, probe, query) {
-        const duration = this.options.clock() - probe.started;
-        this.probes.push({
-            table: t.table,
-            kind,
-            started_at_ms: round(probe.started),
-            wait_ms: probe.waitedForLock ? round(duration) : 0,
-            query: kind === 'read' ? query.replace('$1', t.keyValue ?? '') : query.replace('$1', t.keyValue ?? ''),
-        });
-    }
-    async stop() {
-        this.running = false;
-        await Promise.allSettled(this.workers);
-        await Promise.allSettled(this.clients.map((c) => c.end()));
-    }
-    records() {
-        return [...this.probes];
-    }
-    longReaders() {
-        return [...this.readers];
-    }
-}
-function round(ms) {
-    return Math.round(ms * 10) / 10;
-}
-function stats(probes) {
-    const waits = probes.map((p) => p.wait_ms).sort((a, b) => a - b);
-    const p95 = waits.length ? waits[Math.min(waits.length - 1, Math.ceil(waits.length * 0.95) - 1)] : 0;
-    return {
-        probes: probes.length,
-        blocked: probes.filter((p) => p.wait_ms >= BLOCKED_THRESHOLD_MS).length,
-        max_wait_ms: waits.length ? waits[waits.length - 1] : 0,
-        p95_wait_ms: p95,
-    };
-}
-/** Merges the intervals during which probes of one kind were blocked on a table. */
-function blockedIntervals(probes) {
-    const intervals = probes
-        .filter((p) => p.wait_ms >= BLOCKED_THRESHOLD_MS)
-        .map((p) => [p.started_at_ms, p.started_at_ms + p.wait_ms])
-        .sort((a, b) => a[0] - b[0]);
-    const merged = [];
-    for (const [from, to] of intervals) {
-        const last = merged[merged.length - 1];
-        if (last && from <= last[1])
-            last[1] = Math.max(last[1], to);
-        else
-            merged.push([from, to]);
-    }
-    return merged.map(([a, b]) => [round(a), round(b)]);
-}
-/**
- * Turns probe records into the report's traffic section, and fills each lock's
- * blocked_queries with the probes that waited while it was held on its table.
- */
-function summariseTraffic(probes, readers, locks, intervalMs, failedFast) {
-    const tables = {};
-    for (const table of [...new Set(probes.map((p) => p.table))].sort()) {
-        const reads = probes.filter((p) => p.table === table && p.kind === 'read');
-        const writes = probes.filter((p) => p.table === table && p.kind === 'write');
-        // Thresholds judge only the waiting after our long reader let go: its queue is a
-        // scenario shown on its own, not part of what the migration itself costs.
-        const reader = readers.find((r) => r.table === table);
-        const readerEnd = reader ? reader.startedAt + reader.held_ms : -Infinity;
-        const judged = (list) => round(Math.max(0, ...list.map((p) => p.started_at_ms + p.wait_ms - Math.max(p.started_at_ms, readerEnd))));
-        tables[table] = {
-            reads: stats(reads),
-            writes: stats(writes),
-            judged_read_wait_ms: judged(reads),
-            judged_write_wait_ms: judged(writes),
-            reads_blocked: blockedIntervals(reads),
-            writes_blocked: blockedIntervals(writes),
-        };
-    }
-    for (const lock of locks) {
-        if (lock.blocks === 'none' || lock.new_relation)
-            continue;
-        const from = lock.started_at_ms;
-        const to = from + lock.held_ms;
-        lock.blocked_queries = probes
-            .filter((p) => p.table === lock.relation &&
-            p.wait_ms >= BLOCKED_THRESHOLD_MS &&
-            (p.kind === 'write' || lock.blocks === 'reads+writes') &&
-            p.started_at_ms < to &&
-            p.started_at_ms + p.wait_ms > from)
-            .sort((a, b) => b.wait_ms - a.wait_ms)
-            .slice(0, 20)
-            .map((p) => ({ query: p.query, wait_ms: p.wait_ms }));
-    }
-    const lockQueue = {};
-    for (const reader of readers) {
-        // Reads do not conflict with a reader: a read that waited during its hold waited in
-        // the queue behind a migration that was itself waiting for the reader.
-        const queued = probes.some((p) => p.table === reader.table &&
-            p.kind === 'read' &&
-            p.wait_ms >= BLOCKED_THRESHOLD_MS &&
-            p.started_at_ms < reader.startedAt + reader.held_ms);
-        lockQueue[reader.table] = {
-            reader_held_ms: round(reader.held_ms),
-            outcome: failedFast ? 'failed_fast' : queued ? 'queued' : 'no_conflict',
-        };
-    }
-    return {
-        interval_ms: intervalMs,
-        blocked_threshold_ms: BLOCKED_THRESHOLD_MS,
-        long_reader_ms: LONG_READER_MS,
-        tables,
-        lock_queue: lockQueue,
-    };
-}
-
-;// CONCATENATED MODULE: ./src/engine/report.ts
-const SCHEMA_VERSION = 1;
-/** One line for a failure: `path:line: message (SQLSTATE x)`; shared by the report and its renderers. */
-function formatFailure(failure) {
-    const where = failure.path ? `${failure.path}${failure.line ? `:${failure.line}` : ''}: ` : '';
-    const code = failure.sqlstate ? ` (SQLSTATE ${failure.sqlstate})` : '';
-    return `${where}${failure.message}${code}`;
-}
-
-;// CONCATENATED MODULE: ./src/engine/thresholds.ts
-
-/**
- * Judges a finished report against the configured limits. Pure: the report in,
- * violations out. One violation per rule and subject (the worst case), so a comment
- * does not repeat itself for every lock on the same table.
- */
-function evaluateThresholds(report, thresholds) {
-    const violations = [];
-    const migrateMs = report.phases_ms.migrate;
-    if (thresholds.maxDurationMs !== undefined && migrateMs > thresholds.maxDurationMs) {
-        violations.push({
-            rule: 'max-duration',
-            limit: formatDuration(thresholds.maxDurationMs),
-            actual: formatDuration(migrateMs),
-            subject: 'migrations',
-            message: `the migrations took ${formatDuration(migrateMs)}, over the ${formatDuration(thresholds.maxDurationMs)} limit`,
-        });
-    }
-    // With probe traffic, the limits judge how long real queries waited, not lock hold times.
-    const judgeMeasuredWaits = (rule, limitMs, applies) => {
-        const kind = rule === 'max-read-block' ? 'reads' : 'writes';
-        for (const [table, measured] of Object.entries(report.traffic?.tables ?? {})) {
-            const waited = kind === 'reads' ? measured.judged_read_wait_ms : measured.judged_write_wait_ms;
-            if (waited <= limitMs)
-                continue;
-            const culprit = report.locks
-                .filter((l) => l.relation === table && l.granted && !l.new_relation && applies(l))
-                .sort((a, b) => b.held_ms - a.held_ms)[0];
-            violations.push({
-                rule,
-                limit: formatDuration(limitMs),
-                actual: formatDuration(waited),
-                subject: table,
-                message: `${kind} on ${table} waited up to ${formatDuration(waited)} (measured by probe traffic)${culprit ? ` behind ${culprit.mode_name}` : ''}, over the ${formatDuration(limitMs)} limit`,
-                path: culprit?.statement.path,
-                line: culprit?.statement.line,
-            });
-        }
-    };
-    const blockingRule = (rule, limitMs, applies, what) => {
-        if (limitMs === undefined)
-            return;
-        if (report.traffic) {
-            judgeMeasuredWaits(rule, limitMs, applies);
-            return;
-        }
-        const worstByRelation = new Map();
-        for (const lock of report.locks) {
-            // Nobody can be waiting on a relation the migration itself created; an index's
-            // lock comes with its table's, which is the one reported.
-            if (!lock.granted ||
-                lock.new_relation ||
-                lock.relation_kind === 'index' ||
-                !applies(lock) ||
-                lock.held_ms <= limitMs)
-                continue;
-            const current = worstByRelation.get(lock.relation);
-            if (!current || lock.held_ms > current.held_ms)
-                worstByRelation.set(lock.relation, lock);
-        }
-        for (const lock of worstByRelation.values()) {
-            violations.push({
-                rule,
-                limit: formatDuration(limitMs),
-                actual: formatDuration(lock.held_ms),
-                subject: lock.relation,
-                message: `${lock.relation} was locked ${lock.mode_name} for ${formatDuration(lock.held_ms)}, blocking ${what}, over the ${formatDuration(limitMs)} limit`,
-                path: lock.statement.path,
-                line: lock.statement.line,
-            });
-        }
-    };
-    blockingRule('max-read-block', thresholds.maxReadBlockMs, (l) => l.blocks === 'reads+writes', 'reads and writes');
-    blockingRule('max-write-block', thresholds.maxWriteBlockMs, (l) => l.blocks !== 'none', 'writes');
-    const metrics = report.metrics;
-    const limit = thresholds.maxSizeIncrease;
-    if (limit && metrics && metrics.total_db_size_delta !== null && metrics.total_db_size_before !== null) {
-        const delta = metrics.total_db_size_delta;
-        const limitBytes = limit.kind === 'bytes' ? limit.bytes : (metrics.total_db_size_before * limit.percent) / 100;
-        if (delta > limitBytes) {
-            const described = limit.kind === 'bytes' ? formatBytes(limit.bytes) : `${limit.percent}% (${formatBytes(limitBytes)})`;
-            violations.push({
-                rule: 'max-size-increase',
-                limit: limit.kind === 'bytes' ? formatBytes(limit.bytes) : `${limit.percent}%`,
-                actual: formatBytes(delta),
-                subject: 'database',
-                message: `the database grew by ${formatBytes(delta)}, over the ${described} limit`,
-            });
-        }
-    }
-    if (thresholds.maxRewriteSizeBytes !== undefined && metrics) {
-        for (const [name, table] of Object.entries(metrics.tables)) {
-            if (!table.rewritten || (table.size_before ?? 0) < thresholds.maxRewriteSizeBytes)
-                continue;
-            const statement = report.migrations.flatMap((m) => m.statements).find((s) => s.rewrites.includes(name));
-            violations.push({
-                rule: 'max-rewrite-size',
-                limit: formatBytes(thresholds.maxRewriteSizeBytes),
-                actual: formatBytes(table.size_before ?? 0),
-                subject: name,
-                message: thresholds.maxRewriteSizeBytes === 0
-                    ? `${name} (${formatBytes(table.size_before ?? 0)}) was rewritten; no rewrite is allowed (max-rewrite-size 0)`
-                    : `${name} (${formatBytes(table.size_before ?? 0)}) was rewritten; tables of ${formatBytes(thresholds.maxRewriteSizeBytes)} or more may not be`,
-                path: statement?.path,
-                line: statement?.line,
-            });
-        }
-    }
-    return violations;
-}
-/** The thresholds as the user wrote them, for the report's `thresholds` section. */
-function describeThresholds(thresholds) {
-    const described = {};
-    if (thresholds.maxDurationMs !== undefined)
-        described['max-duration'] = formatDuration(thresholds.maxDurationMs);
-    if (thresholds.maxReadBlockMs !== undefined)
-        described['max-read-block'] = formatDuration(thresholds.maxReadBlockMs);
-    if (thresholds.maxWriteBlockMs !== undefined)
-        described['max-write-block'] = formatDuration(thresholds.maxWriteBlockMs);
-    if (thresholds.maxSizeIncrease) {
-        described['max-size-increase'] =
-            thresholds.maxSizeIncrease.kind === 'bytes'
-                ? formatBytes(thresholds.maxSizeIncrease.bytes)
-                : `${thresholds.maxSizeIncrease.percent}%`;
-    }
-    if (thresholds.maxRewriteSizeBytes !== undefined)
-        described['max-rewrite-size'] = formatBytes(thresholds.maxRewriteSizeBytes);
-    return described;
-}
-
-;// CONCATENATED MODULE: ./src/engine/report-builder.ts
-
-
-
-
-
-
-/*
- * The report builder: turns what the stages of a rehearsal measured into the one Report
- * (report.ts), then judges it against the thresholds. Pure: no database, no clock but
- * `completed_at`.
- */
-function snapshotInfo(config, serverInfo, name, strategy, reason, seconds) {
-    const source = config.source;
-    return {
-        name,
-        strategy,
-        reason,
-        seconds: Math.round(seconds * 1000) / 1000,
-        size_bytes: null,
-        source: source ? { host: source.host, port: source.port, database: source.database } : null,
-        server: { host: config.snapshotServer.host, port: config.snapshotServer.port },
-        kept: keepsSnapshot(config.snapshot),
-    };
-}
-function buildReport(inputs) {
-    const { config, failure, before, after } = inputs;
-    const completedAt = new Date();
-    const diff = before && after ? diffCatalogs(before, after) : undefined;
-    if (diff && config.runner.kind === 'command')
-        attributeRewrites(inputs.migrations, diff);
-    const success = !failure;
-    const report = {
-        schema_version: SCHEMA_VERSION,
-        tool: { name: 'pg-rehearsal', version: src_version_VERSION },
-        migration_path: config.runner.kind === 'sql' ? config.runner.patterns.join('\n') : config.runner.command,
-        success,
-        execution_time: Math.round(inputs.phases.migrate) / 1000,
-        started_at: inputs.startedAt.toISOString(),
-        completed_at: completedAt.toISOString(),
-        error: failure ? formatFailure(failure) : null,
-        passed: false,
-        cancelled: inputs.cancelled,
-        failure: failure ?? null,
-        violations: [],
-        snapshot: inputs.snapshot ?? null,
-        server: inputs.serverInfo
-            ? { version: inputs.serverInfo.version, version_num: inputs.serverInfo.versionNum }
-            : null,
-        runner: inputs.runner ?? idleRunner(config),
-        phases_ms: inputs.phases,
-        migrations: inputs.migrations,
-        migrations_skipped: inputs.skipped,
-        locks: inputs.locks,
-        metrics: before
-            ? {
-                total_db_size_before: before.databaseBytes,
-                total_db_size_after: after?.databaseBytes ?? null,
-                total_db_size_delta: after ? after.databaseBytes - before.databaseBytes : null,
-                tables: diff?.tables ?? {},
-                indexes: diff?.indexes ?? {},
-            }
-            : null,
-        thresholds: describeThresholds(config.thresholds),
-        traffic: inputs.traffic
-            ? summariseTraffic(inputs.traffic.records(), inputs.traffic.longReaders(), inputs.locks, PROBE_INTERVAL_MS, failure?.sqlstate === '55P03')
-            : null,
-    };
-    return report;
-}
-/** The verdict, the last stage: the thresholds' violations, and whether the run passed. */
-function judge(report, config) {
-    report.violations = evaluateThresholds(report, config.thresholds);
-    report.passed =
-        !report.cancelled && report.violations.length === 0 && (report.success || !config.failOnError);
-    return report;
-}
-/**
- * A command's statements are known only from sampling, which cannot read filenodes:
- * pin each rewrite the catalog diff found on the statement that held the table
- * ACCESS EXCLUSIVE (a rewrite always takes it).
- */
-function attributeRewrites(migrations, diff) {
-    const rewritten = [...Object.entries(diff.tables), ...Object.entries(diff.indexes)]
-        .filter(([, metrics]) => metrics.rewritten)
-        .map(([name]) => name);
-    for (const name of rewritten) {
-        const statement = migrations
-            .flatMap((m) => m.statements)
-            .find((s) => s.locks.some((l) => l.relation === name && l.mode === 'AccessExclusiveLock'));
-        if (statement && !statement.rewrites.includes(name))
-            statement.rewrites.push(name);
-    }
-}
-/** The `runner` section when no migration was selected, so none ran. */
-function idleRunner(config) {
-    if (config.runner.kind === 'sql') {
-        return { kind: 'sql', lock_capture: config.lockMonitoring ? 'exact' : 'off' };
-    }
-    return { kind: 'command', command: config.runner.command, lock_capture: 'off' };
-}
-function report_builder_round(ms) {
-    return Math.round(ms * 10) / 10;
-}
-
-;// CONCATENATED MODULE: ./src/engine/runner/files.ts
-
-
-/**
- * Resolves newline-separated migration globs (`migrations/*.sql`, `db/**\/*.sql`, or a
- * directory, meaning its `*.sql` files) relative to the working directory. Node 20 has
- * no fs.glob, and these patterns need only `*`, `**`, `?` and `{a,b}`.
- */
-function expandMigrationPatterns(patterns, workingDirectory) {
-    const found = new Set();
-    for (const pattern of patterns) {
-        for (const file of expandPattern(pattern, workingDirectory))
-            found.add(file);
-    }
-    return sortNaturally([...found]);
-}
-/** Files matched by one pattern, as paths relative to the working directory. */
-function expandPattern(pattern, workingDirectory) {
-    const normalized = pattern.trim().replace(/\\/g, '/').replace(/^\.\//, '');
-    if (!normalized)
-        return [];
-    const absolute = external_node_path_default().resolve(workingDirectory, normalized);
-    if (!hasMagic(normalized)) {
-        const stat = (0,external_node_fs_namespaceObject.statSync)(absolute, { throwIfNoEntry: false });
-        if (!stat)
-            return [];
-        if (stat.isDirectory())
-            return expandPattern(`${normalized.replace(/\/$/, '')}/*.sql`, workingDirectory);
-        return [relative(workingDirectory, absolute)];
-    }
-    const segments = normalized.split('/');
-    const firstMagic = segments.findIndex(hasMagic);
-    const base = external_node_path_default().resolve(workingDirectory, segments.slice(0, firstMagic).join('/') || '.');
-    const matcher = globToRegExp(segments.slice(firstMagic).join('/'));
-    return walk(base)
-        .filter((file) => matcher.test(external_node_path_default().relative(base, file).split((external_node_path_default()).sep).join('/')))
-        .map((file) => relative(workingDirectory, file));
-}
-function relative(workingDirectory, file) {
-    return external_node_path_default().relative(workingDirectory, file).split((external_node_path_default()).sep).join('/');
-}
-function hasMagic(text) {
-    return /[*?{[]/.test(text);
-}
-function walk(directory) {
-    const stat = (0,external_node_fs_namespaceObject.statSync)(directory, { throwIfNoEntry: false });
-    if (!stat?.isDirectory())
-        return [];
-    const files = [];
-    for (const entry of (0,external_node_fs_namespaceObject.readdirSync)(directory, { withFileTypes: true })) {
-        if (entry.name === 'node_modules' || entry.name === '.git')
-            continue;
-        const full = external_node_path_default().join(directory, entry.name);
-        if (entry.isDirectory())
-            files.push(...walk(full));
-        else if (entry.isFile())
-            files.push(full);
-    }
-    return files;
-}
-function globToRegExp(glob) {
-    let source = '';
-    for (let i = 0; i < glob.length; i++) {
-        const ch = glob[i];
-        if (ch === '*' && glob[i + 1] === '*') {
-            // `**/` matches zero or more directories
-            source += glob[i + 2] === '/' ? '(?:.*/)?' : '.*';
-            i += glob[i + 2] === '/' ? 2 : 1;
-        }
-        else if (ch === '*')
-            source += '[^/]*';
-        else if (ch === '?')
-            source += '[^/]';
-        else if (ch === '{') {
-            const end = glob.indexOf('}', i);
-            if (end === -1)
-                source += '\\{';
-            else {
-                source += `(?:${glob
-                    .slice(i + 1, end)
-                    .split(',')
-                    .map((alt) => alt.replace(/[.+^$()|\\]/g, '\\$&').replace(/\*/g, '[^/]*'))
-                    .join('|')})`;
-                i = end;
-            }
-        }
-        else if (ch === '[') {
-            const end = glob.indexOf(']', i);
-            if (end === -1)
-                source += '\\[';
-            else {
-                source += glob.slice(i, end + 1).replace(/^\[!/, '[^');
-                i = end;
-            }
-        }
-        else
-            source += ch.replace(/[.+^$()|\\]/g, '\\$&');
-    }
-    return new RegExp(`^${source}$`);
-}
-const collator = new Intl.Collator('en', { numeric: true, sensitivity: 'base' });
-/** Natural order: `2_b.sql` before `10_a.sql`. */
-function sortNaturally(files) {
-    return [...files].sort((a, b) => collator.compare(a, b) || (a < b ? -1 : a > b ? 1 : 0));
-}
-
-;// CONCATENATED MODULE: ./src/engine/runner/layouts.ts
-
-
-
-const FLYWAY = /^([VRU])([0-9][0-9._]*)?__.+\.sql$/i;
-const GOLANG_MIGRATE = /^(\d+)_.+\.(up|down)\.sql$/i;
-const DBMATE_UP = /^--\s*migrate:up\b(.*)$/m;
-const DBMATE_DOWN = /^--\s*migrate:down\b/m;
-function detectLayout(files, workingDirectory) {
-    const names = files.map((f) => external_node_path_default().basename(f));
-    if (names.length && names.every((n) => FLYWAY.test(n)) && names.some((n) => /^V/i.test(n)))
-        return 'flyway';
-    if (names.length && names.every((n) => GOLANG_MIGRATE.test(n)))
-        return 'golang-migrate';
-    if (files.some((f) => DBMATE_UP.test((0,external_node_fs_namespaceObject.readFileSync)(external_node_path_default().resolve(workingDirectory, f), 'utf8'))))
-        return 'dbmate';
-    return 'plain';
-}
-function versionParts(version) {
-    return version.split(/[._]/).filter(Boolean).map(Number);
-}
-function compareVersions(a, b) {
-    for (let i = 0; i < Math.max(a.length, b.length); i++) {
-        const diff = (a[i] ?? 0) - (b[i] ?? 0);
-        if (diff !== 0)
-            return diff;
-    }
-    return 0;
-}
-/** Orders the files of a layout and sets aside those that never run forward. */
-function planMigrations(files, layout) {
-    const skipped = [];
-    if (layout === 'flyway') {
-        const versioned = [];
-        const repeatable = [];
-        for (const file of files) {
-            const match = FLYWAY.exec(external_node_path_default().basename(file));
-            const kind = match?.[1].toUpperCase();
-            if (kind === 'V')
-                versioned.push({ file, version: versionParts(match[2] ?? '') });
-            else if (kind === 'R')
-                repeatable.push(file);
-            else
-                skipped.push({ path: file, reason: kind === 'U' ? 'undo migration' : 'not a Flyway migration name' });
-        }
-        versioned.sort((a, b) => compareVersions(a.version, b.version));
-        return { run: [...versioned.map((v) => v.file), ...sortNaturally(repeatable)], skipped };
-    }
-    if (layout === 'golang-migrate') {
-        const up = [];
-        for (const file of files) {
-            const match = GOLANG_MIGRATE.exec(external_node_path_default().basename(file));
-            if (match && match[2].toLowerCase() === 'up')
-                up.push({ file, n: Number(match[1]) });
-            else
-                skipped.push({ path: file, reason: 'down migration' });
-        }
-        up.sort((a, b) => a.n - b.n);
-        return { run: up.map((u) => u.file), skipped };
-    }
-    return { run: sortNaturally(files), skipped };
-}
-/** The SQL to run from one file under a layout. */
-function loadMigrationScript(file, layout, workingDirectory) {
-    const text = (0,external_node_fs_namespaceObject.readFileSync)(external_node_path_default().resolve(workingDirectory, file), 'utf8');
-    if (layout !== 'dbmate')
-        return { script: text, lineOffset: 0 };
-    const up = DBMATE_UP.exec(text);
-    if (!up)
-        return { script: '', lineOffset: 0 };
-    const start = up.index + up[0].length;
-    const rest = text.slice(start);
-    const down = DBMATE_DOWN.exec(rest);
-    const lineOffset = text.slice(0, start).split('\n').length - 1;
-    return {
-        script: down ? rest.slice(0, down.index) : rest,
-        lineOffset,
-        transactional: /\btransaction:\s*false\b/.test(up[1]) ? false : undefined,
-    };
-}
-
-;// CONCATENATED MODULE: ./src/engine/rehearsal/plan.ts
-
-
-
-
-function planRehearsal(config) {
-    const { run: files, skipped, layout } = resolveMigrationFiles(config);
-    return {
-        files,
-        skipped,
-        layout,
-        nothingToRun: config.runner.kind === 'sql' && files.length === 0,
-        snapshotName: chooseSnapshotName(config),
-    };
-}
-/** Resolves the SQL files to run; a pattern list that matches nothing is a usage error. */
-function resolveMigrationFiles(config) {
-    if (config.runner.kind !== 'sql')
-        return { run: [], skipped: [], layout: 'plain' };
-    const files = expandMigrationPatterns(config.runner.patterns, config.workingDirectory);
-    if (files.length === 0) {
-        throw new errors_ConfigError('migrations', `migrations: no file matches ${config.runner.patterns.map((p) => `"${p}"`).join(', ')} in ${config.workingDirectory}; check the glob and working-directory`);
-    }
-    const layout = config.layout === 'auto' ? detectLayout(files, config.workingDirectory) : config.layout;
-    const planned = planMigrations(files, layout);
-    const only = config.runner.onlyFiles;
-    if (!only)
-        return { ...planned, layout };
-    const reason = config.runner.skipReason ?? 'not selected';
-    return {
-        run: planned.run.filter((file) => only.includes(file)),
-        skipped: [
-            ...planned.skipped,
-            ...planned.run.filter((file) => !only.includes(file)).map((path) => ({ path, reason })),
-        ],
-        layout,
-    };
-}
-/** A created snapshot gets a fresh name unless one is given; a reused database is the one named. */
-function chooseSnapshotName(config) {
-    const { snapshot } = config;
-    if (snapshot.kind === 'reuse')
-        return snapshot.name;
-    if (snapshot.kind === 'golden')
-        return generateSnapshotName(config.runId);
-    return snapshot.name ?? generateSnapshotName(config.runId);
-}
-/** Whether the snapshot (or the golden snapshot it clones) is made by pg_dump from the source. */
-function dumpsSource(config, sameServerAsSource) {
-    const { snapshot } = config;
-    if (snapshot.kind === 'copy') {
-        return snapshot.strategy === 'dump' || (snapshot.strategy === 'auto' && !sameServerAsSource);
-    }
-    return snapshot.kind === 'golden' && snapshot.refresh !== undefined && !sameServerAsSource;
-}
-
-;// CONCATENATED MODULE: external "node:child_process"
-const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
-;// CONCATENATED MODULE: ./src/engine/snapshot/pg-tools.ts
-
-
-
-
-const DEBIAN_LAYOUT = '/usr/lib/postgresql';
-function toolVersion(binary) {
-    try {
-        const output = (0,external_node_child_process_namespaceObject.execFileSync)(binary, ['--version'], {
-            encoding: 'utf8',
-            stdio: ['ignore', 'pipe', 'ignore'],
-        });
-        const match = /\(PostgreSQL\)\s+(\d+)/.exec(output);
-        return match ? Number(match[1]) : undefined;
-    }
-    catch {
-        return undefined;
-    }
-}
-/** Directories that may hold pg_dump + pg_restore, most specific first. */
-function candidateDirectories(preferred) {
-    const dirs = [];
-    if (preferred)
-        return [preferred];
-    if ((0,external_node_fs_namespaceObject.existsSync)(DEBIAN_LAYOUT)) {
-        for (const version of (0,external_node_fs_namespaceObject.readdirSync)(DEBIAN_LAYOUT))
-            dirs.push(external_node_path_default().join(DEBIAN_LAYOUT, version, 'bin'));
-    }
-    for (const dir of (process.env.PATH ?? '').split((external_node_path_default()).delimiter))
-        if (dir)
-            dirs.push(dir);
-    return dirs;
-}
-/**
- * Finds a pg_dump/pg_restore pair able to dump a server of major version `serverMajor`.
- * pg_dump refuses servers newer than itself, and pg_dump 17+ writes
- * `SET transaction_timeout`, which servers before 17 reject: so the lowest version that
- * is at least the source's wins.
- */
-function findPgTools(serverMajor, preferredDir) {
-    const found = [];
-    for (const dir of candidateDirectories(preferredDir)) {
-        const pgDump = external_node_path_default().join(dir, 'pg_dump');
-        const pgRestore = external_node_path_default().join(dir, 'pg_restore');
-        if (!(0,external_node_fs_namespaceObject.existsSync)(pgDump) || !(0,external_node_fs_namespaceObject.existsSync)(pgRestore))
-            continue;
-        const major = toolVersion(pgDump);
-        if (major !== undefined)
-            found.push({ pgDump, pgRestore, major });
-    }
-    const usable = found.filter((t) => t.major >= serverMajor).sort((a, b) => a.major - b.major);
-    if (usable.length > 0)
-        return usable[0];
-    const where = preferredDir ? ` in ${preferredDir}` : '';
-    const have = found.length
-        ? `found only pg_dump ${[...new Set(found.map((t) => t.major))].join(', ')}${where}`
-        : `found no pg_dump${where}`;
-    throw new errors_SetupError(`the dump snapshot needs pg_dump ${serverMajor} or newer (the source runs PostgreSQL ${serverMajor}); ${have}. ` +
-        `Fix: install the client tools, e.g. \`apt-get install postgresql-client-${serverMajor}\` ` +
-        `(from the PostgreSQL apt repository, apt.postgresql.org), which puts them in ` +
-        `${DEBIAN_LAYOUT}/${serverMajor}/bin, or pass --pg-bin-dir (input pg-bin-dir) pointing at a directory holding pg_dump and pg_restore ${serverMajor}+.`);
-}
-
-;// CONCATENATED MODULE: ./src/engine/snapshot/server.ts
-
-
-async function inspectServer(client) {
-    const { rows } = await client.query(`
-    SELECT current_setting('server_version') AS version,
-           current_setting('server_version_num') AS version_num,
-           (SELECT system_identifier::text FROM pg_control_system()) AS system_identifier,
-           current_setting('port') AS port,
-           (SELECT rolcreatedb OR rolsuper FROM pg_roles WHERE rolname = current_user) AS can_create,
-           current_user AS user,
-           current_setting('file_copy_method', true) AS file_copy_method`);
-    const row = rows[0];
-    const versionNum = Number(row.version_num);
-    return {
-        version: row.version,
-        versionNum,
-        major: Math.floor(versionNum / 10000),
-        identity: `${row.system_identifier ?? 'unknown'}:${row.port}`,
-        canCreateDatabases: row.can_create,
-        user: row.user,
-        fileCopyMethod: row.file_copy_method || null,
-    };
-}
-/** Number of sessions connected to `database`, other than the caller's. */
-async function server_countOtherSessions(client, database) {
-    const { rows } = await client.query(`SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, [database]);
-    return Number(rows[0].n);
-}
-async function server_databaseExists(client, database) {
-    const { rows } = await client.query(`SELECT 1 FROM pg_database WHERE datname = $1`, [database]);
-    return rows.length > 0;
-}
-async function server_databaseSize(client, database) {
-    const { rows } = await client.query(`SELECT pg_database_size(datname)::bigint AS size FROM pg_database WHERE datname = $1`, [database]);
-    return rows[0]?.size ? Number(rows[0].size) : null;
-}
-/** Sessions on `database` other than the caller's, ended; returns how many. */
-async function server_terminateOtherSessions(client, database) {
-    const { rows } = await client.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, [database]);
-    return rows.length;
-}
-async function server_databaseComment(client, database) {
-    const { rows } = await client.query(`SELECT shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname = $1`, [database]);
-    return rows[0]?.comment ?? null;
-}
-async function server_databaseOwner(client, database) {
-    const { rows } = await client.query(`SELECT pg_get_userbyid(datdba) AS owner FROM pg_database WHERE datname = $1`, [database]);
-    return rows[0]?.owner ?? null;
-}
-/** Opens the snapshot server's maintenance database (postgres, else template1). */
-async function connectMaintenance(server) {
-    try {
-        return await connect(server, { applicationName: 'pg-rehearsal-admin' });
-    }
-    catch (error) {
-        if (server.database === 'postgres' && /does not exist/.test(errors_errorMessage(error))) {
-            return connect(withDatabase(server, 'template1'), { applicationName: 'pg-rehearsal-admin' });
-        }
-        throw error;
-    }
-}
-/** What the source server is, read on the one kind of source connection: read-only, short statements. */
-async function inspectSource(source) {
-    const client = await connect(source, {
-        ...SOURCE_CONNECT_OPTIONS,
-        applicationName: 'pg-rehearsal-preflight',
-    });
-    try {
-        return await inspectServer(client);
-    }
-    finally {
-        await client.end();
-    }
-}
-
-;// CONCATENATED MODULE: ./src/engine/rehearsal/preflight.ts
-
-
-
-
-
-/** Inspects the source and the snapshot server; on any error nothing is left open. */
-async function preflight(config, plan) {
-    // The source is inspected whenever it is named, if only to make sure we never run on it.
-    let sourceInfo;
-    if (config.source) {
-        sourceInfo = await inspectSource(config.source).catch((error) => {
-            throw new errors_SetupError(`source-url: ${errors_errorMessage(error)}`);
-        });
-    }
-    const admin = await connectMaintenance(config.snapshotServer).catch((error) => {
-        throw new errors_SetupError(`snapshot-server-url: ${errors_errorMessage(error)}`);
-    });
-    try {
-        const serverInfo = await inspectServer(admin);
-        checkSnapshotServer(config, plan, serverInfo, sourceInfo);
-        return { admin, serverInfo, sourceInfo };
-    }
-    catch (error) {
-        await admin.end().catch(() => undefined);
-        throw error;
-    }
-}
-function checkSnapshotServer(config, plan, serverInfo, sourceInfo) {
-    const sameServerAsSource = sourceInfo?.identity === serverInfo.identity;
-    if (config.snapshot.kind !== 'reuse' && !serverInfo.canCreateDatabases) {
-        throw new errors_SetupError(`snapshot-server-url: role "${serverInfo.user}" cannot create databases on the snapshot server ${config.snapshotServer.host}:${config.snapshotServer.port}; grant it (ALTER ROLE "${serverInfo.user}" CREATEDB) or use another snapshot-server-url`);
-    }
-    if (sameServerAsSource &&
-        config.source &&
-        (plan.snapshotName === config.source.database ||
-            namedDatabase(config.snapshot) === config.source.database)) {
-        throw new errors_ConfigError('snapshot-name', `snapshot-name: "${config.source.database}" is the source database itself; a rehearsal never runs on the source, clones it as a golden snapshot or replaces it. Choose another name`);
-    }
-    // A dump needs pg_dump able to read the source: find out now, not after creating a database.
-    if (dumpsSource(config, sameServerAsSource) && sourceInfo) {
-        try {
-            findPgTools(sourceInfo.major, config.pgBinDir);
-        }
-        catch (error) {
-            throw new errors_SetupError(`${config.pgBinDir ? 'pg-bin-dir' : 'snapshot'}: ${errors_errorMessage(error)}`);
-        }
-    }
-}
-
-;// CONCATENATED MODULE: ./src/engine/runner/split.ts
-/**
- * Splits a SQL script into statements the way psql does, keeping the line each
- * statement starts on so errors and annotations can point at it.
- *
- * Understands what can hide a semicolon: '-- comments', nested block comments,
- * 'string' and E'string' literals, "quoted identifiers", $tag$ dollar quotes$tag$, and
- * the BEGIN ATOMIC ... END body of a SQL-standard function or procedure (as psql does).
- */
-function splitSqlStatements(script) {
-    const statements = [];
-    let line = 1;
-    let start = 0;
-    let startLine = 1;
-    let hasCode = false; // whether the current statement has anything but comments/space
-    let parenDepth = 0;
-    let words = []; // the current statement's first words, to spot CREATE FUNCTION
-    let atomicDepth = 0; // BEGIN/CASE ... END nesting inside a routine body
-    let i = 0;
-    const flush = (end) => {
-        const text = script.slice(start, end);
-        if (hasCode)
-            statements.push({ sql: stripLeadingComments(text).trim(), line: startLine });
-        hasCode = false;
-    };
-    const markCode = () => {
-        if (!hasCode) {
-            hasCode = true;
-            startLine = line;
-        }
-    };
-    while (i < script.length) {
-        const ch = script[i];
-        const next = script[i + 1];
-        if (ch === '\n') {
-            line++;
-            i++;
-            continue;
-        }
-        if (ch === '-' && next === '-') {
-            while (i < script.length && script[i] !== '\n')
-                i++;
-            continue;
-        }
-        if (ch === '/' && next === '*') {
-            let depth = 1;
-            i += 2;
-            while (i < script.length && depth > 0) {
-                if (script[i] === '\n')
-                    line++;
-                if (script[i] === '/' && script[i + 1] === '*') {
-                    depth++;
-                    i += 2;
-                }
-                else if (script[i] === '*' && script[i + 1] === '/') {
-                    depth--;
-                    i += 2;
-                }
-                else
-                    i++;
-            }
-            continue;
-        }
-        if (/\s/.test(ch)) {
-            i++;
-            continue;
-        }
-        if (ch === ';' && parenDepth === 0 && atomicDepth === 0) {
-            flush(i);
-            words = [];
-            start = i + 1;
-            i++;
-            continue;
-        }
-        markCode();
-        if (ch === "'") {
-            const escapes = i > 0 && /[eE]/.test(script[i - 1]) && !/[\w$]/.test(script[i - 2] ?? ' ');
-            i++;
-            while (i < script.length) {
-                const c = script[i];
-                if (c === '\n')
-                    line++;
-                if (escapes && c === '\\') {
-                    if (script[i + 1] === '\n')
-                        line++;
-                    i += 2;
-                    continue;
-                }
-                if (c === "'") {
-                    if (script[i + 1] === "'") {
-                        i += 2;
-                        continue;
-                    }
-                    break;
-                }
-                i++;
-            }
-            i++;
-            continue;
-        }
-        if (ch === '"') {
-            i++;
-            while (i < script.length && !(script[i] === '"' && script[i + 1] !== '"')) {
-                if (script[i] === '"')
-                    i++; // doubled quote inside an identifier
-                if (script[i] === '\n')
-                    line++;
-                i++;
-            }
-            i++;
-            continue;
-        }
-        if (ch === '$') {
-            const tag = /^\$([A-Za-z_][A-Za-z0-9_]*)?\$/.exec(script.slice(i));
-            // A dollar quote cannot follow an identifier character ($1 params, names like a$b).
-            if (tag && !/[\w$]/.test(script[i - 1] ?? ' ')) {
-                const end = script.indexOf(tag[0], i + tag[0].length);
-                const stop = end === -1 ? script.length : end + tag[0].length;
-                for (let k = i; k < stop; k++)
-                    if (script[k] === '\n')
-                        line++;
-                i = stop;
-                continue;
-            }
-        }
-        if (/[A-Za-z_]/.test(ch) && !/[\w$]/.test(script[i - 1] ?? ' ')) {
-            const word = /^[A-Za-z_][\w$]*/.exec(script.slice(i, i + 64))[0].toLowerCase();
-            if (words.length < 6)
-                words.push(word);
-            const routine = words[0] === 'create' && words.slice(1, 5).some((w) => w === 'function' || w === 'procedure');
-            if (routine && word === 'begin')
-                atomicDepth++;
-            else if (atomicDepth > 0 && word === 'case')
-                atomicDepth++;
-            else if (atomicDepth > 0 && word === 'end')
-                atomicDepth--;
-            i += word.length;
-            continue;
-        }
-        if (ch === '(')
-            parenDepth++;
-        if (ch === ')')
-            parenDepth = Math.max(0, parenDepth - 1);
-        i++;
-    }
-    flush(script.length);
-    return statements;
-}
-function stripLeadingComments(text) {
-    let rest = text;
-    for (;;) {
-        const trimmed = rest.replace(/^\s+/, '');
-        if (trimmed.startsWith('--')) {
-            const nl = trimmed.indexOf('\n');
-            rest = nl === -1 ? '' : trimmed.slice(nl + 1);
-        }
-        else if (trimmed.startsWith('/*')) {
-            // Block comments nest in PostgreSQL: find the matching close.
-            let depth = 0;
-            let k = 0;
-            do {
-                if (trimmed.startsWith('/*', k)) {
-                    depth++;
-                    k += 2;
-                }
-                else if (trimmed.startsWith('*/', k)) {
-                    depth--;
-                    k += 2;
-                }
-                else
-                    k++;
-            } while (depth > 0 && k < trimmed.length);
-            rest = trimmed.slice(k);
-        }
-        else
-            return trimmed;
-    }
-}
-/** Statements PostgreSQL refuses inside a transaction block. */
-const NON_TRANSACTIONAL = /^(create\s+(unique\s+)?index\s+concurrently\b|drop\s+index\s+concurrently\b|reindex\b.*\bconcurrently\b|vacuum\b|create\s+database\b|drop\s+database\b|alter\s+system\b|create\s+tablespace\b|drop\s+tablespace\b|alter\s+table\s+.*\bdetach\s+partition\b.*\bconcurrently\b)/is;
-function requiresNoTransaction(sql) {
-    return NON_TRANSACTIONAL.test(sql.replace(/\s+/g, ' '));
-}
-const TRANSACTION_CONTROL = /^(begin|start\s+transaction|commit|end|rollback|abort|savepoint|release|prepare\s+transaction)\b/i;
-/** BEGIN/COMMIT and friends: a file that has them manages its own transactions. */
-function isTransactionControl(sql) {
-    return TRANSACTION_CONTROL.test(sql);
-}
-/** A one-line excerpt for reports: whitespace folded, at most `max` characters. */
-function excerpt(sql, max = 160) {
-    const folded = sql.replace(/\s+/g, ' ').trim();
-    return folded.length > max ? `${folded.slice(0, max - 1)}…` : folded;
 }
 
 ;// CONCATENATED MODULE: ./src/engine/observe/lock-modes.ts
@@ -46355,6 +45195,17 @@ class LockTracer {
     records() {
         return [...this.closed];
     }
+    /** How many holds are recorded so far: a mark for `recordsSince` and `forgetSince`. */
+    get recordedCount() {
+        return this.closed.length;
+    }
+    recordsSince(mark) {
+        return this.closed.slice(mark);
+    }
+    /** Forgets the holds recorded after `mark`: a re-run whose locks are already reported once. */
+    forgetSince(mark) {
+        this.closed.length = mark;
+    }
 }
 function toObservedLock(row) {
     return {
@@ -46369,294 +45220,198 @@ function toObservedLock(row) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/engine/observe/lock-sampler.ts
-
-
-
-
+;// CONCATENATED MODULE: ./src/engine/runner/split.ts
 /**
- * Lock sampling for migrations run by any command (Alembic, Prisma, Flyway, ...), whose
- * sessions we do not own. An observer connection in autocommit reads `pg_locks` joined
- * with `pg_stat_activity` for every other backend on the snapshot database every
- * `intervalMs`. Its query reads only catalog views, which the migration's DDL never locks
- * exclusively, and it runs with a short lock_timeout, so it can never make a migration wait.
+ * Splits a SQL script into statements the way psql does, keeping the line each
+ * statement starts on so errors and annotations can point at it.
  *
- * Precision: a hold is seen from its first to its last sample, so it is measured as
- * (last - first) plus half the gap to the samples on either side (one interval while the
- * sampling keeps pace), i.e. within +/- one interval of the truth; a hold shorter than the
- * interval may be missed. The report says `lock_capture: sampled`.
+ * Understands what can hide a semicolon: '-- comments', nested block comments,
+ * 'string' and E'string' literals, "quoted identifiers", $tag$ dollar quotes$tag$, and
+ * the BEGIN ATOMIC ... END body of a SQL-standard function or procedure (as psql does).
  */
-const SAMPLE_QUERY = `
-SELECT l.pid, l.locktype, l.mode, l.granted, l.relation::bigint AS oid,
-       n.nspname AS schema, c.relname AS name, c.relkind::text AS kind,
-       a.query, a.application_name, a.xact_start::text AS xact_start
-  FROM pg_locks l
-  JOIN pg_stat_activity a ON a.pid = l.pid
-  LEFT JOIN pg_class c ON c.oid = l.relation
-  LEFT JOIN pg_namespace n ON n.oid = c.relnamespace
- WHERE l.pid <> pg_backend_pid()
-   AND a.application_name NOT LIKE 'pg-rehearsal-%'
-   AND ${USER_RELATION_LOCKS}`;
-class LockSampler {
-    observer;
-    options;
-    holds = new Map();
-    namesByOid = new Map();
-    preexisting = new Set();
-    running = false;
-    loop;
-    samples = 0;
-    /** When each sample was taken, in order: a hold's edges lie between two samples. */
-    sampleTimes = [];
-    /** Longest gap between two samples: the real precision achieved. */
-    maxGapMs = 0;
-    constructor(observer, options, before) {
-        this.observer = observer;
-        this.options = options;
-        for (const r of before?.relations ?? []) {
-            this.namesByOid.set(r.oid, displayName(r.schema, r.name));
-            this.preexisting.add(r.oid);
+function splitSqlStatements(script) {
+    const statements = [];
+    let line = 1;
+    let start = 0;
+    let startLine = 1;
+    let hasCode = false; // whether the current statement has anything but comments/space
+    let parenDepth = 0;
+    let words = []; // the current statement's first words, to spot CREATE FUNCTION
+    let atomicDepth = 0; // BEGIN/CASE ... END nesting inside a routine body
+    let i = 0;
+    const flush = (end) => {
+        const text = script.slice(start, end);
+        if (hasCode)
+            statements.push({ sql: stripLeadingComments(text).trim(), line: startLine });
+        hasCode = false;
+    };
+    const markCode = () => {
+        if (!hasCode) {
+            hasCode = true;
+            startLine = line;
         }
-    }
-    async start() {
-        // Never queue behind a migration's lock, never run long: skip a sample instead.
-        await this.observer.query(`SET lock_timeout = '100ms'; SET statement_timeout = '2s'`);
-        this.running = true;
-        this.loop = this.run();
-    }
-    async stop() {
-        this.running = false;
-        await this.loop;
-    }
-    async run() {
-        let previous;
-        while (this.running) {
-            const sentAt = this.options.clock();
-            try {
-                const { rows } = await this.observer.query(SAMPLE_QUERY);
-                const at = (sentAt + this.options.clock()) / 2;
-                this.record(rows, at);
-                this.sampleTimes.push(at);
-                if (previous !== undefined)
-                    this.maxGapMs = Math.max(this.maxGapMs, at - previous);
-                previous = at;
-                this.samples++;
-            }
-            catch {
-                // A skipped sample (lock_timeout, a restarting server) only widens the error bars.
-            }
-            const wait = this.options.intervalMs - (this.options.clock() - sentAt);
-            if (this.running && wait > 0)
-                await new Promise((resolve) => setTimeout(resolve, wait));
+    };
+    while (i < script.length) {
+        const ch = script[i];
+        const next = script[i + 1];
+        if (ch === '\n') {
+            line++;
+            i++;
+            continue;
         }
-    }
-    record(rows, at) {
-        for (const row of rows) {
-            const oid = Number(row.oid);
-            const known = this.namesByOid.get(oid);
-            // Transient relations (a rewrite's new heap) that exist neither now nor before.
-            if (row.name === null && !known)
+        if (ch === '-' && next === '-') {
+            while (i < script.length && script[i] !== '\n')
+                i++;
+            continue;
+        }
+        if (ch === '/' && next === '*') {
+            let depth = 1;
+            i += 2;
+            while (i < script.length && depth > 0) {
+                if (script[i] === '\n')
+                    line++;
+                if (script[i] === '/' && script[i + 1] === '*') {
+                    depth++;
+                    i += 2;
+                }
+                else if (script[i] === '*' && script[i + 1] === '/') {
+                    depth--;
+                    i += 2;
+                }
+                else
+                    i++;
+            }
+            continue;
+        }
+        if (/\s/.test(ch)) {
+            i++;
+            continue;
+        }
+        if (ch === ';' && parenDepth === 0 && atomicDepth === 0) {
+            flush(i);
+            words = [];
+            start = i + 1;
+            i++;
+            continue;
+        }
+        markCode();
+        if (ch === "'") {
+            const escapes = i > 0 && /[eE]/.test(script[i - 1]) && !/[\w$]/.test(script[i - 2] ?? ' ');
+            i++;
+            while (i < script.length) {
+                const c = script[i];
+                if (c === '\n')
+                    line++;
+                if (escapes && c === '\\') {
+                    if (script[i + 1] === '\n')
+                        line++;
+                    i += 2;
+                    continue;
+                }
+                if (c === "'") {
+                    if (script[i + 1] === "'") {
+                        i += 2;
+                        continue;
+                    }
+                    break;
+                }
+                i++;
+            }
+            i++;
+            continue;
+        }
+        if (ch === '"') {
+            i++;
+            while (i < script.length && !(script[i] === '"' && script[i + 1] !== '"')) {
+                if (script[i] === '"')
+                    i++; // doubled quote inside an identifier
+                if (script[i] === '\n')
+                    line++;
+                i++;
+            }
+            i++;
+            continue;
+        }
+        if (ch === '$') {
+            const tag = /^\$([A-Za-z_][A-Za-z0-9_]*)?\$/.exec(script.slice(i));
+            // A dollar quote cannot follow an identifier character ($1 params, names like a$b).
+            if (tag && !/[\w$]/.test(script[i - 1] ?? ' ')) {
+                const end = script.indexOf(tag[0], i + tag[0].length);
+                const stop = end === -1 ? script.length : end + tag[0].length;
+                for (let k = i; k < stop; k++)
+                    if (script[k] === '\n')
+                        line++;
+                i = stop;
                 continue;
-            const relation = row.name !== null ? displayName(row.schema ?? 'public', row.name) : known;
-            if (row.name !== null)
-                this.namesByOid.set(oid, relation);
-            // One hold per backend, transaction, relation and mode: locks live until the transaction ends.
-            const key = `${row.pid}:${row.xact_start ?? ''}:${oid}:${row.mode}:${row.granted}`;
-            const hold = this.holds.get(key);
-            if (hold)
-                hold.lastSeenMs = at;
-            else {
-                this.holds.set(key, {
-                    relation,
-                    kind: row.kind,
-                    oid,
-                    locktype: row.locktype,
-                    mode: row.mode,
-                    granted: row.granted,
-                    firstSeenMs: at,
-                    lastSeenMs: at,
-                    query: row.query ?? '',
-                });
             }
         }
+        if (/[A-Za-z_]/.test(ch) && !/[\w$]/.test(script[i - 1] ?? ' ')) {
+            const word = /^[A-Za-z_][\w$]*/.exec(script.slice(i, i + 64))[0].toLowerCase();
+            if (words.length < 6)
+                words.push(word);
+            const routine = words[0] === 'create' && words.slice(1, 5).some((w) => w === 'function' || w === 'procedure');
+            if (routine && word === 'begin')
+                atomicDepth++;
+            else if (atomicDepth > 0 && word === 'case')
+                atomicDepth++;
+            else if (atomicDepth > 0 && word === 'end')
+                atomicDepth--;
+            i += word.length;
+            continue;
+        }
+        if (ch === '(')
+            parenDepth++;
+        if (ch === ')')
+            parenDepth = Math.max(0, parenDepth - 1);
+        i++;
     }
-    records() {
-        const interval = this.options.intervalMs;
-        return [...this.holds.values()]
-            .sort((a, b) => a.firstSeenMs - b.firstSeenMs)
-            .map((hold) => {
-            // The lock was taken between the sample before it was first seen and that sample,
-            // and released between its last sample and the next: count half of each gap, which
-            // stays honest when a loaded server spaces the samples wider than the interval.
-            const before = this.gapBefore(hold.firstSeenMs) ?? interval;
-            const after = this.gapAfter(hold.lastSeenMs) ?? interval;
-            const heldMs = hold.lastSeenMs - hold.firstSeenMs + (before + after) / 2;
-            const startedAt = Math.max(0, hold.firstSeenMs - before / 2);
-            const statement = { path: this.options.label, line: 0, sql: excerpt(hold.query) };
-            return {
-                relation: hold.relation,
-                relation_kind: relationKindName(hold.kind),
-                lock_type: hold.locktype,
-                mode: hold.mode,
-                mode_name: lockModeSql(hold.mode),
-                granted: hold.granted,
-                duration: Math.round(heldMs) / 1000,
-                held_ms: Math.round(heldMs * 10) / 10,
-                started_at_ms: Math.round(startedAt * 10) / 10,
-                blocks: lockBlocks(hold.mode),
-                new_relation: !this.preexisting.has(hold.oid),
-                statement,
-                blocked_queries: [],
-            };
-        });
-    }
-    gapBefore(at) {
-        const index = this.sampleTimes.indexOf(at);
-        return index > 0 ? at - this.sampleTimes[index - 1] : undefined;
-    }
-    gapAfter(at) {
-        const index = this.sampleTimes.indexOf(at);
-        return index >= 0 && index < this.sampleTimes.length - 1 ? this.sampleTimes[index + 1] - at : undefined;
+    flush(script.length);
+    return statements;
+}
+function stripLeadingComments(text) {
+    let rest = text;
+    for (;;) {
+        const trimmed = rest.replace(/^\s+/, '');
+        if (trimmed.startsWith('--')) {
+            const nl = trimmed.indexOf('\n');
+            rest = nl === -1 ? '' : trimmed.slice(nl + 1);
+        }
+        else if (trimmed.startsWith('/*')) {
+            // Block comments nest in PostgreSQL: find the matching close.
+            let depth = 0;
+            let k = 0;
+            do {
+                if (trimmed.startsWith('/*', k)) {
+                    depth++;
+                    k += 2;
+                }
+                else if (trimmed.startsWith('*/', k)) {
+                    depth--;
+                    k += 2;
+                }
+                else
+                    k++;
+            } while (depth > 0 && k < trimmed.length);
+            rest = trimmed.slice(k);
+        }
+        else
+            return trimmed;
     }
 }
-
-;// CONCATENATED MODULE: ./src/engine/runner/command-runner.ts
-
-
-
-
-const OUTPUT_TAIL_LINES = 20;
-/**
- * The environment a migration tool expects: DATABASE_URL (postgresql://, which SQLAlchemy
- * requires) and the libpq PG* variables, all pointing at the snapshot.
- */
-function commandEnvironment(target) {
-    const env = {};
-    for (const [key, value] of Object.entries(process.env)) {
-        // The runner's own PG* settings must not leak in and point the tool elsewhere.
-        if (value !== undefined && !key.startsWith('PG') && key !== 'DATABASE_URL')
-            env[key] = value;
-    }
-    return { ...env, ...libpqEnvironment(target), DATABASE_URL: connectionUrl(target) };
+/** Statements PostgreSQL refuses inside a transaction block. */
+const NON_TRANSACTIONAL = /^(create\s+(unique\s+)?index\s+concurrently\b|drop\s+index\s+concurrently\b|reindex\b.*\bconcurrently\b|vacuum\b|create\s+database\b|drop\s+database\b|alter\s+system\b|create\s+tablespace\b|drop\s+tablespace\b|alter\s+table\s+.*\bdetach\s+partition\b.*\bconcurrently\b)/is;
+function requiresNoTransaction(sql) {
+    return NON_TRANSACTIONAL.test(sql.replace(/\s+/g, ' '));
 }
-/**
- * Runs the user's migration command in a shell, streaming its output to the log. A
- * non-zero exit is a failed migration, reported with the command's last output lines.
- * Cancelling kills the whole process group.
- */
-async function runCommandMigration(context) {
-    const { command, log } = context;
-    const migration = {
-        path: command,
-        status: 'not_run',
-        transactional: false,
-        duration_ms: 0,
-        size_delta_bytes: null,
-        statements: [],
-    };
-    // A signal that fired already (a cancel or the timeout, while the sampler was starting)
-    // would never call the abort listener below: do not start the command at all.
-    if (context.signal.aborted)
-        throw new CancelledError(`cancelled before \`${command}\` started`, [migration]);
-    const started = context.clock();
-    log.info(`$ ${command}`);
-    const child = (0,external_node_child_process_namespaceObject.spawn)('sh', ['-c', command], {
-        cwd: context.workingDirectory,
-        env: commandEnvironment(context.target),
-        stdio: ['ignore', 'pipe', 'pipe'],
-        detached: true, // its own process group, so cancelling reaches the tool's children too
-    });
-    const tail = [];
-    // Tools print the cause first and a long stack trace after it: keep the cause apart.
-    let firstError;
-    const forward = (chunk) => {
-        for (const line of chunk.toString().split('\n')) {
-            if (!line.trim())
-                continue;
-            const clean = redactUrlString(line);
-            log.info(clean);
-            if (!firstError && /(error|fatal|exception)\s*:/i.test(clean))
-                firstError = clean.trim();
-            tail.push(clean);
-            if (tail.length > OUTPUT_TAIL_LINES)
-                tail.shift();
-        }
-    };
-    child.stdout.on('data', forward);
-    child.stderr.on('data', forward);
-    const kill = () => {
-        try {
-            process.kill(-child.pid, 'SIGTERM');
-        }
-        catch {
-            // already gone
-        }
-    };
-    context.signal.addEventListener('abort', kill, { once: true });
-    let exitCode;
-    try {
-        exitCode = await new Promise((resolve, reject) => {
-            child.on('error', reject);
-            child.on('close', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
-        });
-    }
-    finally {
-        context.signal.removeEventListener('abort', kill);
-    }
-    migration.duration_ms = Math.round((context.clock() - started) * 10) / 10;
-    if (context.signal.aborted) {
-        migration.status = 'failed';
-        throw new CancelledError(`cancelled while running \`${command}\``, [migration]);
-    }
-    if (exitCode === 0) {
-        migration.status = 'applied';
-        return { migration };
-    }
-    migration.status = 'failed';
-    return {
-        migration,
-        failure: {
-            message: `the migration command exited with code ${exitCode}${firstError ? `: ${firstError}` : ''}`,
-            path: command,
-            output: tail.join('\n'),
-        },
-    };
+const TRANSACTION_CONTROL = /^(begin|start\s+transaction|commit|end|rollback|abort|savepoint|release|prepare\s+transaction)\b/i;
+/** BEGIN/COMMIT and friends: a file that has them manages its own transactions. */
+function isTransactionControl(sql) {
+    return TRANSACTION_CONTROL.test(sql);
 }
-/**
- * Statements of a command run, as the sampler saw them: each distinct query that held a
- * lock, with the locks it held. Lines are unknown (0): the tool, not a file, sent them.
- */
-function statementsFromSampledLocks(command, locks) {
-    const byQuery = new Map();
-    for (const lock of locks) {
-        const sql = lock.statement.sql;
-        let statement = byQuery.get(sql);
-        if (!statement) {
-            statement = {
-                path: command,
-                line: 0,
-                sql: excerpt(sql),
-                started_at_ms: lock.started_at_ms,
-                duration_ms: 0,
-                locks: [],
-                rewrites: [],
-            };
-            byQuery.set(sql, statement);
-        }
-        statement.started_at_ms = Math.min(statement.started_at_ms, lock.started_at_ms);
-        const end = lock.started_at_ms + lock.held_ms;
-        statement.duration_ms = Math.max(statement.duration_ms, Math.round((end - statement.started_at_ms) * 10) / 10);
-        if (!statement.locks.some((l) => l.relation === lock.relation && l.mode === lock.mode)) {
-            statement.locks.push({
-                relation: lock.relation,
-                relation_kind: lock.relation_kind,
-                mode: lock.mode,
-                mode_name: lock.mode_name,
-                blocks: lock.blocks,
-            });
-        }
-    }
-    return [...byQuery.values()].sort((a, b) => a.started_at_ms - b.started_at_ms);
+/** A one-line excerpt for reports: whitespace folded, at most `max` characters. */
+function excerpt(sql, max = 160) {
+    const folded = sql.replace(/\s+/g, ' ').trim();
+    return folded.length > max ? `${folded.slice(0, max - 1)}…` : folded;
 }
 
 ;// CONCATENATED MODULE: ./src/engine/observe/pid-sampler.ts
@@ -46693,20 +45448,280 @@ async function sampleBackendLocks(observer, pid, intervalMs, work) {
     return { result, locks: [...seen.values()] };
 }
 
+;// CONCATENATED MODULE: ./src/engine/runner/files.ts
+
+
+/**
+ * Resolves newline-separated migration globs (`migrations/*.sql`, `db/**\/*.sql`, or a
+ * directory, meaning its `*.sql` files) relative to the working directory. Node 20 has
+ * no fs.glob, and these patterns need only `*`, `**`, `?` and `{a,b}`.
+ */
+function expandMigrationPatterns(patterns, workingDirectory) {
+    const found = new Set();
+    for (const pattern of patterns) {
+        for (const file of expandPattern(pattern, workingDirectory))
+            found.add(file);
+    }
+    return sortNaturally([...found]);
+}
+/** Files matched by one pattern, as paths relative to the working directory. */
+function expandPattern(pattern, workingDirectory) {
+    const normalized = pattern.trim().replace(/\\/g, '/').replace(/^\.\//, '');
+    if (!normalized)
+        return [];
+    const absolute = external_node_path_default().resolve(workingDirectory, normalized);
+    if (!hasMagic(normalized)) {
+        const stat = (0,external_node_fs_namespaceObject.statSync)(absolute, { throwIfNoEntry: false });
+        if (!stat)
+            return [];
+        if (stat.isDirectory())
+            return expandPattern(`${normalized.replace(/\/$/, '')}/*.sql`, workingDirectory);
+        return [relative(workingDirectory, absolute)];
+    }
+    const segments = normalized.split('/');
+    const firstMagic = segments.findIndex(hasMagic);
+    const base = external_node_path_default().resolve(workingDirectory, segments.slice(0, firstMagic).join('/') || '.');
+    const matcher = globToRegExp(segments.slice(firstMagic).join('/'));
+    return walk(base)
+        .filter((file) => matcher.test(external_node_path_default().relative(base, file).split((external_node_path_default()).sep).join('/')))
+        .map((file) => relative(workingDirectory, file));
+}
+function relative(workingDirectory, file) {
+    return external_node_path_default().relative(workingDirectory, file).split((external_node_path_default()).sep).join('/');
+}
+function hasMagic(text) {
+    return /[*?{[]/.test(text);
+}
+function walk(directory) {
+    const stat = (0,external_node_fs_namespaceObject.statSync)(directory, { throwIfNoEntry: false });
+    if (!stat?.isDirectory())
+        return [];
+    const files = [];
+    for (const entry of (0,external_node_fs_namespaceObject.readdirSync)(directory, { withFileTypes: true })) {
+        if (entry.name === 'node_modules' || entry.name === '.git')
+            continue;
+        const full = external_node_path_default().join(directory, entry.name);
+        if (entry.isDirectory())
+            files.push(...walk(full));
+        else if (entry.isFile())
+            files.push(full);
+    }
+    return files;
+}
+function globToRegExp(glob) {
+    let source = '';
+    for (let i = 0; i < glob.length; i++) {
+        const ch = glob[i];
+        if (ch === '*' && glob[i + 1] === '*') {
+            // `**/` matches zero or more directories
+            source += glob[i + 2] === '/' ? '(?:.*/)?' : '.*';
+            i += glob[i + 2] === '/' ? 2 : 1;
+        }
+        else if (ch === '*')
+            source += '[^/]*';
+        else if (ch === '?')
+            source += '[^/]';
+        else if (ch === '{') {
+            const end = glob.indexOf('}', i);
+            if (end === -1)
+                source += '\\{';
+            else {
+                source += `(?:${glob
+                    .slice(i + 1, end)
+                    .split(',')
+                    .map((alt) => alt.replace(/[.+^$()|\\]/g, '\\$&').replace(/\*/g, '[^/]*'))
+                    .join('|')})`;
+                i = end;
+            }
+        }
+        else if (ch === '[') {
+            const end = glob.indexOf(']', i);
+            if (end === -1)
+                source += '\\[';
+            else {
+                source += glob.slice(i, end + 1).replace(/^\[!/, '[^');
+                i = end;
+            }
+        }
+        else
+            source += ch.replace(/[.+^$()|\\]/g, '\\$&');
+    }
+    return new RegExp(`^${source}$`);
+}
+const collator = new Intl.Collator('en', { numeric: true, sensitivity: 'base' });
+/** Natural order: `2_b.sql` before `10_a.sql`. */
+function sortNaturally(files) {
+    return [...files].sort((a, b) => collator.compare(a, b) || (a < b ? -1 : a > b ? 1 : 0));
+}
+
+;// CONCATENATED MODULE: ./src/engine/runner/layouts.ts
+
+
+
+const FLYWAY = /^([VRU])([0-9][0-9._]*)?__.+\.sql$/i;
+const GOLANG_MIGRATE = /^(\d+)_.+\.(up|down)\.sql$/i;
+const DBMATE_UP = /^--\s*migrate:up\b(.*)$/m;
+const DBMATE_DOWN = /^--\s*migrate:down\b/m;
+function detectLayout(files, workingDirectory) {
+    const names = files.map((f) => external_node_path_default().basename(f));
+    if (names.length && names.every((n) => FLYWAY.test(n)) && names.some((n) => /^V/i.test(n)))
+        return 'flyway';
+    if (names.length && names.every((n) => GOLANG_MIGRATE.test(n)))
+        return 'golang-migrate';
+    if (files.some((f) => DBMATE_UP.test((0,external_node_fs_namespaceObject.readFileSync)(external_node_path_default().resolve(workingDirectory, f), 'utf8'))))
+        return 'dbmate';
+    return 'plain';
+}
+function versionParts(version) {
+    return version.split(/[._]/).filter(Boolean).map(Number);
+}
+function compareVersions(a, b) {
+    for (let i = 0; i < Math.max(a.length, b.length); i++) {
+        const diff = (a[i] ?? 0) - (b[i] ?? 0);
+        if (diff !== 0)
+            return diff;
+    }
+    return 0;
+}
+/** Orders the files of a layout and sets aside those that never run forward. */
+function planMigrations(files, layout) {
+    const skipped = [];
+    if (layout === 'flyway') {
+        const versioned = [];
+        const repeatable = [];
+        for (const file of files) {
+            const match = FLYWAY.exec(external_node_path_default().basename(file));
+            const kind = match?.[1].toUpperCase();
+            if (kind === 'V')
+                versioned.push({ file, version: versionParts(match[2] ?? '') });
+            else if (kind === 'R')
+                repeatable.push(file);
+            else
+                skipped.push({ path: file, reason: kind === 'U' ? 'undo migration' : 'not a Flyway migration name' });
+        }
+        versioned.sort((a, b) => compareVersions(a.version, b.version));
+        return { run: [...versioned.map((v) => v.file), ...sortNaturally(repeatable)], skipped };
+    }
+    if (layout === 'golang-migrate') {
+        const up = [];
+        for (const file of files) {
+            const match = GOLANG_MIGRATE.exec(external_node_path_default().basename(file));
+            if (match && match[2].toLowerCase() === 'up')
+                up.push({ file, n: Number(match[1]) });
+            else
+                skipped.push({ path: file, reason: 'down migration' });
+        }
+        up.sort((a, b) => a.n - b.n);
+        return { run: up.map((u) => u.file), skipped };
+    }
+    // Plain: `x.down.sql` next to `x.sql` or `x.up.sql` is the way back, never run forward.
+    const ups = new Set(files.map((f) => f.replace(/(\.up)?\.sql$/i, '')));
+    const run = [];
+    for (const file of files) {
+        if (/\.down\.sql$/i.test(file) && ups.has(file.replace(/\.down\.sql$/i, ''))) {
+            skipped.push({ path: file, reason: 'down migration' });
+        }
+        else
+            run.push(file);
+    }
+    return { run: sortNaturally(run), skipped };
+}
+/**
+ * The way back of a migration under its layout, when it has one: golang-migrate's
+ * `.down.sql`, dbmate's `-- migrate:down` section, Flyway's `U<version>__` undo file, or
+ * a plain `<name>.down.sql` next to `<name>.sql` or `<name>.up.sql`. A down with nothing
+ * but comments and blank lines counts as none.
+ */
+function downScriptOf(file, layout, workingDirectory) {
+    const absolute = external_node_path_default().resolve(workingDirectory, file);
+    const relativePath = (p) => external_node_path_default().relative(workingDirectory, p).split((external_node_path_default()).sep).join('/');
+    const fromFile = (candidate) => {
+        if (!candidate || !(0,external_node_fs_namespaceObject.existsSync)(candidate))
+            return undefined;
+        return nonEmpty({
+            path: relativePath(candidate),
+            script: (0,external_node_fs_namespaceObject.readFileSync)(candidate, 'utf8'),
+            lineOffset: 0,
+        });
+    };
+    if (layout === 'dbmate') {
+        const text = (0,external_node_fs_namespaceObject.readFileSync)(absolute, 'utf8');
+        const down = /^--\s*migrate:down\b(.*)$/m.exec(text);
+        if (!down)
+            return undefined;
+        const start = down.index + down[0].length;
+        return nonEmpty({
+            path: file,
+            script: text.slice(start),
+            lineOffset: text.slice(0, start).split('\n').length - 1,
+            transactional: /\btransaction:\s*false\b/.test(down[1]) ? false : undefined,
+        });
+    }
+    if (layout === 'golang-migrate')
+        return fromFile(absolute.replace(/\.up\.sql$/i, '.down.sql'));
+    if (layout === 'flyway')
+        return fromFile(flywayUndoOf(absolute));
+    const base = absolute.replace(/(\.up)?\.sql$/i, '');
+    return /\.down\.sql$/i.test(absolute) ? undefined : fromFile(`${base}.down.sql`);
+}
+function flywayUndoOf(absolute) {
+    const match = FLYWAY.exec(external_node_path_default().basename(absolute));
+    if (!match || match[1].toUpperCase() !== 'V')
+        return undefined;
+    const version = versionParts(match[2] ?? '');
+    const directory = external_node_path_default().dirname(absolute);
+    const undo = (0,external_node_fs_namespaceObject.readdirSync)(directory).find((name) => {
+        const m = FLYWAY.exec(name);
+        return m?.[1].toUpperCase() === 'U' && compareVersions(versionParts(m[2] ?? ''), version) === 0;
+    });
+    return undo ? external_node_path_default().join(directory, undo) : undefined;
+}
+function nonEmpty(down) {
+    const code = down.script.replace(/--[^\n]*|\/\*[\s\S]*?\*\//g, '').trim();
+    return code ? down : undefined;
+}
+/** The SQL to run from one file under a layout. */
+function loadMigrationScript(file, layout, workingDirectory) {
+    const text = (0,external_node_fs_namespaceObject.readFileSync)(external_node_path_default().resolve(workingDirectory, file), 'utf8');
+    if (layout !== 'dbmate')
+        return { script: text, lineOffset: 0 };
+    const up = DBMATE_UP.exec(text);
+    if (!up)
+        return { script: '', lineOffset: 0 };
+    const start = up.index + up[0].length;
+    const rest = text.slice(start);
+    const down = DBMATE_DOWN.exec(rest);
+    const lineOffset = text.slice(0, start).split('\n').length - 1;
+    return {
+        script: down ? rest.slice(0, down.index) : rest,
+        lineOffset,
+        transactional: /\btransaction:\s*false\b/.test(up[1]) ? false : undefined,
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/engine/runner/sql-runner.ts
 
 
 
 
 
-/** Transaction status from the server's last ReadyForQuery: I idle, T in a transaction, E failed one. */
+const statusReaders = new WeakMap();
+/**
+ * Transaction status from the server's last ReadyForQuery: I idle, T in a transaction, E
+ * failed one. One listener per client, however many runs use it.
+ */
 function trackTransactionStatus(client) {
+    const known = statusReaders.get(client);
+    if (known)
+        return known;
     let status = 'I';
     const connection = client.connection;
     connection.on('readyForQuery', (message) => {
         status = message.status ?? status;
     });
-    return () => status;
+    const read = () => status;
+    statusReaders.set(client, read);
+    return read;
 }
 /**
  * Applies SQL migration files in order. A file runs in one transaction, like most
@@ -46729,7 +45744,9 @@ async function runSqlMigrations(files, context) {
     for (const migration of migrations) {
         if (context.signal.aborted)
             throw new CancelledError('cancelled before all migrations ran', migrations);
-        const { script, lineOffset, transactional } = loadMigrationScript(migration.path, context.layout, context.workingDirectory);
+        const { script, lineOffset, transactional } = context.load
+            ? context.load(migration.path)
+            : loadMigrationScript(migration.path, context.layout, context.workingDirectory);
         const statements = splitSqlStatements(script).map((s) => ({ ...s, line: s.line + lineOffset }));
         migration.transactional =
             transactional !== false &&
@@ -46746,11 +45763,11 @@ async function runSqlMigrations(files, context) {
             if (!(error instanceof CancelledError))
                 throw error;
             // The report shows the file and statement the cancel interrupted.
-            migration.duration_ms = sql_runner_round(context.clock() - started);
+            migration.duration_ms = round(context.clock() - started);
             migration.status = 'failed';
             throw new CancelledError(error.message, migrations);
         }
-        migration.duration_ms = sql_runner_round(context.clock() - started);
+        migration.duration_ms = round(context.clock() - started);
         migration.status = failure ? 'failed' : 'applied';
         if (size !== undefined && context.databaseSize && !failure?.connection_lost) {
             const after = await context.databaseSize();
@@ -46835,18 +45852,20 @@ async function runStatement(migration, statement, context, readLocksAfter, sampl
     };
     migration.statements.push(report);
     const started = context.clock();
-    report.started_at_ms = sql_runner_round(started);
+    report.started_at_ms = round(started);
     try {
         if (sampleWhileRunning && context.tracer) {
             const observer = await context.observer();
             const pid = context.client.processID;
             const { locks } = await sampleBackendLocks(observer, pid, 10, context.client.query(statement.sql));
-            report.duration_ms = sql_runner_round(context.clock() - started);
+            report.duration_ms = round(context.clock() - started);
             context.tracer.observe(locks, started, report);
         }
         else {
-            await context.client.query(statement.sql);
-            report.duration_ms = sql_runner_round(context.clock() - started);
+            const result = await context.client.query(statement.sql);
+            report.duration_ms = round(context.clock() - started);
+            if (/^(INSERT|UPDATE|DELETE|MERGE)$/.test(result.command ?? ''))
+                report.rows = result.rowCount ?? undefined;
             if (readLocksAfter && context.tracer) {
                 context.tracer.observe(await context.tracer.readOwnLocks(context.client, statement.sql), started, report);
             }
@@ -46854,7 +45873,7 @@ async function runStatement(migration, statement, context, readLocksAfter, sampl
         return undefined;
     }
     catch (error) {
-        report.duration_ms = sql_runner_round(context.clock() - started);
+        report.duration_ms = round(context.clock() - started);
         if (context.signal.aborted) {
             report.error = 'cancelled';
             throw new CancelledError(`cancelled while running ${migration.path}:${statement.line}`);
@@ -46888,241 +45907,1212 @@ function linesBefore(sql, position) {
         return 0;
     return (sql.slice(0, position - 1).match(/\n/g) ?? []).length;
 }
-function sql_runner_round(ms) {
+function round(ms) {
     return Math.round(ms * 10) / 10;
 }
 
-;// CONCATENATED MODULE: ./src/engine/runner/migration-runner.ts
+;// CONCATENATED MODULE: ./src/engine/advice/rules.ts
 
 
 
-
-
-/** The runner the config asks for. */
-function chooseRunner(config, files, layout, before) {
-    if (config.runner.kind === 'sql')
-        return new SqlFilesRunner(config, files, layout, before);
-    return new CommandRunner(config, config.runner.command, before);
-}
-/** SQL files through our own session: every lock traced exactly. */
-class SqlFilesRunner {
-    config;
-    files;
-    layout;
-    tracer;
-    constructor(config, files, layout, before) {
-        this.config = config;
-        this.files = files;
-        this.layout = layout;
-        this.tracer = config.lockMonitoring ? new LockTracer(before) : undefined;
-    }
-    async run(context) {
-        const { log } = context;
-        return log.group('Migrations', () => runSqlMigrations(this.files, {
-            client: context.client,
-            observer: context.observer,
-            tracer: this.tracer,
-            clock: context.clock,
-            databaseSize: context.databaseSize,
-            signal: context.signal,
-            workingDirectory: this.config.workingDirectory,
-            layout: this.layout,
-            log,
-        }));
-    }
-    finish(endedAtMs) {
-        this.tracer?.endTransaction(endedAtMs); // nothing should be open; never lose a hold if it is
-    }
-    locks() {
-        return this.tracer?.records() ?? [];
-    }
-    describe() {
-        return {
-            kind: 'sql',
-            lock_capture: this.config.lockMonitoring ? 'exact' : 'off',
-            tracing_ms: this.tracer ? report_builder_round(this.tracer.spentMs) : undefined,
-            layout: this.layout,
-        };
-    }
-}
-/** The user's migration tool in a shell: locks sampled from pg_locks while it runs. */
-class CommandRunner {
-    config;
-    command;
-    before;
-    sampler;
-    constructor(config, command, before) {
-        this.config = config;
-        this.command = command;
-        this.before = before;
-    }
-    async run(context) {
-        const { command, config } = this;
-        const { databaseSize, log, clock } = context;
-        if (config.lockMonitoring) {
-            this.sampler = new LockSampler(await context.observer(), { intervalMs: config.lockSampleIntervalMs, clock, label: command }, this.before);
-            await this.sampler.start();
-        }
-        const sizeBefore = await databaseSize?.();
-        const result = await log
-            .group('Migrations', () => runCommandMigration({
-            command,
-            workingDirectory: config.workingDirectory,
-            target: context.target,
-            signal: context.signal,
-            log,
-            clock,
-        }))
-            .finally(() => this.sampler?.stop());
-        if (sizeBefore !== undefined && databaseSize)
-            result.migration.size_delta_bytes = (await databaseSize()) - sizeBefore;
-        result.migration.statements = statementsFromSampledLocks(command, this.sampler?.records() ?? []);
-        return { migrations: [result.migration], failure: result.failure };
-    }
-    finish() { }
-    locks() {
-        return this.sampler?.records() ?? [];
-    }
-    describe() {
-        const { sampler } = this;
-        return {
-            kind: 'command',
-            command: this.command,
-            lock_capture: sampler ? 'sampled' : 'off',
-            sample_interval_ms: sampler ? this.config.lockSampleIntervalMs : undefined,
-            samples: sampler?.samples,
-            max_sample_gap_ms: sampler ? Math.round(sampler.maxGapMs) : undefined,
-        };
-    }
-}
-
-;// CONCATENATED MODULE: ./src/engine/rehearsal/run.ts
-
-
-
-
-
-
-
-
-/** Runs the migrations on the snapshot, observed; closes its own connections. */
-async function observeAndRun(inputs) {
-    const { config, plan, lease, admin, signal, log, phases } = inputs;
-    let observer;
-    const client = await connect(lease.connection, { applicationName: 'pg-rehearsal-migration' });
-    const migrationPid = client.processID;
-    const cancelInFlight = () => {
-        admin.query('SELECT pg_cancel_backend($1)', [migrationPid]).catch(() => undefined);
-    };
-    signal.addEventListener('abort', cancelInFlight, { once: true });
-    try {
-        const before = await captureBefore(client, inputs);
-        // One time origin for statements, locks and probes, so the timeline lines up.
-        const runStarted = performance.now();
-        const clock = () => performance.now() - runStarted;
-        const traffic = config.traffic && before ? await startTraffic(client, inputs, before, clock) : undefined;
-        // Migration time excludes opening the probe connections.
-        const migrationStarted = performance.now();
-        const runner = chooseRunner(config, plan.files, plan.layout, before);
-        const context = {
-            client,
-            observer: async () => {
-                observer ??= await connect(lease.connection, { applicationName: 'pg-rehearsal-observer' });
-                return observer;
-            },
-            target: lease.connection,
-            clock,
-            databaseSize: config.metrics ? () => run_databaseSize(client) : undefined,
-            signal,
-            log,
-        };
-        const outcome = await runMigrations(runner, context, inputs);
-        phases.migrate = report_builder_round(performance.now() - migrationStarted);
-        await traffic?.stop();
-        signal.removeEventListener('abort', cancelInFlight);
-        runner.finish(clock());
-        const after = await captureAfter(client, inputs, outcome);
-        return { runner, ...outcome, before, after, traffic };
-    }
-    finally {
-        await client.end().catch(() => undefined);
-        await observer?.end().catch(() => undefined);
-    }
-}
-async function run_databaseSize(client) {
-    const { rows } = await client.query('SELECT pg_database_size(current_database()) AS size');
-    return Number(rows[0].size);
-}
-async function captureBefore(client, inputs) {
-    const { config, phases, lease } = inputs;
-    if (!config.metrics && !config.lockMonitoring)
-        return undefined;
-    const t = performance.now();
-    const before = await captureCatalog(client);
-    phases.catalog_before = report_builder_round(performance.now() - t);
-    lease.info.size_bytes = before.databaseBytes;
-    return before;
-}
-async function startTraffic(client, inputs, before, clock) {
-    const { config, plan, lease, log } = inputs;
-    const text = plan.files
-        .map((f) => (0,external_node_fs_namespaceObject.readFileSync)(external_node_path_default().resolve(config.workingDirectory, f), 'utf8'))
-        .join('\n');
-    const targets = await describeTargets(client, chooseProbeTables(before, text));
-    const traffic = new TrafficGenerator(targets, {
-        target: lease.connection,
-        intervalMs: PROBE_INTERVAL_MS,
-        clock,
-        maxWaitMs: config.timeoutMs,
-    });
-    log.info(`probe traffic on ${targets.map((t) => t.table).join(', ') || 'no table'}`);
-    await traffic.start();
-    return traffic;
-}
-/** The runner's outcome; a cancel, the timeout or a lost connection are outcomes too. */
-async function runMigrations(runner, context, inputs) {
-    const { config, signal, cancel } = inputs;
-    try {
-        const result = await runner.run(context);
-        return { migrations: result.migrations, failure: result.failure, cancelled: false };
-    }
-    catch (error) {
-        if (error instanceof CancelledError || signal.aborted) {
-            const migrations = error instanceof CancelledError && error.migrations ? error.migrations : [];
-            const why = cancel?.aborted
-                ? `the run was cancelled (${errors_errorMessage(cancel.reason)})`
-                : `the migrations exceeded the ${config.timeoutMs / 1000} s timeout`;
-            return { migrations, failure: { message: `${why}: ${errors_errorMessage(error)}` }, cancelled: true };
-        }
-        // Lost between statements (BEGIN, COMMIT, a size query): the same outcome as during one.
-        if (isConnectionLost(error))
-            return { migrations: [], failure: connectionLostFailure(error), cancelled: false };
-        throw error;
-    }
-}
-async function captureAfter(client, inputs, outcome) {
-    const { config, phases } = inputs;
-    if (!config.metrics || outcome.cancelled || outcome.failure?.connection_lost)
-        return undefined;
-    const t = performance.now();
-    try {
-        return await captureCatalog(client);
-    }
-    catch (error) {
-        if (!isConnectionLost(error))
-            throw error;
-        outcome.failure ??= connectionLostFailure(error);
-        return undefined;
-    }
-    finally {
-        phases.catalog_after = report_builder_round(performance.now() - t);
-    }
-}
-function connectionLostFailure(error) {
+/** An UPDATE or DELETE touching at least this many rows in one transaction gets the batching advice. */
+const LARGE_DML_ROWS = 10_000;
+const IDENT = String.raw `(?:"(?:[^"]|"")+"|[A-Za-z_][\w$]*)`;
+const QUALIFIED = String.raw `${IDENT}(?:\.${IDENT})?`;
+function advice(context, rule, finding, instead, alternative) {
+    const { report: s } = context.statement;
     return {
-        message: `the connection to the snapshot was lost: ${errors_errorMessage(error)}`,
-        connection_lost: true,
+        advice: {
+            rule,
+            statement: { path: s.path, line: s.line, sql: s.sql },
+            table: context.table ?? null,
+            finding,
+            instead,
+            instead_sql: alternative ? alternative.map((sql) => `${sql};`).join('\n') : null,
+            measured: { original: context.original, alternative: null },
+        },
+        alternative: alternative ? { statements: alternative } : null,
     };
+}
+const createIndexConcurrently = (c) => {
+    const match = /^CREATE\s+(UNIQUE\s+)?INDEX\s+(?!CONCURRENTLY\b)(.*)$/is.exec(c.statement.sql);
+    if (!match || !c.table)
+        return undefined;
+    const safe = `CREATE ${match[1] ?? ''}INDEX CONCURRENTLY ${match[2]}`;
+    return advice(c, 'create-index-concurrently', `CREATE INDEX without CONCURRENTLY blocks every INSERT, UPDATE and DELETE on ${c.table} while it builds (writes were blocked ${formatDuration(c.original.write_block_ms)} around it here)`, 'build it with CREATE INDEX CONCURRENTLY, outside a transaction block (its own migration file, or one without a transaction): writes go on while it builds', [safe]);
+};
+const foreignKeyNotValid = (c) => {
+    const re = new RegExp(String.raw `^ALTER\s+TABLE\s+(?:ONLY\s+)?(${QUALIFIED})\s+ADD\s+CONSTRAINT\s+(${IDENT})\s+(FOREIGN\s+KEY\s.*)$`, 'is');
+    const match = re.exec(c.statement.sql);
+    const unnamed = /^ALTER\s+TABLE\s.*\bADD\s+(?:CONSTRAINT\s+\S+\s+)?FOREIGN\s+KEY\b/is.test(c.statement.sql);
+    if ((!match && !unnamed) || !c.table || /\bNOT\s+VALID\s*$/i.test(c.statement.sql))
+        return undefined;
+    const finding = `adding a validated FOREIGN KEY scans ${c.table} under SHARE ROW EXCLUSIVE (writes blocked ${formatDuration(c.original.write_block_ms)} here)`;
+    const instead = 'add it NOT VALID (instant), then VALIDATE CONSTRAINT in a later transaction: validation takes only SHARE UPDATE EXCLUSIVE, so writes go on';
+    if (!match)
+        return advice(c, 'foreign-key-not-valid', finding, `${instead} (name the constraint to have the alternative rehearsed)`, null);
+    const [, table, name, definition] = match;
+    return advice(c, 'foreign-key-not-valid', finding, instead, [
+        `ALTER TABLE ${table} ADD CONSTRAINT ${name} ${definition} NOT VALID`,
+        `ALTER TABLE ${table} VALIDATE CONSTRAINT ${name}`,
+    ]);
+};
+const setNotNullViaCheck = (c) => {
+    const re = new RegExp(String.raw `^ALTER\s+TABLE\s+(?:ONLY\s+)?(${QUALIFIED})\s+ALTER\s+(?:COLUMN\s+)?(${IDENT})\s+SET\s+NOT\s+NULL$`, 'is');
+    const match = re.exec(c.statement.sql);
+    if (!match || !c.table)
+        return undefined;
+    const [, table, column] = match;
+    const check = quoteName(`${unquote(table.split('.').pop())}_${unquote(column)}_not_null`);
+    return advice(c, 'set-not-null-via-check', `SET NOT NULL scans ${c.table} under ACCESS EXCLUSIVE (reads and writes blocked ${formatDuration(c.original.read_block_ms)} here)`, 'add a CHECK (column IS NOT NULL) NOT VALID, VALIDATE it (SHARE UPDATE EXCLUSIVE), then SET NOT NULL, which PostgreSQL 12+ proves from the check without a scan, and drop the check', [
+        `ALTER TABLE ${table} ADD CONSTRAINT ${check} CHECK (${column} IS NOT NULL) NOT VALID`,
+        `ALTER TABLE ${table} VALIDATE CONSTRAINT ${check}`,
+        `ALTER TABLE ${table} ALTER COLUMN ${column} SET NOT NULL`,
+        `ALTER TABLE ${table} DROP CONSTRAINT ${check}`,
+    ]);
+};
+const uniqueViaIndex = (c) => {
+    const re = new RegExp(String.raw `^ALTER\s+TABLE\s+(?:ONLY\s+)?(${QUALIFIED})\s+ADD\s+(?:CONSTRAINT\s+(${IDENT})\s+)?(UNIQUE|PRIMARY\s+KEY)\s*(\([^()]*\))$`, 'is');
+    const match = re.exec(c.statement.sql);
+    if (!match || !c.table)
+        return undefined;
+    const [, table, givenName, kindText, columns] = match;
+    const kind = kindText.toUpperCase().replace(/\s+/g, ' ');
+    const bare = unquote(table.split('.').pop());
+    const name = givenName ?? quoteName(kind === 'UNIQUE' ? `${bare}_${columnsSlug(columns)}_key` : `${bare}_pkey`);
+    return advice(c, 'unique-via-index', `ADD ${kind} builds its index under ACCESS EXCLUSIVE on ${c.table} (reads and writes blocked ${formatDuration(c.original.read_block_ms)} here)`, `build the unique index CONCURRENTLY first, then attach it: ADD CONSTRAINT ... ${kind} USING INDEX only takes a brief lock`, [
+        `CREATE UNIQUE INDEX CONCURRENTLY ${name} ON ${table} ${columns}`,
+        `ALTER TABLE ${table} ADD CONSTRAINT ${name} ${kind} USING INDEX ${name}`,
+    ]);
+};
+const rewriteExpandContract = (c) => {
+    const rewritten = c.statement.report.rewrites.filter((r) => hasRows(c.report, r));
+    if (!rewritten.length)
+        return undefined;
+    return advice(c, 'rewrite-expand-contract', `this statement rewrote ${rewritten.join(', ')} under ACCESS EXCLUSIVE (reads and writes blocked ${formatDuration(c.original.read_block_ms)} here)`, 'expand and contract: add a new column, backfill it in batches, switch reads and writes over, then drop the old one; no single statement does this without a rewrite, so there is no alternative to rehearse', null);
+};
+const lockTimeout = (c) => {
+    if (c.lockTimeoutSet || !c.table)
+        return undefined;
+    const blocking = c.locks
+        .filter((l) => l.relation === c.table && l.blocks !== 'none')
+        .sort((a, b) => lockStrength(b.mode) - lockStrength(a.mode))[0];
+    if (!blocking)
+        return undefined;
+    const queue = c.report.traffic?.lock_queue[c.table];
+    const queued = !c.report.traffic
+        ? ' (traffic: true runs the lock-queue check and shows it on your data)'
+        : queue?.outcome === 'queued'
+            ? `; the lock-queue check saw it: behind a reader holding ${c.table} for ${formatDuration(queue.reader_held_ms)}, the migration queued and every query on ${c.table} queued behind it`
+            : '';
+    return advice(c, 'lock-timeout', `takes ${blocking.mode_name} on ${c.table} with no lock_timeout: behind one long query on it, this statement waits, and every other query queues behind it${queued}`, "SET lock_timeout = '2s' (or SET LOCAL in the transaction) before it, and retry the migration when it times out", null);
+};
+const batchLargeDml = (c) => {
+    const rows = c.statement.report.rows;
+    if (!/^(UPDATE|DELETE)\b/i.test(c.statement.sql) || rows === undefined || rows < LARGE_DML_ROWS)
+        return undefined;
+    const rowLock = c.locks.find((l) => l.mode === 'RowExclusiveLock' && !l.new_relation);
+    const held = rowLock
+        ? `, their row locks held ${formatDuration(rowLock.held_ms)} until the transaction ended`
+        : '';
+    return advice(c, 'batch-large-dml', `${rows.toLocaleString('en-US')} rows changed in one transaction${held}: concurrent writes to those rows wait, and autovacuum cannot clean up until it ends`, 'update in batches of a few thousand rows, each in its own transaction (a loop in the deploy script, or a procedure that COMMITs between batches)', null);
+};
+const RULES = [
+    createIndexConcurrently,
+    foreignKeyNotValid,
+    setNotNullViaCheck,
+    uniqueViaIndex,
+    rewriteExpandContract,
+    lockTimeout,
+    batchLargeDml,
+];
+/** The advice for every statement of a finished run, in statement order. */
+function adviseOn(report, statements) {
+    const candidates = [];
+    // Files that set lock_timeout, or were already told to (once per file is enough).
+    const lockTimeoutHandled = new Set();
+    for (const statement of statements) {
+        const s = statement.report;
+        if (/^SET\s+(?:LOCAL\s+|SESSION\s+)?lock_timeout\b/i.test(statement.sql))
+            lockTimeoutHandled.add(s.path);
+        if (s.error)
+            continue;
+        const locks = report.locks.filter((l) => l.statement.path === s.path && l.statement.line === s.line);
+        const table = targetTable(report, statement, locks);
+        const context = {
+            report,
+            statement,
+            locks,
+            table,
+            original: measureOriginal(report, s, table),
+            lockTimeoutSet: lockTimeoutHandled.has(s.path),
+        };
+        for (const rule of RULES) {
+            const found = rule(context);
+            if (!found)
+                continue;
+            candidates.push({ ...found, statement });
+            if (found.advice.rule === 'lock-timeout')
+                lockTimeoutHandled.add(s.path);
+        }
+    }
+    return candidates;
+}
+/**
+ * The table a statement is about: the one its SQL names (`ON t`, `ALTER TABLE t`) when
+ * that table existed before the run and has rows, else such a table it locked first. The
+ * name counts even without a new lock: a transaction may already hold the table.
+ */
+function targetTable(report, statement, locks) {
+    const named = new RegExp(String.raw `^(?:CREATE\s.*?\sON\s+(?:ONLY\s+)?|ALTER\s+TABLE\s+(?:ONLY\s+)?)(${QUALIFIED})`, 'is').exec(statement.sql)?.[1];
+    if (named) {
+        const parts = named.match(new RegExp(IDENT, 'g')).map(unquote);
+        const name = parts.length === 2 ? displayName(parts[0], parts[1]) : parts[0];
+        if (hasRows(report, name))
+            return name;
+    }
+    return locks.find((l) => l.relation_kind === 'table' && !l.new_relation && hasRows(report, l.relation))
+        ?.relation;
+}
+/**
+ * What the statement cost in the run: its time, and how long the table stayed blocked
+ * around it: the longest hold on the table, by this statement or an earlier one of its
+ * transaction, that was in force while it ran.
+ */
+function measureOriginal(report, statement, table) {
+    const start = statement.started_at_ms;
+    const end = start + statement.duration_ms;
+    const covering = report.locks.filter((l) => l.relation === table && l.started_at_ms <= start + 0.5 && l.started_at_ms + l.held_ms >= end - 0.5);
+    return blockMeasurement(statement.duration_ms, covering);
+}
+function blockMeasurement(durationMs, locks) {
+    const tables = locks.filter((l) => l.relation_kind === 'table' && !l.new_relation);
+    const longest = (pick) => Math.max(0, ...tables.filter(pick).map((l) => l.held_ms));
+    return {
+        duration_ms: durationMs,
+        read_block_ms: longest((l) => l.blocks === 'reads+writes'),
+        write_block_ms: longest((l) => l.blocks !== 'none'),
+    };
+}
+function hasRows(report, table) {
+    const metrics = report.metrics?.tables[table];
+    return !!metrics && metrics.status !== 'new' && (metrics.rows_before ?? 0) > 0;
+}
+function unquote(name) {
+    return name.startsWith('"') ? name.slice(1, -1).replace(/""/g, '"') : name.toLowerCase();
+}
+function quoteName(name) {
+    const short = name.slice(0, 63);
+    return /^[a-z_][a-z0-9_]*$/.test(short) ? short : `"${short.replace(/"/g, '""')}"`;
+}
+function columnsSlug(columns) {
+    return columns
+        .slice(1, -1)
+        .split(',')
+        .map((c) => unquote(c.trim()))
+        .join('_');
+}
+
+;// CONCATENATED MODULE: ./src/engine/advice/measure.ts
+
+
+
+
+
+
+
+
+
+
+
+/** Each rehearsal of an alternative costs a copy: at most this many per run. */
+const MAX_MEASURED_ALTERNATIVES = 5;
+async function measureAlternatives(candidates, run) {
+    let measured = 0;
+    const advice = [];
+    for (const candidate of candidates) {
+        const item = candidate.advice;
+        advice.push(item);
+        if (!candidate.alternative)
+            continue;
+        if (run.signal.aborted) {
+            item.not_measured = 'the run was cancelled';
+            continue;
+        }
+        if (measured >= MAX_MEASURED_ALTERNATIVES) {
+            item.not_measured = `only the first ${MAX_MEASURED_ALTERNATIVES} alternatives of a run are rehearsed`;
+            continue;
+        }
+        measured++;
+        try {
+            const result = await rehearseAlternative(candidate, run);
+            if ('failed' in result)
+                item.not_measured = result.failed;
+            else
+                item.measured.alternative = result;
+            run.log.info(`advice ${item.rule} (${item.statement.path}:${item.statement.line}): ${describe(item)}`);
+        }
+        catch (error) {
+            item.not_measured = `the alternative could not be rehearsed: ${errors_errorMessage(error)}`;
+        }
+    }
+    return advice;
+}
+function describe(item) {
+    const alt = item.measured.alternative;
+    return alt
+        ? `writes blocked ${item.measured.original.write_block_ms} ms -> ${alt.write_block_ms} ms`
+        : `${item.not_measured}`;
+}
+async function rehearseAlternative(candidate, run) {
+    const copy = await run.freshCopy();
+    const directory = (0,external_node_fs_namespaceObject.mkdtempSync)(external_node_path_default().join(external_node_os_default().tmpdir(), 'pg-rehearsal-advice-'));
+    const sessions = [];
+    try {
+        const client = await connect(copy.connection, { applicationName: 'pg-rehearsal-advice' });
+        sessions.push(client);
+        const context = runContext(client, copy.connection, run, sessions);
+        const before = run.files.slice(0, run.files.indexOf(candidate.advice.statement.path));
+        const replay = await runSqlMigrations(before, context);
+        if (replay.failure)
+            return { failed: `replaying the earlier files failed: ${replay.failure.message}` };
+        const earlier = candidate.statement.index;
+        if (earlier > 0) {
+            const prefix = await runSqlMigrations([writeScript(directory, 'earlier.sql', earlierStatements(candidate))], { ...context, layout: 'plain' });
+            if (prefix.failure)
+                return { failed: `replaying the statements before it failed: ${prefix.failure.message}` };
+        }
+        const tracer = new LockTracer(await captureCatalog(client));
+        const started = performance.now();
+        const alternative = await runSqlMigrations([writeScript(directory, 'alternative.sql', ownTransactions(candidate.alternative.statements))], { ...context, layout: 'plain', tracer, clock: () => performance.now() - started });
+        if (alternative.failure)
+            return { failed: `the alternative failed on this data: ${alternative.failure.message}` };
+        const statements = alternative.migrations[0].statements.filter((s) => !isTransactionControl(s.sql));
+        const duration = statements.reduce((sum, s) => sum + s.duration_ms, 0);
+        return blockMeasurement(Math.round(duration * 10) / 10, tracer.records());
+    }
+    finally {
+        for (const session of sessions)
+            await session.end().catch(() => undefined);
+        (0,external_node_fs_namespaceObject.rmSync)(directory, { recursive: true, force: true });
+        await copy.drop();
+    }
+}
+function runContext(client, connection, run, sessions) {
+    let observer;
+    return {
+        client,
+        observer: async () => {
+            if (!observer) {
+                observer = await connect(connection, { applicationName: 'pg-rehearsal-advice-observer' });
+                sessions.push(observer);
+            }
+            return observer;
+        },
+        clock: () => performance.now(),
+        signal: run.signal,
+        workingDirectory: run.workingDirectory,
+        layout: run.layout,
+        log: logger_silentLogger,
+    };
+}
+/** The statements of the original's file that ran before it, as they were written. */
+function earlierStatements(candidate) {
+    const { siblings, index } = candidate.statement;
+    return siblings
+        .slice(0, index)
+        .map((sql) => `${sql};\n`)
+        .join('');
+}
+/** Each statement in its own transaction, except those PostgreSQL refuses inside one. */
+function ownTransactions(statements) {
+    return statements
+        .map((sql) => (requiresNoTransaction(sql) ? `${sql};\n` : `BEGIN;\n${sql};\nCOMMIT;\n`))
+        .join('');
+}
+function writeScript(directory, name, script) {
+    const file = external_node_path_default().join(directory, name);
+    (0,external_node_fs_namespaceObject.writeFileSync)(file, script);
+    return file;
+}
+
+;// CONCATENATED MODULE: ./src/engine/advice/statements.ts
+
+
+/**
+ * The full text of every statement the report lists: the report keeps a one-line excerpt,
+ * rules need the whole statement to rewrite it. SQL files are read again and split the
+ * way the runner split them (matched by line); a command's statements only have their
+ * excerpt, which is what the tool sent, folded.
+ */
+function readFullStatements(report, layout, workingDirectory) {
+    const statements = [];
+    for (const migration of report.migrations) {
+        const byLine = new Map();
+        if (report.runner.kind === 'sql' && layout && migration.statements.length) {
+            const { script, lineOffset } = loadMigrationScript(migration.path, layout, workingDirectory);
+            for (const s of splitSqlStatements(script))
+                byLine.set(s.line + lineOffset, s.sql);
+        }
+        const siblings = migration.statements.map((s) => byLine.get(s.line) ?? s.sql);
+        migration.statements.forEach((report, index) => {
+            const raw = siblings[index];
+            statements.push({ report, raw, sql: stripSqlComments(raw).trim(), index, siblings });
+        });
+    }
+    return statements;
+}
+/**
+ * The statement without its comments (each replaced by a space), string literals, quoted
+ * identifiers and dollar quotes left exactly as they are.
+ */
+function stripSqlComments(sql) {
+    let out = '';
+    let i = 0;
+    while (i < sql.length) {
+        const rest = sql.slice(i);
+        const quoted = /^(?:'(?:[^']|'')*'|"(?:[^"]|"")*"|(\$[A-Za-z_]*\$)[\s\S]*?\1)/.exec(rest);
+        if (quoted) {
+            out += quoted[0];
+            i += quoted[0].length;
+        }
+        else if (rest.startsWith('--')) {
+            const end = sql.indexOf('\n', i);
+            i = end === -1 ? sql.length : end;
+            out += ' ';
+        }
+        else if (rest.startsWith('/*')) {
+            let depth = 0;
+            do {
+                if (sql.startsWith('/*', i)) {
+                    depth++;
+                    i += 2;
+                }
+                else if (sql.startsWith('*/', i)) {
+                    depth--;
+                    i += 2;
+                }
+                else
+                    i++;
+            } while (depth > 0 && i < sql.length);
+            out += ' ';
+        }
+        else {
+            out += sql[i];
+            i++;
+        }
+    }
+    return out;
+}
+
+;// CONCATENATED MODULE: ./src/engine/advice/index.ts
+
+
+
+/**
+ * `auto` rehearses the safer forms when another copy of the database is cheap: a file
+ * copy or copy-on-write clone (template, clone, a golden snapshot). After a dump, each
+ * copy would be another dump, so the advice stays in words unless asked for.
+ */
+function resolveAdviceMode(option, strategy) {
+    if (option !== 'auto')
+        return option;
+    return strategy === 'template' || strategy === 'clone' || strategy === 'existing' ? 'measured' : 'text';
+}
+/** The advice for a finished run, its safer forms rehearsed when the mode says so. */
+async function adviseReport(report, request) {
+    if (request.mode === 'off' || report.cancelled)
+        return [];
+    const candidates = adviseOn(report, readFullStatements(report, request.layout, request.workingDirectory));
+    const whyNot = notMeasuredReason(report, request.mode);
+    if (whyNot || !request.layout) {
+        for (const c of candidates)
+            if (c.alternative)
+                c.advice.not_measured = whyNot ?? 'no SQL files to replay';
+        return candidates.map((c) => c.advice);
+    }
+    const files = report.migrations.filter((m) => m.status !== 'not_run').map((m) => m.path);
+    return request.log.group('Advice', () => measureAlternatives(candidates, { ...request, files, layout: request.layout }));
+}
+function notMeasuredReason(report, mode) {
+    if (mode === 'text')
+        return report.snapshot?.strategy === 'dump'
+            ? 'each rehearsal of an alternative would need another dump of the source; set advice: measured to run it anyway'
+            : 'advice: text';
+    if (report.runner.kind !== 'sql')
+        return 'the statements came from a command; only SQL files can be replayed up to the statement';
+    if (report.failure)
+        return 'the migrations failed; alternatives are rehearsed after a run that applied';
+    return undefined;
+}
+
+;// CONCATENATED MODULE: ./src/version.ts
+/** Kept equal to package.json's version (a test checks). */
+const src_version_VERSION = '0.1.0';
+
+;// CONCATENATED MODULE: ./src/engine/observe/traffic.ts
+
+
+
+/**
+ * Probe traffic: while the migration runs, workers on their own connections keep issuing
+ * the application's simplest queries on the tables the migration touches: a primary-key
+ * read, and a write (a row lock plus the table's ROW EXCLUSIVE lock, in a transaction that
+ * is always rolled back, so no data changes). A probe waits as long as it is blocked, so
+ * its duration is the real blocking time another session would have seen. A probe counts
+ * as blocked only when PostgreSQL showed it waiting for a lock: on a busy machine a
+ * migration's CPU load alone slows probes, and that is not blocking.
+ *
+ * At the start, a "long reader" also holds each table for a moment, the way a slow report
+ * or an idle-in-transaction session does, to show whether the migration queues behind it
+ * and makes everyone else queue behind the migration (the classic outage), or fails fast
+ * thanks to lock_timeout.
+ */
+const BLOCKED_THRESHOLD_MS = 20;
+const MAX_TABLES = 8;
+const LARGEST_TABLES = 4;
+const LONG_READER_MS = 300;
+const PROBE_INTERVAL_MS = 50;
+/** How often in-flight probes older than half the blocked threshold are checked for a lock wait. */
+const LOCK_WATCH_INTERVAL_MS = 10;
+/**
+ * Tables worth probing: those the migration text names, then the largest, at most
+ * MAX_TABLES so the probe connections stay bounded (two per table, plus the long reader).
+ */
+function chooseProbeTables(before, migrationText) {
+    const tables = before.relations.filter((r) => r.kind === 'r' || r.kind === 'p');
+    const lowered = migrationText.toLowerCase();
+    const named = tables.filter((t) => new RegExp(`(^|[^\\w$])"?${escapeRegExp(t.name.toLowerCase())}"?($|[^\\w$])`).test(lowered));
+    const largest = [...tables].sort((a, b) => b.bytes - a.bytes).slice(0, LARGEST_TABLES);
+    const chosen = new Map();
+    for (const t of [...named, ...largest]) {
+        if (chosen.size >= MAX_TABLES)
+            break;
+        chosen.set(displayName(t.schema, t.name), { schema: t.schema, name: t.name });
+    }
+    return [...chosen.values()];
+}
+function escapeRegExp(text) {
+    return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+/** Finds a single-column primary key and one of its values, so probes touch one real row. */
+async function describeTargets(client, tables) {
+    const targets = [];
+    for (const t of tables) {
+        const sql = `${quoteIdent(t.schema)}.${quoteIdent(t.name)}`;
+        const { rows } = await client.query(`SELECT a.attname AS column FROM pg_index i
+         JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+        WHERE i.indrelid = $1::regclass AND i.indisprimary AND i.indnatts = 1`, [sql]);
+        const target = { table: displayName(t.schema, t.name), sql };
+        if (rows[0]) {
+            const key = await client.query(`SELECT ${quoteIdent(rows[0].column)}::text AS v FROM ${sql} LIMIT 1`);
+            if (key.rows[0]) {
+                target.keyColumn = rows[0].column;
+                target.keyValue = key.rows[0].v;
+            }
+        }
+        targets.push(target);
+    }
+    return targets;
+}
+function readQuery(t) {
+    return t.keyColumn
+        ? `SELECT 1 FROM ${t.sql} WHERE ${quoteIdent(t.keyColumn)} = $1`
+        : `SELECT 1 FROM ${t.sql} LIMIT 1`;
+}
+/** The locks an UPDATE of one row takes, without writing a row version. */
+function writeQueries(t) {
+    const rowLock = t.keyColumn
+        ? [`SELECT 1 FROM ${t.sql} WHERE ${quoteIdent(t.keyColumn)} = $1 FOR NO KEY UPDATE`]
+        : [];
+    return [`LOCK TABLE ${t.sql} IN ROW EXCLUSIVE MODE`, ...rowLock];
+}
+class TrafficGenerator {
+    targets;
+    options;
+    probes = [];
+    clients = [];
+    workers = [];
+    readers = [];
+    /** Probes running now, by backend pid, for the lock-wait watcher. */
+    inFlight = new Map();
+    running = false;
+    constructor(targets, options) {
+        this.targets = targets;
+        this.options = options;
+    }
+    async open(name) {
+        const client = new esm.Client(clientConfig(this.options.target, {
+            applicationName: `pg-rehearsal-${name}`,
+            statementTimeoutMs: this.options.maxWaitMs,
+        }));
+        client.on('error', () => undefined);
+        await client.connect();
+        this.clients.push(client);
+        return client;
+    }
+    /**
+     * Opens every connection first, so that connecting never counts as waiting, and returns
+     * once the long readers hold their tables: the migration may start then.
+     */
+    async start() {
+        const pairs = await Promise.all(this.targets.map(async (t) => ({
+            t,
+            reader: await this.open('probe'),
+            writer: await this.open('probe'),
+            long: await this.open('long-reader'),
+        })));
+        const watcher = await this.open('lock-watch');
+        this.running = true;
+        this.workers.push(this.watchLockWaits(watcher));
+        const holding = [];
+        for (const { t, reader, writer, long } of pairs) {
+            let held;
+            holding.push(new Promise((resolve) => (held = resolve)));
+            this.workers.push(this.holdLongReader(long, t, held));
+            this.workers.push(this.loop(reader, t, 'read'));
+            this.workers.push(this.loop(writer, t, 'write'));
+        }
+        await Promise.all(holding);
+    }
+    async holdLongReader(client, t, held) {
+        const startedAt = this.options.clock();
+        try {
+            await client.query('BEGIN');
+            await client.query(`SELECT 1 FROM ${t.sql} LIMIT 1`);
+            held();
+            await new Promise((resolve) => setTimeout(resolve, LONG_READER_MS));
+        }
+        finally {
+            held();
+            await client.query('ROLLBACK').catch(() => undefined);
+            this.readers.push({ table: t.table, held_ms: this.options.clock() - startedAt, startedAt });
+        }
+    }
+    /**
+     * Marks in-flight probes that PostgreSQL shows waiting for a lock. It queries only while
+     * some probe has been running for a while, so an unblocked run costs no extra queries.
+     */
+    async watchLockWaits(watcher) {
+        while (this.running) {
+            const now = this.options.clock();
+            const slow = [...this.inFlight.entries()]
+                .filter(([, probe]) => !probe.waitedForLock && now - probe.started >= BLOCKED_THRESHOLD_MS / 2)
+                .map(([pid]) => pid);
+            if (slow.length > 0) {
+                try {
+                    const { rows } = await watcher.query(`SELECT pid FROM pg_stat_activity WHERE pid = ANY($1::int[]) AND wait_event_type = 'Lock'`, [slow]);
+                    for (const { pid } of rows) {
+                        const probe = this.inFlight.get(pid);
+                        if (probe)
+                            probe.waitedForLock = true;
+                    }
+                }
+                catch {
+                    return; // without the watcher, probes simply count as not blocked
+                }
+            }
+            await new Promise((resolve) => setTimeout(resolve, LOCK_WATCH_INTERVAL_MS));
+        }
+    }
+    async loop(client, t, kind) {
+        const params = t.keyColumn ? [t.keyValue] : [];
+        const query = kind === 'read' ? readQuery(t) : writeQueries(t).join('; ');
+        const { rows } = await client.query('SELECT pg_backend_pid() AS pid');
+        const pid = rows[0].pid;
+        while (this.running) {
+            const started = this.options.clock();
+            const probe = { started, waitedForLock: false };
+            this.inFlight.set(pid, probe);
+            try {
+                if (kind === 'read')
+                    await client.query(readQuery(t), params);
+                else {
+                    await client.query('BEGIN');
+                    for (const [i, q] of writeQueries(t).entries())
+                        await client.query(q, i === 0 ? [] : params);
+                    await client.query('ROLLBACK');
+                }
+            }
+            catch {
+                // The table may be gone (dropped by the migration) or the probe timed out: stop probing it.
+                await client.query('ROLLBACK').catch(() => undefined);
+                this.inFlight.delete(pid);
+                this.record(t, kind, probe, query);
+                return;
+            }
+            this.inFlight.delete(pid);
+            this.record(t, kind, probe, query);
+            const next = started + this.options.intervalMs - this.options.clock();
+            if (this.running && next > 0)
+                await new Promise((resolve) => setTimeout(resolve, next));
+        }
+    }
+    record(t, kind, probe, query) {
+        const duration = this.options.clock() - probe.started;
+        this.probes.push({
+            table: t.table,
+            kind,
+            started_at_ms: traffic_round(probe.started),
+            wait_ms: probe.waitedForLock ? traffic_round(duration) : 0,
+            query: kind === 'read' ? query.replace('$1', t.keyValue ?? '') : query.replace('$1', t.keyValue ?? ''),
+        });
+    }
+    async stop() {
+        this.running = false;
+        await Promise.allSettled(this.workers);
+        await Promise.allSettled(this.clients.map((c) => c.end()));
+    }
+    records() {
+        return [...this.probes];
+    }
+    longReaders() {
+        return [...this.readers];
+    }
+}
+function traffic_round(ms) {
+    return Math.round(ms * 10) / 10;
+}
+function stats(probes) {
+    const waits = probes.map((p) => p.wait_ms).sort((a, b) => a - b);
+    const p95 = waits.length ? waits[Math.min(waits.length - 1, Math.ceil(waits.length * 0.95) - 1)] : 0;
+    return {
+        probes: probes.length,
+        blocked: probes.filter((p) => p.wait_ms >= BLOCKED_THRESHOLD_MS).length,
+        max_wait_ms: waits.length ? waits[waits.length - 1] : 0,
+        p95_wait_ms: p95,
+    };
+}
+/** Merges the intervals during which probes of one kind were blocked on a table. */
+function blockedIntervals(probes) {
+    const intervals = probes
+        .filter((p) => p.wait_ms >= BLOCKED_THRESHOLD_MS)
+        .map((p) => [p.started_at_ms, p.started_at_ms + p.wait_ms])
+        .sort((a, b) => a[0] - b[0]);
+    const merged = [];
+    for (const [from, to] of intervals) {
+        const last = merged[merged.length - 1];
+        if (last && from <= last[1])
+            last[1] = Math.max(last[1], to);
+        else
+            merged.push([from, to]);
+    }
+    return merged.map(([a, b]) => [traffic_round(a), traffic_round(b)]);
+}
+/**
+ * Turns probe records into the report's traffic section, and fills each lock's
+ * blocked_queries with the probes that waited while it was held on its table.
+ */
+function summariseTraffic(probes, readers, locks, intervalMs, failedFast) {
+    const tables = {};
+    for (const table of [...new Set(probes.map((p) => p.table))].sort()) {
+        const reads = probes.filter((p) => p.table === table && p.kind === 'read');
+        const writes = probes.filter((p) => p.table === table && p.kind === 'write');
+        // Thresholds judge only the waiting after our long reader let go: its queue is a
+        // scenario shown on its own, not part of what the migration itself costs.
+        const reader = readers.find((r) => r.table === table);
+        const readerEnd = reader ? reader.startedAt + reader.held_ms : -Infinity;
+        const judged = (list) => traffic_round(Math.max(0, ...list.map((p) => p.started_at_ms + p.wait_ms - Math.max(p.started_at_ms, readerEnd))));
+        tables[table] = {
+            reads: stats(reads),
+            writes: stats(writes),
+            judged_read_wait_ms: judged(reads),
+            judged_write_wait_ms: judged(writes),
+            reads_blocked: blockedIntervals(reads),
+            writes_blocked: blockedIntervals(writes),
+        };
+    }
+    for (const lock of locks) {
+        if (lock.blocks === 'none' || lock.new_relation)
+            continue;
+        const from = lock.started_at_ms;
+        const to = from + lock.held_ms;
+        lock.blocked_queries = probes
+            .filter((p) => p.table === lock.relation &&
+            p.wait_ms >= BLOCKED_THRESHOLD_MS &&
+            (p.kind === 'write' || lock.blocks === 'reads+writes') &&
+            p.started_at_ms < to &&
+            p.started_at_ms + p.wait_ms > from)
+            .sort((a, b) => b.wait_ms - a.wait_ms)
+            .slice(0, 20)
+            .map((p) => ({ query: p.query, wait_ms: p.wait_ms }));
+    }
+    const lockQueue = {};
+    for (const reader of readers) {
+        // Reads do not conflict with a reader: a read that waited during its hold waited in
+        // the queue behind a migration that was itself waiting for the reader.
+        const queued = probes.some((p) => p.table === reader.table &&
+            p.kind === 'read' &&
+            p.wait_ms >= BLOCKED_THRESHOLD_MS &&
+            p.started_at_ms < reader.startedAt + reader.held_ms);
+        lockQueue[reader.table] = {
+            reader_held_ms: traffic_round(reader.held_ms),
+            outcome: failedFast ? 'failed_fast' : queued ? 'queued' : 'no_conflict',
+        };
+    }
+    return {
+        interval_ms: intervalMs,
+        blocked_threshold_ms: BLOCKED_THRESHOLD_MS,
+        long_reader_ms: LONG_READER_MS,
+        tables,
+        lock_queue: lockQueue,
+    };
+}
+
+;// CONCATENATED MODULE: ./src/engine/report.ts
+const SCHEMA_VERSION = 1;
+/** One line for a failure: `path:line: message (SQLSTATE x)`; shared by the report and its renderers. */
+function formatFailure(failure) {
+    const where = failure.path ? `${failure.path}${failure.line ? `:${failure.line}` : ''}: ` : '';
+    const code = failure.sqlstate ? ` (SQLSTATE ${failure.sqlstate})` : '';
+    return `${where}${failure.message}${code}`;
+}
+
+;// CONCATENATED MODULE: ./src/engine/schema.ts
+
+/** Objects of extensions (pg_depend deptype 'e') are the extension's business, not the migration's. */
+const USER_NAMESPACE = `n.nspname NOT IN ('pg_catalog', 'information_schema')
+   AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'`;
+const NOT_EXTENSION = (classid, oid) => `NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = '${classid}'::regclass AND d.objid = ${oid} AND d.deptype = 'e')`;
+/** One row per object: kind, schema, owner (table or null), name, definition. */
+const SCHEMA_QUERY = `
+SELECT 'table' AS kind, n.nspname AS schema, NULL AS owner, c.relname AS name,
+       concat_ws(' ',
+         CASE c.relpersistence WHEN 'u' THEN 'UNLOGGED' END,
+         CASE c.relkind WHEN 'p' THEN 'PARTITIONED TABLE BY ' || pg_get_partkeydef(c.oid) ELSE 'TABLE' END,
+         CASE WHEN c.relispartition THEN 'PARTITION OF ' || (SELECT p.oid::regclass::text FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent WHERE i.inhrelid = c.oid) || ' ' || pg_get_expr(c.relpartbound, c.oid) END,
+         CASE WHEN c.relrowsecurity THEN 'ROW LEVEL SECURITY' END) AS definition, NULL AS detail
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE c.relkind IN ('r', 'p') AND ${USER_NAMESPACE} AND ${NOT_EXTENSION('pg_class', 'c.oid')}
+UNION ALL
+SELECT 'column', n.nspname, c.relname, a.attname,
+       concat_ws(' ', format_type(a.atttypid, a.atttypmod),
+         CASE WHEN a.attcollation <> t.typcollation AND a.attcollation <> 0 THEN 'COLLATE ' || (SELECT quote_ident(collname) FROM pg_collation WHERE oid = a.attcollation) END,
+         CASE WHEN a.attnotnull THEN 'NOT NULL' END,
+         CASE WHEN a.attidentity = 'a' THEN 'GENERATED ALWAYS AS IDENTITY'
+              WHEN a.attidentity = 'd' THEN 'GENERATED BY DEFAULT AS IDENTITY' END,
+         CASE WHEN a.attgenerated = 's' THEN 'GENERATED ALWAYS AS (' || pg_get_expr(ad.adbin, ad.adrelid) || ') STORED'
+              WHEN ad.adbin IS NOT NULL THEN 'DEFAULT ' || pg_get_expr(ad.adbin, ad.adrelid) END), NULL
+  FROM pg_attribute a
+  JOIN pg_class c ON c.oid = a.attrelid
+  JOIN pg_namespace n ON n.oid = c.relnamespace
+  JOIN pg_type t ON t.oid = a.atttypid
+  LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
+ WHERE c.relkind IN ('r', 'p', 'f') AND a.attnum > 0 AND NOT a.attisdropped
+   AND ${USER_NAMESPACE} AND ${NOT_EXTENSION('pg_class', 'c.oid')}
+UNION ALL
+SELECT 'index', n.nspname, NULL, c.relname, pg_get_indexdef(c.oid), NULL
+  FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE ${USER_NAMESPACE} AND ${NOT_EXTENSION('pg_class', 'c.oid')}
+UNION ALL
+SELECT 'constraint', n.nspname, coalesce(c.relname, ty.typname), con.conname,
+       pg_get_constraintdef(con.oid), NULL
+  FROM pg_constraint con
+  JOIN pg_namespace n ON n.oid = con.connamespace
+  LEFT JOIN pg_class c ON c.oid = con.conrelid
+  LEFT JOIN pg_type ty ON ty.oid = con.contypid
+ WHERE ${USER_NAMESPACE} AND (con.conrelid <> 0 OR con.contypid <> 0)
+   -- PostgreSQL 18 keeps NOT NULL as constraints too: the column's definition already says it.
+   AND con.contype <> 'n' AND ${NOT_EXTENSION('pg_constraint', 'con.oid')}
+UNION ALL
+SELECT 'sequence', n.nspname, NULL, c.relname,
+       concat_ws(' ', 'AS ' || format_type(s.seqtypid, NULL), 'INCREMENT ' || s.seqincrement,
+                 'MINVALUE ' || s.seqmin, 'MAXVALUE ' || s.seqmax, 'START ' || s.seqstart,
+                 CASE WHEN s.seqcycle THEN 'CYCLE' END), NULL
+  FROM pg_sequence s JOIN pg_class c ON c.oid = s.seqrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE ${USER_NAMESPACE} AND ${NOT_EXTENSION('pg_class', 'c.oid')}
+UNION ALL
+SELECT 'view', n.nspname, NULL, c.relname,
+       CASE c.relkind WHEN 'm' THEN 'MATERIALIZED ' ELSE '' END || 'VIEW AS ' || pg_get_viewdef(c.oid), NULL
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE c.relkind IN ('v', 'm') AND ${USER_NAMESPACE} AND ${NOT_EXTENSION('pg_class', 'c.oid')}
+UNION ALL
+SELECT 'function', n.nspname, NULL, p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')',
+       CASE p.prokind WHEN 'p' THEN 'PROCEDURE' ELSE 'RETURNS ' || pg_get_function_result(p.oid) END
+         || ' LANGUAGE ' || l.lanname,
+       md5(p.prosrc || coalesce(p.probin, '') || p.provolatile::text || p.prosecdef::text)
+  FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace JOIN pg_language l ON l.oid = p.prolang
+ WHERE p.prokind IN ('f', 'p', 'w') AND ${USER_NAMESPACE} AND ${NOT_EXTENSION('pg_proc', 'p.oid')}
+UNION ALL
+SELECT 'type', n.nspname, NULL, t.typname,
+       CASE t.typtype
+         WHEN 'e' THEN 'ENUM (' || (SELECT string_agg(quote_literal(e.enumlabel), ', ' ORDER BY e.enumsortorder) FROM pg_enum e WHERE e.enumtypid = t.oid) || ')'
+         WHEN 'd' THEN 'DOMAIN ' || format_type(t.typbasetype, t.typtypmod) || CASE WHEN t.typnotnull THEN ' NOT NULL' ELSE '' END
+         WHEN 'r' THEN 'RANGE'
+         ELSE 'COMPOSITE (' || (SELECT string_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod), ', ' ORDER BY a.attnum) FROM pg_attribute a WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped) || ')'
+       END, NULL
+  FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+ WHERE (t.typtype IN ('e', 'd', 'r') OR (t.typtype = 'c' AND (SELECT relkind FROM pg_class WHERE oid = t.typrelid) = 'c'))
+   AND ${USER_NAMESPACE} AND ${NOT_EXTENSION('pg_type', 't.oid')}
+UNION ALL
+SELECT 'trigger', n.nspname, c.relname, tg.tgname, pg_get_triggerdef(tg.oid), NULL
+  FROM pg_trigger tg JOIN pg_class c ON c.oid = tg.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE NOT tg.tgisinternal AND ${USER_NAMESPACE} AND ${NOT_EXTENSION('pg_trigger', 'tg.oid')}`;
+/** Reads the schema fingerprint of the database the client is connected to. */
+async function captureSchema(client) {
+    const { rows } = await client.query(SCHEMA_QUERY);
+    return rows
+        .map((row) => ({
+        kind: row.kind,
+        name: row.owner
+            ? `${displayName(row.schema, row.owner)}.${row.name}`
+            : displayName(row.schema, row.name),
+        definition: (row.definition ?? '').replace(/\s+/g, ' ').trim(),
+        ...(row.detail ? { detail: row.detail } : {}),
+    }))
+        .sort((a, b) => a.kind.localeCompare(b.kind) || a.name.localeCompare(b.name));
+}
+/**
+ * What changed between two fingerprints: objects added, dropped, or whose definition
+ * differs, in a stable order (by kind as listed in SchemaObjectKind, then name).
+ */
+function diffSchemas(before, after) {
+    const key = (o) => `${o.kind}\u0000${o.name}`;
+    const beforeByKey = new Map(before.map((o) => [key(o), o]));
+    const afterByKey = new Map(after.map((o) => [key(o), o]));
+    const changes = [];
+    for (const [k, b] of beforeByKey) {
+        const a = afterByKey.get(k);
+        if (!a)
+            changes.push({ object: b.kind, change: 'dropped', name: b.name, before: b.definition, after: null });
+        else if (a.definition !== b.definition || a.detail !== b.detail) {
+            const after = a.definition === b.definition ? `${a.definition} (body changed)` : a.definition;
+            changes.push({ object: b.kind, change: 'altered', name: b.name, before: b.definition, after });
+        }
+    }
+    for (const [k, a] of afterByKey) {
+        if (!beforeByKey.has(k))
+            changes.push({ object: a.kind, change: 'added', name: a.name, before: null, after: a.definition });
+    }
+    const order = (kind) => SCHEMA_OBJECT_KINDS.indexOf(kind);
+    return changes.sort((x, y) => order(x.object) - order(y.object) || x.name.localeCompare(y.name));
+}
+/**
+ * The bookkeeping tables migration tools keep for themselves (Alembic, Flyway,
+ * golang-migrate, dbmate, Rails, Knex, node-pg-migrate, Django, Prisma, sqitch): created
+ * by the first up, kept by a down. Not what a migration means to change.
+ */
+const HISTORY_TABLES = new Set([
+    'alembic_version',
+    'flyway_schema_history',
+    'schema_migrations',
+    'ar_internal_metadata',
+    'knex_migrations',
+    'knex_migrations_lock',
+    'pgmigrations',
+    'django_migrations',
+    '_prisma_migrations',
+    'sqitch.changes',
+]);
+/**
+ * The differences that are not about a migration tool's own history table: the table, its
+ * columns and constraints (`table.x`), and its indexes and sequences (`table_pkey`, ...).
+ */
+function withoutHistoryTables(changes) {
+    const isHistory = (name) => [...HISTORY_TABLES].some((t) => name === t || name.startsWith(`${t}.`) || name.startsWith(`${t}_`));
+    return changes.filter((c) => !isHistory(c.name));
+}
+const SCHEMA_OBJECT_KINDS = [
+    'table',
+    'column',
+    'index',
+    'constraint',
+    'sequence',
+    'view',
+    'function',
+    'type',
+    'trigger',
+];
+
+;// CONCATENATED MODULE: ./src/engine/thresholds.ts
+
+/**
+ * Judges a finished report against the configured limits. Pure: the report in,
+ * violations out. One violation per rule and subject (the worst case), so a comment
+ * does not repeat itself for every lock on the same table.
+ */
+function evaluateThresholds(report, thresholds) {
+    const violations = [];
+    const migrateMs = report.phases_ms.migrate;
+    if (thresholds.maxDurationMs !== undefined && migrateMs > thresholds.maxDurationMs) {
+        violations.push({
+            rule: 'max-duration',
+            limit: formatDuration(thresholds.maxDurationMs),
+            actual: formatDuration(migrateMs),
+            subject: 'migrations',
+            message: `the migrations took ${formatDuration(migrateMs)}, over the ${formatDuration(thresholds.maxDurationMs)} limit`,
+        });
+    }
+    // With probe traffic, the limits judge how long real queries waited, not lock hold times.
+    const judgeMeasuredWaits = (rule, limitMs, applies) => {
+        const kind = rule === 'max-read-block' ? 'reads' : 'writes';
+        for (const [table, measured] of Object.entries(report.traffic?.tables ?? {})) {
+            const waited = kind === 'reads' ? measured.judged_read_wait_ms : measured.judged_write_wait_ms;
+            if (waited <= limitMs)
+                continue;
+            const culprit = report.locks
+                .filter((l) => l.relation === table && l.granted && !l.new_relation && applies(l))
+                .sort((a, b) => b.held_ms - a.held_ms)[0];
+            violations.push({
+                rule,
+                limit: formatDuration(limitMs),
+                actual: formatDuration(waited),
+                subject: table,
+                message: `${kind} on ${table} waited up to ${formatDuration(waited)} (measured by probe traffic)${culprit ? ` behind ${culprit.mode_name}` : ''}, over the ${formatDuration(limitMs)} limit`,
+                path: culprit?.statement.path,
+                line: culprit?.statement.line,
+            });
+        }
+    };
+    const blockingRule = (rule, limitMs, applies, what) => {
+        if (limitMs === undefined)
+            return;
+        if (report.traffic) {
+            judgeMeasuredWaits(rule, limitMs, applies);
+            return;
+        }
+        const worstByRelation = new Map();
+        for (const lock of report.locks) {
+            // Nobody can be waiting on a relation the migration itself created; an index's
+            // lock comes with its table's, which is the one reported.
+            if (!lock.granted ||
+                lock.new_relation ||
+                lock.relation_kind === 'index' ||
+                !applies(lock) ||
+                lock.held_ms <= limitMs)
+                continue;
+            const current = worstByRelation.get(lock.relation);
+            if (!current || lock.held_ms > current.held_ms)
+                worstByRelation.set(lock.relation, lock);
+        }
+        for (const lock of worstByRelation.values()) {
+            violations.push({
+                rule,
+                limit: formatDuration(limitMs),
+                actual: formatDuration(lock.held_ms),
+                subject: lock.relation,
+                message: `${lock.relation} was locked ${lock.mode_name} for ${formatDuration(lock.held_ms)}, blocking ${what}, over the ${formatDuration(limitMs)} limit`,
+                path: lock.statement.path,
+                line: lock.statement.line,
+            });
+        }
+    };
+    blockingRule('max-read-block', thresholds.maxReadBlockMs, (l) => l.blocks === 'reads+writes', 'reads and writes');
+    blockingRule('max-write-block', thresholds.maxWriteBlockMs, (l) => l.blocks !== 'none', 'writes');
+    const metrics = report.metrics;
+    const limit = thresholds.maxSizeIncrease;
+    if (limit && metrics && metrics.total_db_size_delta !== null && metrics.total_db_size_before !== null) {
+        const delta = metrics.total_db_size_delta;
+        const limitBytes = limit.kind === 'bytes' ? limit.bytes : (metrics.total_db_size_before * limit.percent) / 100;
+        if (delta > limitBytes) {
+            const described = limit.kind === 'bytes' ? formatBytes(limit.bytes) : `${limit.percent}% (${formatBytes(limitBytes)})`;
+            violations.push({
+                rule: 'max-size-increase',
+                limit: limit.kind === 'bytes' ? formatBytes(limit.bytes) : `${limit.percent}%`,
+                actual: formatBytes(delta),
+                subject: 'database',
+                message: `the database grew by ${formatBytes(delta)}, over the ${described} limit`,
+            });
+        }
+    }
+    if (thresholds.maxRewriteSizeBytes !== undefined && metrics) {
+        for (const [name, table] of Object.entries(metrics.tables)) {
+            if (!table.rewritten || (table.size_before ?? 0) < thresholds.maxRewriteSizeBytes)
+                continue;
+            const statement = report.migrations.flatMap((m) => m.statements).find((s) => s.rewrites.includes(name));
+            violations.push({
+                rule: 'max-rewrite-size',
+                limit: formatBytes(thresholds.maxRewriteSizeBytes),
+                actual: formatBytes(table.size_before ?? 0),
+                subject: name,
+                message: thresholds.maxRewriteSizeBytes === 0
+                    ? `${name} (${formatBytes(table.size_before ?? 0)}) was rewritten; no rewrite is allowed (max-rewrite-size 0)`
+                    : `${name} (${formatBytes(table.size_before ?? 0)}) was rewritten; tables of ${formatBytes(thresholds.maxRewriteSizeBytes)} or more may not be`,
+                path: statement?.path,
+                line: statement?.line,
+            });
+        }
+    }
+    violations.push(...rollbackViolations(report, thresholds));
+    return violations;
+}
+/** require-reversible: a down that fails or does not restore the schema; require-down: no down at all. */
+function rollbackViolations(report, thresholds) {
+    const violations = [];
+    for (const migration of report.migrations) {
+        const rollback = migration.rollback;
+        if (!rollback)
+            continue;
+        const broken = rollback.status === 'irreversible' || rollback.status === 'failed';
+        if (thresholds.requireReversible && broken) {
+            const why = rollback.status === 'failed'
+                ? `its down failed: ${rollback.error?.message ?? 'error'}`
+                : rollback.differences.length
+                    ? `after its down, the schema differs: ${rollback.differences.map(describeDifference).join('; ')}`
+                    : `it could not run again after its down: ${rollback.error?.message ?? 'error'}`;
+            const where = rollback.status === 'failed' ? rollback.error : undefined;
+            violations.push({
+                rule: 'require-reversible',
+                limit: 'reversible',
+                actual: rollback.status,
+                subject: migration.path,
+                message: `${migration.path} is not reversible: ${why}`,
+                path: where?.path ?? rollback.down?.path ?? migration.path,
+                line: where?.line,
+            });
+        }
+        if (thresholds.requireDown && rollback.status === 'absent') {
+            violations.push({
+                rule: 'require-down',
+                limit: 'a down migration',
+                actual: 'none',
+                subject: migration.path,
+                message: `${migration.path} has no down migration`,
+                path: migration.path,
+            });
+        }
+    }
+    return violations;
+}
+/** `index products_category_idx left behind by the down`, ... */
+function describeDifference(change) {
+    const what = `${change.object} ${change.name}`;
+    if (change.change === 'added')
+        return `${what} left behind by the down`;
+    if (change.change === 'dropped')
+        return `${what} not restored (was ${change.before})`;
+    return `${what} restored as ${change.after} (was ${change.before})`;
+}
+/** The thresholds as the user wrote them, for the report's `thresholds` section. */
+function describeThresholds(thresholds) {
+    const described = {};
+    if (thresholds.maxDurationMs !== undefined)
+        described['max-duration'] = formatDuration(thresholds.maxDurationMs);
+    if (thresholds.maxReadBlockMs !== undefined)
+        described['max-read-block'] = formatDuration(thresholds.maxReadBlockMs);
+    if (thresholds.maxWriteBlockMs !== undefined)
+        described['max-write-block'] = formatDuration(thresholds.maxWriteBlockMs);
+    if (thresholds.maxSizeIncrease) {
+        described['max-size-increase'] =
+            thresholds.maxSizeIncrease.kind === 'bytes'
+                ? formatBytes(thresholds.maxSizeIncrease.bytes)
+                : `${thresholds.maxSizeIncrease.percent}%`;
+    }
+    if (thresholds.maxRewriteSizeBytes !== undefined)
+        described['max-rewrite-size'] = formatBytes(thresholds.maxRewriteSizeBytes);
+    if (thresholds.requireReversible)
+        described['require-reversible'] = 'true';
+    if (thresholds.requireDown)
+        described['require-down'] = 'true';
+    return described;
+}
+
+;// CONCATENATED MODULE: ./src/engine/report-builder.ts
+
+
+
+
+
+
+
+/*
+ * The report builder: turns what the stages of a rehearsal measured into the one Report
+ * (report.ts), then judges it against the thresholds. Pure: no database, no clock but
+ * `completed_at`.
+ */
+function snapshotInfo(config, serverInfo, name, strategy, reason, seconds) {
+    const source = config.source;
+    return {
+        name,
+        strategy,
+        reason,
+        seconds: Math.round(seconds * 1000) / 1000,
+        size_bytes: null,
+        source: source ? { host: source.host, port: source.port, database: source.database } : null,
+        server: { host: config.snapshotServer.host, port: config.snapshotServer.port },
+        kept: keepsSnapshot(config.snapshot),
+    };
+}
+function buildReport(inputs) {
+    const { config, failure, before, after } = inputs;
+    const completedAt = new Date();
+    const diff = before && after ? diffCatalogs(before, after) : undefined;
+    if (diff && config.runner.kind === 'command')
+        attributeRewrites(inputs.migrations, diff);
+    const success = !failure;
+    const report = {
+        schema_version: SCHEMA_VERSION,
+        tool: { name: 'pg-rehearsal', version: src_version_VERSION },
+        migration_path: config.runner.kind === 'sql' ? config.runner.patterns.join('\n') : config.runner.command,
+        success,
+        execution_time: Math.round(inputs.phases.migrate) / 1000,
+        started_at: inputs.startedAt.toISOString(),
+        completed_at: completedAt.toISOString(),
+        error: failure ? formatFailure(failure) : null,
+        passed: false,
+        cancelled: inputs.cancelled,
+        failure: failure ?? null,
+        violations: [],
+        snapshot: inputs.snapshot ?? null,
+        server: inputs.serverInfo
+            ? { version: inputs.serverInfo.version, version_num: inputs.serverInfo.versionNum }
+            : null,
+        runner: inputs.runner ?? idleRunner(config),
+        phases_ms: inputs.phases,
+        migrations: inputs.migrations,
+        migrations_skipped: inputs.skipped,
+        locks: inputs.locks,
+        metrics: before
+            ? {
+                total_db_size_before: before.databaseBytes,
+                total_db_size_after: after?.databaseBytes ?? null,
+                total_db_size_delta: after ? after.databaseBytes - before.databaseBytes : null,
+                tables: diff?.tables ?? {},
+                indexes: diff?.indexes ?? {},
+            }
+            : null,
+        advice: [],
+        schema_changes: before?.schema && after?.schema ? diffSchemas(before.schema, after.schema) : null,
+        thresholds: describeThresholds(config.thresholds),
+        traffic: inputs.traffic
+            ? summariseTraffic(inputs.traffic.records(), inputs.traffic.longReaders(), inputs.locks, PROBE_INTERVAL_MS, failure?.sqlstate === '55P03')
+            : null,
+    };
+    return report;
+}
+/** The verdict, the last stage: the thresholds' violations, and whether the run passed. */
+function judge(report, config) {
+    report.violations = evaluateThresholds(report, config.thresholds);
+    report.passed =
+        !report.cancelled && report.violations.length === 0 && (report.success || !config.failOnError);
+    return report;
+}
+/**
+ * A command's statements are known only from sampling, which cannot read filenodes:
+ * pin each rewrite the catalog diff found on the statement that held the table
+ * ACCESS EXCLUSIVE (a rewrite always takes it).
+ */
+function attributeRewrites(migrations, diff) {
+    const rewritten = [...Object.entries(diff.tables), ...Object.entries(diff.indexes)]
+        .filter(([, metrics]) => metrics.rewritten)
+        .map(([name]) => name);
+    for (const name of rewritten) {
+        const statement = migrations
+            .flatMap((m) => m.statements)
+            .find((s) => s.locks.some((l) => l.relation === name && l.mode === 'AccessExclusiveLock'));
+        if (statement && !statement.rewrites.includes(name))
+            statement.rewrites.push(name);
+    }
+}
+/** The `runner` section when no migration was selected, so none ran. */
+function idleRunner(config) {
+    if (config.runner.kind === 'sql') {
+        return { kind: 'sql', lock_capture: config.lockMonitoring ? 'exact' : 'off' };
+    }
+    return { kind: 'command', command: config.runner.command, lock_capture: 'off' };
+}
+function report_builder_round(ms) {
+    return Math.round(ms * 10) / 10;
 }
 
 ;// CONCATENATED MODULE: ./src/engine/snapshot/clone.ts
@@ -47229,6 +47219,82 @@ async function metadata_readMetadata(admin, database) {
     return rows.length ? parseMetadata(rows[0].comment) : undefined;
 }
 
+;// CONCATENATED MODULE: ./src/engine/snapshot/server.ts
+
+
+async function inspectServer(client) {
+    const { rows } = await client.query(`
+    SELECT current_setting('server_version') AS version,
+           current_setting('server_version_num') AS version_num,
+           (SELECT system_identifier::text FROM pg_control_system()) AS system_identifier,
+           current_setting('port') AS port,
+           (SELECT rolcreatedb OR rolsuper FROM pg_roles WHERE rolname = current_user) AS can_create,
+           current_user AS user,
+           current_setting('file_copy_method', true) AS file_copy_method`);
+    const row = rows[0];
+    const versionNum = Number(row.version_num);
+    return {
+        version: row.version,
+        versionNum,
+        major: Math.floor(versionNum / 10000),
+        identity: `${row.system_identifier ?? 'unknown'}:${row.port}`,
+        canCreateDatabases: row.can_create,
+        user: row.user,
+        fileCopyMethod: row.file_copy_method || null,
+    };
+}
+/** Number of sessions connected to `database`, other than the caller's. */
+async function server_countOtherSessions(client, database) {
+    const { rows } = await client.query(`SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, [database]);
+    return Number(rows[0].n);
+}
+async function server_databaseExists(client, database) {
+    const { rows } = await client.query(`SELECT 1 FROM pg_database WHERE datname = $1`, [database]);
+    return rows.length > 0;
+}
+async function server_databaseSize(client, database) {
+    const { rows } = await client.query(`SELECT pg_database_size(datname)::bigint AS size FROM pg_database WHERE datname = $1`, [database]);
+    return rows[0]?.size ? Number(rows[0].size) : null;
+}
+/** Sessions on `database` other than the caller's, ended; returns how many. */
+async function server_terminateOtherSessions(client, database) {
+    const { rows } = await client.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, [database]);
+    return rows.length;
+}
+async function server_databaseComment(client, database) {
+    const { rows } = await client.query(`SELECT shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname = $1`, [database]);
+    return rows[0]?.comment ?? null;
+}
+async function server_databaseOwner(client, database) {
+    const { rows } = await client.query(`SELECT pg_get_userbyid(datdba) AS owner FROM pg_database WHERE datname = $1`, [database]);
+    return rows[0]?.owner ?? null;
+}
+/** Opens the snapshot server's maintenance database (postgres, else template1). */
+async function connectMaintenance(server) {
+    try {
+        return await connect(server, { applicationName: 'pg-rehearsal-admin' });
+    }
+    catch (error) {
+        if (server.database === 'postgres' && /does not exist/.test(errors_errorMessage(error))) {
+            return connect(withDatabase(server, 'template1'), { applicationName: 'pg-rehearsal-admin' });
+        }
+        throw error;
+    }
+}
+/** What the source server is, read on the one kind of source connection: read-only, short statements. */
+async function inspectSource(source) {
+    const client = await connect(source, {
+        ...SOURCE_CONNECT_OPTIONS,
+        applicationName: 'pg-rehearsal-preflight',
+    });
+    try {
+        return await inspectServer(client);
+    }
+    finally {
+        await client.end();
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/engine/snapshot/golden-listing.ts
 
 
@@ -47272,6 +47338,8 @@ async function golden_listing_requireSnapshot(admin, name) {
 
 ;// CONCATENATED MODULE: external "node:timers/promises"
 const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
 ;// CONCATENATED MODULE: ./src/engine/snapshot/dump.ts
 
 
@@ -47456,6 +47524,69 @@ class RestoreProgress {
     describe() {
         return `${this.tables} table(s), ${(this.bytes / 1048576).toFixed(1)} MB`;
     }
+}
+
+;// CONCATENATED MODULE: ./src/engine/snapshot/pg-tools.ts
+
+
+
+
+const DEBIAN_LAYOUT = '/usr/lib/postgresql';
+function toolVersion(binary) {
+    try {
+        const output = (0,external_node_child_process_namespaceObject.execFileSync)(binary, ['--version'], {
+            encoding: 'utf8',
+            stdio: ['ignore', 'pipe', 'ignore'],
+        });
+        const match = /\(PostgreSQL\)\s+(\d+)/.exec(output);
+        return match ? Number(match[1]) : undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
+/** Directories that may hold pg_dump + pg_restore, most specific first. */
+function candidateDirectories(preferred) {
+    const dirs = [];
+    if (preferred)
+        return [preferred];
+    if ((0,external_node_fs_namespaceObject.existsSync)(DEBIAN_LAYOUT)) {
+        for (const version of (0,external_node_fs_namespaceObject.readdirSync)(DEBIAN_LAYOUT))
+            dirs.push(external_node_path_default().join(DEBIAN_LAYOUT, version, 'bin'));
+    }
+    for (const dir of (process.env.PATH ?? '').split((external_node_path_default()).delimiter))
+        if (dir)
+            dirs.push(dir);
+    return dirs;
+}
+/**
+ * Finds a pg_dump/pg_restore pair able to dump a server of major version `serverMajor`.
+ * pg_dump refuses servers newer than itself, and pg_dump 17+ writes
+ * `SET transaction_timeout`, which servers before 17 reject: so the lowest version that
+ * is at least the source's wins.
+ */
+function findPgTools(serverMajor, preferredDir) {
+    const found = [];
+    for (const dir of candidateDirectories(preferredDir)) {
+        const pgDump = external_node_path_default().join(dir, 'pg_dump');
+        const pgRestore = external_node_path_default().join(dir, 'pg_restore');
+        if (!(0,external_node_fs_namespaceObject.existsSync)(pgDump) || !(0,external_node_fs_namespaceObject.existsSync)(pgRestore))
+            continue;
+        const major = toolVersion(pgDump);
+        if (major !== undefined)
+            found.push({ pgDump, pgRestore, major });
+    }
+    const usable = found.filter((t) => t.major >= serverMajor).sort((a, b) => a.major - b.major);
+    if (usable.length > 0)
+        return usable[0];
+    const where = preferredDir ? ` in ${preferredDir}` : '';
+    const have = found.length
+        ? `found only pg_dump ${[...new Set(found.map((t) => t.major))].join(', ')}${where}`
+        : `found no pg_dump${where}`;
+    throw new errors_SetupError(`the dump snapshot needs pg_dump ${serverMajor} or newer (the source runs PostgreSQL ${serverMajor}); ${have}. ` +
+        `Fix: install the client tools, e.g. \`apt-get install postgresql-client-${serverMajor}\` ` +
+        `(from the PostgreSQL apt repository, apt.postgresql.org), which puts them in ` +
+        `${DEBIAN_LAYOUT}/${serverMajor}/bin, or pass --pg-bin-dir (input pg-bin-dir) pointing at a directory holding pg_dump and pg_restore ${serverMajor}+.`);
 }
 
 ;// CONCATENATED MODULE: ./src/engine/snapshot/snapshot.ts
@@ -48000,7 +48131,874 @@ async function leaseSnapshot(config, plan, pre, options) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/engine/advice/copies.ts
+
+
+
+
+/**
+ * Fresh copies of the database as it was before the migrations, for rehearsing safer
+ * forms: made by the run's own snapshot provider, the way the run's snapshot was made (a
+ * file copy or clone of the source, a clone of the golden snapshot, or a dump; an `auto`
+ * choice pinned to what it chose), named and labelled like any snapshot so that the sweep
+ * finds one a crash left behind.
+ */
+function snapshotCopier(from) {
+    return async () => {
+        const { config, pre } = from;
+        const { snapshot } = config;
+        if (snapshot.kind === 'reuse')
+            throw new Error('the run reused a database as it was; there is nothing to copy');
+        const pinned = snapshot.kind === 'copy' && snapshot.strategy === 'auto'
+            ? { ...config, snapshot: { ...snapshot, strategy: from.strategy === 'dump' ? 'dump' : 'template' } }
+            : config;
+        const name = generateSnapshotName(config.runId);
+        let created = false;
+        const drop = () => snapshot_dropSnapshot(pre.admin, pre.serverInfo, name);
+        try {
+            await createdSnapshotProvider.acquire({
+                ...pre,
+                config: pinned,
+                name,
+                log: from.log,
+                cancel: from.cancel,
+                onDatabaseCreated: () => (created = true),
+            });
+        }
+        catch (error) {
+            if (created)
+                await drop().catch(() => undefined);
+            throw error;
+        }
+        return { connection: withDatabase(config.snapshotServer, name), drop };
+    };
+}
+
+;// CONCATENATED MODULE: ./src/engine/rehearsal/plan.ts
+
+
+
+
+function planRehearsal(config) {
+    const { run: files, skipped, layout } = resolveMigrationFiles(config);
+    return {
+        files,
+        skipped,
+        layout,
+        nothingToRun: config.runner.kind === 'sql' && files.length === 0,
+        snapshotName: chooseSnapshotName(config),
+    };
+}
+/** Resolves the SQL files to run; a pattern list that matches nothing is a usage error. */
+function resolveMigrationFiles(config) {
+    if (config.runner.kind !== 'sql')
+        return { run: [], skipped: [], layout: 'plain' };
+    const files = expandMigrationPatterns(config.runner.patterns, config.workingDirectory);
+    if (files.length === 0) {
+        throw new errors_ConfigError('migrations', `migrations: no file matches ${config.runner.patterns.map((p) => `"${p}"`).join(', ')} in ${config.workingDirectory}; check the glob and working-directory`);
+    }
+    const layout = config.layout === 'auto' ? detectLayout(files, config.workingDirectory) : config.layout;
+    const planned = planMigrations(files, layout);
+    const only = config.runner.onlyFiles;
+    if (!only)
+        return { ...planned, layout };
+    const reason = config.runner.skipReason ?? 'not selected';
+    return {
+        run: planned.run.filter((file) => only.includes(file)),
+        skipped: [
+            ...planned.skipped,
+            ...planned.run.filter((file) => !only.includes(file)).map((path) => ({ path, reason })),
+        ],
+        layout,
+    };
+}
+/** A created snapshot gets a fresh name unless one is given; a reused database is the one named. */
+function chooseSnapshotName(config) {
+    const { snapshot } = config;
+    if (snapshot.kind === 'reuse')
+        return snapshot.name;
+    if (snapshot.kind === 'golden')
+        return generateSnapshotName(config.runId);
+    return snapshot.name ?? generateSnapshotName(config.runId);
+}
+/** Whether the snapshot (or the golden snapshot it clones) is made by pg_dump from the source. */
+function dumpsSource(config, sameServerAsSource) {
+    const { snapshot } = config;
+    if (snapshot.kind === 'copy') {
+        return snapshot.strategy === 'dump' || (snapshot.strategy === 'auto' && !sameServerAsSource);
+    }
+    return snapshot.kind === 'golden' && snapshot.refresh !== undefined && !sameServerAsSource;
+}
+
+;// CONCATENATED MODULE: ./src/engine/rehearsal/preflight.ts
+
+
+
+
+
+/** Inspects the source and the snapshot server; on any error nothing is left open. */
+async function preflight(config, plan) {
+    // The source is inspected whenever it is named, if only to make sure we never run on it.
+    let sourceInfo;
+    if (config.source) {
+        sourceInfo = await inspectSource(config.source).catch((error) => {
+            throw new errors_SetupError(`source-url: ${errors_errorMessage(error)}`);
+        });
+    }
+    const admin = await connectMaintenance(config.snapshotServer).catch((error) => {
+        throw new errors_SetupError(`snapshot-server-url: ${errors_errorMessage(error)}`);
+    });
+    try {
+        const serverInfo = await inspectServer(admin);
+        checkSnapshotServer(config, plan, serverInfo, sourceInfo);
+        return { admin, serverInfo, sourceInfo };
+    }
+    catch (error) {
+        await admin.end().catch(() => undefined);
+        throw error;
+    }
+}
+function checkSnapshotServer(config, plan, serverInfo, sourceInfo) {
+    const sameServerAsSource = sourceInfo?.identity === serverInfo.identity;
+    if (config.snapshot.kind !== 'reuse' && !serverInfo.canCreateDatabases) {
+        throw new errors_SetupError(`snapshot-server-url: role "${serverInfo.user}" cannot create databases on the snapshot server ${config.snapshotServer.host}:${config.snapshotServer.port}; grant it (ALTER ROLE "${serverInfo.user}" CREATEDB) or use another snapshot-server-url`);
+    }
+    if (sameServerAsSource &&
+        config.source &&
+        (plan.snapshotName === config.source.database ||
+            namedDatabase(config.snapshot) === config.source.database)) {
+        throw new errors_ConfigError('snapshot-name', `snapshot-name: "${config.source.database}" is the source database itself; a rehearsal never runs on the source, clones it as a golden snapshot or replaces it. Choose another name`);
+    }
+    // A dump needs pg_dump able to read the source: find out now, not after creating a database.
+    if (dumpsSource(config, sameServerAsSource) && sourceInfo) {
+        try {
+            findPgTools(sourceInfo.major, config.pgBinDir);
+        }
+        catch (error) {
+            throw new errors_SetupError(`${config.pgBinDir ? 'pg-bin-dir' : 'snapshot'}: ${errors_errorMessage(error)}`);
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./src/engine/observe/lock-sampler.ts
+
+
+
+
+/**
+ * Lock sampling for migrations run by any command (Alembic, Prisma, Flyway, ...), whose
+ * sessions we do not own. An observer connection in autocommit reads `pg_locks` joined
+ * with `pg_stat_activity` for every other backend on the snapshot database every
+ * `intervalMs`. Its query reads only catalog views, which the migration's DDL never locks
+ * exclusively, and it runs with a short lock_timeout, so it can never make a migration wait.
+ *
+ * Precision: a hold is seen from its first to its last sample, so it is measured as
+ * (last - first) plus half the gap to the samples on either side (one interval while the
+ * sampling keeps pace), i.e. within +/- one interval of the truth; a hold shorter than the
+ * interval may be missed. The report says `lock_capture: sampled`.
+ */
+const SAMPLE_QUERY = `
+SELECT l.pid, l.locktype, l.mode, l.granted, l.relation::bigint AS oid,
+       n.nspname AS schema, c.relname AS name, c.relkind::text AS kind,
+       a.query, a.application_name, a.xact_start::text AS xact_start
+  FROM pg_locks l
+  JOIN pg_stat_activity a ON a.pid = l.pid
+  LEFT JOIN pg_class c ON c.oid = l.relation
+  LEFT JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE l.pid <> pg_backend_pid()
+   AND a.application_name NOT LIKE 'pg-rehearsal-%'
+   AND ${USER_RELATION_LOCKS}`;
+class LockSampler {
+    observer;
+    options;
+    holds = new Map();
+    namesByOid = new Map();
+    preexisting = new Set();
+    running = false;
+    loop;
+    samples = 0;
+    /** When each sample was taken, in order: a hold's edges lie between two samples. */
+    sampleTimes = [];
+    /** Longest gap between two samples: the real precision achieved. */
+    maxGapMs = 0;
+    constructor(observer, options, before) {
+        this.observer = observer;
+        this.options = options;
+        for (const r of before?.relations ?? []) {
+            this.namesByOid.set(r.oid, displayName(r.schema, r.name));
+            this.preexisting.add(r.oid);
+        }
+    }
+    async start() {
+        // Never queue behind a migration's lock, never run long: skip a sample instead.
+        await this.observer.query(`SET lock_timeout = '100ms'; SET statement_timeout = '2s'`);
+        this.running = true;
+        this.loop = this.run();
+    }
+    async stop() {
+        this.running = false;
+        await this.loop;
+    }
+    async run() {
+        let previous;
+        while (this.running) {
+            const sentAt = this.options.clock();
+            try {
+                const { rows } = await this.observer.query(SAMPLE_QUERY);
+                const at = (sentAt + this.options.clock()) / 2;
+                this.record(rows, at);
+                this.sampleTimes.push(at);
+                if (previous !== undefined)
+                    this.maxGapMs = Math.max(this.maxGapMs, at - previous);
+                previous = at;
+                this.samples++;
+            }
+            catch {
+                // A skipped sample (lock_timeout, a restarting server) only widens the error bars.
+            }
+            const wait = this.options.intervalMs - (this.options.clock() - sentAt);
+            if (this.running && wait > 0)
+                await new Promise((resolve) => setTimeout(resolve, wait));
+        }
+    }
+    record(rows, at) {
+        for (const row of rows) {
+            const oid = Number(row.oid);
+            const known = this.namesByOid.get(oid);
+            // Transient relations (a rewrite's new heap) that exist neither now nor before.
+            if (row.name === null && !known)
+                continue;
+            const relation = row.name !== null ? displayName(row.schema ?? 'public', row.name) : known;
+            if (row.name !== null)
+                this.namesByOid.set(oid, relation);
+            // One hold per backend, transaction, relation and mode: locks live until the transaction ends.
+            const key = `${row.pid}:${row.xact_start ?? ''}:${oid}:${row.mode}:${row.granted}`;
+            const hold = this.holds.get(key);
+            if (hold)
+                hold.lastSeenMs = at;
+            else {
+                this.holds.set(key, {
+                    relation,
+                    kind: row.kind,
+                    oid,
+                    locktype: row.locktype,
+                    mode: row.mode,
+                    granted: row.granted,
+                    firstSeenMs: at,
+                    lastSeenMs: at,
+                    query: row.query ?? '',
+                });
+            }
+        }
+    }
+    records() {
+        const interval = this.options.intervalMs;
+        return [...this.holds.values()]
+            .sort((a, b) => a.firstSeenMs - b.firstSeenMs)
+            .map((hold) => {
+            // The lock was taken between the sample before it was first seen and that sample,
+            // and released between its last sample and the next: count half of each gap, which
+            // stays honest when a loaded server spaces the samples wider than the interval.
+            const before = this.gapBefore(hold.firstSeenMs) ?? interval;
+            const after = this.gapAfter(hold.lastSeenMs) ?? interval;
+            const heldMs = hold.lastSeenMs - hold.firstSeenMs + (before + after) / 2;
+            const startedAt = Math.max(0, hold.firstSeenMs - before / 2);
+            const statement = { path: this.options.label, line: 0, sql: excerpt(hold.query) };
+            return {
+                relation: hold.relation,
+                relation_kind: relationKindName(hold.kind),
+                lock_type: hold.locktype,
+                mode: hold.mode,
+                mode_name: lockModeSql(hold.mode),
+                granted: hold.granted,
+                duration: Math.round(heldMs) / 1000,
+                held_ms: Math.round(heldMs * 10) / 10,
+                started_at_ms: Math.round(startedAt * 10) / 10,
+                blocks: lockBlocks(hold.mode),
+                new_relation: !this.preexisting.has(hold.oid),
+                statement,
+                blocked_queries: [],
+            };
+        });
+    }
+    gapBefore(at) {
+        const index = this.sampleTimes.indexOf(at);
+        return index > 0 ? at - this.sampleTimes[index - 1] : undefined;
+    }
+    gapAfter(at) {
+        const index = this.sampleTimes.indexOf(at);
+        return index >= 0 && index < this.sampleTimes.length - 1 ? this.sampleTimes[index + 1] - at : undefined;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/engine/runner/command-runner.ts
+
+
+
+
+const OUTPUT_TAIL_LINES = 20;
+/**
+ * The environment a migration tool expects: DATABASE_URL (postgresql://, which SQLAlchemy
+ * requires) and the libpq PG* variables, all pointing at the snapshot.
+ */
+function commandEnvironment(target) {
+    const env = {};
+    for (const [key, value] of Object.entries(process.env)) {
+        // The runner's own PG* settings must not leak in and point the tool elsewhere.
+        if (value !== undefined && !key.startsWith('PG') && key !== 'DATABASE_URL')
+            env[key] = value;
+    }
+    return { ...env, ...libpqEnvironment(target), DATABASE_URL: connectionUrl(target) };
+}
+/**
+ * Runs the user's migration command in a shell, streaming its output to the log. A
+ * non-zero exit is a failed migration, reported with the command's last output lines.
+ * Cancelling kills the whole process group.
+ */
+async function runCommandMigration(context) {
+    const { command, log } = context;
+    const migration = {
+        path: command,
+        status: 'not_run',
+        transactional: false,
+        duration_ms: 0,
+        size_delta_bytes: null,
+        statements: [],
+    };
+    // A signal that fired already (a cancel or the timeout, while the sampler was starting)
+    // would never call the abort listener below: do not start the command at all.
+    if (context.signal.aborted)
+        throw new CancelledError(`cancelled before \`${command}\` started`, [migration]);
+    const started = context.clock();
+    log.info(`$ ${command}`);
+    const child = (0,external_node_child_process_namespaceObject.spawn)('sh', ['-c', command], {
+        cwd: context.workingDirectory,
+        env: commandEnvironment(context.target),
+        stdio: ['ignore', 'pipe', 'pipe'],
+        detached: true, // its own process group, so cancelling reaches the tool's children too
+    });
+    const tail = [];
+    // Tools print the cause first and a long stack trace after it: keep the cause apart.
+    let firstError;
+    const forward = (chunk) => {
+        for (const line of chunk.toString().split('\n')) {
+            if (!line.trim())
+                continue;
+            const clean = redactUrlString(line);
+            log.info(clean);
+            if (!firstError && /(error|fatal|exception)\s*:/i.test(clean))
+                firstError = clean.trim();
+            tail.push(clean);
+            if (tail.length > OUTPUT_TAIL_LINES)
+                tail.shift();
+        }
+    };
+    child.stdout.on('data', forward);
+    child.stderr.on('data', forward);
+    const kill = () => {
+        try {
+            process.kill(-child.pid, 'SIGTERM');
+        }
+        catch {
+            // already gone
+        }
+    };
+    context.signal.addEventListener('abort', kill, { once: true });
+    let exitCode;
+    try {
+        exitCode = await new Promise((resolve, reject) => {
+            child.on('error', reject);
+            child.on('close', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
+        });
+    }
+    finally {
+        context.signal.removeEventListener('abort', kill);
+    }
+    migration.duration_ms = Math.round((context.clock() - started) * 10) / 10;
+    if (context.signal.aborted) {
+        migration.status = 'failed';
+        throw new CancelledError(`cancelled while running \`${command}\``, [migration]);
+    }
+    if (exitCode === 0) {
+        migration.status = 'applied';
+        return { migration };
+    }
+    migration.status = 'failed';
+    return {
+        migration,
+        failure: {
+            message: `the migration command exited with code ${exitCode}${firstError ? `: ${firstError}` : ''}`,
+            path: command,
+            output: tail.join('\n'),
+        },
+    };
+}
+/**
+ * Statements of a command run, as the sampler saw them: each distinct query that held a
+ * lock, with the locks it held. Lines are unknown (0): the tool, not a file, sent them.
+ */
+function statementsFromSampledLocks(command, locks) {
+    const byQuery = new Map();
+    for (const lock of locks) {
+        const sql = lock.statement.sql;
+        let statement = byQuery.get(sql);
+        if (!statement) {
+            statement = {
+                path: command,
+                line: 0,
+                sql: excerpt(sql),
+                started_at_ms: lock.started_at_ms,
+                duration_ms: 0,
+                locks: [],
+                rewrites: [],
+            };
+            byQuery.set(sql, statement);
+        }
+        statement.started_at_ms = Math.min(statement.started_at_ms, lock.started_at_ms);
+        const end = lock.started_at_ms + lock.held_ms;
+        statement.duration_ms = Math.max(statement.duration_ms, Math.round((end - statement.started_at_ms) * 10) / 10);
+        if (!statement.locks.some((l) => l.relation === lock.relation && l.mode === lock.mode)) {
+            statement.locks.push({
+                relation: lock.relation,
+                relation_kind: lock.relation_kind,
+                mode: lock.mode,
+                mode_name: lock.mode_name,
+                blocks: lock.blocks,
+            });
+        }
+    }
+    return [...byQuery.values()].sort((a, b) => a.started_at_ms - b.started_at_ms);
+}
+
+;// CONCATENATED MODULE: ./src/engine/runner/command-rollback.ts
+
+/**
+ * The way back of a migration tool: `down-command` must undo everything `command`
+ * applied, so the pair is checked as one unit: down, compare the schema with the one
+ * before the up, then the up command once more. The down's locks are returned to join
+ * the run's; the second up's are not reported again.
+ */
+async function checkCommandWayBack(check) {
+    if (!check.downCommand) {
+        return { rollback: { status: 'absent', differences: [], down: null, reapplied: false }, locks: [] };
+    }
+    check.log.info(`checking the way back with \`${check.downCommand}\``);
+    const down = await check.run(check.downCommand);
+    const rollback = {
+        status: 'reversible',
+        differences: [],
+        down: {
+            path: check.downCommand,
+            duration_ms: down.migration.duration_ms,
+            transactional: false,
+            statements: down.migration.statements,
+            locks: down.locks,
+        },
+        reapplied: false,
+    };
+    if (down.failure)
+        return { rollback: { ...rollback, status: 'failed', error: down.failure }, locks: down.locks };
+    rollback.differences = withoutHistoryTables(diffSchemas(check.before, await captureSchema(check.client)));
+    const again = await check.run(check.upCommand);
+    rollback.reapplied = !again.failure;
+    if (again.failure) {
+        rollback.error = {
+            ...again.failure,
+            message: `running it again after its down failed: ${again.failure.message}`,
+        };
+    }
+    if (rollback.differences.length || again.failure)
+        rollback.status = 'irreversible';
+    return { rollback, locks: down.locks };
+}
+
+;// CONCATENATED MODULE: ./src/engine/runner/rollback.ts
+
+
+
+
+/**
+ * Rehearses the way back: each migration runs up, then its down, then up again, before
+ * the next one (up 1, down 1, up 1, up 2, down 2, up 2, ...), so a gap names the
+ * migration that has it. The schema after the down is compared with the schema before the
+ * up (definitions only: data cannot come back and is not compared). The down is timed and
+ * traced like the up, and its locks join the run's, so the same thresholds judge it; the
+ * second up is not reported again (its locks were already reported once).
+ */
+async function runSqlMigrationsWithRollback(files, context) {
+    const migrations = [];
+    const notRun = (from) => files.slice(from).map((path) => ({
+        path,
+        status: 'not_run',
+        transactional: true,
+        duration_ms: 0,
+        size_delta_bytes: null,
+        statements: [],
+    }));
+    for (const [index, file] of files.entries()) {
+        try {
+            const before = await captureSchema(context.client);
+            const up = await runSqlMigrations([file], context);
+            const [migration] = up.migrations;
+            migrations.push(migration);
+            if (up.failure)
+                return { migrations: [...migrations, ...notRun(index + 1)], failure: up.failure };
+            migration.rollback = await checkWayBack(file, before, context);
+        }
+        catch (error) {
+            if (!(error instanceof CancelledError))
+                throw error;
+            const interrupted = error.migrations?.[0];
+            const reported = interrupted && interrupted.path === file && !migrations.includes(interrupted) ? [interrupted] : [];
+            throw new CancelledError(error.message, [
+                ...migrations,
+                ...reported,
+                ...notRun(index + reported.length),
+            ]);
+        }
+    }
+    return { migrations };
+}
+async function checkWayBack(file, before, context) {
+    const down = downScriptOf(file, context.layout, context.workingDirectory);
+    if (!down)
+        return { status: 'absent', differences: [], down: null, reapplied: false };
+    context.log.info(`${file}: checking the way back with ${down.path}`);
+    const mark = context.tracer?.recordedCount ?? 0;
+    const result = await runSqlMigrations([down.path], {
+        ...context,
+        databaseSize: undefined,
+        load: () => down,
+    });
+    const report = {
+        status: 'reversible',
+        differences: [],
+        down: describeDown(down, result, context, mark),
+        reapplied: false,
+    };
+    if (result.failure)
+        return { ...report, status: 'failed', error: result.failure };
+    report.differences = withoutHistoryTables(diffSchemas(before, await captureSchema(context.client)));
+    const again = await reapply(file, context);
+    report.reapplied = !again.failure;
+    if (again.failure)
+        report.error = {
+            ...again.failure,
+            message: `running it again after its down failed: ${again.failure.message}`,
+        };
+    if (report.differences.length || again.failure)
+        report.status = 'irreversible';
+    return report;
+}
+function describeDown(down, result, context, mark) {
+    const [migration] = result.migrations;
+    return {
+        path: down.path,
+        duration_ms: migration.duration_ms,
+        transactional: migration.transactional,
+        statements: migration.statements,
+        locks: context.tracer?.recordsSince(mark) ?? [],
+    };
+}
+/** The up once more, traced so filenodes stay current, but its holds are not reported twice. */
+async function reapply(file, context) {
+    const mark = context.tracer?.recordedCount ?? 0;
+    const result = await runSqlMigrations([file], { ...context, databaseSize: undefined });
+    context.tracer?.forgetSince(mark);
+    return result;
+}
+
+;// CONCATENATED MODULE: ./src/engine/runner/migration-runner.ts
+
+
+
+
+
+
+
+
+/** The runner the config asks for. */
+function chooseRunner(config, files, layout, before) {
+    if (config.runner.kind === 'sql')
+        return new SqlFilesRunner(config, files, layout, before);
+    return new CommandRunner(config, config.runner.command, before);
+}
+/** SQL files through our own session: every lock traced exactly. */
+class SqlFilesRunner {
+    config;
+    files;
+    layout;
+    tracer;
+    constructor(config, files, layout, before) {
+        this.config = config;
+        this.files = files;
+        this.layout = layout;
+        this.tracer = config.lockMonitoring ? new LockTracer(before) : undefined;
+    }
+    async run(context) {
+        const { log } = context;
+        const run = this.config.rollback.enabled ? runSqlMigrationsWithRollback : runSqlMigrations;
+        return log.group('Migrations', () => run(this.files, {
+            client: context.client,
+            observer: context.observer,
+            tracer: this.tracer,
+            clock: context.clock,
+            databaseSize: context.databaseSize,
+            signal: context.signal,
+            workingDirectory: this.config.workingDirectory,
+            layout: this.layout,
+            log,
+        }));
+    }
+    finish(endedAtMs) {
+        this.tracer?.endTransaction(endedAtMs); // nothing should be open; never lose a hold if it is
+    }
+    locks() {
+        return this.tracer?.records() ?? [];
+    }
+    describe() {
+        return {
+            kind: 'sql',
+            lock_capture: this.config.lockMonitoring ? 'exact' : 'off',
+            tracing_ms: this.tracer ? report_builder_round(this.tracer.spentMs) : undefined,
+            layout: this.layout,
+        };
+    }
+}
+/** The user's migration tool in a shell: locks sampled from pg_locks while it runs. */
+class CommandRunner {
+    config;
+    command;
+    before;
+    /** The up's sampler, which describes the capture. */
+    sampler;
+    /** Every lock sampled while the up and the down ran. */
+    sampled = [];
+    upRan = false;
+    constructor(config, command, before) {
+        this.config = config;
+        this.command = command;
+        this.before = before;
+    }
+    async run(context) {
+        const { command, config } = this;
+        const { databaseSize, log } = context;
+        const schemaBeforeUp = config.rollback.enabled ? await captureSchema(context.client) : undefined;
+        const sizeBefore = await databaseSize?.();
+        const result = await log.group('Migrations', () => this.runTraced(command, context));
+        if (sizeBefore !== undefined && databaseSize)
+            result.migration.size_delta_bytes = (await databaseSize()) - sizeBefore;
+        if (!schemaBeforeUp || result.failure)
+            return { migrations: [result.migration], failure: result.failure };
+        const started = performance.now();
+        const wayBack = await log.group('Way back', () => checkCommandWayBack({
+            upCommand: command,
+            downCommand: config.rollback.downCommand,
+            before: schemaBeforeUp,
+            client: context.client,
+            run: (line) => this.runTraced(line, context),
+            log,
+        }));
+        result.migration.rollback = wayBack.rollback;
+        return {
+            migrations: [result.migration],
+            failure: result.failure,
+            rollbackMs: performance.now() - started,
+        };
+    }
+    /** One run of a command line, its statements known from sampling pg_locks while it runs. */
+    async runTraced(line, context) {
+        const { config } = this;
+        const sampler = config.lockMonitoring
+            ? new LockSampler(await context.observer(), { intervalMs: config.lockSampleIntervalMs, clock: context.clock, label: line }, this.before)
+            : undefined;
+        await sampler?.start();
+        this.sampler ??= sampler;
+        // The up's second run (after its down) is not reported again; everything else is, cancelled or not.
+        const reported = line !== this.command || !this.upRan;
+        this.upRan ||= line === this.command;
+        try {
+            const run = await runCommandMigration({
+                command: line,
+                workingDirectory: config.workingDirectory,
+                target: context.target,
+                signal: context.signal,
+                log: context.log,
+                clock: context.clock,
+            });
+            await sampler?.stop();
+            const locks = sampler?.records() ?? [];
+            run.migration.statements = statementsFromSampledLocks(line, locks);
+            return { ...run, locks };
+        }
+        finally {
+            await sampler?.stop();
+            if (reported)
+                this.sampled.push(...(sampler?.records() ?? []));
+        }
+    }
+    finish() { }
+    locks() {
+        return [...this.sampled];
+    }
+    describe() {
+        const { sampler } = this;
+        return {
+            kind: 'command',
+            command: this.command,
+            lock_capture: sampler ? 'sampled' : 'off',
+            sample_interval_ms: sampler ? this.config.lockSampleIntervalMs : undefined,
+            samples: sampler?.samples,
+            max_sample_gap_ms: sampler ? Math.round(sampler.maxGapMs) : undefined,
+        };
+    }
+}
+
+;// CONCATENATED MODULE: ./src/engine/rehearsal/run.ts
+
+
+
+
+
+
+
+
+
+/** Runs the migrations on the snapshot, observed; closes its own connections. */
+async function observeAndRun(inputs) {
+    const { config, plan, lease, admin, signal, log, phases } = inputs;
+    let observer;
+    const client = await connect(lease.connection, { applicationName: 'pg-rehearsal-migration' });
+    const migrationPid = client.processID;
+    const cancelInFlight = () => {
+        admin.query('SELECT pg_cancel_backend($1)', [migrationPid]).catch(() => undefined);
+    };
+    signal.addEventListener('abort', cancelInFlight, { once: true });
+    try {
+        const before = await captureBefore(client, inputs);
+        // One time origin for statements, locks and probes, so the timeline lines up.
+        const runStarted = performance.now();
+        const clock = () => performance.now() - runStarted;
+        const traffic = config.traffic && before ? await startTraffic(client, inputs, before, clock) : undefined;
+        // Migration time excludes opening the probe connections.
+        const migrationStarted = performance.now();
+        const runner = chooseRunner(config, plan.files, plan.layout, before);
+        const context = {
+            client,
+            observer: async () => {
+                observer ??= await connect(lease.connection, { applicationName: 'pg-rehearsal-observer' });
+                return observer;
+            },
+            target: lease.connection,
+            clock,
+            databaseSize: config.metrics ? () => run_databaseSize(client) : undefined,
+            signal,
+            log,
+        };
+        const outcome = await runMigrations(runner, context, inputs);
+        // The way back is rehearsed in between, but it is not the migrations' own time.
+        phases.migrate = report_builder_round(performance.now() - migrationStarted - (outcome.rollbackMs ?? 0));
+        if (outcome.rollbackMs !== undefined)
+            phases.rollback = report_builder_round(outcome.rollbackMs);
+        await traffic?.stop();
+        signal.removeEventListener('abort', cancelInFlight);
+        runner.finish(clock());
+        const after = await captureAfter(client, inputs, outcome);
+        return { runner, ...outcome, before, after, traffic };
+    }
+    finally {
+        await client.end().catch(() => undefined);
+        await observer?.end().catch(() => undefined);
+    }
+}
+async function run_databaseSize(client) {
+    const { rows } = await client.query('SELECT pg_database_size(current_database()) AS size');
+    return Number(rows[0].size);
+}
+async function captureBefore(client, inputs) {
+    const { config, phases, lease } = inputs;
+    if (!config.metrics && !config.lockMonitoring)
+        return undefined;
+    const t = performance.now();
+    const before = await captureCatalog(client);
+    if (config.metrics)
+        before.schema = await captureSchema(client);
+    phases.catalog_before = report_builder_round(performance.now() - t);
+    lease.info.size_bytes = before.databaseBytes;
+    return before;
+}
+async function startTraffic(client, inputs, before, clock) {
+    const { config, plan, lease, log } = inputs;
+    const text = plan.files
+        .map((f) => (0,external_node_fs_namespaceObject.readFileSync)(external_node_path_default().resolve(config.workingDirectory, f), 'utf8'))
+        .join('\n');
+    const targets = await describeTargets(client, chooseProbeTables(before, text));
+    const traffic = new TrafficGenerator(targets, {
+        target: lease.connection,
+        intervalMs: PROBE_INTERVAL_MS,
+        clock,
+        maxWaitMs: config.timeoutMs,
+    });
+    log.info(`probe traffic on ${targets.map((t) => t.table).join(', ') || 'no table'}`);
+    await traffic.start();
+    return traffic;
+}
+/** The runner's outcome; a cancel, the timeout or a lost connection are outcomes too. */
+async function runMigrations(runner, context, inputs) {
+    const { config, signal, cancel } = inputs;
+    try {
+        const result = await runner.run(context);
+        return {
+            migrations: result.migrations,
+            failure: result.failure,
+            cancelled: false,
+            rollbackMs: result.rollbackMs,
+        };
+    }
+    catch (error) {
+        if (error instanceof CancelledError || signal.aborted) {
+            const migrations = error instanceof CancelledError && error.migrations ? error.migrations : [];
+            const why = cancel?.aborted
+                ? `the run was cancelled (${errors_errorMessage(cancel.reason)})`
+                : `the migrations exceeded the ${config.timeoutMs / 1000} s timeout`;
+            return { migrations, failure: { message: `${why}: ${errors_errorMessage(error)}` }, cancelled: true };
+        }
+        // Lost between statements (BEGIN, COMMIT, a size query): the same outcome as during one.
+        if (isConnectionLost(error))
+            return { migrations: [], failure: connectionLostFailure(error), cancelled: false };
+        throw error;
+    }
+}
+async function captureAfter(client, inputs, outcome) {
+    const { config, phases } = inputs;
+    if (!config.metrics || outcome.cancelled || outcome.failure?.connection_lost)
+        return undefined;
+    const t = performance.now();
+    try {
+        const after = await captureCatalog(client);
+        after.schema = await captureSchema(client);
+        return after;
+    }
+    catch (error) {
+        if (!isConnectionLost(error))
+            throw error;
+        outcome.failure ??= connectionLostFailure(error);
+        return undefined;
+    }
+    finally {
+        phases.catalog_after = report_builder_round(performance.now() - t);
+    }
+}
+function connectionLostFailure(error) {
+    return {
+        message: `the connection to the snapshot was lost: ${errors_errorMessage(error)}`,
+        connection_lost: true,
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/engine/rehearse.ts
+
+
 
 
 
@@ -48034,7 +49032,13 @@ async function rehearse(config, hooks = {}) {
 async function rehearseUnredacted(config, hooks) {
     const { log } = hooks;
     const startedAt = new Date();
-    const phases = { snapshot: 0, catalog_before: 0, migrate: 0, catalog_after: 0, cleanup: 0 };
+    const phases = {
+        snapshot: 0,
+        catalog_before: 0,
+        migrate: 0,
+        catalog_after: 0,
+        cleanup: 0,
+    };
     const plan = planRehearsal(config);
     const report = { config, startedAt, phases, skipped: plan.skipped };
     if (plan.nothingToRun) {
@@ -48069,7 +49073,7 @@ async function rehearseUnredacted(config, hooks) {
             phases,
         });
         // `phases` is shared with the report, so the cleanup time measured in `finally` lands in it.
-        return judge(buildReport({
+        const judged = judge(buildReport({
             ...report,
             serverInfo: pre.serverInfo,
             snapshot: lease.info,
@@ -48082,6 +49086,8 @@ async function rehearseUnredacted(config, hooks) {
             before: config.metrics ? run.before : undefined,
             after: run.after,
         }), config);
+        await advise(judged, config, { plan, pre, lease, cancel, log, phases });
+        return judged;
     }
     catch (error) {
         if (isUsageOrSetupError(error) || isProgrammingError(error))
@@ -48099,6 +49105,24 @@ async function rehearseUnredacted(config, hooks) {
     }
 }
 /**
+ * Stage 7, advice: safer forms of the risky statements, rehearsed on fresh copies made by
+ * the same provider as the snapshot, before the snapshot is released.
+ */
+async function advise(report, config, run) {
+    const { pre, lease, cancel, log } = run;
+    const started = performance.now();
+    report.advice = await adviseReport(report, {
+        mode: resolveAdviceMode(config.advice, lease.info.strategy),
+        layout: run.plan.layout,
+        workingDirectory: config.workingDirectory,
+        signal: cancel,
+        log,
+        freshCopy: snapshotCopier({ pre, config, strategy: lease.info.strategy, cancel, log }),
+    });
+    if (report.advice.some((a) => a.measured.alternative))
+        run.phases.advice = report_builder_round(performance.now() - started);
+}
+/**
  * The migration run's own timer. Not AbortSignal.timeout(): held only weakly by
  * AbortSignal.any, it can be garbage collected before it fires (nodejs/node#57736),
  * and the timeout would never come.
@@ -48107,6 +49131,61 @@ function armTimeout(ms) {
     const timeout = new AbortController();
     const timer = setTimeout(() => timeout.abort(new Error('timeout')), ms);
     return { signal: timeout.signal, disarm: () => clearTimeout(timer) };
+}
+
+;// CONCATENATED MODULE: ./src/render/advice.ts
+
+/**
+ * The advice of a report, for the comment, the text report and annotations: the rule, a
+ * one-line reason, the safer SQL, and what both forms cost on the rehearsed data.
+ */
+function measuredLine(advice) {
+    const { original, alternative } = advice.measured;
+    if (!alternative)
+        return advice.not_measured ? `not measured: ${advice.not_measured}` : '';
+    const parts = [];
+    if (original.read_block_ms || alternative.read_block_ms)
+        parts.push(`reads blocked ${formatDuration(original.read_block_ms)} -> ${formatDuration(alternative.read_block_ms)}`);
+    parts.push(`writes blocked ${formatDuration(original.write_block_ms)} -> ${formatDuration(alternative.write_block_ms)}`);
+    parts.push(`total ${formatDuration(original.duration_ms)} -> ${formatDuration(alternative.duration_ms)}`);
+    return `measured on your data: ${parts.join(', ')}`;
+}
+/** One line for an annotation: what happened, what to do, what it would change. */
+function adviceOneLiner(advice) {
+    const measured = advice.measured.alternative ? `; ${measuredLine(advice)}` : '';
+    return `${advice.finding}. Instead: ${advice.instead}${measured}`;
+}
+function where(advice) {
+    return `${advice.statement.path}${advice.statement.line ? `:${advice.statement.line}` : ''}`;
+}
+function adviceText(report) {
+    if (!report.advice.length)
+        return [];
+    const lines = [`Advice (${report.advice.length})`];
+    for (const a of report.advice) {
+        lines.push(`  ${where(a)}  ${a.rule}${a.table ? ` on ${a.table}` : ''}`);
+        lines.push(`    ${a.finding}`, `    instead: ${a.instead}`);
+        for (const sql of a.instead_sql?.split('\n') ?? [])
+            lines.push(`      ${sql}`);
+        const measured = measuredLine(a);
+        if (measured)
+            lines.push(`    ${measured}`);
+    }
+    return lines;
+}
+function adviceMarkdown(report) {
+    if (!report.advice.length)
+        return '';
+    const blocks = report.advice.map((a) => {
+        const lines = [`**💡 \`${a.rule}\`** at \`${where(a)}\`: ${a.finding}.`, '', `Instead: ${a.instead}.`];
+        if (a.instead_sql)
+            lines.push('', '```sql', a.instead_sql, '```');
+        const measured = measuredLine(a);
+        if (measured)
+            lines.push('', a.measured.alternative ? `**${measured}**` : `_${measured}_`);
+        return lines.join('\n');
+    });
+    return [`#### Advice (${report.advice.length})`, '', blocks.join('\n\n')].join('\n');
 }
 
 ;// CONCATENATED MODULE: ./src/render/summary.ts
@@ -48179,19 +49258,29 @@ function describeLockCapture(report) {
 ;// CONCATENATED MODULE: ./src/render/annotations.ts
 
 
+
 /** GitHub shows at most 10 annotations of each kind per step; we choose which. */
 const MAX_ANNOTATIONS_PER_KIND = 10;
+/** The annotations GitHub will show: the first of each kind from `renderFindings`. */
+function renderAnnotations(report) {
+    const findings = renderFindings(report);
+    return [
+        ...findings.filter((f) => f.level === 'error').slice(0, MAX_ANNOTATIONS_PER_KIND),
+        ...findings.filter((f) => f.level === 'warning').slice(0, MAX_ANNOTATIONS_PER_KIND),
+    ];
+}
 /**
  * Errors for each violation and for a failed migration, at the file and line of the
  * statement responsible; warnings for notable findings that did not breach a threshold
- * (a rewrite, a long ACCESS EXCLUSIVE hold). Pure: the report in, annotations out.
+ * (a rewrite, a long ACCESS EXCLUSIVE hold). Pure: the report in, every finding out.
  */
-function renderAnnotations(report) {
+function renderFindings(report) {
     const errors = [];
     const warnings = [];
     if (report.failure) {
         errors.push({
             level: 'error',
+            rule: 'migration-error',
             title: `pg-rehearsal: migration failed${report.failure.sqlstate ? ` (SQLSTATE ${report.failure.sqlstate})` : ''}`,
             message: report.failure.message,
             file: report.failure.path,
@@ -48201,6 +49290,7 @@ function renderAnnotations(report) {
     for (const v of report.violations) {
         errors.push({
             level: 'error',
+            rule: v.rule,
             title: `pg-rehearsal: ${v.rule} breached`,
             message: v.message,
             file: v.path,
@@ -48218,6 +49308,7 @@ function renderAnnotations(report) {
                 seenRewrites.add(table);
                 warnings.push({
                     level: 'warning',
+                    rule: 'table-rewritten',
                     title: 'pg-rehearsal: table rewritten',
                     message: `${table} (${formatBytes(metrics.size_before ?? 0)}) is rewritten by this statement, under an ACCESS EXCLUSIVE lock`,
                     file: s.path,
@@ -48233,18 +49324,122 @@ function renderAnnotations(report) {
             continue;
         warnings.push({
             level: 'warning',
+            rule: 'long-access-exclusive',
             title: 'pg-rehearsal: long ACCESS EXCLUSIVE lock',
             message: `${lock.relation} is locked ACCESS EXCLUSIVE for ${formatDuration(lock.held_ms)}: reads and writes on it wait that long`,
             file: lock.statement.path,
             line: lock.statement.line,
         });
     }
-    return [...errors.slice(0, MAX_ANNOTATIONS_PER_KIND), ...warnings.slice(0, MAX_ANNOTATIONS_PER_KIND)];
+    for (const advice of report.advice) {
+        warnings.push({
+            level: 'warning',
+            rule: advice.rule,
+            title: `pg-rehearsal advice: ${advice.rule}`,
+            message: adviceOneLiner(advice),
+            file: advice.statement.path,
+            line: advice.statement.line,
+        });
+    }
+    return [...errors, ...warnings];
 }
 
 ;// CONCATENATED MODULE: ./src/render/json.ts
 function renderJson(report) {
     return `${JSON.stringify(report, null, 2)}\n`;
+}
+
+;// CONCATENATED MODULE: ./src/render/rollback.ts
+
+
+/** The way back of one migration, for a table cell: reversible, irreversible, failed, no down. */
+function wayBackCell(migration) {
+    const rollback = migration.rollback;
+    if (!rollback)
+        return '–';
+    const down = rollback.down ? ` (down ${formatDuration(rollback.down.duration_ms)})` : '';
+    switch (rollback.status) {
+        case 'reversible':
+            return `✅ reversible${down}`;
+        case 'irreversible':
+            return rollback.differences.length
+                ? `❌ ${rollback.differences.length} difference(s)${down}`
+                : `❌ not re-applicable${down}`;
+        case 'failed':
+            return `❌ down failed`;
+        case 'absent':
+            return 'no down';
+        default:
+            return 'not checked';
+    }
+}
+/** One line for the text report, with what differs or why the down failed. */
+function wayBackText(migration) {
+    const rollback = migration.rollback;
+    if (!rollback)
+        return undefined;
+    const down = rollback.down
+        ? `${rollback.down.path}, ${formatDuration(rollback.down.duration_ms)}${rollback.reapplied ? ', re-applied' : ''}`
+        : '';
+    const error = rollback.error
+        ? `${rollback.error.path ?? ''}${rollback.error.line ? `:${rollback.error.line}` : ''} ${rollback.error.message}`.trim()
+        : '';
+    switch (rollback.status) {
+        case 'reversible':
+            return `way back: reversible (${down})`;
+        case 'irreversible':
+            return `way back: IRREVERSIBLE (${down}): ${rollback.differences.map(describeDifference).join('; ') || error}`;
+        case 'failed':
+            return `way back: DOWN FAILED: ${error}`;
+        case 'absent':
+            return 'way back: no down migration';
+        default:
+            return 'way back: not checked';
+    }
+}
+function hasRollback(migrations) {
+    return migrations.some((m) => m.rollback);
+}
+
+;// CONCATENATED MODULE: ./src/render/schema-changes.ts
+/**
+ * The schema changes of a report, for the text report and the comment: one line per
+ * object, `+` added, `-` dropped, `~` altered with its definition before and after.
+ */
+const MARK = { added: '+', dropped: '-', altered: '~' };
+/** Shown open in the comment up to this many changes; longer lists are collapsed. */
+const OPEN_LIMIT = 8;
+function describeSchemaChange(change) {
+    const definition = change.change === 'altered'
+        ? `${change.before} -> ${change.after}`
+        : change.change === 'added'
+            ? change.after
+            : `was ${change.before}`;
+    return `${change.object} ${change.name}: ${definition}`;
+}
+function schemaChangesText(report) {
+    const changes = report.schema_changes;
+    if (!changes?.length)
+        return [];
+    return [
+        `Schema changes (${changes.length})`,
+        ...changes.map((c) => `  ${MARK[c.change]} ${describeSchemaChange(c)}`),
+    ];
+}
+function schemaChangesMarkdown(report) {
+    const changes = report.schema_changes;
+    if (!changes?.length)
+        return '';
+    const code = (text) => (text ? `\`${text.replace(/`/g, "'").replace(/\|/g, '\\|')}\`` : '–');
+    const rows = [
+        '| change | object | before | after |',
+        '|---|---|---|---|',
+        ...changes.map((c) => `| ${MARK[c.change]} ${c.change} | ${c.object} ${code(c.name)} | ${code(c.before)} | ${code(c.after)} |`),
+    ];
+    const title = `Schema changes (${changes.length})`;
+    if (changes.length <= OPEN_LIMIT)
+        return [`**${title}**`, '', ...rows].join('\n');
+    return [`<details><summary>${title}</summary>`, '', ...rows, '', '</details>'].join('\n');
 }
 
 ;// CONCATENATED MODULE: ./src/render/timeline.ts
@@ -48313,6 +49508,9 @@ function renderTimeline(report) {
 
 
 
+
+
+
 /** GitHub refuses comments over 65,536 characters; we stay under with room to spare. */
 const COMMENT_LIMIT = 65_536;
 const code = (text) => `\`${text.replace(/`/g, "'")}\``;
@@ -48327,16 +49525,23 @@ function renderMarkdown(report, context = {}) {
     const limit = context.limit ?? COMMENT_LIMIT;
     const head = headSection(report, context);
     const table = migrationsTable(report);
+    const advice = adviceMarkdown(report);
     const timeline = renderTimeline(report);
-    const details = [statementDetails(report), trafficDetails(report), relationDetails(report)]
+    const details = [
+        schemaChangesMarkdown(report),
+        statementDetails(report),
+        trafficDetails(report),
+        relationDetails(report),
+    ]
         .filter(Boolean)
         .join('\n');
     const foot = footer(report, context);
-    const full = [head, table, timeline, details, foot].filter(Boolean).join('\n\n');
+    // What to do instead comes right under the verdict and the breaches it answers.
+    const full = [head, advice, table, timeline, details, foot].filter(Boolean).join('\n\n');
     if (full.length <= limit)
         return `${full}\n`;
     const hint = `> [!NOTE]\n> Details were cut to fit a comment. ${context.fullReportHint ?? 'The job summary and the JSON report have everything.'}`;
-    const withoutDetails = [head, table, timeline, hint, foot].filter(Boolean).join('\n\n');
+    const withoutDetails = [head, advice, table, timeline, hint, foot].filter(Boolean).join('\n\n');
     if (withoutDetails.length <= limit)
         return `${withoutDetails}\n`;
     // Even the per-file table is too long: keep as many rows as fit.
@@ -48422,16 +49627,17 @@ function blockingTimes(report, migration) {
 function migrationsTable(report) {
     if (!report.migrations.length)
         return '';
+    const wayBack = hasRollback(report.migrations);
     const lines = [
-        '| migration | time | worst lock | blocks reads | blocks writes | rewritten | size |',
-        '|---|--:|---|--:|--:|---|--:|',
+        `| migration | time | worst lock | blocks reads | blocks writes | rewritten | size |${wayBack ? ' way back |' : ''}`,
+        `|---|--:|---|--:|--:|---|--:|${wayBack ? '---|' : ''}`,
     ];
     for (const m of report.migrations) {
         const status = m.status === 'failed' ? '❌ ' : m.status === 'not_run' ? '⏭️ ' : '';
         const worst = worstLock(report, m);
         const times = blockingTimes(report, m);
         const rewrites = rewritesOfMigration(m).filter((r) => report.metrics?.tables[r] !== undefined || !report.metrics);
-        lines.push(`| ${status}${code(m.path)} | ${m.status === 'not_run' ? 'not run' : formatDuration(m.duration_ms)} | ${worst ? `${worst.mode_name} on ${code(worst.relation)}` : '–'} | ${times.reads ? `**${formatDuration(times.reads)}**` : '–'} | ${times.writes ? formatDuration(times.writes) : '–'} | ${rewrites.length ? rewrites.map(code).join(', ') : '–'} | ${m.size_delta_bytes != null ? formatSignedBytes(m.size_delta_bytes) : '–'} |`);
+        lines.push(`| ${status}${code(m.path)} | ${m.status === 'not_run' ? 'not run' : formatDuration(m.duration_ms)} | ${worst ? `${worst.mode_name} on ${code(worst.relation)}` : '–'} | ${times.reads ? `**${formatDuration(times.reads)}**` : '–'} | ${times.writes ? formatDuration(times.writes) : '–'} | ${rewrites.length ? rewrites.map(code).join(', ') : '–'} | ${m.size_delta_bytes != null ? formatSignedBytes(m.size_delta_bytes) : '–'} |${wayBack ? ` ${cell(wayBackCell(m))} |` : ''}`);
     }
     return lines.join('\n');
 }
@@ -48519,7 +49725,77 @@ function footer(report, context) {
     return parts.join(' · ');
 }
 
+;// CONCATENATED MODULE: ./src/render/sarif.ts
+
+const RULE_TEXT = {
+    'migration-error': 'A migration failed on the snapshot',
+    'max-duration': 'The migrations took longer than max-duration',
+    'max-read-block': 'A table was locked against reads longer than max-read-block',
+    'max-write-block': 'A table was locked against writes longer than max-write-block',
+    'max-size-increase': 'The database grew more than max-size-increase',
+    'max-rewrite-size': 'A table of at least max-rewrite-size was rewritten',
+    'table-rewritten': 'A table is rewritten under an ACCESS EXCLUSIVE lock',
+    'long-access-exclusive': 'A table is locked ACCESS EXCLUSIVE for a second or more',
+    'create-index-concurrently': 'CREATE INDEX on a table with rows blocks writes: build it CONCURRENTLY',
+    'foreign-key-not-valid': 'A validated FOREIGN KEY scans under a write-blocking lock: add it NOT VALID, validate later',
+    'set-not-null-via-check': 'SET NOT NULL scans under ACCESS EXCLUSIVE: prove it with a validated CHECK first',
+    'unique-via-index': 'ADD UNIQUE / PRIMARY KEY builds its index under ACCESS EXCLUSIVE: build it CONCURRENTLY, then attach',
+    'rewrite-expand-contract': 'A table rewrite blocks reads and writes: expand and contract instead',
+    'lock-timeout': 'A blocking lock taken without lock_timeout can queue every query behind it',
+    'batch-large-dml': 'Many rows changed in one transaction: batch it',
+};
+const INFORMATION_URI = 'https://github.com/pg-rehearsal/pg-rehearsal';
+function renderSarif(report, context = {}) {
+    const uriOf = context.uriOf ?? ((file) => file);
+    // A command's failure names the command, not a file: such findings get no location.
+    const hasFiles = report.runner.kind === 'sql';
+    const findings = renderFindings(report);
+    const ruleIds = [...new Set(findings.map((f) => f.rule))];
+    const log = {
+        $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
+        version: '2.1.0',
+        runs: [
+            {
+                tool: {
+                    driver: {
+                        name: 'pg-rehearsal',
+                        version: report.tool.version,
+                        informationUri: INFORMATION_URI,
+                        rules: ruleIds.map((id) => ({
+                            id,
+                            shortDescription: { text: RULE_TEXT[id] ?? id },
+                        })),
+                    },
+                },
+                invocations: [{ executionSuccessful: report.success && !report.cancelled }],
+                results: findings.map((f) => ({
+                    ruleId: f.rule,
+                    ruleIndex: ruleIds.indexOf(f.rule),
+                    level: f.level,
+                    message: { text: f.message },
+                    ...(hasFiles && f.file
+                        ? {
+                            locations: [
+                                {
+                                    physicalLocation: {
+                                        artifactLocation: { uri: uriOf(f.file) },
+                                        ...(f.line ? { region: { startLine: f.line } } : {}),
+                                    },
+                                },
+                            ],
+                        }
+                        : {}),
+                })),
+            },
+        ],
+    };
+    return `${JSON.stringify(log, null, 2)}\n`;
+}
+
 ;// CONCATENATED MODULE: ./src/render/text.ts
+
+
+
 
 
 
@@ -48557,6 +49833,9 @@ function renderText(report) {
             rewrites.length ? `rewrote ${rewrites.join(', ')}` : undefined,
         ].filter(Boolean);
         out(`  ${mark} ${migration.path}  ${facts.join('  |  ')}`);
+        const wayBack = wayBackText(migration);
+        if (wayBack)
+            out(`      ${wayBack}`);
         for (const s of migration.statements) {
             const locks = strongestPerRelation(s.locks.filter((l) => l.blocks !== 'none' && l.relation_kind !== 'index')).map((l) => `${l.mode_name} ${l.relation}`);
             const detail = [
@@ -48584,6 +49863,13 @@ function renderText(report) {
             const queue = report.traffic.lock_queue[table]?.outcome ?? '-';
             out(`  ${table.padEnd(28)} reads blocked ${t.reads.blocked}/${t.reads.probes} (max ${formatDuration(t.reads.max_wait_ms)})  writes blocked ${t.writes.blocked}/${t.writes.probes} (max ${formatDuration(t.writes.max_wait_ms)})  behind a long reader: ${queue}`);
         }
+        out();
+    }
+    for (const section of [adviceText(report), schemaChangesText(report)]) {
+        if (!section.length)
+            continue;
+        for (const line of section)
+            out(line);
         out();
     }
     const metrics = report.metrics;
@@ -48742,11 +50028,17 @@ const INPUT_NAMES = [
     'comment',
     'github-token',
     'report-path',
+    'sarif-path',
     'timeout',
     'pg-bin-dir',
     'layout',
     'lock-sample-interval',
     'traffic',
+    'advice',
+    'rollback',
+    'down-command',
+    'require-reversible',
+    'require-down',
 ];
 function readInputs() {
     const raw = {};
@@ -48814,6 +50106,7 @@ function snapshotLeftByMain() {
 }
 
 ;// CONCATENATED MODULE: ./src/action/main.ts
+
 
 
 
@@ -48920,6 +50213,13 @@ async function publishComment(report, mode, octokit, pr, marker, body) {
         return '';
     }
 }
+/** SARIF for code scanning, its file paths relative to the repository checkout. */
+function writeSarif(report, config, sarifPath) {
+    const file = external_node_path_default().resolve(workspace(), sarifPath);
+    const uriOf = (f) => external_node_path_default().relative(workspace(), external_node_path_default().resolve(config.workingDirectory, f)).split((external_node_path_default()).sep).join('/');
+    (0,external_node_fs_namespaceObject.mkdirSync)(external_node_path_default().dirname(file), { recursive: true });
+    (0,external_node_fs_namespaceObject.writeFileSync)(file, renderSarif(report, { uriOf }));
+}
 /** The Action's main step: inputs -> engine -> report, summary, comment, annotations, outputs, verdict. */
 async function main() {
     // A cancelled job gets SIGINT, then SIGTERM: cancel, drop the snapshot, report, exit.
@@ -48951,6 +50251,8 @@ async function main() {
         });
         (0,external_node_fs_namespaceObject.mkdirSync)(external_node_path_default().dirname(reportPath), { recursive: true });
         (0,external_node_fs_namespaceObject.writeFileSync)(reportPath, renderJson(report));
+        if (raw['sarif-path'])
+            writeSarif(report, config, String(raw['sarif-path']));
         outputs.passed = String(report.passed);
         outputs['duration-ms'] = String(Math.round(report.phases_ms.migrate));
         outputs.violations = String(report.violations.length);

@@ -39288,6 +39288,7 @@ const MIGRATION_LAYOUTS = [
     'golang-migrate',
     'dbmate',
 ];
+const ADVICE_OPTIONS = ['auto', 'measured', 'text', 'off'];
 function buildConfig(raw, context = {}) {
     const read = optionReader(raw, context.label ?? ((option) => option));
     const choice = readSnapshotChoice(read);
@@ -39305,6 +39306,11 @@ function buildConfig(raw, context = {}) {
     if (timeoutMs <= 0)
         read.fail('timeout', 'must be greater than 0, e.g. 30m');
     const snapshot = readSnapshot(read, choice, source);
+    const rollback = readRollback(read, runner, thresholds);
+    const advice = (read.text('advice') ?? 'auto');
+    if (!ADVICE_OPTIONS.includes(advice)) {
+        read.fail('advice', `"${advice}" is not an advice mode; use one of ${ADVICE_OPTIONS.join(', ')}`);
+    }
     const cwd = context.cwd ?? process.cwd();
     return {
         source,
@@ -39322,6 +39328,8 @@ function buildConfig(raw, context = {}) {
         layout,
         lockSampleIntervalMs,
         traffic: read.bool('traffic', DEFAULT_TRAFFIC),
+        advice,
+        rollback,
     };
 }
 function optionReader(raw, label) {
@@ -39455,6 +39463,24 @@ function readSnapshot(read, choice, source) {
     }
     return { kind: 'copy', strategy, source: source, name, keep, ttlMs };
 }
+/** rollback, down-command, and the two thresholds that only mean something with them. */
+function readRollback(read, runner, thresholds) {
+    const enabled = read.bool('rollback', false);
+    const downCommand = read.text('down-command');
+    if (!enabled) {
+        for (const option of ['down-command', 'require-reversible', 'require-down']) {
+            if (read.text(option) !== undefined)
+                read.fail(option, 'applies to the way back; set rollback to true');
+        }
+        return { enabled };
+    }
+    if (downCommand !== undefined && runner.kind !== 'command') {
+        read.fail('down-command', 'undoes what command applied; with SQL files the down scripts come from the layout');
+    }
+    thresholds.requireReversible = read.bool('require-reversible', true);
+    thresholds.requireDown = read.bool('require-down', false);
+    return { enabled, downCommand };
+}
 /** `true/false` (also yes/no, on/off, 1/0); empty or absent means `fallback`. */
 function parseBooleanOption(raw, option, fallback, label = (o) => o) {
     const value = raw[option];
@@ -39507,11 +39533,17 @@ const INPUT_NAMES = [
     'comment',
     'github-token',
     'report-path',
+    'sarif-path',
     'timeout',
     'pg-bin-dir',
     'layout',
     'lock-sample-interval',
     'traffic',
+    'advice',
+    'rollback',
+    'down-command',
+    'require-reversible',
+    'require-down',
 ];
 function readInputs() {
     const raw = {};

@@ -25,11 +25,17 @@ export const INPUT_NAMES = [
   'comment',
   'github-token',
   'report-path',
+  'sarif-path',
   'timeout',
   'pg-bin-dir',
   'layout',
   'lock-sample-interval',
   'traffic',
+  'advice',
+  'rollback',
+  'down-command',
+  'require-reversible',
+  'require-down',
 ] as const;
 
 export function readInputs(): RawOptions {

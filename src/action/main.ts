@@ -11,6 +11,7 @@ import type { Report } from '../engine/report.js';
 import { renderAnnotations } from '../render/annotations.js';
 import { renderJson } from '../render/json.js';
 import { renderMarkdown } from '../render/markdown.js';
+import { renderSarif } from '../render/sarif.js';
 import { renderText } from '../render/text.js';
 import { cancelOnSignals } from '../signals.js';
 import {
@@ -126,6 +127,15 @@ async function publishComment(
   }
 }
 
+/** SARIF for code scanning, its file paths relative to the repository checkout. */
+function writeSarif(report: Report, config: RehearsalConfig, sarifPath: string): void {
+  const file = path.resolve(workspace(), sarifPath);
+  const uriOf = (f: string) =>
+    path.relative(workspace(), path.resolve(config.workingDirectory, f)).split(path.sep).join('/');
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(file, renderSarif(report, { uriOf }));
+}
+
 /** The Action's main step: inputs -> engine -> report, summary, comment, annotations, outputs, verdict. */
 async function main(): Promise<void> {
   // A cancelled job gets SIGINT, then SIGTERM: cancel, drop the snapshot, report, exit.
@@ -160,6 +170,7 @@ async function main(): Promise<void> {
     });
     mkdirSync(path.dirname(reportPath), { recursive: true });
     writeFileSync(reportPath, renderJson(report));
+    if (raw['sarif-path']) writeSarif(report, config, String(raw['sarif-path']));
     outputs.passed = String(report.passed);
     outputs['duration-ms'] = String(Math.round(report.phases_ms.migrate));
     outputs.violations = String(report.violations.length);

@@ -6,7 +6,12 @@ import { consoleLogger } from '../engine/logger.js';
 import { rehearse } from '../engine/rehearse.js';
 import type { Report } from '../engine/report.js';
 import { renderJson } from '../render/json.js';
+import { renderJunit } from '../render/junit.js';
+import { renderSarif } from '../render/sarif.js';
 import { renderText } from '../render/text.js';
+
+const FORMATS = ['text', 'json', 'sarif', 'junit'] as const;
+type Format = (typeof FORMATS)[number];
 
 export const RUN_VALUE_FLAGS = [
   'source-url',
@@ -30,6 +35,8 @@ export const RUN_VALUE_FLAGS = [
   'layout',
   'lock-sample-interval',
   'run-id',
+  'advice',
+  'down-command',
 ] as const;
 
 export const RUN_BOOLEAN_FLAGS = [
@@ -39,6 +46,9 @@ export const RUN_BOOLEAN_FLAGS = [
   'fail-on-error',
   'create-snapshot',
   'traffic',
+  'rollback',
+  'require-reversible',
+  'require-down',
   'help',
 ] as const;
 
@@ -70,15 +80,26 @@ What:
   --traffic                   probe reads and writes on the touched tables while the
                               migrations run: measure who would really wait
   --timeout DURATION          cancel the migrations after this long (default 30m)
+  --rollback                  rehearse the way back: each migration up, down, up again;
+                              the schema after the down must equal the one before the up
+  --down-command CMD          with --command and --rollback: undoes what CMD applied,
+                              e.g. 'alembic downgrade -1'
+  --advice MODE               safer forms of risky statements: measured (rehearsed on a
+                              fresh copy), text, off; default auto: measured after a
+                              file copy or clone, text after a dump
 Thresholds (breach -> exit 1):
   --max-duration DURATION     total migration time, e.g. 30s
   --max-read-block DURATION   longest ACCESS EXCLUSIVE hold on a table, e.g. 500ms
   --max-write-block DURATION  longest hold of a lock that blocks writes, e.g. 2s
   --max-size-increase SIZE    e.g. 500MB or 10%
   --max-rewrite-size SIZE     fail when a table this large is rewritten (0 = any)
+  --no-require-reversible     with --rollback: a down that fails or leaves the schema
+                              different is reported, not a breach (default: a breach)
+  --require-down              with --rollback: a migration without a down is a breach
   --no-fail-on-error          a migration error alone does not fail the run
 Output:
-  --format text|json          stdout format (default text)
+  --format FORMAT             stdout format: text (default), json, sarif (code scanning),
+                              junit (test results for GitLab, Jenkins, ...)
   --output FILE               also write the JSON report to FILE
 
 Exit codes: 0 passed, 1 migration failed or threshold breached, 2 bad usage or setup error,
@@ -92,9 +113,9 @@ export interface RunOutcome {
 
 /** `pg-rehearsal run`: flags -> Config -> engine -> stdout/file. */
 export async function runCommand(options: RawOptions, signal: AbortSignal): Promise<RunOutcome> {
-  const format = String(options.format ?? 'text');
-  if (format !== 'text' && format !== 'json') {
-    throw new ConfigError('format', `--format: "${format}" is not a format; use text or json`);
+  const format = String(options.format ?? 'text') as Format;
+  if (!FORMATS.includes(format)) {
+    throw new ConfigError('format', `--format: "${format}" is not a format; use ${FORMATS.join(', ')}`);
   }
   const runId = typeof options['run-id'] === 'string' ? options['run-id'] : undefined;
   const config = buildConfig(options, { label: (option) => `--${option}`, runId });
@@ -104,6 +125,14 @@ export async function runCommand(options: RawOptions, signal: AbortSignal): Prom
     mkdirSync(path.dirname(file), { recursive: true });
     writeFileSync(file, renderJson(report));
   }
-  process.stdout.write(format === 'json' ? renderJson(report) : renderText(report));
+  const uriOf = (file: string) =>
+    path.relative(process.cwd(), path.resolve(config.workingDirectory, file)).split(path.sep).join('/');
+  const render: Record<Format, () => string> = {
+    text: () => renderText(report),
+    json: () => renderJson(report),
+    sarif: () => renderSarif(report, { uriOf }),
+    junit: () => renderJunit(report),
+  };
+  process.stdout.write(render[format]());
   return { report, exitCode: report.passed ? 0 : 1 };
 }

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { IndexMetrics, RelationMetrics, RelationStatus } from './report.js';
+import type { SchemaFingerprint } from './schema.js';
 
 /**
  * One capture of the snapshot's user relations, taken before and after the migrations.
@@ -24,6 +25,8 @@ export interface CatalogRelation {
 export interface CatalogSnapshot {
   databaseBytes: number;
   relations: CatalogRelation[];
+  /** The schema's definitions, when metrics are on (schema.ts): the source of schema_changes. */
+  schema?: SchemaFingerprint;
 }
 
 const CATALOG_QUERY = `

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
+import type { AdviceOption } from './advice/index.js';
 import { parseConnectionUrl, withDatabase, type ConnectionInfo } from './connection.js';
 import { ConfigError } from './errors.js';
 import { assertSafeName } from './safe-name.js';
@@ -21,6 +22,10 @@ export interface Thresholds {
   maxWriteBlockMs?: number;
   maxSizeIncrease?: SizeLimit;
   maxRewriteSizeBytes?: number;
+  /** With rollback: a down that fails or leaves the schema different is a violation. */
+  requireReversible?: boolean;
+  /** With rollback: a migration without a down is a violation. */
+  requireDown?: boolean;
 }
 
 export type RunnerConfig =
@@ -99,6 +104,10 @@ export interface RehearsalConfig {
   lockSampleIntervalMs: number;
   /** Generate probe traffic and measure who would really be blocked. */
   traffic: boolean;
+  /** Safer forms of risky statements: rehearsed (measured), in words (text), or none (off). */
+  advice: AdviceOption;
+  /** Rehearse each migration's way back (up, down, up again). */
+  rollback: { enabled: boolean; downCommand?: string };
 }
 
 /**
@@ -128,6 +137,8 @@ export const MIGRATION_LAYOUTS: readonly MigrationLayoutOption[] = [
   'dbmate',
 ];
 
+const ADVICE_OPTIONS: readonly AdviceOption[] = ['auto', 'measured', 'text', 'off'];
+
 export function buildConfig(raw: RawOptions, context: BuildConfigContext = {}): RehearsalConfig {
   const read = optionReader(raw, context.label ?? ((option: string) => option));
   const choice = readSnapshotChoice(read);
@@ -143,6 +154,11 @@ export function buildConfig(raw: RawOptions, context: BuildConfigContext = {}): 
   const timeoutMs = read.duration('timeout') ?? DEFAULT_TIMEOUT_MS;
   if (timeoutMs <= 0) read.fail('timeout', 'must be greater than 0, e.g. 30m');
   const snapshot = readSnapshot(read, choice, source);
+  const rollback = readRollback(read, runner, thresholds);
+  const advice = (read.text('advice') ?? 'auto') as AdviceOption;
+  if (!ADVICE_OPTIONS.includes(advice)) {
+    read.fail('advice', `"${advice}" is not an advice mode; use one of ${ADVICE_OPTIONS.join(', ')}`);
+  }
 
   const cwd = context.cwd ?? process.cwd();
   return {
@@ -161,6 +177,8 @@ export function buildConfig(raw: RawOptions, context: BuildConfigContext = {}): 
     layout,
     lockSampleIntervalMs,
     traffic: read.bool('traffic', DEFAULT_TRAFFIC),
+    advice,
+    rollback,
   };
 }
 
@@ -336,6 +354,31 @@ function readSnapshot(
     return { kind: 'golden', golden: name!, keep, ttlMs, refresh };
   }
   return { kind: 'copy', strategy, source: source!, name, keep, ttlMs };
+}
+
+/** rollback, down-command, and the two thresholds that only mean something with them. */
+function readRollback(
+  read: OptionReader,
+  runner: RunnerConfig,
+  thresholds: Thresholds,
+): RehearsalConfig['rollback'] {
+  const enabled = read.bool('rollback', false);
+  const downCommand = read.text('down-command');
+  if (!enabled) {
+    for (const option of ['down-command', 'require-reversible', 'require-down']) {
+      if (read.text(option) !== undefined) read.fail(option, 'applies to the way back; set rollback to true');
+    }
+    return { enabled };
+  }
+  if (downCommand !== undefined && runner.kind !== 'command') {
+    read.fail(
+      'down-command',
+      'undoes what command applied; with SQL files the down scripts come from the layout',
+    );
+  }
+  thresholds.requireReversible = read.bool('require-reversible', true);
+  thresholds.requireDown = read.bool('require-down', false);
+  return { enabled, downCommand };
 }
 
 /** `true/false` (also yes/no, on/off, 1/0); empty or absent means `fallback`. */

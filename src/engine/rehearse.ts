@@ -10,11 +10,13 @@ import {
 import { silentLogger, type Logger } from './logger.js';
 import { redactError, redactingLogger, redactReport } from './redact.js';
 import type { Report } from './report.js';
+import { adviseReport, resolveAdviceMode } from './advice/index.js';
+import { snapshotCopier } from './advice/copies.js';
 import { buildReport, judge, round } from './report-builder.js';
-import { planRehearsal } from './rehearsal/plan.js';
-import { preflight } from './rehearsal/preflight.js';
+import { planRehearsal, type RehearsalPlan } from './rehearsal/plan.js';
+import { preflight, type Preflight } from './rehearsal/preflight.js';
 import { observeAndRun } from './rehearsal/run.js';
-import { leaseSnapshot } from './rehearsal/snapshot-lease.js';
+import { leaseSnapshot, type SnapshotLease } from './rehearsal/snapshot-lease.js';
 
 export { resolveMigrationFiles } from './rehearsal/plan.js';
 
@@ -51,7 +53,13 @@ export async function rehearse(config: RehearsalConfig, hooks: RehearsalHooks = 
 async function rehearseUnredacted(config: RehearsalConfig, hooks: RehearsalHooks & { log: Logger }) {
   const { log } = hooks;
   const startedAt = new Date();
-  const phases = { snapshot: 0, catalog_before: 0, migrate: 0, catalog_after: 0, cleanup: 0 };
+  const phases: Report['phases_ms'] = {
+    snapshot: 0,
+    catalog_before: 0,
+    migrate: 0,
+    catalog_after: 0,
+    cleanup: 0,
+  };
   const plan = planRehearsal(config);
   const report = { config, startedAt, phases, skipped: plan.skipped };
   if (plan.nothingToRun) {
@@ -91,7 +99,7 @@ async function rehearseUnredacted(config: RehearsalConfig, hooks: RehearsalHooks
       phases,
     });
     // `phases` is shared with the report, so the cleanup time measured in `finally` lands in it.
-    return judge(
+    const judged = judge(
       buildReport({
         ...report,
         serverInfo: pre.serverInfo,
@@ -107,6 +115,8 @@ async function rehearseUnredacted(config: RehearsalConfig, hooks: RehearsalHooks
       }),
       config,
     );
+    await advise(judged, config, { plan, pre, lease, cancel, log, phases });
+    return judged;
   } catch (error) {
     if (isUsageOrSetupError(error) || isProgrammingError(error)) throw error;
     // A cancel that interrupted a query outside the runner (the catalog before, the probes).
@@ -119,6 +129,36 @@ async function rehearseUnredacted(config: RehearsalConfig, hooks: RehearsalHooks
     await lease.release();
     phases.cleanup = round(performance.now() - t);
   }
+}
+
+/**
+ * Stage 7, advice: safer forms of the risky statements, rehearsed on fresh copies made by
+ * the same provider as the snapshot, before the snapshot is released.
+ */
+async function advise(
+  report: Report,
+  config: RehearsalConfig,
+  run: {
+    plan: RehearsalPlan;
+    pre: Preflight;
+    lease: SnapshotLease;
+    cancel: AbortSignal;
+    log: Logger;
+    phases: Report['phases_ms'];
+  },
+): Promise<void> {
+  const { pre, lease, cancel, log } = run;
+  const started = performance.now();
+  report.advice = await adviseReport(report, {
+    mode: resolveAdviceMode(config.advice, lease.info.strategy),
+    layout: run.plan.layout,
+    workingDirectory: config.workingDirectory,
+    signal: cancel,
+    log,
+    freshCopy: snapshotCopier({ pre, config, strategy: lease.info.strategy, cancel, log }),
+  });
+  if (report.advice.some((a) => a.measured.alternative))
+    run.phases.advice = round(performance.now() - started);
 }
 
 /**

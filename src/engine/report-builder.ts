@@ -12,6 +12,7 @@ import {
   type SnapshotInfo,
 } from './report.js';
 import type { ServerInfo } from './snapshot/server.js';
+import { diffSchemas } from './schema.js';
 import { describeThresholds, evaluateThresholds } from './thresholds.js';
 
 /*
@@ -96,6 +97,8 @@ export function buildReport(inputs: ReportInputs): Report {
           indexes: diff?.indexes ?? {},
         }
       : null,
+    advice: [],
+    schema_changes: before?.schema && after?.schema ? diffSchemas(before.schema, after.schema) : null,
     thresholds: describeThresholds(config.thresholds),
     traffic: inputs.traffic
       ? summariseTraffic(

@@ -55,6 +55,8 @@ export interface StatementReport {
   locks: { relation: string; relation_kind: string; mode: string; mode_name: string; blocks: Blocks }[];
   /** Tables and indexes whose storage this statement rewrote. */
   rewrites: string[];
+  /** Rows an INSERT, UPDATE or DELETE changed. */
+  rows?: number;
   error?: string;
 }
 
@@ -67,6 +69,30 @@ export interface MigrationReport {
   /** Database size change across this file (null when metrics are off). */
   size_delta_bytes: number | null;
   statements: StatementReport[];
+  /** With rollback on: whether the way back (the down migration) undoes this migration. */
+  rollback?: RollbackReport;
+}
+
+/**
+ * The way back of one migration, checked as up, down, up again. `differences` compare the
+ * schema before the up with the schema after the down: `added` is what the down left
+ * behind, `dropped` what it did not restore, `altered` what it restored differently.
+ */
+export interface RollbackReport {
+  status: 'reversible' | 'irreversible' | 'failed' | 'absent' | 'not_checked';
+  differences: SchemaChange[];
+  down: {
+    path: string;
+    duration_ms: number;
+    transactional: boolean;
+    statements: StatementReport[];
+    /** The down's own locks, traced exactly like the up's (they are in `locks` too). */
+    locks: LockRecord[];
+  } | null;
+  /** The up ran again after its down. */
+  reapplied: boolean;
+  /** The down's error (failed), or the error of running the up again. */
+  error?: MigrationFailure;
 }
 
 export interface SkippedMigration {
@@ -192,6 +218,10 @@ export interface Report {
     catalog_before: number;
     migrate: number;
     catalog_after: number;
+    /** Rehearsing the safer forms of the advice, when it ran. */
+    advice?: number;
+    /** With rollback: checking each way back (downs, second ups), inside the run but not in `migrate`. */
+    rollback?: number;
     cleanup: number;
   };
   migrations: MigrationReport[];
@@ -205,6 +235,10 @@ export interface Report {
     tables: Record<string, RelationMetrics>;
     indexes: Record<string, IndexMetrics>;
   } | null;
+  /** Safer forms of the statements that need one (advice: off gives an empty list). */
+  advice: Advice[];
+  /** Schema differences the migrations made (null when metrics are off or the run stopped early). */
+  schema_changes: SchemaChange[] | null;
   thresholds: Record<string, string>;
   /** Probe traffic, when it ran; max-read-block/max-write-block then judge measured waits. */
   traffic: TrafficReport | null;
@@ -215,4 +249,45 @@ export function formatFailure(failure: MigrationFailure): string {
   const where = failure.path ? `${failure.path}${failure.line ? `:${failure.line}` : ''}: ` : '';
   const code = failure.sqlstate ? ` (SQLSTATE ${failure.sqlstate})` : '';
   return `${where}${failure.message}${code}`;
+}
+
+/** What a schema change is about; `column`, `constraint` and `trigger` names are `table.name`. */
+export type SchemaObjectKind =
+  'table' | 'column' | 'index' | 'constraint' | 'sequence' | 'view' | 'function' | 'type' | 'trigger';
+
+/** One difference between the schema before and after the migrations (definitions, never data). */
+export interface SchemaChange {
+  object: SchemaObjectKind;
+  change: 'added' | 'dropped' | 'altered';
+  /** Schema-qualified where not public. */
+  name: string;
+  /** One-line definitions, e.g. a column's `integer NOT NULL` -> `numeric(12,2) NOT NULL`. */
+  before: string | null;
+  after: string | null;
+}
+
+/** What a statement, or its safer form, cost when rehearsed on the same data. */
+export interface AdviceMeasurement {
+  duration_ms: number;
+  /** Longest hold of a lock blocking reads (ACCESS EXCLUSIVE) on a table that existed before. */
+  read_block_ms: number;
+  /** Longest hold of a lock blocking writes (SHARE and stronger) on such a table. */
+  write_block_ms: number;
+}
+
+/** A safer way to write a statement, with what both ways cost where the safe one was rehearsed. */
+export interface Advice {
+  /** e.g. `create-index-concurrently` (docs/advice.md lists them). */
+  rule: string;
+  statement: StatementRef;
+  table: string | null;
+  /** What the statement did, measured, in one line. */
+  finding: string;
+  /** What to write instead, in words. */
+  instead: string;
+  /** The safer form as SQL, when it is a mechanical rewrite of the statement. */
+  instead_sql: string | null;
+  measured: { original: AdviceMeasurement; alternative: AdviceMeasurement | null };
+  /** Why `measured.alternative` is null. */
+  not_measured?: string;
 }

@@ -1,5 +1,5 @@
 import type { Thresholds } from './config.js';
-import type { LockRecord, Report, Violation } from './report.js';
+import type { LockRecord, Report, SchemaChange, Violation } from './report.js';
 import { formatBytes, formatDuration } from './units.js';
 
 /**
@@ -127,7 +127,55 @@ export function evaluateThresholds(report: Report, thresholds: Thresholds): Viol
       });
     }
   }
+  violations.push(...rollbackViolations(report, thresholds));
   return violations;
+}
+
+/** require-reversible: a down that fails or does not restore the schema; require-down: no down at all. */
+function rollbackViolations(report: Report, thresholds: Thresholds): Violation[] {
+  const violations: Violation[] = [];
+  for (const migration of report.migrations) {
+    const rollback = migration.rollback;
+    if (!rollback) continue;
+    const broken = rollback.status === 'irreversible' || rollback.status === 'failed';
+    if (thresholds.requireReversible && broken) {
+      const why =
+        rollback.status === 'failed'
+          ? `its down failed: ${rollback.error?.message ?? 'error'}`
+          : rollback.differences.length
+            ? `after its down, the schema differs: ${rollback.differences.map(describeDifference).join('; ')}`
+            : `it could not run again after its down: ${rollback.error?.message ?? 'error'}`;
+      const where = rollback.status === 'failed' ? rollback.error : undefined;
+      violations.push({
+        rule: 'require-reversible',
+        limit: 'reversible',
+        actual: rollback.status,
+        subject: migration.path,
+        message: `${migration.path} is not reversible: ${why}`,
+        path: where?.path ?? rollback.down?.path ?? migration.path,
+        line: where?.line,
+      });
+    }
+    if (thresholds.requireDown && rollback.status === 'absent') {
+      violations.push({
+        rule: 'require-down',
+        limit: 'a down migration',
+        actual: 'none',
+        subject: migration.path,
+        message: `${migration.path} has no down migration`,
+        path: migration.path,
+      });
+    }
+  }
+  return violations;
+}
+
+/** `index products_category_idx left behind by the down`, ... */
+export function describeDifference(change: SchemaChange): string {
+  const what = `${change.object} ${change.name}`;
+  if (change.change === 'added') return `${what} left behind by the down`;
+  if (change.change === 'dropped') return `${what} not restored (was ${change.before})`;
+  return `${what} restored as ${change.after} (was ${change.before})`;
 }
 
 /** The thresholds as the user wrote them, for the report's `thresholds` section. */
@@ -147,5 +195,7 @@ export function describeThresholds(thresholds: Thresholds): Record<string, strin
   }
   if (thresholds.maxRewriteSizeBytes !== undefined)
     described['max-rewrite-size'] = formatBytes(thresholds.maxRewriteSizeBytes);
+  if (thresholds.requireReversible) described['require-reversible'] = 'true';
+  if (thresholds.requireDown) described['require-down'] = 'true';
   return described;
 }

@@ -1,9 +1,12 @@
 import type { Report } from '../engine/report.js';
 import { formatBytes, formatDuration } from '../engine/units.js';
+import { adviceOneLiner } from './advice.js';
 import { blockingLocks } from './summary.js';
 
 export interface Annotation {
   level: 'error' | 'warning';
+  /** What kind of finding: a threshold's name, `migration-error`, `table-rewritten`, `long-access-exclusive`. */
+  rule: string;
   title: string;
   message: string;
   /** Path relative to the working directory the migrations were resolved in. */
@@ -14,17 +17,27 @@ export interface Annotation {
 /** GitHub shows at most 10 annotations of each kind per step; we choose which. */
 export const MAX_ANNOTATIONS_PER_KIND = 10;
 
+/** The annotations GitHub will show: the first of each kind from `renderFindings`. */
+export function renderAnnotations(report: Report): Annotation[] {
+  const findings = renderFindings(report);
+  return [
+    ...findings.filter((f) => f.level === 'error').slice(0, MAX_ANNOTATIONS_PER_KIND),
+    ...findings.filter((f) => f.level === 'warning').slice(0, MAX_ANNOTATIONS_PER_KIND),
+  ];
+}
+
 /**
  * Errors for each violation and for a failed migration, at the file and line of the
  * statement responsible; warnings for notable findings that did not breach a threshold
- * (a rewrite, a long ACCESS EXCLUSIVE hold). Pure: the report in, annotations out.
+ * (a rewrite, a long ACCESS EXCLUSIVE hold). Pure: the report in, every finding out.
  */
-export function renderAnnotations(report: Report): Annotation[] {
+export function renderFindings(report: Report): Annotation[] {
   const errors: Annotation[] = [];
   const warnings: Annotation[] = [];
   if (report.failure) {
     errors.push({
       level: 'error',
+      rule: 'migration-error',
       title: `pg-rehearsal: migration failed${report.failure.sqlstate ? ` (SQLSTATE ${report.failure.sqlstate})` : ''}`,
       message: report.failure.message,
       file: report.failure.path,
@@ -34,6 +47,7 @@ export function renderAnnotations(report: Report): Annotation[] {
   for (const v of report.violations) {
     errors.push({
       level: 'error',
+      rule: v.rule,
       title: `pg-rehearsal: ${v.rule} breached`,
       message: v.message,
       file: v.path,
@@ -51,6 +65,7 @@ export function renderAnnotations(report: Report): Annotation[] {
         seenRewrites.add(table);
         warnings.push({
           level: 'warning',
+          rule: 'table-rewritten',
           title: 'pg-rehearsal: table rewritten',
           message: `${table} (${formatBytes(metrics.size_before ?? 0)}) is rewritten by this statement, under an ACCESS EXCLUSIVE lock`,
           file: s.path,
@@ -64,11 +79,22 @@ export function renderAnnotations(report: Report): Annotation[] {
     if (violated.has(`${lock.relation}:${lock.statement.path}:${lock.statement.line}`)) continue;
     warnings.push({
       level: 'warning',
+      rule: 'long-access-exclusive',
       title: 'pg-rehearsal: long ACCESS EXCLUSIVE lock',
       message: `${lock.relation} is locked ACCESS EXCLUSIVE for ${formatDuration(lock.held_ms)}: reads and writes on it wait that long`,
       file: lock.statement.path,
       line: lock.statement.line,
     });
   }
-  return [...errors.slice(0, MAX_ANNOTATIONS_PER_KIND), ...warnings.slice(0, MAX_ANNOTATIONS_PER_KIND)];
+  for (const advice of report.advice) {
+    warnings.push({
+      level: 'warning',
+      rule: advice.rule,
+      title: `pg-rehearsal advice: ${advice.rule}`,
+      message: adviceOneLiner(advice),
+      file: advice.statement.path,
+      line: advice.statement.line,
+    });
+  }
+  return [...errors, ...warnings];
 }

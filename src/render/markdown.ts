@@ -1,5 +1,8 @@
 import { formatFailure, type MigrationReport, type Report } from '../engine/report.js';
 import { formatBytes, formatDuration, formatSignedBytes } from '../engine/units.js';
+import { adviceMarkdown } from './advice.js';
+import { hasRollback, wayBackCell } from './rollback.js';
+import { schemaChangesMarkdown } from './schema-changes.js';
 import { renderTimeline } from './timeline.js';
 import {
   blockingLocks,
@@ -36,16 +39,23 @@ export function renderMarkdown(report: Report, context: MarkdownContext = {}): s
   const limit = context.limit ?? COMMENT_LIMIT;
   const head = headSection(report, context);
   const table = migrationsTable(report);
+  const advice = adviceMarkdown(report);
   const timeline = renderTimeline(report);
-  const details = [statementDetails(report), trafficDetails(report), relationDetails(report)]
+  const details = [
+    schemaChangesMarkdown(report),
+    statementDetails(report),
+    trafficDetails(report),
+    relationDetails(report),
+  ]
     .filter(Boolean)
     .join('\n');
   const foot = footer(report, context);
-  const full = [head, table, timeline, details, foot].filter(Boolean).join('\n\n');
+  // What to do instead comes right under the verdict and the breaches it answers.
+  const full = [head, advice, table, timeline, details, foot].filter(Boolean).join('\n\n');
   if (full.length <= limit) return `${full}\n`;
 
   const hint = `> [!NOTE]\n> Details were cut to fit a comment. ${context.fullReportHint ?? 'The job summary and the JSON report have everything.'}`;
-  const withoutDetails = [head, table, timeline, hint, foot].filter(Boolean).join('\n\n');
+  const withoutDetails = [head, advice, table, timeline, hint, foot].filter(Boolean).join('\n\n');
   if (withoutDetails.length <= limit) return `${withoutDetails}\n`;
   // Even the per-file table is too long: keep as many rows as fit.
   const rows = table.split('\n');
@@ -131,9 +141,10 @@ export function blockingTimes(report: Report, migration: MigrationReport): { rea
 
 function migrationsTable(report: Report): string {
   if (!report.migrations.length) return '';
+  const wayBack = hasRollback(report.migrations);
   const lines = [
-    '| migration | time | worst lock | blocks reads | blocks writes | rewritten | size |',
-    '|---|--:|---|--:|--:|---|--:|',
+    `| migration | time | worst lock | blocks reads | blocks writes | rewritten | size |${wayBack ? ' way back |' : ''}`,
+    `|---|--:|---|--:|--:|---|--:|${wayBack ? '---|' : ''}`,
   ];
   for (const m of report.migrations) {
     const status = m.status === 'failed' ? '❌ ' : m.status === 'not_run' ? '⏭️ ' : '';
@@ -147,7 +158,7 @@ function migrationsTable(report: Report): string {
         worst ? `${worst.mode_name} on ${code(worst.relation)}` : '–'
       } | ${times.reads ? `**${formatDuration(times.reads)}**` : '–'} | ${times.writes ? formatDuration(times.writes) : '–'} | ${
         rewrites.length ? rewrites.map(code).join(', ') : '–'
-      } | ${m.size_delta_bytes != null ? formatSignedBytes(m.size_delta_bytes) : '–'} |`,
+      } | ${m.size_delta_bytes != null ? formatSignedBytes(m.size_delta_bytes) : '–'} |${wayBack ? ` ${cell(wayBackCell(m))} |` : ''}`,
     );
   }
   return lines.join('\n');

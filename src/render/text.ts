@@ -1,5 +1,8 @@
 import { formatFailure, type Report } from '../engine/report.js';
 import { formatBytes, formatDuration, formatSignedBytes } from '../engine/units.js';
+import { adviceText } from './advice.js';
+import { wayBackText } from './rollback.js';
+import { schemaChangesText } from './schema-changes.js';
 import {
   blockingLocks,
   describeLockCapture,
@@ -44,6 +47,8 @@ export function renderText(report: Report): string {
       rewrites.length ? `rewrote ${rewrites.join(', ')}` : undefined,
     ].filter(Boolean);
     out(`  ${mark} ${migration.path}  ${facts.join('  |  ')}`);
+    const wayBack = wayBackText(migration);
+    if (wayBack) out(`      ${wayBack}`);
     for (const s of migration.statements) {
       const locks = strongestPerRelation(
         s.locks.filter((l) => l.blocks !== 'none' && l.relation_kind !== 'index'),
@@ -81,6 +86,12 @@ export function renderText(report: Report): string {
         `  ${table.padEnd(28)} reads blocked ${t.reads.blocked}/${t.reads.probes} (max ${formatDuration(t.reads.max_wait_ms)})  writes blocked ${t.writes.blocked}/${t.writes.probes} (max ${formatDuration(t.writes.max_wait_ms)})  behind a long reader: ${queue}`,
       );
     }
+    out();
+  }
+
+  for (const section of [adviceText(report), schemaChangesText(report)]) {
+    if (!section.length) continue;
+    for (const line of section) out(line);
     out();
   }
 

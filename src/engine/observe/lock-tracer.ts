@@ -266,6 +266,20 @@ export class LockTracer {
   records(): LockRecord[] {
     return [...this.closed];
   }
+
+  /** How many holds are recorded so far: a mark for `recordsSince` and `forgetSince`. */
+  get recordedCount(): number {
+    return this.closed.length;
+  }
+
+  recordsSince(mark: number): LockRecord[] {
+    return this.closed.slice(mark);
+  }
+
+  /** Forgets the holds recorded after `mark`: a re-run whose locks are already reported once. */
+  forgetSince(mark: number): void {
+    this.closed.length = mark;
+  }
 }
 
 export function toObservedLock(row: Record<string, unknown>): ObservedLock {

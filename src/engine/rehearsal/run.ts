@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type pg from 'pg';
 import { captureCatalog, type CatalogSnapshot } from '../catalog.js';
+import { captureSchema } from '../schema.js';
 import type { RehearsalConfig } from '../config.js';
 import { connect, isConnectionLost } from '../connection.js';
 import { CancelledError, errorMessage } from '../errors.js';
@@ -80,7 +81,9 @@ export async function observeAndRun(inputs: RunInputs): Promise<RunMeasurements>
       log,
     };
     const outcome = await runMigrations(runner, context, inputs);
-    phases.migrate = round(performance.now() - migrationStarted);
+    // The way back is rehearsed in between, but it is not the migrations' own time.
+    phases.migrate = round(performance.now() - migrationStarted - (outcome.rollbackMs ?? 0));
+    if (outcome.rollbackMs !== undefined) phases.rollback = round(outcome.rollbackMs);
     await traffic?.stop();
     signal.removeEventListener('abort', cancelInFlight);
     runner.finish(clock());
@@ -104,6 +107,7 @@ async function captureBefore(client: pg.Client, inputs: RunInputs): Promise<Cata
   if (!config.metrics && !config.lockMonitoring) return undefined;
   const t = performance.now();
   const before = await captureCatalog(client);
+  if (config.metrics) before.schema = await captureSchema(client);
   phases.catalog_before = round(performance.now() - t);
   lease.info.size_bytes = before.databaseBytes;
   return before;
@@ -131,7 +135,7 @@ async function startTraffic(
   return traffic;
 }
 
-type Outcome = Pick<RunMeasurements, 'migrations' | 'failure' | 'cancelled'>;
+type Outcome = Pick<RunMeasurements, 'migrations' | 'failure' | 'cancelled'> & { rollbackMs?: number };
 
 /** The runner's outcome; a cancel, the timeout or a lost connection are outcomes too. */
 async function runMigrations(
@@ -142,7 +146,12 @@ async function runMigrations(
   const { config, signal, cancel } = inputs;
   try {
     const result = await runner.run(context);
-    return { migrations: result.migrations, failure: result.failure, cancelled: false };
+    return {
+      migrations: result.migrations,
+      failure: result.failure,
+      cancelled: false,
+      rollbackMs: result.rollbackMs,
+    };
   } catch (error) {
     if (error instanceof CancelledError || signal.aborted) {
       const migrations = error instanceof CancelledError && error.migrations ? error.migrations : [];
@@ -167,7 +176,9 @@ async function captureAfter(
   if (!config.metrics || outcome.cancelled || outcome.failure?.connection_lost) return undefined;
   const t = performance.now();
   try {
-    return await captureCatalog(client);
+    const after = await captureCatalog(client);
+    after.schema = await captureSchema(client);
+    return after;
   } catch (error) {
     if (!isConnectionLost(error)) throw error;
     outcome.failure ??= connectionLostFailure(error);

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { MigrationLayoutOption } from '../config.js';
 import type { SkippedMigration } from '../report.js';
@@ -72,7 +72,15 @@ export function planMigrations(
     up.sort((a, b) => a.n - b.n);
     return { run: up.map((u) => u.file), skipped };
   }
-  return { run: sortNaturally(files), skipped };
+  // Plain: `x.down.sql` next to `x.sql` or `x.up.sql` is the way back, never run forward.
+  const ups = new Set(files.map((f) => f.replace(/(\.up)?\.sql$/i, '')));
+  const run: string[] = [];
+  for (const file of files) {
+    if (/\.down\.sql$/i.test(file) && ups.has(file.replace(/\.down\.sql$/i, ''))) {
+      skipped.push({ path: file, reason: 'down migration' });
+    } else run.push(file);
+  }
+  return { run: sortNaturally(run), skipped };
 }
 
 export interface MigrationScript {
@@ -81,6 +89,67 @@ export interface MigrationScript {
   lineOffset: number;
   /** false when the file says it must not run in a transaction. */
   transactional?: boolean;
+}
+
+export interface DownScript extends MigrationScript {
+  /** The file that holds it, relative to the working directory (dbmate: the migration itself). */
+  path: string;
+}
+
+/**
+ * The way back of a migration under its layout, when it has one: golang-migrate's
+ * `.down.sql`, dbmate's `-- migrate:down` section, Flyway's `U<version>__` undo file, or
+ * a plain `<name>.down.sql` next to `<name>.sql` or `<name>.up.sql`. A down with nothing
+ * but comments and blank lines counts as none.
+ */
+export function downScriptOf(
+  file: string,
+  layout: MigrationLayout,
+  workingDirectory: string,
+): DownScript | undefined {
+  const absolute = path.resolve(workingDirectory, file);
+  const relativePath = (p: string) => path.relative(workingDirectory, p).split(path.sep).join('/');
+  const fromFile = (candidate: string | undefined): DownScript | undefined => {
+    if (!candidate || !existsSync(candidate)) return undefined;
+    return nonEmpty({
+      path: relativePath(candidate),
+      script: readFileSync(candidate, 'utf8'),
+      lineOffset: 0,
+    });
+  };
+  if (layout === 'dbmate') {
+    const text = readFileSync(absolute, 'utf8');
+    const down = /^--\s*migrate:down\b(.*)$/m.exec(text);
+    if (!down) return undefined;
+    const start = down.index + down[0].length;
+    return nonEmpty({
+      path: file,
+      script: text.slice(start),
+      lineOffset: text.slice(0, start).split('\n').length - 1,
+      transactional: /\btransaction:\s*false\b/.test(down[1]) ? false : undefined,
+    });
+  }
+  if (layout === 'golang-migrate') return fromFile(absolute.replace(/\.up\.sql$/i, '.down.sql'));
+  if (layout === 'flyway') return fromFile(flywayUndoOf(absolute));
+  const base = absolute.replace(/(\.up)?\.sql$/i, '');
+  return /\.down\.sql$/i.test(absolute) ? undefined : fromFile(`${base}.down.sql`);
+}
+
+function flywayUndoOf(absolute: string): string | undefined {
+  const match = FLYWAY.exec(path.basename(absolute));
+  if (!match || match[1].toUpperCase() !== 'V') return undefined;
+  const version = versionParts(match[2] ?? '');
+  const directory = path.dirname(absolute);
+  const undo = readdirSync(directory).find((name) => {
+    const m = FLYWAY.exec(name);
+    return m?.[1].toUpperCase() === 'U' && compareVersions(versionParts(m[2] ?? ''), version) === 0;
+  });
+  return undo ? path.join(directory, undo) : undefined;
+}
+
+function nonEmpty(down: DownScript): DownScript | undefined {
+  const code = down.script.replace(/--[^\n]*|\/\*[\s\S]*?\*\//g, '').trim();
+  return code ? down : undefined;
 }
 
 /** The SQL to run from one file under a layout. */

@@ -9,7 +9,10 @@ import type { LockRecord, MigrationFailure, MigrationReport, Report } from '../r
 import { round } from '../report-builder.js';
 import { runCommandMigration, statementsFromSampledLocks } from './command-runner.js';
 import type { MigrationLayout } from './layouts.js';
+import { checkCommandWayBack, type TracedCommandRun } from './command-rollback.js';
+import { runSqlMigrationsWithRollback } from './rollback.js';
 import { runSqlMigrations } from './sql-runner.js';
+import { captureSchema } from '../schema.js';
 
 /*
  * How migrations are applied to the snapshot. The rehearsal's run stage knows only this
@@ -36,6 +39,8 @@ export interface RunnerContext {
 export interface RunnerOutcome {
   migrations: MigrationReport[];
   failure?: MigrationFailure;
+  /** With rollback: time spent checking the way back, inside the run but not the migrations' own. */
+  rollbackMs?: number;
 }
 
 export interface MigrationRunner {
@@ -75,8 +80,9 @@ export class SqlFilesRunner implements MigrationRunner {
 
   async run(context: RunnerContext): Promise<RunnerOutcome> {
     const { log } = context;
+    const run = this.config.rollback.enabled ? runSqlMigrationsWithRollback : runSqlMigrations;
     return log.group('Migrations', () =>
-      runSqlMigrations(this.files, {
+      run(this.files, {
         client: context.client,
         observer: context.observer,
         tracer: this.tracer,
@@ -110,7 +116,11 @@ export class SqlFilesRunner implements MigrationRunner {
 
 /** The user's migration tool in a shell: locks sampled from pg_locks while it runs. */
 export class CommandRunner implements MigrationRunner {
+  /** The up's sampler, which describes the capture. */
   private sampler: LockSampler | undefined;
+  /** Every lock sampled while the up and the down ran. */
+  private readonly sampled: LockRecord[] = [];
+  private upRan = false;
 
   constructor(
     private readonly config: RehearsalConfig,
@@ -120,38 +130,70 @@ export class CommandRunner implements MigrationRunner {
 
   async run(context: RunnerContext): Promise<RunnerOutcome> {
     const { command, config } = this;
-    const { databaseSize, log, clock } = context;
-    if (config.lockMonitoring) {
-      this.sampler = new LockSampler(
-        await context.observer(),
-        { intervalMs: config.lockSampleIntervalMs, clock, label: command },
-        this.before,
-      );
-      await this.sampler.start();
-    }
+    const { databaseSize, log } = context;
+    const schemaBeforeUp = config.rollback.enabled ? await captureSchema(context.client) : undefined;
     const sizeBefore = await databaseSize?.();
-    const result = await log
-      .group('Migrations', () =>
-        runCommandMigration({
-          command,
-          workingDirectory: config.workingDirectory,
-          target: context.target,
-          signal: context.signal,
-          log,
-          clock,
-        }),
-      )
-      .finally(() => this.sampler?.stop());
+    const result = await log.group('Migrations', () => this.runTraced(command, context));
     if (sizeBefore !== undefined && databaseSize)
       result.migration.size_delta_bytes = (await databaseSize()) - sizeBefore;
-    result.migration.statements = statementsFromSampledLocks(command, this.sampler?.records() ?? []);
-    return { migrations: [result.migration], failure: result.failure };
+    if (!schemaBeforeUp || result.failure) return { migrations: [result.migration], failure: result.failure };
+    const started = performance.now();
+    const wayBack = await log.group('Way back', () =>
+      checkCommandWayBack({
+        upCommand: command,
+        downCommand: config.rollback.downCommand,
+        before: schemaBeforeUp,
+        client: context.client,
+        run: (line) => this.runTraced(line, context),
+        log,
+      }),
+    );
+    result.migration.rollback = wayBack.rollback;
+    return {
+      migrations: [result.migration],
+      failure: result.failure,
+      rollbackMs: performance.now() - started,
+    };
+  }
+
+  /** One run of a command line, its statements known from sampling pg_locks while it runs. */
+  private async runTraced(line: string, context: RunnerContext): Promise<TracedCommandRun> {
+    const { config } = this;
+    const sampler = config.lockMonitoring
+      ? new LockSampler(
+          await context.observer(),
+          { intervalMs: config.lockSampleIntervalMs, clock: context.clock, label: line },
+          this.before,
+        )
+      : undefined;
+    await sampler?.start();
+    this.sampler ??= sampler;
+    // The up's second run (after its down) is not reported again; everything else is, cancelled or not.
+    const reported = line !== this.command || !this.upRan;
+    this.upRan ||= line === this.command;
+    try {
+      const run = await runCommandMigration({
+        command: line,
+        workingDirectory: config.workingDirectory,
+        target: context.target,
+        signal: context.signal,
+        log: context.log,
+        clock: context.clock,
+      });
+      await sampler?.stop();
+      const locks = sampler?.records() ?? [];
+      run.migration.statements = statementsFromSampledLocks(line, locks);
+      return { ...run, locks };
+    } finally {
+      await sampler?.stop();
+      if (reported) this.sampled.push(...(sampler?.records() ?? []));
+    }
   }
 
   finish(): void {}
 
   locks(): LockRecord[] {
-    return this.sampler?.records() ?? [];
+    return [...this.sampled];
   }
 
   describe(): Report['runner'] {

@@ -5,7 +5,7 @@ import type { Logger } from '../logger.js';
 import type { LockTracer } from '../observe/lock-tracer.js';
 import { sampleBackendLocks } from '../observe/pid-sampler.js';
 import type { MigrationFailure, MigrationReport, StatementReport } from '../report.js';
-import { loadMigrationScript, type MigrationLayout } from './layouts.js';
+import { loadMigrationScript, type MigrationLayout, type MigrationScript } from './layouts.js';
 import {
   excerpt,
   isTransactionControl,
@@ -28,21 +28,34 @@ export interface SqlRunContext {
   workingDirectory: string;
   layout: MigrationLayout;
   log: Logger;
+  /** Where a file's SQL comes from; by default its layout's up part (a rollback gives the down). */
+  load?: (file: string) => MigrationScript;
 }
 
 export interface SqlRunResult {
   migrations: MigrationReport[];
   failure?: MigrationFailure;
+  /** With rollback: the time spent checking the way back, not part of the migrations' time. */
+  rollbackMs?: number;
 }
 
-/** Transaction status from the server's last ReadyForQuery: I idle, T in a transaction, E failed one. */
+const statusReaders = new WeakMap<pg.Client, () => string>();
+
+/**
+ * Transaction status from the server's last ReadyForQuery: I idle, T in a transaction, E
+ * failed one. One listener per client, however many runs use it.
+ */
 function trackTransactionStatus(client: pg.Client): () => string {
+  const known = statusReaders.get(client);
+  if (known) return known;
   let status = 'I';
   const connection = (client as unknown as { connection: NodeJS.EventEmitter }).connection;
   connection.on('readyForQuery', (message: { status?: string }) => {
     status = message.status ?? status;
   });
-  return () => status;
+  const read = () => status;
+  statusReaders.set(client, read);
+  return read;
 }
 
 /**
@@ -65,11 +78,9 @@ export async function runSqlMigrations(files: string[], context: SqlRunContext):
   let size = await context.databaseSize?.();
   for (const migration of migrations) {
     if (context.signal.aborted) throw new CancelledError('cancelled before all migrations ran', migrations);
-    const { script, lineOffset, transactional } = loadMigrationScript(
-      migration.path,
-      context.layout,
-      context.workingDirectory,
-    );
+    const { script, lineOffset, transactional } = context.load
+      ? context.load(migration.path)
+      : loadMigrationScript(migration.path, context.layout, context.workingDirectory);
     const statements = splitSqlStatements(script).map((s) => ({ ...s, line: s.line + lineOffset }));
     migration.transactional =
       transactional !== false &&
@@ -195,8 +206,10 @@ async function runStatement(
       report.duration_ms = round(context.clock() - started);
       context.tracer.observe(locks, started, report);
     } else {
-      await context.client.query(statement.sql);
+      const result = await context.client.query(statement.sql);
       report.duration_ms = round(context.clock() - started);
+      if (/^(INSERT|UPDATE|DELETE|MERGE)$/.test(result.command ?? ''))
+        report.rows = result.rowCount ?? undefined;
       if (readLocksAfter && context.tracer) {
         context.tracer.observe(
           await context.tracer.readOwnLocks(context.client, statement.sql),
