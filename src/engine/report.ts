@@ -55,6 +55,13 @@ export interface StatementReport {
   locks: { relation: string; relation_kind: string; mode: string; mode_name: string; blocks: Blocks }[];
   /** Tables and indexes whose storage this statement rewrote. */
   rewrites: string[];
+  /**
+   * How `locks` were captured: read from the migration's session after the statement
+   * (`exact`), or polled from another connection while it ran (`polled`: statements that
+   * run outside a transaction release their locks before they return). Absent when
+   * locks are not traced per statement (monitoring off, a command runner).
+   */
+  lock_capture?: 'exact' | 'polled';
   error?: string;
 }
 
