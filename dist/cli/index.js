@@ -7726,8 +7726,8 @@ function blocksWrites(mode) {
  * A lock is held from the start of the statement that first took it until its
  * transaction ends, which is when `endTransaction` is called.
  *
- * The same query also reads each locked relation's filenode, so a rewrite is pinned to
- * the statement that caused it.
+ * Each locked relation's filenode is read too, so a rewrite is pinned to the statement
+ * that caused it, for relations that existed before the run and those it created alike.
  */
 /**
  * A user's relation: catalog, TOAST and temporary relations are noise. `n` is the
@@ -7820,12 +7820,15 @@ class LockTracer {
         if (/\b(DEALLOCATE|DISCARD)\b/i.test(statementSql))
             this.prepared = false;
         const locks = await this.queryOwnLocks(client);
-        // Look up relations never seen, and re-read any existing one held ACCESS EXCLUSIVE:
-        // only that mode lets a statement rename or rewrite it (a new filenode).
+        // Look up relations never seen, and re-read any known one held ACCESS EXCLUSIVE (only
+        // that mode lets a statement rename or rewrite it, a new filenode), whether it existed
+        // before the run or an earlier statement created it. A CREATE statement rewrites no
+        // other relation: skipping the re-read keeps a long run of CREATE TABLEs in one
+        // transaction from re-reading every table created before it.
+        const mayRewrite = !/^\s*create\b/i.test(statementSql);
         const lookup = [
             ...new Set(locks
-                .filter((l) => !this.relationInfo.has(l.oid) ||
-                (l.mode === 'AccessExclusiveLock' && this.preexisting.has(l.oid)))
+                .filter((l) => !this.relationInfo.has(l.oid) || (l.mode === 'AccessExclusiveLock' && mayRewrite))
                 .map((l) => l.oid)),
         ];
         if (lookup.length > 0) {
@@ -7905,7 +7908,9 @@ class LockTracer {
                     blocks: lockBlocks(lock.mode),
                 });
             }
-            if (this.preexisting.has(lock.oid) && lock.filenode !== null) {
+            // Every relation is followed, those created by an earlier statement too; the first
+            // sight of a relation created by this very statement only records its filenode.
+            if (lock.filenode !== null) {
                 const previous = this.filenodeByOid.get(lock.oid);
                 if (previous !== undefined && previous !== null && previous !== lock.filenode) {
                     statement.rewrites.push(relation);
@@ -7972,49 +7977,135 @@ function expandMigrationPatterns(patterns, workingDirectory) {
     }
     return sortNaturally([...found]);
 }
-/** Files matched by one pattern, as paths relative to the working directory. */
+/**
+ * Files matched by one pattern, as paths relative to the working directory. The shell's
+ * rules: `{a,b}` expands first; `*`, `?` and `[...]` never match a leading dot (nor does
+ * `**` enter a dot directory) unless the pattern's segment starts with one; symlinked files
+ * and directories are followed, a directory loop is entered once; and a pattern that
+ * matches nothing but names an existing file (`001_[wip].sql`) is that file.
+ */
 function expandPattern(pattern, workingDirectory) {
     const normalized = pattern.trim().replace(/\\/g, '/').replace(/^\.\//, '');
     if (!normalized)
         return [];
-    const absolute = external_node_path_default().resolve(workingDirectory, normalized);
-    if (!hasMagic(normalized)) {
-        const stat = (0,external_node_fs_namespaceObject.statSync)(absolute, { throwIfNoEntry: false });
-        if (!stat)
+    const found = new Set();
+    for (const expanded of expandBraces(normalized)) {
+        for (const file of matchPattern(expanded, workingDirectory))
+            found.add(file);
+    }
+    return [...found];
+}
+function matchPattern(pattern, workingDirectory) {
+    const absolute = external_node_path_default().resolve(workingDirectory, pattern);
+    const literal = (0,external_node_fs_namespaceObject.statSync)(absolute, { throwIfNoEntry: false });
+    if (!hasMagic(pattern)) {
+        if (!literal)
             return [];
-        if (stat.isDirectory())
-            return expandPattern(`${normalized.replace(/\/$/, '')}/*.sql`, workingDirectory);
+        if (literal.isDirectory())
+            return matchPattern(`${pattern.replace(/\/$/, '')}/*.sql`, workingDirectory);
         return [relative(workingDirectory, absolute)];
     }
-    const segments = normalized.split('/');
+    const segments = pattern.split('/');
     const firstMagic = segments.findIndex(hasMagic);
     const base = external_node_path_default().resolve(workingDirectory, segments.slice(0, firstMagic).join('/') || '.');
-    const matcher = globToRegExp(segments.slice(firstMagic).join('/'));
-    return walk(base)
-        .filter((file) => matcher.test(external_node_path_default().relative(base, file).split((external_node_path_default()).sep).join('/')))
-        .map((file) => relative(workingDirectory, file));
+    const start = realpathOf(base);
+    const found = start ? matchSegments(base, segments.slice(firstMagic), new Set([start])) : [];
+    if (found.length === 0 && literal?.isFile())
+        return [relative(workingDirectory, absolute)];
+    return found.map((file) => relative(workingDirectory, file));
+}
+/** Matches `segments` below `dir`; `ancestors` are the real paths entered so far (loop guard). */
+function matchSegments(dir, segments, ancestors) {
+    const [segment, ...rest] = segments;
+    const found = [];
+    if (segment === '**') {
+        // Zero directories, then every visible subdirectory with `**` still to match.
+        found.push(...(rest.length ? matchSegments(dir, rest, ancestors) : entries(dir, '*').files));
+        for (const sub of entries(dir, '*').directories) {
+            if (external_node_path_default().basename(sub) === 'node_modules')
+                continue;
+            const real = realpathOf(sub);
+            if (real && !ancestors.has(real))
+                found.push(...matchSegments(sub, segments, new Set([...ancestors, real])));
+        }
+        return found;
+    }
+    const { files, directories } = entries(dir, segment);
+    if (rest.length === 0)
+        return files;
+    for (const sub of directories) {
+        const real = realpathOf(sub);
+        if (real && !ancestors.has(real))
+            found.push(...matchSegments(sub, rest, new Set([...ancestors, real])));
+    }
+    return found;
+}
+/** The files and directories of `dir` whose names match one segment, symlinks followed. */
+function entries(dir, segment) {
+    const files = [];
+    const directories = [];
+    let names;
+    if (!hasMagic(segment))
+        names = [segment];
+    else {
+        const matcher = globToRegExp(segment);
+        names = (readdirSafe(dir) ?? []).filter((name) => (!name.startsWith('.') || segment.startsWith('.')) && matcher.test(name));
+    }
+    for (const name of names) {
+        const full = external_node_path_default().join(dir, name);
+        const stat = (0,external_node_fs_namespaceObject.statSync)(full, { throwIfNoEntry: false }); // follows symlinks; a broken one is skipped
+        if (stat?.isFile())
+            files.push(full);
+        else if (stat?.isDirectory())
+            directories.push(full);
+    }
+    return { files, directories };
+}
+function readdirSafe(dir) {
+    try {
+        return (0,external_node_fs_namespaceObject.readdirSync)(dir);
+    }
+    catch {
+        return undefined;
+    }
+}
+function realpathOf(file) {
+    try {
+        return (0,external_node_fs_namespaceObject.realpathSync)(file);
+    }
+    catch {
+        return undefined;
+    }
+}
+/** `{a,b}` alternatives expanded as the shell does before matching (nested braces too). */
+function expandBraces(pattern) {
+    let depth = 0;
+    let open = -1;
+    const commas = [];
+    for (let i = 0; i < pattern.length; i++) {
+        const ch = pattern[i];
+        if (ch === '{' && depth++ === 0)
+            open = i;
+        else if (ch === ',' && depth === 1)
+            commas.push(i);
+        else if (ch === '}' && depth > 0 && --depth === 0) {
+            if (commas.length === 0)
+                return [pattern]; // `{x}` is literal in the shell
+            const bounds = [open, ...commas, i];
+            const head = pattern.slice(0, open);
+            const tail = pattern.slice(i + 1);
+            return bounds
+                .slice(1)
+                .flatMap((end, k) => expandBraces(`${head}${pattern.slice(bounds[k] + 1, end)}${tail}`));
+        }
+    }
+    return [pattern];
 }
 function relative(workingDirectory, file) {
     return external_node_path_default().relative(workingDirectory, file).split((external_node_path_default()).sep).join('/');
 }
 function hasMagic(text) {
     return /[*?{[]/.test(text);
-}
-function walk(directory) {
-    const stat = (0,external_node_fs_namespaceObject.statSync)(directory, { throwIfNoEntry: false });
-    if (!stat?.isDirectory())
-        return [];
-    const files = [];
-    for (const entry of (0,external_node_fs_namespaceObject.readdirSync)(directory, { withFileTypes: true })) {
-        if (entry.name === 'node_modules' || entry.name === '.git')
-            continue;
-        const full = external_node_path_default().join(directory, entry.name);
-        if (entry.isDirectory())
-            files.push(...walk(full));
-        else if (entry.isFile())
-            files.push(full);
-    }
-    return files;
 }
 function globToRegExp(glob) {
     let source = '';
@@ -8047,7 +8138,11 @@ function globToRegExp(glob) {
             if (end === -1)
                 source += '\\[';
             else {
-                source += glob.slice(i, end + 1).replace(/^\[!/, '[^');
+                // The class as the shell reads it: `[!...]` negates; a backslash is a plain character.
+                source += `[${glob
+                    .slice(i + 1, end)
+                    .replace(/^!/, '^')
+                    .replace(/\\/g, '\\\\')}]`;
                 i = end;
             }
         }
@@ -8657,36 +8752,65 @@ function loadMigrationScript(file, layout, workingDirectory) {
 
 ;// CONCATENATED MODULE: ./src/engine/observe/pid-sampler.ts
 
-const PID_LOCKS_QUERY = relationLocksQuery('$1');
+/**
+ * One poll: the backend's relation locks, plus what pg_stat_progress_create_index says a
+ * concurrent index build holds while it runs (documented: SHARE UPDATE EXCLUSIVE on the
+ * table; the new index is held ROW EXCLUSIVE while it is built), so a lock the poll of
+ * pg_locks fell between two reads of is still seen while the build is reported.
+ */
+const POLL_QUERY = `${relationLocksQuery('$1')}
+UNION ALL
+SELECT 'relation', held.mode, true, c.oid::bigint, n.nspname, c.relname, c.relkind::text,
+       pg_relation_filenode(c.oid)
+  FROM pg_stat_progress_create_index p
+ CROSS JOIN LATERAL (VALUES (p.relid, 'ShareUpdateExclusiveLock'),
+                            (CASE WHEN p.command = 'CREATE INDEX CONCURRENTLY' THEN p.index_relid END,
+                             'RowExclusiveLock')) AS held (oid, mode)
+  JOIN pg_class c ON c.oid = held.oid
+  JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE p.pid = $1 AND p.command IN ('CREATE INDEX CONCURRENTLY', 'REINDEX CONCURRENTLY')`;
 /**
  * Watches the locks of one backend from a separate, autocommit connection while `work`
  * runs. Used for statements that cannot run inside a transaction (CREATE INDEX
- * CONCURRENTLY, VACUUM): they release their locks when they end, so the session cannot
- * read them afterwards. The observer's own query only locks catalog views, never a table
- * the migration could wait on.
+ * CONCURRENTLY, VACUUM, a DO block that commits): they release their locks when they
+ * end, so the session cannot read them afterwards. Polls from the start until the
+ * statement returns, at least once, and reads once more the moment it returns (a read
+ * then may still catch the end of a build). The observer's query only locks catalog
+ * views, never a table the migration could wait on.
  */
 async function sampleBackendLocks(observer, pid, intervalMs, work) {
     const seen = new Map();
     let done = false;
+    let wake = () => undefined;
     const finished = work.finally(() => {
         done = true;
+        wake();
     });
-    const sampling = (async () => {
-        while (!done) {
-            const { rows } = await observer.query(PID_LOCKS_QUERY, [pid]);
-            for (const row of rows) {
-                const lock = toObservedLock(row);
-                const key = `${lock.oid}:${lock.mode}`;
-                if (!seen.has(key))
-                    seen.set(key, lock);
-            }
-            if (!done)
-                await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    const read = async () => {
+        const { rows } = await observer.query(POLL_QUERY, [pid]);
+        for (const row of rows) {
+            const lock = toObservedLock(row);
+            const key = `${lock.oid}:${lock.mode}`;
+            if (!seen.has(key))
+                seen.set(key, lock);
         }
-    })().catch(() => undefined); // a failed sample must not fail the migration
-    const result = await finished;
-    await sampling;
-    return { result, locks: [...seen.values()] };
+    };
+    const sampling = (async () => {
+        do {
+            await read();
+            // Sleep until the next poll, or until the statement returns, whichever is first.
+            if (!done)
+                await new Promise((resolve) => ((wake = resolve), setTimeout(resolve, intervalMs)));
+        } while (!done);
+        await read();
+    })().catch(() => undefined); // a failed poll must not fail the migration
+    try {
+        const result = await finished;
+        return { result, locks: [...seen.values()] };
+    }
+    finally {
+        await sampling; // the observer is free again before anyone else uses it
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/engine/runner/copy.ts
@@ -10449,7 +10573,12 @@ function evaluateThresholds(report, thresholds) {
     }
     if (thresholds.maxRewriteSizeBytes !== undefined && metrics) {
         for (const [name, table] of Object.entries(metrics.tables)) {
-            if (!table.rewritten || (table.size_before ?? 0) < thresholds.maxRewriteSizeBytes)
+            // The rule (README, max-rewrite-size): only tables that existed before the run count.
+            // A table the PR creates has no production traffic to block yet; its rewrites are
+            // still listed per statement.
+            if (table.status === 'new' || !table.rewritten)
+                continue;
+            if ((table.size_before ?? 0) < thresholds.maxRewriteSizeBytes)
                 continue;
             const statement = report.migrations.flatMap((m) => m.statements).find((s) => s.rewrites.includes(name));
             violations.push({
@@ -11017,7 +11146,7 @@ function verdict(report) {
  */
 function blockingLocks(report) {
     const strongest = new Map();
-    for (const lock of report.locks) {
+    for (const lock of strongestHolds(report.locks)) {
         if (!matters(lock) || lock.blocks === 'none')
             continue;
         const key = `${lock.relation}\u0000${lock.statement.path}:${lock.statement.line}`;
@@ -11032,7 +11161,23 @@ function matters(lock) {
     return lock.granted && !lock.new_relation && lock.relation_kind !== 'index';
 }
 function locksOfMigration(report, migration) {
-    return report.locks.filter((l) => l.statement.path === migration.path && matters(l));
+    return strongestHolds(report.locks).filter((l) => l.statement.path === migration.path && matters(l));
+}
+/**
+ * The locks without those a stronger hold on the same relation covered from start to end:
+ * a weaker lock taken by a transaction that already held, say, ACCESS EXCLUSIVE blocks
+ * nobody the stronger one did not already block. A session's transactions never overlap,
+ * so for the built-in runner "covered" is "the same transaction". The JSON keeps all.
+ */
+function strongestHolds(locks) {
+    const end = (l) => l.started_at_ms + l.held_ms;
+    // Start and hold time are each rounded to 0.1 ms: allow that much on the end.
+    const covers = (a, b) => a.relation === b.relation &&
+        a.granted &&
+        lockStrength(a.mode) > lockStrength(b.mode) &&
+        a.started_at_ms <= b.started_at_ms &&
+        end(a) >= end(b) - 0.2;
+    return locks.filter((lock) => !locks.some((other) => covers(other, lock)));
 }
 /** The strongest lock a file took on a pre-existing relation, longest hold first among equals. */
 function worstLock(report, migration) {
