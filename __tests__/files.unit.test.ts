@@ -1,8 +1,9 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import {
+  expandBraces,
   expandMigrationPatterns,
   expandPattern,
   globToRegExp,
@@ -189,5 +190,61 @@ describe('sortNaturally', () => {
     expect(sortNaturally(input)).toEqual(['A.sql', 'a.sql', 'b.sql']);
     expect(sortNaturally(['a.sql', 'A.sql'])).toEqual(['A.sql', 'a.sql']);
     expect(input).toEqual(['b.sql', 'A.sql', 'a.sql']);
+  });
+});
+
+describe('the shell rules for globs (issue 12)', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'pg-rehearsal-globs-'));
+    const write = (file: string) => {
+      mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
+      writeFileSync(path.join(dir, file), 'SELECT 1;\n');
+    };
+    write('shared/001_real.sql');
+    write('db/002_local.sql');
+    write('db/.003_hidden.sql');
+    write('db/.drafts/004_draft.sql');
+    write('db/005_[wip].sql');
+    symlinkSync(path.join(dir, 'shared/001_real.sql'), path.join(dir, 'db/001_linked.sql'));
+    symlinkSync(path.join(dir, 'shared'), path.join(dir, 'db/shared-dir'));
+    symlinkSync(path.join(dir, 'db'), path.join(dir, 'db/loop')); // a directory that contains itself
+    symlinkSync(path.join(dir, 'db/missing.sql'), path.join(dir, 'db/006_broken.sql'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('follows symlinked files, skips dotfiles and broken links, and reads [ in a name through *', () => {
+    expect(expandMigrationPatterns(['db/*.sql'], dir)).toEqual([
+      'db/001_linked.sql',
+      'db/002_local.sql',
+      'db/005_[wip].sql',
+    ]);
+  });
+
+  it('matches a dotfile only when the pattern names the dot', () => {
+    expect(expandMigrationPatterns(['db/.*.sql'], dir)).toEqual(['db/.003_hidden.sql']);
+  });
+
+  it('follows symlinked directories under **, enters a loop once, and skips dot directories', () => {
+    expect(expandMigrationPatterns(['db/**/*.sql'], dir)).toEqual([
+      'db/001_linked.sql',
+      'db/002_local.sql',
+      'db/005_[wip].sql',
+      'db/shared-dir/001_real.sql',
+    ]);
+  });
+
+  it('takes a pattern that matches nothing but names a file as that file, as the shell does', () => {
+    expect(expandMigrationPatterns(['db/005_[wip].sql'], dir)).toEqual(['db/005_[wip].sql']);
+    expect(expandMigrationPatterns(['db/005_[wip.sql'], dir)).toEqual([]);
+  });
+
+  it('expands nested braces before matching', () => {
+    expect(expandBraces('db/{a,b{1,2}}.sql')).toEqual(['db/a.sql', 'db/b1.sql', 'db/b2.sql']);
+    expect(expandMigrationPatterns(['{db,shared}/00{1,2}_*.sql'], dir)).toEqual([
+      'db/001_linked.sql',
+      'db/002_local.sql',
+      'shared/001_real.sql',
+    ]);
   });
 });

@@ -44982,8 +44982,8 @@ function lockModesConflict(held, requested) {
  * A lock is held from the start of the statement that first took it until its
  * transaction ends, which is when `endTransaction` is called.
  *
- * The same query also reads each locked relation's filenode, so a rewrite is pinned to
- * the statement that caused it.
+ * Each locked relation's filenode is read too, so a rewrite is pinned to the statement
+ * that caused it, for relations that existed before the run and those it created alike.
  */
 /**
  * A user's relation: catalog, TOAST and temporary relations are noise. `n` is the
@@ -45076,12 +45076,15 @@ class LockTracer {
         if (/\b(DEALLOCATE|DISCARD)\b/i.test(statementSql))
             this.prepared = false;
         const locks = await this.queryOwnLocks(client);
-        // Look up relations never seen, and re-read any existing one held ACCESS EXCLUSIVE:
-        // only that mode lets a statement rename or rewrite it (a new filenode).
+        // Look up relations never seen, and re-read any known one held ACCESS EXCLUSIVE (only
+        // that mode lets a statement rename or rewrite it, a new filenode), whether it existed
+        // before the run or an earlier statement created it. A CREATE statement rewrites no
+        // other relation: skipping the re-read keeps a long run of CREATE TABLEs in one
+        // transaction from re-reading every table created before it.
+        const mayRewrite = !/^\s*create\b/i.test(statementSql);
         const lookup = [
             ...new Set(locks
-                .filter((l) => !this.relationInfo.has(l.oid) ||
-                (l.mode === 'AccessExclusiveLock' && this.preexisting.has(l.oid)))
+                .filter((l) => !this.relationInfo.has(l.oid) || (l.mode === 'AccessExclusiveLock' && mayRewrite))
                 .map((l) => l.oid)),
         ];
         if (lookup.length > 0) {
@@ -45161,7 +45164,9 @@ class LockTracer {
                     blocks: lockBlocks(lock.mode),
                 });
             }
-            if (this.preexisting.has(lock.oid) && lock.filenode !== null) {
+            // Every relation is followed, those created by an earlier statement too; the first
+            // sight of a relation created by this very statement only records its filenode.
+            if (lock.filenode !== null) {
                 const previous = this.filenodeByOid.get(lock.oid);
                 if (previous !== undefined && previous !== null && previous !== lock.filenode) {
                     statement.rewrites.push(relation);
@@ -45220,232 +45225,472 @@ function toObservedLock(row) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/engine/runner/split.ts
+;// CONCATENATED MODULE: ./src/engine/runner/sql-lexer.ts
 /**
- * Splits a SQL script into statements the way psql does, keeping the line each
- * statement starts on so errors and annotations can point at it.
- *
- * Understands what can hide a semicolon: '-- comments', nested block comments,
- * 'string' and E'string' literals, "quoted identifiers", $tag$ dollar quotes$tag$, and
- * the BEGIN ATOMIC ... END body of a SQL-standard function or procedure (as psql does).
+ * The lexical pieces of SQL that can hide a semicolon, a keyword or a comment marker, read
+ * the way psql's lexer (psqlscan.l) reads them: '-- comments', nested block comments,
+ * 'string' and E'string' literals, "quoted identifiers" and $tag$ dollar quotes$tag$.
+ * Identifier and tag characters include every non-ASCII character, as in psql.
  */
-function splitSqlStatements(script) {
-    const statements = [];
-    let line = 1;
-    let start = 0;
-    let startLine = 1;
-    let hasCode = false; // whether the current statement has anything but comments/space
-    let parenDepth = 0;
-    let words = []; // the current statement's first words, to spot CREATE FUNCTION
-    let atomicDepth = 0; // BEGIN/CASE ... END nesting inside a routine body
-    let i = 0;
-    const flush = (end) => {
-        const text = script.slice(start, end);
-        if (hasCode)
-            statements.push({ sql: stripLeadingComments(text).trim(), line: startLine });
-        hasCode = false;
-    };
-    const markCode = () => {
-        if (!hasCode) {
-            hasCode = true;
-            startLine = line;
-        }
-    };
-    while (i < script.length) {
-        const ch = script[i];
-        const next = script[i + 1];
-        if (ch === '\n') {
-            line++;
-            i++;
-            continue;
-        }
-        if (ch === '-' && next === '-') {
-            while (i < script.length && script[i] !== '\n')
-                i++;
-            continue;
-        }
-        if (ch === '/' && next === '*') {
-            let depth = 1;
-            i += 2;
-            while (i < script.length && depth > 0) {
-                if (script[i] === '\n')
-                    line++;
-                if (script[i] === '/' && script[i + 1] === '*') {
-                    depth++;
-                    i += 2;
-                }
-                else if (script[i] === '*' && script[i + 1] === '/') {
-                    depth--;
-                    i += 2;
-                }
-                else
-                    i++;
-            }
-            continue;
-        }
-        if (/\s/.test(ch)) {
-            i++;
-            continue;
-        }
-        if (ch === ';' && parenDepth === 0 && atomicDepth === 0) {
-            flush(i);
-            words = [];
-            start = i + 1;
-            i++;
-            continue;
-        }
-        markCode();
-        if (ch === "'") {
-            const escapes = i > 0 && /[eE]/.test(script[i - 1]) && !/[\w$]/.test(script[i - 2] ?? ' ');
-            i++;
-            while (i < script.length) {
-                const c = script[i];
-                if (c === '\n')
-                    line++;
-                if (escapes && c === '\\') {
-                    if (script[i + 1] === '\n')
-                        line++;
-                    i += 2;
-                    continue;
-                }
-                if (c === "'") {
-                    if (script[i + 1] === "'") {
-                        i += 2;
-                        continue;
-                    }
-                    break;
-                }
-                i++;
-            }
-            i++;
-            continue;
-        }
-        if (ch === '"') {
-            i++;
-            while (i < script.length && !(script[i] === '"' && script[i + 1] !== '"')) {
-                if (script[i] === '"')
-                    i++; // doubled quote inside an identifier
-                if (script[i] === '\n')
-                    line++;
-                i++;
-            }
-            i++;
-            continue;
-        }
-        if (ch === '$') {
-            const tag = /^\$([A-Za-z_][A-Za-z0-9_]*)?\$/.exec(script.slice(i));
-            // A dollar quote cannot follow an identifier character ($1 params, names like a$b).
-            if (tag && !/[\w$]/.test(script[i - 1] ?? ' ')) {
-                const end = script.indexOf(tag[0], i + tag[0].length);
-                const stop = end === -1 ? script.length : end + tag[0].length;
-                for (let k = i; k < stop; k++)
-                    if (script[k] === '\n')
-                        line++;
-                i = stop;
-                continue;
-            }
-        }
-        if (/[A-Za-z_]/.test(ch) && !/[\w$]/.test(script[i - 1] ?? ' ')) {
-            const word = /^[A-Za-z_][\w$]*/.exec(script.slice(i, i + 64))[0].toLowerCase();
-            if (words.length < 6)
-                words.push(word);
-            const routine = words[0] === 'create' && words.slice(1, 5).some((w) => w === 'function' || w === 'procedure');
-            if (routine && word === 'begin')
-                atomicDepth++;
-            else if (atomicDepth > 0 && word === 'case')
-                atomicDepth++;
-            else if (atomicDepth > 0 && word === 'end')
-                atomicDepth--;
-            i += word.length;
-            continue;
-        }
-        if (ch === '(')
-            parenDepth++;
-        if (ch === ')')
-            parenDepth = Math.max(0, parenDepth - 1);
-        i++;
-    }
-    flush(script.length);
-    return statements;
+const IDENT_START = /[A-Za-z_\u0080-\uffff]/;
+const IDENT_CONT = /[A-Za-z0-9_$\u0080-\uffff]/;
+const DOLLAR_TAG = /^\$(?:[A-Za-z_\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*)?\$/;
+function isIdentStart(ch) {
+    return ch !== undefined && IDENT_START.test(ch);
 }
-function stripLeadingComments(text) {
-    let rest = text;
-    for (;;) {
-        const trimmed = rest.replace(/^\s+/, '');
-        if (trimmed.startsWith('--')) {
-            const nl = trimmed.indexOf('\n');
-            rest = nl === -1 ? '' : trimmed.slice(nl + 1);
+function isIdentChar(ch) {
+    return ch !== undefined && IDENT_CONT.test(ch);
+}
+/** The token that starts at `i`; `end` is where the next one starts. Never stuck on bad input. */
+function tokenAt(text, i) {
+    const ch = text[i];
+    const next = text[i + 1];
+    if (/\s/.test(ch))
+        return { kind: 'space', end: i + 1 };
+    if (ch === '-' && next === '-') {
+        const nl = text.indexOf('\n', i);
+        return { kind: 'comment', end: nl === -1 ? text.length : nl };
+    }
+    if (ch === '/' && next === '*')
+        return { kind: 'comment', end: blockCommentEnd(text, i) };
+    if (ch === "'") {
+        const escapes = /[eE]/.test(text[i - 1] ?? '') && !isIdentChar(text[i - 2]);
+        return { kind: 'string', end: stringEnd(text, i, escapes) };
+    }
+    if (ch === '"') {
+        let k = i + 1;
+        while (k < text.length && !(text[k] === '"' && text[k + 1] !== '"'))
+            k += text[k] === '"' ? 2 : 1;
+        return { kind: 'quoted', end: Math.min(text.length, k + 1) };
+    }
+    if (ch === '$' && !isIdentChar(text[i - 1])) {
+        const tag = DOLLAR_TAG.exec(text.slice(i, i + 128));
+        if (tag) {
+            const close = text.indexOf(tag[0], i + tag[0].length);
+            return { kind: 'dollar', end: close === -1 ? text.length : close + tag[0].length };
         }
-        else if (trimmed.startsWith('/*')) {
-            // Block comments nest in PostgreSQL: find the matching close.
-            let depth = 0;
-            let k = 0;
-            do {
-                if (trimmed.startsWith('/*', k)) {
-                    depth++;
-                    k += 2;
-                }
-                else if (trimmed.startsWith('*/', k)) {
-                    depth--;
-                    k += 2;
-                }
-                else
-                    k++;
-            } while (depth > 0 && k < trimmed.length);
-            rest = trimmed.slice(k);
+    }
+    if (isIdentStart(ch) && !isIdentChar(text[i - 1])) {
+        let k = i + 1;
+        while (k < text.length && isIdentChar(text[k]))
+            k++;
+        return { kind: 'word', end: k, word: text.slice(i, k).toLowerCase() };
+    }
+    return { kind: 'other', end: i + 1 };
+}
+function blockCommentEnd(text, start) {
+    let depth = 0;
+    let k = start;
+    do {
+        if (text.startsWith('/*', k)) {
+            depth++;
+            k += 2;
+        }
+        else if (text.startsWith('*/', k)) {
+            depth--;
+            k += 2;
         }
         else
-            return trimmed;
-    }
+            k++;
+    } while (depth > 0 && k < text.length);
+    return Math.min(k, text.length);
 }
-/** Statements PostgreSQL refuses inside a transaction block. */
-const NON_TRANSACTIONAL = /^(create\s+(unique\s+)?index\s+concurrently\b|drop\s+index\s+concurrently\b|reindex\b.*\bconcurrently\b|vacuum\b|create\s+database\b|drop\s+database\b|alter\s+system\b|create\s+tablespace\b|drop\s+tablespace\b|alter\s+table\s+.*\bdetach\s+partition\b.*\bconcurrently\b)/is;
-function requiresNoTransaction(sql) {
-    return NON_TRANSACTIONAL.test(sql.replace(/\s+/g, ' '));
+function stringEnd(text, start, escapes) {
+    let k = start + 1;
+    while (k < text.length) {
+        if (escapes && text[k] === '\\')
+            k += 2;
+        else if (text[k] === "'" && text[k + 1] === "'")
+            k += 2;
+        else if (text[k] === "'")
+            return k + 1;
+        else
+            k++;
+    }
+    return text.length;
+}
+/** The text with every comment replaced by a space; strings and quotes untouched. */
+function stripComments(sql) {
+    let out = '';
+    let i = 0;
+    while (i < sql.length) {
+        const token = tokenAt(sql, i);
+        out += token.kind === 'comment' ? ' ' : sql.slice(i, token.end);
+        i = token.end;
+    }
+    return out;
+}
+/** The contents of every string literal and dollar quote of a statement, in order. */
+function stringLiterals(sql) {
+    const literals = [];
+    let i = 0;
+    while (i < sql.length) {
+        const token = tokenAt(sql, i);
+        if (token.kind === 'dollar') {
+            const tag = DOLLAR_TAG.exec(sql.slice(i))[0];
+            literals.push(sql.slice(i + tag.length, Math.max(i + tag.length, token.end - tag.length)));
+        }
+        else if (token.kind === 'string')
+            literals.push(sql.slice(i + 1, token.end - 1).replace(/''/g, "'"));
+        i = token.end;
+    }
+    return literals;
+}
+
+;// CONCATENATED MODULE: ./src/engine/runner/transactions.ts
+/**
+ * Which statements cannot run inside a transaction block, judged on the statement's text
+ * with comments removed and whitespace folded (so `CREATE /* c *\/ INDEX CONCURRENTLY`
+ * is seen for what it is). Pure and self-contained: the built-in runner uses it to leave
+ * a file's transaction, and a proxy that sees statements one by one can use it as well.
+ */
+
+const NON_TRANSACTIONAL = new RegExp(`^(?:${[
+    'create (?:unique )?index concurrently\\b',
+    'drop index concurrently\\b',
+    'reindex\\b.*\\bconcurrently\\b',
+    'reindex ?(?:\\([^)]*\\) ?)?(?:database|system)\\b',
+    'vacuum\\b',
+    'create database\\b',
+    'drop database\\b',
+    'alter database\\b.*\\bset tablespace\\b',
+    'alter system\\b',
+    'create tablespace\\b',
+    'drop tablespace\\b',
+    'alter table\\b.*\\bdetach partition\\b.*\\bconcurrently\\b',
+].join('|')})`);
+/** Lower-case text without comments, whitespace folded to single spaces. */
+function normalize(sql) {
+    return stripComments(sql).replace(/\s+/g, ' ').trim().toLowerCase();
+}
+/**
+ * Whether `sql` must run outside a transaction block, as psql in autocommit runs it:
+ * statements PostgreSQL refuses in one (CREATE INDEX CONCURRENTLY, VACUUM, REINDEX
+ * DATABASE, ALTER DATABASE ... SET TABLESPACE, ...), a DO block whose body commits or
+ * rolls back, and a CALL of a procedure in `committing` (see committingProcedures),
+ * which would fail with "invalid transaction termination" inside one.
+ */
+function requiresNoTransaction(sql, committing = new Set()) {
+    const text = normalize(sql);
+    if (NON_TRANSACTIONAL.test(text))
+        return true;
+    if (/^do\b/.test(text))
+        return stringLiterals(sql).some(endsTransactions);
+    const call = /^call ((?:"(?:[^"]|"")+"|[^\s(."]+)(?: ?\. ?(?:"(?:[^"]|"")+"|[^\s(."]+))*)/.exec(text);
+    return call !== null && committing.has(routineName(call[1]));
+}
+/**
+ * Procedures that commit or roll back, from the statements that create them (by
+ * unqualified, lower-case name) and from `existing` bodies read from the database.
+ */
+function committingProcedures(statements, existing = []) {
+    const names = new Set(existing.filter((p) => endsTransactions(p.body)).map((p) => p.name.toLowerCase()));
+    for (const sql of statements) {
+        const create = /^create (?:or replace )?procedure ((?:"(?:[^"]|"")+"|[^\s(]+))/.exec(normalize(sql));
+        if (create && stringLiterals(sql).some(endsTransactions))
+            names.add(routineName(create[1]));
+    }
+    return names;
+}
+/** A PL/pgSQL body with a COMMIT or ROLLBACK statement of its own. */
+function endsTransactions(body) {
+    return /(?:^|[;\s])(?:commit|rollback)(?: and(?: no)? chain)? ?;/.test(normalize(body));
+}
+function routineName(qualified) {
+    const last = qualified.split(/ ?\. ?/).pop() ?? qualified;
+    return last.replace(/^"|"$/g, '').replace(/""/g, '"');
 }
 const TRANSACTION_CONTROL = /^(begin|start\s+transaction|commit|end|rollback|abort|savepoint|release|prepare\s+transaction)\b/i;
 /** BEGIN/COMMIT and friends: a file that has them manages its own transactions. */
 function isTransactionControl(sql) {
     return TRANSACTION_CONTROL.test(sql);
 }
-/** A one-line excerpt for reports: whitespace folded, at most `max` characters. */
+
+;// CONCATENATED MODULE: ./src/engine/runner/split.ts
+/**
+ * Splits a SQL script into statements the way psql does, keeping the line each
+ * statement starts on so errors and annotations can point at it.
+ *
+ * Follows psql's lexer (psqlscan.l): a semicolon ends a statement outside quotes,
+ * comments, parentheses and the BEGIN ATOMIC ... END body of CREATE [OR REPLACE]
+ * FUNCTION|PROCEDURE (BEGIN counted only outside parentheses, so a parameter named
+ * `begin` is no body). psql meta-commands: `\;` is a semicolon that does not end the
+ * statement (the parts go to the server as one query, as psql sends them), `\g` ends
+ * one, those that only change psql's output are skipped, the rest are a ScriptError.
+ * `COPY ... FROM stdin` takes the lines after it, up to `\.`, as its data.
+ */
+
+
+/** A script that cannot be run as psql would run it; `line` is 1-based. */
+class ScriptError extends Error {
+    line;
+    constructor(line, message) {
+        super(message);
+        this.line = line;
+        this.name = 'ScriptError';
+    }
+}
+/** Meta-commands that only change what psql prints: nothing to send, nothing lost. */
+const OUTPUT_ONLY = new Set(['restrict', 'unrestrict', 'echo', 'qecho', 'warn', 'timing', 'pset', 'x']);
+/** The words psql tracks at the head of a statement to spot CREATE [OR REPLACE] FUNCTION|PROCEDURE. */
+const ROUTINE_WORDS = new Set(['create', 'or', 'replace', 'function', 'procedure']);
+function splitSqlStatements(script) {
+    const statements = [];
+    let line = 1;
+    let buffer = '';
+    let startLine = 1;
+    let parenDepth = 0;
+    let beginDepth = 0;
+    let heads = []; // first letters of the statement's first four words, if tracked
+    let wordCount = 0;
+    let i = 0;
+    const reset = () => {
+        buffer = '';
+        parenDepth = 0;
+        beginDepth = 0;
+        wordCount = 0;
+    };
+    // Ends the statement at `i` (just past its terminator); returns where scanning resumes.
+    const flush = (at) => {
+        const sql = buffer.trim();
+        reset();
+        if (!sql)
+            return at;
+        const statement = { sql, line: startLine };
+        statements.push(statement);
+        if (!/^copy\b[\s\S]*\bfrom\s+stdin\b/i.test(stripComments(sql).replace(/\s+/g, ' ')))
+            return at;
+        const copy = readCopyData(script, at, line);
+        statement.copyData = copy.data;
+        line = copy.line;
+        return copy.end;
+    };
+    while (i < script.length) {
+        const ch = script[i];
+        if (ch === '\\') {
+            const meta = readMetaCommand(script, i, line);
+            if (meta.insert !== undefined) {
+                if (!buffer)
+                    startLine = line;
+                buffer += meta.insert;
+                if (meta.insert === ';')
+                    wordCount = 0;
+                i = meta.end;
+            }
+            else
+                i = meta.send ? flushMeta(meta.end) : meta.end;
+            continue;
+        }
+        if (ch === ';' && parenDepth === 0 && beginDepth === 0) {
+            i = flush(i + 1);
+            continue;
+        }
+        const token = tokenAt(script, i);
+        const text = script.slice(i, token.end);
+        if (token.kind === 'space' || token.kind === 'comment') {
+            // Like psql, nothing before the statement's first code character is kept.
+            if (buffer)
+                buffer += text;
+        }
+        else {
+            if (!buffer)
+                startLine = line;
+            buffer += text;
+        }
+        if (token.kind === 'word') {
+            if (wordCount === 0)
+                heads = [];
+            if (wordCount < 4 && ROUTINE_WORDS.has(token.word))
+                heads[wordCount] = token.word[0];
+            wordCount++;
+            if (parenDepth === 0 && isRoutineHead(heads)) {
+                if (token.word === 'begin')
+                    beginDepth++;
+                else if (token.word === 'case' && beginDepth > 0)
+                    beginDepth++;
+                else if (token.word === 'end' && beginDepth > 0)
+                    beginDepth--;
+            }
+        }
+        else if (token.kind === 'other') {
+            if (ch === '(')
+                parenDepth++;
+            if (ch === ')')
+                parenDepth = Math.max(0, parenDepth - 1);
+        }
+        line += countNewlines(text);
+        i = token.end;
+    }
+    flush(script.length);
+    return statements;
+    function flushMeta(end) {
+        if (!buffer.trim())
+            throw new ScriptError(line, '\\g with no statement before it: remove it');
+        return flush(end);
+    }
+}
+function isRoutineHead(heads) {
+    return (heads[0] === 'c' &&
+        (heads[1] === 'f' ||
+            heads[1] === 'p' ||
+            (heads[1] === 'o' && heads[2] === 'r' && (heads[3] === 'f' || heads[3] === 'p'))));
+}
+/** The psql meta-command at `i` (a backslash outside quotes and comments). */
+function readMetaCommand(script, i, line) {
+    const next = script[i + 1];
+    if (next === ';' || next === ':')
+        return { end: i + 2, insert: next };
+    const nl = script.indexOf('\n', i);
+    const end = nl === -1 ? script.length : nl;
+    const text = script.slice(i, end).replace(/\r$/, '');
+    const [command, ...args] = text.slice(1).trim().split(/\s+/);
+    if (command === 'g' && args.length === 0)
+        return { end, send: true };
+    if (OUTPUT_ONLY.has(command))
+        return { end };
+    // Stopping at the first error is what pg-rehearsal always does.
+    if (command === 'set' && args[0] === 'ON_ERROR_STOP' && /^(on|true|1|yes)$/i.test(args[1] ?? ''))
+        return { end };
+    throw new ScriptError(line, `psql meta-command \\${command} cannot be run by pg-rehearsal (it sends SQL only, without psql's variables, ` +
+        `output or files); replace it with plain SQL or run the file with psql through the command input`);
+}
+/**
+ * COPY ... FROM stdin data: psql reads it from the lines after the statement's line up to
+ * a line `\.` (or the end of the script). Text after the semicolon on the statement's own
+ * line would be read by psql only after the data, an order we do not reproduce.
+ */
+function readCopyData(script, at, line) {
+    const nl = script.indexOf('\n', at);
+    const rest = script.slice(at, nl === -1 ? script.length : nl);
+    if (stripComments(rest).trim()) {
+        throw new ScriptError(line, 'COPY FROM stdin: put nothing after the semicolon; the data starts on the next line');
+    }
+    if (nl === -1)
+        return { data: '', end: script.length, line };
+    let k = nl + 1;
+    let lines = line + 1;
+    let data = '';
+    while (k < script.length) {
+        const lineEnd = script.indexOf('\n', k);
+        const stop = lineEnd === -1 ? script.length : lineEnd + 1;
+        const text = script.slice(k, stop);
+        k = stop;
+        lines++;
+        if (text.replace(/\r?\n$/, '') === '\\.')
+            break;
+        data += text;
+    }
+    return { data, end: k, line: lines };
+}
+function countNewlines(text) {
+    let count = 0;
+    for (let k = text.indexOf('\n'); k !== -1; k = text.indexOf('\n', k + 1))
+        count++;
+    return count;
+}
+/**
+ * A one-line excerpt for reports: comments removed (an inline `-- note` would otherwise
+ * swallow everything after it once lines are joined), whitespace folded, at most `max`
+ * characters.
+ */
 function excerpt(sql, max = 160) {
-    const folded = sql.replace(/\s+/g, ' ').trim();
+    const folded = stripComments(sql).replace(/\s+/g, ' ').trim();
     return folded.length > max ? `${folded.slice(0, max - 1)}…` : folded;
 }
 
 ;// CONCATENATED MODULE: ./src/engine/observe/pid-sampler.ts
 
-const PID_LOCKS_QUERY = relationLocksQuery('$1');
+/**
+ * One poll: the backend's relation locks, plus what pg_stat_progress_create_index says a
+ * concurrent index build holds while it runs (documented: SHARE UPDATE EXCLUSIVE on the
+ * table; the new index is held ROW EXCLUSIVE while it is built), so a lock the poll of
+ * pg_locks fell between two reads of is still seen while the build is reported.
+ */
+const POLL_QUERY = `${relationLocksQuery('$1')}
+UNION ALL
+SELECT 'relation', held.mode, true, c.oid::bigint, n.nspname, c.relname, c.relkind::text,
+       pg_relation_filenode(c.oid)
+  FROM pg_stat_progress_create_index p
+ CROSS JOIN LATERAL (VALUES (p.relid, 'ShareUpdateExclusiveLock'),
+                            (CASE WHEN p.command = 'CREATE INDEX CONCURRENTLY' THEN p.index_relid END,
+                             'RowExclusiveLock')) AS held (oid, mode)
+  JOIN pg_class c ON c.oid = held.oid
+  JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE p.pid = $1 AND p.command IN ('CREATE INDEX CONCURRENTLY', 'REINDEX CONCURRENTLY')`;
 /**
  * Watches the locks of one backend from a separate, autocommit connection while `work`
  * runs. Used for statements that cannot run inside a transaction (CREATE INDEX
- * CONCURRENTLY, VACUUM): they release their locks when they end, so the session cannot
- * read them afterwards. The observer's own query only locks catalog views, never a table
- * the migration could wait on.
+ * CONCURRENTLY, VACUUM, a DO block that commits): they release their locks when they
+ * end, so the session cannot read them afterwards. Polls from the start until the
+ * statement returns, at least once, and reads once more the moment it returns (a read
+ * then may still catch the end of a build). The observer's query only locks catalog
+ * views, never a table the migration could wait on.
  */
 async function sampleBackendLocks(observer, pid, intervalMs, work) {
     const seen = new Map();
     let done = false;
+    let wake = () => undefined;
     const finished = work.finally(() => {
         done = true;
+        wake();
     });
-    const sampling = (async () => {
-        while (!done) {
-            const { rows } = await observer.query(PID_LOCKS_QUERY, [pid]);
-            for (const row of rows) {
-                const lock = toObservedLock(row);
-                const key = `${lock.oid}:${lock.mode}`;
-                if (!seen.has(key))
-                    seen.set(key, lock);
-            }
-            if (!done)
-                await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    const read = async () => {
+        const { rows } = await observer.query(POLL_QUERY, [pid]);
+        for (const row of rows) {
+            const lock = toObservedLock(row);
+            const key = `${lock.oid}:${lock.mode}`;
+            if (!seen.has(key))
+                seen.set(key, lock);
         }
-    })().catch(() => undefined); // a failed sample must not fail the migration
-    const result = await finished;
-    await sampling;
-    return { result, locks: [...seen.values()] };
+    };
+    const sampling = (async () => {
+        do {
+            await read();
+            // Sleep until the next poll, or until the statement returns, whichever is first.
+            if (!done)
+                await new Promise((resolve) => ((wake = resolve), setTimeout(resolve, intervalMs)));
+        } while (!done);
+        await read();
+    })().catch(() => undefined); // a failed poll must not fail the migration
+    try {
+        const result = await finished;
+        return { result, locks: [...seen.values()] };
+    }
+    finally {
+        await sampling; // the observer is free again before anyone else uses it
+    }
+}
+
+;// CONCATENATED MODULE: ./src/engine/runner/copy.ts
+
+/**
+ * Runs `COPY ... FROM stdin` with `data` sent over the COPY protocol, as psql sends the
+ * rows that follow the statement in a script. pg's Query answers the server's
+ * CopyInResponse with a CopyFail; this one sends the data and CopyDone instead.
+ */
+class CopyFromQuery extends esm.Query {
+    data;
+    constructor(sql, data, callback) {
+        super({ text: sql }, callback);
+        this.data = data;
+    }
+    handleCopyInResponse(connection) {
+        if (this.data)
+            connection.sendCopyFromChunk(Buffer.from(this.data, 'utf8'));
+        connection.endCopyFrom();
+    }
+}
+function copyFrom(client, sql, data) {
+    return new Promise((resolve, reject) => {
+        client.query(new CopyFromQuery(sql, data, (error) => (error ? reject(error) : resolve())));
+    });
+}
+/** Sends a statement of a script: plain SQL (its result returned), or a COPY with the data that followed it. */
+async function sendStatement(client, statement) {
+    if (statement.copyData === undefined)
+        return client.query(statement.sql);
+    await copyFrom(client, statement.sql, statement.copyData);
+    return undefined;
 }
 
 ;// CONCATENATED MODULE: ./src/engine/runner/files.ts
@@ -45464,49 +45709,135 @@ function expandMigrationPatterns(patterns, workingDirectory) {
     }
     return sortNaturally([...found]);
 }
-/** Files matched by one pattern, as paths relative to the working directory. */
+/**
+ * Files matched by one pattern, as paths relative to the working directory. The shell's
+ * rules: `{a,b}` expands first; `*`, `?` and `[...]` never match a leading dot (nor does
+ * `**` enter a dot directory) unless the pattern's segment starts with one; symlinked files
+ * and directories are followed, a directory loop is entered once; and a pattern that
+ * matches nothing but names an existing file (`001_[wip].sql`) is that file.
+ */
 function expandPattern(pattern, workingDirectory) {
     const normalized = pattern.trim().replace(/\\/g, '/').replace(/^\.\//, '');
     if (!normalized)
         return [];
-    const absolute = external_node_path_default().resolve(workingDirectory, normalized);
-    if (!hasMagic(normalized)) {
-        const stat = (0,external_node_fs_namespaceObject.statSync)(absolute, { throwIfNoEntry: false });
-        if (!stat)
+    const found = new Set();
+    for (const expanded of expandBraces(normalized)) {
+        for (const file of matchPattern(expanded, workingDirectory))
+            found.add(file);
+    }
+    return [...found];
+}
+function matchPattern(pattern, workingDirectory) {
+    const absolute = external_node_path_default().resolve(workingDirectory, pattern);
+    const literal = (0,external_node_fs_namespaceObject.statSync)(absolute, { throwIfNoEntry: false });
+    if (!hasMagic(pattern)) {
+        if (!literal)
             return [];
-        if (stat.isDirectory())
-            return expandPattern(`${normalized.replace(/\/$/, '')}/*.sql`, workingDirectory);
+        if (literal.isDirectory())
+            return matchPattern(`${pattern.replace(/\/$/, '')}/*.sql`, workingDirectory);
         return [relative(workingDirectory, absolute)];
     }
-    const segments = normalized.split('/');
+    const segments = pattern.split('/');
     const firstMagic = segments.findIndex(hasMagic);
     const base = external_node_path_default().resolve(workingDirectory, segments.slice(0, firstMagic).join('/') || '.');
-    const matcher = globToRegExp(segments.slice(firstMagic).join('/'));
-    return walk(base)
-        .filter((file) => matcher.test(external_node_path_default().relative(base, file).split((external_node_path_default()).sep).join('/')))
-        .map((file) => relative(workingDirectory, file));
+    const start = realpathOf(base);
+    const found = start ? matchSegments(base, segments.slice(firstMagic), new Set([start])) : [];
+    if (found.length === 0 && literal?.isFile())
+        return [relative(workingDirectory, absolute)];
+    return found.map((file) => relative(workingDirectory, file));
+}
+/** Matches `segments` below `dir`; `ancestors` are the real paths entered so far (loop guard). */
+function matchSegments(dir, segments, ancestors) {
+    const [segment, ...rest] = segments;
+    const found = [];
+    if (segment === '**') {
+        // Zero directories, then every visible subdirectory with `**` still to match.
+        found.push(...(rest.length ? matchSegments(dir, rest, ancestors) : entries(dir, '*').files));
+        for (const sub of entries(dir, '*').directories) {
+            if (external_node_path_default().basename(sub) === 'node_modules')
+                continue;
+            const real = realpathOf(sub);
+            if (real && !ancestors.has(real))
+                found.push(...matchSegments(sub, segments, new Set([...ancestors, real])));
+        }
+        return found;
+    }
+    const { files, directories } = entries(dir, segment);
+    if (rest.length === 0)
+        return files;
+    for (const sub of directories) {
+        const real = realpathOf(sub);
+        if (real && !ancestors.has(real))
+            found.push(...matchSegments(sub, rest, new Set([...ancestors, real])));
+    }
+    return found;
+}
+/** The files and directories of `dir` whose names match one segment, symlinks followed. */
+function entries(dir, segment) {
+    const files = [];
+    const directories = [];
+    let names;
+    if (!hasMagic(segment))
+        names = [segment];
+    else {
+        const matcher = globToRegExp(segment);
+        names = (readdirSafe(dir) ?? []).filter((name) => (!name.startsWith('.') || segment.startsWith('.')) && matcher.test(name));
+    }
+    for (const name of names) {
+        const full = external_node_path_default().join(dir, name);
+        const stat = (0,external_node_fs_namespaceObject.statSync)(full, { throwIfNoEntry: false }); // follows symlinks; a broken one is skipped
+        if (stat?.isFile())
+            files.push(full);
+        else if (stat?.isDirectory())
+            directories.push(full);
+    }
+    return { files, directories };
+}
+function readdirSafe(dir) {
+    try {
+        return (0,external_node_fs_namespaceObject.readdirSync)(dir);
+    }
+    catch {
+        return undefined;
+    }
+}
+function realpathOf(file) {
+    try {
+        return (0,external_node_fs_namespaceObject.realpathSync)(file);
+    }
+    catch {
+        return undefined;
+    }
+}
+/** `{a,b}` alternatives expanded as the shell does before matching (nested braces too). */
+function expandBraces(pattern) {
+    let depth = 0;
+    let open = -1;
+    const commas = [];
+    for (let i = 0; i < pattern.length; i++) {
+        const ch = pattern[i];
+        if (ch === '{' && depth++ === 0)
+            open = i;
+        else if (ch === ',' && depth === 1)
+            commas.push(i);
+        else if (ch === '}' && depth > 0 && --depth === 0) {
+            if (commas.length === 0)
+                return [pattern]; // `{x}` is literal in the shell
+            const bounds = [open, ...commas, i];
+            const head = pattern.slice(0, open);
+            const tail = pattern.slice(i + 1);
+            return bounds
+                .slice(1)
+                .flatMap((end, k) => expandBraces(`${head}${pattern.slice(bounds[k] + 1, end)}${tail}`));
+        }
+    }
+    return [pattern];
 }
 function relative(workingDirectory, file) {
     return external_node_path_default().relative(workingDirectory, file).split((external_node_path_default()).sep).join('/');
 }
 function hasMagic(text) {
     return /[*?{[]/.test(text);
-}
-function walk(directory) {
-    const stat = (0,external_node_fs_namespaceObject.statSync)(directory, { throwIfNoEntry: false });
-    if (!stat?.isDirectory())
-        return [];
-    const files = [];
-    for (const entry of (0,external_node_fs_namespaceObject.readdirSync)(directory, { withFileTypes: true })) {
-        if (entry.name === 'node_modules' || entry.name === '.git')
-            continue;
-        const full = external_node_path_default().join(directory, entry.name);
-        if (entry.isDirectory())
-            files.push(...walk(full));
-        else if (entry.isFile())
-            files.push(full);
-    }
-    return files;
 }
 function globToRegExp(glob) {
     let source = '';
@@ -45539,7 +45870,11 @@ function globToRegExp(glob) {
             if (end === -1)
                 source += '\\[';
             else {
-                source += glob.slice(i, end + 1).replace(/^\[!/, '[^');
+                // The class as the shell reads it: `[!...]` negates; a backslash is a plain character.
+                source += `[${glob
+                    .slice(i + 1, end)
+                    .replace(/^!/, '^')
+                    .replace(/\\/g, '\\\\')}]`;
                 i = end;
             }
         }
@@ -45705,6 +46040,7 @@ function loadMigrationScript(file, layout, workingDirectory) {
 
 
 
+
 const statusReaders = new WeakMap();
 /**
  * Transaction status from the server's last ReadyForQuery: I idle, T in a transaction, E
@@ -45740,24 +46076,25 @@ async function runSqlMigrations(files, context) {
         size_delta_bytes: null,
         statements: [],
     }));
+    // Every file is split before the first runs: a script we cannot run as psql would stops
+    // the run before it changed anything.
+    const scripts = files.map((file) => splitFile(file, context));
+    const committing = committingProcedures(scripts.flatMap((s) => s.statements.map((statement) => statement.sql)), await existingProcedures(context.client));
     let size = await context.databaseSize?.();
-    for (const migration of migrations) {
+    for (const [index, migration] of migrations.entries()) {
         if (context.signal.aborted)
             throw new CancelledError('cancelled before all migrations ran', migrations);
-        const { script, lineOffset, transactional } = context.load
-            ? context.load(migration.path)
-            : loadMigrationScript(migration.path, context.layout, context.workingDirectory);
-        const statements = splitSqlStatements(script).map((s) => ({ ...s, line: s.line + lineOffset }));
+        const { statements, transactional } = scripts[index];
+        const outside = (s) => requiresNoTransaction(s.sql, committing);
         migration.transactional =
-            transactional !== false &&
-                !statements.some((s) => requiresNoTransaction(s.sql) || isTransactionControl(s.sql));
+            transactional !== false && !statements.some((s) => outside(s) || isTransactionControl(s.sql));
         context.log.info(`${migration.path}: ${statements.length} statement(s)${migration.transactional ? ' in one transaction' : ', one by one'}`);
         const started = context.clock();
         let failure;
         try {
             failure = migration.transactional
                 ? await runInOneTransaction(migration, statements, context)
-                : await runOneByOne(migration, statements, context, status);
+                : await runOneByOne(migration, statements, context, status, outside);
         }
         catch (error) {
             if (!(error instanceof CancelledError))
@@ -45779,6 +46116,28 @@ async function runSqlMigrations(files, context) {
     }
     return { migrations };
 }
+/** A file's statements, with lines counted in the file; a script psql would run otherwise is a usage error. */
+function splitFile(file, context) {
+    const { script, lineOffset, transactional } = context.load
+        ? context.load(file)
+        : loadMigrationScript(file, context.layout, context.workingDirectory);
+    try {
+        const statements = splitSqlStatements(script).map((s) => ({ ...s, line: s.line + lineOffset }));
+        return { statements, transactional };
+    }
+    catch (error) {
+        if (!(error instanceof ScriptError))
+            throw error;
+        throw new errors_ConfigError('migrations', `${file}:${error.line + lineOffset}: ${error.message}`);
+    }
+}
+/** Procedures already in the database whose PL/pgSQL body can commit: a CALL of one runs outside a transaction. */
+async function existingProcedures(client) {
+    const { rows } = await client.query(`SELECT p.proname AS name, p.prosrc AS body FROM pg_proc p
+       JOIN pg_language l ON l.oid = p.prolang
+      WHERE p.prokind = 'p' AND l.lanname = 'plpgsql' AND p.prosrc ~* '(commit|rollback)'`);
+    return rows;
+}
 async function runInOneTransaction(migration, statements, context) {
     await context.client.query('BEGIN');
     for (const statement of statements) {
@@ -45793,7 +46152,7 @@ async function runInOneTransaction(migration, statements, context) {
     context.tracer?.endTransaction(context.clock());
     return undefined;
 }
-async function runOneByOne(migration, statements, context, status) {
+async function runOneByOne(migration, statements, context, status, outside) {
     for (const statement of statements) {
         if (context.signal.aborted)
             throw new CancelledError('cancelled during a migration');
@@ -45805,7 +46164,7 @@ async function runOneByOne(migration, statements, context, status) {
                 context.tracer?.endTransaction(context.clock());
             continue;
         }
-        if (requiresNoTransaction(statement.sql)) {
+        if (outside(statement)) {
             const failure = await runStatement(migration, statement, context, false, true);
             if (failure)
                 return failure;
@@ -45857,15 +46216,18 @@ async function runStatement(migration, statement, context, readLocksAfter, sampl
         if (sampleWhileRunning && context.tracer) {
             const observer = await context.observer();
             const pid = context.client.processID;
-            const { locks } = await sampleBackendLocks(observer, pid, 10, context.client.query(statement.sql));
+            report.lock_capture = 'polled';
+            const { locks } = await sampleBackendLocks(observer, pid, 10, sendStatement(context.client, statement));
             report.duration_ms = round(context.clock() - started);
             context.tracer.observe(locks, started, report);
         }
         else {
-            const result = await context.client.query(statement.sql);
+            if (context.tracer)
+                report.lock_capture = 'exact';
+            const result = await sendStatement(context.client, statement);
             report.duration_ms = round(context.clock() - started);
-            if (/^(INSERT|UPDATE|DELETE|MERGE)$/.test(result.command ?? ''))
-                report.rows = result.rowCount ?? undefined;
+            if (/^(INSERT|UPDATE|DELETE|MERGE)$/.test(result?.command ?? ''))
+                report.rows = result?.rowCount ?? undefined;
             if (readLocksAfter && context.tracer) {
                 context.tracer.observe(await context.tracer.readOwnLocks(context.client, statement.sql), started, report);
             }
@@ -46219,10 +46581,7 @@ function runContext(client, connection, run, sessions) {
 /** The statements of the original's file that ran before it, as they were written. */
 function earlierStatements(candidate) {
     const { siblings, index } = candidate.statement;
-    return siblings
-        .slice(0, index)
-        .map((sql) => `${sql};\n`)
-        .join('');
+    return siblings.slice(0, index).join('');
 }
 /** Each statement in its own transaction, except those PostgreSQL refuses inside one. */
 function ownTransactions(statements) {
@@ -46239,6 +46598,7 @@ function writeScript(directory, name, script) {
 ;// CONCATENATED MODULE: ./src/engine/advice/statements.ts
 
 
+
 /**
  * The full text of every statement the report lists: the report keeps a one-line excerpt,
  * rules need the whole statement to rewrite it. SQL files are read again and split the
@@ -46252,57 +46612,28 @@ function readFullStatements(report, layout, workingDirectory) {
         if (report.runner.kind === 'sql' && layout && migration.statements.length) {
             const { script, lineOffset } = loadMigrationScript(migration.path, layout, workingDirectory);
             for (const s of splitSqlStatements(script))
-                byLine.set(s.line + lineOffset, s.sql);
+                byLine.set(s.line + lineOffset, s);
         }
-        const siblings = migration.statements.map((s) => byLine.get(s.line) ?? s.sql);
-        migration.statements.forEach((report, index) => {
-            const raw = siblings[index];
-            statements.push({ report, raw, sql: stripSqlComments(raw).trim(), index, siblings });
+        const written = migration.statements.map((s) => byLine.get(s.line) ?? { sql: s.sql, line: s.line });
+        const siblings = written.map(asScript);
+        written.forEach((statement, index) => {
+            const report = migration.statements[index];
+            statements.push({
+                report,
+                raw: statement.sql,
+                sql: stripComments(statement.sql).trim(),
+                index,
+                siblings,
+            });
         });
     }
     return statements;
 }
-/**
- * The statement without its comments (each replaced by a space), string literals, quoted
- * identifiers and dollar quotes left exactly as they are.
- */
-function stripSqlComments(sql) {
-    let out = '';
-    let i = 0;
-    while (i < sql.length) {
-        const rest = sql.slice(i);
-        const quoted = /^(?:'(?:[^']|'')*'|"(?:[^"]|"")*"|(\$[A-Za-z_]*\$)[\s\S]*?\1)/.exec(rest);
-        if (quoted) {
-            out += quoted[0];
-            i += quoted[0].length;
-        }
-        else if (rest.startsWith('--')) {
-            const end = sql.indexOf('\n', i);
-            i = end === -1 ? sql.length : end;
-            out += ' ';
-        }
-        else if (rest.startsWith('/*')) {
-            let depth = 0;
-            do {
-                if (sql.startsWith('/*', i)) {
-                    depth++;
-                    i += 2;
-                }
-                else if (sql.startsWith('*/', i)) {
-                    depth--;
-                    i += 2;
-                }
-                else
-                    i++;
-            } while (depth > 0 && i < sql.length);
-            out += ' ';
-        }
-        else {
-            out += sql[i];
-            i++;
-        }
-    }
-    return out;
+/** A statement as a script holds it: with `;`, and a COPY's data lines up to `\.`. */
+function asScript(statement) {
+    return statement.copyData === undefined
+        ? `${statement.sql};\n`
+        : `${statement.sql};\n${statement.copyData}\\.\n`;
 }
 
 ;// CONCATENATED MODULE: ./src/engine/advice/index.ts
@@ -46917,7 +47248,12 @@ function evaluateThresholds(report, thresholds) {
     }
     if (thresholds.maxRewriteSizeBytes !== undefined && metrics) {
         for (const [name, table] of Object.entries(metrics.tables)) {
-            if (!table.rewritten || (table.size_before ?? 0) < thresholds.maxRewriteSizeBytes)
+            // The rule (README, max-rewrite-size): only tables that existed before the run count.
+            // A table the PR creates has no production traffic to block yet; its rewrites are
+            // still listed per statement.
+            if (table.status === 'new' || !table.rewritten)
+                continue;
+            if ((table.size_before ?? 0) < thresholds.maxRewriteSizeBytes)
                 continue;
             const statement = report.migrations.flatMap((m) => m.statements).find((s) => s.rewrites.includes(name));
             violations.push({
@@ -49208,7 +49544,7 @@ function verdict(report) {
  */
 function blockingLocks(report) {
     const strongest = new Map();
-    for (const lock of report.locks) {
+    for (const lock of strongestHolds(report.locks)) {
         if (!matters(lock) || lock.blocks === 'none')
             continue;
         const key = `${lock.relation}\u0000${lock.statement.path}:${lock.statement.line}`;
@@ -49223,7 +49559,23 @@ function matters(lock) {
     return lock.granted && !lock.new_relation && lock.relation_kind !== 'index';
 }
 function locksOfMigration(report, migration) {
-    return report.locks.filter((l) => l.statement.path === migration.path && matters(l));
+    return strongestHolds(report.locks).filter((l) => l.statement.path === migration.path && matters(l));
+}
+/**
+ * The locks without those a stronger hold on the same relation covered from start to end:
+ * a weaker lock taken by a transaction that already held, say, ACCESS EXCLUSIVE blocks
+ * nobody the stronger one did not already block. A session's transactions never overlap,
+ * so for the built-in runner "covered" is "the same transaction". The JSON keeps all.
+ */
+function strongestHolds(locks) {
+    const end = (l) => l.started_at_ms + l.held_ms;
+    // Start and hold time are each rounded to 0.1 ms: allow that much on the end.
+    const covers = (a, b) => a.relation === b.relation &&
+        a.granted &&
+        lockStrength(a.mode) > lockStrength(b.mode) &&
+        a.started_at_ms <= b.started_at_ms &&
+        end(a) >= end(b) - 0.2;
+    return locks.filter((lock) => !locks.some((other) => covers(other, lock)));
 }
 /** The strongest lock a file took on a pre-existing relation, longest hold first among equals. */
 function worstLock(report, migration) {

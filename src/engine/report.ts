@@ -57,6 +57,13 @@ export interface StatementReport {
   rewrites: string[];
   /** Rows an INSERT, UPDATE or DELETE changed. */
   rows?: number;
+  /**
+   * How `locks` were captured: read from the migration's session after the statement
+   * (`exact`), or polled from another connection while it ran (`polled`: statements that
+   * run outside a transaction release their locks before they return). Absent when
+   * locks are not traced per statement (monitoring off, a command runner).
+   */
+  lock_capture?: 'exact' | 'polled';
   error?: string;
 }
 

@@ -18,7 +18,7 @@ export function verdict(report: Report): string {
  */
 export function blockingLocks(report: Report): LockRecord[] {
   const strongest = new Map<string, LockRecord>();
-  for (const lock of report.locks) {
+  for (const lock of strongestHolds(report.locks)) {
     if (!matters(lock) || lock.blocks === 'none') continue;
     const key = `${lock.relation}\u0000${lock.statement.path}:${lock.statement.line}`;
     const current = strongest.get(key);
@@ -35,7 +35,25 @@ export function matters(lock: LockRecord): boolean {
 }
 
 export function locksOfMigration(report: Report, migration: MigrationReport): LockRecord[] {
-  return report.locks.filter((l) => l.statement.path === migration.path && matters(l));
+  return strongestHolds(report.locks).filter((l) => l.statement.path === migration.path && matters(l));
+}
+
+/**
+ * The locks without those a stronger hold on the same relation covered from start to end:
+ * a weaker lock taken by a transaction that already held, say, ACCESS EXCLUSIVE blocks
+ * nobody the stronger one did not already block. A session's transactions never overlap,
+ * so for the built-in runner "covered" is "the same transaction". The JSON keeps all.
+ */
+export function strongestHolds(locks: LockRecord[]): LockRecord[] {
+  const end = (l: LockRecord) => l.started_at_ms + l.held_ms;
+  // Start and hold time are each rounded to 0.1 ms: allow that much on the end.
+  const covers = (a: LockRecord, b: LockRecord) =>
+    a.relation === b.relation &&
+    a.granted &&
+    lockStrength(a.mode) > lockStrength(b.mode) &&
+    a.started_at_ms <= b.started_at_ms &&
+    end(a) >= end(b) - 0.2;
+  return locks.filter((lock) => !locks.some((other) => covers(other, lock)));
 }
 
 /** The strongest lock a file took on a pre-existing relation, longest hold first among equals. */

@@ -140,10 +140,7 @@ function runContext(
 /** The statements of the original's file that ran before it, as they were written. */
 function earlierStatements(candidate: AdviceCandidate): string {
   const { siblings, index } = candidate.statement;
-  return siblings
-    .slice(0, index)
-    .map((sql) => `${sql};\n`)
-    .join('');
+  return siblings.slice(0, index).join('');
 }
 
 /** Each statement in its own transaction, except those PostgreSQL refuses inside one. */

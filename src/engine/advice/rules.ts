@@ -22,7 +22,7 @@ export interface FullStatement {
   sql: string;
   /** Its position in its file: the statements before it ran first. */
   index: number;
-  /** Every statement of its file as written, in order (shared by the file's statements). */
+  /** Every statement of its file as a script holds it (with `;`, a COPY with its data), in order. */
   siblings: string[];
 }
 

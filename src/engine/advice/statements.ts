@@ -1,6 +1,7 @@
 import type { MigrationLayout } from '../runner/layouts.js';
 import { loadMigrationScript } from '../runner/layouts.js';
-import { splitSqlStatements } from '../runner/split.js';
+import { splitSqlStatements, type SqlStatement } from '../runner/split.js';
+import { stripComments } from '../runner/sql-lexer.js';
 import type { Report } from '../report.js';
 import type { FullStatement } from './rules.js';
 
@@ -17,53 +18,30 @@ export function readFullStatements(
 ): FullStatement[] {
   const statements: FullStatement[] = [];
   for (const migration of report.migrations) {
-    const byLine = new Map<number, string>();
+    const byLine = new Map<number, SqlStatement>();
     if (report.runner.kind === 'sql' && layout && migration.statements.length) {
       const { script, lineOffset } = loadMigrationScript(migration.path, layout, workingDirectory);
-      for (const s of splitSqlStatements(script)) byLine.set(s.line + lineOffset, s.sql);
+      for (const s of splitSqlStatements(script)) byLine.set(s.line + lineOffset, s);
     }
-    const siblings = migration.statements.map((s) => byLine.get(s.line) ?? s.sql);
-    migration.statements.forEach((report, index) => {
-      const raw = siblings[index];
-      statements.push({ report, raw, sql: stripSqlComments(raw).trim(), index, siblings });
+    const written = migration.statements.map((s) => byLine.get(s.line) ?? { sql: s.sql, line: s.line });
+    const siblings = written.map(asScript);
+    written.forEach((statement, index) => {
+      const report = migration.statements[index];
+      statements.push({
+        report,
+        raw: statement.sql,
+        sql: stripComments(statement.sql).trim(),
+        index,
+        siblings,
+      });
     });
   }
   return statements;
 }
 
-/**
- * The statement without its comments (each replaced by a space), string literals, quoted
- * identifiers and dollar quotes left exactly as they are.
- */
-export function stripSqlComments(sql: string): string {
-  let out = '';
-  let i = 0;
-  while (i < sql.length) {
-    const rest = sql.slice(i);
-    const quoted = /^(?:'(?:[^']|'')*'|"(?:[^"]|"")*"|(\$[A-Za-z_]*\$)[\s\S]*?\1)/.exec(rest);
-    if (quoted) {
-      out += quoted[0];
-      i += quoted[0].length;
-    } else if (rest.startsWith('--')) {
-      const end = sql.indexOf('\n', i);
-      i = end === -1 ? sql.length : end;
-      out += ' ';
-    } else if (rest.startsWith('/*')) {
-      let depth = 0;
-      do {
-        if (sql.startsWith('/*', i)) {
-          depth++;
-          i += 2;
-        } else if (sql.startsWith('*/', i)) {
-          depth--;
-          i += 2;
-        } else i++;
-      } while (depth > 0 && i < sql.length);
-      out += ' ';
-    } else {
-      out += sql[i];
-      i++;
-    }
-  }
-  return out;
+/** A statement as a script holds it: with `;`, and a COPY's data lines up to `\.`. */
+function asScript(statement: SqlStatement): string {
+  return statement.copyData === undefined
+    ? `${statement.sql};\n`
+    : `${statement.sql};\n${statement.copyData}\\.\n`;
 }

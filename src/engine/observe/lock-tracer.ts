@@ -9,8 +9,8 @@ import { lockBlocks, lockModeSql } from './lock-modes.js';
  * A lock is held from the start of the statement that first took it until its
  * transaction ends, which is when `endTransaction` is called.
  *
- * The same query also reads each locked relation's filenode, so a rewrite is pinned to
- * the statement that caused it.
+ * Each locked relation's filenode is read too, so a rewrite is pinned to the statement
+ * that caused it, for relations that existed before the run and those it created alike.
  */
 /**
  * A user's relation: catalog, TOAST and temporary relations are noise. `n` is the
@@ -140,16 +140,16 @@ export class LockTracer {
     // DEALLOCATE ALL / DISCARD drop our prepared statement; using it then would abort the transaction.
     if (/\b(DEALLOCATE|DISCARD)\b/i.test(statementSql)) this.prepared = false;
     const locks = await this.queryOwnLocks(client);
-    // Look up relations never seen, and re-read any existing one held ACCESS EXCLUSIVE:
-    // only that mode lets a statement rename or rewrite it (a new filenode).
+    // Look up relations never seen, and re-read any known one held ACCESS EXCLUSIVE (only
+    // that mode lets a statement rename or rewrite it, a new filenode), whether it existed
+    // before the run or an earlier statement created it. A CREATE statement rewrites no
+    // other relation: skipping the re-read keeps a long run of CREATE TABLEs in one
+    // transaction from re-reading every table created before it.
+    const mayRewrite = !/^\s*create\b/i.test(statementSql);
     const lookup = [
       ...new Set(
         locks
-          .filter(
-            (l) =>
-              !this.relationInfo.has(l.oid) ||
-              (l.mode === 'AccessExclusiveLock' && this.preexisting.has(l.oid)),
-          )
+          .filter((l) => !this.relationInfo.has(l.oid) || (l.mode === 'AccessExclusiveLock' && mayRewrite))
           .map((l) => l.oid),
       ),
     ];
@@ -230,7 +230,9 @@ export class LockTracer {
           blocks: lockBlocks(lock.mode),
         });
       }
-      if (this.preexisting.has(lock.oid) && lock.filenode !== null) {
+      // Every relation is followed, those created by an earlier statement too; the first
+      // sight of a relation created by this very statement only records its filenode.
+      if (lock.filenode !== null) {
         const previous = this.filenodeByOid.get(lock.oid);
         if (previous !== undefined && previous !== null && previous !== lock.filenode) {
           statement.rewrites.push(relation);

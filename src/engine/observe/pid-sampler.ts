@@ -1,14 +1,32 @@
 import type pg from 'pg';
 import { relationLocksQuery, toObservedLock, type ObservedLock } from './lock-tracer.js';
 
-const PID_LOCKS_QUERY = relationLocksQuery('$1');
+/**
+ * One poll: the backend's relation locks, plus what pg_stat_progress_create_index says a
+ * concurrent index build holds while it runs (documented: SHARE UPDATE EXCLUSIVE on the
+ * table; the new index is held ROW EXCLUSIVE while it is built), so a lock the poll of
+ * pg_locks fell between two reads of is still seen while the build is reported.
+ */
+const POLL_QUERY = `${relationLocksQuery('$1')}
+UNION ALL
+SELECT 'relation', held.mode, true, c.oid::bigint, n.nspname, c.relname, c.relkind::text,
+       pg_relation_filenode(c.oid)
+  FROM pg_stat_progress_create_index p
+ CROSS JOIN LATERAL (VALUES (p.relid, 'ShareUpdateExclusiveLock'),
+                            (CASE WHEN p.command = 'CREATE INDEX CONCURRENTLY' THEN p.index_relid END,
+                             'RowExclusiveLock')) AS held (oid, mode)
+  JOIN pg_class c ON c.oid = held.oid
+  JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE p.pid = $1 AND p.command IN ('CREATE INDEX CONCURRENTLY', 'REINDEX CONCURRENTLY')`;
 
 /**
  * Watches the locks of one backend from a separate, autocommit connection while `work`
  * runs. Used for statements that cannot run inside a transaction (CREATE INDEX
- * CONCURRENTLY, VACUUM): they release their locks when they end, so the session cannot
- * read them afterwards. The observer's own query only locks catalog views, never a table
- * the migration could wait on.
+ * CONCURRENTLY, VACUUM, a DO block that commits): they release their locks when they
+ * end, so the session cannot read them afterwards. Polls from the start until the
+ * statement returns, at least once, and reads once more the moment it returns (a read
+ * then may still catch the end of a build). The observer's query only locks catalog
+ * views, never a table the migration could wait on.
  */
 export async function sampleBackendLocks<T>(
   observer: pg.Client,
@@ -18,21 +36,31 @@ export async function sampleBackendLocks<T>(
 ): Promise<{ result: T; locks: ObservedLock[] }> {
   const seen = new Map<string, ObservedLock>();
   let done = false;
+  let wake: () => void = () => undefined;
   const finished = work.finally(() => {
     done = true;
+    wake();
   });
-  const sampling = (async () => {
-    while (!done) {
-      const { rows } = await observer.query(PID_LOCKS_QUERY, [pid]);
-      for (const row of rows) {
-        const lock = toObservedLock(row);
-        const key = `${lock.oid}:${lock.mode}`;
-        if (!seen.has(key)) seen.set(key, lock);
-      }
-      if (!done) await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  const read = async () => {
+    const { rows } = await observer.query(POLL_QUERY, [pid]);
+    for (const row of rows) {
+      const lock = toObservedLock(row);
+      const key = `${lock.oid}:${lock.mode}`;
+      if (!seen.has(key)) seen.set(key, lock);
     }
-  })().catch(() => undefined); // a failed sample must not fail the migration
-  const result = await finished;
-  await sampling;
-  return { result, locks: [...seen.values()] };
+  };
+  const sampling = (async () => {
+    do {
+      await read();
+      // Sleep until the next poll, or until the statement returns, whichever is first.
+      if (!done) await new Promise<void>((resolve) => ((wake = resolve), setTimeout(resolve, intervalMs)));
+    } while (!done);
+    await read();
+  })().catch(() => undefined); // a failed poll must not fail the migration
+  try {
+    const result = await finished;
+    return { result, locks: [...seen.values()] };
+  } finally {
+    await sampling; // the observer is free again before anyone else uses it
+  }
 }

@@ -1,15 +1,18 @@
 import type pg from 'pg';
 import { isConnectionLost } from '../connection.js';
-import { CancelledError } from '../errors.js';
+import { CancelledError, ConfigError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { LockTracer } from '../observe/lock-tracer.js';
 import { sampleBackendLocks } from '../observe/pid-sampler.js';
 import type { MigrationFailure, MigrationReport, StatementReport } from '../report.js';
+import { sendStatement } from './copy.js';
 import { loadMigrationScript, type MigrationLayout, type MigrationScript } from './layouts.js';
 import {
+  committingProcedures,
   excerpt,
   isTransactionControl,
   requiresNoTransaction,
+  ScriptError,
   splitSqlStatements,
   type SqlStatement,
 } from './split.js';
@@ -75,16 +78,20 @@ export async function runSqlMigrations(files: string[], context: SqlRunContext):
     size_delta_bytes: null,
     statements: [],
   }));
+  // Every file is split before the first runs: a script we cannot run as psql would stops
+  // the run before it changed anything.
+  const scripts = files.map((file) => splitFile(file, context));
+  const committing = committingProcedures(
+    scripts.flatMap((s) => s.statements.map((statement) => statement.sql)),
+    await existingProcedures(context.client),
+  );
   let size = await context.databaseSize?.();
-  for (const migration of migrations) {
+  for (const [index, migration] of migrations.entries()) {
     if (context.signal.aborted) throw new CancelledError('cancelled before all migrations ran', migrations);
-    const { script, lineOffset, transactional } = context.load
-      ? context.load(migration.path)
-      : loadMigrationScript(migration.path, context.layout, context.workingDirectory);
-    const statements = splitSqlStatements(script).map((s) => ({ ...s, line: s.line + lineOffset }));
+    const { statements, transactional } = scripts[index];
+    const outside = (s: SqlStatement) => requiresNoTransaction(s.sql, committing);
     migration.transactional =
-      transactional !== false &&
-      !statements.some((s) => requiresNoTransaction(s.sql) || isTransactionControl(s.sql));
+      transactional !== false && !statements.some((s) => outside(s) || isTransactionControl(s.sql));
     context.log.info(
       `${migration.path}: ${statements.length} statement(s)${migration.transactional ? ' in one transaction' : ', one by one'}`,
     );
@@ -93,7 +100,7 @@ export async function runSqlMigrations(files: string[], context: SqlRunContext):
     try {
       failure = migration.transactional
         ? await runInOneTransaction(migration, statements, context)
-        : await runOneByOne(migration, statements, context, status);
+        : await runOneByOne(migration, statements, context, status, outside);
     } catch (error) {
       if (!(error instanceof CancelledError)) throw error;
       // The report shows the file and statement the cancel interrupted.
@@ -111,6 +118,33 @@ export async function runSqlMigrations(files: string[], context: SqlRunContext):
     if (failure) return { migrations, failure };
   }
   return { migrations };
+}
+
+/** A file's statements, with lines counted in the file; a script psql would run otherwise is a usage error. */
+function splitFile(
+  file: string,
+  context: SqlRunContext,
+): { statements: SqlStatement[]; transactional?: boolean } {
+  const { script, lineOffset, transactional } = context.load
+    ? context.load(file)
+    : loadMigrationScript(file, context.layout, context.workingDirectory);
+  try {
+    const statements = splitSqlStatements(script).map((s) => ({ ...s, line: s.line + lineOffset }));
+    return { statements, transactional };
+  } catch (error) {
+    if (!(error instanceof ScriptError)) throw error;
+    throw new ConfigError('migrations', `${file}:${error.line + lineOffset}: ${error.message}`);
+  }
+}
+
+/** Procedures already in the database whose PL/pgSQL body can commit: a CALL of one runs outside a transaction. */
+async function existingProcedures(client: pg.Client): Promise<{ name: string; body: string }[]> {
+  const { rows } = await client.query<{ name: string; body: string }>(
+    `SELECT p.proname AS name, p.prosrc AS body FROM pg_proc p
+       JOIN pg_language l ON l.oid = p.prolang
+      WHERE p.prokind = 'p' AND l.lanname = 'plpgsql' AND p.prosrc ~* '(commit|rollback)'`,
+  );
+  return rows;
 }
 
 async function runInOneTransaction(
@@ -137,6 +171,7 @@ async function runOneByOne(
   statements: SqlStatement[],
   context: SqlRunContext,
   status: () => string,
+  outside: (statement: SqlStatement) => boolean,
 ): Promise<MigrationFailure | undefined> {
   for (const statement of statements) {
     if (context.signal.aborted) throw new CancelledError('cancelled during a migration');
@@ -146,7 +181,7 @@ async function runOneByOne(
       if (status() === 'I') context.tracer?.endTransaction(context.clock());
       continue;
     }
-    if (requiresNoTransaction(statement.sql)) {
+    if (outside(statement)) {
       const failure = await runStatement(migration, statement, context, false, true);
       if (failure) return failure;
       context.tracer?.endTransaction(context.clock());
@@ -202,14 +237,16 @@ async function runStatement(
     if (sampleWhileRunning && context.tracer) {
       const observer = await context.observer();
       const pid = (context.client as unknown as { processID: number }).processID;
-      const { locks } = await sampleBackendLocks(observer, pid, 10, context.client.query(statement.sql));
+      report.lock_capture = 'polled';
+      const { locks } = await sampleBackendLocks(observer, pid, 10, sendStatement(context.client, statement));
       report.duration_ms = round(context.clock() - started);
       context.tracer.observe(locks, started, report);
     } else {
-      const result = await context.client.query(statement.sql);
+      if (context.tracer) report.lock_capture = 'exact';
+      const result = await sendStatement(context.client, statement);
       report.duration_ms = round(context.clock() - started);
-      if (/^(INSERT|UPDATE|DELETE|MERGE)$/.test(result.command ?? ''))
-        report.rows = result.rowCount ?? undefined;
+      if (/^(INSERT|UPDATE|DELETE|MERGE)$/.test(result?.command ?? ''))
+        report.rows = result?.rowCount ?? undefined;
       if (readLocksAfter && context.tracer) {
         context.tracer.observe(
           await context.tracer.readOwnLocks(context.client, statement.sql),

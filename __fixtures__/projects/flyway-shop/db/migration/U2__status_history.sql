@@ -1,0 +1,1 @@
+DROP TABLE shop.status_history;
