@@ -6805,6 +6805,14 @@ function errorMessage(error) {
     return String(error);
 }
 
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+;// CONCATENATED MODULE: external "node:os"
+const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_namespaceObject);
+;// CONCATENATED MODULE: external "node:path"
+const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
+var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_namespaceObject);
 // EXTERNAL MODULE: ./node_modules/pg/lib/index.js
 var lib = __nccwpck_require__(3273);
 ;// CONCATENATED MODULE: ./node_modules/pg/esm/index.mjs
@@ -6830,6 +6838,9 @@ const defaults = lib.defaults
 /* harmony default export */ const esm = (lib);
 
 ;// CONCATENATED MODULE: ./src/engine/connection.ts
+
+
+
 
 
 const DEFAULT_PORT = 5432;
@@ -6926,26 +6937,48 @@ function connectionUrl(info) {
     const q = query.toString();
     return `postgresql://${auth}@${hostPart}/${encodeURIComponent(info.database)}${q ? `?${q}` : ''}`;
 }
-/** Replaces the password of any URL-looking text in a message by `***`. */
+/**
+ * Masks a password wherever one can stand, whatever it is: the userinfo of a URL, a
+ * `password=` parameter or keyword (quoted or not), and `PGPASSWORD=` / `PGPASSWORD:`.
+ */
 function redactUrlString(text) {
     return (text
         // Up to the last `@` of the authority, so a password holding `@` is hidden whole.
         .replace(/(postgres(?:ql)?:\/\/[^:/@\s]+):[^\s/?#]*@/g, '$1:***@')
-        .replace(/([?&]password=)[^&\s#]*/gi, '$1***'));
+        .replace(/(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|"[^"]*"|[^\s&#'"]+)/gi, '$1***')
+        .replace(/(\bPGPASSWORD\s*[=:]\s*)('[^']*'|"[^"]*"|\S+)/g, '$1***'));
 }
 /**
- * Hides URL passwords and every given secret (each password, also percent-encoded) in
- * free text: a migration command's output, an error a tool echoed, a report string.
+ * How a known secret is found in free text. A password made only of letters can be a
+ * common word (`postgres`, the official image's default): masked as a whole word, so that
+ * `/usr/lib/postgresql/15/bin` stays readable. Any other password cannot be mistaken for
+ * a word and is masked wherever it appears.
+ */
+function secretPattern(secret) {
+    const escaped = secret.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    if (!/^[A-Za-z]+$/.test(secret))
+        return new RegExp(escaped, 'g');
+    return new RegExp(`(?<![A-Za-z0-9_])${escaped}(?![A-Za-z0-9_])`, 'g');
+}
+/**
+ * Hides passwords in free text (a migration command's output, an error a tool echoed, a
+ * report string): every password in a place a password stands, then each known secret
+ * (also percent-encoded) as `secretPattern` finds it.
  */
 function redactSecrets(text, secrets) {
     let out = redactUrlString(text);
     for (const secret of secrets) {
         for (const form of new Set([secret, encodeURIComponent(secret)])) {
             if (form)
-                out = out.split(form).join('***');
+                out = out.replace(secretPattern(form), '***');
         }
     }
     return out;
+}
+/** The one redaction of a command: URL-shaped passwords plus the literal ones it knows. */
+function redactorFor(...infos) {
+    const secrets = passwordsOf(...infos);
+    return (text) => redactSecrets(text, secrets);
 }
 /** The passwords a run knows, for `redactSecrets`. */
 function passwordsOf(...infos) {
@@ -6961,21 +6994,86 @@ function libpqEnvironment(info) {
     };
     if (info.password !== undefined)
         env.PGPASSWORD = info.password;
-    if (info.params.sslmode)
-        env.PGSSLMODE = info.params.sslmode;
-    if (info.params.sslrootcert)
-        env.PGSSLROOTCERT = info.params.sslrootcert;
+    const tls = tlsSettings(info);
+    if (tls.mode)
+        env.PGSSLMODE = tls.mode;
+    // Absolute: a child may run in another directory (a command's working-directory).
+    if (tls.rootcert)
+        env.PGSSLROOTCERT = absoluteCertPath(tls.rootcert);
+    if (tls.cert)
+        env.PGSSLCERT = absoluteCertPath(tls.cert);
+    if (tls.key)
+        env.PGSSLKEY = absoluteCertPath(tls.key);
     return env;
 }
-function sslOption(info) {
-    const mode = info.params.sslmode;
-    if (!mode || mode === 'disable')
-        return undefined;
-    if (mode === 'verify-full' || mode === 'verify-ca')
-        return { rejectUnauthorized: true };
-    return { rejectUnauthorized: false };
+const SSL_MODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'];
+function tlsSettings(info, env = process.env) {
+    const pick = (param, variable) => info.params[param] || (variable && env[variable]) || undefined;
+    const mode = pick('sslmode', 'PGSSLMODE');
+    if (mode !== undefined && !SSL_MODES.includes(mode)) {
+        throw new ConfigError(undefined, `sslmode "${mode}" is not a libpq sslmode; use one of ${SSL_MODES.join(', ')}`);
+    }
+    return {
+        mode: mode,
+        rootcert: pick('sslrootcert', 'PGSSLROOTCERT'),
+        cert: pick('sslcert', 'PGSSLCERT'),
+        key: pick('sslkey', 'PGSSLKEY'),
+        password: pick('sslpassword'),
+    };
 }
-function clientConfig(info, options = {}) {
+function absoluteCertPath(file) {
+    return file === 'system' ? file : external_node_path_default().resolve(file);
+}
+function readCertFile(file, what, setting) {
+    try {
+        return (0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8');
+    }
+    catch (error) {
+        throw new SetupError(`cannot read the ${what} ${file} (${setting}): ${error.message}; give a readable file`);
+    }
+}
+/**
+ * The TLS options of each connection attempt, in order, following libpq: `disable` none,
+ * `allow` plain then TLS, `prefer` (the default) TLS then plain, `require` TLS without
+ * checking the certificate (unless a root certificate is given: then as verify-ca),
+ * `verify-ca` the chain against sslrootcert, `verify-full` the chain and the host name.
+ * A Unix socket never uses TLS.
+ */
+function sslAttempts(info) {
+    const tls = tlsSettings(info);
+    const mode = tls.mode ?? 'prefer';
+    if (mode === 'disable' || info.host.startsWith('/'))
+        return [false];
+    const options = {};
+    if (tls.cert)
+        options.cert = readCertFile(tls.cert, 'client certificate', 'sslcert');
+    if (tls.key)
+        options.key = readCertFile(tls.key, 'client key', 'sslkey');
+    if (tls.password)
+        options.passphrase = tls.password;
+    const verify = mode === 'verify-ca' || mode === 'verify-full' || (mode === 'require' && !!tls.rootcert);
+    if (!verify) {
+        const encrypted = { ...options, rejectUnauthorized: false };
+        if (mode === 'allow')
+            return [false, encrypted];
+        return mode === 'prefer' ? [encrypted, false] : [encrypted];
+    }
+    const rootcert = tls.rootcert ?? defaultRootCert();
+    // `system`: the operating system's trusted roots (libpq 16+), which is Node's default too.
+    if (rootcert !== 'system')
+        options.ca = readCertFile(rootcert, 'root certificate', 'sslrootcert');
+    if (mode !== 'verify-full')
+        options.checkServerIdentity = () => undefined;
+    return [{ ...options, rejectUnauthorized: true }];
+}
+/** libpq's default root certificate, ~/.postgresql/root.crt, required by verify-ca/verify-full. */
+function defaultRootCert() {
+    const file = external_node_path_default().join(external_node_os_default().homedir(), '.postgresql', 'root.crt');
+    if ((0,external_node_fs_namespaceObject.existsSync)(file))
+        return file;
+    throw new SetupError(`sslmode verify-ca/verify-full needs the CA that signed the server's certificate: set sslrootcert=/path/ca.crt in the URL or PGSSLROOTCERT (or sslrootcert=system for the system's trusted roots); ${file} does not exist`);
+}
+function clientConfig(info, options = {}, ssl = sslAttempts(info)[0]) {
     const settings = [];
     if (options.readOnly)
         settings.push('-c default_transaction_read_only=on');
@@ -6987,7 +7085,7 @@ function clientConfig(info, options = {}) {
         user: info.user,
         password: info.password,
         database: info.database,
-        ssl: sslOption(info),
+        ssl,
         application_name: options.applicationName ?? 'pg-rehearsal',
         options: settings.length ? settings.join(' ') : undefined,
         connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
@@ -6998,24 +7096,50 @@ function clientConfig(info, options = {}) {
  * naming host:port and database but never the password.
  */
 async function connect(info, options = {}) {
-    const client = new esm.Client(clientConfig(info, options));
-    // An idle client whose server goes away emits 'error'; without a listener node exits.
-    client.on('error', () => undefined);
-    try {
-        await client.connect();
+    const attempts = sslAttempts(info);
+    for (let i = 0;; i++) {
+        const client = new esm.Client(clientConfig(info, options, attempts[i]));
+        // An idle client whose server goes away emits 'error'; without a listener node exits.
+        client.on('error', () => undefined);
+        try {
+            await client.connect();
+            return client;
+        }
+        catch (error) {
+            await client.end().catch(() => undefined);
+            // allow/prefer: the other kind of connection when the server refused this kind.
+            if (i + 1 < attempts.length && refusedTransport(error))
+                continue;
+            throw describeConnectError(error, info);
+        }
     }
-    catch (error) {
-        await client.end().catch(() => undefined);
-        throw describeConnectError(error, info);
-    }
-    return client;
 }
+/** The server would not speak TLS, or pg_hba.conf has no line for this kind of connection. */
+function refusedTransport(error) {
+    const e = error;
+    return /does not support SSL/i.test(e?.message ?? '') || e?.code === '28000';
+}
+/** TLS verification errors of Node.js, and what each means for a PostgreSQL server. */
+const CERTIFICATE_PROBLEMS = {
+    SELF_SIGNED_CERT_IN_CHAIN: 'its certificate chain ends in a CA that is not the one given',
+    DEPTH_ZERO_SELF_SIGNED_CERT: 'its certificate is self-signed and not the one given',
+    UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'its certificate is not signed by the CA given',
+    UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'its certificate is not signed by the CA given',
+    UNABLE_TO_GET_ISSUER_CERT: 'its certificate is not signed by the CA given',
+    CERT_HAS_EXPIRED: 'its certificate has expired',
+    CERT_NOT_YET_VALID: 'its certificate is not valid yet',
+    ERR_TLS_CERT_ALTNAME_INVALID: 'its certificate is not issued for this host name',
+};
 function describeConnectError(error, info) {
     const where = info.host.startsWith('/')
         ? `socket ${info.host} port ${info.port}`
         : `${info.host}:${info.port}`;
     const e = error;
     const raw = redactUrlString(e?.message ?? String(error));
+    const certificate = e?.code ? CERTIFICATE_PROBLEMS[e.code] : undefined;
+    if (certificate) {
+        return new SetupError(`could not connect to ${where}: the server's TLS certificate was rejected (${e.code}: ${certificate}); set sslrootcert (or PGSSLROOTCERT) to the CA that signed the server's certificate, and for verify-full connect by a host name the certificate names`);
+    }
     switch (e?.code) {
         case '3D000':
             return new SetupError(`database "${info.database}" does not exist on ${where}; check the database name in the URL`);
@@ -7142,14 +7266,6 @@ function splitRepeated(value) {
         .filter(Boolean);
 }
 
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
-;// CONCATENATED MODULE: external "node:os"
-const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
-var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_namespaceObject);
-;// CONCATENATED MODULE: external "node:path"
-const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
-var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_namespaceObject);
 ;// CONCATENATED MODULE: ./src/demo/shop.ts
 /**
  * The sample shop (DESIGN.md section 8): a v1 catalogue of products and the v2 upgrade
@@ -7535,6 +7651,7 @@ function buildConfig(raw, context = {}) {
     return {
         source,
         snapshotServer,
+        snapshotServerDefaulted: snapshotServerGiven === undefined,
         snapshot: { strategy, name: snapshotName, keep: bool('keep-snapshot', false), create, ttlMs, maxAgeMs },
         runner,
         workingDirectory: external_node_path_default().resolve(cwd, text('working-directory') ?? '.'),
@@ -7603,6 +7720,8 @@ SELECT pg_database_size(current_database())::bigint AS database_bytes,
          'filenode', pg_relation_filenode(c.oid),
          'bytes', CASE WHEN c.relkind IN ('r', 'p', 'm') THEN pg_total_relation_size(c.oid)
                        ELSE pg_relation_size(c.oid) END,
+         'table_bytes', CASE WHEN c.relkind IN ('r', 'p', 'm') THEN pg_table_size(c.oid) END,
+         'index_bytes', CASE WHEN c.relkind IN ('r', 'p', 'm') THEN pg_indexes_size(c.oid) END,
          'rows', CASE WHEN c.reltuples < 0 OR c.relkind IN ('p', 'I') THEN NULL ELSE c.reltuples::bigint END,
          'table_schema', tn.nspname,
          'table_name', t.relname)), '[]') AS relations
@@ -7627,6 +7746,8 @@ async function captureCatalog(client) {
             kind: r.kind,
             filenode: r.filenode === null ? null : Number(r.filenode),
             bytes: Number(r.bytes),
+            tableBytes: r.table_bytes === null ? null : Number(r.table_bytes),
+            indexBytes: r.index_bytes === null ? null : Number(r.index_bytes),
             rows: r.rows === null ? null : Number(r.rows),
             table: r.table_name === null ? null : displayName(r.table_schema ?? 'public', r.table_name),
         })),
@@ -7651,22 +7772,22 @@ function diffCatalogs(before, after) {
         const a = afterByName.get(name);
         const relation = (a ?? b);
         const rewritten = !!a && !!b && a.filenode !== null && b.filenode !== null && a.filenode !== b.filenode;
-        const sizeBefore = b?.bytes ?? null;
-        const sizeAfter = a?.bytes ?? null;
-        const delta = (sizeAfter ?? 0) - (sizeBefore ?? 0);
+        const total = sizeChange(b?.bytes, a?.bytes);
+        // A table is judged by its own data (heap + TOAST): an index added to it is the index's change.
+        const own = isIndexKind(relation.kind) ? total : sizeChange(b?.tableBytes, a?.tableBytes);
         let status = 'unchanged';
         if (!b)
             status = 'new';
         else if (!a)
             status = 'dropped';
-        else if (rewritten || delta !== 0 || a.kind !== b.kind)
+        else if (rewritten || own.delta !== 0 || a.kind !== b.kind)
             status = 'changed';
         const metrics = {
             schema: relation.schema,
-            size_before: sizeBefore,
-            size_after: sizeAfter,
-            size_delta: delta,
-            size_delta_percent: sizeBefore ? Math.round((delta / sizeBefore) * 10000) / 100 : null,
+            size_before: total.before,
+            size_after: total.after,
+            size_delta: total.delta,
+            size_delta_percent: total.percent,
             rows_before: b?.rows ?? null,
             rows_after: a?.rows ?? null,
             rewritten,
@@ -7675,9 +7796,75 @@ function diffCatalogs(before, after) {
         if (isIndexKind(relation.kind))
             diff.indexes[name] = { ...metrics, table: relation.table ?? '' };
         else
-            diff.tables[name] = metrics;
+            diff.tables[name] = { ...metrics, ...tableSizes(b, a) };
     }
     return diff;
+}
+function sizeChange(before, after) {
+    const delta = (after ?? 0) - (before ?? 0);
+    return {
+        before: before ?? null,
+        after: after ?? null,
+        delta,
+        percent: before ? Math.round((delta / before) * 10000) / 100 : null,
+    };
+}
+/** A table's own size (heap + TOAST) and its indexes', apart. */
+function tableSizes(b, a) {
+    const table = sizeChange(b?.tableBytes, a?.tableBytes);
+    const indexes = sizeChange(b?.indexBytes, a?.indexBytes);
+    return {
+        table_size_before: table.before,
+        table_size_after: table.after,
+        table_size_delta: table.delta,
+        indexes_size_before: indexes.before,
+        indexes_size_after: indexes.after,
+        indexes_size_delta: indexes.delta,
+    };
+}
+
+;// CONCATENATED MODULE: ./src/engine/redact.ts
+/**
+ * One redaction for every command and every output: the run, the snapshot subcommands and
+ * the Action all pass their log lines, errors and reports through these.
+ */
+
+/** A logger that hides secrets in every line it passes on. */
+function redactingLogger(log, redact) {
+    return {
+        info: (message) => log.info(redact(message)),
+        warn: (message) => log.warn(redact(message)),
+        group: (name, fn) => log.group(redact(name), fn),
+    };
+}
+/** Every string of a JSON-like value (keys too), redacted: reports go to files, comments and outputs. */
+function redactDeep(value, redact) {
+    const walk = (item) => {
+        if (typeof item === 'string')
+            return redact(item);
+        if (Array.isArray(item))
+            return item.map(walk);
+        if (item && typeof item === 'object') {
+            return Object.fromEntries(Object.entries(item).map(([k, v]) => [redact(k), walk(v)]));
+        }
+        return item;
+    };
+    return walk(value);
+}
+/** The same error, of the same class, with its message redacted. */
+function redactError(error, redact) {
+    if (!(error instanceof Error))
+        return new Error(redact(String(error)));
+    const message = redact(error.message);
+    if (message === error.message)
+        return error;
+    if (error instanceof ConfigError)
+        return new ConfigError(error.option, message);
+    if (error instanceof SetupError)
+        return new SetupError(message);
+    if (error instanceof CancelledError)
+        return new CancelledError(message, error.migrations);
+    return new Error(message);
 }
 
 ;// CONCATENATED MODULE: ./src/engine/observe/lock-modes.ts
@@ -8476,6 +8663,24 @@ function loadMigrationScript(file, layout, workingDirectory) {
     };
 }
 
+;// CONCATENATED MODULE: ./src/engine/runner/session.ts
+
+/**
+ * Gives the next file the session psql would give it: psql runs each file on a new
+ * connection, so nothing one file SET (search_path, role, timeouts), created (temporary
+ * tables, PREPAREd statements, cursors) or held (advisory locks, LISTEN) reaches the next.
+ * This is DISCARD ALL but for our own prepared statements (the lock tracer's), which the
+ * driver believes still exist: only statements PREPAREd by SQL are deallocated. RESET ALL
+ * goes back to the session's defaults, which include ALTER DATABASE / ROLE ... SET.
+ */
+async function resetSession(client) {
+    await client.query(`CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; UNLISTEN *;
+     SELECT pg_advisory_unlock_all(); DISCARD PLANS; DISCARD TEMP; DISCARD SEQUENCES`);
+    const { rows } = await client.query('SELECT name FROM pg_prepared_statements WHERE from_sql');
+    for (const { name } of rows)
+        await client.query(`DEALLOCATE ${quoteIdent(name)}`);
+}
+
 ;// CONCATENATED MODULE: ./src/engine/observe/pid-sampler.ts
 
 const PID_LOCKS_QUERY = relationLocksQuery('$1');
@@ -8516,6 +8721,7 @@ async function sampleBackendLocks(observer, pid, intervalMs, work) {
 
 
 
+
 /** Transaction status from the server's last ReadyForQuery: I idle, T in a transaction, E failed one. */
 function trackTransactionStatus(client) {
     let status = 'I';
@@ -8546,6 +8752,7 @@ async function runSqlMigrations(files, context) {
     for (const migration of migrations) {
         if (context.signal.aborted)
             throw new CancelledError('cancelled before all migrations ran', migrations);
+        await resetSession(context.client); // each file starts from a clean session, as with psql
         const { script, lineOffset, transactional } = loadMigrationScript(migration.path, context.layout, context.workingDirectory);
         const statements = splitSqlStatements(script).map((s) => ({ ...s, line: s.line + lineOffset }));
         migration.transactional =
@@ -8863,7 +9070,6 @@ class LockSampler {
 ;// CONCATENATED MODULE: ./src/engine/observe/traffic.ts
 
 
-
 /**
  * Probe traffic: while the migration runs, workers on their own connections keep issuing
  * the application's simplest queries on the tables the migration touches: a primary-key
@@ -8952,12 +9158,10 @@ class TrafficGenerator {
         this.options = options;
     }
     async open(name) {
-        const client = new esm.Client(clientConfig(this.options.target, {
+        const client = await connect(this.options.target, {
             applicationName: `pg-rehearsal-${name}`,
             statementTimeoutMs: this.options.maxWaitMs,
-        }));
-        client.on('error', () => undefined);
-        await client.connect();
+        });
         this.clients.push(client);
         return client;
     }
@@ -9183,7 +9387,11 @@ function copyMethod(server) {
             description: 'copy-on-write clone (PostgreSQL 18 file_copy_method = clone; blocks are shared on a reflink filesystem such as XFS or btrfs)',
         };
     }
-    return { copyOnWrite: false, clause, description: 'file copy (CREATE DATABASE ... STRATEGY FILE_COPY)' };
+    // Before 15 CREATE DATABASE has no STRATEGY clause: name what it does, not syntax it lacks.
+    const description = clause
+        ? 'file copy (CREATE DATABASE ... STRATEGY FILE_COPY)'
+        : 'file copy (CREATE DATABASE ... TEMPLATE)';
+    return { copyOnWrite: false, clause, description };
 }
 /** Advisory-lock namespace of pg-rehearsal ("pgrh"), so that our keys meet no one else's. */
 const LOCK_CLASS = 0x70677268;
@@ -9299,8 +9507,19 @@ async function inspectServer(client) {
 }
 /** Number of sessions connected to `database`, other than the caller's. */
 async function countOtherSessions(client, database) {
-    const { rows } = await client.query(`SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, [database]);
-    return Number(rows[0].n);
+    return (await countSessions(client, database)).others;
+}
+/** Every application_name pg-rehearsal connects with starts so (preflight, dump, admin, ...). */
+const OWN_APPLICATION_PREFIX = 'pg-rehearsal';
+/**
+ * Sessions on `database` other than the caller's, and how many of them are not
+ * pg-rehearsal's own (other rehearsals, by application_name): those are the source's users.
+ */
+async function countSessions(client, database) {
+    const { rows } = await client.query(`SELECT count(*) AS others,
+            count(*) FILTER (WHERE coalesce(application_name, '') NOT LIKE $2 || '%') AS users
+       FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, [database, OWN_APPLICATION_PREFIX]);
+    return { others: Number(rows[0].others), users: Number(rows[0].users) };
 }
 async function databaseExists(client, database) {
     const { rows } = await client.query(`SELECT 1 FROM pg_database WHERE datname = $1`, [database]);
@@ -9351,6 +9570,110 @@ async function server_inspectSource(source) {
 
 ;// CONCATENATED MODULE: external "node:timers/promises"
 const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
+;// CONCATENATED MODULE: ./src/engine/snapshot/db-settings.ts
+
+
+async function readDatabaseSettings(client, database) {
+    const { rows } = await client.query(`SELECT r.rolname AS role, unnest(s.setconfig) AS setting
+       FROM pg_db_role_setting s
+       JOIN pg_database d ON d.oid = s.setdatabase
+       LEFT JOIN pg_roles r ON r.oid = s.setrole
+      WHERE d.datname = $1
+      ORDER BY r.rolname NULLS FIRST`, [database]);
+    return rows.map(({ role, setting }) => {
+        const eq = setting.indexOf('=');
+        return { role, name: setting.slice(0, eq), value: setting.slice(eq + 1) };
+    });
+}
+/** The settings whose value is a list of names, stored with identifiers quoted (as pg_dump knows them). */
+const LIST_SETTINGS = new Set([
+    'search_path',
+    'temp_tablespaces',
+    'session_preload_libraries',
+    'local_preload_libraries',
+    'shared_preload_libraries',
+    'unix_socket_directories',
+]);
+/** `app, "my schema"` -> ['app', 'my schema']: a stored list split as the server would. */
+function splitSettingList(value) {
+    const items = [];
+    let current = '';
+    let quoted = false;
+    for (let i = 0; i < value.length; i++) {
+        const c = value[i];
+        if (quoted) {
+            if (c === '"' && value[i + 1] === '"')
+                current += value[++i];
+            else if (c === '"')
+                quoted = false;
+            else
+                current += c;
+        }
+        else if (c === '"')
+            quoted = true;
+        else if (c === ',') {
+            items.push(current.trim());
+            current = '';
+        }
+        else
+            current += c;
+    }
+    items.push(current.trim());
+    return items;
+}
+/** The SET clause's value: each element of a list a literal of its own, else one literal. */
+function settingValueSql(name, value) {
+    if (!LIST_SETTINGS.has(name.toLowerCase()))
+        return quoteLiteral(value);
+    return splitSettingList(value).map(quoteLiteral).join(', ');
+}
+/**
+ * Applies the source's settings to the snapshot. One that cannot be applied (a role missing
+ * on another server, a setting only a superuser may set) is a warning naming it: the run
+ * goes on, and the log says where the snapshot differs.
+ */
+async function applyDatabaseSettings(admin, database, settings, log) {
+    for (const s of settings) {
+        const target = s.role
+            ? `ROLE ${quoteIdent(s.role)} IN DATABASE ${quoteIdent(database)}`
+            : `DATABASE ${quoteIdent(database)}`;
+        try {
+            await admin.query(`ALTER ${target} SET ${quoteIdent(s.name)} = ${settingValueSql(s.name, s.value)}`);
+        }
+        catch (error) {
+            log.warn(`could not copy the source's setting ${s.name} = ${s.value}${s.role ? ` for role ${s.role}` : ''} onto the snapshot: ${errorMessage(error)}`);
+        }
+    }
+    if (settings.length)
+        log.info(`copied ${settings.length} database/role setting(s) from the source`);
+}
+/** The source database's encoding and locale, for the CREATE DATABASE of a dump. */
+async function creationClause(source, database, target) {
+    const { rows } = await source.query(`SELECT to_jsonb(d) || jsonb_build_object('encoding_name', pg_encoding_to_char(d.encoding)) AS d
+       FROM pg_database d WHERE datname = $1`, [database]);
+    const d = rows[0]?.d;
+    if (!d)
+        return '';
+    const parts = [
+        `ENCODING ${quoteLiteral(d.encoding_name ?? 'UTF8')}`,
+        `LC_COLLATE ${quoteLiteral(d.datcollate ?? 'C')}`,
+        `LC_CTYPE ${quoteLiteral(d.datctype ?? 'C')}`,
+    ];
+    // datlocprovider came with 15 (c libc, i icu) and b builtin with 17; the locale column was
+    // daticulocale in 15-16 and datlocale from 17.
+    const provider = d.datlocprovider ?? 'c';
+    const locale = d.datlocale ?? d.daticulocale ?? null;
+    if (provider === 'i' && target.major >= 15 && locale) {
+        parts.push(`LOCALE_PROVIDER icu ICU_LOCALE ${quoteLiteral(locale)}`);
+        if (d.daticurules && target.major >= 16)
+            parts.push(`ICU_RULES ${quoteLiteral(d.daticurules)}`);
+    }
+    else if (provider === 'b' && target.major >= 17 && locale) {
+        parts.push(`LOCALE_PROVIDER builtin BUILTIN_LOCALE ${quoteLiteral(locale)}`);
+    }
+    return ` ${parts.join(' ')}`;
+}
+
 ;// CONCATENATED MODULE: ./src/engine/snapshot/dump.ts
 
 
@@ -9609,6 +9932,7 @@ function findPgTools(serverMajor, preferredDir) {
 
 
 
+
 function describeServer(info) {
     return `${info.host}:${info.port}`;
 }
@@ -9653,7 +9977,9 @@ async function createSnapshot(request, admin, serverInfo, sourceInfo) {
                     'the snapshot server is not the source server, so the database is copied with pg_dump | pg_restore';
             }
             else {
-                const others = await countOtherSessions(admin, source.database);
+                const { others, users } = await countSessions(admin, source.database);
+                if (users > 0 && request.serverDefaulted)
+                    throw busySourceError(source, users);
                 useTemplate = others === 0;
                 reason = useTemplate
                     ? `same server and no other session on the source: ${copyMethod(serverInfo).description}`
@@ -9669,6 +9995,9 @@ async function createSnapshot(request, admin, serverInfo, sourceInfo) {
                 // A session that connected to the source after our check makes CREATE DATABASE fail.
                 if (request.strategy !== 'auto' || !isBusyTemplate(error))
                     throw error;
+                const { users } = await countSessions(admin, source.database);
+                if (users > 0 && request.serverDefaulted)
+                    throw busySourceError(source, users);
                 log.info(`template copy refused (${errorMessage(error)}); falling back to pg_dump | pg_restore`);
                 reason = 'a session connected to the source during the copy; fell back to pg_dump | pg_restore';
                 await dumpSnapshot(admin, serverInfo, source, name, request, sourceInfo);
@@ -9680,7 +10009,34 @@ async function createSnapshot(request, admin, serverInfo, sourceInfo) {
             strategy = 'dump';
         }
     }
+    // Settings belong to the database, not its contents: no copy carries them. `existing`
+    // carries the golden snapshot's (which got the source's when it was made).
+    const from = request.strategy === 'existing' ? request.golden : request.source.database;
+    const settings = strategy === 'dump'
+        ? await onSource(request.source, (c) => readDatabaseSettings(c, from))
+        : await readDatabaseSettings(admin, from);
+    await applyDatabaseSettings(admin, name, settings, log);
     return { name, strategy, reason, seconds: (performance.now() - started) / 1000 };
+}
+/** `fn` on a read-only connection to the source, closed after. */
+async function onSource(source, fn) {
+    const client = await connect(source, {
+        ...SOURCE_CONNECT_OPTIONS,
+        applicationName: 'pg-rehearsal-preflight',
+    });
+    try {
+        return await fn(client);
+    }
+    finally {
+        await client.end();
+    }
+}
+/**
+ * A source in use on its own server is not copied by default: a full dump and restore there
+ * costs its users throughput and the server's disk for the length of the copy.
+ */
+function busySourceError(source, users) {
+    return new ConfigError('snapshot-server-url', `snapshot-server-url: the source database "${source.database}" on ${describeServer(source)} is in use (${users} other session(s)), and with no snapshot-server-url the copy would be made on that same server, loading it for as long as the copy takes. Point snapshot-server-url at a rehearsal server or a CI service container, or set snapshot: dump to accept the load on the source's server`);
 }
 function metadataFor(request, strategy) {
     const source = request.source;
@@ -9704,7 +10060,14 @@ async function copyTemplate(admin, serverInfo, template, name, request, kind) {
 async function dumpSnapshot(admin, serverInfo, source, name, request, sourceInfo) {
     const tools = findPgTools(sourceInfo.major, request.pgBinDir);
     request.log.info(`creating snapshot "${name}" with pg_dump ${tools.major} | pg_restore (${tools.pgDump})`);
-    await admin.query(`CREATE DATABASE ${quoteIdent(name)} TEMPLATE template0${copyMethod(serverInfo).clause}`);
+    // The source's encoding and locale: sorting, case mapping and LIKE behave as there.
+    const locale = await onSource(source, (c) => creationClause(c, source.database, serverInfo));
+    try {
+        await admin.query(`CREATE DATABASE ${quoteIdent(name)} TEMPLATE template0${locale}${copyMethod(serverInfo).clause}`);
+    }
+    catch (error) {
+        throw new SetupError(`the snapshot server cannot create a database with the source's encoding and locale (${locale.trim()}): ${errorMessage(error)}; install that locale on the snapshot server or use a server like the source's`);
+    }
     request.onDatabaseCreated(name);
     // Metadata first: if the restore dies, the sweep still recognises the database.
     await writeMetadata(admin, name, metadataFor(request, 'dump'));
@@ -10271,6 +10634,7 @@ function describeThresholds(thresholds) {
 
 
 
+
 /** Resolves the SQL files to run; a pattern list that matches nothing is a usage error. */
 function resolveMigrationFiles(config) {
     if (config.runner.kind !== 'sql')
@@ -10304,52 +10668,14 @@ function resolveMigrationFiles(config) {
  * report have URL passwords and the literal passwords of the run's URLs replaced by `***`.
  */
 async function rehearse(config, hooks = {}) {
-    const secrets = passwordsOf(config.source, config.snapshotServer);
-    const redact = (text) => redactSecrets(text, secrets);
+    const redact = redactorFor(config.source, config.snapshotServer);
     const log = redactingLogger(hooks.log ?? silentLogger, redact);
     try {
-        return redactReport(await rehearseUnredacted(config, { ...hooks, log }), redact);
+        return redactDeep(await rehearseUnredacted(config, { ...hooks, log }), redact);
     }
     catch (error) {
         throw redactError(error, redact);
     }
-}
-/** A logger that hides secrets in every line it passes on. */
-function redactingLogger(log, redact) {
-    return {
-        info: (message) => log.info(redact(message)),
-        warn: (message) => log.warn(redact(message)),
-        group: (name, fn) => log.group(redact(name), fn),
-    };
-}
-/** Every string of the report (keys too), redacted: it goes to files, comments and outputs. */
-function redactReport(report, redact) {
-    const walk = (value) => {
-        if (typeof value === 'string')
-            return redact(value);
-        if (Array.isArray(value))
-            return value.map(walk);
-        if (value && typeof value === 'object') {
-            return Object.fromEntries(Object.entries(value).map(([k, v]) => [redact(k), walk(v)]));
-        }
-        return value;
-    };
-    return walk(report);
-}
-/** The same error, of the same class, with its message redacted. */
-function redactError(error, redact) {
-    if (!(error instanceof Error))
-        return new Error(redact(String(error)));
-    const message = redact(error.message);
-    if (message === error.message)
-        return error;
-    if (error instanceof ConfigError)
-        return new ConfigError(error.option, message);
-    if (error instanceof SetupError)
-        return new SetupError(message);
-    if (error instanceof CancelledError)
-        return new CancelledError(message);
-    return new Error(message);
 }
 async function rehearseUnredacted(config, hooks) {
     const log = hooks.log;
@@ -10448,6 +10774,7 @@ async function rehearseUnredacted(config, hooks) {
                 runId: config.runId,
                 ttlMs: config.snapshot.ttlMs,
                 pgBinDir: config.pgBinDir,
+                serverDefaulted: config.snapshotServerDefaulted,
                 signal: cancel,
                 log,
                 onDatabaseCreated: (name) => {
@@ -10759,6 +11086,31 @@ function rehearse_round(ms) {
     return Math.round(ms * 10) / 10;
 }
 
+;// CONCATENATED MODULE: ./src/render/sizes.ts
+
+/**
+ * The size a relation's row shows: a table's own data (heap + TOAST), so that a new index
+ * never reads as the table growing; an index's own size. Reports from before the split
+ * (no `table_size_*`) show the total.
+ */
+function ownSize(kind, m) {
+    if (kind === 'table' && m.table_size_delta !== undefined) {
+        return {
+            before: m.table_size_before ?? null,
+            after: m.table_size_after ?? null,
+            delta: m.table_size_delta,
+        };
+    }
+    return { before: m.size_before, after: m.size_after, delta: m.size_delta };
+}
+/** `, indexes +1.3 MB, total 52.1 MB` for a table whose indexes changed; '' otherwise. */
+function indexesAndTotal(kind, m) {
+    if (kind !== 'table' || !m.indexes_size_delta)
+        return '';
+    const total = m.size_after ?? m.size_before ?? 0;
+    return `, indexes ${formatSignedBytes(m.indexes_size_delta)}, total ${formatBytes(total)}`;
+}
+
 ;// CONCATENATED MODULE: ./src/render/summary.ts
 
 
@@ -10827,6 +11179,7 @@ function describeLockCapture(report) {
 }
 
 ;// CONCATENATED MODULE: ./src/render/text.ts
+
 
 
 
@@ -10902,13 +11255,14 @@ function renderText(report) {
             ...Object.entries(metrics.indexes).map(([name, m]) => ({ name, kind: 'index', m })),
         ].filter((r) => r.m.status !== 'unchanged');
         for (const { name, kind, m } of relations) {
+            const own = ownSize(kind, m);
             const sizes = m.status === 'new'
-                ? formatBytes(m.size_after ?? 0)
+                ? formatBytes(own.after ?? 0)
                 : m.status === 'dropped'
-                    ? `was ${formatBytes(m.size_before ?? 0)}`
-                    : `${formatBytes(m.size_before ?? 0)} -> ${formatBytes(m.size_after ?? 0)} (${formatSignedBytes(m.size_delta)})`;
+                    ? `was ${formatBytes(own.before ?? 0)}`
+                    : `${formatBytes(own.before ?? 0)} -> ${formatBytes(own.after ?? 0)} (${formatSignedBytes(own.delta)})`;
             const rows = m.rows_after !== null ? `  ~${m.rows_after.toLocaleString('en-US')} rows` : '';
-            out(`  ${kind.padEnd(5)} ${name.padEnd(32)} ${m.status.padEnd(9)} ${m.rewritten ? 'REWRITTEN ' : ''}${sizes}${kind === 'table' ? rows : ''}`);
+            out(`  ${kind.padEnd(5)} ${name.padEnd(32)} ${m.status.padEnd(9)} ${m.rewritten ? 'REWRITTEN ' : ''}${sizes}${indexesAndTotal(kind, m)}${kind === 'table' ? rows : ''}`);
         }
         out();
     }
@@ -10995,6 +11349,7 @@ async function demoCommand(rows, signal) {
 }
 
 ;// CONCATENATED MODULE: ./src/cli/snapshot.ts
+
 
 
 
@@ -11096,7 +11451,33 @@ async function snapshotCommand(argv, signal) {
         process.stdout.write(SNAPSHOT_HELP);
         return 0;
     }
-    const log = consoleLogger();
+    const redact = redactorFor(...knownUrls(options));
+    try {
+        return await subcommandBody(subcommand, options, positionals, signal, redact);
+    }
+    catch (error) {
+        throw redactError(error, redact);
+    }
+}
+/** The URLs a subcommand was given, parsed where they parse: their passwords are what to hide. */
+function knownUrls(options) {
+    const infos = [];
+    for (const flag of ['source-url', 'snapshot-server-url']) {
+        const value = snapshot_text(options, flag);
+        if (!value)
+            continue;
+        try {
+            infos.push(parseConnectionUrl(value, flag));
+        }
+        catch {
+            // Reported by the subcommand itself, with the unparsed URL redacted.
+        }
+    }
+    return infos;
+}
+async function subcommandBody(subcommand, options, positionals, signal, redact) {
+    const log = redactingLogger(consoleLogger(), redact);
+    const stdout = { write: (output) => process.stdout.write(redact(output)) };
     const server = snapshotServer(options);
     const { admin, serverInfo, close } = await openSnapshotServer(server);
     try {
@@ -11122,7 +11503,7 @@ async function snapshotCommand(argv, signal) {
                     log,
                     signal,
                 });
-                process.stdout.write(format(options) === 'json'
+                stdout.write(format(options) === 'json'
                     ? `${JSON.stringify({ name: made.name, ...made.metadata, reason: made.reason, seconds: made.seconds }, null, 2)}\n`
                     : `created snapshot "${made.name}" (${made.metadata.strategy}, ${formatBytes(made.metadata.size_bytes ?? 0)}) in ${made.seconds.toFixed(2)} s\n`);
                 return 0;
@@ -11130,29 +11511,29 @@ async function snapshotCommand(argv, signal) {
             case 'list': {
                 const snapshots = await listSnapshots(admin);
                 if (format(options) === 'json')
-                    process.stdout.write(`${JSON.stringify(snapshots, null, 2)}\n`);
+                    stdout.write(`${JSON.stringify(snapshots, null, 2)}\n`);
                 else if (snapshots.length === 0)
-                    process.stdout.write('no snapshots\n');
+                    stdout.write('no snapshots\n');
                 else
-                    process.stdout.write(snapshots.map((s) => `${describe(s)}\n`).join(''));
+                    stdout.write(snapshots.map((s) => `${describe(s)}\n`).join(''));
                 return 0;
             }
             case 'show': {
                 const shown = await showSnapshot(admin, onePositional(positionals, 'show'));
-                process.stdout.write(format(options) === 'json' ? `${JSON.stringify(shown, null, 2)}\n` : `${describe(shown)}\n`);
+                stdout.write(format(options) === 'json' ? `${JSON.stringify(shown, null, 2)}\n` : `${describe(shown)}\n`);
                 return 0;
             }
             case 'delete': {
                 const name = onePositional(positionals, 'delete');
                 await deleteSnapshot(admin, serverInfo, name);
-                process.stdout.write(`deleted snapshot "${name}"\n`);
+                stdout.write(`deleted snapshot "${name}"\n`);
                 return 0;
             }
             case 'clone': {
                 const name = onePositional(positionals, 'clone');
                 const to = required(options, 'to', 'the name of the new database');
                 const result = await cloneSnapshot(admin, serverInfo, name, to);
-                process.stdout.write(`cloned "${name}" into "${to}" in ${result.seconds.toFixed(2)} s (${result.method.description})\n`);
+                stdout.write(`cloned "${name}" into "${to}" in ${result.seconds.toFixed(2)} s (${result.method.description})\n`);
                 return 0;
             }
             case 'restore': {
@@ -11162,7 +11543,7 @@ async function snapshotCommand(argv, signal) {
                     force: options.force === true,
                     log,
                 });
-                process.stdout.write(`restored "${to}" from snapshot "${name}" in ${result.seconds.toFixed(2)} s (${result.method.description})\n`);
+                stdout.write(`restored "${to}" from snapshot "${name}" in ${result.seconds.toFixed(2)} s (${result.method.description})\n`);
                 return 0;
             }
         }
@@ -11173,12 +11554,56 @@ async function snapshotCommand(argv, signal) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/engine/setup-report.ts
+
+
+
+
+/**
+ * The report of a run that stopped before any migration ran (bad input, a server out of
+ * reach, a missing tool): `passed: false` with the reason in `failure`, so that a pipeline
+ * reading `--output` (or the Action's report-path) learns why instead of finding no file.
+ * `config` is absent when the options themselves were wrong. The message must already be
+ * redacted by the caller, as every engine error is.
+ */
+function setupFailureReport(error, config, startedAt) {
+    const message = errorMessage(error);
+    const runner = config?.runner;
+    return {
+        schema_version: SCHEMA_VERSION,
+        tool: { name: 'pg-rehearsal', version: VERSION },
+        migration_path: !runner ? '' : runner.kind === 'sql' ? runner.patterns.join('\n') : runner.command,
+        success: false,
+        execution_time: 0,
+        started_at: startedAt.toISOString(),
+        completed_at: new Date().toISOString(),
+        error: message,
+        passed: false,
+        cancelled: false,
+        failure: { message, setup: true },
+        violations: [],
+        snapshot: null,
+        server: null,
+        runner: { kind: runner?.kind ?? 'sql', lock_capture: 'off' },
+        phases_ms: { snapshot: 0, catalog_before: 0, migrate: 0, catalog_after: 0, cleanup: 0 },
+        migrations: [],
+        migrations_skipped: [],
+        locks: [],
+        metrics: null,
+        thresholds: config ? describeThresholds(config.thresholds) : {},
+        traffic: null,
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/render/json.ts
 function renderJson(report) {
     return `${JSON.stringify(report, null, 2)}\n`;
 }
 
 ;// CONCATENATED MODULE: ./src/cli/run.ts
+
+
+
 
 
 
@@ -11267,15 +11692,32 @@ async function runCommand(options, signal) {
         throw new ConfigError('format', `--format: "${format}" is not a format; use text or json`);
     }
     const runId = typeof options['run-id'] === 'string' ? options['run-id'] : undefined;
-    const config = buildConfig(options, { label: (option) => `--${option}`, runId });
-    const report = await rehearse(config, { log: consoleLogger(), signal });
-    if (typeof options.output === 'string' && options.output) {
-        const file = external_node_path_default().resolve(options.output);
-        (0,external_node_fs_namespaceObject.mkdirSync)(external_node_path_default().dirname(file), { recursive: true });
-        (0,external_node_fs_namespaceObject.writeFileSync)(file, renderJson(report));
+    const startedAt = new Date();
+    let config;
+    let report;
+    try {
+        config = buildConfig(options, { label: (option) => `--${option}`, runId });
+        report = await rehearse(config, { log: consoleLogger(), signal });
     }
+    catch (error) {
+        // A setup error still leaves a report behind for the pipeline, then exits 2 as before.
+        if (!isUsageOrSetupError(error))
+            throw error;
+        const redact = redactorFor(config?.source, config?.snapshotServer);
+        writeOutput(options, redactDeep(setupFailureReport(error, config, startedAt), redact));
+        throw error;
+    }
+    writeOutput(options, report);
     process.stdout.write(format === 'json' ? renderJson(report) : renderText(report));
     return { report, exitCode: report.passed ? 0 : 1 };
+}
+/** `--output FILE`: the JSON report, whatever the outcome. */
+function writeOutput(options, report) {
+    if (typeof options.output !== 'string' || !options.output)
+        return;
+    const file = external_node_path_default().resolve(options.output);
+    (0,external_node_fs_namespaceObject.mkdirSync)(external_node_path_default().dirname(file), { recursive: true });
+    (0,external_node_fs_namespaceObject.writeFileSync)(file, renderJson(report));
 }
 
 ;// CONCATENATED MODULE: ./src/cli/index.ts

@@ -38241,6 +38241,14 @@ function getIDToken(aud) {
  */
 
 //# sourceMappingURL=core.js.map
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+;// CONCATENATED MODULE: external "node:os"
+const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_namespaceObject);
+;// CONCATENATED MODULE: external "node:path"
+const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
+var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_namespaceObject);
 // EXTERNAL MODULE: ./node_modules/pg/lib/index.js
 var lib = __nccwpck_require__(3273);
 ;// CONCATENATED MODULE: ./node_modules/pg/esm/index.mjs
@@ -38304,6 +38312,9 @@ function errors_errorMessage(error) {
 }
 
 ;// CONCATENATED MODULE: ./src/engine/connection.ts
+
+
+
 
 
 const DEFAULT_PORT = 5432;
@@ -38400,26 +38411,48 @@ function connectionUrl(info) {
     const q = query.toString();
     return `postgresql://${auth}@${hostPart}/${encodeURIComponent(info.database)}${q ? `?${q}` : ''}`;
 }
-/** Replaces the password of any URL-looking text in a message by `***`. */
+/**
+ * Masks a password wherever one can stand, whatever it is: the userinfo of a URL, a
+ * `password=` parameter or keyword (quoted or not), and `PGPASSWORD=` / `PGPASSWORD:`.
+ */
 function connection_redactUrlString(text) {
     return (text
         // Up to the last `@` of the authority, so a password holding `@` is hidden whole.
         .replace(/(postgres(?:ql)?:\/\/[^:/@\s]+):[^\s/?#]*@/g, '$1:***@')
-        .replace(/([?&]password=)[^&\s#]*/gi, '$1***'));
+        .replace(/(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|"[^"]*"|[^\s&#'"]+)/gi, '$1***')
+        .replace(/(\bPGPASSWORD\s*[=:]\s*)('[^']*'|"[^"]*"|\S+)/g, '$1***'));
 }
 /**
- * Hides URL passwords and every given secret (each password, also percent-encoded) in
- * free text: a migration command's output, an error a tool echoed, a report string.
+ * How a known secret is found in free text. A password made only of letters can be a
+ * common word (`postgres`, the official image's default): masked as a whole word, so that
+ * `/usr/lib/postgresql/15/bin` stays readable. Any other password cannot be mistaken for
+ * a word and is masked wherever it appears.
+ */
+function secretPattern(secret) {
+    const escaped = secret.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    if (!/^[A-Za-z]+$/.test(secret))
+        return new RegExp(escaped, 'g');
+    return new RegExp(`(?<![A-Za-z0-9_])${escaped}(?![A-Za-z0-9_])`, 'g');
+}
+/**
+ * Hides passwords in free text (a migration command's output, an error a tool echoed, a
+ * report string): every password in a place a password stands, then each known secret
+ * (also percent-encoded) as `secretPattern` finds it.
  */
 function redactSecrets(text, secrets) {
     let out = connection_redactUrlString(text);
     for (const secret of secrets) {
         for (const form of new Set([secret, encodeURIComponent(secret)])) {
             if (form)
-                out = out.split(form).join('***');
+                out = out.replace(secretPattern(form), '***');
         }
     }
     return out;
+}
+/** The one redaction of a command: URL-shaped passwords plus the literal ones it knows. */
+function redactorFor(...infos) {
+    const secrets = passwordsOf(...infos);
+    return (text) => redactSecrets(text, secrets);
 }
 /** The passwords a run knows, for `redactSecrets`. */
 function passwordsOf(...infos) {
@@ -38435,21 +38468,86 @@ function connection_libpqEnvironment(info) {
     };
     if (info.password !== undefined)
         env.PGPASSWORD = info.password;
-    if (info.params.sslmode)
-        env.PGSSLMODE = info.params.sslmode;
-    if (info.params.sslrootcert)
-        env.PGSSLROOTCERT = info.params.sslrootcert;
+    const tls = tlsSettings(info);
+    if (tls.mode)
+        env.PGSSLMODE = tls.mode;
+    // Absolute: a child may run in another directory (a command's working-directory).
+    if (tls.rootcert)
+        env.PGSSLROOTCERT = absoluteCertPath(tls.rootcert);
+    if (tls.cert)
+        env.PGSSLCERT = absoluteCertPath(tls.cert);
+    if (tls.key)
+        env.PGSSLKEY = absoluteCertPath(tls.key);
     return env;
 }
-function sslOption(info) {
-    const mode = info.params.sslmode;
-    if (!mode || mode === 'disable')
-        return undefined;
-    if (mode === 'verify-full' || mode === 'verify-ca')
-        return { rejectUnauthorized: true };
-    return { rejectUnauthorized: false };
+const SSL_MODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'];
+function tlsSettings(info, env = process.env) {
+    const pick = (param, variable) => info.params[param] || (variable && env[variable]) || undefined;
+    const mode = pick('sslmode', 'PGSSLMODE');
+    if (mode !== undefined && !SSL_MODES.includes(mode)) {
+        throw new errors_ConfigError(undefined, `sslmode "${mode}" is not a libpq sslmode; use one of ${SSL_MODES.join(', ')}`);
+    }
+    return {
+        mode: mode,
+        rootcert: pick('sslrootcert', 'PGSSLROOTCERT'),
+        cert: pick('sslcert', 'PGSSLCERT'),
+        key: pick('sslkey', 'PGSSLKEY'),
+        password: pick('sslpassword'),
+    };
 }
-function clientConfig(info, options = {}) {
+function absoluteCertPath(file) {
+    return file === 'system' ? file : path.resolve(file);
+}
+function readCertFile(file, what, setting) {
+    try {
+        return (0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8');
+    }
+    catch (error) {
+        throw new errors_SetupError(`cannot read the ${what} ${file} (${setting}): ${error.message}; give a readable file`);
+    }
+}
+/**
+ * The TLS options of each connection attempt, in order, following libpq: `disable` none,
+ * `allow` plain then TLS, `prefer` (the default) TLS then plain, `require` TLS without
+ * checking the certificate (unless a root certificate is given: then as verify-ca),
+ * `verify-ca` the chain against sslrootcert, `verify-full` the chain and the host name.
+ * A Unix socket never uses TLS.
+ */
+function sslAttempts(info) {
+    const tls = tlsSettings(info);
+    const mode = tls.mode ?? 'prefer';
+    if (mode === 'disable' || info.host.startsWith('/'))
+        return [false];
+    const options = {};
+    if (tls.cert)
+        options.cert = readCertFile(tls.cert, 'client certificate', 'sslcert');
+    if (tls.key)
+        options.key = readCertFile(tls.key, 'client key', 'sslkey');
+    if (tls.password)
+        options.passphrase = tls.password;
+    const verify = mode === 'verify-ca' || mode === 'verify-full' || (mode === 'require' && !!tls.rootcert);
+    if (!verify) {
+        const encrypted = { ...options, rejectUnauthorized: false };
+        if (mode === 'allow')
+            return [false, encrypted];
+        return mode === 'prefer' ? [encrypted, false] : [encrypted];
+    }
+    const rootcert = tls.rootcert ?? defaultRootCert();
+    // `system`: the operating system's trusted roots (libpq 16+), which is Node's default too.
+    if (rootcert !== 'system')
+        options.ca = readCertFile(rootcert, 'root certificate', 'sslrootcert');
+    if (mode !== 'verify-full')
+        options.checkServerIdentity = () => undefined;
+    return [{ ...options, rejectUnauthorized: true }];
+}
+/** libpq's default root certificate, ~/.postgresql/root.crt, required by verify-ca/verify-full. */
+function defaultRootCert() {
+    const file = external_node_path_default().join(external_node_os_default().homedir(), '.postgresql', 'root.crt');
+    if ((0,external_node_fs_namespaceObject.existsSync)(file))
+        return file;
+    throw new errors_SetupError(`sslmode verify-ca/verify-full needs the CA that signed the server's certificate: set sslrootcert=/path/ca.crt in the URL or PGSSLROOTCERT (or sslrootcert=system for the system's trusted roots); ${file} does not exist`);
+}
+function clientConfig(info, options = {}, ssl = sslAttempts(info)[0]) {
     const settings = [];
     if (options.readOnly)
         settings.push('-c default_transaction_read_only=on');
@@ -38461,7 +38559,7 @@ function clientConfig(info, options = {}) {
         user: info.user,
         password: info.password,
         database: info.database,
-        ssl: sslOption(info),
+        ssl,
         application_name: options.applicationName ?? 'pg-rehearsal',
         options: settings.length ? settings.join(' ') : undefined,
         connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
@@ -38472,24 +38570,50 @@ function clientConfig(info, options = {}) {
  * naming host:port and database but never the password.
  */
 async function connection_connect(info, options = {}) {
-    const client = new esm.Client(clientConfig(info, options));
-    // An idle client whose server goes away emits 'error'; without a listener node exits.
-    client.on('error', () => undefined);
-    try {
-        await client.connect();
+    const attempts = sslAttempts(info);
+    for (let i = 0;; i++) {
+        const client = new esm.Client(clientConfig(info, options, attempts[i]));
+        // An idle client whose server goes away emits 'error'; without a listener node exits.
+        client.on('error', () => undefined);
+        try {
+            await client.connect();
+            return client;
+        }
+        catch (error) {
+            await client.end().catch(() => undefined);
+            // allow/prefer: the other kind of connection when the server refused this kind.
+            if (i + 1 < attempts.length && refusedTransport(error))
+                continue;
+            throw describeConnectError(error, info);
+        }
     }
-    catch (error) {
-        await client.end().catch(() => undefined);
-        throw describeConnectError(error, info);
-    }
-    return client;
 }
+/** The server would not speak TLS, or pg_hba.conf has no line for this kind of connection. */
+function refusedTransport(error) {
+    const e = error;
+    return /does not support SSL/i.test(e?.message ?? '') || e?.code === '28000';
+}
+/** TLS verification errors of Node.js, and what each means for a PostgreSQL server. */
+const CERTIFICATE_PROBLEMS = {
+    SELF_SIGNED_CERT_IN_CHAIN: 'its certificate chain ends in a CA that is not the one given',
+    DEPTH_ZERO_SELF_SIGNED_CERT: 'its certificate is self-signed and not the one given',
+    UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'its certificate is not signed by the CA given',
+    UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'its certificate is not signed by the CA given',
+    UNABLE_TO_GET_ISSUER_CERT: 'its certificate is not signed by the CA given',
+    CERT_HAS_EXPIRED: 'its certificate has expired',
+    CERT_NOT_YET_VALID: 'its certificate is not valid yet',
+    ERR_TLS_CERT_ALTNAME_INVALID: 'its certificate is not issued for this host name',
+};
 function describeConnectError(error, info) {
     const where = info.host.startsWith('/')
         ? `socket ${info.host} port ${info.port}`
         : `${info.host}:${info.port}`;
     const e = error;
     const raw = connection_redactUrlString(e?.message ?? String(error));
+    const certificate = e?.code ? CERTIFICATE_PROBLEMS[e.code] : undefined;
+    if (certificate) {
+        return new errors_SetupError(`could not connect to ${where}: the server's TLS certificate was rejected (${e.code}: ${certificate}); set sslrootcert (or PGSSLROOTCERT) to the CA that signed the server's certificate, and for verify-full connect by a host name the certificate names`);
+    }
     switch (e?.code) {
         case '3D000':
             return new errors_SetupError(`database "${info.database}" does not exist on ${where}; check the database name in the URL`);
@@ -38536,6 +38660,110 @@ function connection_quoteLiteral(value) {
 
 ;// CONCATENATED MODULE: external "node:timers/promises"
 const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
+;// CONCATENATED MODULE: ./src/engine/snapshot/db-settings.ts
+
+
+async function db_settings_readDatabaseSettings(client, database) {
+    const { rows } = await client.query(`SELECT r.rolname AS role, unnest(s.setconfig) AS setting
+       FROM pg_db_role_setting s
+       JOIN pg_database d ON d.oid = s.setdatabase
+       LEFT JOIN pg_roles r ON r.oid = s.setrole
+      WHERE d.datname = $1
+      ORDER BY r.rolname NULLS FIRST`, [database]);
+    return rows.map(({ role, setting }) => {
+        const eq = setting.indexOf('=');
+        return { role, name: setting.slice(0, eq), value: setting.slice(eq + 1) };
+    });
+}
+/** The settings whose value is a list of names, stored with identifiers quoted (as pg_dump knows them). */
+const LIST_SETTINGS = new Set([
+    'search_path',
+    'temp_tablespaces',
+    'session_preload_libraries',
+    'local_preload_libraries',
+    'shared_preload_libraries',
+    'unix_socket_directories',
+]);
+/** `app, "my schema"` -> ['app', 'my schema']: a stored list split as the server would. */
+function splitSettingList(value) {
+    const items = [];
+    let current = '';
+    let quoted = false;
+    for (let i = 0; i < value.length; i++) {
+        const c = value[i];
+        if (quoted) {
+            if (c === '"' && value[i + 1] === '"')
+                current += value[++i];
+            else if (c === '"')
+                quoted = false;
+            else
+                current += c;
+        }
+        else if (c === '"')
+            quoted = true;
+        else if (c === ',') {
+            items.push(current.trim());
+            current = '';
+        }
+        else
+            current += c;
+    }
+    items.push(current.trim());
+    return items;
+}
+/** The SET clause's value: each element of a list a literal of its own, else one literal. */
+function settingValueSql(name, value) {
+    if (!LIST_SETTINGS.has(name.toLowerCase()))
+        return quoteLiteral(value);
+    return splitSettingList(value).map(quoteLiteral).join(', ');
+}
+/**
+ * Applies the source's settings to the snapshot. One that cannot be applied (a role missing
+ * on another server, a setting only a superuser may set) is a warning naming it: the run
+ * goes on, and the log says where the snapshot differs.
+ */
+async function db_settings_applyDatabaseSettings(admin, database, settings, log) {
+    for (const s of settings) {
+        const target = s.role
+            ? `ROLE ${quoteIdent(s.role)} IN DATABASE ${quoteIdent(database)}`
+            : `DATABASE ${quoteIdent(database)}`;
+        try {
+            await admin.query(`ALTER ${target} SET ${quoteIdent(s.name)} = ${settingValueSql(s.name, s.value)}`);
+        }
+        catch (error) {
+            log.warn(`could not copy the source's setting ${s.name} = ${s.value}${s.role ? ` for role ${s.role}` : ''} onto the snapshot: ${errorMessage(error)}`);
+        }
+    }
+    if (settings.length)
+        log.info(`copied ${settings.length} database/role setting(s) from the source`);
+}
+/** The source database's encoding and locale, for the CREATE DATABASE of a dump. */
+async function db_settings_creationClause(source, database, target) {
+    const { rows } = await source.query(`SELECT to_jsonb(d) || jsonb_build_object('encoding_name', pg_encoding_to_char(d.encoding)) AS d
+       FROM pg_database d WHERE datname = $1`, [database]);
+    const d = rows[0]?.d;
+    if (!d)
+        return '';
+    const parts = [
+        `ENCODING ${quoteLiteral(d.encoding_name ?? 'UTF8')}`,
+        `LC_COLLATE ${quoteLiteral(d.datcollate ?? 'C')}`,
+        `LC_CTYPE ${quoteLiteral(d.datctype ?? 'C')}`,
+    ];
+    // datlocprovider came with 15 (c libc, i icu) and b builtin with 17; the locale column was
+    // daticulocale in 15-16 and datlocale from 17.
+    const provider = d.datlocprovider ?? 'c';
+    const locale = d.datlocale ?? d.daticulocale ?? null;
+    if (provider === 'i' && target.major >= 15 && locale) {
+        parts.push(`LOCALE_PROVIDER icu ICU_LOCALE ${quoteLiteral(locale)}`);
+        if (d.daticurules && target.major >= 16)
+            parts.push(`ICU_RULES ${quoteLiteral(d.daticurules)}`);
+    }
+    else if (provider === 'b' && target.major >= 17 && locale) {
+        parts.push(`LOCALE_PROVIDER builtin BUILTIN_LOCALE ${quoteLiteral(locale)}`);
+    }
+    return ` ${parts.join(' ')}`;
+}
+
 ;// CONCATENATED MODULE: ./src/engine/snapshot/clone.ts
 
 
@@ -38550,7 +38778,11 @@ function clone_copyMethod(server) {
             description: 'copy-on-write clone (PostgreSQL 18 file_copy_method = clone; blocks are shared on a reflink filesystem such as XFS or btrfs)',
         };
     }
-    return { copyOnWrite: false, clause, description: 'file copy (CREATE DATABASE ... STRATEGY FILE_COPY)' };
+    // Before 15 CREATE DATABASE has no STRATEGY clause: name what it does, not syntax it lacks.
+    const description = clause
+        ? 'file copy (CREATE DATABASE ... STRATEGY FILE_COPY)'
+        : 'file copy (CREATE DATABASE ... TEMPLATE)';
+    return { copyOnWrite: false, clause, description };
 }
 /** Advisory-lock namespace of pg-rehearsal ("pgrh"), so that our keys meet no one else's. */
 const LOCK_CLASS = 0x70677268;
@@ -38828,11 +39060,6 @@ async function readMetadata(admin, database) {
     return rows.length ? parseMetadata(rows[0].comment) : undefined;
 }
 
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
-;// CONCATENATED MODULE: external "node:path"
-const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
-var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_namespaceObject);
 ;// CONCATENATED MODULE: ./src/engine/snapshot/pg-tools.ts
 
 
@@ -38921,9 +39148,20 @@ async function inspectServer(client) {
     };
 }
 /** Number of sessions connected to `database`, other than the caller's. */
-async function server_countOtherSessions(client, database) {
-    const { rows } = await client.query(`SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, [database]);
-    return Number(rows[0].n);
+async function countOtherSessions(client, database) {
+    return (await server_countSessions(client, database)).others;
+}
+/** Every application_name pg-rehearsal connects with starts so (preflight, dump, admin, ...). */
+const OWN_APPLICATION_PREFIX = 'pg-rehearsal';
+/**
+ * Sessions on `database` other than the caller's, and how many of them are not
+ * pg-rehearsal's own (other rehearsals, by application_name): those are the source's users.
+ */
+async function server_countSessions(client, database) {
+    const { rows } = await client.query(`SELECT count(*) AS others,
+            count(*) FILTER (WHERE coalesce(application_name, '') NOT LIKE $2 || '%') AS users
+       FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, [database, OWN_APPLICATION_PREFIX]);
+    return { others: Number(rows[0].others), users: Number(rows[0].users) };
 }
 async function server_databaseExists(client, database) {
     const { rows } = await client.query(`SELECT 1 FROM pg_database WHERE datname = $1`, [database]);
@@ -38981,6 +39219,7 @@ async function inspectSource(source) {
 
 
 
+
 function describeServer(info) {
     return `${info.host}:${info.port}`;
 }
@@ -39025,7 +39264,9 @@ async function createSnapshot(request, admin, serverInfo, sourceInfo) {
                     'the snapshot server is not the source server, so the database is copied with pg_dump | pg_restore';
             }
             else {
-                const others = await countOtherSessions(admin, source.database);
+                const { others, users } = await countSessions(admin, source.database);
+                if (users > 0 && request.serverDefaulted)
+                    throw busySourceError(source, users);
                 useTemplate = others === 0;
                 reason = useTemplate
                     ? `same server and no other session on the source: ${copyMethod(serverInfo).description}`
@@ -39041,6 +39282,9 @@ async function createSnapshot(request, admin, serverInfo, sourceInfo) {
                 // A session that connected to the source after our check makes CREATE DATABASE fail.
                 if (request.strategy !== 'auto' || !isBusyTemplate(error))
                     throw error;
+                const { users } = await countSessions(admin, source.database);
+                if (users > 0 && request.serverDefaulted)
+                    throw busySourceError(source, users);
                 log.info(`template copy refused (${errorMessage(error)}); falling back to pg_dump | pg_restore`);
                 reason = 'a session connected to the source during the copy; fell back to pg_dump | pg_restore';
                 await dumpSnapshot(admin, serverInfo, source, name, request, sourceInfo);
@@ -39052,7 +39296,34 @@ async function createSnapshot(request, admin, serverInfo, sourceInfo) {
             strategy = 'dump';
         }
     }
+    // Settings belong to the database, not its contents: no copy carries them. `existing`
+    // carries the golden snapshot's (which got the source's when it was made).
+    const from = request.strategy === 'existing' ? request.golden : request.source.database;
+    const settings = strategy === 'dump'
+        ? await onSource(request.source, (c) => readDatabaseSettings(c, from))
+        : await readDatabaseSettings(admin, from);
+    await applyDatabaseSettings(admin, name, settings, log);
     return { name, strategy, reason, seconds: (performance.now() - started) / 1000 };
+}
+/** `fn` on a read-only connection to the source, closed after. */
+async function onSource(source, fn) {
+    const client = await connect(source, {
+        ...SOURCE_CONNECT_OPTIONS,
+        applicationName: 'pg-rehearsal-preflight',
+    });
+    try {
+        return await fn(client);
+    }
+    finally {
+        await client.end();
+    }
+}
+/**
+ * A source in use on its own server is not copied by default: a full dump and restore there
+ * costs its users throughput and the server's disk for the length of the copy.
+ */
+function busySourceError(source, users) {
+    return new ConfigError('snapshot-server-url', `snapshot-server-url: the source database "${source.database}" on ${describeServer(source)} is in use (${users} other session(s)), and with no snapshot-server-url the copy would be made on that same server, loading it for as long as the copy takes. Point snapshot-server-url at a rehearsal server or a CI service container, or set snapshot: dump to accept the load on the source's server`);
 }
 function metadataFor(request, strategy) {
     const source = request.source;
@@ -39076,7 +39347,14 @@ async function copyTemplate(admin, serverInfo, template, name, request, kind) {
 async function dumpSnapshot(admin, serverInfo, source, name, request, sourceInfo) {
     const tools = findPgTools(sourceInfo.major, request.pgBinDir);
     request.log.info(`creating snapshot "${name}" with pg_dump ${tools.major} | pg_restore (${tools.pgDump})`);
-    await admin.query(`CREATE DATABASE ${quoteIdent(name)} TEMPLATE template0${copyMethod(serverInfo).clause}`);
+    // The source's encoding and locale: sorting, case mapping and LIKE behave as there.
+    const locale = await onSource(source, (c) => creationClause(c, source.database, serverInfo));
+    try {
+        await admin.query(`CREATE DATABASE ${quoteIdent(name)} TEMPLATE template0${locale}${copyMethod(serverInfo).clause}`);
+    }
+    catch (error) {
+        throw new SetupError(`the snapshot server cannot create a database with the source's encoding and locale (${locale.trim()}): ${errorMessage(error)}; install that locale on the snapshot server or use a server like the source's`);
+    }
     request.onDatabaseCreated(name);
     // Metadata first: if the restore dies, the sweep still recognises the database.
     await writeMetadata(admin, name, metadataFor(request, 'dump'));
@@ -39376,6 +39654,7 @@ function buildConfig(raw, context = {}) {
     return {
         source,
         snapshotServer,
+        snapshotServerDefaulted: snapshotServerGiven === undefined,
         snapshot: { strategy, name: snapshotName, keep: bool('keep-snapshot', false), create, ttlMs, maxAgeMs },
         runner,
         workingDirectory: external_node_path_default().resolve(cwd, text('working-directory') ?? '.'),

@@ -1,7 +1,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { buildConfig, type RawOptions } from '../engine/config.js';
-import { ConfigError } from '../engine/errors.js';
+import { buildConfig, type RawOptions, type RehearsalConfig } from '../engine/config.js';
+import { redactorFor } from '../engine/connection.js';
+import { ConfigError, isUsageOrSetupError } from '../engine/errors.js';
+import { redactDeep } from '../engine/redact.js';
+import { setupFailureReport } from '../engine/setup-report.js';
 import { consoleLogger } from '../engine/logger.js';
 import { rehearse } from '../engine/rehearse.js';
 import type { Report } from '../engine/report.js';
@@ -96,13 +99,28 @@ export async function runCommand(options: RawOptions, signal: AbortSignal): Prom
     throw new ConfigError('format', `--format: "${format}" is not a format; use text or json`);
   }
   const runId = typeof options['run-id'] === 'string' ? options['run-id'] : undefined;
-  const config = buildConfig(options, { label: (option) => `--${option}`, runId });
-  const report = await rehearse(config, { log: consoleLogger(), signal });
-  if (typeof options.output === 'string' && options.output) {
-    const file = path.resolve(options.output);
-    mkdirSync(path.dirname(file), { recursive: true });
-    writeFileSync(file, renderJson(report));
+  const startedAt = new Date();
+  let config: RehearsalConfig | undefined;
+  let report: Report;
+  try {
+    config = buildConfig(options, { label: (option) => `--${option}`, runId });
+    report = await rehearse(config, { log: consoleLogger(), signal });
+  } catch (error) {
+    // A setup error still leaves a report behind for the pipeline, then exits 2 as before.
+    if (!isUsageOrSetupError(error)) throw error;
+    const redact = redactorFor(config?.source, config?.snapshotServer);
+    writeOutput(options, redactDeep(setupFailureReport(error, config, startedAt), redact));
+    throw error;
   }
+  writeOutput(options, report);
   process.stdout.write(format === 'json' ? renderJson(report) : renderText(report));
   return { report, exitCode: report.passed ? 0 : 1 };
+}
+
+/** `--output FILE`: the JSON report, whatever the outcome. */
+function writeOutput(options: RawOptions, report: Report): void {
+  if (typeof options.output !== 'string' || !options.output) return;
+  const file = path.resolve(options.output);
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(file, renderJson(report));
 }

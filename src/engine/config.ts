@@ -39,6 +39,8 @@ export interface RehearsalConfig {
   source?: ConnectionInfo;
   /** Where the throwaway snapshot database is created (its `database` is the maintenance DB). */
   snapshotServer: ConnectionInfo;
+  /** snapshot-server-url was not given: the snapshot server is the source's own by default. */
+  snapshotServerDefaulted: boolean;
   snapshot: {
     strategy: SnapshotStrategyOption;
     /** Name of the snapshot to create, or of the golden snapshot with `existing`. */
@@ -238,6 +240,7 @@ export function buildConfig(raw: RawOptions, context: BuildConfigContext = {}): 
   return {
     source,
     snapshotServer,
+    snapshotServerDefaulted: snapshotServerGiven === undefined,
     snapshot: { strategy, name: snapshotName, keep: bool('keep-snapshot', false), create, ttlMs, maxAgeMs },
     runner,
     workingDirectory: path.resolve(cwd, text('working-directory') ?? '.'),

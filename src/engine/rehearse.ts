@@ -4,16 +4,10 @@ import type pg from 'pg';
 import { VERSION } from '../version.js';
 import { captureCatalog, diffCatalogs, type CatalogDiff, type CatalogSnapshot } from './catalog.js';
 import { generateSnapshotName, type RehearsalConfig } from './config.js';
-import {
-  connect,
-  isConnectionLost,
-  passwordsOf,
-  redactSecrets,
-  withDatabase,
-  type ConnectionInfo,
-} from './connection.js';
+import { connect, isConnectionLost, redactorFor, withDatabase, type ConnectionInfo } from './connection.js';
 import { CancelledError, ConfigError, SetupError, errorMessage, isUsageOrSetupError } from './errors.js';
 import { silentLogger, type Logger } from './logger.js';
+import { redactDeep, redactError, redactingLogger } from './redact.js';
 import { LockTracer } from './observe/lock-tracer.js';
 import {
   SCHEMA_VERSION,
@@ -90,47 +84,13 @@ export function resolveMigrationFiles(config: RehearsalConfig): {
  * report have URL passwords and the literal passwords of the run's URLs replaced by `***`.
  */
 export async function rehearse(config: RehearsalConfig, hooks: RehearsalHooks = {}): Promise<Report> {
-  const secrets = passwordsOf(config.source, config.snapshotServer);
-  const redact = (text: string) => redactSecrets(text, secrets);
+  const redact = redactorFor(config.source, config.snapshotServer);
   const log = redactingLogger(hooks.log ?? silentLogger, redact);
   try {
-    return redactReport(await rehearseUnredacted(config, { ...hooks, log }), redact);
+    return redactDeep(await rehearseUnredacted(config, { ...hooks, log }), redact);
   } catch (error) {
     throw redactError(error, redact);
   }
-}
-
-/** A logger that hides secrets in every line it passes on. */
-function redactingLogger(log: Logger, redact: (text: string) => string): Logger {
-  return {
-    info: (message) => log.info(redact(message)),
-    warn: (message) => log.warn(redact(message)),
-    group: (name, fn) => log.group(redact(name), fn),
-  };
-}
-
-/** Every string of the report (keys too), redacted: it goes to files, comments and outputs. */
-function redactReport(report: Report, redact: (text: string) => string): Report {
-  const walk = (value: unknown): unknown => {
-    if (typeof value === 'string') return redact(value);
-    if (Array.isArray(value)) return value.map(walk);
-    if (value && typeof value === 'object') {
-      return Object.fromEntries(Object.entries(value).map(([k, v]) => [redact(k), walk(v)]));
-    }
-    return value;
-  };
-  return walk(report) as Report;
-}
-
-/** The same error, of the same class, with its message redacted. */
-function redactError(error: unknown, redact: (text: string) => string): unknown {
-  if (!(error instanceof Error)) return new Error(redact(String(error)));
-  const message = redact(error.message);
-  if (message === error.message) return error;
-  if (error instanceof ConfigError) return new ConfigError(error.option, message);
-  if (error instanceof SetupError) return new SetupError(message);
-  if (error instanceof CancelledError) return new CancelledError(message);
-  return new Error(message);
 }
 
 async function rehearseUnredacted(config: RehearsalConfig, hooks: RehearsalHooks & { log: Logger }) {
@@ -242,6 +202,7 @@ async function rehearseUnredacted(config: RehearsalConfig, hooks: RehearsalHooks
             runId: config.runId,
             ttlMs: config.snapshot.ttlMs,
             pgBinDir: config.pgBinDir,
+            serverDefaulted: config.snapshotServerDefaulted,
             signal: cancel,
             log,
             onDatabaseCreated: (name) => {

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { resetSession } from './session.js';
 import { isConnectionLost } from '../connection.js';
 import { CancelledError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -65,6 +66,7 @@ export async function runSqlMigrations(files: string[], context: SqlRunContext):
   let size = await context.databaseSize?.();
   for (const migration of migrations) {
     if (context.signal.aborted) throw new CancelledError('cancelled before all migrations ran', migrations);
+    await resetSession(context.client); // each file starts from a clean session, as with psql
     const { script, lineOffset, transactional } = loadMigrationScript(
       migration.path,
       context.layout,
