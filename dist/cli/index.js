@@ -8750,9 +8750,10 @@ async function runSqlMigrations(files, context) {
     }));
     let size = await context.databaseSize?.();
     for (const migration of migrations) {
+        await resetSession(context.client); // each file starts from a clean session, as with psql
+        // After the reset: a cancel that came during it must not let the file start.
         if (context.signal.aborted)
             throw new CancelledError('cancelled before all migrations ran', migrations);
-        await resetSession(context.client); // each file starts from a clean session, as with psql
         const { script, lineOffset, transactional } = loadMigrationScript(migration.path, context.layout, context.workingDirectory);
         const statements = splitSqlStatements(script).map((s) => ({ ...s, line: s.line + lineOffset }));
         migration.transactional =
@@ -9512,12 +9513,14 @@ async function countOtherSessions(client, database) {
 /** Every application_name pg-rehearsal connects with starts so (preflight, dump, admin, ...). */
 const OWN_APPLICATION_PREFIX = 'pg-rehearsal';
 /**
- * Sessions on `database` other than the caller's, and how many of them are not
- * pg-rehearsal's own (other rehearsals, by application_name): those are the source's users.
+ * Sessions on `database` other than the caller's, and how many of them are the source's
+ * users: client sessions that are not pg-rehearsal's own (other rehearsals, by
+ * application_name). Autovacuum and other background workers are not users.
  */
 async function countSessions(client, database) {
     const { rows } = await client.query(`SELECT count(*) AS others,
-            count(*) FILTER (WHERE coalesce(application_name, '') NOT LIKE $2 || '%') AS users
+            count(*) FILTER (WHERE backend_type = 'client backend'
+                               AND coalesce(application_name, '') NOT LIKE $2 || '%') AS users
        FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, [database, OWN_APPLICATION_PREFIX]);
     return { others: Number(rows[0].others), users: Number(rows[0].users) };
 }

@@ -39154,12 +39154,14 @@ async function countOtherSessions(client, database) {
 /** Every application_name pg-rehearsal connects with starts so (preflight, dump, admin, ...). */
 const OWN_APPLICATION_PREFIX = 'pg-rehearsal';
 /**
- * Sessions on `database` other than the caller's, and how many of them are not
- * pg-rehearsal's own (other rehearsals, by application_name): those are the source's users.
+ * Sessions on `database` other than the caller's, and how many of them are the source's
+ * users: client sessions that are not pg-rehearsal's own (other rehearsals, by
+ * application_name). Autovacuum and other background workers are not users.
  */
 async function server_countSessions(client, database) {
     const { rows } = await client.query(`SELECT count(*) AS others,
-            count(*) FILTER (WHERE coalesce(application_name, '') NOT LIKE $2 || '%') AS users
+            count(*) FILTER (WHERE backend_type = 'client backend'
+                               AND coalesce(application_name, '') NOT LIKE $2 || '%') AS users
        FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, [database, OWN_APPLICATION_PREFIX]);
     return { others: Number(rows[0].others), users: Number(rows[0].users) };
 }

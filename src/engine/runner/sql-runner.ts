@@ -65,8 +65,9 @@ export async function runSqlMigrations(files: string[], context: SqlRunContext):
   }));
   let size = await context.databaseSize?.();
   for (const migration of migrations) {
-    if (context.signal.aborted) throw new CancelledError('cancelled before all migrations ran', migrations);
     await resetSession(context.client); // each file starts from a clean session, as with psql
+    // After the reset: a cancel that came during it must not let the file start.
+    if (context.signal.aborted) throw new CancelledError('cancelled before all migrations ran', migrations);
     const { script, lineOffset, transactional } = loadMigrationScript(
       migration.path,
       context.layout,

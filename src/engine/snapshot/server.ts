@@ -54,8 +54,9 @@ export async function countOtherSessions(client: pg.Client, database: string): P
 export const OWN_APPLICATION_PREFIX = 'pg-rehearsal';
 
 /**
- * Sessions on `database` other than the caller's, and how many of them are not
- * pg-rehearsal's own (other rehearsals, by application_name): those are the source's users.
+ * Sessions on `database` other than the caller's, and how many of them are the source's
+ * users: client sessions that are not pg-rehearsal's own (other rehearsals, by
+ * application_name). Autovacuum and other background workers are not users.
  */
 export async function countSessions(
   client: pg.Client,
@@ -63,7 +64,8 @@ export async function countSessions(
 ): Promise<{ others: number; users: number }> {
   const { rows } = await client.query<{ others: string; users: string }>(
     `SELECT count(*) AS others,
-            count(*) FILTER (WHERE coalesce(application_name, '') NOT LIKE $2 || '%') AS users
+            count(*) FILTER (WHERE backend_type = 'client backend'
+                               AND coalesce(application_name, '') NOT LIKE $2 || '%') AS users
        FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`,
     [database, OWN_APPLICATION_PREFIX],
   );
