@@ -36,10 +36,55 @@ describe('snapshot strategies', () => {
     }
   });
 
-  it('auto falls back to pg_dump | pg_restore when another session is connected to the source', async () => {
+  it('auto refuses a source in use on its own server when no snapshot-server-url is given, before creating anything', async () => {
     const sourceUrl = await createDatabase(local.url, SHOP);
-    const other = new pg.Client({ connectionString: sourceUrl });
+    const other = new pg.Client({ connectionString: sourceUrl, application_name: 'shop-web' });
     await other.connect();
+    try {
+      const dir = migrationDir(ADD_COLUMN);
+      const runId = uniqueName('t').replace(/_/g, '');
+      const error = await rehearse(
+        buildConfig({ 'source-url': sourceUrl, migrations: '*.sql', 'working-directory': dir }, { runId }),
+      ).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as Error).message).toMatch(/is in use \(1 other session\(s\)\)/);
+      expect((error as Error).message).toMatch(
+        /Point snapshot-server-url at a rehearsal server or a CI service container/,
+      );
+      expect((error as Error).message).toMatch(/snapshot: dump to accept the load/);
+      expect(await databasesLike(local.url, `pg_rehearsal_${runId}_%`)).toEqual([]);
+    } finally {
+      await other.end();
+      await dropDatabase(sourceUrl);
+    }
+  });
+
+  it('a source in use is copied with pg_dump | pg_restore when snapshot: dump or the same server is named explicitly', async () => {
+    const sourceUrl = await createDatabase(local.url, SHOP);
+    const other = new pg.Client({ connectionString: sourceUrl, application_name: 'shop-web' });
+    await other.connect();
+    try {
+      const dir = migrationDir(ADD_COLUMN);
+      const base = { 'source-url': sourceUrl, migrations: '*.sql', 'working-directory': dir };
+      const dumped = await rehearse(buildConfig({ ...base, snapshot: 'dump' }));
+      expect(dumped.snapshot!.strategy).toBe('dump');
+      expect(dumped.success).toBe(true);
+      // The restore was analysed: row estimates match the source's.
+      expect(dumped.metrics!.tables.items.rows_before).toBe(3000);
+      const named = await rehearse(buildConfig({ ...base, 'snapshot-server-url': local.url }));
+      expect(named.snapshot!.strategy).toBe('dump');
+      expect(named.snapshot!.reason).toMatch(/1 other session/);
+    } finally {
+      await other.end();
+      await dropDatabase(sourceUrl);
+    }
+  });
+
+  it("auto does not count pg-rehearsal's own sessions on the source as use: it falls back to a dump", async () => {
+    const sourceUrl = await createDatabase(local.url, SHOP);
+    // A concurrent rehearsal's preflight or dump, recognised by its application_name.
+    const own = new pg.Client({ connectionString: sourceUrl, application_name: 'pg-rehearsal-dump' });
+    await own.connect();
     try {
       const dir = migrationDir(ADD_COLUMN);
       const report = await rehearse(
@@ -48,10 +93,8 @@ describe('snapshot strategies', () => {
       expect(report.snapshot!.strategy).toBe('dump');
       expect(report.snapshot!.reason).toMatch(/1 other session/);
       expect(report.success).toBe(true);
-      // The restore was analysed: row estimates match the source's.
-      expect(report.metrics!.tables.items.rows_before).toBe(3000);
     } finally {
-      await other.end();
+      await own.end();
       await dropDatabase(sourceUrl);
     }
   });

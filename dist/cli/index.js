@@ -2,7 +2,7 @@
 import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
 /******/ var __webpack_modules__ = ({
 
-/***/ 785:
+/***/ 6657:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -14,7 +14,7 @@ exports["default"] = {};
 
 /***/ }),
 
-/***/ 6122:
+/***/ 5386:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -258,7 +258,7 @@ parse.parseIntoClientConfig = parseIntoClientConfig
 
 /***/ }),
 
-/***/ 2299:
+/***/ 9083:
 /***/ ((module) => {
 
 
@@ -365,7 +365,7 @@ module.exports = readInt8;
 
 /***/ }),
 
-/***/ 7558:
+/***/ 7734:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -462,7 +462,7 @@ class Pool extends EventEmitter {
     this.options.allowExitOnIdle = this.options.allowExitOnIdle || false
     this.options.maxLifetimeSeconds = this.options.maxLifetimeSeconds || 0
     this.log = this.options.log || function () {}
-    this.Client = this.options.Client || Client || (__nccwpck_require__(3273).Client)
+    this.Client = this.options.Client || Client || (__nccwpck_require__(1097).Client)
     this.Promise = this.options.Promise || global.Promise
 
     if (typeof this.options.idleTimeoutMillis === 'undefined') {
@@ -889,7 +889,7 @@ module.exports = Pool
 
 /***/ }),
 
-/***/ 9971:
+/***/ 3203:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -950,7 +950,7 @@ exports.BufferReader = BufferReader;
 
 /***/ }),
 
-/***/ 9315:
+/***/ 995:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -1069,18 +1069,18 @@ exports.Writer = Writer;
 
 /***/ }),
 
-/***/ 4233:
+/***/ 6313:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.DatabaseError = exports.serialize = void 0;
 exports.parse = parse;
-const messages_1 = __nccwpck_require__(5809);
+const messages_1 = __nccwpck_require__(5553);
 Object.defineProperty(exports, "DatabaseError", ({ enumerable: true, get: function () { return messages_1.DatabaseError; } }));
-const serializer_1 = __nccwpck_require__(6513);
+const serializer_1 = __nccwpck_require__(9393);
 Object.defineProperty(exports, "serialize", ({ enumerable: true, get: function () { return serializer_1.serialize; } }));
-const parser_1 = __nccwpck_require__(3318);
+const parser_1 = __nccwpck_require__(8614);
 function parse(stream, callback) {
     const parser = new parser_1.Parser();
     stream.on('data', (buffer) => parser.parse(buffer, callback));
@@ -1090,7 +1090,7 @@ function parse(stream, callback) {
 
 /***/ }),
 
-/***/ 5809:
+/***/ 5553:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -1256,14 +1256,14 @@ exports.NoticeMessage = NoticeMessage;
 
 /***/ }),
 
-/***/ 3318:
+/***/ 8614:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.Parser = void 0;
-const messages_1 = __nccwpck_require__(5809);
-const buffer_reader_1 = __nccwpck_require__(9971);
+const messages_1 = __nccwpck_require__(5553);
+const buffer_reader_1 = __nccwpck_require__(3203);
 // every message is prefixed with a single byte
 const CODE_LENGTH = 1;
 // every message has an int32 length which includes itself but does
@@ -1587,13 +1587,13 @@ const parseErrorMessage = (reader, name) => {
 
 /***/ }),
 
-/***/ 6513:
+/***/ 9393:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.serialize = void 0;
-const buffer_writer_1 = __nccwpck_require__(9315);
+const buffer_writer_1 = __nccwpck_require__(995);
 const writer = new buffer_writer_1.Writer();
 const startup = (opts) => {
     // protocol version
@@ -1791,13 +1791,13 @@ exports.serialize = serialize;
 
 /***/ }),
 
-/***/ 1549:
+/***/ 1661:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
-var textParsers = __nccwpck_require__(4784);
-var binaryParsers = __nccwpck_require__(7522);
-var arrayParser = __nccwpck_require__(6471);
-var builtinTypes = __nccwpck_require__(6345);
+var textParsers = __nccwpck_require__(6928);
+var binaryParsers = __nccwpck_require__(8338);
+var arrayParser = __nccwpck_require__(6439);
+var builtinTypes = __nccwpck_require__(8953);
 
 exports.getTypeParser = getTypeParser;
 exports.setTypeParser = setTypeParser;
@@ -1845,10 +1845,10 @@ binaryParsers.init(function(oid, converter) {
 
 /***/ }),
 
-/***/ 6471:
+/***/ 6439:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-var array = __nccwpck_require__(3879);
+var array = __nccwpck_require__(2903);
 
 module.exports = {
   create: function (source, transform) {
@@ -1863,10 +1863,10 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7522:
+/***/ 8338:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-var parseInt64 = __nccwpck_require__(2299);
+var parseInt64 = __nccwpck_require__(9083);
 
 var parseBits = function(data, bits, offset, invert, callback) {
   offset = offset || 0;
@@ -2127,7 +2127,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 6345:
+/***/ 8953:
 /***/ ((module) => {
 
 /**
@@ -2207,14 +2207,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4784:
+/***/ 6928:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-var array = __nccwpck_require__(3879)
-var arrayParser = __nccwpck_require__(6471);
-var parseDate = __nccwpck_require__(2690);
-var parseInterval = __nccwpck_require__(8755);
-var parseByteA = __nccwpck_require__(463);
+var array = __nccwpck_require__(2903)
+var arrayParser = __nccwpck_require__(6439);
+var parseDate = __nccwpck_require__(546);
+var parseInterval = __nccwpck_require__(1443);
+var parseByteA = __nccwpck_require__(7119);
 
 function allowNull (fn) {
   return function nullAllowed (value) {
@@ -2429,20 +2429,20 @@ module.exports = {
 
 /***/ }),
 
-/***/ 5042:
+/***/ 242:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 const EventEmitter = (__nccwpck_require__(4434).EventEmitter)
-const utils = __nccwpck_require__(9652)
+const utils = __nccwpck_require__(5348)
 const nodeUtils = __nccwpck_require__(9023)
-const sasl = __nccwpck_require__(948)
-const TypeOverrides = __nccwpck_require__(365)
+const sasl = __nccwpck_require__(2436)
+const TypeOverrides = __nccwpck_require__(4685)
 
-const ConnectionParameters = __nccwpck_require__(646)
-const Query = __nccwpck_require__(4473)
-const defaults = __nccwpck_require__(8995)
-const Connection = __nccwpck_require__(9809)
-const crypto = __nccwpck_require__(4150)
+const ConnectionParameters = __nccwpck_require__(4422)
+const Query = __nccwpck_require__(2697)
+const defaults = __nccwpck_require__(7027)
+const Connection = __nccwpck_require__(4609)
+const crypto = __nccwpck_require__(3142)
 
 const activeQueryDeprecationNotice = nodeUtils.deprecate(
   () => {},
@@ -2730,7 +2730,7 @@ class Client extends EventEmitter {
       cb()
     } else {
       try {
-        const pgPass = __nccwpck_require__(3272)
+        const pgPass = __nccwpck_require__(7336)
         pgPass(this.connectionParameters, (pass) => {
           if (undefined !== pass) {
             pgPassDeprecationNotice()
@@ -3282,16 +3282,16 @@ module.exports = Client
 
 /***/ }),
 
-/***/ 646:
+/***/ 4422:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const dns = __nccwpck_require__(2250)
 
-const defaults = __nccwpck_require__(8995)
+const defaults = __nccwpck_require__(7027)
 
-const parse = (__nccwpck_require__(6122).parse) // parses a connection string
+const parse = (__nccwpck_require__(5386).parse) // parses a connection string
 
 const val = function (key, config, envVar) {
   if (config[key]) {
@@ -3473,15 +3473,15 @@ module.exports = ConnectionParameters
 
 /***/ }),
 
-/***/ 9809:
+/***/ 4609:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const EventEmitter = (__nccwpck_require__(4434).EventEmitter)
 
-const { parse, serialize } = __nccwpck_require__(4233)
-const stream = __nccwpck_require__(829)
+const { parse, serialize } = __nccwpck_require__(6313)
+const stream = __nccwpck_require__(573)
 const { getStream } = stream
 
 const flushBuffer = serialize.flush()
@@ -3730,7 +3730,7 @@ module.exports = Connection
 
 /***/ }),
 
-/***/ 9765:
+/***/ 4869:
 /***/ ((module) => {
 
 function x509Error(msg, cert) {
@@ -3859,12 +3859,12 @@ module.exports = { signatureAlgorithmHashFromCertificate }
 
 /***/ }),
 
-/***/ 948:
+/***/ 2436:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
-const crypto = __nccwpck_require__(4150)
-const { signatureAlgorithmHashFromCertificate } = __nccwpck_require__(9765)
+const crypto = __nccwpck_require__(3142)
+const { signatureAlgorithmHashFromCertificate } = __nccwpck_require__(4869)
 
 // SASLprep (RFC 4013) — minimal in-tree implementation.
 //
@@ -4128,7 +4128,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4150:
+/***/ 3142:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 const nodeCrypto = __nccwpck_require__(6982)
@@ -4224,7 +4224,7 @@ async function deriveKey(password, salt, iterations) {
 
 /***/ }),
 
-/***/ 8995:
+/***/ 7027:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -4311,7 +4311,7 @@ module.exports = {
   keepalives_idle: 0,
 }
 
-const pgTypes = __nccwpck_require__(1549)
+const pgTypes = __nccwpck_require__(1661)
 // save default parsers
 const parseBigInteger = pgTypes.getTypeParser(20, 'text')
 const parseBigIntegerArray = pgTypes.getTypeParser(1016, 'text')
@@ -4325,20 +4325,20 @@ module.exports.__defineSetter__('parseInt8', function (val) {
 
 /***/ }),
 
-/***/ 3273:
+/***/ 1097:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const Client = __nccwpck_require__(5042)
-const defaults = __nccwpck_require__(8995)
-const Connection = __nccwpck_require__(9809)
-const Result = __nccwpck_require__(6424)
-const utils = __nccwpck_require__(9652)
-const Pool = __nccwpck_require__(7558)
-const TypeOverrides = __nccwpck_require__(365)
-const { DatabaseError } = __nccwpck_require__(4233)
-const { escapeIdentifier, escapeLiteral } = __nccwpck_require__(9652)
+const Client = __nccwpck_require__(242)
+const defaults = __nccwpck_require__(7027)
+const Connection = __nccwpck_require__(4609)
+const Result = __nccwpck_require__(6808)
+const utils = __nccwpck_require__(5348)
+const Pool = __nccwpck_require__(7734)
+const TypeOverrides = __nccwpck_require__(4685)
+const { DatabaseError } = __nccwpck_require__(6313)
+const { escapeIdentifier, escapeLiteral } = __nccwpck_require__(5348)
 
 const poolFactory = (Client) => {
   return class BoundPool extends Pool {
@@ -4355,7 +4355,7 @@ const PG = function (clientConstructor) {
   this.Pool = poolFactory(this.Client)
   this._pools = []
   this.Connection = Connection
-  this.types = __nccwpck_require__(1549)
+  this.types = __nccwpck_require__(1661)
   this.DatabaseError = DatabaseError
   this.TypeOverrides = TypeOverrides
   this.escapeIdentifier = escapeIdentifier
@@ -4374,7 +4374,7 @@ try {
 }
 
 if (forceNative) {
-  clientConstructor = __nccwpck_require__(5301)
+  clientConstructor = __nccwpck_require__(165)
 }
 
 module.exports = new PG(clientConstructor)
@@ -4386,7 +4386,7 @@ Object.defineProperty(module.exports, "native", ({
   get() {
     let native = null
     try {
-      native = new PG(__nccwpck_require__(5301))
+      native = new PG(__nccwpck_require__(165))
     } catch (err) {
       if (err.code !== 'MODULE_NOT_FOUND') {
         throw err
@@ -4405,7 +4405,7 @@ Object.defineProperty(module.exports, "native", ({
 
 /***/ }),
 
-/***/ 8942:
+/***/ 7134:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 const nodeUtils = __nccwpck_require__(9023)
@@ -4414,16 +4414,16 @@ var Native
 // eslint-disable-next-line no-useless-catch
 try {
   // Wrap this `require()` in a try-catch to avoid upstream bundlers from complaining that this might not be available since it is an optional import
-  Native = __nccwpck_require__(4390)
+  Native = __nccwpck_require__(2516)
 } catch (e) {
   throw e
 }
-const TypeOverrides = __nccwpck_require__(365)
+const TypeOverrides = __nccwpck_require__(4685)
 const EventEmitter = (__nccwpck_require__(4434).EventEmitter)
 const util = __nccwpck_require__(9023)
-const ConnectionParameters = __nccwpck_require__(646)
+const ConnectionParameters = __nccwpck_require__(4422)
 
-const NativeQuery = __nccwpck_require__(7581)
+const NativeQuery = __nccwpck_require__(8733)
 
 const queryQueueLengthDeprecationNotice = nodeUtils.deprecate(
   () => {},
@@ -4739,7 +4739,7 @@ Client.prototype._pulsePipelinedQueryQueue = function () {
   const self = this
   const queries = []
   const nativeQueries = []
-  const utils = __nccwpck_require__(9652)
+  const utils = __nccwpck_require__(5348)
 
   while (this._queryQueue.length > 0) {
     const query = this._queryQueue.shift()
@@ -4840,23 +4840,23 @@ Client.prototype.getTransactionStatus = function () {
 
 /***/ }),
 
-/***/ 5301:
+/***/ 165:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
-module.exports = __nccwpck_require__(8942)
+module.exports = __nccwpck_require__(7134)
 
 
 /***/ }),
 
-/***/ 7581:
+/***/ 8733:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const EventEmitter = (__nccwpck_require__(4434).EventEmitter)
 const util = __nccwpck_require__(9023)
-const utils = __nccwpck_require__(9652)
+const utils = __nccwpck_require__(5348)
 
 const NativeQuery = (module.exports = function (config, values, callback) {
   EventEmitter.call(this)
@@ -5023,15 +5023,15 @@ NativeQuery.prototype.submit = function (client) {
 
 /***/ }),
 
-/***/ 4473:
+/***/ 2697:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { EventEmitter } = __nccwpck_require__(4434)
 
-const Result = __nccwpck_require__(6424)
-const utils = __nccwpck_require__(9652)
+const Result = __nccwpck_require__(6808)
+const utils = __nccwpck_require__(5348)
 
 class Query extends EventEmitter {
   constructor(config, values, callback) {
@@ -5293,12 +5293,12 @@ module.exports = Query
 
 /***/ }),
 
-/***/ 6424:
+/***/ 6808:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const types = __nccwpck_require__(1549)
+const types = __nccwpck_require__(1661)
 
 const matchRegexp = /^([A-Za-z]+)(?: (\d+))?(?: (\d+))?/
 
@@ -5409,7 +5409,7 @@ module.exports = Result
 
 /***/ }),
 
-/***/ 829:
+/***/ 573:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 const { getStream, getSecureStream } = getStreamFuncs()
@@ -5452,7 +5452,7 @@ function getNodejsStreamFuncs() {
  */
 function getCloudflareStreamFuncs() {
   function getStream(ssl) {
-    const { CloudflareSocket } = __nccwpck_require__(785)
+    const { CloudflareSocket } = __nccwpck_require__(6657)
     return new CloudflareSocket(ssl)
   }
 
@@ -5499,12 +5499,12 @@ function getStreamFuncs() {
 
 /***/ }),
 
-/***/ 365:
+/***/ 4685:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const types = __nccwpck_require__(1549)
+const types = __nccwpck_require__(1661)
 
 function TypeOverrides(userTypes) {
   this._types = userTypes || types
@@ -5541,12 +5541,12 @@ module.exports = TypeOverrides
 
 /***/ }),
 
-/***/ 9652:
+/***/ 5348:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const defaults = __nccwpck_require__(8995)
+const defaults = __nccwpck_require__(7027)
 const nodeUtils = __nccwpck_require__(9023)
 
 const { isDate } = __nccwpck_require__(8253)
@@ -5773,14 +5773,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8702:
+/***/ 8830:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-var path = __nccwpck_require__(6928)
+var path = __nccwpck_require__(4547)
   , Stream = (__nccwpck_require__(2203).Stream)
-  , split = __nccwpck_require__(5286)
+  , split = __nccwpck_require__(8630)
   , util = __nccwpck_require__(9023)
   , defaultPort = 5432
   , isWin = (process.platform === 'win32')
@@ -6013,14 +6013,14 @@ var isValidEntry = module.exports.isValidEntry = function(entry){
 
 /***/ }),
 
-/***/ 3272:
+/***/ 7336:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-var path = __nccwpck_require__(6928)
+var path = __nccwpck_require__(4547)
   , fs = __nccwpck_require__(9896)
-  , helper = __nccwpck_require__(8702)
+  , helper = __nccwpck_require__(8830)
 ;
 
 
@@ -6043,7 +6043,7 @@ module.exports.warnTo = helper.warnTo;
 
 /***/ }),
 
-/***/ 3879:
+/***/ 2903:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -6147,7 +6147,7 @@ function identity (value) {
 
 /***/ }),
 
-/***/ 463:
+/***/ 7119:
 /***/ ((module) => {
 
 
@@ -6187,7 +6187,7 @@ module.exports = function parseBytea (input) {
 
 /***/ }),
 
-/***/ 2690:
+/***/ 546:
 /***/ ((module) => {
 
 
@@ -6310,12 +6310,12 @@ function is0To99 (num) {
 
 /***/ }),
 
-/***/ 8755:
+/***/ 1443:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-var extend = __nccwpck_require__(223)
+var extend = __nccwpck_require__(3743)
 
 module.exports = PostgresInterval
 
@@ -6442,7 +6442,7 @@ function parse (interval) {
 
 /***/ }),
 
-/***/ 5286:
+/***/ 8630:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /*
@@ -6590,7 +6590,7 @@ module.exports = split
 
 /***/ }),
 
-/***/ 223:
+/***/ 3743:
 /***/ ((module) => {
 
 module.exports = extend
@@ -6614,7 +6614,7 @@ function extend(target) {
 
 /***/ }),
 
-/***/ 4390:
+/***/ 2516:
 /***/ ((module) => {
 
 module.exports = eval("require")("pg-native");
@@ -6657,7 +6657,7 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("net");
 
 /***/ }),
 
-/***/ 6928:
+/***/ 4547:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("path");
@@ -6816,9 +6816,17 @@ function errorMessage(error) {
     return String(error);
 }
 
-// EXTERNAL MODULE: ./node_modules/pg/lib/index.js
-var lib = __nccwpck_require__(3273);
-;// CONCATENATED MODULE: ./node_modules/pg/esm/index.mjs
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+;// CONCATENATED MODULE: external "node:os"
+const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_namespaceObject);
+;// CONCATENATED MODULE: external "node:path"
+const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
+var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_namespaceObject);
+// EXTERNAL MODULE: ../main/node_modules/pg/lib/index.js
+var lib = __nccwpck_require__(1097);
+;// CONCATENATED MODULE: ../main/node_modules/pg/esm/index.mjs
 // ESM wrapper for pg
 
 
@@ -6841,6 +6849,9 @@ const defaults = lib.defaults
 /* harmony default export */ const esm = (lib);
 
 ;// CONCATENATED MODULE: ./src/engine/connection.ts
+
+
+
 
 
 const DEFAULT_PORT = 5432;
@@ -6937,26 +6948,48 @@ function connectionUrl(info) {
     const q = query.toString();
     return `postgresql://${auth}@${hostPart}/${encodeURIComponent(info.database)}${q ? `?${q}` : ''}`;
 }
-/** Replaces the password of any URL-looking text in a message by `***`. */
+/**
+ * Masks a password wherever one can stand, whatever it is: the userinfo of a URL, a
+ * `password=` parameter or keyword (quoted or not), and `PGPASSWORD=` / `PGPASSWORD:`.
+ */
 function redactUrlString(text) {
     return (text
         // Up to the last `@` of the authority, so a password holding `@` is hidden whole.
         .replace(/(postgres(?:ql)?:\/\/[^:/@\s]+):[^\s/?#]*@/g, '$1:***@')
-        .replace(/([?&]password=)[^&\s#]*/gi, '$1***'));
+        .replace(/(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|"[^"]*"|[^\s&#'"]+)/gi, '$1***')
+        .replace(/(\bPGPASSWORD\s*[=:]\s*)('[^']*'|"[^"]*"|\S+)/g, '$1***'));
 }
 /**
- * Hides URL passwords and every given secret (each password, also percent-encoded) in
- * free text: a migration command's output, an error a tool echoed, a report string.
+ * How a known secret is found in free text. A password made only of letters can be a
+ * common word (`postgres`, the official image's default): masked as a whole word, so that
+ * `/usr/lib/postgresql/15/bin` stays readable. Any other password cannot be mistaken for
+ * a word and is masked wherever it appears.
+ */
+function secretPattern(secret) {
+    const escaped = secret.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    if (!/^[A-Za-z]+$/.test(secret))
+        return new RegExp(escaped, 'g');
+    return new RegExp(`(?<![A-Za-z0-9_])${escaped}(?![A-Za-z0-9_])`, 'g');
+}
+/**
+ * Hides passwords in free text (a migration command's output, an error a tool echoed, a
+ * report string): every password in a place a password stands, then each known secret
+ * (also percent-encoded) as `secretPattern` finds it.
  */
 function redactSecrets(text, secrets) {
     let out = redactUrlString(text);
     for (const secret of secrets) {
         for (const form of new Set([secret, encodeURIComponent(secret)])) {
             if (form)
-                out = out.split(form).join('***');
+                out = out.replace(secretPattern(form), '***');
         }
     }
     return out;
+}
+/** The one redaction of a command: URL-shaped passwords plus the literal ones it knows. */
+function redactorFor(...infos) {
+    const secrets = passwordsOf(...infos);
+    return (text) => redactSecrets(text, secrets);
 }
 /** The passwords a run knows, for `redactSecrets`. */
 function passwordsOf(...infos) {
@@ -6972,21 +7005,86 @@ function libpqEnvironment(info) {
     };
     if (info.password !== undefined)
         env.PGPASSWORD = info.password;
-    if (info.params.sslmode)
-        env.PGSSLMODE = info.params.sslmode;
-    if (info.params.sslrootcert)
-        env.PGSSLROOTCERT = info.params.sslrootcert;
+    const tls = tlsSettings(info);
+    if (tls.mode)
+        env.PGSSLMODE = tls.mode;
+    // Absolute: a child may run in another directory (a command's working-directory).
+    if (tls.rootcert)
+        env.PGSSLROOTCERT = absoluteCertPath(tls.rootcert);
+    if (tls.cert)
+        env.PGSSLCERT = absoluteCertPath(tls.cert);
+    if (tls.key)
+        env.PGSSLKEY = absoluteCertPath(tls.key);
     return env;
 }
-function sslOption(info) {
-    const mode = info.params.sslmode;
-    if (!mode || mode === 'disable')
-        return undefined;
-    if (mode === 'verify-full' || mode === 'verify-ca')
-        return { rejectUnauthorized: true };
-    return { rejectUnauthorized: false };
+const SSL_MODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'];
+function tlsSettings(info, env = process.env) {
+    const pick = (param, variable) => info.params[param] || (variable && env[variable]) || undefined;
+    const mode = pick('sslmode', 'PGSSLMODE');
+    if (mode !== undefined && !SSL_MODES.includes(mode)) {
+        throw new ConfigError(undefined, `sslmode "${mode}" is not a libpq sslmode; use one of ${SSL_MODES.join(', ')}`);
+    }
+    return {
+        mode: mode,
+        rootcert: pick('sslrootcert', 'PGSSLROOTCERT'),
+        cert: pick('sslcert', 'PGSSLCERT'),
+        key: pick('sslkey', 'PGSSLKEY'),
+        password: pick('sslpassword'),
+    };
 }
-function clientConfig(info, options = {}) {
+function absoluteCertPath(file) {
+    return file === 'system' ? file : external_node_path_default().resolve(file);
+}
+function readCertFile(file, what, setting) {
+    try {
+        return (0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8');
+    }
+    catch (error) {
+        throw new SetupError(`cannot read the ${what} ${file} (${setting}): ${error.message}; give a readable file`);
+    }
+}
+/**
+ * The TLS options of each connection attempt, in order, following libpq: `disable` none,
+ * `allow` plain then TLS, `prefer` (the default) TLS then plain, `require` TLS without
+ * checking the certificate (unless a root certificate is given: then as verify-ca),
+ * `verify-ca` the chain against sslrootcert, `verify-full` the chain and the host name.
+ * A Unix socket never uses TLS.
+ */
+function sslAttempts(info) {
+    const tls = tlsSettings(info);
+    const mode = tls.mode ?? 'prefer';
+    if (mode === 'disable' || info.host.startsWith('/'))
+        return [false];
+    const options = {};
+    if (tls.cert)
+        options.cert = readCertFile(tls.cert, 'client certificate', 'sslcert');
+    if (tls.key)
+        options.key = readCertFile(tls.key, 'client key', 'sslkey');
+    if (tls.password)
+        options.passphrase = tls.password;
+    const verify = mode === 'verify-ca' || mode === 'verify-full' || (mode === 'require' && !!tls.rootcert);
+    if (!verify) {
+        const encrypted = { ...options, rejectUnauthorized: false };
+        if (mode === 'allow')
+            return [false, encrypted];
+        return mode === 'prefer' ? [encrypted, false] : [encrypted];
+    }
+    const rootcert = tls.rootcert ?? defaultRootCert();
+    // `system`: the operating system's trusted roots (libpq 16+), which is Node's default too.
+    if (rootcert !== 'system')
+        options.ca = readCertFile(rootcert, 'root certificate', 'sslrootcert');
+    if (mode !== 'verify-full')
+        options.checkServerIdentity = () => undefined;
+    return [{ ...options, rejectUnauthorized: true }];
+}
+/** libpq's default root certificate, ~/.postgresql/root.crt, required by verify-ca/verify-full. */
+function defaultRootCert() {
+    const file = external_node_path_default().join(external_node_os_default().homedir(), '.postgresql', 'root.crt');
+    if ((0,external_node_fs_namespaceObject.existsSync)(file))
+        return file;
+    throw new SetupError(`sslmode verify-ca/verify-full needs the CA that signed the server's certificate: set sslrootcert=/path/ca.crt in the URL or PGSSLROOTCERT (or sslrootcert=system for the system's trusted roots); ${file} does not exist`);
+}
+function clientConfig(info, options = {}, ssl = sslAttempts(info)[0]) {
     const settings = [];
     if (options.readOnly)
         settings.push('-c default_transaction_read_only=on');
@@ -6998,7 +7096,7 @@ function clientConfig(info, options = {}) {
         user: info.user,
         password: info.password,
         database: info.database,
-        ssl: sslOption(info),
+        ssl,
         application_name: options.applicationName ?? 'pg-rehearsal',
         options: settings.length ? settings.join(' ') : undefined,
         connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
@@ -7009,24 +7107,50 @@ function clientConfig(info, options = {}) {
  * naming host:port and database but never the password.
  */
 async function connect(info, options = {}) {
-    const client = new esm.Client(clientConfig(info, options));
-    // An idle client whose server goes away emits 'error'; without a listener node exits.
-    client.on('error', () => undefined);
-    try {
-        await client.connect();
+    const attempts = sslAttempts(info);
+    for (let i = 0;; i++) {
+        const client = new esm.Client(clientConfig(info, options, attempts[i]));
+        // An idle client whose server goes away emits 'error'; without a listener node exits.
+        client.on('error', () => undefined);
+        try {
+            await client.connect();
+            return client;
+        }
+        catch (error) {
+            await client.end().catch(() => undefined);
+            // allow/prefer: the other kind of connection when the server refused this kind.
+            if (i + 1 < attempts.length && refusedTransport(error))
+                continue;
+            throw describeConnectError(error, info);
+        }
     }
-    catch (error) {
-        await client.end().catch(() => undefined);
-        throw describeConnectError(error, info);
-    }
-    return client;
 }
+/** The server would not speak TLS, or pg_hba.conf has no line for this kind of connection. */
+function refusedTransport(error) {
+    const e = error;
+    return /does not support SSL/i.test(e?.message ?? '') || e?.code === '28000';
+}
+/** TLS verification errors of Node.js, and what each means for a PostgreSQL server. */
+const CERTIFICATE_PROBLEMS = {
+    SELF_SIGNED_CERT_IN_CHAIN: 'its certificate chain ends in a CA that is not the one given',
+    DEPTH_ZERO_SELF_SIGNED_CERT: 'its certificate is self-signed and not the one given',
+    UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'its certificate is not signed by the CA given',
+    UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'its certificate is not signed by the CA given',
+    UNABLE_TO_GET_ISSUER_CERT: 'its certificate is not signed by the CA given',
+    CERT_HAS_EXPIRED: 'its certificate has expired',
+    CERT_NOT_YET_VALID: 'its certificate is not valid yet',
+    ERR_TLS_CERT_ALTNAME_INVALID: 'its certificate is not issued for this host name',
+};
 function describeConnectError(error, info) {
     const where = info.host.startsWith('/')
         ? `socket ${info.host} port ${info.port}`
         : `${info.host}:${info.port}`;
     const e = error;
     const raw = redactUrlString(e?.message ?? String(error));
+    const certificate = e?.code ? CERTIFICATE_PROBLEMS[e.code] : undefined;
+    if (certificate) {
+        return new SetupError(`could not connect to ${where}: the server's TLS certificate was rejected (${e.code}: ${certificate}); set sslrootcert (or PGSSLROOTCERT) to the CA that signed the server's certificate, and for verify-full connect by a host name the certificate names`);
+    }
     switch (e?.code) {
         case '3D000':
             return new SetupError(`database "${info.database}" does not exist on ${where}; check the database name in the URL`);
@@ -7153,14 +7277,6 @@ function splitRepeated(value) {
         .filter(Boolean);
 }
 
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
-;// CONCATENATED MODULE: external "node:os"
-const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
-var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_namespaceObject);
-;// CONCATENATED MODULE: external "node:path"
-const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
-var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_namespaceObject);
 ;// CONCATENATED MODULE: ./src/demo/shop.ts
 /**
  * The sample shop (docs/architecture.md, "The demo"): a v1 catalogue of products and the v2 upgrade
@@ -7451,7 +7567,7 @@ const ADVICE_OPTIONS = ['auto', 'measured', 'text', 'off'];
 function buildConfig(raw, context = {}) {
     const read = optionReader(raw, context.label ?? ((option) => option));
     const choice = readSnapshotChoice(read);
-    const { source, snapshotServer } = readServers(read, choice);
+    const { source, snapshotServer, snapshotServerDefaulted } = readServers(read, choice);
     const runner = readRunner(read);
     const thresholds = readThresholds(read);
     const layout = (read.text('layout') ?? 'auto');
@@ -7474,6 +7590,7 @@ function buildConfig(raw, context = {}) {
     return {
         source,
         snapshotServer,
+        snapshotServerDefaulted,
         snapshot,
         runner,
         workingDirectory: external_node_path_default().resolve(cwd, read.text('working-directory') ?? '.'),
@@ -7553,7 +7670,11 @@ function readServers(read, choice) {
         return read.fail('snapshot-server-url', 'is required when no source-url is given');
     }
     // A snapshot-server URL without a database path means "the postgres maintenance DB".
-    return { source, snapshotServer: snapshotServerGiven ?? withDatabase(snapshotServerBase, 'postgres') };
+    return {
+        source,
+        snapshotServer: snapshotServerGiven ?? withDatabase(snapshotServerBase, 'postgres'),
+        snapshotServerDefaulted: snapshotServerGiven === undefined,
+    };
 }
 function readRunner(read) {
     const migrations = read.text('migrations');
@@ -7683,12 +7804,12 @@ function consoleLogger(stream = process.stderr) {
 }
 
 ;// CONCATENATED MODULE: ./src/engine/redact.ts
-
-/*
- * Redaction: no password leaves a rehearsal. The orchestrator wraps its logger, its report
- * and its errors with these, given a redact function built from the run's URLs
- * (connection.ts redactSecrets/passwordsOf).
+/**
+ * One redaction for every command and every output: the run, the snapshot subcommands and
+ * the Action pass their log lines, errors and reports through these, given a redact
+ * function built from the run's URLs (connection.ts redactSecrets/passwordsOf).
  */
+
 /** A logger that hides secrets in every line it passes on. */
 function redactingLogger(log, redact) {
     return {
@@ -7697,19 +7818,22 @@ function redactingLogger(log, redact) {
         group: (name, fn) => log.group(redact(name), fn),
     };
 }
-/** Every string of the report (keys too), redacted: it goes to files, comments and outputs. */
-function redactReport(report, redact) {
-    const walk = (value) => {
-        if (typeof value === 'string')
-            return redact(value);
-        if (Array.isArray(value))
-            return value.map(walk);
-        if (value && typeof value === 'object') {
-            return Object.fromEntries(Object.entries(value).map(([k, v]) => [redact(k), walk(v)]));
+/** Every string of a JSON-like value (keys too), redacted: reports go to files, comments and outputs. */
+function redactDeep(value, redact) {
+    const walk = (item) => {
+        if (typeof item === 'string')
+            return redact(item);
+        if (Array.isArray(item))
+            return item.map(walk);
+        if (item && typeof item === 'object') {
+            return Object.fromEntries(Object.entries(item).map(([k, v]) => [redact(k), walk(v)]));
         }
-        return value;
+        return item;
     };
-    return walk(report);
+    return walk(value);
+}
+function redactReport(report, redact) {
+    return redactDeep(report, redact);
 }
 /** The same error, of the same class, with its message redacted. */
 function redactError(error, redact) {
@@ -7723,7 +7847,7 @@ function redactError(error, redact) {
     if (error instanceof SetupError)
         return new SetupError(message);
     if (error instanceof CancelledError)
-        return new CancelledError(message);
+        return new CancelledError(message, error.migrations);
     // Same class (a programming error stays one) and the stack, redacted, for the bug report.
     const copy = isProgrammingError(error)
         ? new error.constructor(message)
@@ -7743,6 +7867,8 @@ SELECT pg_database_size(current_database())::bigint AS database_bytes,
          'filenode', pg_relation_filenode(c.oid),
          'bytes', CASE WHEN c.relkind IN ('r', 'p', 'm') THEN pg_total_relation_size(c.oid)
                        ELSE pg_relation_size(c.oid) END,
+         'table_bytes', CASE WHEN c.relkind IN ('r', 'p', 'm') THEN pg_table_size(c.oid) END,
+         'index_bytes', CASE WHEN c.relkind IN ('r', 'p', 'm') THEN pg_indexes_size(c.oid) END,
          'rows', CASE WHEN c.reltuples < 0 OR c.relkind IN ('p', 'I') THEN NULL ELSE c.reltuples::bigint END,
          'table_schema', tn.nspname,
          'table_name', t.relname)), '[]') AS relations
@@ -7767,6 +7893,8 @@ async function captureCatalog(client) {
             kind: r.kind,
             filenode: r.filenode === null ? null : Number(r.filenode),
             bytes: Number(r.bytes),
+            tableBytes: r.table_bytes === null ? null : Number(r.table_bytes),
+            indexBytes: r.index_bytes === null ? null : Number(r.index_bytes),
             rows: r.rows === null ? null : Number(r.rows),
             table: r.table_name === null ? null : displayName(r.table_schema ?? 'public', r.table_name),
         })),
@@ -7791,22 +7919,22 @@ function diffCatalogs(before, after) {
         const a = afterByName.get(name);
         const relation = (a ?? b);
         const rewritten = !!a && !!b && a.filenode !== null && b.filenode !== null && a.filenode !== b.filenode;
-        const sizeBefore = b?.bytes ?? null;
-        const sizeAfter = a?.bytes ?? null;
-        const delta = (sizeAfter ?? 0) - (sizeBefore ?? 0);
+        const total = sizeChange(b?.bytes, a?.bytes);
+        // A table is judged by its own data (heap + TOAST): an index added to it is the index's change.
+        const own = isIndexKind(relation.kind) ? total : sizeChange(b?.tableBytes, a?.tableBytes);
         let status = 'unchanged';
         if (!b)
             status = 'new';
         else if (!a)
             status = 'dropped';
-        else if (rewritten || delta !== 0 || a.kind !== b.kind)
+        else if (rewritten || own.delta !== 0 || a.kind !== b.kind)
             status = 'changed';
         const metrics = {
             schema: relation.schema,
-            size_before: sizeBefore,
-            size_after: sizeAfter,
-            size_delta: delta,
-            size_delta_percent: sizeBefore ? Math.round((delta / sizeBefore) * 10000) / 100 : null,
+            size_before: total.before,
+            size_after: total.after,
+            size_delta: total.delta,
+            size_delta_percent: total.percent,
             rows_before: b?.rows ?? null,
             rows_after: a?.rows ?? null,
             rewritten,
@@ -7815,9 +7943,31 @@ function diffCatalogs(before, after) {
         if (isIndexKind(relation.kind))
             diff.indexes[name] = { ...metrics, table: relation.table ?? '' };
         else
-            diff.tables[name] = metrics;
+            diff.tables[name] = { ...metrics, ...tableSizes(b, a) };
     }
     return diff;
+}
+function sizeChange(before, after) {
+    const delta = (after ?? 0) - (before ?? 0);
+    return {
+        before: before ?? null,
+        after: after ?? null,
+        delta,
+        percent: before ? Math.round((delta / before) * 10000) / 100 : null,
+    };
+}
+/** A table's own size (heap + TOAST) and its indexes', apart. */
+function tableSizes(b, a) {
+    const table = sizeChange(b?.tableBytes, a?.tableBytes);
+    const indexes = sizeChange(b?.indexBytes, a?.indexBytes);
+    return {
+        table_size_before: table.before,
+        table_size_after: table.after,
+        table_size_delta: table.delta,
+        indexes_size_before: indexes.before,
+        indexes_size_after: indexes.after,
+        indexes_size_delta: indexes.delta,
+    };
 }
 
 ;// CONCATENATED MODULE: ./src/engine/observe/lock-modes.ts
@@ -8539,6 +8689,24 @@ function excerpt(sql, max = 160) {
     return folded.length > max ? `${folded.slice(0, max - 1)}…` : folded;
 }
 
+;// CONCATENATED MODULE: ./src/engine/runner/session.ts
+
+/**
+ * Gives the next file the session psql would give it: psql runs each file on a new
+ * connection, so nothing one file SET (search_path, role, timeouts), created (temporary
+ * tables, PREPAREd statements, cursors) or held (advisory locks, LISTEN) reaches the next.
+ * This is DISCARD ALL but for our own prepared statements (the lock tracer's), which the
+ * driver believes still exist: only statements PREPAREd by SQL are deallocated. RESET ALL
+ * goes back to the session's defaults, which include ALTER DATABASE / ROLE ... SET.
+ */
+async function resetSession(client) {
+    await client.query(`CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; UNLISTEN *;
+     SELECT pg_advisory_unlock_all(); DISCARD PLANS; DISCARD TEMP; DISCARD SEQUENCES`);
+    const { rows } = await client.query('SELECT name FROM pg_prepared_statements WHERE from_sql');
+    for (const { name } of rows)
+        await client.query(`DEALLOCATE ${quoteIdent(name)}`);
+}
+
 ;// CONCATENATED MODULE: ./src/engine/observe/pid-sampler.ts
 
 /**
@@ -8982,6 +9150,7 @@ function loadMigrationScript(file, layout, workingDirectory) {
 
 
 
+
 const statusReaders = new WeakMap();
 /**
  * Transaction status from the server's last ReadyForQuery: I idle, T in a transaction, E
@@ -9023,6 +9192,8 @@ async function runSqlMigrations(files, context) {
     const committing = committingProcedures(scripts.flatMap((s) => s.statements.map((statement) => statement.sql)), await existingProcedures(context.client));
     let size = await context.databaseSize?.();
     for (const [index, migration] of migrations.entries()) {
+        await resetSession(context.client); // each file starts from a clean session, as with psql
+        // After the reset: a cancel that came during it must not let the file start.
         if (context.signal.aborted)
             throw new CancelledError('cancelled before all migrations ran', migrations);
         const { statements, transactional } = scripts[index];
@@ -9621,7 +9792,6 @@ function notMeasuredReason(report, mode) {
 ;// CONCATENATED MODULE: ./src/engine/observe/traffic.ts
 
 
-
 /**
  * Probe traffic: while the migration runs, workers on their own connections keep issuing
  * the application's simplest queries on the tables the migration touches: a primary-key
@@ -9710,12 +9880,10 @@ class TrafficGenerator {
         this.options = options;
     }
     async open(name) {
-        const client = new esm.Client(clientConfig(this.options.target, {
+        const client = await connect(this.options.target, {
             applicationName: `pg-rehearsal-${name}`,
             statementTimeoutMs: this.options.maxWaitMs,
-        }));
-        client.on('error', () => undefined);
-        await client.connect();
+        });
         this.clients.push(client);
         return client;
     }
@@ -10402,7 +10570,11 @@ function copyMethod(server) {
             description: 'copy-on-write clone (PostgreSQL 18 file_copy_method = clone; blocks are shared on a reflink filesystem such as XFS or btrfs)',
         };
     }
-    return { copyOnWrite: false, clause, description: 'file copy (CREATE DATABASE ... STRATEGY FILE_COPY)' };
+    // Before 15 CREATE DATABASE has no STRATEGY clause: name what it does, not syntax it lacks.
+    const description = clause
+        ? 'file copy (CREATE DATABASE ... STRATEGY FILE_COPY)'
+        : 'file copy (CREATE DATABASE ... TEMPLATE)';
+    return { copyOnWrite: false, clause, description };
 }
 /** Advisory-lock namespace of pg-rehearsal ("pgrh"), so that our keys meet no one else's. */
 const LOCK_CLASS = 0x70677268;
@@ -10518,8 +10690,21 @@ async function inspectServer(client) {
 }
 /** Number of sessions connected to `database`, other than the caller's. */
 async function countOtherSessions(client, database) {
-    const { rows } = await client.query(`SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, [database]);
-    return Number(rows[0].n);
+    return (await countSessions(client, database)).others;
+}
+/** Every application_name pg-rehearsal connects with starts so (preflight, dump, admin, ...). */
+const OWN_APPLICATION_PREFIX = 'pg-rehearsal';
+/**
+ * Sessions on `database` other than the caller's, and how many of them are the source's
+ * users: client sessions that are not pg-rehearsal's own (other rehearsals, by
+ * application_name). Autovacuum and other background workers are not users.
+ */
+async function countSessions(client, database) {
+    const { rows } = await client.query(`SELECT count(*) AS others,
+            count(*) FILTER (WHERE backend_type = 'client backend'
+                               AND coalesce(application_name, '') NOT LIKE $2 || '%') AS users
+       FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, [database, OWN_APPLICATION_PREFIX]);
+    return { others: Number(rows[0].others), users: Number(rows[0].users) };
 }
 async function databaseExists(client, database) {
     const { rows } = await client.query(`SELECT 1 FROM pg_database WHERE datname = $1`, [database]);
@@ -10611,6 +10796,110 @@ async function requireSnapshot(admin, name) {
 
 ;// CONCATENATED MODULE: external "node:timers/promises"
 const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
+;// CONCATENATED MODULE: ./src/engine/snapshot/db-settings.ts
+
+
+async function readDatabaseSettings(client, database) {
+    const { rows } = await client.query(`SELECT r.rolname AS role, unnest(s.setconfig) AS setting
+       FROM pg_db_role_setting s
+       JOIN pg_database d ON d.oid = s.setdatabase
+       LEFT JOIN pg_roles r ON r.oid = s.setrole
+      WHERE d.datname = $1
+      ORDER BY r.rolname NULLS FIRST`, [database]);
+    return rows.map(({ role, setting }) => {
+        const eq = setting.indexOf('=');
+        return { role, name: setting.slice(0, eq), value: setting.slice(eq + 1) };
+    });
+}
+/** The settings whose value is a list of names, stored with identifiers quoted (as pg_dump knows them). */
+const LIST_SETTINGS = new Set([
+    'search_path',
+    'temp_tablespaces',
+    'session_preload_libraries',
+    'local_preload_libraries',
+    'shared_preload_libraries',
+    'unix_socket_directories',
+]);
+/** `app, "my schema"` -> ['app', 'my schema']: a stored list split as the server would. */
+function splitSettingList(value) {
+    const items = [];
+    let current = '';
+    let quoted = false;
+    for (let i = 0; i < value.length; i++) {
+        const c = value[i];
+        if (quoted) {
+            if (c === '"' && value[i + 1] === '"')
+                current += value[++i];
+            else if (c === '"')
+                quoted = false;
+            else
+                current += c;
+        }
+        else if (c === '"')
+            quoted = true;
+        else if (c === ',') {
+            items.push(current.trim());
+            current = '';
+        }
+        else
+            current += c;
+    }
+    items.push(current.trim());
+    return items;
+}
+/** The SET clause's value: each element of a list a literal of its own, else one literal. */
+function settingValueSql(name, value) {
+    if (!LIST_SETTINGS.has(name.toLowerCase()))
+        return quoteLiteral(value);
+    return splitSettingList(value).map(quoteLiteral).join(', ');
+}
+/**
+ * Applies the source's settings to the snapshot. One that cannot be applied (a role missing
+ * on another server, a setting only a superuser may set) is a warning naming it: the run
+ * goes on, and the log says where the snapshot differs.
+ */
+async function applyDatabaseSettings(admin, database, settings, log) {
+    for (const s of settings) {
+        const target = s.role
+            ? `ROLE ${quoteIdent(s.role)} IN DATABASE ${quoteIdent(database)}`
+            : `DATABASE ${quoteIdent(database)}`;
+        try {
+            await admin.query(`ALTER ${target} SET ${quoteIdent(s.name)} = ${settingValueSql(s.name, s.value)}`);
+        }
+        catch (error) {
+            log.warn(`could not copy the source's setting ${s.name} = ${s.value}${s.role ? ` for role ${s.role}` : ''} onto the snapshot: ${errorMessage(error)}`);
+        }
+    }
+    if (settings.length)
+        log.info(`copied ${settings.length} database/role setting(s) from the source`);
+}
+/** The source database's encoding and locale, for the CREATE DATABASE of a dump. */
+async function creationClause(source, database, target) {
+    const { rows } = await source.query(`SELECT to_jsonb(d) || jsonb_build_object('encoding_name', pg_encoding_to_char(d.encoding)) AS d
+       FROM pg_database d WHERE datname = $1`, [database]);
+    const d = rows[0]?.d;
+    if (!d)
+        return '';
+    const parts = [
+        `ENCODING ${quoteLiteral(d.encoding_name ?? 'UTF8')}`,
+        `LC_COLLATE ${quoteLiteral(d.datcollate ?? 'C')}`,
+        `LC_CTYPE ${quoteLiteral(d.datctype ?? 'C')}`,
+    ];
+    // datlocprovider came with 15 (c libc, i icu) and b builtin with 17; the locale column was
+    // daticulocale in 15-16 and datlocale from 17.
+    const provider = d.datlocprovider ?? 'c';
+    const locale = d.datlocale ?? d.daticulocale ?? null;
+    if (provider === 'i' && target.major >= 15 && locale) {
+        parts.push(`LOCALE_PROVIDER icu ICU_LOCALE ${quoteLiteral(locale)}`);
+        if (d.daticurules && target.major >= 16)
+            parts.push(`ICU_RULES ${quoteLiteral(d.daticurules)}`);
+    }
+    else if (provider === 'b' && target.major >= 17 && locale) {
+        parts.push(`LOCALE_PROVIDER builtin BUILTIN_LOCALE ${quoteLiteral(locale)}`);
+    }
+    return ` ${parts.join(' ')}`;
+}
+
 ;// CONCATENATED MODULE: ./src/engine/snapshot/dump.ts
 
 
@@ -10869,6 +11158,7 @@ function findPgTools(serverMajor, preferredDir) {
 
 
 
+
 function describeServer(info) {
     return `${info.host}:${info.port}`;
 }
@@ -10913,7 +11203,9 @@ async function createSnapshot(request, admin, serverInfo, sourceInfo) {
                     'the snapshot server is not the source server, so the database is copied with pg_dump | pg_restore';
             }
             else {
-                const others = await countOtherSessions(admin, source.database);
+                const { others, users } = await countSessions(admin, source.database);
+                if (users > 0 && request.serverDefaulted)
+                    throw busySourceError(source, users);
                 useTemplate = others === 0;
                 reason = useTemplate
                     ? `same server and no other session on the source: ${copyMethod(serverInfo).description}`
@@ -10929,6 +11221,9 @@ async function createSnapshot(request, admin, serverInfo, sourceInfo) {
                 // A session that connected to the source after our check makes CREATE DATABASE fail.
                 if (request.strategy !== 'auto' || !isBusyTemplate(error))
                     throw error;
+                const { users } = await countSessions(admin, source.database);
+                if (users > 0 && request.serverDefaulted)
+                    throw busySourceError(source, users);
                 log.info(`template copy refused (${errorMessage(error)}); falling back to pg_dump | pg_restore`);
                 reason = 'a session connected to the source during the copy; fell back to pg_dump | pg_restore';
                 await dumpSnapshot(admin, serverInfo, source, name, request, sourceInfo);
@@ -10940,7 +11235,34 @@ async function createSnapshot(request, admin, serverInfo, sourceInfo) {
             strategy = 'dump';
         }
     }
+    // Settings belong to the database, not its contents: no copy carries them. `existing`
+    // carries the golden snapshot's (which got the source's when it was made).
+    const from = request.strategy === 'existing' ? request.golden : request.source.database;
+    const settings = strategy === 'dump'
+        ? await onSource(request.source, (c) => readDatabaseSettings(c, from))
+        : await readDatabaseSettings(admin, from);
+    await applyDatabaseSettings(admin, name, settings, log);
     return { name, strategy, reason, seconds: (performance.now() - started) / 1000 };
+}
+/** `fn` on a read-only connection to the source, closed after. */
+async function onSource(source, fn) {
+    const client = await connect(source, {
+        ...SOURCE_CONNECT_OPTIONS,
+        applicationName: 'pg-rehearsal-preflight',
+    });
+    try {
+        return await fn(client);
+    }
+    finally {
+        await client.end();
+    }
+}
+/**
+ * A source in use on its own server is not copied by default: a full dump and restore there
+ * costs its users throughput and the server's disk for the length of the copy.
+ */
+function busySourceError(source, users) {
+    return new ConfigError('snapshot-server-url', `snapshot-server-url: the source database "${source.database}" on ${describeServer(source)} is in use (${users} other session(s)), and with no snapshot-server-url the copy would be made on that same server, loading it for as long as the copy takes. Point snapshot-server-url at a rehearsal server or a CI service container, or set snapshot: dump to accept the load on the source's server`);
 }
 function metadataFor(request, strategy) {
     const source = request.source;
@@ -10964,7 +11286,14 @@ async function copyTemplate(admin, serverInfo, template, name, request, kind) {
 async function dumpSnapshot(admin, serverInfo, source, name, request, sourceInfo) {
     const tools = findPgTools(sourceInfo.major, request.pgBinDir);
     request.log.info(`creating snapshot "${name}" with pg_dump ${tools.major} | pg_restore (${tools.pgDump})`);
-    await admin.query(`CREATE DATABASE ${quoteIdent(name)} TEMPLATE template0${copyMethod(serverInfo).clause}`);
+    // The source's encoding and locale: sorting, case mapping and LIKE behave as there.
+    const locale = await onSource(source, (c) => creationClause(c, source.database, serverInfo));
+    try {
+        await admin.query(`CREATE DATABASE ${quoteIdent(name)} TEMPLATE template0${locale}${copyMethod(serverInfo).clause}`);
+    }
+    catch (error) {
+        throw new SetupError(`the snapshot server cannot create a database with the source's encoding and locale (${locale.trim()}): ${errorMessage(error)}; install that locale on the snapshot server or use a server like the source's`);
+    }
     request.onDatabaseCreated(name);
     // Metadata first: if the restore dies, the sweep still recognises the database.
     await writeMetadata(admin, name, metadataFor(request, 'dump'));
@@ -11343,6 +11672,7 @@ const createdSnapshotProvider = {
             runId: config.runId,
             ttlMs: snapshot.ttlMs,
             pgBinDir: config.pgBinDir,
+            serverDefaulted: config.snapshotServerDefaulted,
             signal: cancel,
             log,
             onDatabaseCreated: context.onDatabaseCreated,
@@ -12290,8 +12620,7 @@ function connectionLostFailure(error) {
  * report have URL passwords and the literal passwords of the run's URLs replaced by `***`.
  */
 async function rehearse(config, hooks = {}) {
-    const secrets = passwordsOf(config.source, config.snapshotServer);
-    const redact = (text) => redactSecrets(text, secrets);
+    const redact = redactorFor(config.source, config.snapshotServer);
     const log = redactingLogger(hooks.log ?? silentLogger, redact);
     try {
         return redactReport(await rehearseUnredacted(config, { ...hooks, log }), redact);
@@ -12552,6 +12881,31 @@ function schemaChangesMarkdown(report) {
     return [`<details><summary>${title}</summary>`, '', ...rows, '', '</details>'].join('\n');
 }
 
+;// CONCATENATED MODULE: ./src/render/sizes.ts
+
+/**
+ * The size a relation's row shows: a table's own data (heap + TOAST), so that a new index
+ * never reads as the table growing; an index's own size. Reports from before the split
+ * (no `table_size_*`) show the total.
+ */
+function ownSize(kind, m) {
+    if (kind === 'table' && m.table_size_delta !== undefined) {
+        return {
+            before: m.table_size_before ?? null,
+            after: m.table_size_after ?? null,
+            delta: m.table_size_delta,
+        };
+    }
+    return { before: m.size_before, after: m.size_after, delta: m.size_delta };
+}
+/** `, indexes +1.3 MB, total 52.1 MB` for a table whose indexes changed; '' otherwise. */
+function indexesAndTotal(kind, m) {
+    if (kind !== 'table' || !m.indexes_size_delta)
+        return '';
+    const total = m.size_after ?? m.size_before ?? 0;
+    return `, indexes ${formatSignedBytes(m.indexes_size_delta)}, total ${formatBytes(total)}`;
+}
+
 ;// CONCATENATED MODULE: ./src/render/summary.ts
 
 
@@ -12642,6 +12996,7 @@ function describeLockCapture(report) {
 
 
 
+
 /** The terminal rendering: the verdict first, then what each file did, then the numbers. */
 function renderText(report) {
     const lines = [];
@@ -12724,13 +13079,14 @@ function renderText(report) {
             ...Object.entries(metrics.indexes).map(([name, m]) => ({ name, kind: 'index', m })),
         ].filter((r) => r.m.status !== 'unchanged');
         for (const { name, kind, m } of relations) {
+            const own = ownSize(kind, m);
             const sizes = m.status === 'new'
-                ? formatBytes(m.size_after ?? 0)
+                ? formatBytes(own.after ?? 0)
                 : m.status === 'dropped'
-                    ? `was ${formatBytes(m.size_before ?? 0)}`
-                    : `${formatBytes(m.size_before ?? 0)} -> ${formatBytes(m.size_after ?? 0)} (${formatSignedBytes(m.size_delta)})`;
+                    ? `was ${formatBytes(own.before ?? 0)}`
+                    : `${formatBytes(own.before ?? 0)} -> ${formatBytes(own.after ?? 0)} (${formatSignedBytes(own.delta)})`;
             const rows = m.rows_after !== null ? `  ~${m.rows_after.toLocaleString('en-US')} rows` : '';
-            out(`  ${kind.padEnd(5)} ${name.padEnd(32)} ${m.status.padEnd(9)} ${m.rewritten ? 'REWRITTEN ' : ''}${sizes}${kind === 'table' ? rows : ''}`);
+            out(`  ${kind.padEnd(5)} ${name.padEnd(32)} ${m.status.padEnd(9)} ${m.rewritten ? 'REWRITTEN ' : ''}${sizes}${indexesAndTotal(kind, m)}${kind === 'table' ? rows : ''}`);
         }
         out();
     }
@@ -12867,6 +13223,7 @@ async function cloneSnapshotOn(server, name, to) {
 
 
 
+
 const SNAPSHOT_HELP = `Usage: pg-rehearsal snapshot <subcommand> [options]
 
 Golden snapshots: create once (say nightly), then clone per rehearsal
@@ -12961,7 +13318,33 @@ async function snapshotCommand(argv, signal) {
         process.stdout.write(SNAPSHOT_HELP);
         return 0;
     }
-    const log = consoleLogger();
+    const redact = redactorFor(...knownUrls(options));
+    try {
+        return await subcommandBody(subcommand, options, positionals, signal, redact);
+    }
+    catch (error) {
+        throw redactError(error, redact);
+    }
+}
+/** The URLs a subcommand was given, parsed where they parse: their passwords are what to hide. */
+function knownUrls(options) {
+    const infos = [];
+    for (const flag of ['source-url', 'snapshot-server-url']) {
+        const value = snapshot_text(options, flag);
+        if (!value)
+            continue;
+        try {
+            infos.push(parseConnectionUrl(value, flag));
+        }
+        catch {
+            // Reported by the subcommand itself, with the unparsed URL redacted.
+        }
+    }
+    return infos;
+}
+async function subcommandBody(subcommand, options, positionals, signal, redact) {
+    const log = redactingLogger(consoleLogger(), redact);
+    const stdout = { write: (output) => process.stdout.write(redact(output)) };
     const server = snapshotServer(options);
     const { admin, serverInfo, close } = await openSnapshotServer(server);
     try {
@@ -12987,7 +13370,7 @@ async function snapshotCommand(argv, signal) {
                     log,
                     signal,
                 });
-                process.stdout.write(format(options) === 'json'
+                stdout.write(format(options) === 'json'
                     ? `${JSON.stringify({ name: made.name, ...made.metadata, reason: made.reason, seconds: made.seconds }, null, 2)}\n`
                     : `created snapshot "${made.name}" (${made.metadata.strategy}, ${formatBytes(made.metadata.size_bytes ?? 0)}) in ${made.seconds.toFixed(2)} s\n`);
                 return 0;
@@ -12995,29 +13378,29 @@ async function snapshotCommand(argv, signal) {
             case 'list': {
                 const snapshots = await listSnapshots(admin);
                 if (format(options) === 'json')
-                    process.stdout.write(`${JSON.stringify(snapshots, null, 2)}\n`);
+                    stdout.write(`${JSON.stringify(snapshots, null, 2)}\n`);
                 else if (snapshots.length === 0)
-                    process.stdout.write('no snapshots\n');
+                    stdout.write('no snapshots\n');
                 else
-                    process.stdout.write(snapshots.map((s) => `${snapshot_describe(s)}\n`).join(''));
+                    stdout.write(snapshots.map((s) => `${snapshot_describe(s)}\n`).join(''));
                 return 0;
             }
             case 'show': {
                 const shown = await showSnapshot(admin, onePositional(positionals, 'show'));
-                process.stdout.write(format(options) === 'json' ? `${JSON.stringify(shown, null, 2)}\n` : `${snapshot_describe(shown)}\n`);
+                stdout.write(format(options) === 'json' ? `${JSON.stringify(shown, null, 2)}\n` : `${snapshot_describe(shown)}\n`);
                 return 0;
             }
             case 'delete': {
                 const name = onePositional(positionals, 'delete');
                 await deleteSnapshot(admin, serverInfo, name);
-                process.stdout.write(`deleted snapshot "${name}"\n`);
+                stdout.write(`deleted snapshot "${name}"\n`);
                 return 0;
             }
             case 'clone': {
                 const name = onePositional(positionals, 'clone');
                 const to = required(options, 'to', 'the name of the new database');
                 const result = await golden_cloneSnapshot(admin, serverInfo, name, to);
-                process.stdout.write(`cloned "${name}" into "${to}" in ${result.seconds.toFixed(2)} s (${result.method.description})\n`);
+                stdout.write(`cloned "${name}" into "${to}" in ${result.seconds.toFixed(2)} s (${result.method.description})\n`);
                 return 0;
             }
             case 'restore': {
@@ -13027,7 +13410,7 @@ async function snapshotCommand(argv, signal) {
                     force: options.force === true,
                     log,
                 });
-                process.stdout.write(`restored "${to}" from snapshot "${name}" in ${result.seconds.toFixed(2)} s (${result.method.description})\n`);
+                stdout.write(`restored "${to}" from snapshot "${name}" in ${result.seconds.toFixed(2)} s (${result.method.description})\n`);
                 return 0;
             }
         }
@@ -13036,6 +13419,49 @@ async function snapshotCommand(argv, signal) {
     finally {
         await close();
     }
+}
+
+;// CONCATENATED MODULE: ./src/engine/setup-report.ts
+
+
+
+
+/**
+ * The report of a run that stopped before any migration ran (bad input, a server out of
+ * reach, a missing tool): `passed: false` with the reason in `failure`, so that a pipeline
+ * reading `--output` (or the Action's report-path) learns why instead of finding no file.
+ * `config` is absent when the options themselves were wrong. The message must already be
+ * redacted by the caller, as every engine error is.
+ */
+function setupFailureReport(error, config, startedAt) {
+    const message = errorMessage(error);
+    const runner = config?.runner;
+    return {
+        schema_version: SCHEMA_VERSION,
+        tool: { name: 'pg-rehearsal', version: VERSION },
+        migration_path: !runner ? '' : runner.kind === 'sql' ? runner.patterns.join('\n') : runner.command,
+        success: false,
+        execution_time: 0,
+        started_at: startedAt.toISOString(),
+        completed_at: new Date().toISOString(),
+        error: message,
+        passed: false,
+        cancelled: false,
+        failure: { message, setup: true },
+        violations: [],
+        snapshot: null,
+        server: null,
+        runner: { kind: runner?.kind ?? 'sql', lock_capture: 'off' },
+        phases_ms: { snapshot: 0, catalog_before: 0, migrate: 0, catalog_after: 0, cleanup: 0 },
+        migrations: [],
+        migrations_skipped: [],
+        locks: [],
+        metrics: null,
+        advice: [],
+        schema_changes: null,
+        thresholds: config ? describeThresholds(config.thresholds) : {},
+        traffic: null,
+    };
 }
 
 ;// CONCATENATED MODULE: ./src/render/json.ts
@@ -13275,6 +13701,9 @@ function renderSarif(report, context = {}) {
 
 
 
+
+
+
 const FORMATS = ['text', 'json', 'sarif', 'junit'];
 const RUN_VALUE_FLAGS = [
     'source-url',
@@ -13373,14 +13802,24 @@ async function runCommand(options, signal) {
         throw new ConfigError('format', `--format: "${format}" is not a format; use ${FORMATS.join(', ')}`);
     }
     const runId = typeof options['run-id'] === 'string' ? options['run-id'] : undefined;
-    const config = buildConfig(options, { label: (option) => `--${option}`, runId });
-    const report = await rehearse(config, { log: consoleLogger(), signal });
-    if (typeof options.output === 'string' && options.output) {
-        const file = external_node_path_default().resolve(options.output);
-        (0,external_node_fs_namespaceObject.mkdirSync)(external_node_path_default().dirname(file), { recursive: true });
-        (0,external_node_fs_namespaceObject.writeFileSync)(file, renderJson(report));
+    const startedAt = new Date();
+    let config;
+    let report;
+    try {
+        config = buildConfig(options, { label: (option) => `--${option}`, runId });
+        report = await rehearse(config, { log: consoleLogger(), signal });
     }
-    const uriOf = (file) => external_node_path_default().relative(process.cwd(), external_node_path_default().resolve(config.workingDirectory, file)).split((external_node_path_default()).sep).join('/');
+    catch (error) {
+        // A setup error still leaves a report behind for the pipeline, then exits 2 as before.
+        if (!isUsageOrSetupError(error))
+            throw error;
+        const redact = redactorFor(config?.source, config?.snapshotServer);
+        writeOutput(options, redactDeep(setupFailureReport(error, config, startedAt), redact));
+        throw error;
+    }
+    writeOutput(options, report);
+    const workingDirectory = config.workingDirectory;
+    const uriOf = (file) => external_node_path_default().relative(process.cwd(), external_node_path_default().resolve(workingDirectory, file)).split((external_node_path_default()).sep).join('/');
     const render = {
         text: () => renderText(report),
         json: () => renderJson(report),
@@ -13389,6 +13828,14 @@ async function runCommand(options, signal) {
     };
     process.stdout.write(render[format]());
     return { report, exitCode: report.passed ? 0 : 1 };
+}
+/** `--output FILE`: the JSON report, whatever the outcome. */
+function writeOutput(options, report) {
+    if (typeof options.output !== 'string' || !options.output)
+        return;
+    const file = external_node_path_default().resolve(options.output);
+    (0,external_node_fs_namespaceObject.mkdirSync)(external_node_path_default().dirname(file), { recursive: true });
+    (0,external_node_fs_namespaceObject.writeFileSync)(file, renderJson(report));
 }
 
 ;// CONCATENATED MODULE: ./src/cli/index.ts

@@ -1,7 +1,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { buildConfig, type RawOptions } from '../engine/config.js';
-import { ConfigError } from '../engine/errors.js';
+import { buildConfig, type RawOptions, type RehearsalConfig } from '../engine/config.js';
+import { redactorFor } from '../engine/connection.js';
+import { ConfigError, isUsageOrSetupError } from '../engine/errors.js';
+import { redactDeep } from '../engine/redact.js';
+import { setupFailureReport } from '../engine/setup-report.js';
 import { consoleLogger } from '../engine/logger.js';
 import { rehearse } from '../engine/rehearse.js';
 import type { Report } from '../engine/report.js';
@@ -118,15 +121,23 @@ export async function runCommand(options: RawOptions, signal: AbortSignal): Prom
     throw new ConfigError('format', `--format: "${format}" is not a format; use ${FORMATS.join(', ')}`);
   }
   const runId = typeof options['run-id'] === 'string' ? options['run-id'] : undefined;
-  const config = buildConfig(options, { label: (option) => `--${option}`, runId });
-  const report = await rehearse(config, { log: consoleLogger(), signal });
-  if (typeof options.output === 'string' && options.output) {
-    const file = path.resolve(options.output);
-    mkdirSync(path.dirname(file), { recursive: true });
-    writeFileSync(file, renderJson(report));
+  const startedAt = new Date();
+  let config: RehearsalConfig | undefined;
+  let report: Report;
+  try {
+    config = buildConfig(options, { label: (option) => `--${option}`, runId });
+    report = await rehearse(config, { log: consoleLogger(), signal });
+  } catch (error) {
+    // A setup error still leaves a report behind for the pipeline, then exits 2 as before.
+    if (!isUsageOrSetupError(error)) throw error;
+    const redact = redactorFor(config?.source, config?.snapshotServer);
+    writeOutput(options, redactDeep(setupFailureReport(error, config, startedAt), redact));
+    throw error;
   }
+  writeOutput(options, report);
+  const workingDirectory = config.workingDirectory;
   const uriOf = (file: string) =>
-    path.relative(process.cwd(), path.resolve(config.workingDirectory, file)).split(path.sep).join('/');
+    path.relative(process.cwd(), path.resolve(workingDirectory, file)).split(path.sep).join('/');
   const render: Record<Format, () => string> = {
     text: () => renderText(report),
     json: () => renderJson(report),
@@ -135,4 +146,12 @@ export async function runCommand(options: RawOptions, signal: AbortSignal): Prom
   };
   process.stdout.write(render[format]());
   return { report, exitCode: report.passed ? 0 : 1 };
+}
+
+/** `--output FILE`: the JSON report, whatever the outcome. */
+function writeOutput(options: RawOptions, report: Report): void {
+  if (typeof options.output !== 'string' || !options.output) return;
+  const file = path.resolve(options.output);
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(file, renderJson(report));
 }

@@ -1,4 +1,5 @@
-import { parseConnectionUrl, withDatabase, type ConnectionInfo } from '../engine/connection.js';
+import { parseConnectionUrl, redactorFor, withDatabase, type ConnectionInfo } from '../engine/connection.js';
+import { redactError, redactingLogger, type Redact } from '../engine/redact.js';
 import { ConfigError } from '../engine/errors.js';
 import { consoleLogger } from '../engine/logger.js';
 import { inspectSource } from '../engine/snapshot/server.js';
@@ -125,7 +126,38 @@ export async function snapshotCommand(argv: string[], signal: AbortSignal): Prom
     process.stdout.write(SNAPSHOT_HELP);
     return 0;
   }
-  const log = consoleLogger();
+  const redact = redactorFor(...knownUrls(options));
+  try {
+    return await subcommandBody(subcommand, options, positionals, signal, redact);
+  } catch (error) {
+    throw redactError(error, redact);
+  }
+}
+
+/** The URLs a subcommand was given, parsed where they parse: their passwords are what to hide. */
+function knownUrls(options: Options): ConnectionInfo[] {
+  const infos: ConnectionInfo[] = [];
+  for (const flag of ['source-url', 'snapshot-server-url']) {
+    const value = text(options, flag);
+    if (!value) continue;
+    try {
+      infos.push(parseConnectionUrl(value, flag));
+    } catch {
+      // Reported by the subcommand itself, with the unparsed URL redacted.
+    }
+  }
+  return infos;
+}
+
+async function subcommandBody(
+  subcommand: string,
+  options: Options,
+  positionals: string[],
+  signal: AbortSignal,
+  redact: Redact,
+): Promise<number> {
+  const log = redactingLogger(consoleLogger(), redact);
+  const stdout = { write: (output: string) => process.stdout.write(redact(output)) };
   const server = snapshotServer(options);
   const { admin, serverInfo, close } = await openSnapshotServer(server);
   try {
@@ -161,7 +193,7 @@ export async function snapshotCommand(argv: string[], signal: AbortSignal): Prom
           log,
           signal,
         });
-        process.stdout.write(
+        stdout.write(
           format(options) === 'json'
             ? `${JSON.stringify({ name: made.name, ...made.metadata, reason: made.reason, seconds: made.seconds }, null, 2)}\n`
             : `created snapshot "${made.name}" (${made.metadata.strategy}, ${formatBytes(made.metadata.size_bytes ?? 0)}) in ${made.seconds.toFixed(2)} s\n`,
@@ -170,14 +202,14 @@ export async function snapshotCommand(argv: string[], signal: AbortSignal): Prom
       }
       case 'list': {
         const snapshots = await listSnapshots(admin);
-        if (format(options) === 'json') process.stdout.write(`${JSON.stringify(snapshots, null, 2)}\n`);
-        else if (snapshots.length === 0) process.stdout.write('no snapshots\n');
-        else process.stdout.write(snapshots.map((s) => `${describe(s)}\n`).join(''));
+        if (format(options) === 'json') stdout.write(`${JSON.stringify(snapshots, null, 2)}\n`);
+        else if (snapshots.length === 0) stdout.write('no snapshots\n');
+        else stdout.write(snapshots.map((s) => `${describe(s)}\n`).join(''));
         return 0;
       }
       case 'show': {
         const shown = await showSnapshot(admin, onePositional(positionals, 'show'));
-        process.stdout.write(
+        stdout.write(
           format(options) === 'json' ? `${JSON.stringify(shown, null, 2)}\n` : `${describe(shown)}\n`,
         );
         return 0;
@@ -185,14 +217,14 @@ export async function snapshotCommand(argv: string[], signal: AbortSignal): Prom
       case 'delete': {
         const name = onePositional(positionals, 'delete');
         await deleteSnapshot(admin, serverInfo, name);
-        process.stdout.write(`deleted snapshot "${name}"\n`);
+        stdout.write(`deleted snapshot "${name}"\n`);
         return 0;
       }
       case 'clone': {
         const name = onePositional(positionals, 'clone');
         const to = required(options, 'to', 'the name of the new database');
         const result = await cloneSnapshot(admin, serverInfo, name, to);
-        process.stdout.write(
+        stdout.write(
           `cloned "${name}" into "${to}" in ${result.seconds.toFixed(2)} s (${result.method.description})\n`,
         );
         return 0;
@@ -204,7 +236,7 @@ export async function snapshotCommand(argv: string[], signal: AbortSignal): Prom
           force: options.force === true,
           log,
         });
-        process.stdout.write(
+        stdout.write(
           `restored "${to}" from snapshot "${name}" in ${result.seconds.toFixed(2)} s (${result.method.description})\n`,
         );
         return 0;

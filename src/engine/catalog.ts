@@ -17,6 +17,10 @@ export interface CatalogRelation {
   filenode: number | null;
   /** Tables: total size with indexes and TOAST. Indexes: the index itself. */
   bytes: number;
+  /** Tables: heap + TOAST (pg_table_size), without indexes. null for indexes. */
+  tableBytes: number | null;
+  /** Tables: all their indexes (pg_indexes_size). null for indexes. */
+  indexBytes: number | null;
   rows: number | null;
   /** For an index: the display name of its table. */
   table: string | null;
@@ -39,6 +43,8 @@ SELECT pg_database_size(current_database())::bigint AS database_bytes,
          'filenode', pg_relation_filenode(c.oid),
          'bytes', CASE WHEN c.relkind IN ('r', 'p', 'm') THEN pg_total_relation_size(c.oid)
                        ELSE pg_relation_size(c.oid) END,
+         'table_bytes', CASE WHEN c.relkind IN ('r', 'p', 'm') THEN pg_table_size(c.oid) END,
+         'index_bytes', CASE WHEN c.relkind IN ('r', 'p', 'm') THEN pg_indexes_size(c.oid) END,
          'rows', CASE WHEN c.reltuples < 0 OR c.relkind IN ('p', 'I') THEN NULL ELSE c.reltuples::bigint END,
          'table_schema', tn.nspname,
          'table_name', t.relname)), '[]') AS relations
@@ -59,6 +65,8 @@ interface RawRelation {
   kind: string;
   filenode: number | null;
   bytes: number;
+  table_bytes: number | null;
+  index_bytes: number | null;
   rows: number | null;
   table_schema: string | null;
   table_name: string | null;
@@ -76,6 +84,8 @@ export async function captureCatalog(client: pg.Client): Promise<CatalogSnapshot
       kind: r.kind,
       filenode: r.filenode === null ? null : Number(r.filenode),
       bytes: Number(r.bytes),
+      tableBytes: r.table_bytes === null ? null : Number(r.table_bytes),
+      indexBytes: r.index_bytes === null ? null : Number(r.index_bytes),
       rows: r.rows === null ? null : Number(r.rows),
       table: r.table_name === null ? null : displayName(r.table_schema ?? 'public', r.table_name),
     })),
@@ -108,26 +118,57 @@ export function diffCatalogs(before: CatalogSnapshot, after: CatalogSnapshot): C
     const a = afterByName.get(name);
     const relation = (a ?? b) as CatalogRelation;
     const rewritten = !!a && !!b && a.filenode !== null && b.filenode !== null && a.filenode !== b.filenode;
-    const sizeBefore = b?.bytes ?? null;
-    const sizeAfter = a?.bytes ?? null;
-    const delta = (sizeAfter ?? 0) - (sizeBefore ?? 0);
+    const total = sizeChange(b?.bytes, a?.bytes);
+    // A table is judged by its own data (heap + TOAST): an index added to it is the index's change.
+    const own = isIndexKind(relation.kind) ? total : sizeChange(b?.tableBytes, a?.tableBytes);
     let status: RelationStatus = 'unchanged';
     if (!b) status = 'new';
     else if (!a) status = 'dropped';
-    else if (rewritten || delta !== 0 || a.kind !== b.kind) status = 'changed';
+    else if (rewritten || own.delta !== 0 || a.kind !== b.kind) status = 'changed';
     const metrics: RelationMetrics = {
       schema: relation.schema,
-      size_before: sizeBefore,
-      size_after: sizeAfter,
-      size_delta: delta,
-      size_delta_percent: sizeBefore ? Math.round((delta / sizeBefore) * 10000) / 100 : null,
+      size_before: total.before,
+      size_after: total.after,
+      size_delta: total.delta,
+      size_delta_percent: total.percent,
       rows_before: b?.rows ?? null,
       rows_after: a?.rows ?? null,
       rewritten,
       status,
     };
     if (isIndexKind(relation.kind)) diff.indexes[name] = { ...metrics, table: relation.table ?? '' };
-    else diff.tables[name] = metrics;
+    else diff.tables[name] = { ...metrics, ...tableSizes(b, a) };
   }
   return diff;
+}
+
+interface SizeChange {
+  before: number | null;
+  after: number | null;
+  delta: number;
+  percent: number | null;
+}
+
+function sizeChange(before: number | null | undefined, after: number | null | undefined): SizeChange {
+  const delta = (after ?? 0) - (before ?? 0);
+  return {
+    before: before ?? null,
+    after: after ?? null,
+    delta,
+    percent: before ? Math.round((delta / before) * 10000) / 100 : null,
+  };
+}
+
+/** A table's own size (heap + TOAST) and its indexes', apart. */
+function tableSizes(b: CatalogRelation | undefined, a: CatalogRelation | undefined) {
+  const table = sizeChange(b?.tableBytes, a?.tableBytes);
+  const indexes = sizeChange(b?.indexBytes, a?.indexBytes);
+  return {
+    table_size_before: table.before,
+    table_size_after: table.after,
+    table_size_delta: table.delta,
+    indexes_size_before: indexes.before,
+    indexes_size_after: indexes.after,
+    indexes_size_delta: indexes.delta,
+  };
 }

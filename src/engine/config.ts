@@ -85,6 +85,8 @@ export interface RehearsalConfig {
   source?: ConnectionInfo;
   /** Where the throwaway snapshot database is created (its `database` is the maintenance DB). */
   snapshotServer: ConnectionInfo;
+  /** snapshot-server-url was not given: the snapshot server is the source's own by default. */
+  snapshotServerDefaulted: boolean;
   /** Where the database the migrations run on comes from. */
   snapshot: SnapshotConfig;
   runner: RunnerConfig;
@@ -142,7 +144,7 @@ const ADVICE_OPTIONS: readonly AdviceOption[] = ['auto', 'measured', 'text', 'of
 export function buildConfig(raw: RawOptions, context: BuildConfigContext = {}): RehearsalConfig {
   const read = optionReader(raw, context.label ?? ((option: string) => option));
   const choice = readSnapshotChoice(read);
-  const { source, snapshotServer } = readServers(read, choice);
+  const { source, snapshotServer, snapshotServerDefaulted } = readServers(read, choice);
   const runner = readRunner(read);
   const thresholds = readThresholds(read);
   const layout = (read.text('layout') ?? 'auto') as MigrationLayoutOption;
@@ -164,6 +166,7 @@ export function buildConfig(raw: RawOptions, context: BuildConfigContext = {}): 
   return {
     source,
     snapshotServer,
+    snapshotServerDefaulted,
     snapshot,
     runner,
     workingDirectory: path.resolve(cwd, read.text('working-directory') ?? '.'),
@@ -257,7 +260,7 @@ function readSnapshotChoice(read: OptionReader): SnapshotChoice {
 function readServers(
   read: OptionReader,
   choice: SnapshotChoice,
-): { source?: ConnectionInfo; snapshotServer: ConnectionInfo } {
+): { source?: ConnectionInfo; snapshotServer: ConnectionInfo; snapshotServerDefaulted: boolean } {
   const source = read.url('source-url');
   const needsSource = choice.create && choice.strategy !== 'existing';
   if (needsSource && source === undefined) {
@@ -272,7 +275,11 @@ function readServers(
     return read.fail('snapshot-server-url', 'is required when no source-url is given');
   }
   // A snapshot-server URL without a database path means "the postgres maintenance DB".
-  return { source, snapshotServer: snapshotServerGiven ?? withDatabase(snapshotServerBase, 'postgres') };
+  return {
+    source,
+    snapshotServer: snapshotServerGiven ?? withDatabase(snapshotServerBase, 'postgres'),
+    snapshotServerDefaulted: snapshotServerGiven === undefined,
+  };
 }
 
 function readRunner(read: OptionReader): RunnerConfig {

@@ -1,3 +1,6 @@
+import { existsSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import pg from 'pg';
 import { ConfigError, SetupError } from './errors.js';
 
@@ -120,28 +123,51 @@ export function connectionUrl(info: ConnectionInfo): string {
   return `postgresql://${auth}@${hostPart}/${encodeURIComponent(info.database)}${q ? `?${q}` : ''}`;
 }
 
-/** Replaces the password of any URL-looking text in a message by `***`. */
+/**
+ * Masks a password wherever one can stand, whatever it is: the userinfo of a URL, a
+ * `password=` parameter or keyword (quoted or not), and `PGPASSWORD=` / `PGPASSWORD:`.
+ */
 export function redactUrlString(text: string): string {
   return (
     text
       // Up to the last `@` of the authority, so a password holding `@` is hidden whole.
       .replace(/(postgres(?:ql)?:\/\/[^:/@\s]+):[^\s/?#]*@/g, '$1:***@')
-      .replace(/([?&]password=)[^&\s#]*/gi, '$1***')
+      .replace(/(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|"[^"]*"|[^\s&#'"]+)/gi, '$1***')
+      .replace(/(\bPGPASSWORD\s*[=:]\s*)('[^']*'|"[^"]*"|\S+)/g, '$1***')
   );
 }
 
 /**
- * Hides URL passwords and every given secret (each password, also percent-encoded) in
- * free text: a migration command's output, an error a tool echoed, a report string.
+ * How a known secret is found in free text. A password made only of letters can be a
+ * common word (`postgres`, the official image's default): masked as a whole word, so that
+ * `/usr/lib/postgresql/15/bin` stays readable. Any other password cannot be mistaken for
+ * a word and is masked wherever it appears.
+ */
+function secretPattern(secret: string): RegExp {
+  const escaped = secret.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  if (!/^[A-Za-z]+$/.test(secret)) return new RegExp(escaped, 'g');
+  return new RegExp(`(?<![A-Za-z0-9_])${escaped}(?![A-Za-z0-9_])`, 'g');
+}
+
+/**
+ * Hides passwords in free text (a migration command's output, an error a tool echoed, a
+ * report string): every password in a place a password stands, then each known secret
+ * (also percent-encoded) as `secretPattern` finds it.
  */
 export function redactSecrets(text: string, secrets: readonly string[]): string {
   let out = redactUrlString(text);
   for (const secret of secrets) {
     for (const form of new Set([secret, encodeURIComponent(secret)])) {
-      if (form) out = out.split(form).join('***');
+      if (form) out = out.replace(secretPattern(form), '***');
     }
   }
   return out;
+}
+
+/** The one redaction of a command: URL-shaped passwords plus the literal ones it knows. */
+export function redactorFor(...infos: (ConnectionInfo | undefined)[]): (text: string) => string {
+  const secrets = passwordsOf(...infos);
+  return (text) => redactSecrets(text, secrets);
 }
 
 /** The passwords a run knows, for `redactSecrets`. */
@@ -158,8 +184,12 @@ export function libpqEnvironment(info: ConnectionInfo): Record<string, string> {
     PGDATABASE: info.database,
   };
   if (info.password !== undefined) env.PGPASSWORD = info.password;
-  if (info.params.sslmode) env.PGSSLMODE = info.params.sslmode;
-  if (info.params.sslrootcert) env.PGSSLROOTCERT = info.params.sslrootcert;
+  const tls = tlsSettings(info);
+  if (tls.mode) env.PGSSLMODE = tls.mode;
+  // Absolute: a child may run in another directory (a command's working-directory).
+  if (tls.rootcert) env.PGSSLROOTCERT = absoluteCertPath(tls.rootcert);
+  if (tls.cert) env.PGSSLCERT = absoluteCertPath(tls.cert);
+  if (tls.key) env.PGSSLKEY = absoluteCertPath(tls.key);
   return env;
 }
 
@@ -170,14 +200,94 @@ export interface ConnectOptions {
   applicationName?: string;
 }
 
-function sslOption(info: ConnectionInfo): pg.ClientConfig['ssl'] {
-  const mode = info.params.sslmode;
-  if (!mode || mode === 'disable') return undefined;
-  if (mode === 'verify-full' || mode === 'verify-ca') return { rejectUnauthorized: true };
-  return { rejectUnauthorized: false };
+const SSL_MODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'] as const;
+export type SslMode = (typeof SSL_MODES)[number];
+
+/** The TLS settings of a connection as libpq resolves them: URL parameters, then PGSSL* variables. */
+export interface TlsSettings {
+  /** Absent: libpq's default, prefer. */
+  mode?: SslMode;
+  rootcert?: string;
+  cert?: string;
+  key?: string;
+  password?: string;
 }
 
-export function clientConfig(info: ConnectionInfo, options: ConnectOptions = {}): pg.ClientConfig {
+export function tlsSettings(info: ConnectionInfo, env: NodeJS.ProcessEnv = process.env): TlsSettings {
+  const pick = (param: string, variable?: string) =>
+    info.params[param] || (variable && env[variable]) || undefined;
+  const mode = pick('sslmode', 'PGSSLMODE');
+  if (mode !== undefined && !(SSL_MODES as readonly string[]).includes(mode)) {
+    throw new ConfigError(
+      undefined,
+      `sslmode "${mode}" is not a libpq sslmode; use one of ${SSL_MODES.join(', ')}`,
+    );
+  }
+  return {
+    mode: mode as SslMode | undefined,
+    rootcert: pick('sslrootcert', 'PGSSLROOTCERT'),
+    cert: pick('sslcert', 'PGSSLCERT'),
+    key: pick('sslkey', 'PGSSLKEY'),
+    password: pick('sslpassword'),
+  };
+}
+
+function absoluteCertPath(file: string): string {
+  return file === 'system' ? file : path.resolve(file);
+}
+
+function readCertFile(file: string, what: string, setting: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new SetupError(
+      `cannot read the ${what} ${file} (${setting}): ${(error as Error).message}; give a readable file`,
+    );
+  }
+}
+
+/**
+ * The TLS options of each connection attempt, in order, following libpq: `disable` none,
+ * `allow` plain then TLS, `prefer` (the default) TLS then plain, `require` TLS without
+ * checking the certificate (unless a root certificate is given: then as verify-ca),
+ * `verify-ca` the chain against sslrootcert, `verify-full` the chain and the host name.
+ * A Unix socket never uses TLS.
+ */
+export function sslAttempts(info: ConnectionInfo): pg.ClientConfig['ssl'][] {
+  const tls = tlsSettings(info);
+  const mode = tls.mode ?? 'prefer';
+  if (mode === 'disable' || info.host.startsWith('/')) return [false];
+  const options: Record<string, unknown> = {};
+  if (tls.cert) options.cert = readCertFile(tls.cert, 'client certificate', 'sslcert');
+  if (tls.key) options.key = readCertFile(tls.key, 'client key', 'sslkey');
+  if (tls.password) options.passphrase = tls.password;
+  const verify = mode === 'verify-ca' || mode === 'verify-full' || (mode === 'require' && !!tls.rootcert);
+  if (!verify) {
+    const encrypted = { ...options, rejectUnauthorized: false };
+    if (mode === 'allow') return [false, encrypted];
+    return mode === 'prefer' ? [encrypted, false] : [encrypted];
+  }
+  const rootcert = tls.rootcert ?? defaultRootCert();
+  // `system`: the operating system's trusted roots (libpq 16+), which is Node's default too.
+  if (rootcert !== 'system') options.ca = readCertFile(rootcert, 'root certificate', 'sslrootcert');
+  if (mode !== 'verify-full') options.checkServerIdentity = () => undefined;
+  return [{ ...options, rejectUnauthorized: true }];
+}
+
+/** libpq's default root certificate, ~/.postgresql/root.crt, required by verify-ca/verify-full. */
+function defaultRootCert(): string {
+  const file = path.join(os.homedir(), '.postgresql', 'root.crt');
+  if (existsSync(file)) return file;
+  throw new SetupError(
+    `sslmode verify-ca/verify-full needs the CA that signed the server's certificate: set sslrootcert=/path/ca.crt in the URL or PGSSLROOTCERT (or sslrootcert=system for the system's trusted roots); ${file} does not exist`,
+  );
+}
+
+export function clientConfig(
+  info: ConnectionInfo,
+  options: ConnectOptions = {},
+  ssl: pg.ClientConfig['ssl'] = sslAttempts(info)[0],
+): pg.ClientConfig {
   const settings: string[] = [];
   if (options.readOnly) settings.push('-c default_transaction_read_only=on');
   if (options.statementTimeoutMs) settings.push(`-c statement_timeout=${options.statementTimeoutMs}`);
@@ -187,7 +297,7 @@ export function clientConfig(info: ConnectionInfo, options: ConnectOptions = {})
     user: info.user,
     password: info.password,
     database: info.database,
-    ssl: sslOption(info),
+    ssl,
     application_name: options.applicationName ?? 'pg-rehearsal',
     options: settings.length ? settings.join(' ') : undefined,
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
@@ -199,17 +309,40 @@ export function clientConfig(info: ConnectionInfo, options: ConnectOptions = {})
  * naming host:port and database but never the password.
  */
 export async function connect(info: ConnectionInfo, options: ConnectOptions = {}): Promise<pg.Client> {
-  const client = new pg.Client(clientConfig(info, options));
-  // An idle client whose server goes away emits 'error'; without a listener node exits.
-  client.on('error', () => undefined);
-  try {
-    await client.connect();
-  } catch (error) {
-    await client.end().catch(() => undefined);
-    throw describeConnectError(error, info);
+  const attempts = sslAttempts(info);
+  for (let i = 0; ; i++) {
+    const client = new pg.Client(clientConfig(info, options, attempts[i]));
+    // An idle client whose server goes away emits 'error'; without a listener node exits.
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+      return client;
+    } catch (error) {
+      await client.end().catch(() => undefined);
+      // allow/prefer: the other kind of connection when the server refused this kind.
+      if (i + 1 < attempts.length && refusedTransport(error)) continue;
+      throw describeConnectError(error, info);
+    }
   }
-  return client;
 }
+
+/** The server would not speak TLS, or pg_hba.conf has no line for this kind of connection. */
+function refusedTransport(error: unknown): boolean {
+  const e = error as { code?: string; message?: string };
+  return /does not support SSL/i.test(e?.message ?? '') || e?.code === '28000';
+}
+
+/** TLS verification errors of Node.js, and what each means for a PostgreSQL server. */
+const CERTIFICATE_PROBLEMS: Record<string, string> = {
+  SELF_SIGNED_CERT_IN_CHAIN: 'its certificate chain ends in a CA that is not the one given',
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'its certificate is self-signed and not the one given',
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'its certificate is not signed by the CA given',
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'its certificate is not signed by the CA given',
+  UNABLE_TO_GET_ISSUER_CERT: 'its certificate is not signed by the CA given',
+  CERT_HAS_EXPIRED: 'its certificate has expired',
+  CERT_NOT_YET_VALID: 'its certificate is not valid yet',
+  ERR_TLS_CERT_ALTNAME_INVALID: 'its certificate is not issued for this host name',
+};
 
 export function describeConnectError(error: unknown, info: ConnectionInfo): SetupError {
   const where = info.host.startsWith('/')
@@ -217,6 +350,12 @@ export function describeConnectError(error: unknown, info: ConnectionInfo): Setu
     : `${info.host}:${info.port}`;
   const e = error as { code?: string; message?: string };
   const raw = redactUrlString(e?.message ?? String(error));
+  const certificate = e?.code ? CERTIFICATE_PROBLEMS[e.code] : undefined;
+  if (certificate) {
+    return new SetupError(
+      `could not connect to ${where}: the server's TLS certificate was rejected (${e.code}: ${certificate}); set sslrootcert (or PGSSLROOTCERT) to the CA that signed the server's certificate, and for verify-full connect by a host name the certificate names`,
+    );
+  }
   switch (e?.code) {
     case '3D000':
       return new SetupError(

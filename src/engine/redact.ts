@@ -1,15 +1,16 @@
+/**
+ * One redaction for every command and every output: the run, the snapshot subcommands and
+ * the Action pass their log lines, errors and reports through these, given a redact
+ * function built from the run's URLs (connection.ts redactSecrets/passwordsOf).
+ */
 import { CancelledError, ConfigError, SetupError, isProgrammingError } from './errors.js';
 import type { Logger } from './logger.js';
 import type { Report } from './report.js';
 
-/*
- * Redaction: no password leaves a rehearsal. The orchestrator wraps its logger, its report
- * and its errors with these, given a redact function built from the run's URLs
- * (connection.ts redactSecrets/passwordsOf).
- */
+export type Redact = (text: string) => string;
 
 /** A logger that hides secrets in every line it passes on. */
-export function redactingLogger(log: Logger, redact: (text: string) => string): Logger {
+export function redactingLogger(log: Logger, redact: Redact): Logger {
   return {
     info: (message) => log.info(redact(message)),
     warn: (message) => log.warn(redact(message)),
@@ -17,27 +18,31 @@ export function redactingLogger(log: Logger, redact: (text: string) => string): 
   };
 }
 
-/** Every string of the report (keys too), redacted: it goes to files, comments and outputs. */
-export function redactReport(report: Report, redact: (text: string) => string): Report {
-  const walk = (value: unknown): unknown => {
-    if (typeof value === 'string') return redact(value);
-    if (Array.isArray(value)) return value.map(walk);
-    if (value && typeof value === 'object') {
-      return Object.fromEntries(Object.entries(value).map(([k, v]) => [redact(k), walk(v)]));
+/** Every string of a JSON-like value (keys too), redacted: reports go to files, comments and outputs. */
+export function redactDeep<T>(value: T, redact: Redact): T {
+  const walk = (item: unknown): unknown => {
+    if (typeof item === 'string') return redact(item);
+    if (Array.isArray(item)) return item.map(walk);
+    if (item && typeof item === 'object') {
+      return Object.fromEntries(Object.entries(item).map(([k, v]) => [redact(k), walk(v)]));
     }
-    return value;
+    return item;
   };
-  return walk(report) as Report;
+  return walk(value) as T;
+}
+
+export function redactReport(report: Report, redact: Redact): Report {
+  return redactDeep(report, redact);
 }
 
 /** The same error, of the same class, with its message redacted. */
-export function redactError(error: unknown, redact: (text: string) => string): unknown {
+export function redactError(error: unknown, redact: Redact): unknown {
   if (!(error instanceof Error)) return new Error(redact(String(error)));
   const message = redact(error.message);
   if (message === error.message) return error;
   if (error instanceof ConfigError) return new ConfigError(error.option, message);
   if (error instanceof SetupError) return new SetupError(message);
-  if (error instanceof CancelledError) return new CancelledError(message);
+  if (error instanceof CancelledError) return new CancelledError(message, error.migrations);
   // Same class (a programming error stays one) and the stack, redacted, for the bug report.
   const copy = isProgrammingError(error)
     ? new (error.constructor as ErrorConstructor)(message)

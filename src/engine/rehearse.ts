@@ -1,5 +1,5 @@
 import type { RehearsalConfig } from './config.js';
-import { passwordsOf, redactSecrets } from './connection.js';
+import { redactorFor } from './connection.js';
 import {
   CancelledError,
   SetupError,
@@ -40,8 +40,7 @@ export interface RehearsalHooks {
  * report have URL passwords and the literal passwords of the run's URLs replaced by `***`.
  */
 export async function rehearse(config: RehearsalConfig, hooks: RehearsalHooks = {}): Promise<Report> {
-  const secrets = passwordsOf(config.source, config.snapshotServer);
-  const redact = (text: string) => redactSecrets(text, secrets);
+  const redact = redactorFor(config.source, config.snapshotServer);
   const log = redactingLogger(hooks.log ?? silentLogger, redact);
   try {
     return redactReport(await rehearseUnredacted(config, { ...hooks, log }), redact);

@@ -107,6 +107,13 @@ export interface SkippedMigration {
   reason: string;
 }
 
+/**
+ * Sizes in bytes. `size_*` keep their first meaning: for a table its TOTAL size (heap +
+ * TOAST + every index, pg_total_relation_size), for an index the index itself. A table also
+ * has its own data (`table_size_*`, heap + TOAST, pg_table_size) and its indexes
+ * (`indexes_size_*`, pg_indexes_size) apart; its `status` is `changed` when its own data
+ * changed or it was rewritten, not when only an index of it grew (that is the index's row).
+ */
 export interface RelationMetrics {
   schema: string;
   size_before: number | null;
@@ -117,6 +124,14 @@ export interface RelationMetrics {
   rows_after: number | null;
   rewritten: boolean;
   status: RelationStatus;
+  /** Tables only: heap + TOAST, without indexes. */
+  table_size_before?: number | null;
+  table_size_after?: number | null;
+  table_size_delta?: number;
+  /** Tables only: all the table's indexes. */
+  indexes_size_before?: number | null;
+  indexes_size_after?: number | null;
+  indexes_size_delta?: number;
 }
 
 export interface IndexMetrics extends RelationMetrics {
@@ -134,6 +149,8 @@ export interface MigrationFailure {
   output?: string;
   /** The session on the snapshot died (terminated, server restarted): nothing after it was measured. */
   connection_lost?: boolean;
+  /** The run stopped before any migration ran: bad input or a setup error (CLI exit 2). */
+  setup?: boolean;
 }
 
 export interface Violation {

@@ -3,6 +3,7 @@ import { formatBytes, formatDuration, formatSignedBytes } from '../engine/units.
 import { adviceMarkdown } from './advice.js';
 import { hasRollback, wayBackCell } from './rollback.js';
 import { schemaChangesMarkdown } from './schema-changes.js';
+import { indexesAndTotal, ownSize } from './sizes.js';
 import { renderTimeline } from './timeline.js';
 import {
   blockingLocks,
@@ -233,12 +234,14 @@ function relationDetails(report: Report): string {
   const metrics = report.metrics;
   if (!metrics) return '';
   const changed = [
-    ...Object.entries(metrics.tables).map(([name, m]) => ({ name, kind: 'table', m })),
-    ...Object.entries(metrics.indexes).map(([name, m]) => ({ name, kind: 'index', m })),
+    ...Object.entries(metrics.tables).map(([name, m]) => ({ name, kind: 'table' as const, m })),
+    ...Object.entries(metrics.indexes).map(([name, m]) => ({ name, kind: 'index' as const, m })),
   ].filter((r) => r.m.status !== 'unchanged');
   if (!changed.length) return '';
   const lines = [
     `<details><summary>Tables and indexes (${changed.length} changed)</summary>`,
+    '',
+    "A table's sizes are its own data (heap + TOAST); its indexes are on their own rows.",
     '',
     '| relation | status | before | after | change | rows |',
     '|---|---|--:|--:|--:|--:|',
@@ -246,10 +249,11 @@ function relationDetails(report: Report): string {
   for (const { name, kind, m } of changed) {
     const status = m.rewritten ? `${m.status}, **rewritten**` : m.status;
     const rows = kind === 'table' && m.rows_after !== null ? `~${m.rows_after.toLocaleString('en-US')}` : '';
+    const own = ownSize(kind, m);
     lines.push(
-      `| ${kind} ${code(name)} | ${status} | ${m.size_before !== null ? formatBytes(m.size_before) : '–'} | ${
-        m.size_after !== null ? formatBytes(m.size_after) : '–'
-      } | ${formatSignedBytes(m.size_delta)} | ${rows} |`,
+      `| ${kind} ${code(name)} | ${status} | ${own.before !== null ? formatBytes(own.before) : '–'} | ${
+        own.after !== null ? formatBytes(own.after) : '–'
+      } | ${formatSignedBytes(own.delta)}${indexesAndTotal(kind, m)} | ${rows} |`,
     );
   }
   lines.push('', '</details>');

@@ -3,6 +3,7 @@ import { formatBytes, formatDuration, formatSignedBytes } from '../engine/units.
 import { adviceText } from './advice.js';
 import { wayBackText } from './rollback.js';
 import { schemaChangesText } from './schema-changes.js';
+import { indexesAndTotal, ownSize } from './sizes.js';
 import {
   blockingLocks,
   describeLockCapture,
@@ -102,19 +103,20 @@ export function renderText(report: Report): string {
       `Size       database ${formatBytes(metrics.total_db_size_before ?? 0)}${after !== null ? ` -> ${formatBytes(after)} (${formatSignedBytes(metrics.total_db_size_delta ?? 0)})` : ''}`,
     );
     const relations = [
-      ...Object.entries(metrics.tables).map(([name, m]) => ({ name, kind: 'table', m })),
-      ...Object.entries(metrics.indexes).map(([name, m]) => ({ name, kind: 'index', m })),
+      ...Object.entries(metrics.tables).map(([name, m]) => ({ name, kind: 'table' as const, m })),
+      ...Object.entries(metrics.indexes).map(([name, m]) => ({ name, kind: 'index' as const, m })),
     ].filter((r) => r.m.status !== 'unchanged');
     for (const { name, kind, m } of relations) {
+      const own = ownSize(kind, m);
       const sizes =
         m.status === 'new'
-          ? formatBytes(m.size_after ?? 0)
+          ? formatBytes(own.after ?? 0)
           : m.status === 'dropped'
-            ? `was ${formatBytes(m.size_before ?? 0)}`
-            : `${formatBytes(m.size_before ?? 0)} -> ${formatBytes(m.size_after ?? 0)} (${formatSignedBytes(m.size_delta)})`;
+            ? `was ${formatBytes(own.before ?? 0)}`
+            : `${formatBytes(own.before ?? 0)} -> ${formatBytes(own.after ?? 0)} (${formatSignedBytes(own.delta)})`;
       const rows = m.rows_after !== null ? `  ~${m.rows_after.toLocaleString('en-US')} rows` : '';
       out(
-        `  ${kind.padEnd(5)} ${name.padEnd(32)} ${m.status.padEnd(9)} ${m.rewritten ? 'REWRITTEN ' : ''}${sizes}${kind === 'table' ? rows : ''}`,
+        `  ${kind.padEnd(5)} ${name.padEnd(32)} ${m.status.padEnd(9)} ${m.rewritten ? 'REWRITTEN ' : ''}${sizes}${indexesAndTotal(kind, m)}${kind === 'table' ? rows : ''}`,
       );
     }
     out();

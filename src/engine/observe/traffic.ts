@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { displayName, type CatalogSnapshot } from '../catalog.js';
-import { clientConfig, quoteIdent, type ConnectionInfo } from '../connection.js';
+import { connect, quoteIdent, type ConnectionInfo } from '../connection.js';
 import type { LockRecord, ProbeStats, TrafficReport } from '../report.js';
 
 /**
@@ -139,14 +139,10 @@ export class TrafficGenerator {
   ) {}
 
   private async open(name: string): Promise<pg.Client> {
-    const client = new pg.Client(
-      clientConfig(this.options.target, {
-        applicationName: `pg-rehearsal-${name}`,
-        statementTimeoutMs: this.options.maxWaitMs,
-      }),
-    );
-    client.on('error', () => undefined);
-    await client.connect();
+    const client = await connect(this.options.target, {
+      applicationName: `pg-rehearsal-${name}`,
+      statementTimeoutMs: this.options.maxWaitMs,
+    });
     this.clients.push(client);
     return client;
   }

@@ -85,6 +85,7 @@ export const createdSnapshotProvider: SnapshotProvider = {
           runId: config.runId,
           ttlMs: snapshot.ttlMs,
           pgBinDir: config.pgBinDir,
+          serverDefaulted: config.snapshotServerDefaulted,
           signal: cancel,
           log,
           onDatabaseCreated: context.onDatabaseCreated,

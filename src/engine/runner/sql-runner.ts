@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { resetSession } from './session.js';
 import { isConnectionLost } from '../connection.js';
 import { CancelledError, ConfigError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -87,6 +88,8 @@ export async function runSqlMigrations(files: string[], context: SqlRunContext):
   );
   let size = await context.databaseSize?.();
   for (const [index, migration] of migrations.entries()) {
+    await resetSession(context.client); // each file starts from a clean session, as with psql
+    // After the reset: a cancel that came during it must not let the file start.
     if (context.signal.aborted) throw new CancelledError('cancelled before all migrations ran', migrations);
     const { statements, transactional } = scripts[index];
     const outside = (s: SqlStatement) => requiresNoTransaction(s.sql, committing);

@@ -24,7 +24,11 @@ export function copyMethod(server: ServerInfo): CopyMethod {
         'copy-on-write clone (PostgreSQL 18 file_copy_method = clone; blocks are shared on a reflink filesystem such as XFS or btrfs)',
     };
   }
-  return { copyOnWrite: false, clause, description: 'file copy (CREATE DATABASE ... STRATEGY FILE_COPY)' };
+  // Before 15 CREATE DATABASE has no STRATEGY clause: name what it does, not syntax it lacks.
+  const description = clause
+    ? 'file copy (CREATE DATABASE ... STRATEGY FILE_COPY)'
+    : 'file copy (CREATE DATABASE ... TEMPLATE)';
+  return { copyOnWrite: false, clause, description };
 }
 
 /** Advisory-lock namespace of pg-rehearsal ("pgrh"), so that our keys meet no one else's. */

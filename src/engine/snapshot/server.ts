@@ -47,11 +47,29 @@ export async function inspectServer(client: pg.Client): Promise<ServerInfo> {
 
 /** Number of sessions connected to `database`, other than the caller's. */
 export async function countOtherSessions(client: pg.Client, database: string): Promise<number> {
-  const { rows } = await client.query<{ n: string }>(
-    `SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`,
-    [database],
+  return (await countSessions(client, database)).others;
+}
+
+/** Every application_name pg-rehearsal connects with starts so (preflight, dump, admin, ...). */
+export const OWN_APPLICATION_PREFIX = 'pg-rehearsal';
+
+/**
+ * Sessions on `database` other than the caller's, and how many of them are the source's
+ * users: client sessions that are not pg-rehearsal's own (other rehearsals, by
+ * application_name). Autovacuum and other background workers are not users.
+ */
+export async function countSessions(
+  client: pg.Client,
+  database: string,
+): Promise<{ others: number; users: number }> {
+  const { rows } = await client.query<{ others: string; users: string }>(
+    `SELECT count(*) AS others,
+            count(*) FILTER (WHERE backend_type = 'client backend'
+                               AND coalesce(application_name, '') NOT LIKE $2 || '%') AS users
+       FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`,
+    [database, OWN_APPLICATION_PREFIX],
   );
-  return Number(rows[0].n);
+  return { others: Number(rows[0].others), users: Number(rows[0].users) };
 }
 
 export async function databaseExists(client: pg.Client, database: string): Promise<boolean> {

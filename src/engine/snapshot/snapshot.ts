@@ -1,6 +1,14 @@
 import type pg from 'pg';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { connect, isConnectionLost, quoteIdent, withDatabase, type ConnectionInfo } from '../connection.js';
+import {
+  connect,
+  isConnectionLost,
+  quoteIdent,
+  SOURCE_CONNECT_OPTIONS,
+  withDatabase,
+  type ConnectionInfo,
+} from '../connection.js';
+import { applyDatabaseSettings, creationClause, readDatabaseSettings } from './db-settings.js';
 import { ConfigError, SetupError, errorMessage } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { SnapshotStrategy } from '../report.js';
@@ -10,7 +18,7 @@ import { isExpired, listSnapshotDatabases, writeMetadata, type SnapshotMetadata 
 import { findPgTools } from './pg-tools.js';
 import {
   connectMaintenance,
-  countOtherSessions,
+  countSessions,
   databaseExists,
   inspectServer,
   type ServerInfo,
@@ -33,6 +41,11 @@ export interface SnapshotRequest {
   onDatabaseCreated: (name: string) => void;
   /** Extra pg_dump arguments (a subset of tables: -t, --exclude-table-data). */
   dumpArgs?: string[];
+  /**
+   * The snapshot server is the source's own only because none was named: `auto` then
+   * refuses to load a source that is in use with a full copy (see busySourceError).
+   */
+  serverDefaulted?: boolean;
 }
 
 export interface CreatedSnapshot {
@@ -98,7 +111,8 @@ export async function createSnapshot(
         reason =
           'the snapshot server is not the source server, so the database is copied with pg_dump | pg_restore';
       } else {
-        const others = await countOtherSessions(admin, source.database);
+        const { others, users } = await countSessions(admin, source.database);
+        if (users > 0 && request.serverDefaulted) throw busySourceError(source, users);
         useTemplate = others === 0;
         reason = useTemplate
           ? `same server and no other session on the source: ${copyMethod(serverInfo).description}`
@@ -112,6 +126,8 @@ export async function createSnapshot(
       } catch (error) {
         // A session that connected to the source after our check makes CREATE DATABASE fail.
         if (request.strategy !== 'auto' || !isBusyTemplate(error)) throw error;
+        const { users } = await countSessions(admin, source.database);
+        if (users > 0 && request.serverDefaulted) throw busySourceError(source, users);
         log.info(`template copy refused (${errorMessage(error)}); falling back to pg_dump | pg_restore`);
         reason = 'a session connected to the source during the copy; fell back to pg_dump | pg_restore';
         await dumpSnapshot(admin, serverInfo, source, name, request, sourceInfo as ServerInfo);
@@ -122,7 +138,39 @@ export async function createSnapshot(
       strategy = 'dump';
     }
   }
+  // Settings belong to the database, not its contents: no copy carries them. `existing`
+  // carries the golden snapshot's (which got the source's when it was made).
+  const from = request.strategy === 'existing' ? (request.golden as string) : request.source!.database;
+  const settings =
+    strategy === 'dump'
+      ? await onSource(request.source as ConnectionInfo, (c) => readDatabaseSettings(c, from))
+      : await readDatabaseSettings(admin, from);
+  await applyDatabaseSettings(admin, name, settings, log);
   return { name, strategy, reason, seconds: (performance.now() - started) / 1000 };
+}
+
+/** `fn` on a read-only connection to the source, closed after. */
+async function onSource<T>(source: ConnectionInfo, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = await connect(source, {
+    ...SOURCE_CONNECT_OPTIONS,
+    applicationName: 'pg-rehearsal-preflight',
+  });
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * A source in use on its own server is not copied by default: a full dump and restore there
+ * costs its users throughput and the server's disk for the length of the copy.
+ */
+function busySourceError(source: ConnectionInfo, users: number): ConfigError {
+  return new ConfigError(
+    'snapshot-server-url',
+    `snapshot-server-url: the source database "${source.database}" on ${describeServer(source)} is in use (${users} other session(s)), and with no snapshot-server-url the copy would be made on that same server, loading it for as long as the copy takes. Point snapshot-server-url at a rehearsal server or a CI service container, or set snapshot: dump to accept the load on the source's server`,
+  );
 }
 
 function metadataFor(request: SnapshotRequest, strategy: SnapshotStrategy): SnapshotMetadata {
@@ -164,7 +212,17 @@ async function dumpSnapshot(
 ): Promise<void> {
   const tools = findPgTools(sourceInfo.major, request.pgBinDir);
   request.log.info(`creating snapshot "${name}" with pg_dump ${tools.major} | pg_restore (${tools.pgDump})`);
-  await admin.query(`CREATE DATABASE ${quoteIdent(name)} TEMPLATE template0${copyMethod(serverInfo).clause}`);
+  // The source's encoding and locale: sorting, case mapping and LIKE behave as there.
+  const locale = await onSource(source, (c) => creationClause(c, source.database, serverInfo));
+  try {
+    await admin.query(
+      `CREATE DATABASE ${quoteIdent(name)} TEMPLATE template0${locale}${copyMethod(serverInfo).clause}`,
+    );
+  } catch (error) {
+    throw new SetupError(
+      `the snapshot server cannot create a database with the source's encoding and locale (${locale.trim()}): ${errorMessage(error)}; install that locale on the snapshot server or use a server like the source's`,
+    );
+  }
   request.onDatabaseCreated(name);
   // Metadata first: if the restore dies, the sweep still recognises the database.
   await writeMetadata(admin, name, metadataFor(request, 'dump'));
