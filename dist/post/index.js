@@ -39359,6 +39359,10 @@ function buildConfig(raw, context = {}) {
     const lockSampleIntervalMs = duration('lock-sample-interval') ?? DEFAULT_SAMPLE_INTERVAL_MS;
     if (lockSampleIntervalMs < 5)
         fail('lock-sample-interval', 'must be at least 5ms, e.g. 50ms');
+    const lockCapture = (text('lock-capture') ?? 'exact');
+    if (lockCapture !== 'exact' && lockCapture !== 'sampled') {
+        fail('lock-capture', `"${lockCapture}" is not a lock capture; use exact (the default) or sampled (for a tool that cannot connect through a proxy)`);
+    }
     const timeoutMs = duration('timeout') ?? DEFAULT_TIMEOUT_MS;
     if (timeoutMs <= 0)
         fail('timeout', 'must be greater than 0, e.g. 30m');
@@ -39388,6 +39392,7 @@ function buildConfig(raw, context = {}) {
         pgBinDir: text('pg-bin-dir'),
         layout,
         lockSampleIntervalMs,
+        lockCapture,
         traffic: bool('traffic', DEFAULT_TRAFFIC),
     };
 }
@@ -39447,6 +39452,7 @@ const INPUT_NAMES = [
     'pg-bin-dir',
     'layout',
     'lock-sample-interval',
+    'lock-capture',
     'traffic',
 ];
 function readInputs() {

@@ -29,6 +29,7 @@ export const INPUT_NAMES = [
   'pg-bin-dir',
   'layout',
   'lock-sample-interval',
+  'lock-capture',
   'traffic',
 ] as const;
 

@@ -65,6 +65,8 @@ export interface RehearsalConfig {
   layout: MigrationLayoutOption;
   /** How often the lock sampler polls pg_locks during a command run. */
   lockSampleIntervalMs: number;
+  /** A command's locks: exact (through the tracing proxy) or sampled (pg_locks polled). */
+  lockCapture: 'exact' | 'sampled';
   /** Generate probe traffic and measure who would really be blocked. */
   traffic: boolean;
 }
@@ -215,6 +217,14 @@ export function buildConfig(raw: RawOptions, context: BuildConfigContext = {}): 
   const lockSampleIntervalMs = duration('lock-sample-interval') ?? DEFAULT_SAMPLE_INTERVAL_MS;
   if (lockSampleIntervalMs < 5) fail('lock-sample-interval', 'must be at least 5ms, e.g. 50ms');
 
+  const lockCapture = (text('lock-capture') ?? 'exact') as RehearsalConfig['lockCapture'];
+  if (lockCapture !== 'exact' && lockCapture !== 'sampled') {
+    fail(
+      'lock-capture',
+      `"${lockCapture}" is not a lock capture; use exact (the default) or sampled (for a tool that cannot connect through a proxy)`,
+    );
+  }
+
   const timeoutMs = duration('timeout') ?? DEFAULT_TIMEOUT_MS;
   if (timeoutMs <= 0) fail('timeout', 'must be greater than 0, e.g. 30m');
   const ttlMs = duration('snapshot-ttl') ?? DEFAULT_TTL_MS;
@@ -250,6 +260,7 @@ export function buildConfig(raw: RawOptions, context: BuildConfigContext = {}): 
     pgBinDir: text('pg-bin-dir'),
     layout,
     lockSampleIntervalMs,
+    lockCapture,
     traffic: bool('traffic', DEFAULT_TRAFFIC),
   };
 }

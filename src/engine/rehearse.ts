@@ -25,6 +25,7 @@ import {
 } from './report.js';
 import { expandMigrationPatterns } from './runner/files.js';
 import { runCommandMigration, statementsFromSampledLocks } from './runner/command-runner.js';
+import { runCommandThroughProxy, type TracedCommandResult } from './runner/proxy-runner.js';
 import { detectLayout, planMigrations, type MigrationLayout } from './runner/layouts.js';
 import { runSqlMigrations } from './runner/sql-runner.js';
 import { LockSampler } from './observe/lock-sampler.js';
@@ -349,6 +350,7 @@ async function rehearseUnredacted(config: RehearsalConfig, hooks: RehearsalHooks
     };
     const tracer = config.lockMonitoring && config.runner.kind === 'sql' ? new LockTracer(before) : undefined;
     let sampler: LockSampler | undefined;
+    let traced: TracedCommandResult | undefined;
     try {
       if (config.runner.kind === 'sql') {
         const result = await log.group('Migrations', () =>
@@ -368,7 +370,8 @@ async function rehearseUnredacted(config: RehearsalConfig, hooks: RehearsalHooks
         failure = result.failure;
       } else {
         const command = config.runner.command;
-        if (config.lockMonitoring) {
+        const exact = config.lockMonitoring && config.lockCapture === 'exact';
+        if (config.lockMonitoring && !exact) {
           sampler = new LockSampler(
             await openObserver(),
             { intervalMs: config.lockSampleIntervalMs, clock, label: command },
@@ -377,21 +380,25 @@ async function rehearseUnredacted(config: RehearsalConfig, hooks: RehearsalHooks
           await sampler.start();
         }
         const sizeBefore = await databaseSize?.();
+        const run = {
+          command,
+          workingDirectory: config.workingDirectory,
+          target: snapshotConnection,
+          signal,
+          log,
+          clock,
+        };
         const result = await log
           .group('Migrations', () =>
-            runCommandMigration({
-              command,
-              workingDirectory: config.workingDirectory,
-              target: snapshotConnection,
-              signal,
-              log,
-              clock,
-            }),
+            exact
+              ? runCommandThroughProxy({ ...run, before, observer: openObserver }).then((r) => (traced = r))
+              : runCommandMigration(run),
           )
           .finally(() => sampler?.stop());
         if (sizeBefore !== undefined && databaseSize)
           result.migration.size_delta_bytes = (await databaseSize()) - sizeBefore;
-        result.migration.statements = statementsFromSampledLocks(command, sampler?.records() ?? []);
+        if (!exact)
+          result.migration.statements = statementsFromSampledLocks(command, sampler?.records() ?? []);
         migrations = [result.migration];
         failure = result.failure;
       }
@@ -435,8 +442,9 @@ async function rehearseUnredacted(config: RehearsalConfig, hooks: RehearsalHooks
       skipped,
       failure,
       cancelled,
-      locks: tracer?.records() ?? sampler?.records() ?? [],
+      locks: tracer?.records() ?? traced?.locks ?? sampler?.records() ?? [],
       sampler,
+      traced,
       tracer,
       layout,
       traffic,
@@ -501,6 +509,7 @@ interface ReportInputs {
   locks: Report['locks'];
   sampler?: LockSampler;
   tracer?: LockTracer;
+  traced?: TracedCommandResult;
   layout?: MigrationLayout;
   traffic?: TrafficGenerator;
   before: CatalogSnapshot | undefined;
@@ -512,7 +521,7 @@ function buildReport(inputs: ReportInputs): Report {
   const { config, failure, before, after } = inputs;
   const completedAt = new Date();
   const diff = before && after ? diffCatalogs(before, after) : undefined;
-  if (diff && config.runner.kind === 'command') attributeRewrites(inputs.migrations, diff);
+  if (diff && config.runner.kind === 'command' && !inputs.traced) attributeRewrites(inputs.migrations, diff);
   const success = !failure;
   const report: Report = {
     schema_version: SCHEMA_VERSION,
@@ -531,7 +540,14 @@ function buildReport(inputs: ReportInputs): Report {
     server: inputs.serverInfo
       ? { version: inputs.serverInfo.version, version_num: inputs.serverInfo.versionNum }
       : null,
-    runner: describeRunner(config, inputs.sampler, inputs.tracer, inputs.layout),
+    runner: inputs.traced
+      ? {
+          kind: 'command',
+          command: inputs.migrations[0]?.path,
+          lock_capture: 'exact',
+          tracing_ms: round(inputs.traced.tracingMs),
+        }
+      : describeRunner(config, inputs.sampler, inputs.tracer, inputs.layout),
     phases_ms: inputs.phases,
     migrations: inputs.migrations,
     migrations_skipped: inputs.skipped,

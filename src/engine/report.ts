@@ -14,6 +14,8 @@ export type RelationStatus = 'new' | 'dropped' | 'changed' | 'unchanged';
 export interface StatementRef {
   path: string;
   line: number;
+  /** A statement a command's tool sent (through the proxy): its order in the run, from 1; it has no line. */
+  index?: number;
   sql: string;
 }
 
@@ -48,6 +50,8 @@ export interface LockRecord {
 export interface StatementReport {
   path: string;
   line: number;
+  /** A statement a command's tool sent (through the proxy): its order in the run, from 1; it has no line. */
+  index?: number;
   sql: string;
   started_at_ms: number;
   duration_ms: number;
@@ -55,6 +59,8 @@ export interface StatementReport {
   locks: { relation: string; relation_kind: string; mode: string; mode_name: string; blocks: Blocks }[];
   /** Tables and indexes whose storage this statement rewrote. */
   rewrites: string[];
+  /** Its locks were sampled from another connection while it ran: it cannot run in a transaction block. */
+  polled?: boolean;
   error?: string;
 }
 
@@ -208,4 +214,14 @@ export interface Report {
   thresholds: Record<string, string>;
   /** Probe traffic, when it ran; max-read-block/max-write-block then judge measured waits. */
   traffic: TrafficReport | null;
+}
+
+/** A statement's place: its line in a file, or `#n`, its order among the statements a command's tool sent. */
+export function statementPlace(s: { line: number; index?: number }): string {
+  return s.index ? `#${s.index}` : String(s.line);
+}
+
+/** `file.sql:12` for a file's statement, `command #3` for a tool's. */
+export function statementLocation(s: { path: string; line: number; index?: number }): string {
+  return s.index ? `${s.path} #${s.index}` : `${s.path}:${s.line}`;
 }

@@ -1,5 +1,5 @@
 import { formatFailure } from '../engine/rehearse.js';
-import type { MigrationReport, Report } from '../engine/report.js';
+import { statementLocation, statementPlace, type MigrationReport, type Report } from '../engine/report.js';
 import { formatBytes, formatDuration, formatSignedBytes } from '../engine/units.js';
 import { renderTimeline } from './timeline.js';
 import {
@@ -166,7 +166,7 @@ function statementDetails(report: Report): string {
         .map((l) => `${l.mode_name} ${code(l.relation)}`)
         .join(', ');
       lines.push(
-        `| ${s.line} | ${formatDuration(s.duration_ms)} | ${code(cell(s.sql))}${s.error ? ` ❌ ${cell(s.error)}` : ''} | ${
+        `| ${statementPlace(s)} | ${formatDuration(s.duration_ms)} | ${code(cell(s.sql))}${s.error ? ` ❌ ${cell(s.error)}` : ''} | ${
           locks || '–'
         } | ${s.rewrites.length ? s.rewrites.map(code).join(', ') : '–'} |`,
       );
@@ -179,7 +179,7 @@ function statementDetails(report: Report): string {
     lines.push('| table | mode | held | blocks | taken by |', '|---|---|--:|---|---|');
     for (const l of blocking) {
       lines.push(
-        `| ${code(l.relation)} | ${l.mode_name} | ${formatDuration(l.held_ms)} | ${l.blocks} | ${code(`${l.statement.path}:${l.statement.line}`)} |`,
+        `| ${code(l.relation)} | ${l.mode_name} | ${formatDuration(l.held_ms)} | ${l.blocks} | ${code(statementLocation(l.statement))} |`,
       );
     }
     lines.push('');
