@@ -199,6 +199,28 @@ describe.each([local, embedded])('lock-tracing proxy on $name', (server) => {
   });
 });
 
+describe('lock-tracing proxy: its own transaction around autocommit statements', () => {
+  it('reports an error at its COMMIT (a deferred constraint) to the tool as the statement error', async () => {
+    const sourceUrl = await createDatabase(
+      local.url,
+      'CREATE TABLE d (id int, CONSTRAINT d_id_key UNIQUE (id) DEFERRABLE INITIALLY DEFERRED);',
+    );
+    try {
+      const report = await rehearseCommand(sourceUrl, local.url, {
+        ...psqlScript('INSERT INTO d VALUES (1), (1);\nSELECT count(*) FROM d;'),
+      });
+      expect(report.failure!.output).toMatch(/duplicate key value violates unique constraint "d_id_key"/);
+      const statements = report.migrations[0].statements;
+      // ON_ERROR_STOP: psql saw the INSERT fail, so it never sent the SELECT.
+      expect(statements.map((s) => [s.sql, s.error])).toEqual([
+        ['INSERT INTO d VALUES (1), (1)', expect.stringMatching(/duplicate key value/)],
+      ]);
+    } finally {
+      await dropDatabase(sourceUrl);
+    }
+  });
+});
+
 describe('lock-tracing proxy: bad input', () => {
   let sourceUrl: string;
   beforeAll(async () => {

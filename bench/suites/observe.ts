@@ -59,12 +59,18 @@ const VARIANTS: Variant[] = [
     key: 'cmd-sampler',
     label: 'psql command, lock sampler (50 ms)',
     baseline: 'cmd-off',
-    options: (files) => ({ command: psqlCommand(files), 'lock-monitoring': true }),
+    options: (files) => ({ command: psqlCommand(files), 'lock-monitoring': true, 'lock-capture': 'sampled' }),
+  },
+  {
+    key: 'cmd-proxy',
+    label: 'psql command, exact through the lock-tracing proxy',
+    baseline: 'cmd-off',
+    options: (files) => ({ command: psqlCommand(files), 'lock-monitoring': true, 'lock-capture': 'exact' }),
   },
 ];
 
 /** A shop-like schema: a 1M-row orders table and two smaller ones. */
-function sourceSql(rows: number): string {
+export function sourceSql(rows: number): string {
   return `
 CREATE TABLE customers (id bigint PRIMARY KEY, name text NOT NULL, created_at timestamptz NOT NULL DEFAULT now());
 INSERT INTO customers (id, name) SELECT g, 'customer ' || g FROM generate_series(1, ${Math.ceil(rows / 20)}) g;
@@ -80,7 +86,7 @@ INSERT INTO events (order_id, kind) SELECT g, 'created' FROM generate_series(1, 
 }
 
 /** The migration: schema changes, a batched backfill, an index and constraints. */
-function realisticMigration(rows: number): Record<string, string> {
+export function realisticMigration(rows: number): Record<string, string> {
   const ddl: string[] = [
     'ALTER TABLE orders ADD COLUMN priority integer;',
     'ALTER TABLE orders ADD COLUMN note text;',
