@@ -260,11 +260,12 @@ describe('the bundled Action (dist/index.js) with a fake GitHub API', () => {
     );
     expect(run.code).toBe(1);
     const report = JSON.parse(readFileSync(run.outputs['report-path'], 'utf8'));
-    expect(report.runner).toMatchObject({ kind: 'command', lock_capture: 'sampled' });
+    // The default for a command: through the lock-tracing proxy.
+    expect(report.runner).toMatchObject({ kind: 'command', lock_capture: 'exact' });
     expect(report.traffic.tables.orders.reads.max_wait_ms).toBeGreaterThan(300);
     expect(report.violations[0]).toMatchObject({ rule: 'max-read-block', subject: 'orders' });
     const body = github.comments[0].body;
-    expect(body).toMatch(/locks sampled · probe traffic on \d+ table\(s\)/);
+    expect(body).toMatch(/locks exact · probe traffic on \d+ table\(s\)/);
     expect(body).toMatch(/```mermaid/);
     expect(body).not.toContain(PASSWORD);
   });

@@ -1,10 +1,18 @@
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { buildConfig, type RawOptions } from '../src/engine/config.js';
 import { rehearse } from '../src/engine/rehearse.js';
 import { migrationDir } from './helpers/rehearsal.js';
-import { createDatabase, databasesLike, dropDatabase, testServers, uniqueName } from './helpers/servers.js';
+import {
+  createDatabase,
+  databasesLike,
+  dropDatabase,
+  testServers,
+  uniqueName,
+  withDatabase,
+} from './helpers/servers.js';
 
 const [local, embedded] = testServers();
 const ACCOUNTS = `
@@ -33,6 +41,7 @@ describe.each([local, embedded])('command runner and lock sampler on $name', (se
       sourceUrl,
       {
         command: `psql -v ON_ERROR_STOP=1 -c "BEGIN; LOCK TABLE accounts IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(0.3); COMMIT;"`,
+        'lock-capture': 'sampled',
       },
       server.url,
     );
@@ -55,6 +64,7 @@ describe.each([local, embedded])('command runner and lock sampler on $name', (se
       {
         command: `psql -v ON_ERROR_STOP=1 -c "ALTER TABLE accounts ALTER COLUMN name TYPE varchar(100)"`,
         'lock-sample-interval': '5ms',
+        'lock-capture': 'sampled',
       },
       server.url,
     );
@@ -94,6 +104,7 @@ describe('command environment and limits', () => {
     const dir = migrationDir({});
     const report = await rehearseCommand(sourceUrl, {
       command: 'echo "$DATABASE_URL|$PGDATABASE|$PGHOST|$PGPORT|$(pwd)" > env.txt',
+      'lock-capture': 'sampled', // exact capture points them at its proxy (proxy.test.ts)
       'working-directory': dir,
     });
     const [url, database, host, port, cwd] = readFileSync(path.join(dir, 'env.txt'), 'utf8')
@@ -128,7 +139,7 @@ const BIN = path.resolve('node_modules/.bin');
 const DBMATE = path.resolve('node_modules/@dbmate/linux-x64/bin/dbmate');
 
 describe('real migration tools', () => {
-  const tools: { name: string; dir: string; command: string }[] = [
+  const tools: { name: string; dir: string; command: string; direct?: string }[] = [
     // .ci/run installs alembic (Debian: alembic python3-psycopg2); without it this case fails.
     { name: 'alembic', dir: 'alembic', command: 'alembic upgrade head' },
     { name: 'knex', dir: 'knex', command: `${BIN}/knex migrate:latest --knexfile knexfile.cjs` },
@@ -140,7 +151,9 @@ describe('real migration tools', () => {
     {
       name: 'dbmate',
       dir: 'dbmate',
-      command: `DATABASE_URL="$DATABASE_URL?sslmode=disable" ${DBMATE} --no-dump-schema up`,
+      // Through the lock-tracing proxy, whose URL carries sslmode=disable (lib/pq's default is require).
+      command: `${DBMATE} --no-dump-schema up`,
+      direct: `DATABASE_URL="$DATABASE_URL?sslmode=disable" ${DBMATE} --no-dump-schema up`,
     },
   ];
   let sourceUrl: string;
@@ -172,6 +185,45 @@ describe('real migration tools', () => {
       expect(report.metrics!.tables.accounts.indexes_size_delta).toBe(
         report.metrics!.indexes.accounts_name_idx.size_after,
       );
+      // Through the lock-tracing proxy: the lock is pinned on the tool's own statement.
+      expect(report.runner.lock_capture).toBe('exact');
+      expect(lock!.statement.sql).toMatch(/^ALTER TABLE "?accounts"?/i);
+      const index = report.migrations[0].statements.find((s) => /CREATE INDEX/i.test(s.sql));
+      expect(index?.locks.map((l) => `${l.relation} ${l.mode}`)).toContain('accounts ShareLock');
+    },
+  );
+
+  it.each(tools)(
+    '$name: leaves the same schema through the proxy as connected directly (pg_dump -s)',
+    async (tool) => {
+      const dumps: string[] = [];
+      for (const capture of ['exact', 'sampled']) {
+        const runId = uniqueName('dump').replace(/_/g, '');
+        const report = await rehearse(
+          buildConfig(
+            {
+              'source-url': sourceUrl,
+              command: capture === 'sampled' ? (tool.direct ?? tool.command) : tool.command,
+              'working-directory': path.join(FIXTURES, tool.dir),
+              'lock-capture': capture,
+              'keep-snapshot': 'true',
+            },
+            { runId },
+          ),
+        );
+        const url = withDatabase(local.url, report.snapshot!.name);
+        try {
+          expect(report.failure).toBeNull();
+          const dump = execFileSync('pg_dump', ['-s', '--no-comments', '--dbname', url], {
+            encoding: 'utf8',
+          });
+          dumps.push(dump.replace(/^\\(un)?restrict .*$/gm, ''));
+        } finally {
+          await dropDatabase(url);
+        }
+      }
+      expect(dumps[0]).toContain('accounts_name_idx');
+      expect(dumps[0]).toEqual(dumps[1]);
     },
   );
 

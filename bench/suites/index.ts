@@ -2,7 +2,14 @@ import type { Suite } from '../lib.js';
 import { catalogCaptureSuite } from './catalog-capture.js';
 import { lockPrecisionSuite } from './lock-precision.js';
 import { observeSuite } from './observe.js';
+import { proxySuite } from './proxy.js';
 import { snapshotSuite } from './snapshot.js';
 
 /** Every benchmark suite, in the order `npm run bench` runs them. */
-export const SUITES: Suite[] = [observeSuite, lockPrecisionSuite, catalogCaptureSuite, snapshotSuite];
+export const SUITES: Suite[] = [
+  observeSuite,
+  proxySuite,
+  lockPrecisionSuite,
+  catalogCaptureSuite,
+  snapshotSuite,
+];

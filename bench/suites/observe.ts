@@ -59,7 +59,13 @@ const VARIANTS: Variant[] = [
     key: 'cmd-sampler',
     label: 'psql command, lock sampler (50 ms)',
     baseline: 'cmd-off',
-    options: (files) => ({ command: psqlCommand(files), 'lock-monitoring': true }),
+    options: (files) => ({ command: psqlCommand(files), 'lock-monitoring': true, 'lock-capture': 'sampled' }),
+  },
+  {
+    key: 'cmd-proxy',
+    label: 'psql command, exact through the lock-tracing proxy',
+    baseline: 'cmd-off',
+    options: (files) => ({ command: psqlCommand(files), 'lock-monitoring': true, 'lock-capture': 'exact' }),
   },
 ];
 

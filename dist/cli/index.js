@@ -7328,6 +7328,7 @@ CREATE INDEX products_category_idx ON products (category);
 const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
 ;// CONCATENATED MODULE: external "node:net"
 const external_node_net_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:net");
+var external_node_net_default = /*#__PURE__*/__nccwpck_require__.n(external_node_net_namespaceObject);
 ;// CONCATENATED MODULE: external "node:util"
 const external_node_util_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:util");
 ;// CONCATENATED MODULE: ./src/embedded/postgres.ts
@@ -7577,6 +7578,10 @@ function buildConfig(raw, context = {}) {
     const lockSampleIntervalMs = read.duration('lock-sample-interval') ?? DEFAULT_SAMPLE_INTERVAL_MS;
     if (lockSampleIntervalMs < 5)
         read.fail('lock-sample-interval', 'must be at least 5ms, e.g. 50ms');
+    const lockCapture = (read.text('lock-capture') ?? 'exact');
+    if (lockCapture !== 'exact' && lockCapture !== 'sampled') {
+        read.fail('lock-capture', `"${lockCapture}" is not a lock capture; use exact (the default) or sampled (for a tool that cannot connect through a proxy)`);
+    }
     const timeoutMs = read.duration('timeout') ?? DEFAULT_TIMEOUT_MS;
     if (timeoutMs <= 0)
         read.fail('timeout', 'must be greater than 0, e.g. 30m');
@@ -7603,6 +7608,7 @@ function buildConfig(raw, context = {}) {
         pgBinDir: read.text('pg-bin-dir'),
         layout,
         lockSampleIntervalMs,
+        lockCapture,
         traffic: read.bool('traffic', DEFAULT_TRAFFIC),
         advice,
         rollback,
@@ -8210,7 +8216,12 @@ class LockTracer {
     async queryOwnLocks(client) {
         try {
             const { rows } = await client.query(this.prepared ? OWN_LOCKS_QUERY : OWN_LOCKS_QUERY.text);
-            return rows.map((row) => ({ ...row, oid: Number(row.oid) }));
+            return rows.map((row) => ({
+                oid: Number(row.oid),
+                locktype: row.locktype,
+                mode: row.mode,
+                granted: row.granted,
+            }));
         }
         catch (error) {
             // Our prepared statement was dropped some other way (EXECUTE 'DEALLOCATE ALL'): go on unprepared.
@@ -8225,7 +8236,12 @@ class LockTracer {
      * filling the statement's `locks` and `rewrites`.
      */
     observe(locks, startedAtMs, statement) {
-        const ref = { path: statement.path, line: statement.line, sql: statement.sql };
+        const ref = {
+            path: statement.path,
+            line: statement.line,
+            index: statement.index,
+            sql: statement.sql,
+        };
         for (const lock of locks) {
             const known = this.namesByOid.get(lock.oid);
             // A relation that exists neither now nor before (the transient heap of a table
@@ -10103,6 +10119,14 @@ function formatFailure(failure) {
     const code = failure.sqlstate ? ` (SQLSTATE ${failure.sqlstate})` : '';
     return `${where}${failure.message}${code}`;
 }
+/** A statement's place: its line in a file, or `#n`, its order among the statements a command's tool sent. */
+function statementPlace(s) {
+    return s.index ? `#${s.index}` : String(s.line);
+}
+/** `file.sql:12` for a file's statement, `command #3` for a tool's. */
+function statementLocation(s) {
+    return s.index ? `${s.path} #${s.index}` : `${s.path}:${s.line}`;
+}
 
 ;// CONCATENATED MODULE: ./src/engine/schema.ts
 
@@ -10478,7 +10502,8 @@ function buildReport(inputs) {
     const { config, failure, before, after } = inputs;
     const completedAt = new Date();
     const diff = before && after ? diffCatalogs(before, after) : undefined;
-    if (diff && config.runner.kind === 'command')
+    // Sampled statements carry no filenodes: pin rewrites from the catalog. Traced ones have theirs.
+    if (diff && config.runner.kind === 'command' && inputs.runner?.lock_capture !== 'exact')
         attributeRewrites(inputs.migrations, diff);
     const success = !failure;
     const report = {
@@ -12085,7 +12110,7 @@ async function runCommandMigration(context) {
         for (const line of chunk.toString().split('\n')) {
             if (!line.trim())
                 continue;
-            const clean = redactUrlString(line);
+            const clean = redactSecrets(line, context.secrets ?? []);
             log.info(clean);
             if (!firstError && /(error|fatal|exception)\s*:/i.test(clean))
                 firstError = clean.trim();
@@ -12169,6 +12194,919 @@ function statementsFromSampledLocks(command, locks) {
         }
     }
     return [...byQuery.values()].sort((a, b) => a.started_at_ms - b.started_at_ms);
+}
+
+;// CONCATENATED MODULE: ./src/engine/proxy/wire.ts
+/**
+ * PostgreSQL wire protocol (v3) framing: every message after startup is a type byte and
+ * an int32 length that counts itself; the startup packet, SSLRequest, GSSENCRequest and
+ * CancelRequest have no type byte. The proxy forwards messages as the raw bytes it
+ * received, so only the few it must understand are decoded here.
+ */
+/** Cuts a byte stream into messages. `untyped` is true while the next packet has no type byte. */
+class MessageReader {
+    buffer = Buffer.alloc(0);
+    untyped;
+    constructor(untyped = false) {
+        this.untyped = untyped;
+    }
+    push(chunk) {
+        this.buffer = this.buffer.length ? Buffer.concat([this.buffer, chunk]) : chunk;
+        const messages = [];
+        for (;;) {
+            const header = this.untyped ? 4 : 5;
+            if (this.buffer.length < header)
+                break;
+            const length = this.buffer.readInt32BE(header - 4);
+            const total = length + header - 4;
+            if (length < 4 || this.buffer.length < total)
+                break;
+            const raw = this.buffer.subarray(0, total);
+            messages.push({
+                type: this.untyped ? '' : String.fromCharCode(raw[0]),
+                body: raw.subarray(header),
+                raw,
+            });
+            this.buffer = this.buffer.subarray(total);
+            // Only the first packet of a connection is untyped; the caller re-arms it after SSLRequest.
+            this.untyped = false;
+        }
+        return messages;
+    }
+}
+function message(type, body = Buffer.alloc(0)) {
+    const head = Buffer.alloc(5);
+    head.write(type, 0, 'latin1');
+    head.writeInt32BE(body.length + 4, 1);
+    return Buffer.concat([head, body]);
+}
+function cstring(text) {
+    return Buffer.concat([Buffer.from(text, 'utf8'), Buffer.from([0])]);
+}
+function int32(value) {
+    const b = Buffer.alloc(4);
+    b.writeInt32BE(value);
+    return b;
+}
+/** Reads NUL-terminated strings from a body. */
+class BodyReader {
+    body;
+    offset = 0;
+    constructor(body) {
+        this.body = body;
+    }
+    cstring() {
+        const end = this.body.indexOf(0, this.offset);
+        const text = this.body.toString('utf8', this.offset, end);
+        this.offset = end + 1;
+        return text;
+    }
+    int16() {
+        const v = this.body.readInt16BE(this.offset);
+        this.offset += 2;
+        return v;
+    }
+    int32() {
+        const v = this.body.readInt32BE(this.offset);
+        this.offset += 4;
+        return v;
+    }
+    bytes(n) {
+        const v = this.body.subarray(this.offset, this.offset + n);
+        this.offset += n;
+        return v;
+    }
+}
+// Untyped packet codes (the int32 after the length).
+const PROTOCOL_3 = 196608;
+const SSL_REQUEST = 80877103;
+const GSSENC_REQUEST = 80877104;
+const CANCEL_REQUEST = 80877102;
+function packetCode(packet) {
+    return packet.body.readInt32BE(0);
+}
+/** The key/value pairs of a startup packet (user, database, options, application_name...). */
+function startupParameters(packet) {
+    const reader = new BodyReader(packet.body);
+    reader.offset = 4;
+    const params = {};
+    while (reader.offset < packet.body.length - 1) {
+        const key = reader.cstring();
+        if (!key)
+            break;
+        params[key] = reader.cstring();
+    }
+    return params;
+}
+function startupPacket(params) {
+    const pairs = Object.entries(params).flatMap(([k, v]) => [cstring(k), cstring(v)]);
+    const body = Buffer.concat([int32(PROTOCOL_3), ...pairs, Buffer.from([0])]);
+    return Buffer.concat([int32(body.length + 4), body]);
+}
+function untypedPacket(code, ...rest) {
+    return Buffer.concat([int32(8 + rest.length * 4), int32(code), ...rest.map(int32)]);
+}
+function authenticationMessage(code, extra = Buffer.alloc(0)) {
+    return message('R', Buffer.concat([int32(code), extra]));
+}
+function readyForQuery(status) {
+    return message('Z', Buffer.from(status, 'latin1'));
+}
+function queryMessage(sql) {
+    return message('Q', cstring(sql));
+}
+/** An ErrorResponse ('E') from fields, e.g. the proxy's own FATAL refusals. */
+function errorResponse(error) {
+    const fields = [
+        Buffer.from('S'),
+        cstring(error.severity),
+        Buffer.from('V'),
+        cstring(error.severity),
+        Buffer.from('C'),
+        cstring(error.code),
+        Buffer.from('M'),
+        cstring(error.message),
+    ];
+    if (error.hint)
+        fields.push(Buffer.from('H'), cstring(error.hint));
+    return message('E', Buffer.concat([...fields, Buffer.from([0])]));
+}
+function parseError(body) {
+    const fields = {};
+    const reader = new BodyReader(body);
+    while (reader.offset < body.length && body[reader.offset] !== 0) {
+        const code = String.fromCharCode(body[reader.offset]);
+        reader.offset++;
+        fields[code] = reader.cstring();
+    }
+    return {
+        severity: fields.V ?? fields.S ?? 'ERROR',
+        code: fields.C ?? 'XX000',
+        message: fields.M ?? 'unknown error',
+        detail: fields.D,
+        hint: fields.H,
+    };
+}
+/** RowDescription ('T'): column names and type OIDs, enough to read text-format rows. */
+function parseRowDescription(body) {
+    const reader = new BodyReader(body);
+    const count = reader.int16();
+    const columns = [];
+    for (let i = 0; i < count; i++) {
+        const name = reader.cstring();
+        reader.offset += 6; // table OID, column number
+        const typeOid = reader.int32();
+        reader.offset += 8; // type size, modifier, format
+        columns.push({ name, typeOid });
+    }
+    return columns;
+}
+/** DataRow ('D') in text format: null or the value's text. */
+function parseDataRow(body) {
+    const reader = new BodyReader(body);
+    const count = reader.int16();
+    const values = [];
+    for (let i = 0; i < count; i++) {
+        const length = reader.int32();
+        values.push(length < 0 ? null : reader.bytes(length).toString('utf8'));
+    }
+    return values;
+}
+/** The SQL of a Parse ('P') message: statement name, then the query text. */
+function parseParse(body) {
+    const reader = new BodyReader(body);
+    const name = reader.cstring();
+    return { name, sql: reader.cstring() };
+}
+/** Bind ('B'): which portal from which statement. The parameter values are not read. */
+function parseBind(body) {
+    const reader = new BodyReader(body);
+    const portal = reader.cstring();
+    return { portal, statement: reader.cstring() };
+}
+/**
+ * The extended-protocol messages of one query the proxy runs itself, under a named
+ * statement and portal that it closes again: a simple Query would drop the tool's unnamed
+ * statement and portal, which a driver may still mean to use.
+ */
+function namedQueryMessages(name, sql, params) {
+    const values = params.map((v) => {
+        if (v === null)
+            return int32(-1);
+        const bytes = Buffer.from(v, 'utf8');
+        return Buffer.concat([int32(bytes.length), bytes]);
+    });
+    const count = Buffer.alloc(2);
+    count.writeInt16BE(params.length);
+    const zero16 = Buffer.alloc(2);
+    return Buffer.concat([
+        message('P', Buffer.concat([cstring(name), cstring(sql), zero16])),
+        message('B', Buffer.concat([cstring(name), cstring(name), zero16, count, ...values, zero16])),
+        message('D', Buffer.concat([Buffer.from('P'), cstring(name)])),
+        message('E', Buffer.concat([cstring(name), int32(0)])),
+        message('C', Buffer.concat([Buffer.from('P'), cstring(name)])),
+        message('C', Buffer.concat([Buffer.from('S'), cstring(name)])),
+        message('S'),
+    ]);
+}
+
+;// CONCATENATED MODULE: ./src/engine/proxy/session.ts
+
+
+
+
+const QUERY_NAME = 'pg_rehearsal_proxy';
+/**
+ * One tool connection, forwarded to its own upstream session. Client messages are
+ * handled one at a time; a unit ending in Query or Sync waits until its ReadyForQuery
+ * was dealt with, so the proxy's own reads never interleave with the tool's messages.
+ */
+class ProxySession {
+    client;
+    upstream;
+    context;
+    onEnd;
+    status = 'I';
+    unit;
+    injection;
+    chain = Promise.resolve();
+    statements = new Map();
+    portals = new Map();
+    /** Set when the session broke: the message the tool got. */
+    failure;
+    constructor(client, upstream, context, onEnd) {
+        this.client = client;
+        this.upstream = upstream;
+        this.context = context;
+        this.onEnd = onEnd;
+    }
+    start() {
+        this.upstream.stream.listen((m) => this.fromServer(m), () => this.end('the snapshot server closed the connection'));
+        this.client.listen((m) => {
+            // COPY data belongs to the unit that is waiting for its end: it cannot wait behind it.
+            if (this.unit && 'dcf'.includes(m.type))
+                return this.upstream.stream.write(m.raw);
+            this.chain = this.chain.then(() => this.fromClient(m)).catch((error) => this.end(errorText(error)));
+        }, () => this.end());
+    }
+    /** The tracer's reads, run inside this session on the upstream connection. */
+    queryable = {
+        query: async (query, values) => {
+            const params = (values ?? []).map((v) => Array.isArray(v) ? `{${v.join(',')}}` : v === null ? null : String(v));
+            const result = await this.inject(typeof query === 'string' ? query : query.text, params);
+            if (result.error)
+                throw Object.assign(new Error(parseError(result.error.body).message), parseError(result.error.body));
+            return { rows: result.rows };
+        },
+    };
+    async fromClient(m) {
+        if (m.type === 'X') {
+            this.closing = true;
+            this.upstream.stream.write(m.raw);
+            this.client.socket.end();
+            return;
+        }
+        if (!this.unit && 'QPBDEHSFC'.includes(m.type))
+            await this.openUnit(m);
+        const unit = this.unit;
+        if (m.type === 'P') {
+            const { name, sql } = parseParse(m.body);
+            this.statements.set(name, sql);
+            unit?.parsed.push(sql);
+        }
+        else if (m.type === 'B') {
+            const { portal, statement } = parseBind(m.body);
+            this.portals.set(portal, this.statements.get(statement) ?? '');
+        }
+        else if (m.type === 'E') {
+            const portal = m.body.toString('utf8', 0, m.body.indexOf(0));
+            const sql = this.portals.get(portal);
+            if (sql)
+                unit?.executed.push(sql);
+        }
+        this.upstream.stream.write(m.raw);
+        if (unit?.observer && !unit.polling) {
+            // From the moment the statement is on its way: it may hold its locks only a few milliseconds.
+            unit.polling = sampleBackendLocks(unit.observer, this.upstream.pid, 10, unit.finished).then((r) => r.locks);
+        }
+        if (unit && (m.type === 'Q' || m.type === 'S'))
+            await unit.done;
+    }
+    async openUnit(first) {
+        let sql = '';
+        if (first.type === 'Q')
+            sql = first.body.toString('utf8', 0, first.body.length - 1);
+        else if (first.type === 'P')
+            sql = parseParse(first.body).sql;
+        else if (first.type === 'B')
+            sql = this.statements.get(parseBind(first.body).statement) ?? '';
+        const parts = sql ? splitSqlStatements(sql).map((s) => s.sql) : [];
+        const control = parts.some(isTransactionControl);
+        let mode = 'inside';
+        if (parts.some((part) => requiresNoTransaction(part)) || (control && parts.length > 1))
+            mode = 'polled';
+        else if (this.status === 'I' && !control && parts.length > 0)
+            mode = 'wrap';
+        let finish = () => undefined;
+        const finished = new Promise((resolve) => (finish = resolve));
+        let markDone = () => undefined;
+        const done = new Promise((resolve) => (markDone = resolve));
+        if (mode === 'wrap')
+            await this.inject('BEGIN', []);
+        const unit = {
+            mode,
+            simple: first.type === 'Q',
+            parsed: first.type === 'Q' ? parts : [],
+            executed: first.type === 'Q' ? parts : [],
+            started: this.context.clock(),
+            finish,
+            finished,
+            markDone,
+            done,
+        };
+        if (mode === 'polled')
+            unit.observer = await this.context.observer();
+        this.unit = unit;
+    }
+    fromServer(m) {
+        const injection = this.injection;
+        if (injection) {
+            if (m.type === 'T')
+                injection.columns = parseRowDescription(m.body);
+            else if (m.type === 'D')
+                injection.rows.push(toRow(injection.columns, parseDataRow(m.body)));
+            else if (m.type === 'E')
+                injection.error = m;
+            else if (m.type === 'Z') {
+                this.injection = undefined;
+                injection.resolve();
+            }
+            else if (m.type === 'A' || m.type === 'S')
+                this.client.write(m.raw);
+            return;
+        }
+        const unit = this.unit;
+        if (m.type === 'Z' && unit) {
+            const status = String.fromCharCode(m.body[0]);
+            // Not on the client chain: that one waits for this unit to be done.
+            this.endUnit(unit, status).catch((error) => this.end(`the proxy could not read the session's locks: ${errorText(error)}`));
+            return;
+        }
+        if (m.type === 'Z')
+            this.status = String.fromCharCode(m.body[0]);
+        if (unit?.mode === 'wrap' && unit.simple && m.type === 'C') {
+            if (unit.heldComplete)
+                this.client.write(unit.heldComplete);
+            unit.heldComplete = m.raw;
+            return;
+        }
+        if (unit?.heldComplete) {
+            this.client.write(unit.heldComplete);
+            unit.heldComplete = undefined;
+        }
+        if (m.type === 'E' && unit)
+            this.reportOf(unit).error ??= parseError(m.body).message;
+        this.client.write(m.raw);
+    }
+    /** The unit's ReadyForQuery: read its locks, end our own transaction, then tell the tool. */
+    async endUnit(unit, status) {
+        const { tracer, clock } = this.context;
+        const now = clock();
+        const report = this.reportOf(unit);
+        report.duration_ms = session_round(now - unit.started);
+        let toolStatus = status;
+        if (unit.polling) {
+            report.lock_capture = 'polled';
+            unit.finish();
+            tracer.observe(await unit.polling, unit.started, report);
+        }
+        else if (status === 'T' && report.sql) {
+            report.lock_capture = 'exact';
+            tracer.observe(await tracer.readOwnLocks(this.queryable, report.sql), unit.started, report);
+        }
+        if (unit.mode === 'wrap' && status !== 'I') {
+            const end = await this.inject(status === 'E' ? 'ROLLBACK' : 'COMMIT', []);
+            toolStatus = 'I';
+            if (end.error) {
+                // A deferred constraint failed at our COMMIT: to the tool, it is the statement's error.
+                unit.heldComplete = end.error.raw;
+                report.error ??= parseError(end.error.body).message;
+            }
+        }
+        if (toolStatus === 'I')
+            tracer.endTransaction(clock());
+        if (unit.heldComplete)
+            this.client.write(unit.heldComplete);
+        this.status = toolStatus;
+        this.unit = undefined;
+        if (report.sql)
+            this.context.onStatement(report);
+        this.client.write(readyForQuery(toolStatus));
+        unit.finish();
+        unit.markDone();
+    }
+    reportOf(unit) {
+        if (!unit.report) {
+            const sql = (unit.executed.length ? unit.executed : unit.parsed).join(';\n');
+            unit.report = {
+                path: this.context.label,
+                line: 0,
+                index: sql ? this.context.nextIndex() : 0,
+                sql: excerpt(sql),
+                started_at_ms: session_round(unit.started),
+                duration_ms: 0,
+                locks: [],
+                rewrites: [],
+            };
+        }
+        return unit.report;
+    }
+    /** Runs one query of the proxy's own in this session (never while the tool's unit runs). */
+    inject(sql, params) {
+        return new Promise((resolve) => {
+            const injection = { columns: [], rows: [], resolve: () => resolve(injection) };
+            this.injection = injection;
+            this.upstream.stream.write(namedQueryMessages(QUERY_NAME, sql, params));
+        });
+    }
+    ended = false;
+    /** The tool said goodbye (Terminate): the upstream closing next is no failure. */
+    closing = false;
+    end(reason) {
+        if (this.ended)
+            return;
+        this.ended = true;
+        if (reason && !this.closing)
+            this.failure = reason;
+        this.injection?.resolve();
+        this.unit?.finish();
+        this.unit?.markDone();
+        if (this.failure)
+            this.client.write(errorResponse({ severity: 'FATAL', code: '08006', message: `pg-rehearsal proxy: ${this.failure}` }));
+        this.client.socket.end();
+        this.upstream.stream.socket.destroy();
+        this.onEnd();
+    }
+}
+function toRow(columns, values) {
+    const row = {};
+    columns.forEach((column, i) => {
+        const value = values[i];
+        row[column.name] = value === null ? null : esm.types.getTypeParser(column.typeOid, 'text')(value);
+    });
+    return row;
+}
+function errorText(error) {
+    return error instanceof Error ? error.message : String(error);
+}
+function session_round(ms) {
+    return Math.round(ms * 10) / 10;
+}
+
+;// CONCATENATED MODULE: external "node:tls"
+const external_node_tls_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:tls");
+var external_node_tls_default = /*#__PURE__*/__nccwpck_require__.n(external_node_tls_namespaceObject);
+// EXTERNAL MODULE: ../main/node_modules/pg/lib/crypto/sasl.js
+var sasl = __nccwpck_require__(2436);
+;// CONCATENATED MODULE: ./src/engine/proxy/upstream.ts
+
+
+
+
+
+
+/** An ErrorResponse the server sent, kept whole so the proxy can pass it on to the tool. */
+class UpstreamError extends Error {
+    error;
+    raw;
+    constructor(error, raw) {
+        super(error.message);
+        this.error = error;
+        this.raw = raw;
+    }
+}
+/** A socket read message by message, for the proxy's request/response exchanges. */
+class MessageStream {
+    socket;
+    reader;
+    queue = [];
+    waiter;
+    closed = false;
+    /** Called for every message instead of queueing it, once the session runs. */
+    onMessage;
+    onClose;
+    constructor(socket, reader = new MessageReader()) {
+        this.socket = socket;
+        this.reader = reader;
+        socket.on('data', (chunk) => {
+            for (const m of this.reader.push(chunk))
+                this.deliver(m);
+        });
+        socket.on('error', () => undefined); // 'close' follows and ends the stream
+        socket.on('close', () => {
+            this.closed = true;
+            this.waiter?.(null);
+            this.waiter = undefined;
+            this.onClose?.();
+        });
+    }
+    deliver(m) {
+        if (this.onMessage)
+            this.onMessage(m);
+        else if (this.waiter) {
+            const w = this.waiter;
+            this.waiter = undefined;
+            w(m);
+        }
+        else
+            this.queue.push(m);
+    }
+    /** The next message, or null once the socket closed. */
+    next() {
+        const queued = this.queue.shift();
+        if (queued)
+            return Promise.resolve(queued);
+        if (this.closed)
+            return Promise.resolve(null);
+        return new Promise((resolve) => (this.waiter = resolve));
+    }
+    /** Switches to push mode, delivering what was queued first. */
+    listen(onMessage, onClose) {
+        this.onMessage = onMessage;
+        this.onClose = onClose;
+        for (const m of this.queue.splice(0))
+            onMessage(m);
+        if (this.closed)
+            onClose();
+    }
+    write(data) {
+        if (!this.socket.destroyed)
+            this.socket.write(data);
+    }
+}
+/** TCP (or Unix socket) to the server, upgraded to TLS when the URL's sslmode asks for it. */
+async function openTransport(info) {
+    const socket = info.host.startsWith('/')
+        ? external_node_net_default().connect({ path: `${info.host}/.s.PGSQL.${info.port}` })
+        : external_node_net_default().connect({ host: info.host, port: info.port });
+    socket.setNoDelay(true);
+    await withTimeout(new Promise((resolve, reject) => {
+        socket.once('connect', resolve);
+        socket.once('error', reject);
+    }), socket);
+    const mode = info.params.sslmode;
+    if (!mode || mode === 'disable' || info.host.startsWith('/'))
+        return { socket, tls: false };
+    socket.write(untypedPacket(SSL_REQUEST));
+    const answer = await withTimeout(new Promise((resolve, reject) => {
+        socket.once('data', resolve);
+        socket.once('error', reject);
+    }), socket);
+    if (answer[0] !== 0x53 /* S */) {
+        if (mode === 'prefer' || mode === 'allow')
+            return { socket, tls: false };
+        socket.destroy();
+        throw new UpstreamError({
+            severity: 'FATAL',
+            code: '08004',
+            message: `the snapshot server ${info.host}:${info.port} does not accept TLS but its URL asks for sslmode=${mode}`,
+        });
+    }
+    const secure = external_node_tls_default().connect({
+        socket,
+        servername: external_node_net_default().isIP(info.host) ? undefined : info.host,
+        rejectUnauthorized: mode === 'verify-ca' || mode === 'verify-full',
+    });
+    await withTimeout(new Promise((resolve, reject) => {
+        secure.once('secureConnect', resolve);
+        secure.once('error', reject);
+    }), secure);
+    return { socket: secure, tls: true };
+}
+/**
+ * Opens the session the proxy forwards a tool's connection to: the tool's startup
+ * parameters (application_name, DateStyle, options...) with the real user and database,
+ * authenticated with the real password (trust, cleartext, MD5 or SCRAM-SHA-256).
+ */
+async function connectUpstream(info, toolParams) {
+    const { socket, tls: secure } = await openTransport(info);
+    const stream = new MessageStream(socket);
+    try {
+        stream.write(startupPacket({ ...toolParams, user: info.user, database: info.database }));
+        await withTimeout(authenticate(stream, info), socket);
+        const startup = [];
+        let pid = 0;
+        let secret = Buffer.alloc(0);
+        for (;;) {
+            const m = await withTimeout(stream.next(), socket);
+            if (!m)
+                throw closedEarly(info);
+            if (m.type === 'E')
+                throw new UpstreamError(parseError(m.body), m.raw);
+            if (m.type === 'Z')
+                break;
+            if (m.type === 'K') {
+                pid = m.body.readInt32BE(0);
+                secret = Buffer.from(m.body.subarray(4));
+                continue; // the tool gets a key of the proxy's own
+            }
+            startup.push(m);
+        }
+        return { stream, startup, pid, secret, tls: secure };
+    }
+    catch (error) {
+        socket.destroy();
+        throw error;
+    }
+}
+async function authenticate(stream, info) {
+    let session;
+    const password = () => {
+        if (info.password === undefined)
+            throw new UpstreamError({
+                severity: 'FATAL',
+                code: '28P01',
+                message: `the snapshot server asks for a password for "${info.user}" and the URL has none`,
+            });
+        return info.password;
+    };
+    for (;;) {
+        const m = await stream.next();
+        if (!m)
+            throw closedEarly(info);
+        if (m.type === 'E')
+            throw new UpstreamError(parseError(m.body), m.raw);
+        if (m.type !== 'R')
+            continue;
+        const code = m.body.readInt32BE(0);
+        if (code === 0)
+            return;
+        if (code === 3)
+            stream.write(message('p', cstring(password())));
+        else if (code === 5) {
+            const inner = md5(password() + info.user);
+            stream.write(message('p', cstring(`md5${md5(Buffer.concat([Buffer.from(inner), m.body.subarray(4, 8)]))}`)));
+        }
+        else if (code === 10) {
+            const mechanisms = m.body.toString('utf8', 4).split('\0').filter(Boolean);
+            session = sasl.startSession(mechanisms);
+            const response = Buffer.from(session.response);
+            const length = Buffer.alloc(4);
+            length.writeInt32BE(response.length);
+            stream.write(message('p', Buffer.concat([cstring(session.mechanism), length, response])));
+        }
+        else if (code === 11 && session) {
+            await sasl.continueSession(session, password(), m.body.toString('utf8', 4));
+            stream.write(message('p', Buffer.from(session.response)));
+        }
+        else if (code === 12 && session) {
+            sasl.finalizeSession(session, m.body.toString('utf8', 4));
+        }
+        else {
+            throw new UpstreamError({
+                severity: 'FATAL',
+                code: '28000',
+                message: `the snapshot server asks for an authentication method the proxy does not support (code ${code})`,
+            });
+        }
+    }
+}
+function md5(data) {
+    return (0,external_node_crypto_namespaceObject.createHash)('md5').update(data).digest('hex');
+}
+function closedEarly(info) {
+    return new UpstreamError({
+        severity: 'FATAL',
+        code: '08006',
+        message: `the snapshot server ${info.host}:${info.port} closed the connection during startup`,
+    });
+}
+async function withTimeout(work, socket) {
+    let timer;
+    const timeout = new Promise((_, reject) => {
+        timer = setTimeout(() => {
+            socket.destroy();
+            reject(new Error(`no answer from the snapshot server within ${CONNECT_TIMEOUT_MS / 1000} s`));
+        }, CONNECT_TIMEOUT_MS);
+    });
+    try {
+        return await Promise.race([work, timeout]);
+    }
+    finally {
+        clearTimeout(timer);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/engine/proxy/server.ts
+
+
+
+
+
+
+/**
+ * A PostgreSQL protocol proxy on 127.0.0.1 between a migration tool and the snapshot.
+ * The tool logs in with a password made for this run only (cleartext: the connection
+ * never leaves the loopback interface and the password opens nothing but this proxy);
+ * the proxy logs in to the snapshot with the real credentials.
+ */
+class LockTracingProxy {
+    options;
+    password = (0,external_node_crypto_namespaceObject.randomBytes)(18).toString('base64url');
+    server = external_node_net_default().createServer((socket) => this.accept(socket));
+    sockets = new Set();
+    traced = new Set();
+    tracers = [];
+    collected = [];
+    index = 0;
+    /** Why a session broke (the snapshot server went away, a read failed): the run fails on it. */
+    failures = [];
+    port = 0;
+    constructor(options) {
+        this.options = options;
+    }
+    async listen() {
+        await new Promise((resolve, reject) => {
+            this.server.once('error', reject);
+            this.server.listen(0, '127.0.0.1', resolve);
+        });
+        this.port = this.server.address().port;
+    }
+    /** Where the tool connects: the proxy, the snapshot's user and database, the run's password. */
+    toolTarget() {
+        const { user, database } = this.options.target;
+        return {
+            host: '127.0.0.1',
+            port: this.port,
+            user,
+            database,
+            password: this.password,
+            params: { sslmode: 'disable' },
+        };
+    }
+    statements() {
+        return [...this.collected].sort((a, b) => (a.index ?? 0) - (b.index ?? 0));
+    }
+    locks() {
+        const now = this.options.clock();
+        for (const tracer of this.tracers)
+            tracer.endTransaction(now); // a session left open: never lose a hold
+        return this.tracers.flatMap((t) => t.records()).sort((a, b) => a.started_at_ms - b.started_at_ms);
+    }
+    tracingMs() {
+        return this.tracers.reduce((sum, t) => sum + t.spentMs, 0);
+    }
+    async close() {
+        for (const socket of this.sockets)
+            socket.destroy();
+        for (const t of this.traced)
+            t.upstream.stream.socket.destroy();
+        await new Promise((resolve) => this.server.close(() => resolve()));
+    }
+    accept(socket) {
+        this.sockets.add(socket);
+        socket.on('close', () => this.sockets.delete(socket));
+        socket.setNoDelay(true);
+        const stream = new MessageStream(socket, new MessageReader(true));
+        this.handshake(stream).catch(() => socket.destroy());
+    }
+    async handshake(stream) {
+        for (;;) {
+            const packet = await stream.next();
+            if (!packet)
+                return;
+            const code = packetCode(packet);
+            if (code === SSL_REQUEST || code === GSSENC_REQUEST) {
+                // Loopback only: no TLS between the tool and the proxy. A tool that insists gets refused by its driver.
+                stream.reader.untyped = true;
+                stream.write(Buffer.from('N'));
+                continue;
+            }
+            if (code === CANCEL_REQUEST)
+                return this.cancel(packet.body.readInt32BE(4), packet.body.subarray(8), stream);
+            if (code !== PROTOCOL_3)
+                return refuse(stream, {
+                    code: '08P01',
+                    message: `unsupported protocol version ${code >> 16}.${code & 0xffff}`,
+                });
+            return this.login(stream, startupParameters(packet));
+        }
+    }
+    async login(stream, params) {
+        stream.write(authenticationMessage(3));
+        const answer = await stream.next();
+        if (!answer)
+            return;
+        const given = answer.type === 'p' ? answer.body.subarray(0, answer.body.length - 1) : Buffer.alloc(0);
+        const expected = Buffer.from(this.password);
+        if (given.length !== expected.length || !(0,external_node_crypto_namespaceObject.timingSafeEqual)(given, expected)) {
+            return refuse(stream, {
+                code: '28P01',
+                message: `password authentication failed for user "${params.user ?? ''}": pg-rehearsal's proxy takes only the password it gave the command in DATABASE_URL and PGPASSWORD; connect with those`,
+            });
+        }
+        const { user: _user, database, ...toolParams } = params;
+        let upstream;
+        try {
+            upstream = await connectUpstream({ ...this.options.target, database: database || this.options.target.database }, toolParams);
+        }
+        catch (error) {
+            const reason = error instanceof UpstreamError ? error.error.message : error.message;
+            this.failures.push(`could not connect to the snapshot: ${reason}`);
+            return refuse(stream, {
+                code: error.error?.code ?? '08006',
+                message: `pg-rehearsal proxy: could not connect to the snapshot: ${reason}`,
+            });
+        }
+        const secret = (0,external_node_crypto_namespaceObject.randomBytes)(4);
+        const key = Buffer.alloc(4);
+        key.writeInt32BE(upstream.pid);
+        stream.write(authenticationMessage(0));
+        for (const m of upstream.startup)
+            stream.write(m.raw);
+        stream.write(message('K', Buffer.concat([key, secret])));
+        stream.write(readyForQuery('I'));
+        this.startSession(stream, upstream, secret);
+    }
+    startSession(stream, upstream, secret) {
+        const tracer = new LockTracer(this.options.before);
+        this.tracers.push(tracer);
+        const traced = { tracer, upstream, secret, session: undefined };
+        traced.session = new ProxySession(stream, upstream, {
+            tracer,
+            clock: this.options.clock,
+            label: this.options.label,
+            nextIndex: () => ++this.index,
+            observer: this.options.observer,
+            onStatement: (s) => this.collected.push(s),
+        }, () => {
+            this.traced.delete(traced);
+            if (traced.session.failure)
+                this.failures.push(traced.session.failure);
+        });
+        this.traced.add(traced);
+        traced.session.start();
+    }
+    /** A tool's CancelRequest (Ctrl-C in psql, a driver's statement timeout), sent on to its backend. */
+    async cancel(pid, secret, stream) {
+        stream.socket.end();
+        const traced = [...this.traced].find((t) => t.upstream.pid === pid && t.secret.length === secret.length && (0,external_node_crypto_namespaceObject.timingSafeEqual)(t.secret, secret));
+        if (!traced)
+            return;
+        const { socket } = await openTransport(this.options.target);
+        const head = Buffer.alloc(12);
+        head.writeInt32BE(12 + traced.upstream.secret.length, 0);
+        head.writeInt32BE(CANCEL_REQUEST, 4);
+        head.writeInt32BE(pid, 8);
+        socket.end(Buffer.concat([head, traced.upstream.secret]));
+    }
+}
+function refuse(stream, error) {
+    stream.write(errorResponse({ severity: 'FATAL', ...error }));
+    stream.socket.end();
+}
+
+;// CONCATENATED MODULE: ./src/engine/runner/proxy-runner.ts
+
+
+/**
+ * Runs a migration command through the lock-tracing proxy: the tool's DATABASE_URL and
+ * PG* point at the proxy, which forwards to the snapshot and reads each statement's locks
+ * in the tool's own session. A session the proxy lost (the snapshot server went away) fails
+ * the run even when the tool exits 0.
+ */
+async function runCommandThroughProxy(context) {
+    const proxy = new LockTracingProxy({
+        target: context.target,
+        before: context.before,
+        clock: context.clock,
+        label: context.command,
+        observer: context.observer,
+    });
+    await proxy.listen();
+    try {
+        const result = await runCommandMigration({
+            ...context,
+            target: proxy.toolTarget(),
+            secrets: [proxy.password],
+        });
+        result.migration.statements = proxy.statements();
+        const lost = proxy.failures[0];
+        if (lost && !result.failure) {
+            result.migration.status = 'failed';
+            result.failure = {
+                message: `the connection to the snapshot was lost: ${lost}`,
+                path: context.command,
+                connection_lost: true,
+            };
+        }
+        else if (lost && result.failure)
+            result.failure.connection_lost = true;
+        return { ...result, locks: proxy.locks(), tracingMs: proxy.tracingMs() };
+    }
+    finally {
+        await proxy.close();
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/engine/runner/command-rollback.ts
@@ -12318,6 +13256,7 @@ async function reapply(file, context) {
 
 
 
+
 /** The runner the config asks for. */
 function chooseRunner(config, files, layout, before) {
     if (config.runner.kind === 'sql')
@@ -12366,14 +13305,20 @@ class SqlFilesRunner {
         };
     }
 }
-/** The user's migration tool in a shell: locks sampled from pg_locks while it runs. */
+/**
+ * The user's migration tool in a shell, connected through the lock-tracing proxy (every
+ * statement traced exactly in the tool's own session), or with `lock-capture: sampled`
+ * watched by sampling pg_locks while it runs.
+ */
 class CommandRunner {
     config;
     command;
     before;
-    /** The up's sampler, which describes the capture. */
+    /** The up's sampler, which describes a sampled capture. */
     sampler;
-    /** Every lock sampled while the up and the down ran. */
+    /** Time the proxy's lock reads took inside the tool's sessions. */
+    tracingMs = 0;
+    /** Every lock seen while the up and the down ran (traced or sampled). */
     sampled = [];
     upRan = false;
     constructor(config, command, before) {
@@ -12409,6 +13354,8 @@ class CommandRunner {
     }
     /** One run of a command line, its statements known from sampling pg_locks while it runs. */
     async runTraced(line, context) {
+        if (this.exact)
+            return this.runThroughProxy(line, context);
         const { config } = this;
         const sampler = config.lockMonitoring
             ? new LockSampler(await context.observer(), { intervalMs: config.lockSampleIntervalMs, clock: context.clock, label: line }, this.before)
@@ -12438,11 +13385,41 @@ class CommandRunner {
                 this.sampled.push(...(sampler?.records() ?? []));
         }
     }
+    /** One run of a command line through the proxy: its statements and locks exactly as sent. */
+    async runThroughProxy(line, context) {
+        const reported = line !== this.command || !this.upRan;
+        this.upRan ||= line === this.command;
+        const run = await runCommandThroughProxy({
+            command: line,
+            workingDirectory: this.config.workingDirectory,
+            target: context.target,
+            signal: context.signal,
+            log: context.log,
+            clock: context.clock,
+            before: this.before,
+            observer: context.observer,
+        });
+        this.tracingMs += run.tracingMs;
+        if (reported)
+            this.sampled.push(...run.locks);
+        return run;
+    }
+    get exact() {
+        return this.config.lockMonitoring && this.config.lockCapture === 'exact';
+    }
     finish() { }
     locks() {
         return [...this.sampled];
     }
     describe() {
+        if (this.exact) {
+            return {
+                kind: 'command',
+                command: this.command,
+                lock_capture: 'exact',
+                tracing_ms: report_builder_round(this.tracingMs),
+            };
+        }
         const { sampler } = this;
         return {
             kind: 'command',
@@ -12979,6 +13956,10 @@ function strongestPerRelation(locks) {
 /** How locks were captured, with the precision of sampling. */
 function describeLockCapture(report) {
     const runner = report.runner;
+    if (runner.lock_capture === 'exact' && runner.kind === 'command') {
+        const cost = runner.tracing_ms === undefined ? '' : `; the reads took ${units_formatDuration(runner.tracing_ms)}`;
+        return `exact (the command connected through a proxy that read its session's locks after every statement${cost})`;
+    }
     if (runner.lock_capture === 'exact') {
         const cost = runner.tracing_ms === undefined ? '' : `; the reads took ${units_formatDuration(runner.tracing_ms)}`;
         return `exact (read after every statement from the migration session${cost})`;
@@ -13043,7 +14024,7 @@ function renderText(report) {
             ]
                 .filter(Boolean)
                 .join('; ');
-            out(`      ${String(s.line).padStart(4)}  ${units_formatDuration(s.duration_ms).padStart(9)}  ${truncate(s.sql, 70)}${detail ? `  [${detail}]` : ''}`);
+            out(`      ${statementPlace(s).padStart(4)}  ${units_formatDuration(s.duration_ms).padStart(9)}  ${truncate(s.sql, 70)}${detail ? `  [${detail}]` : ''}`);
         }
     }
     out();
@@ -13051,7 +14032,7 @@ function renderText(report) {
     if (blocking.length) {
         out('Blocking locks (held until the end of their transaction)');
         for (const l of blocking) {
-            out(`  ${l.relation.padEnd(28)} ${l.mode_name.padEnd(22)} ${units_formatDuration(l.held_ms).padStart(9)}  blocks ${l.blocks.padEnd(12)} ${l.statement.path}:${l.statement.line}`);
+            out(`  ${l.relation.padEnd(28)} ${l.mode_name.padEnd(22)} ${units_formatDuration(l.held_ms).padStart(9)}  blocks ${l.blocks.padEnd(12)} ${statementLocation(l.statement)}`);
         }
         out();
     }
@@ -13726,6 +14707,7 @@ const RUN_VALUE_FLAGS = [
     'pg-bin-dir',
     'layout',
     'lock-sample-interval',
+    'lock-capture',
     'run-id',
     'advice',
     'down-command',
@@ -13764,6 +14746,7 @@ What:
   --command CMD               or: your migration tool's command, run with DATABASE_URL
                               and PG* pointing at the snapshot
   --lock-sample-interval DUR  how often locks are sampled during --command (default 50ms)
+  --lock-capture MODE         --command's locks: exact (through a tracing proxy, default) or sampled
   --working-directory DIR     where globs are resolved (default .)
   --no-lock-monitoring        do not trace locks
   --no-metrics                do not capture sizes, rows and rewrites

@@ -39582,6 +39582,10 @@ function buildConfig(raw, context = {}) {
     const lockSampleIntervalMs = read.duration('lock-sample-interval') ?? DEFAULT_SAMPLE_INTERVAL_MS;
     if (lockSampleIntervalMs < 5)
         read.fail('lock-sample-interval', 'must be at least 5ms, e.g. 50ms');
+    const lockCapture = (read.text('lock-capture') ?? 'exact');
+    if (lockCapture !== 'exact' && lockCapture !== 'sampled') {
+        read.fail('lock-capture', `"${lockCapture}" is not a lock capture; use exact (the default) or sampled (for a tool that cannot connect through a proxy)`);
+    }
     const timeoutMs = read.duration('timeout') ?? DEFAULT_TIMEOUT_MS;
     if (timeoutMs <= 0)
         read.fail('timeout', 'must be greater than 0, e.g. 30m');
@@ -39608,6 +39612,7 @@ function buildConfig(raw, context = {}) {
         pgBinDir: read.text('pg-bin-dir'),
         layout,
         lockSampleIntervalMs,
+        lockCapture,
         traffic: read.bool('traffic', DEFAULT_TRAFFIC),
         advice,
         rollback,
@@ -39823,6 +39828,7 @@ const INPUT_NAMES = [
     'pg-bin-dir',
     'layout',
     'lock-sample-interval',
+    'lock-capture',
     'traffic',
     'advice',
     'rollback',

@@ -30,6 +30,7 @@ export const INPUT_NAMES = [
   'pg-bin-dir',
   'layout',
   'lock-sample-interval',
+  'lock-capture',
   'traffic',
   'advice',
   'rollback',

@@ -37,6 +37,7 @@ export const RUN_VALUE_FLAGS = [
   'pg-bin-dir',
   'layout',
   'lock-sample-interval',
+  'lock-capture',
   'run-id',
   'advice',
   'down-command',
@@ -77,6 +78,7 @@ What:
   --command CMD               or: your migration tool's command, run with DATABASE_URL
                               and PG* pointing at the snapshot
   --lock-sample-interval DUR  how often locks are sampled during --command (default 50ms)
+  --lock-capture MODE         --command's locks: exact (through a tracing proxy, default) or sampled
   --working-directory DIR     where globs are resolved (default .)
   --no-lock-monitoring        do not trace locks
   --no-metrics                do not capture sizes, rows and rewrites

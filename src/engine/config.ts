@@ -104,6 +104,8 @@ export interface RehearsalConfig {
   layout: MigrationLayoutOption;
   /** How often the lock sampler polls pg_locks during a command run. */
   lockSampleIntervalMs: number;
+  /** A command's locks: exact (through the tracing proxy) or sampled (pg_locks polled). */
+  lockCapture: 'exact' | 'sampled';
   /** Generate probe traffic and measure who would really be blocked. */
   traffic: boolean;
   /** Safer forms of risky statements: rehearsed (measured), in words (text), or none (off). */
@@ -153,6 +155,13 @@ export function buildConfig(raw: RawOptions, context: BuildConfigContext = {}): 
   }
   const lockSampleIntervalMs = read.duration('lock-sample-interval') ?? DEFAULT_SAMPLE_INTERVAL_MS;
   if (lockSampleIntervalMs < 5) read.fail('lock-sample-interval', 'must be at least 5ms, e.g. 50ms');
+  const lockCapture = (read.text('lock-capture') ?? 'exact') as RehearsalConfig['lockCapture'];
+  if (lockCapture !== 'exact' && lockCapture !== 'sampled') {
+    read.fail(
+      'lock-capture',
+      `"${lockCapture}" is not a lock capture; use exact (the default) or sampled (for a tool that cannot connect through a proxy)`,
+    );
+  }
   const timeoutMs = read.duration('timeout') ?? DEFAULT_TIMEOUT_MS;
   if (timeoutMs <= 0) read.fail('timeout', 'must be greater than 0, e.g. 30m');
   const snapshot = readSnapshot(read, choice, source);
@@ -179,6 +188,7 @@ export function buildConfig(raw: RawOptions, context: BuildConfigContext = {}): 
     pgBinDir: read.text('pg-bin-dir'),
     layout,
     lockSampleIntervalMs,
+    lockCapture,
     traffic: read.bool('traffic', DEFAULT_TRAFFIC),
     advice,
     rollback,

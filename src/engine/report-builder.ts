@@ -64,7 +64,9 @@ export function buildReport(inputs: ReportInputs): Report {
   const { config, failure, before, after } = inputs;
   const completedAt = new Date();
   const diff = before && after ? diffCatalogs(before, after) : undefined;
-  if (diff && config.runner.kind === 'command') attributeRewrites(inputs.migrations, diff);
+  // Sampled statements carry no filenodes: pin rewrites from the catalog. Traced ones have theirs.
+  if (diff && config.runner.kind === 'command' && inputs.runner?.lock_capture !== 'exact')
+    attributeRewrites(inputs.migrations, diff);
   const success = !failure;
   const report: Report = {
     schema_version: SCHEMA_VERSION,

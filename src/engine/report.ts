@@ -14,6 +14,8 @@ export type RelationStatus = 'new' | 'dropped' | 'changed' | 'unchanged';
 export interface StatementRef {
   path: string;
   line: number;
+  /** A statement a command's tool sent (through the proxy): its order in the run, from 1; it has no line. */
+  index?: number;
   sql: string;
 }
 
@@ -48,6 +50,8 @@ export interface LockRecord {
 export interface StatementReport {
   path: string;
   line: number;
+  /** A statement a command's tool sent (through the proxy): its order in the run, from 1; it has no line. */
+  index?: number;
   sql: string;
   started_at_ms: number;
   duration_ms: number;
@@ -314,4 +318,14 @@ export interface Advice {
   measured: { original: AdviceMeasurement; alternative: AdviceMeasurement | null };
   /** Why `measured.alternative` is null. */
   not_measured?: string;
+}
+
+/** A statement's place: its line in a file, or `#n`, its order among the statements a command's tool sent. */
+export function statementPlace(s: { line: number; index?: number }): string {
+  return s.index ? `#${s.index}` : String(s.line);
+}
+
+/** `file.sql:12` for a file's statement, `command #3` for a tool's. */
+export function statementLocation(s: { path: string; line: number; index?: number }): string {
+  return s.index ? `${s.path} #${s.index}` : `${s.path}:${s.line}`;
 }

@@ -1,4 +1,10 @@
-import { formatFailure, type MigrationReport, type Report } from '../engine/report.js';
+import {
+  formatFailure,
+  statementLocation,
+  statementPlace,
+  type MigrationReport,
+  type Report,
+} from '../engine/report.js';
 import { formatBytes, formatDuration, formatSignedBytes } from '../engine/units.js';
 import { adviceMarkdown } from './advice.js';
 import { hasRollback, wayBackCell } from './rollback.js';
@@ -177,7 +183,7 @@ function statementDetails(report: Report): string {
         .map((l) => `${l.mode_name} ${code(l.relation)}`)
         .join(', ');
       lines.push(
-        `| ${s.line} | ${formatDuration(s.duration_ms)} | ${code(cell(s.sql))}${s.error ? ` ❌ ${cell(s.error)}` : ''} | ${
+        `| ${statementPlace(s)} | ${formatDuration(s.duration_ms)} | ${code(cell(s.sql))}${s.error ? ` ❌ ${cell(s.error)}` : ''} | ${
           locks || '–'
         } | ${s.rewrites.length ? s.rewrites.map(code).join(', ') : '–'} |`,
       );
@@ -190,7 +196,7 @@ function statementDetails(report: Report): string {
     lines.push('| table | mode | held | blocks | taken by |', '|---|---|--:|---|---|');
     for (const l of blocking) {
       lines.push(
-        `| ${code(l.relation)} | ${l.mode_name} | ${formatDuration(l.held_ms)} | ${l.blocks} | ${code(`${l.statement.path}:${l.statement.line}`)} |`,
+        `| ${code(l.relation)} | ${l.mode_name} | ${formatDuration(l.held_ms)} | ${l.blocks} | ${code(statementLocation(l.statement))} |`,
       );
     }
     lines.push('');

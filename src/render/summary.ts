@@ -80,6 +80,11 @@ export function strongestPerRelation<T extends { relation: string; mode: string 
 /** How locks were captured, with the precision of sampling. */
 export function describeLockCapture(report: Report): string {
   const runner = report.runner;
+  if (runner.lock_capture === 'exact' && runner.kind === 'command') {
+    const cost =
+      runner.tracing_ms === undefined ? '' : `; the reads took ${formatDuration(runner.tracing_ms)}`;
+    return `exact (the command connected through a proxy that read its session's locks after every statement${cost})`;
+  }
   if (runner.lock_capture === 'exact') {
     const cost =
       runner.tracing_ms === undefined ? '' : `; the reads took ${formatDuration(runner.tracing_ms)}`;

@@ -1,4 +1,4 @@
-import { formatFailure, type Report } from '../engine/report.js';
+import { formatFailure, statementLocation, statementPlace, type Report } from '../engine/report.js';
 import { formatBytes, formatDuration, formatSignedBytes } from '../engine/units.js';
 import { adviceText } from './advice.js';
 import { wayBackText } from './rollback.js';
@@ -62,7 +62,7 @@ export function renderText(report: Report): string {
         .filter(Boolean)
         .join('; ');
       out(
-        `      ${String(s.line).padStart(4)}  ${formatDuration(s.duration_ms).padStart(9)}  ${truncate(s.sql, 70)}${detail ? `  [${detail}]` : ''}`,
+        `      ${statementPlace(s).padStart(4)}  ${formatDuration(s.duration_ms).padStart(9)}  ${truncate(s.sql, 70)}${detail ? `  [${detail}]` : ''}`,
       );
     }
   }
@@ -73,7 +73,7 @@ export function renderText(report: Report): string {
     out('Blocking locks (held until the end of their transaction)');
     for (const l of blocking) {
       out(
-        `  ${l.relation.padEnd(28)} ${l.mode_name.padEnd(22)} ${formatDuration(l.held_ms).padStart(9)}  blocks ${l.blocks.padEnd(12)} ${l.statement.path}:${l.statement.line}`,
+        `  ${l.relation.padEnd(28)} ${l.mode_name.padEnd(22)} ${formatDuration(l.held_ms).padStart(9)}  blocks ${l.blocks.padEnd(12)} ${statementLocation(l.statement)}`,
       );
     }
     out();

@@ -37,7 +37,7 @@ export function renderTimeline(report: Report): string {
     .sort((a, b) => a.started_at_ms - b.started_at_ms);
   const lines = ['```mermaid', 'gantt', '  dateFormat x', '  axisFormat %S.%L s', '  section statements'];
   for (const s of statements) {
-    const where = s.line ? `${s.path.split('/').pop()} ${s.line}` : 'command';
+    const where = s.index ? `#${s.index}` : s.line ? `${s.path.split('/').pop()} ${s.line}` : 'command';
     lines.push(`  ${label(`${where} ${s.sql}`)} :${span(s.started_at_ms, s.started_at_ms + s.duration_ms)}`);
   }
   if (trafficTables.length) {

@@ -106,6 +106,17 @@ export function relationKindName(kind: string | null): string {
   return kind ? (RELKIND_NAMES[kind] ?? kind) : 'relation';
 }
 
+/**
+ * The session the tracer reads from: the built-in runner's pg.Client, or the proxy's
+ * injected queries in a tool's session.
+ */
+export interface LockQueryClient {
+  query(
+    query: string | { name: string; text: string },
+    values?: unknown[],
+  ): Promise<{ rows: pg.QueryResultRow[] }>;
+}
+
 export class LockTracer {
   private readonly open = new Map<string, OpenHold>();
   private readonly closed: LockRecord[] = [];
@@ -127,7 +138,7 @@ export class LockTracer {
   }
 
   /** The user-relation locks the session holds after running `statementSql`. */
-  async readOwnLocks(client: pg.Client, statementSql = ''): Promise<ObservedLock[]> {
+  async readOwnLocks(client: LockQueryClient, statementSql = ''): Promise<ObservedLock[]> {
     const started = performance.now();
     try {
       return await this.readOwnLocksUntimed(client, statementSql);
@@ -136,7 +147,7 @@ export class LockTracer {
     }
   }
 
-  private async readOwnLocksUntimed(client: pg.Client, statementSql: string): Promise<ObservedLock[]> {
+  private async readOwnLocksUntimed(client: LockQueryClient, statementSql: string): Promise<ObservedLock[]> {
     // DEALLOCATE ALL / DISCARD drop our prepared statement; using it then would abort the transaction.
     if (/\b(DEALLOCATE|DISCARD)\b/i.test(statementSql)) this.prepared = false;
     const locks = await this.queryOwnLocks(client);
@@ -182,11 +193,16 @@ export class LockTracer {
   }
 
   private async queryOwnLocks(
-    client: pg.Client,
+    client: LockQueryClient,
   ): Promise<{ oid: number; locktype: string; mode: string; granted: boolean }[]> {
     try {
       const { rows } = await client.query(this.prepared ? OWN_LOCKS_QUERY : OWN_LOCKS_QUERY.text);
-      return rows.map((row) => ({ ...row, oid: Number(row.oid) }));
+      return rows.map((row) => ({
+        oid: Number(row.oid),
+        locktype: row.locktype,
+        mode: row.mode,
+        granted: row.granted,
+      }));
     } catch (error) {
       // Our prepared statement was dropped some other way (EXECUTE 'DEALLOCATE ALL'): go on unprepared.
       if (!this.prepared || (error as { code?: string }).code !== '26000') throw error;
@@ -200,7 +216,12 @@ export class LockTracer {
    * filling the statement's `locks` and `rewrites`.
    */
   observe(locks: ObservedLock[], startedAtMs: number, statement: StatementReport): void {
-    const ref: StatementRef = { path: statement.path, line: statement.line, sql: statement.sql };
+    const ref: StatementRef = {
+      path: statement.path,
+      line: statement.line,
+      index: statement.index,
+      sql: statement.sql,
+    };
     for (const lock of locks) {
       const known = this.namesByOid.get(lock.oid);
       // A relation that exists neither now nor before (the transient heap of a table

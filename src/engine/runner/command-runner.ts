@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { connectionUrl, libpqEnvironment, redactUrlString, type ConnectionInfo } from '../connection.js';
+import { connectionUrl, libpqEnvironment, redactSecrets, type ConnectionInfo } from '../connection.js';
 import { CancelledError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { LockRecord, MigrationFailure, MigrationReport, StatementReport } from '../report.js';
@@ -13,6 +13,8 @@ export interface CommandRunContext {
   signal: AbortSignal;
   log: Logger;
   clock: () => number;
+  /** Passwords the tool was given besides the target's (the proxy's), hidden in its output too. */
+  secrets?: string[];
 }
 
 export interface CommandRunResult {
@@ -68,7 +70,7 @@ export async function runCommandMigration(context: CommandRunContext): Promise<C
   const forward = (chunk: Buffer) => {
     for (const line of chunk.toString().split('\n')) {
       if (!line.trim()) continue;
-      const clean = redactUrlString(line);
+      const clean = redactSecrets(line, context.secrets ?? []);
       log.info(clean);
       if (!firstError && /(error|fatal|exception)\s*:/i.test(clean)) firstError = clean.trim();
       tail.push(clean);

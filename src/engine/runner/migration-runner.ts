@@ -8,6 +8,7 @@ import { LockTracer } from '../observe/lock-tracer.js';
 import type { LockRecord, MigrationFailure, MigrationReport, Report } from '../report.js';
 import { round } from '../report-builder.js';
 import { runCommandMigration, statementsFromSampledLocks } from './command-runner.js';
+import { runCommandThroughProxy } from './proxy-runner.js';
 import type { MigrationLayout } from './layouts.js';
 import { checkCommandWayBack, type TracedCommandRun } from './command-rollback.js';
 import { runSqlMigrationsWithRollback } from './rollback.js';
@@ -114,11 +115,17 @@ export class SqlFilesRunner implements MigrationRunner {
   }
 }
 
-/** The user's migration tool in a shell: locks sampled from pg_locks while it runs. */
+/**
+ * The user's migration tool in a shell, connected through the lock-tracing proxy (every
+ * statement traced exactly in the tool's own session), or with `lock-capture: sampled`
+ * watched by sampling pg_locks while it runs.
+ */
 export class CommandRunner implements MigrationRunner {
-  /** The up's sampler, which describes the capture. */
+  /** The up's sampler, which describes a sampled capture. */
   private sampler: LockSampler | undefined;
-  /** Every lock sampled while the up and the down ran. */
+  /** Time the proxy's lock reads took inside the tool's sessions. */
+  private tracingMs = 0;
+  /** Every lock seen while the up and the down ran (traced or sampled). */
   private readonly sampled: LockRecord[] = [];
   private upRan = false;
 
@@ -158,6 +165,7 @@ export class CommandRunner implements MigrationRunner {
 
   /** One run of a command line, its statements known from sampling pg_locks while it runs. */
   private async runTraced(line: string, context: RunnerContext): Promise<TracedCommandRun> {
+    if (this.exact) return this.runThroughProxy(line, context);
     const { config } = this;
     const sampler = config.lockMonitoring
       ? new LockSampler(
@@ -190,6 +198,29 @@ export class CommandRunner implements MigrationRunner {
     }
   }
 
+  /** One run of a command line through the proxy: its statements and locks exactly as sent. */
+  private async runThroughProxy(line: string, context: RunnerContext): Promise<TracedCommandRun> {
+    const reported = line !== this.command || !this.upRan;
+    this.upRan ||= line === this.command;
+    const run = await runCommandThroughProxy({
+      command: line,
+      workingDirectory: this.config.workingDirectory,
+      target: context.target,
+      signal: context.signal,
+      log: context.log,
+      clock: context.clock,
+      before: this.before,
+      observer: context.observer,
+    });
+    this.tracingMs += run.tracingMs;
+    if (reported) this.sampled.push(...run.locks);
+    return run;
+  }
+
+  private get exact(): boolean {
+    return this.config.lockMonitoring && this.config.lockCapture === 'exact';
+  }
+
   finish(): void {}
 
   locks(): LockRecord[] {
@@ -197,6 +228,14 @@ export class CommandRunner implements MigrationRunner {
   }
 
   describe(): Report['runner'] {
+    if (this.exact) {
+      return {
+        kind: 'command',
+        command: this.command,
+        lock_capture: 'exact',
+        tracing_ms: round(this.tracingMs),
+      };
+    }
     const { sampler } = this;
     return {
       kind: 'command',

@@ -1,0 +1,309 @@
+import pg from 'pg';
+import type { LockTracer, ObservedLock } from '../observe/lock-tracer.js';
+import { sampleBackendLocks } from '../observe/pid-sampler.js';
+import type { StatementReport } from '../report.js';
+import { excerpt, isTransactionControl, requiresNoTransaction, splitSqlStatements } from '../runner/split.js';
+import type { MessageStream, Upstream } from './upstream.js';
+import {
+  namedQueryMessages,
+  parseBind,
+  parseDataRow,
+  parseError,
+  parseParse,
+  parseRowDescription,
+  errorResponse,
+  readyForQuery,
+  type Message,
+} from './wire.js';
+
+/** What a session needs from the run: its tracer, the clock, and where statements go. */
+export interface SessionContext {
+  tracer: LockTracer;
+  clock: () => number;
+  /** The report's `path` of every statement: the command. */
+  label: string;
+  /** The order of a statement across all sessions of the run. */
+  nextIndex: () => number;
+  /** A second connection that watches statements that cannot run in a transaction block. */
+  observer: () => Promise<pg.Client>;
+  onStatement: (statement: StatementReport) => void;
+}
+
+/**
+ * wrap: autocommit, so the proxy opens a transaction around it to read its locks before
+ * they are released; inside: the tool's own transaction (or a failed one, status E);
+ * polled: cannot run in a transaction block, watched from another connection.
+ */
+type Mode = 'wrap' | 'inside' | 'polled';
+
+/** The messages from the tool's first message to its Query or Sync: one round trip. */
+interface Unit {
+  mode: Mode;
+  simple: boolean;
+  parsed: string[];
+  executed: string[];
+  started: number;
+  report?: StatementReport;
+  /** The last CommandComplete of a wrapped simple Query, held until our COMMIT succeeded. */
+  heldComplete?: Buffer;
+  /** Resolved at the unit's ReadyForQuery (stops the polling). */
+  finish: () => void;
+  finished: Promise<void>;
+  /** Resolved once the tool was told ReadyForQuery: the next unit may start. */
+  markDone: () => void;
+  done: Promise<void>;
+  observer?: pg.Client;
+  polling?: Promise<ObservedLock[]>;
+}
+
+interface Injection {
+  columns: { name: string; typeOid: number }[];
+  rows: pg.QueryResultRow[];
+  error?: Message;
+  resolve: () => void;
+}
+
+const QUERY_NAME = 'pg_rehearsal_proxy';
+
+/**
+ * One tool connection, forwarded to its own upstream session. Client messages are
+ * handled one at a time; a unit ending in Query or Sync waits until its ReadyForQuery
+ * was dealt with, so the proxy's own reads never interleave with the tool's messages.
+ */
+export class ProxySession {
+  private status = 'I';
+  private unit?: Unit;
+  private injection?: Injection;
+  private chain: Promise<void> = Promise.resolve();
+  private readonly statements = new Map<string, string>();
+  private readonly portals = new Map<string, string>();
+  /** Set when the session broke: the message the tool got. */
+  failure?: string;
+
+  constructor(
+    private readonly client: MessageStream,
+    private readonly upstream: Upstream,
+    private readonly context: SessionContext,
+    private readonly onEnd: () => void,
+  ) {}
+
+  start(): void {
+    this.upstream.stream.listen(
+      (m) => this.fromServer(m),
+      () => this.end('the snapshot server closed the connection'),
+    );
+    this.client.listen(
+      (m) => {
+        // COPY data belongs to the unit that is waiting for its end: it cannot wait behind it.
+        if (this.unit && 'dcf'.includes(m.type)) return this.upstream.stream.write(m.raw);
+        this.chain = this.chain.then(() => this.fromClient(m)).catch((error) => this.end(errorText(error)));
+      },
+      () => this.end(),
+    );
+  }
+
+  /** The tracer's reads, run inside this session on the upstream connection. */
+  readonly queryable = {
+    query: async (query: string | { text: string }, values?: unknown[]) => {
+      const params = (values ?? []).map((v) =>
+        Array.isArray(v) ? `{${v.join(',')}}` : v === null ? null : String(v),
+      );
+      const result = await this.inject(typeof query === 'string' ? query : query.text, params);
+      if (result.error)
+        throw Object.assign(new Error(parseError(result.error.body).message), parseError(result.error.body));
+      return { rows: result.rows };
+    },
+  };
+
+  private async fromClient(m: Message): Promise<void> {
+    if (m.type === 'X') {
+      this.closing = true;
+      this.upstream.stream.write(m.raw);
+      this.client.socket.end();
+      return;
+    }
+    if (!this.unit && 'QPBDEHSFC'.includes(m.type)) await this.openUnit(m);
+    const unit = this.unit;
+    if (m.type === 'P') {
+      const { name, sql } = parseParse(m.body);
+      this.statements.set(name, sql);
+      unit?.parsed.push(sql);
+    } else if (m.type === 'B') {
+      const { portal, statement } = parseBind(m.body);
+      this.portals.set(portal, this.statements.get(statement) ?? '');
+    } else if (m.type === 'E') {
+      const portal = m.body.toString('utf8', 0, m.body.indexOf(0));
+      const sql = this.portals.get(portal);
+      if (sql) unit?.executed.push(sql);
+    }
+    this.upstream.stream.write(m.raw);
+    if (unit?.observer && !unit.polling) {
+      // From the moment the statement is on its way: it may hold its locks only a few milliseconds.
+      unit.polling = sampleBackendLocks(unit.observer, this.upstream.pid, 10, unit.finished).then(
+        (r) => r.locks,
+      );
+    }
+    if (unit && (m.type === 'Q' || m.type === 'S')) await unit.done;
+  }
+
+  private async openUnit(first: Message): Promise<void> {
+    let sql = '';
+    if (first.type === 'Q') sql = first.body.toString('utf8', 0, first.body.length - 1);
+    else if (first.type === 'P') sql = parseParse(first.body).sql;
+    else if (first.type === 'B') sql = this.statements.get(parseBind(first.body).statement) ?? '';
+    const parts = sql ? splitSqlStatements(sql).map((s) => s.sql) : [];
+    const control = parts.some(isTransactionControl);
+    let mode: Mode = 'inside';
+    if (parts.some((part) => requiresNoTransaction(part)) || (control && parts.length > 1)) mode = 'polled';
+    else if (this.status === 'I' && !control && parts.length > 0) mode = 'wrap';
+    let finish = () => undefined as void;
+    const finished = new Promise<void>((resolve) => (finish = resolve));
+    let markDone = () => undefined as void;
+    const done = new Promise<void>((resolve) => (markDone = resolve));
+    if (mode === 'wrap') await this.inject('BEGIN', []);
+    const unit: Unit = {
+      mode,
+      simple: first.type === 'Q',
+      parsed: first.type === 'Q' ? parts : [],
+      executed: first.type === 'Q' ? parts : [],
+      started: this.context.clock(),
+      finish,
+      finished,
+      markDone,
+      done,
+    };
+    if (mode === 'polled') unit.observer = await this.context.observer();
+    this.unit = unit;
+  }
+
+  private fromServer(m: Message): void {
+    const injection = this.injection;
+    if (injection) {
+      if (m.type === 'T') injection.columns = parseRowDescription(m.body);
+      else if (m.type === 'D') injection.rows.push(toRow(injection.columns, parseDataRow(m.body)));
+      else if (m.type === 'E') injection.error = m;
+      else if (m.type === 'Z') {
+        this.injection = undefined;
+        injection.resolve();
+      } else if (m.type === 'A' || m.type === 'S') this.client.write(m.raw);
+      return;
+    }
+    const unit = this.unit;
+    if (m.type === 'Z' && unit) {
+      const status = String.fromCharCode(m.body[0]);
+      // Not on the client chain: that one waits for this unit to be done.
+      this.endUnit(unit, status).catch((error) =>
+        this.end(`the proxy could not read the session's locks: ${errorText(error)}`),
+      );
+      return;
+    }
+    if (m.type === 'Z') this.status = String.fromCharCode(m.body[0]);
+    if (unit?.mode === 'wrap' && unit.simple && m.type === 'C') {
+      if (unit.heldComplete) this.client.write(unit.heldComplete);
+      unit.heldComplete = m.raw;
+      return;
+    }
+    if (unit?.heldComplete) {
+      this.client.write(unit.heldComplete);
+      unit.heldComplete = undefined;
+    }
+    if (m.type === 'E' && unit) this.reportOf(unit).error ??= parseError(m.body).message;
+    this.client.write(m.raw);
+  }
+
+  /** The unit's ReadyForQuery: read its locks, end our own transaction, then tell the tool. */
+  private async endUnit(unit: Unit, status: string): Promise<void> {
+    const { tracer, clock } = this.context;
+    const now = clock();
+    const report = this.reportOf(unit);
+    report.duration_ms = round(now - unit.started);
+    let toolStatus = status;
+    if (unit.polling) {
+      report.lock_capture = 'polled';
+      unit.finish();
+      tracer.observe(await unit.polling, unit.started, report);
+    } else if (status === 'T' && report.sql) {
+      report.lock_capture = 'exact';
+      tracer.observe(await tracer.readOwnLocks(this.queryable, report.sql), unit.started, report);
+    }
+    if (unit.mode === 'wrap' && status !== 'I') {
+      const end = await this.inject(status === 'E' ? 'ROLLBACK' : 'COMMIT', []);
+      toolStatus = 'I';
+      if (end.error) {
+        // A deferred constraint failed at our COMMIT: to the tool, it is the statement's error.
+        unit.heldComplete = end.error.raw;
+        report.error ??= parseError(end.error.body).message;
+      }
+    }
+    if (toolStatus === 'I') tracer.endTransaction(clock());
+    if (unit.heldComplete) this.client.write(unit.heldComplete);
+    this.status = toolStatus;
+    this.unit = undefined;
+    if (report.sql) this.context.onStatement(report);
+    this.client.write(readyForQuery(toolStatus));
+    unit.finish();
+    unit.markDone();
+  }
+
+  private reportOf(unit: Unit): StatementReport {
+    if (!unit.report) {
+      const sql = (unit.executed.length ? unit.executed : unit.parsed).join(';\n');
+      unit.report = {
+        path: this.context.label,
+        line: 0,
+        index: sql ? this.context.nextIndex() : 0,
+        sql: excerpt(sql),
+        started_at_ms: round(unit.started),
+        duration_ms: 0,
+        locks: [],
+        rewrites: [],
+      };
+    }
+    return unit.report;
+  }
+
+  /** Runs one query of the proxy's own in this session (never while the tool's unit runs). */
+  private inject(sql: string, params: (string | null)[]): Promise<Injection> {
+    return new Promise((resolve) => {
+      const injection: Injection = { columns: [], rows: [], resolve: () => resolve(injection) };
+      this.injection = injection;
+      this.upstream.stream.write(namedQueryMessages(QUERY_NAME, sql, params));
+    });
+  }
+
+  private ended = false;
+  /** The tool said goodbye (Terminate): the upstream closing next is no failure. */
+  private closing = false;
+  private end(reason?: string): void {
+    if (this.ended) return;
+    this.ended = true;
+    if (reason && !this.closing) this.failure = reason;
+    this.injection?.resolve();
+    this.unit?.finish();
+    this.unit?.markDone();
+    if (this.failure)
+      this.client.write(
+        errorResponse({ severity: 'FATAL', code: '08006', message: `pg-rehearsal proxy: ${this.failure}` }),
+      );
+    this.client.socket.end();
+    this.upstream.stream.socket.destroy();
+    this.onEnd();
+  }
+}
+
+function toRow(columns: { name: string; typeOid: number }[], values: (string | null)[]): pg.QueryResultRow {
+  const row: pg.QueryResultRow = {};
+  columns.forEach((column, i) => {
+    const value = values[i];
+    row[column.name] = value === null ? null : pg.types.getTypeParser(column.typeOid, 'text')(value);
+  });
+  return row;
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 10) / 10;
+}
