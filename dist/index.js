@@ -36139,9 +36139,6 @@ var __webpack_exports__ = {};
 
 ;// CONCATENATED MODULE: external "node:fs"
 const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
-;// CONCATENATED MODULE: external "node:os"
-const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
-var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_namespaceObject);
 ;// CONCATENATED MODULE: external "node:path"
 const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
 var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_namespaceObject);
@@ -44088,8 +44085,6 @@ function getOctokit(token, options, ...additionalPlugins) {
     return new GitHubWithPlugins(getOctokitOptions(token, options));
 }
 //# sourceMappingURL=github.js.map
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
 // EXTERNAL MODULE: ./node_modules/pg/lib/index.js
 var pg_lib = __nccwpck_require__(3273);
 ;// CONCATENATED MODULE: ./node_modules/pg/esm/index.mjs
@@ -44383,6 +44378,100 @@ function quoteLiteral(value) {
     return `'${value.replace(/'/g, "''")}'`;
 }
 
+;// CONCATENATED MODULE: ./src/version.ts
+/** Kept equal to package.json's version (a test checks). */
+const src_version_VERSION = '0.1.0';
+
+;// CONCATENATED MODULE: ./src/engine/catalog.ts
+const CATALOG_QUERY = `
+SELECT pg_database_size(current_database())::bigint AS database_bytes,
+       coalesce(json_agg(json_build_object(
+         'oid', c.oid::bigint,
+         'schema', n.nspname,
+         'name', c.relname,
+         'kind', c.relkind::text,
+         'filenode', pg_relation_filenode(c.oid),
+         'bytes', CASE WHEN c.relkind IN ('r', 'p', 'm') THEN pg_total_relation_size(c.oid)
+                       ELSE pg_relation_size(c.oid) END,
+         'rows', CASE WHEN c.reltuples < 0 OR c.relkind IN ('p', 'I') THEN NULL ELSE c.reltuples::bigint END,
+         'table_schema', tn.nspname,
+         'table_name', t.relname)), '[]') AS relations
+  FROM pg_class c
+  JOIN pg_namespace n ON n.oid = c.relnamespace
+  LEFT JOIN pg_index i ON i.indexrelid = c.oid
+  LEFT JOIN pg_class t ON t.oid = i.indrelid
+  LEFT JOIN pg_namespace tn ON tn.oid = t.relnamespace
+ WHERE c.relkind IN ('r', 'p', 'm', 'i', 'I')
+   AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+   AND n.nspname NOT LIKE 'pg\\_toast%'
+   AND n.nspname NOT LIKE 'pg\\_temp\\_%'`;
+async function captureCatalog(client) {
+    const result = await client.query(CATALOG_QUERY);
+    const row = result.rows[0];
+    return {
+        databaseBytes: Number(row.database_bytes),
+        relations: row.relations.map((r) => ({
+            oid: Number(r.oid),
+            schema: r.schema,
+            name: r.name,
+            kind: r.kind,
+            filenode: r.filenode === null ? null : Number(r.filenode),
+            bytes: Number(r.bytes),
+            rows: r.rows === null ? null : Number(r.rows),
+            table: r.table_name === null ? null : displayName(r.table_schema ?? 'public', r.table_name),
+        })),
+    };
+}
+/** `orders` for public tables, `billing.invoices` elsewhere. */
+function displayName(schema, name) {
+    return schema === 'public' ? name : `${schema}.${name}`;
+}
+function isIndexKind(kind) {
+    return kind === 'i' || kind === 'I';
+}
+/** Compares two captures by qualified name. A changed filenode means the relation was rewritten. */
+function diffCatalogs(before, after) {
+    const key = (r) => displayName(r.schema, r.name);
+    const beforeByName = new Map(before.relations.map((r) => [key(r), r]));
+    const afterByName = new Map(after.relations.map((r) => [key(r), r]));
+    const names = [...new Set([...beforeByName.keys(), ...afterByName.keys()])].sort();
+    const diff = { tables: {}, indexes: {} };
+    for (const name of names) {
+        const b = beforeByName.get(name);
+        const a = afterByName.get(name);
+        const relation = (a ?? b);
+        const rewritten = !!a && !!b && a.filenode !== null && b.filenode !== null && a.filenode !== b.filenode;
+        const sizeBefore = b?.bytes ?? null;
+        const sizeAfter = a?.bytes ?? null;
+        const delta = (sizeAfter ?? 0) - (sizeBefore ?? 0);
+        let status = 'unchanged';
+        if (!b)
+            status = 'new';
+        else if (!a)
+            status = 'dropped';
+        else if (rewritten || delta !== 0 || a.kind !== b.kind)
+            status = 'changed';
+        const metrics = {
+            schema: relation.schema,
+            size_before: sizeBefore,
+            size_after: sizeAfter,
+            size_delta: delta,
+            size_delta_percent: sizeBefore ? Math.round((delta / sizeBefore) * 10000) / 100 : null,
+            rows_before: b?.rows ?? null,
+            rows_after: a?.rows ?? null,
+            rewritten,
+            status,
+        };
+        if (isIndexKind(relation.kind))
+            diff.indexes[name] = { ...metrics, table: relation.table ?? '' };
+        else
+            diff.tables[name] = metrics;
+    }
+    return diff;
+}
+
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: ./src/engine/units.ts
 /**
  * Parsing and printing of the human units used in options and reports.
@@ -44601,6 +44690,7 @@ function buildConfig(raw, context = {}) {
         metrics: bool('metrics', true),
         thresholds,
         failOnError: bool('fail-on-error', true),
+        failOnViolation: bool('fail-on-violation', true),
         timeoutMs,
         runId: sanitizeRunId(context.runId ?? localRunId()),
         pgBinDir: text('pg-bin-dir'),
@@ -44632,98 +44722,6 @@ function sanitizeRunId(runId) {
 /** `pg_rehearsal_<run-id>_<random>`: recognisable for the orphan sweep, unique per run. */
 function generateSnapshotName(runId) {
     return `pg_rehearsal_${sanitizeRunId(runId)}_${(0,external_node_crypto_.randomBytes)(4).toString('hex')}`;
-}
-
-;// CONCATENATED MODULE: ./src/version.ts
-/** Kept equal to package.json's version (a test checks). */
-const src_version_VERSION = '0.1.0';
-
-;// CONCATENATED MODULE: ./src/engine/catalog.ts
-const CATALOG_QUERY = `
-SELECT pg_database_size(current_database())::bigint AS database_bytes,
-       coalesce(json_agg(json_build_object(
-         'oid', c.oid::bigint,
-         'schema', n.nspname,
-         'name', c.relname,
-         'kind', c.relkind::text,
-         'filenode', pg_relation_filenode(c.oid),
-         'bytes', CASE WHEN c.relkind IN ('r', 'p', 'm') THEN pg_total_relation_size(c.oid)
-                       ELSE pg_relation_size(c.oid) END,
-         'rows', CASE WHEN c.reltuples < 0 OR c.relkind IN ('p', 'I') THEN NULL ELSE c.reltuples::bigint END,
-         'table_schema', tn.nspname,
-         'table_name', t.relname)), '[]') AS relations
-  FROM pg_class c
-  JOIN pg_namespace n ON n.oid = c.relnamespace
-  LEFT JOIN pg_index i ON i.indexrelid = c.oid
-  LEFT JOIN pg_class t ON t.oid = i.indrelid
-  LEFT JOIN pg_namespace tn ON tn.oid = t.relnamespace
- WHERE c.relkind IN ('r', 'p', 'm', 'i', 'I')
-   AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-   AND n.nspname NOT LIKE 'pg\\_toast%'
-   AND n.nspname NOT LIKE 'pg\\_temp\\_%'`;
-async function captureCatalog(client) {
-    const result = await client.query(CATALOG_QUERY);
-    const row = result.rows[0];
-    return {
-        databaseBytes: Number(row.database_bytes),
-        relations: row.relations.map((r) => ({
-            oid: Number(r.oid),
-            schema: r.schema,
-            name: r.name,
-            kind: r.kind,
-            filenode: r.filenode === null ? null : Number(r.filenode),
-            bytes: Number(r.bytes),
-            rows: r.rows === null ? null : Number(r.rows),
-            table: r.table_name === null ? null : displayName(r.table_schema ?? 'public', r.table_name),
-        })),
-    };
-}
-/** `orders` for public tables, `billing.invoices` elsewhere. */
-function displayName(schema, name) {
-    return schema === 'public' ? name : `${schema}.${name}`;
-}
-function isIndexKind(kind) {
-    return kind === 'i' || kind === 'I';
-}
-/** Compares two captures by qualified name. A changed filenode means the relation was rewritten. */
-function diffCatalogs(before, after) {
-    const key = (r) => displayName(r.schema, r.name);
-    const beforeByName = new Map(before.relations.map((r) => [key(r), r]));
-    const afterByName = new Map(after.relations.map((r) => [key(r), r]));
-    const names = [...new Set([...beforeByName.keys(), ...afterByName.keys()])].sort();
-    const diff = { tables: {}, indexes: {} };
-    for (const name of names) {
-        const b = beforeByName.get(name);
-        const a = afterByName.get(name);
-        const relation = (a ?? b);
-        const rewritten = !!a && !!b && a.filenode !== null && b.filenode !== null && a.filenode !== b.filenode;
-        const sizeBefore = b?.bytes ?? null;
-        const sizeAfter = a?.bytes ?? null;
-        const delta = (sizeAfter ?? 0) - (sizeBefore ?? 0);
-        let status = 'unchanged';
-        if (!b)
-            status = 'new';
-        else if (!a)
-            status = 'dropped';
-        else if (rewritten || delta !== 0 || a.kind !== b.kind)
-            status = 'changed';
-        const metrics = {
-            schema: relation.schema,
-            size_before: sizeBefore,
-            size_after: sizeAfter,
-            size_delta: delta,
-            size_delta_percent: sizeBefore ? Math.round((delta / sizeBefore) * 10000) / 100 : null,
-            rows_before: b?.rows ?? null,
-            rows_after: a?.rows ?? null,
-            rewritten,
-            status,
-        };
-        if (isIndexKind(relation.kind))
-            diff.indexes[name] = { ...metrics, table: relation.table ?? '' };
-        else
-            diff.tables[name] = metrics;
-    }
-    return diff;
 }
 
 ;// CONCATENATED MODULE: ./src/engine/logger.ts
@@ -45056,6 +45054,18 @@ function expandPattern(pattern, workingDirectory) {
     return walk(base)
         .filter((file) => matcher.test(external_node_path_default().relative(base, file).split((external_node_path_default()).sep).join('/')))
         .map((file) => relative(workingDirectory, file));
+}
+/** Whether `file` (relative to the working directory) is one the patterns would match, on disk or not. */
+function matchesMigrationPatterns(patterns, file) {
+    return patterns.some((pattern) => {
+        const normalized = pattern.trim().replace(/\\/g, '/').replace(/^\.\//, '').replace(/\/$/, '');
+        if (!normalized)
+            return false;
+        if (hasMagic(normalized))
+            return globToRegExp(normalized).test(file);
+        // A plain name is a file, or a directory meaning its *.sql files.
+        return file === normalized || globToRegExp(`${normalized}/*.sql`).test(file);
+    });
 }
 function relative(workingDirectory, file) {
     return external_node_path_default().relative(workingDirectory, file).split((external_node_path_default()).sep).join('/');
@@ -47354,7 +47364,12 @@ function resolveMigrationFiles(config) {
         run: planned.run.filter((file) => only.includes(file)),
         skipped: [
             ...planned.skipped,
-            ...planned.run.filter((file) => !only.includes(file)).map((path) => ({ path, reason })),
+            ...planned.run
+                .filter((file) => !only.includes(file))
+                .map((path) => ({
+                path,
+                reason: config.runner.kind === 'sql' ? (config.runner.skipReasons?.[path] ?? reason) : reason,
+            })),
         ],
         layout,
     };
@@ -47777,7 +47792,10 @@ function buildReport(inputs) {
             : null,
     };
     report.violations = evaluateThresholds(report, config.thresholds);
-    report.passed = !inputs.cancelled && report.violations.length === 0 && (success || !config.failOnError);
+    report.passed =
+        !inputs.cancelled &&
+            (report.violations.length === 0 || !config.failOnViolation) &&
+            (success || !config.failOnError);
     return report;
 }
 /**
@@ -47824,6 +47842,11 @@ function rehearse_round(ms) {
     return Math.round(ms * 10) / 10;
 }
 
+;// CONCATENATED MODULE: ./src/render/json.ts
+function renderJson(report) {
+    return `${JSON.stringify(report, null, 2)}\n`;
+}
+
 ;// CONCATENATED MODULE: ./src/render/summary.ts
 
 
@@ -47834,6 +47857,8 @@ function rehearse_round(ms) {
 function verdict(report) {
     if (report.cancelled)
         return 'CANCELLED';
+    if (report.passed && report.violations.length)
+        return `PASSED (${report.violations.length} threshold(s) breached, fail-on-violation off)`;
     if (report.passed)
         return report.success ? 'PASSED' : 'PASSED (migration failed, fail-on-error off)';
     return 'FAILED';
@@ -47889,77 +47914,6 @@ function describeLockCapture(report) {
         return `sampled every ${runner.sample_interval_ms} ms (${runner.samples} samples, longest gap ${runner.max_sample_gap_ms} ms): hold times +/- one interval`;
     }
     return 'not monitored';
-}
-
-;// CONCATENATED MODULE: ./src/render/annotations.ts
-
-
-/** GitHub shows at most 10 annotations of each kind per step; we choose which. */
-const MAX_ANNOTATIONS_PER_KIND = 10;
-/**
- * Errors for each violation and for a failed migration, at the file and line of the
- * statement responsible; warnings for notable findings that did not breach a threshold
- * (a rewrite, a long ACCESS EXCLUSIVE hold). Pure: the report in, annotations out.
- */
-function renderAnnotations(report) {
-    const errors = [];
-    const warnings = [];
-    if (report.failure) {
-        errors.push({
-            level: 'error',
-            title: `pg-rehearsal: migration failed${report.failure.sqlstate ? ` (SQLSTATE ${report.failure.sqlstate})` : ''}`,
-            message: report.failure.message,
-            file: report.failure.path,
-            line: report.failure.line,
-        });
-    }
-    for (const v of report.violations) {
-        errors.push({
-            level: 'error',
-            title: `pg-rehearsal: ${v.rule} breached`,
-            message: v.message,
-            file: v.path,
-            line: v.line,
-        });
-    }
-    const violated = new Set(report.violations.map((v) => `${v.subject}:${v.path}:${v.line}`));
-    const seenRewrites = new Set();
-    for (const m of report.migrations) {
-        for (const s of m.statements) {
-            for (const table of s.rewrites) {
-                const metrics = report.metrics?.tables[table];
-                if (!metrics || seenRewrites.has(table) || violated.has(`${table}:${s.path}:${s.line}`))
-                    continue;
-                seenRewrites.add(table);
-                warnings.push({
-                    level: 'warning',
-                    title: 'pg-rehearsal: table rewritten',
-                    message: `${table} (${formatBytes(metrics.size_before ?? 0)}) is rewritten by this statement, under an ACCESS EXCLUSIVE lock`,
-                    file: s.path,
-                    line: s.line,
-                });
-            }
-        }
-    }
-    for (const lock of blockingLocks(report)) {
-        if (lock.blocks !== 'reads+writes' || lock.held_ms < 1000)
-            continue;
-        if (violated.has(`${lock.relation}:${lock.statement.path}:${lock.statement.line}`))
-            continue;
-        warnings.push({
-            level: 'warning',
-            title: 'pg-rehearsal: long ACCESS EXCLUSIVE lock',
-            message: `${lock.relation} is locked ACCESS EXCLUSIVE for ${formatDuration(lock.held_ms)}: reads and writes on it wait that long`,
-            file: lock.statement.path,
-            line: lock.statement.line,
-        });
-    }
-    return [...errors.slice(0, MAX_ANNOTATIONS_PER_KIND), ...warnings.slice(0, MAX_ANNOTATIONS_PER_KIND)];
-}
-
-;// CONCATENATED MODULE: ./src/render/json.ts
-function renderJson(report) {
-    return `${JSON.stringify(report, null, 2)}\n`;
 }
 
 ;// CONCATENATED MODULE: ./src/render/timeline.ts
@@ -48228,6 +48182,8 @@ function relationDetails(report) {
 }
 function footer(report, context) {
     const parts = [`<sub>pg-rehearsal ${report.tool.version}`];
+    if (context.commit)
+        parts.push(`commit ${code(context.commit.slice(0, 12))}`);
     if (context.runUrl)
         parts.push(`[workflow run](${context.runUrl})`);
     parts.push(`${report.completed_at.replace('T', ' ').replace(/\..*$/, ' UTC')}</sub>`);
@@ -48347,79 +48303,122 @@ function cancelOnSignals(onSignal) {
     return controller.signal;
 }
 
-;// CONCATENATED MODULE: ./src/action/changed-files.ts
+;// CONCATENATED MODULE: ./src/render/annotations.ts
 
 
-
-/** File statuses that mean "this PR adds or modifies the file". */
-const CHANGED_STATUSES = new Set(['added', 'modified', 'renamed', 'copied', 'changed']);
+/** GitHub shows at most 10 annotations of each kind per step; we choose which. */
+const MAX_ANNOTATIONS_PER_KIND = 10;
 /**
- * Files the pull request adds or modifies, repository-relative: from the API (every page),
- * else from `git diff` between the event's base and head. Undefined when neither works.
+ * Errors for each violation and for a failed migration, at the file and line of the
+ * statement responsible; warnings for notable findings that did not breach a threshold
+ * (a rewrite, a long ACCESS EXCLUSIVE hold). Pure: the report in, annotations out.
  */
-async function changedFilesOfPullRequest(octokit, pr, workspace, log) {
-    if (octokit) {
-        try {
-            const files = await octokit.paginate(octokit.rest.pulls.listFiles, {
-                owner: pr.owner,
-                repo: pr.repo,
-                pull_number: pr.number,
-                per_page: 100,
-            });
-            return files.filter((f) => CHANGED_STATUSES.has(f.status)).map((f) => f.filename);
-        }
-        catch (error) {
-            log.warn(`could not list the pull request's files through the API (${errors_errorMessage(error)}); trying git diff`);
+function renderAnnotations(report) {
+    const errors = [];
+    const warnings = [];
+    if (report.failure) {
+        errors.push({
+            level: 'error',
+            title: `pg-rehearsal: migration failed${report.failure.sqlstate ? ` (SQLSTATE ${report.failure.sqlstate})` : ''}`,
+            message: report.failure.message,
+            file: report.failure.path,
+            line: report.failure.line,
+        });
+    }
+    for (const v of report.violations) {
+        errors.push({
+            level: 'error',
+            title: `pg-rehearsal: ${v.rule} breached`,
+            message: v.message,
+            file: v.path,
+            line: v.line,
+        });
+    }
+    const violated = new Set(report.violations.map((v) => `${v.subject}:${v.path}:${v.line}`));
+    const seenRewrites = new Set();
+    for (const m of report.migrations) {
+        for (const s of m.statements) {
+            for (const table of s.rewrites) {
+                const metrics = report.metrics?.tables[table];
+                if (!metrics || seenRewrites.has(table) || violated.has(`${table}:${s.path}:${s.line}`))
+                    continue;
+                seenRewrites.add(table);
+                warnings.push({
+                    level: 'warning',
+                    title: 'pg-rehearsal: table rewritten',
+                    message: `${table} (${formatBytes(metrics.size_before ?? 0)}) is rewritten by this statement, under an ACCESS EXCLUSIVE lock`,
+                    file: s.path,
+                    line: s.line,
+                });
+            }
         }
     }
-    if (!pr.baseSha || !pr.headSha)
-        return undefined;
-    let output = '';
-    const code = await exec_exec('git', ['diff', '--name-only', '--diff-filter=ACMR', `${pr.baseSha}...${pr.headSha}`], {
-        cwd: workspace,
-        ignoreReturnCode: true,
-        silent: true,
-        listeners: { stdout: (data) => (output += data.toString()) },
-    });
-    if (code !== 0) {
-        log.warn(`git diff ${pr.baseSha.slice(0, 7)}...${pr.headSha.slice(0, 7)} failed; fetch the history (actions/checkout with fetch-depth: 0)`);
-        return undefined;
+    for (const lock of blockingLocks(report)) {
+        if (lock.blocks !== 'reads+writes' || lock.held_ms < 1000)
+            continue;
+        if (violated.has(`${lock.relation}:${lock.statement.path}:${lock.statement.line}`))
+            continue;
+        warnings.push({
+            level: 'warning',
+            title: 'pg-rehearsal: long ACCESS EXCLUSIVE lock',
+            message: `${lock.relation} is locked ACCESS EXCLUSIVE for ${formatDuration(lock.held_ms)}: reads and writes on it wait that long`,
+            file: lock.statement.path,
+            line: lock.statement.line,
+        });
     }
-    return output
-        .split('\n')
-        .map((l) => l.trim())
-        .filter(Boolean);
-}
-/** Repository-relative paths -> paths relative to the migrations' working directory. */
-function relativeToWorkingDirectory(files, workspace, workingDirectory) {
-    return files.map((file) => external_node_path_default().relative(workingDirectory, external_node_path_default().resolve(workspace, file)).split((external_node_path_default()).sep).join('/'));
+    return [...errors.slice(0, MAX_ANNOTATIONS_PER_KIND), ...warnings.slice(0, MAX_ANNOTATIONS_PER_KIND)];
 }
 
+;// CONCATENATED MODULE: external "node:os"
+const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_namespaceObject);
 ;// CONCATENATED MODULE: ./src/action/comment.ts
-/** `<!-- pg-rehearsal:<workflow>:<job> -->`: one sticky comment per workflow and job. */
-function commentMarker(workflow, job) {
-    return `<!-- pg-rehearsal:${workflow.replace(/-->/g, '')}:${job.replace(/-->/g, '')} -->`;
+
+/** The account GITHUB_TOKEN writes as; a GitHub App's installation token cannot read GET /user either. */
+const ACTIONS_BOT = 'github-actions[bot]';
+/**
+ * The default comment key: workflow, job, and a digest of working-directory and the
+ * migrations/command, so two steps of one job never share a comment. A matrix whose legs
+ * differ only in secrets or services needs an explicit comment-key.
+ */
+function defaultCommentKey(workflow, job, workingDirectory, runner) {
+    const digest = (0,external_node_crypto_.createHash)('sha256').update(`${workingDirectory}\n${runner}`).digest('hex').slice(0, 8);
+    return `${workflow}:${job}:${digest}`;
 }
-async function findStickyComment(octokit, target) {
+/** `<!-- pg-rehearsal:<key> -->` */
+function commentMarker(key) {
+    return `<!-- pg-rehearsal:${key.replace(/--+>?/g, '-')} -->`;
+}
+/** Who the token is: GET /user, else (forbidden for installation tokens) github-actions[bot]. */
+async function tokenLogin(octokit) {
+    try {
+        const { data } = await octokit.rest.users.getAuthenticated();
+        return data.login;
+    }
+    catch {
+        return ACTIONS_BOT;
+    }
+}
+/** This invocation's comment: the marker, written by the same account (another user's copy is left alone). */
+async function findStickyComment(octokit, target, login) {
     const comments = await octokit.paginate(octokit.rest.issues.listComments, {
         owner: target.owner,
         repo: target.repo,
         issue_number: target.issueNumber,
         per_page: 100,
     });
-    return comments.find((c) => c.body?.includes(target.marker));
+    return comments.find((c) => c.body?.split('\n', 1)[0] === target.marker && c.user?.login.toLowerCase() === login.toLowerCase());
 }
-/** Updates this job's comment in place, or creates it the first time. */
+/** Updates this invocation's comment in place, or creates it the first time. */
 async function upsertStickyComment(octokit, target, body, existing) {
-    const found = existing ?? (await findStickyComment(octokit, target));
-    if (found) {
+    if (existing) {
         const { data } = await octokit.rest.issues.updateComment({
             owner: target.owner,
             repo: target.repo,
-            comment_id: found.id,
+            comment_id: existing.id,
             body,
         });
-        return { url: data.html_url, action: 'updated' };
+        return { id: data.id, url: data.html_url, action: 'updated' };
     }
     const { data } = await octokit.rest.issues.createComment({
         owner: target.owner,
@@ -48427,7 +48426,275 @@ async function upsertStickyComment(octokit, target, body, existing) {
         issue_number: target.issueNumber,
         body,
     });
-    return { url: data.html_url, action: 'created' };
+    return { id: data.id, url: data.html_url, action: 'created' };
+}
+async function deleteComment(octokit, target, id) {
+    await octokit.rest.issues.deleteComment({ owner: target.owner, repo: target.repo, comment_id: id });
+}
+
+;// CONCATENATED MODULE: ./src/action/settings.ts
+
+
+
+
+
+function workspace() {
+    return process.env.GITHUB_WORKSPACE ?? process.cwd();
+}
+function commentModeOf(raw) {
+    const value = String(raw.comment || 'true')
+        .trim()
+        .toLowerCase();
+    if (value === 'on-failure')
+        return 'on-failure';
+    if (['true', 'false', 'yes', 'no', 'on', 'off', '1', '0'].includes(value))
+        return parseBooleanOption({ comment: value }, 'comment', true) ? 'true' : 'false';
+    throw new errors_ConfigError('comment', `comment: "${String(raw.comment)}" is not valid; use true, false or on-failure`);
+}
+function headShaOf(context) {
+    const payload = context.payload;
+    return (payload.pull_request?.head?.sha ??
+        payload.merge_group?.head_sha ??
+        payload.after ??
+        (context.sha || undefined));
+}
+/** Settings from the raw inputs only, so a setup error can still update this invocation's comment. */
+function actionSettings(raw, context) {
+    const text = (name) => String(raw[name] ?? '').trim();
+    const commentKey = text('comment-key') ||
+        defaultCommentKey(process.env.GITHUB_WORKFLOW ?? 'workflow', process.env.GITHUB_JOB ?? 'job', text('working-directory') || '.', text('command') || text('migrations'));
+    // One report per invocation: the comment key and the step's id (GITHUB_ACTION) tell them apart.
+    const slug = `${commentKey}-${process.env.GITHUB_ACTION ?? ''}`.replace(/[^A-Za-z0-9_.-]+/g, '_');
+    const defaultReport = external_node_path_default().join(process.env.RUNNER_TEMP ?? external_node_os_default().tmpdir(), 'pg-rehearsal', `${slug}.json`);
+    const pr = context.payload.pull_request;
+    const { owner, repo } = process.env.GITHUB_REPOSITORY ? context.repo : { owner: '', repo: '' };
+    return {
+        commentMode: commentModeOf(raw),
+        commentKey,
+        marker: commentMarker(commentKey),
+        reportPath: external_node_path_default().resolve(workspace(), text('report-path') || defaultReport),
+        changedOnly: parseBooleanOption(raw, 'changed-only', true),
+        baseRef: text('base-ref') || undefined,
+        token: text('github-token'),
+        pullRequest: pr && owner ? { owner, repo, issueNumber: pr.number } : undefined,
+        headSha: headShaOf(context),
+        runUrl: `${process.env.GITHUB_SERVER_URL ?? 'https://github.com'}/${owner}/${repo}/actions/runs/${process.env.GITHUB_RUN_ID ?? ''}`,
+    };
+}
+
+;// CONCATENATED MODULE: ./src/action/annotations.ts
+
+
+
+
+/**
+ * Errors and warnings at the file and line responsible (repository paths, as GitHub wants).
+ * A command run has no file of ours: its annotations point at none.
+ */
+function publishAnnotations(report, config) {
+    for (const a of renderAnnotations(report)) {
+        const file = a.file && config.runner.kind === 'sql'
+            ? external_node_path_default().relative(workspace(), external_node_path_default().resolve(config.workingDirectory, a.file))
+            : undefined;
+        const properties = { title: a.title, file, startLine: file ? a.line : undefined };
+        if (a.level === 'error')
+            error(a.message, properties);
+        else
+            warning(a.message, properties);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/action/git.ts
+
+/** Runs git quietly in `cwd`; never throws for a non-zero exit (callers explain what failed). */
+async function git(args, cwd) {
+    let stdout = '';
+    let stderr = '';
+    try {
+        const code = await exec_exec('git', args, {
+            cwd,
+            ignoreReturnCode: true,
+            silent: true,
+            listeners: {
+                stdout: (data) => (stdout += data.toString()),
+                stderr: (data) => (stderr += data.toString()),
+            },
+        });
+        return { code, stdout: stdout.trim(), stderr: stderr.trim() };
+    }
+    catch (error) {
+        // git itself missing, or cwd gone
+        return { code: -1, stdout: '', stderr: String(error) };
+    }
+}
+/**
+ * The repository's top directory, seen from `directory` (the working directory), whatever
+ * path actions/checkout used; undefined outside a git work tree.
+ */
+async function repositoryRoot(directory) {
+    const result = await git(['rev-parse', '--show-toplevel'], directory);
+    return result.code === 0 && result.stdout ? result.stdout : undefined;
+}
+async function isShallow(root) {
+    return (await git(['rev-parse', '--is-shallow-repository'], root)).stdout === 'true';
+}
+async function headCommit(root) {
+    const result = await git(['rev-parse', 'HEAD'], root);
+    return result.code === 0 ? result.stdout : undefined;
+}
+/** The first of `candidates` that names a commit here (`origin/main` before `main`). */
+async function resolveCommit(root, candidates) {
+    for (const ref of candidates) {
+        const result = await git(['rev-parse', '--verify', '--quiet', `${ref}^{commit}`], root);
+        if (result.code === 0 && result.stdout)
+            return result.stdout;
+    }
+    return undefined;
+}
+
+;// CONCATENATED MODULE: ./src/action/changed-files.ts
+
+
+/** The GitHub API lists at most this many files of a pull request. */
+const API_FILE_CAP = 3000;
+/** File statuses that mean "this change adds or modifies the file". */
+const ADDED_STATUSES = new Set(['added', 'renamed', 'copied']);
+const MODIFIED_STATUSES = new Set(['modified', 'changed']);
+async function pullRequestFilesFromApi(octokit, pr) {
+    const files = await octokit.paginate(octokit.rest.pulls.listFiles, {
+        owner: pr.owner,
+        repo: pr.repo,
+        pull_number: pr.number,
+        per_page: 100,
+    });
+    return {
+        listed: files.length,
+        files: files
+            .filter((f) => ADDED_STATUSES.has(f.status) || MODIFIED_STATUSES.has(f.status))
+            .map((f) => ({ path: f.filename, modified: MODIFIED_STATUSES.has(f.status) })),
+    };
+}
+/**
+ * Files added or modified between two commits, from git: `base...head` (since their merge
+ * base, as a pull request sees it) or `base..head` (exactly what a push or merge group adds).
+ * A failure is an error that says how to get the history, never an empty list.
+ */
+async function filesBetween(root, base, head, mergeBase) {
+    const range = `${base}${mergeBase ? '...' : '..'}${head}`;
+    const result = await git(['diff', '--name-status', '--diff-filter=ACMR', '-M', range, '--'], root);
+    if (result.code !== 0) {
+        const why = result.stderr.split('\n')[0] || `exit code ${result.code}`;
+        const shallow = await isShallow(root);
+        throw new errors_SetupError(`changed-only: git diff ${shortRange(base, head, mergeBase)} failed (${why}). ` +
+            (shallow
+                ? 'The clone is shallow: set `fetch-depth: 0` on actions/checkout so both commits are there'
+                : 'Both commits must be in the clone: set `fetch-depth: 0` on actions/checkout') +
+            ', or set changed-only: false to rehearse every matched migration.');
+    }
+    return parseNameStatus(result.stdout);
+}
+function shortRange(base, head, mergeBase) {
+    const short = (ref) => (/^[0-9a-f]{40}$/.test(ref) ? ref.slice(0, 7) : ref);
+    return `${short(base)}${mergeBase ? '...' : '..'}${short(head)}`;
+}
+/** `A\tpath`, `M\tpath`, `R100\told\tnew` -> files (a rename counts as a new file). */
+function parseNameStatus(output) {
+    const files = [];
+    for (const line of output.split('\n')) {
+        const fields = line.split('\t');
+        if (fields.length < 2)
+            continue;
+        files.push({ path: fields[fields.length - 1], modified: fields[0].startsWith('M') });
+    }
+    return files;
+}
+
+;// CONCATENATED MODULE: ./src/action/event.ts
+
+
+
+const ZERO_SHA = /^0+$/;
+/**
+ * The files the event adds or modifies, for every event that can gate a merge:
+ * pull_request(_target) (the API's list, or git diff when it is incomplete), merge_group
+ * (base_sha..head_sha), push (before..after), and any other event against `base-ref`.
+ * Throws when that cannot be known: changed-only is then never silently off.
+ */
+async function changesOfEvent(event, octokit, root, baseRef, log) {
+    const { eventName, payload } = event;
+    const needRoot = () => {
+        if (root)
+            return root;
+        throw new errors_SetupError(`changed-only: working-directory is not inside a git checkout, so the ${eventName} event's changes cannot be read; run actions/checkout (with fetch-depth: 0) first, or set changed-only: false`);
+    };
+    if (payload.pull_request)
+        return pullRequestChanges(event, octokit, root, log);
+    if (eventName === 'merge_group' && payload.merge_group) {
+        const { base_sha: base, head_sha: head } = payload.merge_group;
+        return { files: await filesBetween(needRoot(), base, head, false), skipReason: 'not in the merge group' };
+    }
+    if (eventName === 'push' && payload.before && payload.after && !ZERO_SHA.test(payload.before)) {
+        const { before, after } = payload;
+        return {
+            files: await filesBetween(needRoot(), before, after, false),
+            skipReason: `not changed by the push ${before.slice(0, 7)}..${after.slice(0, 7)}`,
+        };
+    }
+    const base = baseRef || payload.repository?.default_branch;
+    if (!base) {
+        throw new errors_ConfigError('changed-only', `changed-only: a ${eventName} event names no base to compare with; set base-ref (e.g. main) to rehearse what changed since it, or changed-only: false to rehearse every matched migration`);
+    }
+    return baseRefChanges(needRoot(), base);
+}
+async function baseRefChanges(root, base) {
+    const commit = await resolveCommit(root, [`origin/${base}`, base]);
+    if (!commit) {
+        throw new errors_SetupError(`base-ref: "${base}" is not in the clone; set \`fetch-depth: 0\` on actions/checkout (or fetch that branch), or set base-ref to a branch or commit that is`);
+    }
+    return { files: await filesBetween(root, commit, 'HEAD', true), skipReason: `not changed since ${base}` };
+}
+async function pullRequestChanges(event, octokit, root, log) {
+    const pr = event.payload.pull_request;
+    const skipReason = `not changed in PR #${pr.number}`;
+    const baseSha = pr.base?.sha;
+    const headSha = pr.head?.sha;
+    if (event.eventName === 'pull_request_target')
+        await requireHeadCheckout(root, headSha);
+    const viaGit = async (why) => {
+        if (!root || !baseSha || !headSha) {
+            throw new errors_SetupError(`changed-only: ${why}, and git cannot tell either (${root ? 'the event names no base and head' : 'working-directory is not in a git checkout'}); run actions/checkout with \`fetch-depth: 0\`, or set changed-only: false`);
+        }
+        log.warn(`${why}: reading the PR's files with git diff ${baseSha.slice(0, 7)}...${headSha.slice(0, 7)}`);
+        return { files: await filesBetween(root, baseSha, headSha, true), skipReason };
+    };
+    if (!octokit)
+        return viaGit('no github-token to list the pull request files');
+    let listed;
+    try {
+        listed = await pullRequestFilesFromApi(octokit, {
+            owner: event.owner,
+            repo: event.repo,
+            number: pr.number,
+        });
+    }
+    catch (error) {
+        return viaGit(`could not list the pull request's files through the API (${errors_errorMessage(error)})`);
+    }
+    const total = typeof pr.changed_files === 'number' ? pr.changed_files : undefined;
+    if (listed.listed >= API_FILE_CAP || (total !== undefined && total > listed.listed)) {
+        return viaGit(`the API listed ${listed.listed} of the PR's ${total ?? 'many'} files (it stops at ${API_FILE_CAP.toLocaleString('en')})`);
+    }
+    return { files: listed.files, skipReason };
+}
+/** pull_request_target checks out the base branch by default, where the PR's files are not. */
+async function requireHeadCheckout(root, headSha) {
+    const head = root ? await headCommit(root) : undefined;
+    if (head && head === headSha)
+        return;
+    const merged = root && headSha ? await git(['merge-base', '--is-ancestor', headSha, 'HEAD'], root) : undefined;
+    if (merged?.code === 0)
+        return; // a merge of the PR head is checked out
+    throw new errors_SetupError("pull_request_target runs on a checkout of the base branch, which does not have the PR's migrations; check out the PR head (actions/checkout with `ref: ${{ github.event.pull_request.head.sha }}`, for PRs you trust: the job has your secrets), or use the pull_request event");
 }
 
 ;// CONCATENATED MODULE: ./src/action/inputs.ts
@@ -48462,6 +48729,9 @@ const INPUT_NAMES = [
     'layout',
     'lock-sample-interval',
     'traffic',
+    'comment-key',
+    'base-ref',
+    'fail-on-violation',
 ];
 function readInputs() {
     const raw = {};
@@ -48506,6 +48776,158 @@ const actionLogger = {
     group: (name, fn) => group(name, fn),
 };
 
+;// CONCATENATED MODULE: ./src/action/outputs.ts
+
+/** The step's outputs: every one is set, whatever happened (empty or false when unknown). */
+class ActionOutputs {
+    values = {
+        passed: 'false',
+        'duration-ms': '0',
+        violations: '0',
+        'report-path': '',
+        'snapshot-name': '',
+        'comment-url': '',
+        'comment-id': '',
+    };
+    fromReport(report, reportPath) {
+        this.values.passed = String(report.passed);
+        this.values['duration-ms'] = String(Math.round(report.phases_ms.migrate));
+        this.values.violations = String(report.violations.length);
+        this.values['report-path'] = reportPath;
+        this.values['snapshot-name'] = report.snapshot?.name ?? '';
+    }
+    comment(published) {
+        this.values['comment-url'] = published.url;
+        this.values['comment-id'] = published.id;
+    }
+    write() {
+        for (const [name, value] of Object.entries(this.values))
+            setOutput(name, value);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/action/publish-comment.ts
+
+
+
+
+const NONE = { id: '', url: '' };
+/**
+ * The sticky PR comment of this invocation. `comment: on-failure` writes only on failure and
+ * deletes its earlier failure comment once the run passes. Never fails the step: a refused
+ * write is a warning (the job summary has the same text).
+ */
+async function publishComment(settings, octokit, body, failed) {
+    const pr = settings.pullRequest;
+    if (settings.commentMode === 'false' || !pr)
+        return NONE;
+    if (!octokit) {
+        warning('no github-token: the rehearsal is in the job summary only');
+        return NONE;
+    }
+    const target = { ...pr, marker: settings.marker };
+    try {
+        const existing = await findStickyComment(octokit, target, await tokenLogin(octokit));
+        if (settings.commentMode === 'on-failure' && !failed) {
+            if (existing) {
+                await deleteComment(octokit, target, existing.id);
+                info('deleted the earlier failure comment: this run passed');
+            }
+            return NONE;
+        }
+        const result = await upsertStickyComment(octokit, target, body, existing);
+        info(`${result.action} the PR comment: ${result.url}`);
+        return { id: String(result.id), url: result.url };
+    }
+    catch (error) {
+        warnCommentFailed(error);
+        return NONE;
+    }
+}
+function warnCommentFailed(error) {
+    const status = error.status;
+    if (status === 403 || status === 404) {
+        warning(`could not write the PR comment (HTTP ${status}): the token needs \`permissions: pull-requests: write\`, ` +
+            'and pull requests from forks get a read-only token. The rehearsal is in the job summary; the check result is unaffected.');
+    }
+    else {
+        warning(`could not write the PR comment: ${redactUrlString(errors_errorMessage(error))}; the rehearsal is in the job summary`);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/action/selection.ts
+
+
+
+
+const MODIFIED_AFTER_RELEASE = 'modified after release: the base already had it, so production has run it';
+/**
+ * Restricts the built-in runner to the migrations the event adds. Paths are resolved from
+ * the repository root (what the API and git list) to the working directory, whatever the
+ * checkout path. A changed file the globs match that is not on disk is an error naming it:
+ * a pass that ran none of the change is never given. Files the base already had are not
+ * re-run; they are reported as modified after release.
+ */
+function selectChangedMigrations(config, changes, root, log) {
+    if (config.runner.kind !== 'sql')
+        return;
+    const patterns = config.runner.patterns;
+    const matched = changes.files
+        .map((file) => ({
+        ...file,
+        relative: external_node_path_default().relative(config.workingDirectory, external_node_path_default().resolve(root, file.path))
+            .split((external_node_path_default()).sep)
+            .join('/'),
+    }))
+        .filter((file) => !file.relative.startsWith('../') && matchesMigrationPatterns(patterns, file.relative));
+    const missing = matched.filter((file) => !(0,external_node_fs_namespaceObject.existsSync)(external_node_path_default().resolve(config.workingDirectory, file.relative)));
+    if (missing.length) {
+        throw new errors_SetupError(`the change adds or modifies ${missing.length} migration(s) that are not in this checkout: ${missing
+            .slice(0, 10)
+            .map((f) => f.path)
+            .join(', ')}${missing.length > 10 ? ', …' : ''} (working-directory ${config.workingDirectory}, repository root ${root}); check out the change's head commit and check working-directory`);
+    }
+    const modified = matched.filter((file) => file.modified);
+    for (const file of modified) {
+        log.warn(`${file.path} is ${MODIFIED_AFTER_RELEASE}; it is not re-run. Add a new migration instead of editing a released one`);
+    }
+    config.runner.onlyFiles = matched.filter((file) => !file.modified).map((file) => file.relative);
+    config.runner.skipReason = changes.skipReason;
+    config.runner.skipReasons = Object.fromEntries(modified.map((file) => [file.relative, MODIFIED_AFTER_RELEASE]));
+}
+
+;// CONCATENATED MODULE: ./src/action/setup-error.ts
+/** The sticky comment after a setup error or cancel: the verdict it replaces no longer holds. */
+function setupErrorMarkdown(settings, kind, message) {
+    const commit = settings.headSha ? ` on \`${settings.headSha.slice(0, 12)}\`` : '';
+    return [
+        settings.marker,
+        `### ⚠️ pg-rehearsal: ${kind}${commit}`,
+        '',
+        `**${kind === 'cancelled' ? 'Cancelled' : 'Setup error'}:** ${message.replace(/\n/g, ' ')}`,
+        '',
+        'No verdict for this commit: an earlier result on this pull request no longer applies.',
+        '',
+        `<sub>[workflow run](${settings.runUrl})</sub>`,
+        '',
+    ].join('\n');
+}
+/**
+ * A pull request from a fork gets no secrets: source-url is empty. Say so instead of
+ * "source-url is required", and never pass.
+ */
+function skippedForFork(raw, payload) {
+    const pr = payload.pull_request;
+    if (!pr || String(raw['source-url'] ?? '').trim() || String(raw.snapshot ?? '').trim() === 'existing')
+        return undefined;
+    const head = pr.head?.repo;
+    const fromFork = head?.fork === true || (head?.full_name && head.full_name !== pr.base?.repo?.full_name);
+    if (!fromFork)
+        return undefined;
+    return ('the rehearsal was skipped: source-url is empty because GitHub does not give secrets to pull requests from forks. ' +
+        'Rehearse fork PRs from a trusted workflow (pull_request_target checking out the PR head, after review), or against a snapshot server the workflow can reach without a secret');
+}
+
 ;// CONCATENATED MODULE: ./src/action/state.ts
 
 /**
@@ -48528,6 +48950,42 @@ function snapshotLeftByMain() {
     return name;
 }
 
+;// CONCATENATED MODULE: ./src/action/summary.ts
+
+
+
+/** GitHub refuses a job summary over 1 MiB, counted in bytes. */
+const SUMMARY_LIMIT_BYTES = 1024 * 1024;
+/** The summary at most `limitBytes` in UTF-8: re-rendered with fewer characters until it fits. */
+function summaryMarkdown(report, runUrl, limitBytes = SUMMARY_LIMIT_BYTES) {
+    let limit = limitBytes - 4096;
+    for (let attempt = 0; attempt < 8; attempt++) {
+        const text = renderMarkdown(report, {
+            runUrl,
+            limit,
+            fullReportHint: 'The JSON report (the report-path output) has everything.',
+        });
+        const bytes = Buffer.byteLength(text);
+        if (bytes <= limitBytes)
+            return text;
+        limit = Math.floor((limit * (limitBytes - 4096)) / bytes);
+    }
+    // Only reached with pathological text: cut at a character boundary.
+    const cut = Buffer.from(renderMarkdown(report, { runUrl, limit }))
+        .subarray(0, limitBytes - 100)
+        .toString('utf8')
+        .replace(/\uFFFD$/, '');
+    return `${cut}\n\n_(cut to fit the job summary; the JSON report has everything)_\n`;
+}
+async function publishSummary(report, runUrl, log) {
+    try {
+        await summary.addRaw(summaryMarkdown(report, runUrl)).write();
+    }
+    catch (error) {
+        log.warn(`could not write the job summary: ${errors_errorMessage(error)}`);
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/action/main.ts
 
 
@@ -48548,166 +49006,88 @@ function snapshotLeftByMain() {
 
 
 
-function defaultReportPath() {
-    return external_node_path_default().join(process.env.RUNNER_TEMP ?? external_node_os_default().tmpdir(), 'pg-rehearsal', 'report.json');
-}
-function commentModeOf(raw) {
-    const value = String(raw.comment || 'true')
-        .trim()
-        .toLowerCase();
-    if (value === 'on-failure')
-        return 'on-failure';
-    return parseBooleanOption({ comment: value }, 'comment', true) ? 'true' : 'false';
-}
-function pullRequestOf(context) {
-    const pr = context.payload.pull_request;
-    if (!pr)
-        return undefined;
-    return {
-        owner: context.repo.owner,
-        repo: context.repo.repo,
-        number: pr.number,
-        baseSha: pr.base?.sha,
-        headSha: pr.head?.sha,
-    };
-}
-function workspace() {
-    return process.env.GITHUB_WORKSPACE ?? process.cwd();
-}
-/** With changed-only on a pull request, the built-in runner applies only what the PR adds or modifies. */
-async function selectChangedMigrations(config, octokit, pr) {
-    if (config.runner.kind !== 'sql')
+
+
+
+
+/** changed-only: the built-in runner applies what the event adds, found from the repository root. */
+async function selectChanges(config, settings, octokit) {
+    if (!settings.changedOnly || config.runner.kind !== 'sql')
         return;
-    const changed = await changedFilesOfPullRequest(octokit, pr, workspace(), actionLogger);
-    if (!changed) {
-        actionLogger.warn('could not tell which files the pull request changed; rehearsing every matched migration');
-        return;
-    }
-    config.runner.onlyFiles = relativeToWorkingDirectory(changed, workspace(), config.workingDirectory);
-    config.runner.skipReason = `not changed in PR #${pr.number}`;
+    const root = await repositoryRoot(config.workingDirectory);
+    const { eventName, payload } = github_context;
+    const { owner, repo } = github_context.repo;
+    const changes = await changesOfEvent({ eventName, payload, owner, repo }, octokit, root, settings.baseRef, actionLogger);
+    // Outside a git checkout (the API's list only), paths are relative to the workspace.
+    selectChangedMigrations(config, changes, root ?? workspace(), actionLogger);
 }
-function publishAnnotations(report, config) {
-    for (const a of renderAnnotations(report)) {
-        const file = a.file
-            ? external_node_path_default().relative(workspace(), external_node_path_default().resolve(config.workingDirectory, a.file))
-            : undefined;
-        const properties = { title: a.title, file, startLine: a.line };
-        if (a.level === 'error')
-            error(a.message, properties);
-        else
-            warning(a.message, properties);
-    }
+function failureReasons(report, config) {
+    return [
+        report.failure && config.failOnError ? `migration failed: ${report.error}` : '',
+        report.cancelled ? 'the run was cancelled' : '',
+        report.violations.length && config.failOnViolation
+            ? `${report.violations.length} threshold(s) breached: ${report.violations.map((v) => v.rule).join(', ')}`
+            : '',
+    ].filter(Boolean);
 }
-async function publishComment(report, mode, octokit, pr, marker, body) {
-    if (mode === 'false' || !pr)
-        return '';
-    if (!octokit) {
-        actionLogger.warn('no github-token: the rehearsal is in the job summary only');
-        return '';
-    }
-    const target = {
-        owner: pr.owner,
-        repo: pr.repo,
-        issueNumber: pr.number,
-        marker,
-    };
-    try {
-        let existing;
-        if (mode === 'on-failure' && report.passed) {
-            // Only an earlier failure's comment is brought up to date; no new comment on success.
-            existing = await findStickyComment(octokit, target);
-            if (!existing)
-                return '';
-        }
-        const result = await upsertStickyComment(octokit, target, body, existing);
-        info(`${result.action} the PR comment: ${result.url}`);
-        return result.url;
-    }
-    catch (error) {
-        const status = error.status;
-        if (status === 403 || status === 404) {
-            warning(`could not write the PR comment (HTTP ${status}): the token needs \`permissions: pull-requests: write\`, ` +
-                'and pull requests from forks get a read-only token. The rehearsal is in the job summary; the check result is unaffected.');
-        }
-        else {
-            warning(`could not write the PR comment: ${redactUrlString(errors_errorMessage(error))}; the rehearsal is in the job summary`);
-        }
-        return '';
-    }
+/** Report file, log, summary, annotations, comment, outputs, verdict. */
+async function publish(report, config, settings, octokit, outputs) {
+    (0,external_node_fs_namespaceObject.mkdirSync)(external_node_path_default().dirname(settings.reportPath), { recursive: true });
+    (0,external_node_fs_namespaceObject.writeFileSync)(settings.reportPath, renderJson(report));
+    outputs.fromReport(report, settings.reportPath);
+    await actionLogger.group('Observations', async () => info(renderText(report)));
+    await publishSummary(report, settings.runUrl, actionLogger);
+    publishAnnotations(report, config);
+    const body = renderMarkdown(report, {
+        marker: settings.marker,
+        runUrl: settings.runUrl,
+        commit: settings.headSha,
+        fullReportHint: `The job summary of the [workflow run](${settings.runUrl}) and the JSON report (${external_node_path_default().basename(settings.reportPath)}) have everything.`,
+    });
+    outputs.comment(await publishComment(settings, octokit, body, !report.passed || report.violations.length > 0));
+    const reasons = failureReasons(report, config);
+    if (reasons.length)
+        setFailed(`pg-rehearsal: ${reasons.join('; ')}`);
 }
-/** The Action's main step: inputs -> engine -> report, summary, comment, annotations, outputs, verdict. */
+/** The Action's main step: inputs -> settings -> rehearse -> publishers. */
 async function main() {
     // A cancelled job gets SIGINT, then SIGTERM: cancel, drop the snapshot, report, exit.
     const signal = cancelOnSignals((name) => warning(`${name}: cancelling the run and dropping the snapshot`));
     const raw = readInputs();
     maskSecrets(raw);
-    const outputs = {
-        passed: 'false',
-        'duration-ms': '0',
-        violations: '0',
-        'report-path': '',
-        'snapshot-name': '',
-        'comment-url': '',
-    };
+    const outputs = new ActionOutputs();
+    let settings;
+    let octokit;
     try {
+        settings = actionSettings(raw, github_context);
+        octokit = settings.token ? getOctokit(settings.token) : undefined;
+        const fork = skippedForFork(raw, github_context.payload);
+        if (fork)
+            throw new errors_ConfigError('source-url', fork);
         const config = configFromInputs(raw);
-        const commentMode = commentModeOf(raw);
-        const reportPath = external_node_path_default().resolve(workspace(), String(raw['report-path'] || defaultReportPath()));
-        const token = String(raw['github-token'] ?? '');
-        const octokit = token ? getOctokit(token) : undefined;
-        const pr = pullRequestOf(github_context);
-        if (pr && parseBooleanOption(raw, 'changed-only', true))
-            await selectChangedMigrations(config, octokit, pr);
+        await selectChanges(config, settings, octokit);
         const report = await rehearse(config, {
             log: actionLogger,
             signal,
             onSnapshotCreated: rememberSnapshotCreated,
             onSnapshotDropped: rememberSnapshotDropped,
         });
-        (0,external_node_fs_namespaceObject.mkdirSync)(external_node_path_default().dirname(reportPath), { recursive: true });
-        (0,external_node_fs_namespaceObject.writeFileSync)(reportPath, renderJson(report));
-        outputs.passed = String(report.passed);
-        outputs['duration-ms'] = String(Math.round(report.phases_ms.migrate));
-        outputs.violations = String(report.violations.length);
-        outputs['report-path'] = reportPath;
-        outputs['snapshot-name'] = report.snapshot?.name ?? '';
-        await actionLogger.group('Observations', async () => info(renderText(report)));
-        const { owner, repo } = pr ?? { owner: '', repo: '' };
-        const runUrl = owner
-            ? `${process.env.GITHUB_SERVER_URL ?? 'https://github.com'}/${owner}/${repo}/actions/runs/${process.env.GITHUB_RUN_ID ?? ''}`
-            : undefined;
-        const marker = commentMarker(process.env.GITHUB_WORKFLOW ?? 'workflow', process.env.GITHUB_JOB ?? 'job');
-        const markdown = renderMarkdown(report, {
-            marker,
-            runUrl,
-            fullReportHint: `The job summary of the [workflow run](${runUrl ?? '#'}) and the JSON report (${external_node_path_default().basename(reportPath)}) have everything.`,
-            limit: 60_000,
-        });
-        try {
-            await summary.addRaw(renderMarkdown(report, { runUrl, limit: 1_000_000 })).write();
-        }
-        catch (error) {
-            actionLogger.warn(`could not write the job summary: ${errors_errorMessage(error)}`);
-        }
-        publishAnnotations(report, config);
-        outputs['comment-url'] = await publishComment(report, commentMode, octokit, pr, marker, markdown);
-        if (!report.passed) {
-            const reasons = [
-                report.failure ? `migration failed: ${report.error}` : '',
-                report.violations.length
-                    ? `${report.violations.length} threshold(s) breached: ${report.violations.map((v) => v.rule).join(', ')}`
-                    : '',
-            ].filter(Boolean);
-            setFailed(`pg-rehearsal: ${reasons.join('; ')}`);
-        }
+        await publish(report, config, settings, octokit, outputs);
     }
     catch (error) {
-        const prefix = error instanceof errors_ConfigError ? 'invalid input ' : '';
-        setFailed(`pg-rehearsal: ${prefix}${redactUrlString(errors_errorMessage(error))}`);
+        const prefix = error instanceof errors_ConfigError && !errors_errorMessage(error).startsWith('the rehearsal was skipped')
+            ? 'invalid input '
+            : '';
+        const message = redactUrlString(errors_errorMessage(error));
+        setFailed(`pg-rehearsal: ${prefix}${message}`);
+        if (settings) {
+            // No stale verdict: an earlier green comment must not stand while the check is red.
+            const kind = error instanceof CancelledError ? 'cancelled' : 'could not run';
+            outputs.comment(await publishComment(settings, octokit, setupErrorMarkdown(settings, kind, `${prefix}${message}`), true));
+        }
     }
     finally {
-        for (const [name, value] of Object.entries(outputs))
-            setOutput(name, value);
+        outputs.write();
     }
 }
 void main();

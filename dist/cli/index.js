@@ -7542,6 +7542,7 @@ function buildConfig(raw, context = {}) {
         metrics: bool('metrics', true),
         thresholds,
         failOnError: bool('fail-on-error', true),
+        failOnViolation: bool('fail-on-violation', true),
         timeoutMs,
         runId: sanitizeRunId(context.runId ?? localRunId()),
         pgBinDir: text('pg-bin-dir'),
@@ -7993,6 +7994,18 @@ function expandPattern(pattern, workingDirectory) {
     return walk(base)
         .filter((file) => matcher.test(external_node_path_default().relative(base, file).split((external_node_path_default()).sep).join('/')))
         .map((file) => relative(workingDirectory, file));
+}
+/** Whether `file` (relative to the working directory) is one the patterns would match, on disk or not. */
+function matchesMigrationPatterns(patterns, file) {
+    return patterns.some((pattern) => {
+        const normalized = pattern.trim().replace(/\\/g, '/').replace(/^\.\//, '').replace(/\/$/, '');
+        if (!normalized)
+            return false;
+        if (hasMagic(normalized))
+            return globToRegExp(normalized).test(file);
+        // A plain name is a file, or a directory meaning its *.sql files.
+        return file === normalized || globToRegExp(`${normalized}/*.sql`).test(file);
+    });
 }
 function relative(workingDirectory, file) {
     return external_node_path_default().relative(workingDirectory, file).split((external_node_path_default()).sep).join('/');
@@ -10289,7 +10302,12 @@ function resolveMigrationFiles(config) {
         run: planned.run.filter((file) => only.includes(file)),
         skipped: [
             ...planned.skipped,
-            ...planned.run.filter((file) => !only.includes(file)).map((path) => ({ path, reason })),
+            ...planned.run
+                .filter((file) => !only.includes(file))
+                .map((path) => ({
+                path,
+                reason: config.runner.kind === 'sql' ? (config.runner.skipReasons?.[path] ?? reason) : reason,
+            })),
         ],
         layout,
     };
@@ -10712,7 +10730,10 @@ function buildReport(inputs) {
             : null,
     };
     report.violations = evaluateThresholds(report, config.thresholds);
-    report.passed = !inputs.cancelled && report.violations.length === 0 && (success || !config.failOnError);
+    report.passed =
+        !inputs.cancelled &&
+            (report.violations.length === 0 || !config.failOnViolation) &&
+            (success || !config.failOnError);
     return report;
 }
 /**
@@ -10769,6 +10790,8 @@ function rehearse_round(ms) {
 function verdict(report) {
     if (report.cancelled)
         return 'CANCELLED';
+    if (report.passed && report.violations.length)
+        return `PASSED (${report.violations.length} threshold(s) breached, fail-on-violation off)`;
     if (report.passed)
         return report.success ? 'PASSED' : 'PASSED (migration failed, fail-on-error off)';
     return 'FAILED';

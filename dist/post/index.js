@@ -39383,6 +39383,7 @@ function buildConfig(raw, context = {}) {
         metrics: bool('metrics', true),
         thresholds,
         failOnError: bool('fail-on-error', true),
+        failOnViolation: bool('fail-on-violation', true),
         timeoutMs,
         runId: sanitizeRunId(context.runId ?? localRunId()),
         pgBinDir: text('pg-bin-dir'),
@@ -39448,6 +39449,9 @@ const INPUT_NAMES = [
     'layout',
     'lock-sample-interval',
     'traffic',
+    'comment-key',
+    'base-ref',
+    'fail-on-violation',
 ];
 function readInputs() {
     const raw = {};

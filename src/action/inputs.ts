@@ -30,6 +30,9 @@ export const INPUT_NAMES = [
   'layout',
   'lock-sample-interval',
   'traffic',
+  'comment-key',
+  'base-ref',
+  'fail-on-violation',
 ] as const;
 
 export function readInputs(): RawOptions {

@@ -74,7 +74,12 @@ export function resolveMigrationFiles(config: RehearsalConfig): {
     run: planned.run.filter((file) => only.includes(file)),
     skipped: [
       ...planned.skipped,
-      ...planned.run.filter((file) => !only.includes(file)).map((path) => ({ path, reason })),
+      ...planned.run
+        .filter((file) => !only.includes(file))
+        .map((path) => ({
+          path,
+          reason: config.runner.kind === 'sql' ? (config.runner.skipReasons?.[path] ?? reason) : reason,
+        })),
     ],
     layout,
   };
@@ -557,7 +562,10 @@ function buildReport(inputs: ReportInputs): Report {
       : null,
   };
   report.violations = evaluateThresholds(report, config.thresholds);
-  report.passed = !inputs.cancelled && report.violations.length === 0 && (success || !config.failOnError);
+  report.passed =
+    !inputs.cancelled &&
+    (report.violations.length === 0 || !config.failOnViolation) &&
+    (success || !config.failOnError);
   return report;
 }
 

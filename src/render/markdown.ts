@@ -22,6 +22,8 @@ export interface MarkdownContext {
   /** Where the complete report lives when the comment had to be shortened. */
   fullReportHint?: string;
   limit?: number;
+  /** The commit rehearsed (the PR head), named so a verdict is never read for another one. */
+  commit?: string;
 }
 
 const code = (text: string) => `\`${text.replace(/`/g, "'")}\``;
@@ -248,6 +250,7 @@ function relationDetails(report: Report): string {
 
 function footer(report: Report, context: MarkdownContext): string {
   const parts = [`<sub>pg-rehearsal ${report.tool.version}`];
+  if (context.commit) parts.push(`commit ${code(context.commit.slice(0, 12))}`);
   if (context.runUrl) parts.push(`[workflow run](${context.runUrl})`);
   parts.push(`${report.completed_at.replace('T', ' ').replace(/\..*$/, ' UTC')}</sub>`);
   return parts.join(' · ');
