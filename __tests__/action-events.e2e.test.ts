@@ -5,7 +5,14 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { runAction, type ActionEnvironment } from './helpers/action-runner.js';
 import { FakeGitHub } from './helpers/fake-github.js';
 import { GitRepo } from './helpers/git-repo.js';
-import { createDatabase, databasesLike, dropDatabase, testServers } from './helpers/servers.js';
+import {
+  createDatabase,
+  databasesLike,
+  dropDatabase,
+  query,
+  testServers,
+  withDatabase,
+} from './helpers/servers.js';
 
 /**
  * The Action finds the change's migrations on every event and checkout, or fails loudly:
@@ -206,5 +213,96 @@ describe('the Action finds the change on every event and checkout', () => {
     expect(ran(run)).toEqual(['db/migrations/002_note.sql']);
     expect(run.stdout).toMatch(/::warning::db\/migrations\/001_orders\.sql is modified after release/);
     expect(github.comments[0].body).toMatch(/`db\/migrations\/001_orders.sql` \(modified after release/);
+  });
+});
+
+describe('history tables: pending as the tool sees it, on every event', () => {
+  const github = new FakeGitHub();
+  const repos: GitRepo[] = [];
+  let sourceUrl: string;
+  beforeAll(async () => {
+    await github.start();
+    // Production ran version 1 with Flyway and with golang-migrate (one table each).
+    sourceUrl = await createDatabase(
+      local.url,
+      `${SOURCE}
+CREATE TABLE flyway_schema_history (installed_rank int PRIMARY KEY, version varchar(50), description varchar(200) NOT NULL,
+  type varchar(20) NOT NULL, script varchar(1000) NOT NULL, checksum int, installed_by varchar(100) NOT NULL,
+  installed_on timestamp NOT NULL DEFAULT now(), execution_time int NOT NULL, success boolean NOT NULL);
+INSERT INTO flyway_schema_history VALUES (1, '1', 'orders', 'SQL', 'V1__orders.sql', NULL, 'flyway', now(), 5, true);
+CREATE TABLE schema_migrations (version bigint PRIMARY KEY, dirty boolean NOT NULL);
+INSERT INTO schema_migrations VALUES (1, false);`,
+    );
+  });
+  afterAll(async () => {
+    await github.stop();
+    await dropDatabase(sourceUrl);
+    for (const r of repos) r.remove();
+  });
+  afterEach(async () => {
+    expect(await databasesLike(local.url, 'pg_rehearsal_515151%')).toEqual([]);
+  });
+
+  /** Runs the Action keeping the snapshot, returns what ran and the snapshot's history rows. */
+  async function rehearseKept(
+    files: Record<string, string>,
+    sql: string,
+    event: ActionEnvironment['event'],
+    extra = {},
+  ) {
+    const repo = GitRepo.create();
+    repos.push(repo);
+    const first = repo.commit({ 'README.md': 'shop' });
+    const head = repo.commit(files);
+    const payload = event?.name === 'push' ? { before: first, after: head } : (event?.payload ?? {});
+    const run = await runAction(
+      { 'source-url': sourceUrl, migrations: 'db/*.sql', 'keep-snapshot': 'true', ...extra },
+      {
+        workspace: repo.dir,
+        apiUrl: github.url,
+        event: event && { name: event.name, payload },
+        env: { GITHUB_RUN_ID: '515151' },
+      },
+    );
+    const snapshot = withDatabase(local.url, run.outputs['snapshot-name']);
+    try {
+      return { run, rows: await query(snapshot, sql) };
+    } finally {
+      await dropDatabase(snapshot);
+    }
+  }
+
+  it('Flyway on workflow_dispatch: only the version flyway_schema_history lacks runs, and is recorded', async () => {
+    const { run, rows } = await rehearseKept(
+      {
+        'db/V1__orders.sql': 'CREATE TABLE orders (id bigint PRIMARY KEY);',
+        'db/V2__add_note.sql': 'ALTER TABLE orders ADD COLUMN note text;',
+      },
+      'SELECT version, script, success FROM flyway_schema_history ORDER BY installed_rank',
+      { name: 'workflow_dispatch', payload: {} },
+      { 'changed-only': 'false' },
+    );
+    expect(run.code).toBe(0);
+    expect(ran(run)).toEqual(['db/V2__add_note.sql']);
+    expect(run.stdout).toContain('flyway_schema_history: 1 migration(s) already applied, 1 pending');
+    expect(rows).toEqual([
+      { version: '1', script: 'V1__orders.sql', success: true },
+      { version: '2', script: 'V2__add_note.sql', success: true },
+    ]);
+  });
+
+  it('golang-migrate on push: a push that adds 1 and 2 runs only 2, and schema_migrations moves to 2', async () => {
+    const { run, rows } = await rehearseKept(
+      {
+        'db/1_orders.up.sql': 'CREATE TABLE orders (id bigint PRIMARY KEY);',
+        'db/1_orders.down.sql': 'DROP TABLE orders;',
+        'db/2_note.up.sql': 'ALTER TABLE orders ADD COLUMN note text;',
+      },
+      'SELECT version::int AS version, dirty FROM schema_migrations',
+      { name: 'push', payload: {} },
+    );
+    expect(run.code).toBe(0);
+    expect(ran(run)).toEqual(['db/2_note.up.sql']);
+    expect(rows).toEqual([{ version: 2, dirty: false }]);
   });
 });

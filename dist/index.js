@@ -45135,6 +45135,138 @@ function sortNaturally(files) {
     return [...files].sort((a, b) => collator.compare(a, b) || (a < b ? -1 : a > b ? 1 : 0));
 }
 
+;// CONCATENATED MODULE: ./src/engine/runner/history.ts
+
+/**
+ * Migration tools that keep a history table in the database decide what is pending from it,
+ * not from a diff: Flyway (`flyway_schema_history`), golang-migrate (`schema_migrations`,
+ * one row: the current version) and dbmate (`schema_migrations`, one row per version).
+ * The rehearsal reads the SNAPSHOT's table the same way, and records what it applied there
+ * as the tool would, so the snapshot ends as production will.
+ */
+const HISTORY_LAYOUTS = new Set(['flyway', 'golang-migrate', 'dbmate']);
+/** The skip reason of a file the change modified though the base already had it. */
+const MODIFIED_AFTER_RELEASE = 'modified after release: the base already had it, so production has run it';
+const FLYWAY_NAME = /^([VR])([0-9][0-9._]*)?__(.+)\.sql$/i;
+function flywayVersion(version) {
+    return version
+        .split(/[._]/)
+        .filter(Boolean)
+        .map((part) => String(Number(part)))
+        .join('.');
+}
+async function tableExists(client, table, column) {
+    const { rows } = await client.query(`SELECT EXISTS (SELECT 1 FROM information_schema.columns
+       WHERE table_schema = ANY (current_schemas(false)) AND table_name = $1 AND ($2::text IS NULL OR column_name = $2)) AS ok`, [table, column ?? null]);
+    return rows[0].ok;
+}
+async function flywayHistory(client) {
+    if (!(await tableExists(client, 'flyway_schema_history')))
+        return undefined;
+    const { rows } = await client.query('SELECT version, script FROM flyway_schema_history WHERE success');
+    const versions = new Set(rows.filter((r) => r.version).map((r) => flywayVersion(r.version)));
+    const scripts = new Set(rows.map((r) => r.script));
+    return {
+        table: 'flyway_schema_history',
+        isApplied: (file) => {
+            const match = FLYWAY_NAME.exec(external_node_path_default().basename(file));
+            if (!match)
+                return false;
+            // A repeatable migration Flyway re-runs when its checksum changes; we re-run it when unrecorded.
+            return match[2] ? versions.has(flywayVersion(match[2])) : scripts.has(external_node_path_default().basename(file));
+        },
+        record: async (db, applied) => {
+            for (const m of applied) {
+                const match = FLYWAY_NAME.exec(external_node_path_default().basename(m.path));
+                await db.query(`INSERT INTO flyway_schema_history
+             (installed_rank, version, description, type, script, checksum, installed_by, execution_time, success)
+           SELECT coalesce(max(installed_rank), 0) + 1, $1, $2, 'SQL', $3, NULL, current_user, $4, true
+             FROM flyway_schema_history`, [
+                    match?.[2] ? flywayVersion(match[2]) : null,
+                    (match?.[3] ?? '').replace(/_/g, ' '),
+                    external_node_path_default().basename(m.path),
+                    Math.round(m.duration_ms),
+                ]);
+            }
+        },
+    };
+}
+function leadingNumber(file) {
+    return /^(\d+)/.exec(external_node_path_default().basename(file))?.[1];
+}
+async function golangMigrateHistory(client) {
+    if (!(await tableExists(client, 'schema_migrations', 'dirty')))
+        return undefined;
+    const { rows } = await client.query('SELECT version::text AS version FROM schema_migrations');
+    const current = rows.length ? BigInt(rows[0].version) : -1n;
+    return {
+        table: 'schema_migrations',
+        isApplied: (file) => BigInt(leadingNumber(file) ?? '-1') <= current,
+        record: async (db, applied) => {
+            const last = applied.at(-1);
+            if (!last)
+                return;
+            // golang-migrate keeps one row: the version the database is at.
+            await db.query('DELETE FROM schema_migrations');
+            await db.query('INSERT INTO schema_migrations (version, dirty) VALUES ($1, false)', [
+                leadingNumber(last.path),
+            ]);
+        },
+    };
+}
+async function dbmateHistory(client) {
+    if (!(await tableExists(client, 'schema_migrations', 'version')))
+        return undefined;
+    const { rows } = await client.query('SELECT version::text AS version FROM schema_migrations');
+    const versions = new Set(rows.map((r) => r.version));
+    return {
+        table: 'schema_migrations',
+        isApplied: (file) => versions.has(leadingNumber(file) ?? ''),
+        record: async (db, applied) => {
+            for (const m of applied) {
+                await db.query('INSERT INTO schema_migrations (version) VALUES ($1) ON CONFLICT DO NOTHING', [
+                    leadingNumber(m.path),
+                ]);
+            }
+        },
+    };
+}
+/** The snapshot's history table for this layout, if the tool has one and the database holds it. */
+async function readHistory(client, layout) {
+    if (layout === 'flyway')
+        return flywayHistory(client);
+    if (layout === 'golang-migrate')
+        return golangMigrateHistory(client);
+    if (layout === 'dbmate')
+        return dbmateHistory(client);
+    return undefined;
+}
+/**
+ * Pending as the tool sees it: every forward file the history table does not list, whatever
+ * the diff selected. Files set aside by the layout (down, undo) stay set aside.
+ */
+function selectPending(history, forward, setAside, log) {
+    const run = forward.filter((file) => !history.isApplied(file));
+    const applied = forward.filter((file) => history.isApplied(file));
+    log.info(`${history.table}: ${applied.length} migration(s) already applied, ${run.length} pending`);
+    return {
+        run,
+        skipped: [
+            ...setAside,
+            ...applied.map((p) => ({ path: p, reason: `already applied (${history.table})` })),
+        ],
+    };
+}
+/** Records the files that ran to completion, as the tool does after each. */
+async function recordApplied(client, history, migrations, log) {
+    try {
+        await history.record(client, migrations.filter((m) => m.status === 'applied'));
+    }
+    catch (error) {
+        log.warn(`could not record the applied migrations in ${history.table}: ${error.message}`);
+    }
+}
+
 ;// CONCATENATED MODULE: external "node:child_process"
 const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
 ;// CONCATENATED MODULE: ./src/engine/runner/split.ts
@@ -47346,6 +47478,7 @@ function describeThresholds(thresholds) {
 
 
 
+
 /** Resolves the SQL files to run; a pattern list that matches nothing is a usage error. */
 function resolveMigrationFiles(config) {
     if (config.runner.kind !== 'sql')
@@ -47358,7 +47491,7 @@ function resolveMigrationFiles(config) {
     const planned = planMigrations(files, layout);
     const only = config.runner.onlyFiles;
     if (!only)
-        return { ...planned, layout };
+        return { ...planned, layout, planned };
     const reason = config.runner.skipReason ?? 'not selected';
     return {
         run: planned.run.filter((file) => only.includes(file)),
@@ -47372,6 +47505,7 @@ function resolveMigrationFiles(config) {
             })),
         ],
         layout,
+        planned,
     };
 }
 /**
@@ -47435,8 +47569,12 @@ async function rehearseUnredacted(config, hooks) {
     const log = hooks.log;
     const startedAt = new Date();
     const phases = { snapshot: 0, catalog_before: 0, migrate: 0, catalog_after: 0, cleanup: 0 };
-    const { run: files, skipped, layout } = resolveMigrationFiles(config);
-    if (config.runner.kind === 'sql' && files.length === 0) {
+    const resolved = resolveMigrationFiles(config);
+    const { layout, planned } = resolved;
+    let { run: files, skipped } = resolved;
+    // A released file the change modified may still be pending in a history table: look.
+    const historyMayAdd = HISTORY_LAYOUTS.has(layout) && skipped.some((s) => s.reason === MODIFIED_AFTER_RELEASE);
+    if (config.runner.kind === 'sql' && files.length === 0 && !historyMayAdd) {
         // Nothing to rehearse (no migration changed): no snapshot, a passing report that says so.
         log.info(`no migration to run: ${skipped.length} file(s) matched, none selected (${skipped[0]?.reason})`);
         return buildReport({
@@ -47574,6 +47712,9 @@ async function rehearseUnredacted(config, hooks) {
     const signal = AbortSignal.any([cancel, timeout.signal]);
     try {
         client = await connect(snapshotConnection, { applicationName: 'pg-rehearsal-migration' });
+        const history = planned ? await readHistory(client, layout) : undefined;
+        if (history && planned)
+            ({ run: files, skipped } = selectPending(history, planned.run, planned.skipped, log));
         const migrationPid = client.processID;
         const cancelInFlight = () => {
             admin.query('SELECT pg_cancel_backend($1)', [migrationPid]).catch(() => undefined);
@@ -47632,6 +47773,8 @@ async function rehearseUnredacted(config, hooks) {
                 }));
                 migrations = result.migrations;
                 failure = result.failure;
+                if (history)
+                    await recordApplied(client, history, migrations, log);
             }
             else {
                 const command = config.runner.command;
@@ -48860,7 +49003,7 @@ function warnCommentFailed(error) {
 
 
 
-const MODIFIED_AFTER_RELEASE = 'modified after release: the base already had it, so production has run it';
+
 /**
  * Restricts the built-in runner to the migrations the event adds. Paths are resolved from
  * the repository root (what the API and git list) to the working directory, whatever the

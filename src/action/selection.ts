@@ -4,10 +4,8 @@ import type { RehearsalConfig } from '../engine/config.js';
 import { SetupError } from '../engine/errors.js';
 import type { Logger } from '../engine/logger.js';
 import { matchesMigrationPatterns } from '../engine/runner/files.js';
+import { MODIFIED_AFTER_RELEASE } from '../engine/runner/history.js';
 import type { ChangeSet } from './event.js';
-
-export const MODIFIED_AFTER_RELEASE =
-  'modified after release: the base already had it, so production has run it';
 
 /**
  * Restricts the built-in runner to the migrations the event adds. Paths are resolved from

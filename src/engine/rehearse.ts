@@ -24,6 +24,13 @@ import {
   type SnapshotInfo,
 } from './report.js';
 import { expandMigrationPatterns } from './runner/files.js';
+import {
+  HISTORY_LAYOUTS,
+  MODIFIED_AFTER_RELEASE,
+  readHistory,
+  recordApplied,
+  selectPending,
+} from './runner/history.js';
 import { runCommandMigration, statementsFromSampledLocks } from './runner/command-runner.js';
 import { detectLayout, planMigrations, type MigrationLayout } from './runner/layouts.js';
 import { runSqlMigrations } from './runner/sql-runner.js';
@@ -56,6 +63,8 @@ export function resolveMigrationFiles(config: RehearsalConfig): {
   run: string[];
   skipped: SkippedMigration[];
   layout: MigrationLayout;
+  /** Every file the layout runs forward, and the ones it sets aside: what a history table chooses from. */
+  planned?: { run: string[]; skipped: SkippedMigration[] };
 } {
   if (config.runner.kind !== 'sql') return { run: [], skipped: [], layout: 'plain' };
   const files = expandMigrationPatterns(config.runner.patterns, config.workingDirectory);
@@ -68,7 +77,7 @@ export function resolveMigrationFiles(config: RehearsalConfig): {
   const layout = config.layout === 'auto' ? detectLayout(files, config.workingDirectory) : config.layout;
   const planned = planMigrations(files, layout);
   const only = config.runner.onlyFiles;
-  if (!only) return { ...planned, layout };
+  if (!only) return { ...planned, layout, planned };
   const reason = config.runner.skipReason ?? 'not selected';
   return {
     run: planned.run.filter((file) => only.includes(file)),
@@ -82,6 +91,7 @@ export function resolveMigrationFiles(config: RehearsalConfig): {
         })),
     ],
     layout,
+    planned,
   };
 }
 
@@ -142,8 +152,13 @@ async function rehearseUnredacted(config: RehearsalConfig, hooks: RehearsalHooks
   const log = hooks.log;
   const startedAt = new Date();
   const phases = { snapshot: 0, catalog_before: 0, migrate: 0, catalog_after: 0, cleanup: 0 };
-  const { run: files, skipped, layout } = resolveMigrationFiles(config);
-  if (config.runner.kind === 'sql' && files.length === 0) {
+  const resolved = resolveMigrationFiles(config);
+  const { layout, planned } = resolved;
+  let { run: files, skipped } = resolved;
+  // A released file the change modified may still be pending in a history table: look.
+  const historyMayAdd =
+    HISTORY_LAYOUTS.has(layout) && skipped.some((s) => s.reason === MODIFIED_AFTER_RELEASE);
+  if (config.runner.kind === 'sql' && files.length === 0 && !historyMayAdd) {
     // Nothing to rehearse (no migration changed): no snapshot, a passing report that says so.
     log.info(`no migration to run: ${skipped.length} file(s) matched, none selected (${skipped[0]?.reason})`);
     return buildReport({
@@ -308,6 +323,9 @@ async function rehearseUnredacted(config: RehearsalConfig, hooks: RehearsalHooks
   const signal = AbortSignal.any([cancel, timeout.signal]);
   try {
     client = await connect(snapshotConnection, { applicationName: 'pg-rehearsal-migration' });
+    const history = planned ? await readHistory(client, layout) : undefined;
+    if (history && planned)
+      ({ run: files, skipped } = selectPending(history, planned.run, planned.skipped, log));
     const migrationPid = (client as unknown as { processID: number }).processID;
     const cancelInFlight = () => {
       admin.query('SELECT pg_cancel_backend($1)', [migrationPid]).catch(() => undefined);
@@ -371,6 +389,7 @@ async function rehearseUnredacted(config: RehearsalConfig, hooks: RehearsalHooks
         );
         migrations = result.migrations;
         failure = result.failure;
+        if (history) await recordApplied(client as pg.Client, history, migrations, log);
       } else {
         const command = config.runner.command;
         if (config.lockMonitoring) {
