@@ -48554,7 +48554,11 @@ function renderAnnotations(report) {
             line: lock.statement.line,
         });
     }
-    return [...errors.slice(0, MAX_ANNOTATIONS_PER_KIND), ...warnings.slice(0, MAX_ANNOTATIONS_PER_KIND)];
+    // Room for the step's own final messages: the failure (an error) and up to two warnings.
+    return [
+        ...errors.slice(0, MAX_ANNOTATIONS_PER_KIND - 1),
+        ...warnings.slice(0, MAX_ANNOTATIONS_PER_KIND - 2),
+    ];
 }
 
 ;// CONCATENATED MODULE: external "node:os"
