@@ -49009,7 +49009,9 @@ const NONE = { id: '', url: '' };
  * deletes its earlier failure comment once the run passes. Never fails the step: a refused
  * write is a warning (the job summary has the same text).
  */
-async function publishComment(settings, octokit, body, failed) {
+async function publishComment(settings, octokit, body, failed, 
+/** Only bring an existing comment up to date (a setup error: no earlier verdict, nothing stale). */
+updateOnly = false) {
     const pr = settings.pullRequest;
     if (settings.commentMode === 'false' || !pr)
         return NONE;
@@ -49027,6 +49029,8 @@ async function publishComment(settings, octokit, body, failed) {
             }
             return NONE;
         }
+        if (updateOnly && !existing)
+            return NONE;
         const result = await upsertStickyComment(octokit, target, body, existing);
         info(`${result.action} the PR comment: ${result.url}`);
         return { id: String(result.id), url: result.url };
@@ -49275,7 +49279,7 @@ async function main() {
         if (settings) {
             // No stale verdict: an earlier green comment must not stand while the check is red.
             const kind = error instanceof CancelledError ? 'cancelled' : 'could not run';
-            outputs.comment(await publishComment(settings, octokit, setupErrorMarkdown(settings, kind, `${prefix}${message}`), true));
+            outputs.comment(await publishComment(settings, octokit, setupErrorMarkdown(settings, kind, `${prefix}${message}`), true, true));
         }
     }
     finally {

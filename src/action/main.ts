@@ -125,6 +125,7 @@ async function main(): Promise<void> {
           octokit,
           setupErrorMarkdown(settings, kind, `${prefix}${message}`),
           true,
+          true, // update only
         ),
       );
     }

@@ -30,6 +30,8 @@ export async function publishComment(
   octokit: Octokit | undefined,
   body: string,
   failed: boolean,
+  /** Only bring an existing comment up to date (a setup error: no earlier verdict, nothing stale). */
+  updateOnly = false,
 ): Promise<PublishedComment> {
   const pr = settings.pullRequest;
   if (settings.commentMode === 'false' || !pr) return NONE;
@@ -47,6 +49,7 @@ export async function publishComment(
       }
       return NONE;
     }
+    if (updateOnly && !existing) return NONE;
     const result = await upsertStickyComment(octokit, target, body, existing);
     core.info(`${result.action} the PR comment: ${result.url}`);
     return { id: String(result.id), url: result.url };
