@@ -64,10 +64,12 @@ describe('the bundled Action (dist/index.js) with a fake GitHub API', () => {
     expect(first.outputs['snapshot-name']).toMatch(/^pg_rehearsal_4242421_[0-9a-f]{8}$/);
     const report = JSON.parse(readFileSync(first.outputs['report-path'], 'utf8'));
     expect(report.metrics.indexes.orders_total_idx.status).toBe('new');
-    expect(first.outputs['report-path']).toBe(path.join(first.runnerTemp, 'pg-rehearsal', 'report.json'));
+    expect(path.dirname(first.outputs['report-path'])).toBe(path.join(first.runnerTemp, 'pg-rehearsal'));
     expect(first.summary).toMatch(/✅ pg-rehearsal: passed/);
     expect(github.comments).toHaveLength(1);
-    expect(github.comments[0].body).toContain('<!-- pg-rehearsal:migrations:rehearse -->');
+    expect(github.comments[0].body).toMatch(/^<!-- pg-rehearsal:migrations:rehearse:[0-9a-f]{8} -->\n/);
+    expect(github.comments[0].body).toContain(`commit \`${'b'.repeat(12)}\``);
+    expect(first.outputs['comment-id']).toBe(String(github.comments[0].id));
     expect(first.outputs['comment-url']).toBe(github.comments[0].html_url);
     expect(github.requests.find((r) => r.method === 'POST')?.authorization).toBe(`token ${FAKE_TOKEN}`);
 
@@ -135,7 +137,10 @@ describe('the bundled Action (dist/index.js) with a fake GitHub API', () => {
     expect(run.stdout).toMatch(
       /::error::pg-rehearsal: invalid input max-duration: "5 sekunds" is not a duration/,
     );
-    expect(run.outputs).toMatchObject({ passed: 'false', violations: '0', 'comment-url': '' });
+    expect(run.outputs).toMatchObject({ passed: 'false', violations: '0' });
+    // No earlier comment: nothing stale to correct, so none is written.
+    expect(github.comments).toHaveLength(0);
+    expect(run.outputs['comment-url']).toBe('');
   });
 
   it('never lets the token or the password reach a log, summary, comment, report or output', async () => {
@@ -197,7 +202,7 @@ describe('the bundled Action (dist/index.js) with a fake GitHub API', () => {
     expect(post.stdout).toBe('');
   });
 
-  it('comment: on-failure stays silent on success and brings an earlier failure comment up to date', async () => {
+  it('comment: on-failure stays silent on success and deletes its earlier failure comment once the PR passes', async () => {
     const workspace = workspaceWith({ '001.sql': 'CREATE TABLE t1 (id int);' });
     const quiet = await runAction(inputs({ comment: 'on-failure' }), { workspace, apiUrl: github.url });
     expect(quiet.code).toBe(0);
@@ -209,8 +214,9 @@ describe('the bundled Action (dist/index.js) with a fake GitHub API', () => {
     writeFileSync(path.join(workspace, 'db/migrations/001.sql'), 'CREATE TABLE t1 (id int);');
     const fixed = await runAction(inputs({ comment: 'on-failure' }), { workspace, apiUrl: github.url });
     expect(fixed.code).toBe(0);
-    expect(github.comments).toHaveLength(1);
-    expect(github.comments[0].body).toMatch(/✅ pg-rehearsal: passed/);
+    expect(github.comments).toHaveLength(0);
+    expect(github.requests.filter((r) => r.method === 'DELETE')).toHaveLength(1);
+    expect(fixed.stdout).toContain('deleted the earlier failure comment');
   });
 
   it('rehearses the sample shop upgrade and renders the comment a reviewer sees', async () => {

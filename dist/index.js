@@ -1,7 +1,7 @@
 import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
 /******/ var __webpack_modules__ = ({
 
-/***/ 1947:
+/***/ 9659:
 /***/ (function(__unused_webpack_module, exports, __nccwpck_require__) {
 
 
@@ -54,9 +54,9 @@ exports.getProxyUrl = getProxyUrl;
 exports.isHttps = isHttps;
 const http = __importStar(__nccwpck_require__(8611));
 const https = __importStar(__nccwpck_require__(5692));
-const pm = __importStar(__nccwpck_require__(9431));
-const tunnel = __importStar(__nccwpck_require__(8482));
-const undici_1 = __nccwpck_require__(2480);
+const pm = __importStar(__nccwpck_require__(3335));
+const tunnel = __importStar(__nccwpck_require__(770));
+const undici_1 = __nccwpck_require__(6752);
 var HttpCodes;
 (function (HttpCodes) {
     HttpCodes[HttpCodes["OK"] = 200] = "OK";
@@ -744,7 +744,7 @@ const lowercaseKeys = (obj) => Object.keys(obj).reduce((c, k) => ((c[k.toLowerCa
 
 /***/ }),
 
-/***/ 9431:
+/***/ 3335:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -844,7 +844,7 @@ class DecodedURL extends URL {
 
 /***/ }),
 
-/***/ 6657:
+/***/ 785:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -856,7 +856,7 @@ exports["default"] = {};
 
 /***/ }),
 
-/***/ 5386:
+/***/ 6122:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -1100,7 +1100,7 @@ parse.parseIntoClientConfig = parseIntoClientConfig
 
 /***/ }),
 
-/***/ 9083:
+/***/ 2299:
 /***/ ((module) => {
 
 
@@ -1207,7 +1207,7 @@ module.exports = readInt8;
 
 /***/ }),
 
-/***/ 7734:
+/***/ 7558:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -1304,7 +1304,7 @@ class Pool extends EventEmitter {
     this.options.allowExitOnIdle = this.options.allowExitOnIdle || false
     this.options.maxLifetimeSeconds = this.options.maxLifetimeSeconds || 0
     this.log = this.options.log || function () {}
-    this.Client = this.options.Client || Client || (__nccwpck_require__(1097).Client)
+    this.Client = this.options.Client || Client || (__nccwpck_require__(3273).Client)
     this.Promise = this.options.Promise || global.Promise
 
     if (typeof this.options.idleTimeoutMillis === 'undefined') {
@@ -1731,7 +1731,7 @@ module.exports = Pool
 
 /***/ }),
 
-/***/ 3203:
+/***/ 9971:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -1792,7 +1792,7 @@ exports.BufferReader = BufferReader;
 
 /***/ }),
 
-/***/ 995:
+/***/ 9315:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -1911,18 +1911,18 @@ exports.Writer = Writer;
 
 /***/ }),
 
-/***/ 6313:
+/***/ 4233:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.DatabaseError = exports.serialize = void 0;
 exports.parse = parse;
-const messages_1 = __nccwpck_require__(5553);
+const messages_1 = __nccwpck_require__(5809);
 Object.defineProperty(exports, "DatabaseError", ({ enumerable: true, get: function () { return messages_1.DatabaseError; } }));
-const serializer_1 = __nccwpck_require__(9393);
+const serializer_1 = __nccwpck_require__(6513);
 Object.defineProperty(exports, "serialize", ({ enumerable: true, get: function () { return serializer_1.serialize; } }));
-const parser_1 = __nccwpck_require__(8614);
+const parser_1 = __nccwpck_require__(3318);
 function parse(stream, callback) {
     const parser = new parser_1.Parser();
     stream.on('data', (buffer) => parser.parse(buffer, callback));
@@ -1932,7 +1932,7 @@ function parse(stream, callback) {
 
 /***/ }),
 
-/***/ 5553:
+/***/ 5809:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -2098,14 +2098,14 @@ exports.NoticeMessage = NoticeMessage;
 
 /***/ }),
 
-/***/ 8614:
+/***/ 3318:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.Parser = void 0;
-const messages_1 = __nccwpck_require__(5553);
-const buffer_reader_1 = __nccwpck_require__(3203);
+const messages_1 = __nccwpck_require__(5809);
+const buffer_reader_1 = __nccwpck_require__(9971);
 // every message is prefixed with a single byte
 const CODE_LENGTH = 1;
 // every message has an int32 length which includes itself but does
@@ -2429,13 +2429,13 @@ const parseErrorMessage = (reader, name) => {
 
 /***/ }),
 
-/***/ 9393:
+/***/ 6513:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.serialize = void 0;
-const buffer_writer_1 = __nccwpck_require__(995);
+const buffer_writer_1 = __nccwpck_require__(9315);
 const writer = new buffer_writer_1.Writer();
 const startup = (opts) => {
     // protocol version
@@ -2633,13 +2633,13 @@ exports.serialize = serialize;
 
 /***/ }),
 
-/***/ 1661:
+/***/ 1549:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
-var textParsers = __nccwpck_require__(4547);
-var binaryParsers = __nccwpck_require__(8338);
-var arrayParser = __nccwpck_require__(6439);
-var builtinTypes = __nccwpck_require__(8953);
+var textParsers = __nccwpck_require__(4784);
+var binaryParsers = __nccwpck_require__(7522);
+var arrayParser = __nccwpck_require__(6471);
+var builtinTypes = __nccwpck_require__(6345);
 
 exports.getTypeParser = getTypeParser;
 exports.setTypeParser = setTypeParser;
@@ -2687,10 +2687,10 @@ binaryParsers.init(function(oid, converter) {
 
 /***/ }),
 
-/***/ 6439:
+/***/ 6471:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-var array = __nccwpck_require__(2903);
+var array = __nccwpck_require__(3879);
 
 module.exports = {
   create: function (source, transform) {
@@ -2705,10 +2705,10 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8338:
+/***/ 7522:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-var parseInt64 = __nccwpck_require__(9083);
+var parseInt64 = __nccwpck_require__(2299);
 
 var parseBits = function(data, bits, offset, invert, callback) {
   offset = offset || 0;
@@ -2969,7 +2969,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8953:
+/***/ 6345:
 /***/ ((module) => {
 
 /**
@@ -3049,14 +3049,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4547:
+/***/ 4784:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-var array = __nccwpck_require__(2903)
-var arrayParser = __nccwpck_require__(6439);
-var parseDate = __nccwpck_require__(546);
-var parseInterval = __nccwpck_require__(1443);
-var parseByteA = __nccwpck_require__(7119);
+var array = __nccwpck_require__(3879)
+var arrayParser = __nccwpck_require__(6471);
+var parseDate = __nccwpck_require__(2690);
+var parseInterval = __nccwpck_require__(8755);
+var parseByteA = __nccwpck_require__(463);
 
 function allowNull (fn) {
   return function nullAllowed (value) {
@@ -3271,20 +3271,20 @@ module.exports = {
 
 /***/ }),
 
-/***/ 242:
+/***/ 5042:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 const EventEmitter = (__nccwpck_require__(4434).EventEmitter)
-const utils = __nccwpck_require__(5348)
+const utils = __nccwpck_require__(9652)
 const nodeUtils = __nccwpck_require__(9023)
-const sasl = __nccwpck_require__(2436)
-const TypeOverrides = __nccwpck_require__(4685)
+const sasl = __nccwpck_require__(948)
+const TypeOverrides = __nccwpck_require__(365)
 
-const ConnectionParameters = __nccwpck_require__(4422)
-const Query = __nccwpck_require__(2697)
-const defaults = __nccwpck_require__(7027)
-const Connection = __nccwpck_require__(4609)
-const crypto = __nccwpck_require__(3142)
+const ConnectionParameters = __nccwpck_require__(646)
+const Query = __nccwpck_require__(4473)
+const defaults = __nccwpck_require__(8995)
+const Connection = __nccwpck_require__(9809)
+const crypto = __nccwpck_require__(4150)
 
 const activeQueryDeprecationNotice = nodeUtils.deprecate(
   () => {},
@@ -3572,7 +3572,7 @@ class Client extends EventEmitter {
       cb()
     } else {
       try {
-        const pgPass = __nccwpck_require__(7336)
+        const pgPass = __nccwpck_require__(3272)
         pgPass(this.connectionParameters, (pass) => {
           if (undefined !== pass) {
             pgPassDeprecationNotice()
@@ -4124,16 +4124,16 @@ module.exports = Client
 
 /***/ }),
 
-/***/ 4422:
+/***/ 646:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const dns = __nccwpck_require__(2250)
 
-const defaults = __nccwpck_require__(7027)
+const defaults = __nccwpck_require__(8995)
 
-const parse = (__nccwpck_require__(5386).parse) // parses a connection string
+const parse = (__nccwpck_require__(6122).parse) // parses a connection string
 
 const val = function (key, config, envVar) {
   if (config[key]) {
@@ -4315,15 +4315,15 @@ module.exports = ConnectionParameters
 
 /***/ }),
 
-/***/ 4609:
+/***/ 9809:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const EventEmitter = (__nccwpck_require__(4434).EventEmitter)
 
-const { parse, serialize } = __nccwpck_require__(6313)
-const stream = __nccwpck_require__(573)
+const { parse, serialize } = __nccwpck_require__(4233)
+const stream = __nccwpck_require__(829)
 const { getStream } = stream
 
 const flushBuffer = serialize.flush()
@@ -4572,7 +4572,7 @@ module.exports = Connection
 
 /***/ }),
 
-/***/ 4869:
+/***/ 9765:
 /***/ ((module) => {
 
 function x509Error(msg, cert) {
@@ -4701,12 +4701,12 @@ module.exports = { signatureAlgorithmHashFromCertificate }
 
 /***/ }),
 
-/***/ 2436:
+/***/ 948:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
-const crypto = __nccwpck_require__(3142)
-const { signatureAlgorithmHashFromCertificate } = __nccwpck_require__(4869)
+const crypto = __nccwpck_require__(4150)
+const { signatureAlgorithmHashFromCertificate } = __nccwpck_require__(9765)
 
 // SASLprep (RFC 4013) — minimal in-tree implementation.
 //
@@ -4970,7 +4970,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3142:
+/***/ 4150:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 const nodeCrypto = __nccwpck_require__(6982)
@@ -5066,7 +5066,7 @@ async function deriveKey(password, salt, iterations) {
 
 /***/ }),
 
-/***/ 7027:
+/***/ 8995:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -5153,7 +5153,7 @@ module.exports = {
   keepalives_idle: 0,
 }
 
-const pgTypes = __nccwpck_require__(1661)
+const pgTypes = __nccwpck_require__(1549)
 // save default parsers
 const parseBigInteger = pgTypes.getTypeParser(20, 'text')
 const parseBigIntegerArray = pgTypes.getTypeParser(1016, 'text')
@@ -5167,20 +5167,20 @@ module.exports.__defineSetter__('parseInt8', function (val) {
 
 /***/ }),
 
-/***/ 1097:
+/***/ 3273:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const Client = __nccwpck_require__(242)
-const defaults = __nccwpck_require__(7027)
-const Connection = __nccwpck_require__(4609)
-const Result = __nccwpck_require__(6808)
-const utils = __nccwpck_require__(5348)
-const Pool = __nccwpck_require__(7734)
-const TypeOverrides = __nccwpck_require__(4685)
-const { DatabaseError } = __nccwpck_require__(6313)
-const { escapeIdentifier, escapeLiteral } = __nccwpck_require__(5348)
+const Client = __nccwpck_require__(5042)
+const defaults = __nccwpck_require__(8995)
+const Connection = __nccwpck_require__(9809)
+const Result = __nccwpck_require__(6424)
+const utils = __nccwpck_require__(9652)
+const Pool = __nccwpck_require__(7558)
+const TypeOverrides = __nccwpck_require__(365)
+const { DatabaseError } = __nccwpck_require__(4233)
+const { escapeIdentifier, escapeLiteral } = __nccwpck_require__(9652)
 
 const poolFactory = (Client) => {
   return class BoundPool extends Pool {
@@ -5197,7 +5197,7 @@ const PG = function (clientConstructor) {
   this.Pool = poolFactory(this.Client)
   this._pools = []
   this.Connection = Connection
-  this.types = __nccwpck_require__(1661)
+  this.types = __nccwpck_require__(1549)
   this.DatabaseError = DatabaseError
   this.TypeOverrides = TypeOverrides
   this.escapeIdentifier = escapeIdentifier
@@ -5216,7 +5216,7 @@ try {
 }
 
 if (forceNative) {
-  clientConstructor = __nccwpck_require__(165)
+  clientConstructor = __nccwpck_require__(5301)
 }
 
 module.exports = new PG(clientConstructor)
@@ -5228,7 +5228,7 @@ Object.defineProperty(module.exports, "native", ({
   get() {
     let native = null
     try {
-      native = new PG(__nccwpck_require__(165))
+      native = new PG(__nccwpck_require__(5301))
     } catch (err) {
       if (err.code !== 'MODULE_NOT_FOUND') {
         throw err
@@ -5247,7 +5247,7 @@ Object.defineProperty(module.exports, "native", ({
 
 /***/ }),
 
-/***/ 7134:
+/***/ 8942:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 const nodeUtils = __nccwpck_require__(9023)
@@ -5256,16 +5256,16 @@ var Native
 // eslint-disable-next-line no-useless-catch
 try {
   // Wrap this `require()` in a try-catch to avoid upstream bundlers from complaining that this might not be available since it is an optional import
-  Native = __nccwpck_require__(2516)
+  Native = __nccwpck_require__(4390)
 } catch (e) {
   throw e
 }
-const TypeOverrides = __nccwpck_require__(4685)
+const TypeOverrides = __nccwpck_require__(365)
 const EventEmitter = (__nccwpck_require__(4434).EventEmitter)
 const util = __nccwpck_require__(9023)
-const ConnectionParameters = __nccwpck_require__(4422)
+const ConnectionParameters = __nccwpck_require__(646)
 
-const NativeQuery = __nccwpck_require__(8733)
+const NativeQuery = __nccwpck_require__(7581)
 
 const queryQueueLengthDeprecationNotice = nodeUtils.deprecate(
   () => {},
@@ -5581,7 +5581,7 @@ Client.prototype._pulsePipelinedQueryQueue = function () {
   const self = this
   const queries = []
   const nativeQueries = []
-  const utils = __nccwpck_require__(5348)
+  const utils = __nccwpck_require__(9652)
 
   while (this._queryQueue.length > 0) {
     const query = this._queryQueue.shift()
@@ -5682,23 +5682,23 @@ Client.prototype.getTransactionStatus = function () {
 
 /***/ }),
 
-/***/ 165:
+/***/ 5301:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
-module.exports = __nccwpck_require__(7134)
+module.exports = __nccwpck_require__(8942)
 
 
 /***/ }),
 
-/***/ 8733:
+/***/ 7581:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const EventEmitter = (__nccwpck_require__(4434).EventEmitter)
 const util = __nccwpck_require__(9023)
-const utils = __nccwpck_require__(5348)
+const utils = __nccwpck_require__(9652)
 
 const NativeQuery = (module.exports = function (config, values, callback) {
   EventEmitter.call(this)
@@ -5865,15 +5865,15 @@ NativeQuery.prototype.submit = function (client) {
 
 /***/ }),
 
-/***/ 2697:
+/***/ 4473:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { EventEmitter } = __nccwpck_require__(4434)
 
-const Result = __nccwpck_require__(6808)
-const utils = __nccwpck_require__(5348)
+const Result = __nccwpck_require__(6424)
+const utils = __nccwpck_require__(9652)
 
 class Query extends EventEmitter {
   constructor(config, values, callback) {
@@ -6135,12 +6135,12 @@ module.exports = Query
 
 /***/ }),
 
-/***/ 6808:
+/***/ 6424:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const types = __nccwpck_require__(1661)
+const types = __nccwpck_require__(1549)
 
 const matchRegexp = /^([A-Za-z]+)(?: (\d+))?(?: (\d+))?/
 
@@ -6251,7 +6251,7 @@ module.exports = Result
 
 /***/ }),
 
-/***/ 573:
+/***/ 829:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 const { getStream, getSecureStream } = getStreamFuncs()
@@ -6294,7 +6294,7 @@ function getNodejsStreamFuncs() {
  */
 function getCloudflareStreamFuncs() {
   function getStream(ssl) {
-    const { CloudflareSocket } = __nccwpck_require__(6657)
+    const { CloudflareSocket } = __nccwpck_require__(785)
     return new CloudflareSocket(ssl)
   }
 
@@ -6341,12 +6341,12 @@ function getStreamFuncs() {
 
 /***/ }),
 
-/***/ 4685:
+/***/ 365:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const types = __nccwpck_require__(1661)
+const types = __nccwpck_require__(1549)
 
 function TypeOverrides(userTypes) {
   this._types = userTypes || types
@@ -6383,12 +6383,12 @@ module.exports = TypeOverrides
 
 /***/ }),
 
-/***/ 5348:
+/***/ 9652:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const defaults = __nccwpck_require__(7027)
+const defaults = __nccwpck_require__(8995)
 const nodeUtils = __nccwpck_require__(9023)
 
 const { isDate } = __nccwpck_require__(8253)
@@ -6615,14 +6615,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8830:
+/***/ 8702:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 var path = __nccwpck_require__(6928)
   , Stream = (__nccwpck_require__(2203).Stream)
-  , split = __nccwpck_require__(8630)
+  , split = __nccwpck_require__(5286)
   , util = __nccwpck_require__(9023)
   , defaultPort = 5432
   , isWin = (process.platform === 'win32')
@@ -6855,14 +6855,14 @@ var isValidEntry = module.exports.isValidEntry = function(entry){
 
 /***/ }),
 
-/***/ 7336:
+/***/ 3272:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 var path = __nccwpck_require__(6928)
   , fs = __nccwpck_require__(9896)
-  , helper = __nccwpck_require__(8830)
+  , helper = __nccwpck_require__(8702)
 ;
 
 
@@ -6885,7 +6885,7 @@ module.exports.warnTo = helper.warnTo;
 
 /***/ }),
 
-/***/ 2903:
+/***/ 3879:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -6989,7 +6989,7 @@ function identity (value) {
 
 /***/ }),
 
-/***/ 7119:
+/***/ 463:
 /***/ ((module) => {
 
 
@@ -7029,7 +7029,7 @@ module.exports = function parseBytea (input) {
 
 /***/ }),
 
-/***/ 546:
+/***/ 2690:
 /***/ ((module) => {
 
 
@@ -7152,12 +7152,12 @@ function is0To99 (num) {
 
 /***/ }),
 
-/***/ 1443:
+/***/ 8755:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-var extend = __nccwpck_require__(3743)
+var extend = __nccwpck_require__(223)
 
 module.exports = PostgresInterval
 
@@ -7284,7 +7284,7 @@ function parse (interval) {
 
 /***/ }),
 
-/***/ 8630:
+/***/ 5286:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /*
@@ -7432,15 +7432,15 @@ module.exports = split
 
 /***/ }),
 
-/***/ 8482:
+/***/ 770:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-module.exports = __nccwpck_require__(9290);
+module.exports = __nccwpck_require__(218);
 
 
 /***/ }),
 
-/***/ 9290:
+/***/ 218:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
@@ -7711,33 +7711,33 @@ exports.debug = debug; // for test
 
 /***/ }),
 
-/***/ 2480:
+/***/ 6752:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const Client = __nccwpck_require__(1285)
-const Dispatcher = __nccwpck_require__(7939)
-const Pool = __nccwpck_require__(2244)
-const BalancedPool = __nccwpck_require__(2549)
-const Agent = __nccwpck_require__(8285)
-const ProxyAgent = __nccwpck_require__(9920)
-const EnvHttpProxyAgent = __nccwpck_require__(929)
-const RetryAgent = __nccwpck_require__(1346)
-const errors = __nccwpck_require__(4627)
-const util = __nccwpck_require__(4640)
+const Client = __nccwpck_require__(3701)
+const Dispatcher = __nccwpck_require__(883)
+const Pool = __nccwpck_require__(628)
+const BalancedPool = __nccwpck_require__(837)
+const Agent = __nccwpck_require__(7405)
+const ProxyAgent = __nccwpck_require__(6672)
+const EnvHttpProxyAgent = __nccwpck_require__(3137)
+const RetryAgent = __nccwpck_require__(50)
+const errors = __nccwpck_require__(8707)
+const util = __nccwpck_require__(3440)
 const { InvalidArgumentError } = errors
-const api = __nccwpck_require__(8567)
-const buildConnector = __nccwpck_require__(2784)
-const MockClient = __nccwpck_require__(9493)
-const MockAgent = __nccwpck_require__(1437)
-const MockPool = __nccwpck_require__(5220)
-const mockErrors = __nccwpck_require__(9917)
-const RetryHandler = __nccwpck_require__(5640)
-const { getGlobalDispatcher, setGlobalDispatcher } = __nccwpck_require__(8421)
-const DecoratorHandler = __nccwpck_require__(91)
-const RedirectHandler = __nccwpck_require__(7970)
-const createRedirectInterceptor = __nccwpck_require__(6036)
+const api = __nccwpck_require__(6615)
+const buildConnector = __nccwpck_require__(9136)
+const MockClient = __nccwpck_require__(7365)
+const MockAgent = __nccwpck_require__(7501)
+const MockPool = __nccwpck_require__(4004)
+const mockErrors = __nccwpck_require__(2429)
+const RetryHandler = __nccwpck_require__(7816)
+const { getGlobalDispatcher, setGlobalDispatcher } = __nccwpck_require__(2581)
+const DecoratorHandler = __nccwpck_require__(8155)
+const RedirectHandler = __nccwpck_require__(8754)
+const createRedirectInterceptor = __nccwpck_require__(5092)
 
 Object.assign(Dispatcher.prototype, api)
 
@@ -7755,10 +7755,10 @@ module.exports.DecoratorHandler = DecoratorHandler
 module.exports.RedirectHandler = RedirectHandler
 module.exports.createRedirectInterceptor = createRedirectInterceptor
 module.exports.interceptors = {
-  redirect: __nccwpck_require__(730),
-  retry: __nccwpck_require__(4346),
-  dump: __nccwpck_require__(8412),
-  dns: __nccwpck_require__(8731)
+  redirect: __nccwpck_require__(1514),
+  retry: __nccwpck_require__(2026),
+  dump: __nccwpck_require__(8060),
+  dns: __nccwpck_require__(379)
 }
 
 module.exports.buildConnector = buildConnector
@@ -7820,7 +7820,7 @@ function makeDispatcher (fn) {
 module.exports.setGlobalDispatcher = setGlobalDispatcher
 module.exports.getGlobalDispatcher = getGlobalDispatcher
 
-const fetchImpl = (__nccwpck_require__(8702).fetch)
+const fetchImpl = (__nccwpck_require__(4398).fetch)
 module.exports.fetch = async function fetch (init, options = undefined) {
   try {
     return await fetchImpl(init, options)
@@ -7832,39 +7832,39 @@ module.exports.fetch = async function fetch (init, options = undefined) {
     throw err
   }
 }
-module.exports.Headers = __nccwpck_require__(5524).Headers
-module.exports.Response = __nccwpck_require__(715).Response
-module.exports.Request = __nccwpck_require__(175).Request
-module.exports.FormData = __nccwpck_require__(1142).FormData
+module.exports.Headers = __nccwpck_require__(660).Headers
+module.exports.Response = __nccwpck_require__(9051).Response
+module.exports.Request = __nccwpck_require__(9967).Request
+module.exports.FormData = __nccwpck_require__(5910).FormData
 module.exports.File = globalThis.File ?? (__nccwpck_require__(4573).File)
-module.exports.FileReader = __nccwpck_require__(4848).FileReader
+module.exports.FileReader = __nccwpck_require__(8355).FileReader
 
-const { setGlobalOrigin, getGlobalOrigin } = __nccwpck_require__(179)
+const { setGlobalOrigin, getGlobalOrigin } = __nccwpck_require__(1059)
 
 module.exports.setGlobalOrigin = setGlobalOrigin
 module.exports.getGlobalOrigin = getGlobalOrigin
 
-const { CacheStorage } = __nccwpck_require__(5965)
-const { kConstruct } = __nccwpck_require__(61)
+const { CacheStorage } = __nccwpck_require__(3245)
+const { kConstruct } = __nccwpck_require__(109)
 
 // Cache & CacheStorage are tightly coupled with fetch. Even if it may run
 // in an older version of Node, it doesn't have any use without fetch.
 module.exports.caches = new CacheStorage(kConstruct)
 
-const { deleteCookie, getCookies, getSetCookies, setCookie } = __nccwpck_require__(6933)
+const { deleteCookie, getCookies, getSetCookies, setCookie } = __nccwpck_require__(9061)
 
 module.exports.deleteCookie = deleteCookie
 module.exports.getCookies = getCookies
 module.exports.getSetCookies = getSetCookies
 module.exports.setCookie = setCookie
 
-const { parseMIMEType, serializeAMimeType } = __nccwpck_require__(7708)
+const { parseMIMEType, serializeAMimeType } = __nccwpck_require__(1900)
 
 module.exports.parseMIMEType = parseMIMEType
 module.exports.serializeAMimeType = serializeAMimeType
 
-const { CloseEvent, ErrorEvent, MessageEvent } = __nccwpck_require__(7316)
-module.exports.WebSocket = __nccwpck_require__(1886).WebSocket
+const { CloseEvent, ErrorEvent, MessageEvent } = __nccwpck_require__(5188)
+module.exports.WebSocket = __nccwpck_require__(3726).WebSocket
 module.exports.CloseEvent = CloseEvent
 module.exports.ErrorEvent = ErrorEvent
 module.exports.MessageEvent = MessageEvent
@@ -7880,18 +7880,18 @@ module.exports.MockPool = MockPool
 module.exports.MockAgent = MockAgent
 module.exports.mockErrors = mockErrors
 
-const { EventSource } = __nccwpck_require__(1670)
+const { EventSource } = __nccwpck_require__(1238)
 
 module.exports.EventSource = EventSource
 
 
 /***/ }),
 
-/***/ 670:
+/***/ 158:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-const { addAbortListener } = __nccwpck_require__(4640)
-const { RequestAbortedError } = __nccwpck_require__(4627)
+const { addAbortListener } = __nccwpck_require__(3440)
+const { RequestAbortedError } = __nccwpck_require__(8707)
 
 const kListener = Symbol('kListener')
 const kSignal = Symbol('kSignal')
@@ -7951,16 +7951,16 @@ module.exports = {
 
 /***/ }),
 
-/***/ 2004:
+/***/ 2279:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const assert = __nccwpck_require__(4589)
 const { AsyncResource } = __nccwpck_require__(6698)
-const { InvalidArgumentError, SocketError } = __nccwpck_require__(4627)
-const util = __nccwpck_require__(4640)
-const { addSignal, removeSignal } = __nccwpck_require__(670)
+const { InvalidArgumentError, SocketError } = __nccwpck_require__(8707)
+const util = __nccwpck_require__(3440)
+const { addSignal, removeSignal } = __nccwpck_require__(158)
 
 class ConnectHandler extends AsyncResource {
   constructor (opts, callback) {
@@ -8066,7 +8066,7 @@ module.exports = connect
 
 /***/ }),
 
-/***/ 5646:
+/***/ 6862:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -8080,10 +8080,10 @@ const {
   InvalidArgumentError,
   InvalidReturnValueError,
   RequestAbortedError
-} = __nccwpck_require__(4627)
-const util = __nccwpck_require__(4640)
+} = __nccwpck_require__(8707)
+const util = __nccwpck_require__(3440)
 const { AsyncResource } = __nccwpck_require__(6698)
-const { addSignal, removeSignal } = __nccwpck_require__(670)
+const { addSignal, removeSignal } = __nccwpck_require__(158)
 const assert = __nccwpck_require__(4589)
 
 const kResume = Symbol('resume')
@@ -8324,16 +8324,16 @@ module.exports = pipeline
 
 /***/ }),
 
-/***/ 4203:
+/***/ 4043:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const assert = __nccwpck_require__(4589)
-const { Readable } = __nccwpck_require__(471)
-const { InvalidArgumentError, RequestAbortedError } = __nccwpck_require__(4627)
-const util = __nccwpck_require__(4640)
-const { getResolveErrorBodyCallback } = __nccwpck_require__(2247)
+const { Readable } = __nccwpck_require__(9927)
+const { InvalidArgumentError, RequestAbortedError } = __nccwpck_require__(8707)
+const util = __nccwpck_require__(3440)
+const { getResolveErrorBodyCallback } = __nccwpck_require__(7655)
 const { AsyncResource } = __nccwpck_require__(6698)
 
 class RequestHandler extends AsyncResource {
@@ -8545,18 +8545,18 @@ module.exports.RequestHandler = RequestHandler
 
 /***/ }),
 
-/***/ 9656:
+/***/ 3560:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const assert = __nccwpck_require__(4589)
 const { finished, PassThrough } = __nccwpck_require__(7075)
-const { InvalidArgumentError, InvalidReturnValueError } = __nccwpck_require__(4627)
-const util = __nccwpck_require__(4640)
-const { getResolveErrorBodyCallback } = __nccwpck_require__(2247)
+const { InvalidArgumentError, InvalidReturnValueError } = __nccwpck_require__(8707)
+const util = __nccwpck_require__(3440)
+const { getResolveErrorBodyCallback } = __nccwpck_require__(7655)
 const { AsyncResource } = __nccwpck_require__(6698)
-const { addSignal, removeSignal } = __nccwpck_require__(670)
+const { addSignal, removeSignal } = __nccwpck_require__(158)
 
 class StreamHandler extends AsyncResource {
   constructor (opts, factory, callback) {
@@ -8772,15 +8772,15 @@ module.exports = stream
 
 /***/ }),
 
-/***/ 6730:
+/***/ 1882:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { InvalidArgumentError, SocketError } = __nccwpck_require__(4627)
+const { InvalidArgumentError, SocketError } = __nccwpck_require__(8707)
 const { AsyncResource } = __nccwpck_require__(6698)
-const util = __nccwpck_require__(4640)
-const { addSignal, removeSignal } = __nccwpck_require__(670)
+const util = __nccwpck_require__(3440)
+const { addSignal, removeSignal } = __nccwpck_require__(158)
 const assert = __nccwpck_require__(4589)
 
 class UpgradeHandler extends AsyncResource {
@@ -8887,21 +8887,21 @@ module.exports = upgrade
 
 /***/ }),
 
-/***/ 8567:
+/***/ 6615:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-module.exports.request = __nccwpck_require__(4203)
-module.exports.stream = __nccwpck_require__(9656)
-module.exports.pipeline = __nccwpck_require__(5646)
-module.exports.upgrade = __nccwpck_require__(6730)
-module.exports.connect = __nccwpck_require__(2004)
+module.exports.request = __nccwpck_require__(4043)
+module.exports.stream = __nccwpck_require__(3560)
+module.exports.pipeline = __nccwpck_require__(6862)
+module.exports.upgrade = __nccwpck_require__(1882)
+module.exports.connect = __nccwpck_require__(2279)
 
 
 /***/ }),
 
-/***/ 471:
+/***/ 9927:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 // Ported from https://github.com/nodejs/undici/pull/907
@@ -8910,9 +8910,9 @@ module.exports.connect = __nccwpck_require__(2004)
 
 const assert = __nccwpck_require__(4589)
 const { Readable } = __nccwpck_require__(7075)
-const { RequestAbortedError, NotSupportedError, InvalidArgumentError, AbortError } = __nccwpck_require__(4627)
-const util = __nccwpck_require__(4640)
-const { ReadableStreamFrom } = __nccwpck_require__(4640)
+const { RequestAbortedError, NotSupportedError, InvalidArgumentError, AbortError } = __nccwpck_require__(8707)
+const util = __nccwpck_require__(3440)
+const { ReadableStreamFrom } = __nccwpck_require__(3440)
 
 const kConsume = Symbol('kConsume')
 const kReading = Symbol('kReading')
@@ -9293,15 +9293,15 @@ module.exports = { Readable: BodyReadable, chunksDecode }
 
 /***/ }),
 
-/***/ 2247:
+/***/ 7655:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 const assert = __nccwpck_require__(4589)
 const {
   ResponseStatusCodeError
-} = __nccwpck_require__(4627)
+} = __nccwpck_require__(8707)
 
-const { chunksDecode } = __nccwpck_require__(471)
+const { chunksDecode } = __nccwpck_require__(9927)
 const CHUNK_LIMIT = 128 * 1024
 
 async function getResolveErrorBodyCallback ({ callback, body, contentType, statusCode, statusMessage, headers }) {
@@ -9393,16 +9393,16 @@ module.exports = {
 
 /***/ }),
 
-/***/ 2784:
+/***/ 9136:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const net = __nccwpck_require__(7030)
 const assert = __nccwpck_require__(4589)
-const util = __nccwpck_require__(4640)
-const { InvalidArgumentError, ConnectTimeoutError } = __nccwpck_require__(4627)
-const timers = __nccwpck_require__(1275)
+const util = __nccwpck_require__(3440)
+const { InvalidArgumentError, ConnectTimeoutError } = __nccwpck_require__(8707)
+const timers = __nccwpck_require__(6603)
 
 function noop () {}
 
@@ -9640,7 +9640,7 @@ module.exports = buildConnector
 
 /***/ }),
 
-/***/ 2303:
+/***/ 735:
 /***/ ((module) => {
 
 
@@ -9765,7 +9765,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3374:
+/***/ 2414:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -9974,7 +9974,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4627:
+/***/ 8707:
 /***/ ((module) => {
 
 
@@ -10406,7 +10406,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7311:
+/***/ 4655:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -10414,7 +10414,7 @@ module.exports = {
 const {
   InvalidArgumentError,
   NotSupportedError
-} = __nccwpck_require__(4627)
+} = __nccwpck_require__(8707)
 const assert = __nccwpck_require__(4589)
 const {
   isValidHTTPToken,
@@ -10429,9 +10429,9 @@ const {
   validateHandler,
   getServerName,
   normalizedMethodRecords
-} = __nccwpck_require__(4640)
-const { channels } = __nccwpck_require__(3374)
-const { headerNameLowerCasedRecord } = __nccwpck_require__(2303)
+} = __nccwpck_require__(3440)
+const { channels } = __nccwpck_require__(2414)
+const { headerNameLowerCasedRecord } = __nccwpck_require__(735)
 
 // Verifies that a given path is valid does not contain control chars \x00 to \x20
 const invalidPathRegex = /[^\u0021-\u00ff]/
@@ -10895,7 +10895,7 @@ module.exports = Request
 
 /***/ }),
 
-/***/ 4043:
+/***/ 6443:
 /***/ ((module) => {
 
 module.exports = {
@@ -10969,7 +10969,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4152:
+/***/ 7752:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -10977,7 +10977,7 @@ module.exports = {
 const {
   wellknownHeaderNames,
   headerNameLowerCasedRecord
-} = __nccwpck_require__(2303)
+} = __nccwpck_require__(735)
 
 class TstNode {
   /** @type {any} */
@@ -11128,13 +11128,13 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4640:
+/***/ 3440:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const assert = __nccwpck_require__(4589)
-const { kDestroyed, kBodyUsed, kListeners, kBody } = __nccwpck_require__(4043)
+const { kDestroyed, kBodyUsed, kListeners, kBody } = __nccwpck_require__(6443)
 const { IncomingMessage } = __nccwpck_require__(7067)
 const stream = __nccwpck_require__(7075)
 const net = __nccwpck_require__(7030)
@@ -11142,9 +11142,9 @@ const { Blob } = __nccwpck_require__(4573)
 const nodeUtil = __nccwpck_require__(7975)
 const { stringify } = __nccwpck_require__(1792)
 const { EventEmitter: EE } = __nccwpck_require__(8474)
-const { InvalidArgumentError } = __nccwpck_require__(4627)
-const { headerNameLowerCasedRecord } = __nccwpck_require__(2303)
-const { tree } = __nccwpck_require__(4152)
+const { InvalidArgumentError } = __nccwpck_require__(8707)
+const { headerNameLowerCasedRecord } = __nccwpck_require__(735)
+const { tree } = __nccwpck_require__(7752)
 
 const [nodeMajor, nodeMinor] = process.versions.node.split('.').map(v => Number(v))
 
@@ -11854,18 +11854,18 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8285:
+/***/ 7405:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { InvalidArgumentError } = __nccwpck_require__(4627)
-const { kClients, kRunning, kClose, kDestroy, kDispatch, kInterceptors } = __nccwpck_require__(4043)
-const DispatcherBase = __nccwpck_require__(9265)
-const Pool = __nccwpck_require__(2244)
-const Client = __nccwpck_require__(1285)
-const util = __nccwpck_require__(4640)
-const createRedirectInterceptor = __nccwpck_require__(6036)
+const { InvalidArgumentError } = __nccwpck_require__(8707)
+const { kClients, kRunning, kClose, kDestroy, kDispatch, kInterceptors } = __nccwpck_require__(6443)
+const DispatcherBase = __nccwpck_require__(1841)
+const Pool = __nccwpck_require__(628)
+const Client = __nccwpck_require__(3701)
+const util = __nccwpck_require__(3440)
+const createRedirectInterceptor = __nccwpck_require__(5092)
 
 const kOnConnect = Symbol('onConnect')
 const kOnDisconnect = Symbol('onDisconnect')
@@ -11994,7 +11994,7 @@ module.exports = Agent
 
 /***/ }),
 
-/***/ 2549:
+/***/ 837:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -12002,7 +12002,7 @@ module.exports = Agent
 const {
   BalancedPoolMissingUpstreamError,
   InvalidArgumentError
-} = __nccwpck_require__(4627)
+} = __nccwpck_require__(8707)
 const {
   PoolBase,
   kClients,
@@ -12010,10 +12010,10 @@ const {
   kAddClient,
   kRemoveClient,
   kGetDispatcher
-} = __nccwpck_require__(3856)
-const Pool = __nccwpck_require__(2244)
-const { kUrl, kInterceptors } = __nccwpck_require__(4043)
-const { parseOrigin } = __nccwpck_require__(4640)
+} = __nccwpck_require__(2128)
+const Pool = __nccwpck_require__(628)
+const { kUrl, kInterceptors } = __nccwpck_require__(6443)
+const { parseOrigin } = __nccwpck_require__(3440)
 const kFactory = Symbol('factory')
 
 const kOptions = Symbol('options')
@@ -12210,7 +12210,7 @@ module.exports = BalancedPool
 
 /***/ }),
 
-/***/ 9133:
+/***/ 637:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -12218,9 +12218,9 @@ module.exports = BalancedPool
 /* global WebAssembly */
 
 const assert = __nccwpck_require__(4589)
-const util = __nccwpck_require__(4640)
-const { channels } = __nccwpck_require__(3374)
-const timers = __nccwpck_require__(1275)
+const util = __nccwpck_require__(3440)
+const { channels } = __nccwpck_require__(2414)
+const timers = __nccwpck_require__(6603)
 const {
   RequestContentLengthMismatchError,
   ResponseContentLengthMismatchError,
@@ -12233,7 +12233,7 @@ const {
   BodyTimeoutError,
   HTTPParserError,
   ResponseExceededMaxSizeError
-} = __nccwpck_require__(4627)
+} = __nccwpck_require__(8707)
 const {
   kUrl,
   kReset,
@@ -12266,9 +12266,9 @@ const {
   kOnError,
   kResume,
   kHTTPContext
-} = __nccwpck_require__(4043)
+} = __nccwpck_require__(6443)
 
-const constants = __nccwpck_require__(776)
+const constants = __nccwpck_require__(2824)
 const EMPTY_BUF = Buffer.alloc(0)
 const FastBuffer = Buffer[Symbol.species]
 const addListener = util.addListener
@@ -12280,11 +12280,11 @@ const kSocketUsed = Symbol('kSocketUsed')
 let extractBody
 
 async function lazyllhttp () {
-  const llhttpWasmData = process.env.JEST_WORKER_ID ? __nccwpck_require__(7630) : undefined
+  const llhttpWasmData = process.env.JEST_WORKER_ID ? __nccwpck_require__(3870) : undefined
 
   let mod
   try {
-    mod = await WebAssembly.compile(__nccwpck_require__(8586))
+    mod = await WebAssembly.compile(__nccwpck_require__(3434))
   } catch (e) {
     /* istanbul ignore next */
 
@@ -12292,7 +12292,7 @@ async function lazyllhttp () {
     // being enabled, but the occurring of this other error
     // * https://github.com/emscripten-core/emscripten/issues/11495
     // got me to remove that check to avoid breaking Node 12.
-    mod = await WebAssembly.compile(llhttpWasmData || __nccwpck_require__(7630))
+    mod = await WebAssembly.compile(llhttpWasmData || __nccwpck_require__(3870))
   }
 
   return await WebAssembly.instantiate(mod, {
@@ -13207,7 +13207,7 @@ function writeH1 (client, request) {
 
   if (util.isFormDataLike(body)) {
     if (!extractBody) {
-      extractBody = (__nccwpck_require__(6396).extractBody)
+      extractBody = (__nccwpck_require__(4492).extractBody)
     }
 
     const [bodyStream, contentType] = extractBody(body)
@@ -13730,7 +13730,7 @@ module.exports = connectH1
 
 /***/ }),
 
-/***/ 4548:
+/***/ 8788:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -13738,13 +13738,13 @@ module.exports = connectH1
 const assert = __nccwpck_require__(4589)
 const { errorMonitor } = __nccwpck_require__(8474)
 const { pipeline } = __nccwpck_require__(7075)
-const util = __nccwpck_require__(4640)
+const util = __nccwpck_require__(3440)
 const {
   RequestContentLengthMismatchError,
   RequestAbortedError,
   SocketError,
   InformationalError
-} = __nccwpck_require__(4627)
+} = __nccwpck_require__(8707)
 const {
   kUrl,
   kReset,
@@ -13763,7 +13763,7 @@ const {
   kResume,
   kSize,
   kHTTPContext
-} = __nccwpck_require__(4043)
+} = __nccwpck_require__(6443)
 
 const kOpenStreams = Symbol('open streams')
 
@@ -14169,7 +14169,7 @@ function writeH2 (client, request) {
   let contentLength = util.bodyLength(body)
 
   if (util.isFormDataLike(body)) {
-    extractBody ??= (__nccwpck_require__(6396).extractBody)
+    extractBody ??= (__nccwpck_require__(4492).extractBody)
 
     const [bodyStream, contentType] = extractBody(body)
     headers['content-type'] = contentType
@@ -14529,7 +14529,7 @@ module.exports = connectH2
 
 /***/ }),
 
-/***/ 1285:
+/***/ 3701:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 // @ts-check
@@ -14539,16 +14539,16 @@ module.exports = connectH2
 const assert = __nccwpck_require__(4589)
 const net = __nccwpck_require__(7030)
 const http = __nccwpck_require__(7067)
-const util = __nccwpck_require__(4640)
-const { channels } = __nccwpck_require__(3374)
-const Request = __nccwpck_require__(7311)
-const DispatcherBase = __nccwpck_require__(9265)
+const util = __nccwpck_require__(3440)
+const { channels } = __nccwpck_require__(2414)
+const Request = __nccwpck_require__(4655)
+const DispatcherBase = __nccwpck_require__(1841)
 const {
   InvalidArgumentError,
   InformationalError,
   ClientDestroyedError
-} = __nccwpck_require__(4627)
-const buildConnector = __nccwpck_require__(2784)
+} = __nccwpck_require__(8707)
+const buildConnector = __nccwpck_require__(9136)
 const {
   kUrl,
   kServerName,
@@ -14590,9 +14590,9 @@ const {
   kHTTPContext,
   kMaxConcurrentStreams,
   kResume
-} = __nccwpck_require__(4043)
-const connectH1 = __nccwpck_require__(9133)
-const connectH2 = __nccwpck_require__(4548)
+} = __nccwpck_require__(6443)
+const connectH1 = __nccwpck_require__(637)
+const connectH2 = __nccwpck_require__(8788)
 let deprecatedInterceptorWarned = false
 
 const kClosedResolve = Symbol('kClosedResolve')
@@ -14900,7 +14900,7 @@ class Client extends DispatcherBase {
   }
 }
 
-const createRedirectInterceptor = __nccwpck_require__(6036)
+const createRedirectInterceptor = __nccwpck_require__(5092)
 
 function onError (client, err) {
   if (
@@ -15160,19 +15160,19 @@ module.exports = Client
 
 /***/ }),
 
-/***/ 9265:
+/***/ 1841:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const buffer = __nccwpck_require__(4573)
-const Dispatcher = __nccwpck_require__(7939)
+const Dispatcher = __nccwpck_require__(883)
 const {
   ClientDestroyedError,
   ClientClosedError,
   InvalidArgumentError
-} = __nccwpck_require__(4627)
-const { kDestroy, kClose, kClosed, kDestroyed, kDispatch, kInterceptors } = __nccwpck_require__(4043)
+} = __nccwpck_require__(8707)
+const { kDestroy, kClose, kClosed, kDestroyed, kDispatch, kInterceptors } = __nccwpck_require__(6443)
 
 const kOnDestroyed = Symbol('onDestroyed')
 const kOnClosed = Symbol('onClosed')
@@ -15375,7 +15375,7 @@ module.exports = DispatcherBase
 
 /***/ }),
 
-/***/ 7939:
+/***/ 883:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -15447,15 +15447,15 @@ module.exports = Dispatcher
 
 /***/ }),
 
-/***/ 929:
+/***/ 3137:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const DispatcherBase = __nccwpck_require__(9265)
-const { kClose, kDestroy, kClosed, kDestroyed, kDispatch, kNoProxyAgent, kHttpProxyAgent, kHttpsProxyAgent } = __nccwpck_require__(4043)
-const ProxyAgent = __nccwpck_require__(9920)
-const Agent = __nccwpck_require__(8285)
+const DispatcherBase = __nccwpck_require__(1841)
+const { kClose, kDestroy, kClosed, kDestroyed, kDispatch, kNoProxyAgent, kHttpProxyAgent, kHttpsProxyAgent } = __nccwpck_require__(6443)
+const ProxyAgent = __nccwpck_require__(6672)
+const Agent = __nccwpck_require__(7405)
 
 const DEFAULT_PORTS = {
   'http:': 80,
@@ -15614,7 +15614,7 @@ module.exports = EnvHttpProxyAgent
 
 /***/ }),
 
-/***/ 5844:
+/***/ 4660:
 /***/ ((module) => {
 
 /* eslint-disable */
@@ -15738,15 +15738,15 @@ module.exports = class FixedQueue {
 
 /***/ }),
 
-/***/ 3856:
+/***/ 2128:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const DispatcherBase = __nccwpck_require__(9265)
-const FixedQueue = __nccwpck_require__(5844)
-const { kConnected, kSize, kRunning, kPending, kQueued, kBusy, kFree, kUrl, kClose, kDestroy, kDispatch } = __nccwpck_require__(4043)
-const PoolStats = __nccwpck_require__(5710)
+const DispatcherBase = __nccwpck_require__(1841)
+const FixedQueue = __nccwpck_require__(4660)
+const { kConnected, kSize, kRunning, kPending, kQueued, kBusy, kFree, kUrl, kClose, kDestroy, kDispatch } = __nccwpck_require__(6443)
+const PoolStats = __nccwpck_require__(3246)
 
 const kClients = Symbol('clients')
 const kNeedDrain = Symbol('needDrain')
@@ -15939,10 +15939,10 @@ module.exports = {
 
 /***/ }),
 
-/***/ 5710:
+/***/ 3246:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-const { kFree, kConnected, kPending, kQueued, kRunning, kSize } = __nccwpck_require__(4043)
+const { kFree, kConnected, kPending, kQueued, kRunning, kSize } = __nccwpck_require__(6443)
 const kPool = Symbol('pool')
 
 class PoolStats {
@@ -15980,7 +15980,7 @@ module.exports = PoolStats
 
 /***/ }),
 
-/***/ 2244:
+/***/ 628:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -15991,14 +15991,14 @@ const {
   kNeedDrain,
   kAddClient,
   kGetDispatcher
-} = __nccwpck_require__(3856)
-const Client = __nccwpck_require__(1285)
+} = __nccwpck_require__(2128)
+const Client = __nccwpck_require__(3701)
 const {
   InvalidArgumentError
-} = __nccwpck_require__(4627)
-const util = __nccwpck_require__(4640)
-const { kUrl, kInterceptors } = __nccwpck_require__(4043)
-const buildConnector = __nccwpck_require__(2784)
+} = __nccwpck_require__(8707)
+const util = __nccwpck_require__(3440)
+const { kUrl, kInterceptors } = __nccwpck_require__(6443)
+const buildConnector = __nccwpck_require__(9136)
 
 const kOptions = Symbol('options')
 const kConnections = Symbol('connections')
@@ -16094,19 +16094,19 @@ module.exports = Pool
 
 /***/ }),
 
-/***/ 9920:
+/***/ 6672:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kProxy, kClose, kDestroy, kDispatch, kInterceptors } = __nccwpck_require__(4043)
+const { kProxy, kClose, kDestroy, kDispatch, kInterceptors } = __nccwpck_require__(6443)
 const { URL } = __nccwpck_require__(3136)
-const Agent = __nccwpck_require__(8285)
-const Pool = __nccwpck_require__(2244)
-const DispatcherBase = __nccwpck_require__(9265)
-const { InvalidArgumentError, RequestAbortedError, SecureProxyConnectionError } = __nccwpck_require__(4627)
-const buildConnector = __nccwpck_require__(2784)
-const Client = __nccwpck_require__(1285)
+const Agent = __nccwpck_require__(7405)
+const Pool = __nccwpck_require__(628)
+const DispatcherBase = __nccwpck_require__(1841)
+const { InvalidArgumentError, RequestAbortedError, SecureProxyConnectionError } = __nccwpck_require__(8707)
+const buildConnector = __nccwpck_require__(9136)
+const Client = __nccwpck_require__(3701)
 
 const kAgent = Symbol('proxy agent')
 const kClient = Symbol('proxy client')
@@ -16375,13 +16375,13 @@ module.exports = ProxyAgent
 
 /***/ }),
 
-/***/ 1346:
+/***/ 50:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const Dispatcher = __nccwpck_require__(7939)
-const RetryHandler = __nccwpck_require__(5640)
+const Dispatcher = __nccwpck_require__(883)
+const RetryHandler = __nccwpck_require__(7816)
 
 class RetryAgent extends Dispatcher {
   #agent = null
@@ -16417,7 +16417,7 @@ module.exports = RetryAgent
 
 /***/ }),
 
-/***/ 8421:
+/***/ 2581:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -16425,8 +16425,8 @@ module.exports = RetryAgent
 // We include a version number for the Dispatcher API. In case of breaking changes,
 // this version number must be increased to avoid conflicts.
 const globalDispatcher = Symbol.for('undici.globalDispatcher.1')
-const { InvalidArgumentError } = __nccwpck_require__(4627)
-const Agent = __nccwpck_require__(8285)
+const { InvalidArgumentError } = __nccwpck_require__(8707)
+const Agent = __nccwpck_require__(7405)
 
 if (getGlobalDispatcher() === undefined) {
   setGlobalDispatcher(new Agent())
@@ -16456,7 +16456,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 91:
+/***/ 8155:
 /***/ ((module) => {
 
 
@@ -16507,15 +16507,15 @@ module.exports = class DecoratorHandler {
 
 /***/ }),
 
-/***/ 7970:
+/***/ 8754:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const util = __nccwpck_require__(4640)
-const { kBodyUsed } = __nccwpck_require__(4043)
+const util = __nccwpck_require__(3440)
+const { kBodyUsed } = __nccwpck_require__(6443)
 const assert = __nccwpck_require__(4589)
-const { InvalidArgumentError } = __nccwpck_require__(4627)
+const { InvalidArgumentError } = __nccwpck_require__(8707)
 const EE = __nccwpck_require__(8474)
 
 const redirectableStatusCodes = [300, 301, 302, 303, 307, 308]
@@ -16746,20 +16746,20 @@ module.exports = RedirectHandler
 
 /***/ }),
 
-/***/ 5640:
+/***/ 7816:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 const assert = __nccwpck_require__(4589)
 
-const { kRetryHandlerDefaultRetry } = __nccwpck_require__(4043)
-const { RequestRetryError } = __nccwpck_require__(4627)
+const { kRetryHandlerDefaultRetry } = __nccwpck_require__(6443)
+const { RequestRetryError } = __nccwpck_require__(8707)
 const {
   isDisturbed,
   parseHeaders,
   parseRangeHeader,
   wrapRequestBody
-} = __nccwpck_require__(4640)
+} = __nccwpck_require__(3440)
 
 function calculateRetryAfterHeader (retryAfter) {
   const current = Date.now()
@@ -17190,14 +17190,14 @@ module.exports = RetryHandler
 
 /***/ }),
 
-/***/ 8731:
+/***/ 379:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 const { isIP } = __nccwpck_require__(7030)
 const { lookup } = __nccwpck_require__(610)
-const DecoratorHandler = __nccwpck_require__(91)
-const { InvalidArgumentError, InformationalError } = __nccwpck_require__(4627)
+const DecoratorHandler = __nccwpck_require__(8155)
+const { InvalidArgumentError, InformationalError } = __nccwpck_require__(8707)
 const maxInt = Math.pow(2, 31) - 1
 
 class DNSInstance {
@@ -17572,14 +17572,14 @@ module.exports = interceptorOpts => {
 
 /***/ }),
 
-/***/ 8412:
+/***/ 8060:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const util = __nccwpck_require__(4640)
-const { InvalidArgumentError, RequestAbortedError } = __nccwpck_require__(4627)
-const DecoratorHandler = __nccwpck_require__(91)
+const util = __nccwpck_require__(3440)
+const { InvalidArgumentError, RequestAbortedError } = __nccwpck_require__(8707)
+const DecoratorHandler = __nccwpck_require__(8155)
 
 class DumpHandler extends DecoratorHandler {
   #maxSize = 1024 * 1024
@@ -17702,12 +17702,12 @@ module.exports = createDumpInterceptor
 
 /***/ }),
 
-/***/ 6036:
+/***/ 5092:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const RedirectHandler = __nccwpck_require__(7970)
+const RedirectHandler = __nccwpck_require__(8754)
 
 function createRedirectInterceptor ({ maxRedirections: defaultMaxRedirections }) {
   return (dispatch) => {
@@ -17730,11 +17730,11 @@ module.exports = createRedirectInterceptor
 
 /***/ }),
 
-/***/ 730:
+/***/ 1514:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
-const RedirectHandler = __nccwpck_require__(7970)
+const RedirectHandler = __nccwpck_require__(8754)
 
 module.exports = opts => {
   const globalMaxRedirections = opts?.maxRedirections
@@ -17761,11 +17761,11 @@ module.exports = opts => {
 
 /***/ }),
 
-/***/ 4346:
+/***/ 2026:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
-const RetryHandler = __nccwpck_require__(5640)
+const RetryHandler = __nccwpck_require__(7816)
 
 module.exports = globalOpts => {
   return dispatch => {
@@ -17787,13 +17787,13 @@ module.exports = globalOpts => {
 
 /***/ }),
 
-/***/ 776:
+/***/ 2824:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.SPECIAL_HEADERS = exports.HEADER_STATE = exports.MINOR = exports.MAJOR = exports.CONNECTION_TOKEN_CHARS = exports.HEADER_CHARS = exports.TOKEN = exports.STRICT_TOKEN = exports.HEX = exports.URL_CHAR = exports.STRICT_URL_CHAR = exports.USERINFO_CHARS = exports.MARK = exports.ALPHANUM = exports.NUM = exports.HEX_MAP = exports.NUM_MAP = exports.ALPHA = exports.FINISH = exports.H_METHOD_MAP = exports.METHOD_MAP = exports.METHODS_RTSP = exports.METHODS_ICE = exports.METHODS_HTTP = exports.METHODS = exports.LENIENT_FLAGS = exports.FLAGS = exports.TYPE = exports.ERROR = void 0;
-const utils_1 = __nccwpck_require__(1308);
+const utils_1 = __nccwpck_require__(172);
 // C headers
 var ERROR;
 (function (ERROR) {
@@ -18071,7 +18071,7 @@ exports.SPECIAL_HEADERS = {
 
 /***/ }),
 
-/***/ 7630:
+/***/ 3870:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -18083,7 +18083,7 @@ module.exports = Buffer.from('AGFzbQEAAAABJwdgAX8Bf2ADf39/AX9gAX8AYAJ/fwBgBH9/f3
 
 /***/ }),
 
-/***/ 8586:
+/***/ 3434:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -18095,7 +18095,7 @@ module.exports = Buffer.from('AGFzbQEAAAABJwdgAX8Bf2ADf39/AX9gAX8AYAJ/fwBgBH9/f3
 
 /***/ }),
 
-/***/ 1308:
+/***/ 172:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -18116,13 +18116,13 @@ exports.enumToMap = enumToMap;
 
 /***/ }),
 
-/***/ 1437:
+/***/ 7501:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kClients } = __nccwpck_require__(4043)
-const Agent = __nccwpck_require__(8285)
+const { kClients } = __nccwpck_require__(6443)
+const Agent = __nccwpck_require__(7405)
 const {
   kAgent,
   kMockAgentSet,
@@ -18133,14 +18133,14 @@ const {
   kGetNetConnect,
   kOptions,
   kFactory
-} = __nccwpck_require__(941)
-const MockClient = __nccwpck_require__(9493)
-const MockPool = __nccwpck_require__(5220)
-const { matchValue, buildMockOptions } = __nccwpck_require__(8981)
-const { InvalidArgumentError, UndiciError } = __nccwpck_require__(4627)
-const Dispatcher = __nccwpck_require__(7939)
-const Pluralizer = __nccwpck_require__(3289)
-const PendingInterceptorsFormatter = __nccwpck_require__(1726)
+} = __nccwpck_require__(1117)
+const MockClient = __nccwpck_require__(7365)
+const MockPool = __nccwpck_require__(4004)
+const { matchValue, buildMockOptions } = __nccwpck_require__(3397)
+const { InvalidArgumentError, UndiciError } = __nccwpck_require__(8707)
+const Dispatcher = __nccwpck_require__(883)
+const Pluralizer = __nccwpck_require__(1529)
+const PendingInterceptorsFormatter = __nccwpck_require__(6142)
 
 class MockAgent extends Dispatcher {
   constructor (opts) {
@@ -18283,14 +18283,14 @@ module.exports = MockAgent
 
 /***/ }),
 
-/***/ 9493:
+/***/ 7365:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { promisify } = __nccwpck_require__(7975)
-const Client = __nccwpck_require__(1285)
-const { buildMockDispatch } = __nccwpck_require__(8981)
+const Client = __nccwpck_require__(3701)
+const { buildMockDispatch } = __nccwpck_require__(3397)
 const {
   kDispatches,
   kMockAgent,
@@ -18299,10 +18299,10 @@ const {
   kOrigin,
   kOriginalDispatch,
   kConnected
-} = __nccwpck_require__(941)
-const { MockInterceptor } = __nccwpck_require__(5015)
-const Symbols = __nccwpck_require__(4043)
-const { InvalidArgumentError } = __nccwpck_require__(4627)
+} = __nccwpck_require__(1117)
+const { MockInterceptor } = __nccwpck_require__(1511)
+const Symbols = __nccwpck_require__(6443)
+const { InvalidArgumentError } = __nccwpck_require__(8707)
 
 /**
  * MockClient provides an API that extends the Client to influence the mockDispatches.
@@ -18349,12 +18349,12 @@ module.exports = MockClient
 
 /***/ }),
 
-/***/ 9917:
+/***/ 2429:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { UndiciError } = __nccwpck_require__(4627)
+const { UndiciError } = __nccwpck_require__(8707)
 
 const kMockNotMatchedError = Symbol.for('undici.error.UND_MOCK_ERR_MOCK_NOT_MATCHED')
 
@@ -18384,12 +18384,12 @@ module.exports = {
 
 /***/ }),
 
-/***/ 5015:
+/***/ 1511:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { getResponseData, buildKey, addMockDispatch } = __nccwpck_require__(8981)
+const { getResponseData, buildKey, addMockDispatch } = __nccwpck_require__(3397)
 const {
   kDispatches,
   kDispatchKey,
@@ -18397,9 +18397,9 @@ const {
   kDefaultTrailers,
   kContentLength,
   kMockDispatch
-} = __nccwpck_require__(941)
-const { InvalidArgumentError } = __nccwpck_require__(4627)
-const { buildURL } = __nccwpck_require__(4640)
+} = __nccwpck_require__(1117)
+const { InvalidArgumentError } = __nccwpck_require__(8707)
+const { buildURL } = __nccwpck_require__(3440)
 
 /**
  * Defines the scope API for an interceptor reply
@@ -18598,14 +18598,14 @@ module.exports.MockScope = MockScope
 
 /***/ }),
 
-/***/ 5220:
+/***/ 4004:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { promisify } = __nccwpck_require__(7975)
-const Pool = __nccwpck_require__(2244)
-const { buildMockDispatch } = __nccwpck_require__(8981)
+const Pool = __nccwpck_require__(628)
+const { buildMockDispatch } = __nccwpck_require__(3397)
 const {
   kDispatches,
   kMockAgent,
@@ -18614,10 +18614,10 @@ const {
   kOrigin,
   kOriginalDispatch,
   kConnected
-} = __nccwpck_require__(941)
-const { MockInterceptor } = __nccwpck_require__(5015)
-const Symbols = __nccwpck_require__(4043)
-const { InvalidArgumentError } = __nccwpck_require__(4627)
+} = __nccwpck_require__(1117)
+const { MockInterceptor } = __nccwpck_require__(1511)
+const Symbols = __nccwpck_require__(6443)
+const { InvalidArgumentError } = __nccwpck_require__(8707)
 
 /**
  * MockPool provides an API that extends the Pool to influence the mockDispatches.
@@ -18664,7 +18664,7 @@ module.exports = MockPool
 
 /***/ }),
 
-/***/ 941:
+/***/ 1117:
 /***/ ((module) => {
 
 
@@ -18694,20 +18694,20 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8981:
+/***/ 3397:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { MockNotMatchedError } = __nccwpck_require__(9917)
+const { MockNotMatchedError } = __nccwpck_require__(2429)
 const {
   kDispatches,
   kMockAgent,
   kOriginalDispatch,
   kOrigin,
   kGetNetConnect
-} = __nccwpck_require__(941)
-const { buildURL } = __nccwpck_require__(4640)
+} = __nccwpck_require__(1117)
+const { buildURL } = __nccwpck_require__(3440)
 const { STATUS_CODES } = __nccwpck_require__(7067)
 const {
   types: {
@@ -19068,7 +19068,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1726:
+/***/ 6142:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -19118,7 +19118,7 @@ module.exports = class PendingInterceptorsFormatter {
 
 /***/ }),
 
-/***/ 3289:
+/***/ 1529:
 /***/ ((module) => {
 
 
@@ -19154,7 +19154,7 @@ module.exports = class Pluralizer {
 
 /***/ }),
 
-/***/ 1275:
+/***/ 6603:
 /***/ ((module) => {
 
 
@@ -19584,20 +19584,20 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8514:
+/***/ 9634:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kConstruct } = __nccwpck_require__(61)
-const { urlEquals, getFieldValues } = __nccwpck_require__(6814)
-const { kEnumerableProperty, isDisturbed } = __nccwpck_require__(4640)
-const { webidl } = __nccwpck_require__(5701)
-const { Response, cloneResponse, fromInnerResponse } = __nccwpck_require__(715)
-const { Request, fromInnerRequest } = __nccwpck_require__(175)
-const { kState } = __nccwpck_require__(1995)
-const { fetching } = __nccwpck_require__(8702)
-const { urlIsHttpHttpsScheme, createDeferredPromise, readAllBytes } = __nccwpck_require__(9520)
+const { kConstruct } = __nccwpck_require__(109)
+const { urlEquals, getFieldValues } = __nccwpck_require__(6798)
+const { kEnumerableProperty, isDisturbed } = __nccwpck_require__(3440)
+const { webidl } = __nccwpck_require__(5893)
+const { Response, cloneResponse, fromInnerResponse } = __nccwpck_require__(9051)
+const { Request, fromInnerRequest } = __nccwpck_require__(9967)
+const { kState } = __nccwpck_require__(3627)
+const { fetching } = __nccwpck_require__(4398)
+const { urlIsHttpHttpsScheme, createDeferredPromise, readAllBytes } = __nccwpck_require__(3168)
 const assert = __nccwpck_require__(4589)
 
 /**
@@ -20450,15 +20450,15 @@ module.exports = {
 
 /***/ }),
 
-/***/ 5965:
+/***/ 3245:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kConstruct } = __nccwpck_require__(61)
-const { Cache } = __nccwpck_require__(8514)
-const { webidl } = __nccwpck_require__(5701)
-const { kEnumerableProperty } = __nccwpck_require__(4640)
+const { kConstruct } = __nccwpck_require__(109)
+const { Cache } = __nccwpck_require__(9634)
+const { webidl } = __nccwpck_require__(5893)
+const { kEnumerableProperty } = __nccwpck_require__(3440)
 
 class CacheStorage {
   /**
@@ -20609,26 +20609,26 @@ module.exports = {
 
 /***/ }),
 
-/***/ 61:
+/***/ 109:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 module.exports = {
-  kConstruct: (__nccwpck_require__(4043).kConstruct)
+  kConstruct: (__nccwpck_require__(6443).kConstruct)
 }
 
 
 /***/ }),
 
-/***/ 6814:
+/***/ 6798:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const assert = __nccwpck_require__(4589)
-const { URLSerializer } = __nccwpck_require__(7708)
-const { isValidHeaderName } = __nccwpck_require__(9520)
+const { URLSerializer } = __nccwpck_require__(1900)
+const { isValidHeaderName } = __nccwpck_require__(3168)
 
 /**
  * @see https://url.spec.whatwg.org/#concept-url-equals
@@ -20673,7 +20673,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3404:
+/***/ 1276:
 /***/ ((module) => {
 
 
@@ -20692,15 +20692,15 @@ module.exports = {
 
 /***/ }),
 
-/***/ 6933:
+/***/ 9061:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { parseSetCookie } = __nccwpck_require__(8906)
-const { stringify } = __nccwpck_require__(1077)
-const { webidl } = __nccwpck_require__(5701)
-const { Headers } = __nccwpck_require__(5524)
+const { parseSetCookie } = __nccwpck_require__(1978)
+const { stringify } = __nccwpck_require__(7797)
+const { webidl } = __nccwpck_require__(5893)
+const { Headers } = __nccwpck_require__(660)
 
 /**
  * @typedef {Object} Cookie
@@ -20883,14 +20883,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8906:
+/***/ 1978:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { maxNameValuePairSize, maxAttributeValueSize } = __nccwpck_require__(3404)
-const { isCTLExcludingHtab } = __nccwpck_require__(1077)
-const { collectASequenceOfCodePointsFast } = __nccwpck_require__(7708)
+const { maxNameValuePairSize, maxAttributeValueSize } = __nccwpck_require__(1276)
+const { isCTLExcludingHtab } = __nccwpck_require__(7797)
+const { collectASequenceOfCodePointsFast } = __nccwpck_require__(1900)
 const assert = __nccwpck_require__(4589)
 
 /**
@@ -21200,7 +21200,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1077:
+/***/ 7797:
 /***/ ((module) => {
 
 
@@ -21559,13 +21559,13 @@ module.exports = {
 
 /***/ }),
 
-/***/ 335:
+/***/ 4031:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 const buffer = __nccwpck_require__(4573)
 const { Transform } = __nccwpck_require__(7075)
-const { isASCIINumber, isValidLastEventId } = __nccwpck_require__(3691)
+const { isASCIINumber, isValidLastEventId } = __nccwpck_require__(4811)
 
 /**
  * @type {number[]} BOM
@@ -22140,23 +22140,23 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1670:
+/***/ 1238:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { pipeline } = __nccwpck_require__(7075)
-const { fetching } = __nccwpck_require__(8702)
-const { makeRequest } = __nccwpck_require__(175)
-const { webidl } = __nccwpck_require__(5701)
-const { EventSourceStream } = __nccwpck_require__(335)
-const { parseMIMEType } = __nccwpck_require__(7708)
-const { createFastMessageEvent } = __nccwpck_require__(7316)
-const { isNetworkError } = __nccwpck_require__(715)
-const { delay } = __nccwpck_require__(3691)
-const { kEnumerableProperty } = __nccwpck_require__(4640)
-const { environmentSettingsObject } = __nccwpck_require__(9520)
-const { getGlobalDispatcher } = __nccwpck_require__(8421)
+const { fetching } = __nccwpck_require__(4398)
+const { makeRequest } = __nccwpck_require__(9967)
+const { webidl } = __nccwpck_require__(5893)
+const { EventSourceStream } = __nccwpck_require__(4031)
+const { parseMIMEType } = __nccwpck_require__(1900)
+const { createFastMessageEvent } = __nccwpck_require__(5188)
+const { isNetworkError } = __nccwpck_require__(9051)
+const { delay } = __nccwpck_require__(4811)
+const { kEnumerableProperty } = __nccwpck_require__(3440)
+const { environmentSettingsObject } = __nccwpck_require__(3168)
+const { getGlobalDispatcher } = __nccwpck_require__(2581)
 
 let experimentalWarned = false
 
@@ -22630,7 +22630,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3691:
+/***/ 4811:
 /***/ ((module) => {
 
 
@@ -22674,12 +22674,12 @@ module.exports = {
 
 /***/ }),
 
-/***/ 6396:
+/***/ 4492:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const util = __nccwpck_require__(4640)
+const util = __nccwpck_require__(3440)
 const {
   ReadableStreamFrom,
   isBlobLike,
@@ -22689,16 +22689,16 @@ const {
   fullyReadBody,
   extractMimeType,
   utf8DecodeBytes
-} = __nccwpck_require__(9520)
-const { FormData } = __nccwpck_require__(1142)
-const { kState } = __nccwpck_require__(1995)
-const { webidl } = __nccwpck_require__(5701)
+} = __nccwpck_require__(3168)
+const { FormData } = __nccwpck_require__(5910)
+const { kState } = __nccwpck_require__(3627)
+const { webidl } = __nccwpck_require__(5893)
 const { Blob } = __nccwpck_require__(4573)
 const assert = __nccwpck_require__(4589)
 const { isErrored, isDisturbed } = __nccwpck_require__(7075)
 const { isArrayBuffer } = __nccwpck_require__(3429)
-const { serializeAMimeType } = __nccwpck_require__(7708)
-const { multipartFormDataParser } = __nccwpck_require__(3028)
+const { serializeAMimeType } = __nccwpck_require__(1900)
+const { multipartFormDataParser } = __nccwpck_require__(116)
 let random
 
 try {
@@ -23210,7 +23210,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7775:
+/***/ 4495:
 /***/ ((module) => {
 
 
@@ -23341,7 +23341,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7708:
+/***/ 1900:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -24092,12 +24092,12 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9197:
+/***/ 6653:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kConnected, kSize } = __nccwpck_require__(4043)
+const { kConnected, kSize } = __nccwpck_require__(6443)
 
 class CompatWeakRef {
   constructor (value) {
@@ -24145,14 +24145,14 @@ module.exports = function () {
 
 /***/ }),
 
-/***/ 2538:
+/***/ 7114:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { Blob, File } = __nccwpck_require__(4573)
-const { kState } = __nccwpck_require__(1995)
-const { webidl } = __nccwpck_require__(5701)
+const { kState } = __nccwpck_require__(3627)
+const { webidl } = __nccwpck_require__(5893)
 
 // TODO(@KhafraDev): remove
 class FileLike {
@@ -24278,16 +24278,16 @@ module.exports = { FileLike, isFileLike }
 
 /***/ }),
 
-/***/ 3028:
+/***/ 116:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { isUSVString, bufferToLowerCasedHeaderName } = __nccwpck_require__(4640)
-const { utf8DecodeBytes } = __nccwpck_require__(9520)
-const { HTTP_TOKEN_CODEPOINTS, isomorphicDecode } = __nccwpck_require__(7708)
-const { isFileLike } = __nccwpck_require__(2538)
-const { makeEntry } = __nccwpck_require__(1142)
+const { isUSVString, bufferToLowerCasedHeaderName } = __nccwpck_require__(3440)
+const { utf8DecodeBytes } = __nccwpck_require__(3168)
+const { HTTP_TOKEN_CODEPOINTS, isomorphicDecode } = __nccwpck_require__(1900)
+const { isFileLike } = __nccwpck_require__(7114)
+const { makeEntry } = __nccwpck_require__(5910)
 const assert = __nccwpck_require__(4589)
 const { File: NodeFile } = __nccwpck_require__(4573)
 
@@ -24759,16 +24759,16 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1142:
+/***/ 5910:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { isBlobLike, iteratorMixin } = __nccwpck_require__(9520)
-const { kState } = __nccwpck_require__(1995)
-const { kEnumerableProperty } = __nccwpck_require__(4640)
-const { FileLike, isFileLike } = __nccwpck_require__(2538)
-const { webidl } = __nccwpck_require__(5701)
+const { isBlobLike, iteratorMixin } = __nccwpck_require__(3168)
+const { kState } = __nccwpck_require__(3627)
+const { kEnumerableProperty } = __nccwpck_require__(3440)
+const { FileLike, isFileLike } = __nccwpck_require__(7114)
+const { webidl } = __nccwpck_require__(5893)
 const { File: NativeFile } = __nccwpck_require__(4573)
 const nodeUtil = __nccwpck_require__(7975)
 
@@ -25018,7 +25018,7 @@ module.exports = { FormData, makeEntry }
 
 /***/ }),
 
-/***/ 179:
+/***/ 1059:
 /***/ ((module) => {
 
 
@@ -25065,21 +25065,21 @@ module.exports = {
 
 /***/ }),
 
-/***/ 5524:
+/***/ 660:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 // https://github.com/Ethan-Arrowood/undici-fetch
 
 
 
-const { kConstruct } = __nccwpck_require__(4043)
-const { kEnumerableProperty } = __nccwpck_require__(4640)
+const { kConstruct } = __nccwpck_require__(6443)
+const { kEnumerableProperty } = __nccwpck_require__(3440)
 const {
   iteratorMixin,
   isValidHeaderName,
   isValidHeaderValue
-} = __nccwpck_require__(9520)
-const { webidl } = __nccwpck_require__(5701)
+} = __nccwpck_require__(3168)
+const { webidl } = __nccwpck_require__(5893)
 const assert = __nccwpck_require__(4589)
 const util = __nccwpck_require__(7975)
 
@@ -25759,7 +25759,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8702:
+/***/ 4398:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 // https://github.com/Ethan-Arrowood/undici-fetch
@@ -25772,9 +25772,9 @@ const {
   filterResponse,
   makeResponse,
   fromInnerResponse
-} = __nccwpck_require__(715)
-const { HeadersList } = __nccwpck_require__(5524)
-const { Request, cloneRequest } = __nccwpck_require__(175)
+} = __nccwpck_require__(9051)
+const { HeadersList } = __nccwpck_require__(660)
+const { Request, cloneRequest } = __nccwpck_require__(9967)
 const zlib = __nccwpck_require__(8522)
 const {
   bytesMatch,
@@ -25810,23 +25810,23 @@ const {
   buildContentRange,
   createInflate,
   extractMimeType
-} = __nccwpck_require__(9520)
-const { kState, kDispatcher } = __nccwpck_require__(1995)
+} = __nccwpck_require__(3168)
+const { kState, kDispatcher } = __nccwpck_require__(3627)
 const assert = __nccwpck_require__(4589)
-const { safelyExtractBody, extractBody } = __nccwpck_require__(6396)
+const { safelyExtractBody, extractBody } = __nccwpck_require__(4492)
 const {
   redirectStatusSet,
   nullBodyStatus,
   safeMethodsSet,
   requestBodyHeader,
   subresourceSet
-} = __nccwpck_require__(7775)
+} = __nccwpck_require__(4495)
 const EE = __nccwpck_require__(8474)
 const { Readable, pipeline, finished } = __nccwpck_require__(7075)
-const { addAbortListener, isErrored, isReadable, bufferToLowerCasedHeaderName } = __nccwpck_require__(4640)
-const { dataURLProcessor, serializeAMimeType, minimizeSupportedMimeType } = __nccwpck_require__(7708)
-const { getGlobalDispatcher } = __nccwpck_require__(8421)
-const { webidl } = __nccwpck_require__(5701)
+const { addAbortListener, isErrored, isReadable, bufferToLowerCasedHeaderName } = __nccwpck_require__(3440)
+const { dataURLProcessor, serializeAMimeType, minimizeSupportedMimeType } = __nccwpck_require__(1900)
+const { getGlobalDispatcher } = __nccwpck_require__(2581)
+const { webidl } = __nccwpck_require__(5893)
 const { STATUS_CODES } = __nccwpck_require__(7067)
 const GET_OR_HEAD = ['GET', 'HEAD']
 
@@ -28036,23 +28036,23 @@ module.exports = {
 
 /***/ }),
 
-/***/ 175:
+/***/ 9967:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /* globals AbortController */
 
 
 
-const { extractBody, mixinBody, cloneBody, bodyUnusable } = __nccwpck_require__(6396)
-const { Headers, fill: fillHeaders, HeadersList, setHeadersGuard, getHeadersGuard, setHeadersList, getHeadersList } = __nccwpck_require__(5524)
-const { FinalizationRegistry } = __nccwpck_require__(9197)()
-const util = __nccwpck_require__(4640)
+const { extractBody, mixinBody, cloneBody, bodyUnusable } = __nccwpck_require__(4492)
+const { Headers, fill: fillHeaders, HeadersList, setHeadersGuard, getHeadersGuard, setHeadersList, getHeadersList } = __nccwpck_require__(660)
+const { FinalizationRegistry } = __nccwpck_require__(6653)()
+const util = __nccwpck_require__(3440)
 const nodeUtil = __nccwpck_require__(7975)
 const {
   isValidHTTPToken,
   sameOrigin,
   environmentSettingsObject
-} = __nccwpck_require__(9520)
+} = __nccwpck_require__(3168)
 const {
   forbiddenMethodsSet,
   corsSafeListedMethodsSet,
@@ -28062,12 +28062,12 @@ const {
   requestCredentials,
   requestCache,
   requestDuplex
-} = __nccwpck_require__(7775)
+} = __nccwpck_require__(4495)
 const { kEnumerableProperty, normalizedMethodRecordsBase, normalizedMethodRecords } = util
-const { kHeaders, kSignal, kState, kDispatcher } = __nccwpck_require__(1995)
-const { webidl } = __nccwpck_require__(5701)
-const { URLSerializer } = __nccwpck_require__(7708)
-const { kConstruct } = __nccwpck_require__(4043)
+const { kHeaders, kSignal, kState, kDispatcher } = __nccwpck_require__(3627)
+const { webidl } = __nccwpck_require__(5893)
+const { URLSerializer } = __nccwpck_require__(1900)
+const { kConstruct } = __nccwpck_require__(6443)
 const assert = __nccwpck_require__(4589)
 const { getMaxListeners, setMaxListeners, getEventListeners, defaultMaxListeners } = __nccwpck_require__(8474)
 
@@ -29080,14 +29080,14 @@ module.exports = { Request, makeRequest, fromInnerRequest, cloneRequest }
 
 /***/ }),
 
-/***/ 715:
+/***/ 9051:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { Headers, HeadersList, fill, getHeadersGuard, setHeadersGuard, setHeadersList } = __nccwpck_require__(5524)
-const { extractBody, cloneBody, mixinBody, hasFinalizationRegistry, streamRegistry, bodyUnusable } = __nccwpck_require__(6396)
-const util = __nccwpck_require__(4640)
+const { Headers, HeadersList, fill, getHeadersGuard, setHeadersGuard, setHeadersList } = __nccwpck_require__(660)
+const { extractBody, cloneBody, mixinBody, hasFinalizationRegistry, streamRegistry, bodyUnusable } = __nccwpck_require__(4492)
+const util = __nccwpck_require__(3440)
 const nodeUtil = __nccwpck_require__(7975)
 const { kEnumerableProperty } = util
 const {
@@ -29099,16 +29099,16 @@ const {
   isErrorLike,
   isomorphicEncode,
   environmentSettingsObject: relevantRealm
-} = __nccwpck_require__(9520)
+} = __nccwpck_require__(3168)
 const {
   redirectStatusSet,
   nullBodyStatus
-} = __nccwpck_require__(7775)
-const { kState, kHeaders } = __nccwpck_require__(1995)
-const { webidl } = __nccwpck_require__(5701)
-const { FormData } = __nccwpck_require__(1142)
-const { URLSerializer } = __nccwpck_require__(7708)
-const { kConstruct } = __nccwpck_require__(4043)
+} = __nccwpck_require__(4495)
+const { kState, kHeaders } = __nccwpck_require__(3627)
+const { webidl } = __nccwpck_require__(5893)
+const { FormData } = __nccwpck_require__(5910)
+const { URLSerializer } = __nccwpck_require__(1900)
+const { kConstruct } = __nccwpck_require__(6443)
 const assert = __nccwpck_require__(4589)
 const { types } = __nccwpck_require__(7975)
 
@@ -29697,7 +29697,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1995:
+/***/ 3627:
 /***/ ((module) => {
 
 
@@ -29713,21 +29713,21 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9520:
+/***/ 3168:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { Transform } = __nccwpck_require__(7075)
 const zlib = __nccwpck_require__(8522)
-const { redirectStatusSet, referrerPolicySet: referrerPolicyTokens, badPortsSet } = __nccwpck_require__(7775)
-const { getGlobalOrigin } = __nccwpck_require__(179)
-const { collectASequenceOfCodePoints, collectAnHTTPQuotedString, removeChars, parseMIMEType } = __nccwpck_require__(7708)
+const { redirectStatusSet, referrerPolicySet: referrerPolicyTokens, badPortsSet } = __nccwpck_require__(4495)
+const { getGlobalOrigin } = __nccwpck_require__(1059)
+const { collectASequenceOfCodePoints, collectAnHTTPQuotedString, removeChars, parseMIMEType } = __nccwpck_require__(1900)
 const { performance } = __nccwpck_require__(643)
-const { isBlobLike, ReadableStreamFrom, isValidHTTPToken, normalizedMethodRecordsBase } = __nccwpck_require__(4640)
+const { isBlobLike, ReadableStreamFrom, isValidHTTPToken, normalizedMethodRecordsBase } = __nccwpck_require__(3440)
 const assert = __nccwpck_require__(4589)
 const { isUint8Array } = __nccwpck_require__(3429)
-const { webidl } = __nccwpck_require__(5701)
+const { webidl } = __nccwpck_require__(5893)
 
 let supportedHashes = []
 
@@ -31352,14 +31352,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 5701:
+/***/ 5893:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { types, inspect } = __nccwpck_require__(7975)
 const { markAsUncloneable } = __nccwpck_require__(5919)
-const { toUSVString } = __nccwpck_require__(4640)
+const { toUSVString } = __nccwpck_require__(3440)
 
 /** @type {import('../../../types/webidl').Webidl} */
 const webidl = {}
@@ -32054,7 +32054,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 2927:
+/***/ 2607:
 /***/ ((module) => {
 
 
@@ -32351,7 +32351,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4848:
+/***/ 8355:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -32360,16 +32360,16 @@ const {
   staticPropertyDescriptors,
   readOperation,
   fireAProgressEvent
-} = __nccwpck_require__(410)
+} = __nccwpck_require__(3610)
 const {
   kState,
   kError,
   kResult,
   kEvents,
   kAborted
-} = __nccwpck_require__(4929)
-const { webidl } = __nccwpck_require__(5701)
-const { kEnumerableProperty } = __nccwpck_require__(4640)
+} = __nccwpck_require__(961)
+const { webidl } = __nccwpck_require__(5893)
+const { kEnumerableProperty } = __nccwpck_require__(3440)
 
 class FileReader extends EventTarget {
   constructor () {
@@ -32702,12 +32702,12 @@ module.exports = {
 
 /***/ }),
 
-/***/ 5549:
+/***/ 8573:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { webidl } = __nccwpck_require__(5701)
+const { webidl } = __nccwpck_require__(5893)
 
 const kState = Symbol('ProgressEvent state')
 
@@ -32787,7 +32787,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4929:
+/***/ 961:
 /***/ ((module) => {
 
 
@@ -32804,7 +32804,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 410:
+/***/ 3610:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -32815,10 +32815,10 @@ const {
   kResult,
   kAborted,
   kLastProgressEventFired
-} = __nccwpck_require__(4929)
-const { ProgressEvent } = __nccwpck_require__(5549)
-const { getEncoding } = __nccwpck_require__(2927)
-const { serializeAMimeType, parseMIMEType } = __nccwpck_require__(7708)
+} = __nccwpck_require__(961)
+const { ProgressEvent } = __nccwpck_require__(8573)
+const { getEncoding } = __nccwpck_require__(2607)
+const { serializeAMimeType, parseMIMEType } = __nccwpck_require__(1900)
 const { types } = __nccwpck_require__(7975)
 const { StringDecoder } = __nccwpck_require__(3193)
 const { btoa } = __nccwpck_require__(4573)
@@ -33202,27 +33202,27 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7905:
+/***/ 6897:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { uid, states, sentCloseFrameState, emptyBuffer, opcodes } = __nccwpck_require__(6096)
+const { uid, states, sentCloseFrameState, emptyBuffer, opcodes } = __nccwpck_require__(736)
 const {
   kReadyState,
   kSentClose,
   kByteParser,
   kReceivedClose,
   kResponse
-} = __nccwpck_require__(32)
-const { fireEvent, failWebsocketConnection, isClosing, isClosed, isEstablished, parseExtensions } = __nccwpck_require__(1025)
-const { channels } = __nccwpck_require__(3374)
-const { CloseEvent } = __nccwpck_require__(7316)
-const { makeRequest } = __nccwpck_require__(175)
-const { fetching } = __nccwpck_require__(8702)
-const { Headers, getHeadersList } = __nccwpck_require__(5524)
-const { getDecodeSplit } = __nccwpck_require__(9520)
-const { WebsocketFrameSend } = __nccwpck_require__(9104)
+} = __nccwpck_require__(1216)
+const { fireEvent, failWebsocketConnection, isClosing, isClosed, isEstablished, parseExtensions } = __nccwpck_require__(8625)
+const { channels } = __nccwpck_require__(2414)
+const { CloseEvent } = __nccwpck_require__(5188)
+const { makeRequest } = __nccwpck_require__(9967)
+const { fetching } = __nccwpck_require__(4398)
+const { Headers, getHeadersList } = __nccwpck_require__(660)
+const { getDecodeSplit } = __nccwpck_require__(3168)
+const { WebsocketFrameSend } = __nccwpck_require__(3264)
 
 /** @type {import('crypto')} */
 let crypto
@@ -33580,7 +33580,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 6096:
+/***/ 736:
 /***/ ((module) => {
 
 
@@ -33653,14 +33653,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7316:
+/***/ 5188:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { webidl } = __nccwpck_require__(5701)
-const { kEnumerableProperty } = __nccwpck_require__(4640)
-const { kConstruct } = __nccwpck_require__(4043)
+const { webidl } = __nccwpck_require__(5893)
+const { kEnumerableProperty } = __nccwpck_require__(3440)
+const { kConstruct } = __nccwpck_require__(6443)
 const { MessagePort } = __nccwpck_require__(5919)
 
 /**
@@ -33989,12 +33989,12 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9104:
+/***/ 3264:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { maxUnsigned16Bit } = __nccwpck_require__(6096)
+const { maxUnsigned16Bit } = __nccwpck_require__(736)
 
 const BUFFER_SIZE = 16386
 
@@ -34092,14 +34092,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1869:
+/***/ 9469:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { createInflateRaw, Z_DEFAULT_WINDOWBITS } = __nccwpck_require__(8522)
-const { isValidClientWindowBits } = __nccwpck_require__(1025)
-const { MessageSizeExceededError } = __nccwpck_require__(4627)
+const { isValidClientWindowBits } = __nccwpck_require__(8625)
+const { MessageSizeExceededError } = __nccwpck_require__(8707)
 
 const tail = Buffer.from([0x00, 0x00, 0xff, 0xff])
 const kBuffer = Symbol('kBuffer')
@@ -34204,16 +34204,16 @@ module.exports = { PerMessageDeflate }
 
 /***/ }),
 
-/***/ 9332:
+/***/ 1652:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { Writable } = __nccwpck_require__(7075)
 const assert = __nccwpck_require__(4589)
-const { parserStates, opcodes, states, emptyBuffer, sentCloseFrameState } = __nccwpck_require__(6096)
-const { kReadyState, kSentClose, kResponse, kReceivedClose } = __nccwpck_require__(32)
-const { channels } = __nccwpck_require__(3374)
+const { parserStates, opcodes, states, emptyBuffer, sentCloseFrameState } = __nccwpck_require__(736)
+const { kReadyState, kSentClose, kResponse, kReceivedClose } = __nccwpck_require__(1216)
+const { channels } = __nccwpck_require__(2414)
 const {
   isValidStatusCode,
   isValidOpcode,
@@ -34223,11 +34223,11 @@ const {
   isControlFrame,
   isTextBinaryFrame,
   isContinuationFrame
-} = __nccwpck_require__(1025)
-const { WebsocketFrameSend } = __nccwpck_require__(9104)
-const { closeWebSocketConnection } = __nccwpck_require__(7905)
-const { PerMessageDeflate } = __nccwpck_require__(1869)
-const { MessageSizeExceededError } = __nccwpck_require__(4627)
+} = __nccwpck_require__(8625)
+const { WebsocketFrameSend } = __nccwpck_require__(3264)
+const { closeWebSocketConnection } = __nccwpck_require__(6897)
+const { PerMessageDeflate } = __nccwpck_require__(9469)
+const { MessageSizeExceededError } = __nccwpck_require__(8707)
 
 function failWebsocketConnectionWithCode (ws, code, reason) {
   closeWebSocketConnection(ws, code, reason, Buffer.byteLength(reason))
@@ -34738,14 +34738,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9388:
+/***/ 3900:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { WebsocketFrameSend } = __nccwpck_require__(9104)
-const { opcodes, sendHints } = __nccwpck_require__(6096)
-const FixedQueue = __nccwpck_require__(5844)
+const { WebsocketFrameSend } = __nccwpck_require__(3264)
+const { opcodes, sendHints } = __nccwpck_require__(736)
+const FixedQueue = __nccwpck_require__(4660)
 
 /** @type {typeof Uint8Array} */
 const FastBuffer = Buffer[Symbol.species]
@@ -34849,7 +34849,7 @@ module.exports = { SendQueue }
 
 /***/ }),
 
-/***/ 32:
+/***/ 1216:
 /***/ ((module) => {
 
 
@@ -34868,16 +34868,16 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1025:
+/***/ 8625:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kReadyState, kController, kResponse, kBinaryType, kWebSocketURL } = __nccwpck_require__(32)
-const { states, opcodes } = __nccwpck_require__(6096)
-const { ErrorEvent, createFastMessageEvent } = __nccwpck_require__(7316)
+const { kReadyState, kController, kResponse, kBinaryType, kWebSocketURL } = __nccwpck_require__(1216)
+const { states, opcodes } = __nccwpck_require__(736)
+const { ErrorEvent, createFastMessageEvent } = __nccwpck_require__(5188)
 const { isUtf8 } = __nccwpck_require__(4573)
-const { collectASequenceOfCodePointsFast, removeHTTPWhitespace } = __nccwpck_require__(7708)
+const { collectASequenceOfCodePointsFast, removeHTTPWhitespace } = __nccwpck_require__(1900)
 
 /* globals Blob */
 
@@ -35197,15 +35197,15 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1886:
+/***/ 3726:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { webidl } = __nccwpck_require__(5701)
-const { URLSerializer } = __nccwpck_require__(7708)
-const { environmentSettingsObject } = __nccwpck_require__(9520)
-const { staticPropertyDescriptors, states, sentCloseFrameState, sendHints } = __nccwpck_require__(6096)
+const { webidl } = __nccwpck_require__(5893)
+const { URLSerializer } = __nccwpck_require__(1900)
+const { environmentSettingsObject } = __nccwpck_require__(3168)
+const { staticPropertyDescriptors, states, sentCloseFrameState, sendHints } = __nccwpck_require__(736)
 const {
   kWebSocketURL,
   kReadyState,
@@ -35214,21 +35214,21 @@ const {
   kResponse,
   kSentClose,
   kByteParser
-} = __nccwpck_require__(32)
+} = __nccwpck_require__(1216)
 const {
   isConnecting,
   isEstablished,
   isClosing,
   isValidSubprotocol,
   fireEvent
-} = __nccwpck_require__(1025)
-const { establishWebSocketConnection, closeWebSocketConnection } = __nccwpck_require__(7905)
-const { ByteParser } = __nccwpck_require__(9332)
-const { kEnumerableProperty, isBlobLike } = __nccwpck_require__(4640)
-const { getGlobalDispatcher } = __nccwpck_require__(8421)
+} = __nccwpck_require__(8625)
+const { establishWebSocketConnection, closeWebSocketConnection } = __nccwpck_require__(6897)
+const { ByteParser } = __nccwpck_require__(1652)
+const { kEnumerableProperty, isBlobLike } = __nccwpck_require__(3440)
+const { getGlobalDispatcher } = __nccwpck_require__(2581)
 const { types } = __nccwpck_require__(7975)
-const { ErrorEvent, CloseEvent } = __nccwpck_require__(7316)
-const { SendQueue } = __nccwpck_require__(9388)
+const { ErrorEvent, CloseEvent } = __nccwpck_require__(5188)
+const { SendQueue } = __nccwpck_require__(3900)
 
 // https://websockets.spec.whatwg.org/#interface-definition
 class WebSocket extends EventTarget {
@@ -35799,7 +35799,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3743:
+/***/ 223:
 /***/ ((module) => {
 
 module.exports = extend
@@ -35823,7 +35823,7 @@ function extend(target) {
 
 /***/ }),
 
-/***/ 2516:
+/***/ 4390:
 /***/ ((module) => {
 
 module.exports = eval("require")("pg-native");
@@ -36139,15 +36139,12 @@ var __webpack_exports__ = {};
 
 ;// CONCATENATED MODULE: external "node:fs"
 const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
-;// CONCATENATED MODULE: external "node:os"
-const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
-var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_namespaceObject);
 ;// CONCATENATED MODULE: external "node:path"
 const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
 var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_namespaceObject);
 ;// CONCATENATED MODULE: external "os"
 const external_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("os");
-;// CONCATENATED MODULE: ../main/node_modules/@actions/core/lib/utils.js
+;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/utils.js
 // We use any as a valid input type
 /* eslint-disable @typescript-eslint/no-explicit-any */
 /**
@@ -36183,7 +36180,7 @@ function utils_toCommandProperties(annotationProperties) {
     };
 }
 //# sourceMappingURL=utils.js.map
-;// CONCATENATED MODULE: ../main/node_modules/@actions/core/lib/command.js
+;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/command.js
 
 
 /**
@@ -36279,7 +36276,7 @@ function escapeProperty(s) {
 var external_crypto_ = __nccwpck_require__(6982);
 // EXTERNAL MODULE: external "fs"
 var external_fs_ = __nccwpck_require__(9896);
-;// CONCATENATED MODULE: ../main/node_modules/@actions/core/lib/file-command.js
+;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/file-command.js
 // For internal use, subject to change.
 // We use any as a valid input type
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -36320,7 +36317,7 @@ var external_path_ = __nccwpck_require__(6928);
 var external_http_ = __nccwpck_require__(8611);
 // EXTERNAL MODULE: external "https"
 var external_https_ = __nccwpck_require__(5692);
-;// CONCATENATED MODULE: ../main/node_modules/@actions/http-client/lib/proxy.js
+;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/proxy.js
 function getProxyUrl(reqUrl) {
     const usingSsl = reqUrl.protocol === 'https:';
     if (checkBypass(reqUrl)) {
@@ -36411,11 +36408,11 @@ class DecodedURL extends URL {
     }
 }
 //# sourceMappingURL=proxy.js.map
-// EXTERNAL MODULE: ../main/node_modules/tunnel/index.js
-var node_modules_tunnel = __nccwpck_require__(8482);
-// EXTERNAL MODULE: ../main/node_modules/undici/index.js
-var undici = __nccwpck_require__(2480);
-;// CONCATENATED MODULE: ../main/node_modules/@actions/http-client/lib/index.js
+// EXTERNAL MODULE: ./node_modules/tunnel/index.js
+var node_modules_tunnel = __nccwpck_require__(770);
+// EXTERNAL MODULE: ./node_modules/undici/index.js
+var undici = __nccwpck_require__(6752);
+;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/index.js
 /* eslint-disable @typescript-eslint/no-explicit-any */
 var __awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
@@ -37112,7 +37109,7 @@ class lib_HttpClient {
 }
 const lowercaseKeys = (obj) => Object.keys(obj).reduce((c, k) => ((c[k.toLowerCase()] = obj[k]), c), {});
 //# sourceMappingURL=index.js.map
-;// CONCATENATED MODULE: ../main/node_modules/@actions/http-client/lib/auth.js
+;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/auth.js
 var auth_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -37188,7 +37185,7 @@ class PersonalAccessTokenCredentialHandler {
     }
 }
 //# sourceMappingURL=auth.js.map
-;// CONCATENATED MODULE: ../main/node_modules/@actions/core/lib/oidc-utils.js
+;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/oidc-utils.js
 var oidc_utils_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -37262,7 +37259,7 @@ class oidc_utils_OidcClient {
     }
 }
 //# sourceMappingURL=oidc-utils.js.map
-;// CONCATENATED MODULE: ../main/node_modules/@actions/core/lib/summary.js
+;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/summary.js
 var summary_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -37543,7 +37540,7 @@ const _summary = new Summary();
 const markdownSummary = (/* unused pure expression or super */ null && (_summary));
 const summary = _summary;
 //# sourceMappingURL=summary.js.map
-;// CONCATENATED MODULE: ../main/node_modules/@actions/core/lib/path-utils.js
+;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/path-utils.js
 
 /**
  * toPosixPath converts the given path to the posix form. On Windows, \\ will be
@@ -37585,7 +37582,7 @@ var external_events_ = __nccwpck_require__(4434);
 const external_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("child_process");
 // EXTERNAL MODULE: external "assert"
 var external_assert_ = __nccwpck_require__(2613);
-;// CONCATENATED MODULE: ../main/node_modules/@actions/io/lib/io-util.js
+;// CONCATENATED MODULE: ./node_modules/@actions/io/lib/io-util.js
 var io_util_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -37765,7 +37762,7 @@ function getCmdPath() {
     return (_a = process.env['COMSPEC']) !== null && _a !== void 0 ? _a : `cmd.exe`;
 }
 //# sourceMappingURL=io-util.js.map
-;// CONCATENATED MODULE: ../main/node_modules/@actions/io/lib/io.js
+;// CONCATENATED MODULE: ./node_modules/@actions/io/lib/io.js
 var io_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -38039,7 +38036,7 @@ function io_copyFile(srcFile, destFile, force) {
 //# sourceMappingURL=io.js.map
 ;// CONCATENATED MODULE: external "timers"
 const external_timers_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("timers");
-;// CONCATENATED MODULE: ../main/node_modules/@actions/exec/lib/toolrunner.js
+;// CONCATENATED MODULE: ./node_modules/@actions/exec/lib/toolrunner.js
 var toolrunner_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -38627,7 +38624,7 @@ class ExecState extends external_events_.EventEmitter {
     }
 }
 //# sourceMappingURL=toolrunner.js.map
-;// CONCATENATED MODULE: ../main/node_modules/@actions/exec/lib/exec.js
+;// CONCATENATED MODULE: ./node_modules/@actions/exec/lib/exec.js
 var exec_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -38707,7 +38704,7 @@ function getExecOutput(commandLine, args, options) {
     });
 }
 //# sourceMappingURL=exec.js.map
-;// CONCATENATED MODULE: ../main/node_modules/@actions/core/lib/platform.js
+;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/platform.js
 var platform_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -38772,7 +38769,7 @@ function getDetails() {
     });
 }
 //# sourceMappingURL=platform.js.map
-;// CONCATENATED MODULE: ../main/node_modules/@actions/core/lib/core.js
+;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/core.js
 var core_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -39090,7 +39087,7 @@ function getIDToken(aud) {
  */
 
 //# sourceMappingURL=core.js.map
-;// CONCATENATED MODULE: ../main/node_modules/@actions/github/lib/context.js
+;// CONCATENATED MODULE: ./node_modules/@actions/github/lib/context.js
 
 
 class Context {
@@ -39143,9 +39140,9 @@ class Context {
     }
 }
 //# sourceMappingURL=context.js.map
-// EXTERNAL MODULE: ../main/node_modules/@actions/github/node_modules/@actions/http-client/lib/index.js
-var lib = __nccwpck_require__(1947);
-;// CONCATENATED MODULE: ../main/node_modules/@actions/github/lib/internal/utils.js
+// EXTERNAL MODULE: ./node_modules/@actions/github/node_modules/@actions/http-client/lib/index.js
+var lib = __nccwpck_require__(9659);
+;// CONCATENATED MODULE: ./node_modules/@actions/github/lib/internal/utils.js
 var utils_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -39198,7 +39195,7 @@ function getUserAgentWithOrchestrationId(baseUserAgent) {
     return baseUserAgent;
 }
 //# sourceMappingURL=utils.js.map
-;// CONCATENATED MODULE: ../main/node_modules/universal-user-agent/index.js
+;// CONCATENATED MODULE: ./node_modules/universal-user-agent/index.js
 function getUserAgent() {
   if (typeof navigator === "object" && "userAgent" in navigator) {
     return navigator.userAgent;
@@ -39213,7 +39210,7 @@ function getUserAgent() {
   return "<environment undetectable>";
 }
 
-;// CONCATENATED MODULE: ../main/node_modules/before-after-hook/lib/register.js
+;// CONCATENATED MODULE: ./node_modules/before-after-hook/lib/register.js
 // @ts-check
 
 function register(state, name, method, options) {
@@ -39242,7 +39239,7 @@ function register(state, name, method, options) {
   });
 }
 
-;// CONCATENATED MODULE: ../main/node_modules/before-after-hook/lib/add.js
+;// CONCATENATED MODULE: ./node_modules/before-after-hook/lib/add.js
 // @ts-check
 
 function addHook(state, kind, name, hook) {
@@ -39290,7 +39287,7 @@ function addHook(state, kind, name, hook) {
   });
 }
 
-;// CONCATENATED MODULE: ../main/node_modules/before-after-hook/lib/remove.js
+;// CONCATENATED MODULE: ./node_modules/before-after-hook/lib/remove.js
 // @ts-check
 
 function removeHook(state, name, method) {
@@ -39311,7 +39308,7 @@ function removeHook(state, name, method) {
   state.registry[name].splice(index, 1);
 }
 
-;// CONCATENATED MODULE: ../main/node_modules/before-after-hook/index.js
+;// CONCATENATED MODULE: ./node_modules/before-after-hook/index.js
 // @ts-check
 
 
@@ -39358,7 +39355,7 @@ function Collection() {
 
 /* harmony default export */ const before_after_hook = ({ Singular, Collection });
 
-;// CONCATENATED MODULE: ../main/node_modules/@octokit/endpoint/dist-bundle/index.js
+;// CONCATENATED MODULE: ./node_modules/@octokit/endpoint/dist-bundle/index.js
 // pkg/dist-src/defaults.js
 
 
@@ -39704,7 +39701,7 @@ function withDefaults(oldDefaults, newDefaults) {
 var endpoint = withDefaults(null, DEFAULTS);
 
 
-;// CONCATENATED MODULE: ../main/node_modules/content-type/dist/index.js
+;// CONCATENATED MODULE: ./node_modules/content-type/dist/index.js
 /*!
  * content-type
  * Copyright(c) 2015 Douglas Christopher Wilson
@@ -39996,7 +39993,7 @@ function unescapeQuotedPairs(str, start, end) {
     return result + str.slice(start, end);
 }
 //# sourceMappingURL=index.js.map
-;// CONCATENATED MODULE: ../main/node_modules/json-with-bigint/json-with-bigint.js
+;// CONCATENATED MODULE: ./node_modules/json-with-bigint/json-with-bigint.js
 const intRegex = /^-?\d+$/;
 const noiseValue = /^-?\d+n+$/; // Noise - strings that match the custom format before being converted to it
 const originalStringify = JSON.stringify;
@@ -40597,7 +40594,7 @@ const JSONParse = (text, reviver) => {
 
 
 
-;// CONCATENATED MODULE: ../main/node_modules/@octokit/request-error/dist-src/index.js
+;// CONCATENATED MODULE: ./node_modules/@octokit/request-error/dist-src/index.js
 class RequestError extends Error {
   name;
   /**
@@ -40638,7 +40635,7 @@ class RequestError extends Error {
 }
 
 
-;// CONCATENATED MODULE: ../main/node_modules/@octokit/request/dist-bundle/index.js
+;// CONCATENATED MODULE: ./node_modules/@octokit/request/dist-bundle/index.js
 // pkg/dist-src/index.js
 
 
@@ -40845,7 +40842,7 @@ var request = dist_bundle_withDefaults(endpoint, defaults_default);
 /* v8 ignore next -- @preserve */
 /* v8 ignore else -- @preserve */
 
-;// CONCATENATED MODULE: ../main/node_modules/@octokit/graphql/dist-bundle/index.js
+;// CONCATENATED MODULE: ./node_modules/@octokit/graphql/dist-bundle/index.js
 // pkg/dist-src/index.js
 
 
@@ -40976,7 +40973,7 @@ function withCustomRequest(customRequest) {
 
 /* v8 ignore if -- @preserve */
 
-;// CONCATENATED MODULE: ../main/node_modules/@octokit/auth-token/dist-bundle/index.js
+;// CONCATENATED MODULE: ./node_modules/@octokit/auth-token/dist-bundle/index.js
 // pkg/dist-src/is-jwt.js
 var b64url = "(?:[a-zA-Z0-9_-]+)";
 var sep = "\\.";
@@ -41031,11 +41028,11 @@ var createTokenAuth = function createTokenAuth2(token) {
 };
 
 
-;// CONCATENATED MODULE: ../main/node_modules/@octokit/core/dist-src/version.js
+;// CONCATENATED MODULE: ./node_modules/@octokit/core/dist-src/version.js
 const version_VERSION = "7.0.8";
 
 
-;// CONCATENATED MODULE: ../main/node_modules/@octokit/core/dist-src/index.js
+;// CONCATENATED MODULE: ./node_modules/@octokit/core/dist-src/index.js
 
 
 
@@ -41176,12 +41173,12 @@ class Octokit {
 }
 
 
-;// CONCATENATED MODULE: ../main/node_modules/@octokit/plugin-rest-endpoint-methods/dist-src/version.js
+;// CONCATENATED MODULE: ./node_modules/@octokit/plugin-rest-endpoint-methods/dist-src/version.js
 const dist_src_version_VERSION = "17.0.0";
 
 //# sourceMappingURL=version.js.map
 
-;// CONCATENATED MODULE: ../main/node_modules/@octokit/plugin-rest-endpoint-methods/dist-src/generated/endpoints.js
+;// CONCATENATED MODULE: ./node_modules/@octokit/plugin-rest-endpoint-methods/dist-src/generated/endpoints.js
 const Endpoints = {
   actions: {
     addCustomLabelsToSelfHostedRunnerForOrg: [
@@ -43475,7 +43472,7 @@ var endpoints_default = Endpoints;
 
 //# sourceMappingURL=endpoints.js.map
 
-;// CONCATENATED MODULE: ../main/node_modules/@octokit/plugin-rest-endpoint-methods/dist-src/endpoints-to-methods.js
+;// CONCATENATED MODULE: ./node_modules/@octokit/plugin-rest-endpoint-methods/dist-src/endpoints-to-methods.js
 
 const endpointMethodsMap = /* @__PURE__ */ new Map();
 for (const [scope, endpoints] of Object.entries(endpoints_default)) {
@@ -43601,7 +43598,7 @@ function decorate(octokit, scope, methodName, defaults, decorations) {
 
 //# sourceMappingURL=endpoints-to-methods.js.map
 
-;// CONCATENATED MODULE: ../main/node_modules/@octokit/plugin-rest-endpoint-methods/dist-src/index.js
+;// CONCATENATED MODULE: ./node_modules/@octokit/plugin-rest-endpoint-methods/dist-src/index.js
 
 
 function restEndpointMethods(octokit) {
@@ -43622,7 +43619,7 @@ legacyRestEndpointMethods.VERSION = dist_src_version_VERSION;
 
 //# sourceMappingURL=index.js.map
 
-;// CONCATENATED MODULE: ../main/node_modules/@octokit/plugin-paginate-rest/dist-bundle/index.js
+;// CONCATENATED MODULE: ./node_modules/@octokit/plugin-paginate-rest/dist-bundle/index.js
 // pkg/dist-src/version.js
 var plugin_paginate_rest_dist_bundle_VERSION = "0.0.0-development";
 
@@ -44034,7 +44031,7 @@ function paginateRest(octokit) {
 paginateRest.VERSION = plugin_paginate_rest_dist_bundle_VERSION;
 
 
-;// CONCATENATED MODULE: ../main/node_modules/@actions/github/lib/utils.js
+;// CONCATENATED MODULE: ./node_modules/@actions/github/lib/utils.js
 
 
 // octokit + plugins
@@ -44073,7 +44070,7 @@ function getOctokitOptions(token, options) {
     return opts;
 }
 //# sourceMappingURL=utils.js.map
-;// CONCATENATED MODULE: ../main/node_modules/@actions/github/lib/github.js
+;// CONCATENATED MODULE: ./node_modules/@actions/github/lib/github.js
 
 
 const github_context = new Context();
@@ -44088,11 +44085,12 @@ function getOctokit(token, options, ...additionalPlugins) {
     return new GitHubWithPlugins(getOctokitOptions(token, options));
 }
 //# sourceMappingURL=github.js.map
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
-// EXTERNAL MODULE: ../main/node_modules/pg/lib/index.js
-var pg_lib = __nccwpck_require__(1097);
-;// CONCATENATED MODULE: ../main/node_modules/pg/esm/index.mjs
+;// CONCATENATED MODULE: external "node:os"
+const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_namespaceObject);
+// EXTERNAL MODULE: ./node_modules/pg/lib/index.js
+var pg_lib = __nccwpck_require__(3273);
+;// CONCATENATED MODULE: ./node_modules/pg/esm/index.mjs
 // ESM wrapper for pg
 
 
@@ -44508,346 +44506,6 @@ function quoteIdent(name) {
 }
 function quoteLiteral(value) {
     return `'${value.replace(/'/g, "''")}'`;
-}
-
-;// CONCATENATED MODULE: ./src/engine/safe-name.ts
-
-/** A database name we create, clone or drop: no quoting surprises, within PostgreSQL's 63 bytes. */
-const SAFE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
-/** The one check for names the user gives us (snapshot-name, a golden snapshot's name or target). */
-function safe_name_assertSafeName(name, option, label = option) {
-    if (!SAFE_NAME.test(name)) {
-        throw new errors_ConfigError(option, `${label}: "${name}" is not a safe database name; use letters, digits and underscores, starting with a letter or underscore, at most 63 characters`);
-    }
-}
-
-;// CONCATENATED MODULE: ./src/engine/units.ts
-/**
- * Parsing and printing of the human units used in options and reports.
- * Sizes follow PostgreSQL's own convention (pg_size_pretty): 1 kB = 1024 bytes.
- */
-const DURATION_UNITS_MS = { ms: 1, s: 1000, m: 60_000, min: 60_000, h: 3_600_000 };
-const SIZE_UNITS = {
-    b: 1,
-    kb: 1024,
-    kib: 1024,
-    mb: 1024 ** 2,
-    mib: 1024 ** 2,
-    gb: 1024 ** 3,
-    gib: 1024 ** 3,
-    tb: 1024 ** 4,
-    tib: 1024 ** 4,
-};
-/** `500ms`, `30s`, `1.5s`, `5m`, `1h`, or `0`. Returns milliseconds, or undefined when it does not parse. */
-function parseDurationMs(text) {
-    const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m|min|h)?$/i.exec(text.trim());
-    if (!match)
-        return undefined;
-    const value = Number(match[1]);
-    if (!match[2])
-        return value === 0 ? 0 : undefined;
-    return Math.round(value * DURATION_UNITS_MS[match[2].toLowerCase()]);
-}
-/** `500MB`, `1.5GB`, `1024` (bytes), `0`. Returns bytes, or undefined. */
-function parseSizeBytes(text) {
-    const match = /^(\d+(?:\.\d+)?)\s*([a-z]+)?$/i.exec(text.trim());
-    if (!match)
-        return undefined;
-    const factor = match[2] ? SIZE_UNITS[match[2].toLowerCase()] : 1;
-    if (factor === undefined)
-        return undefined;
-    return Math.round(Number(match[1]) * factor);
-}
-/** `10%` -> 10, or undefined. */
-function parsePercent(text) {
-    const match = /^(\d+(?:\.\d+)?)\s*%$/.exec(text.trim());
-    return match ? Number(match[1]) : undefined;
-}
-function formatBytes(bytes) {
-    const sign = bytes < 0 ? '-' : '';
-    let value = Math.abs(bytes);
-    const units = ['B', 'kB', 'MB', 'GB', 'TB'];
-    let unit = 0;
-    while (value >= 1024 && unit < units.length - 1) {
-        value /= 1024;
-        unit++;
-    }
-    const digits = unit === 0 || value >= 100 ? 0 : value >= 10 ? 1 : 2;
-    return `${sign}${value.toFixed(digits)} ${units[unit]}`;
-}
-function formatSignedBytes(bytes) {
-    return bytes > 0 ? `+${formatBytes(bytes)}` : formatBytes(bytes);
-}
-function formatDuration(ms) {
-    if (Math.round(ms) < 1000)
-        return `${Math.round(ms)} ms`;
-    const seconds = ms / 1000;
-    const digits = seconds < 10 ? 2 : 1;
-    // Decide on the rounded value, so 59.99 s prints as 1 min 0 s, never "60.0 s".
-    if (Number(seconds.toFixed(digits)) < 60)
-        return `${seconds.toFixed(digits)} s`;
-    const total = Math.round(seconds);
-    return `${Math.floor(total / 60)} min ${total % 60} s`;
-}
-
-;// CONCATENATED MODULE: ./src/engine/config.ts
-
-
-
-
-
-
-const SNAPSHOT_STRATEGIES = [
-    'auto',
-    'template',
-    'dump',
-    'existing',
-];
-/** Whether the snapshot stays after the run (kept on request, or not ours to drop). */
-function keepsSnapshot(snapshot) {
-    return snapshot.kind === 'reuse' || snapshot.keep;
-}
-/** The database name the user gave: the snapshot's, the golden snapshot's, or the reused one. */
-function namedDatabase(snapshot) {
-    return snapshot.kind === 'golden' ? snapshot.golden : snapshot.name;
-}
-const DEFAULT_TIMEOUT_MS = 30 * 60_000;
-const DEFAULT_TTL_MS = 6 * 3_600_000;
-const DEFAULT_SAMPLE_INTERVAL_MS = 50;
-const DEFAULT_TRAFFIC = false;
-const MIGRATION_LAYOUTS = [
-    'auto',
-    'plain',
-    'flyway',
-    'golang-migrate',
-    'dbmate',
-];
-const ADVICE_OPTIONS = ['auto', 'measured', 'text', 'off'];
-function buildConfig(raw, context = {}) {
-    const read = optionReader(raw, context.label ?? ((option) => option));
-    const choice = readSnapshotChoice(read);
-    const { source, snapshotServer, snapshotServerDefaulted } = readServers(read, choice);
-    const runner = readRunner(read);
-    const thresholds = readThresholds(read);
-    const layout = (read.text('layout') ?? 'auto');
-    if (!MIGRATION_LAYOUTS.includes(layout)) {
-        read.fail('layout', `"${layout}" is not a layout; use one of ${MIGRATION_LAYOUTS.join(', ')}`);
-    }
-    const lockSampleIntervalMs = read.duration('lock-sample-interval') ?? DEFAULT_SAMPLE_INTERVAL_MS;
-    if (lockSampleIntervalMs < 5)
-        read.fail('lock-sample-interval', 'must be at least 5ms, e.g. 50ms');
-    const lockCapture = (read.text('lock-capture') ?? 'exact');
-    if (lockCapture !== 'exact' && lockCapture !== 'sampled') {
-        read.fail('lock-capture', `"${lockCapture}" is not a lock capture; use exact (the default) or sampled (for a tool that cannot connect through a proxy)`);
-    }
-    const timeoutMs = read.duration('timeout') ?? DEFAULT_TIMEOUT_MS;
-    if (timeoutMs <= 0)
-        read.fail('timeout', 'must be greater than 0, e.g. 30m');
-    const snapshot = readSnapshot(read, choice, source);
-    const rollback = readRollback(read, runner, thresholds);
-    const advice = (read.text('advice') ?? 'auto');
-    if (!ADVICE_OPTIONS.includes(advice)) {
-        read.fail('advice', `"${advice}" is not an advice mode; use one of ${ADVICE_OPTIONS.join(', ')}`);
-    }
-    const cwd = context.cwd ?? process.cwd();
-    return {
-        source,
-        snapshotServer,
-        snapshotServerDefaulted,
-        snapshot,
-        runner,
-        workingDirectory: external_node_path_default().resolve(cwd, read.text('working-directory') ?? '.'),
-        lockMonitoring: read.bool('lock-monitoring', true),
-        metrics: read.bool('metrics', true),
-        thresholds,
-        failOnError: read.bool('fail-on-error', true),
-        timeoutMs,
-        runId: sanitizeRunId(context.runId ?? localRunId()),
-        pgBinDir: read.text('pg-bin-dir'),
-        layout,
-        lockSampleIntervalMs,
-        lockCapture,
-        traffic: read.bool('traffic', DEFAULT_TRAFFIC),
-        advice,
-        rollback,
-    };
-}
-function optionReader(raw, label) {
-    const fail = (option, message) => {
-        throw new errors_ConfigError(option, `${label(option)}: ${message}`);
-    };
-    const text = (option) => {
-        const value = raw[option];
-        if (value === undefined || value === false)
-            return undefined;
-        const trimmed = String(value).trim();
-        return trimmed === '' ? undefined : trimmed;
-    };
-    const duration = (option) => {
-        const given = text(option);
-        if (given === undefined)
-            return undefined;
-        const ms = parseDurationMs(given);
-        if (ms === undefined)
-            fail(option, `"${given}" is not a duration; use a number with a unit: 500ms, 30s, 5m, 1h`);
-        return ms;
-    };
-    return {
-        fail,
-        text,
-        duration,
-        label,
-        bool: (option, fallback) => parseBooleanOption(raw, option, fallback, label),
-        url: (option) => {
-            const given = text(option);
-            return given === undefined ? undefined : parseConnectionUrl(given, option, label(option));
-        },
-    };
-}
-function readSnapshotChoice(read) {
-    const strategyText = read.text('snapshot') ?? 'auto';
-    if (!SNAPSHOT_STRATEGIES.includes(strategyText)) {
-        read.fail('snapshot', `"${strategyText}" is not a snapshot strategy; use one of ${SNAPSHOT_STRATEGIES.join(', ')}`);
-    }
-    const strategy = strategyText;
-    const name = read.text('snapshot-name');
-    if (name !== undefined)
-        safe_name_assertSafeName(name, 'snapshot-name', read.label('snapshot-name'));
-    const create = read.bool('create-snapshot', true);
-    if (!create && name === undefined) {
-        read.fail('snapshot-name', `is required when the snapshot is not created (reuse an existing database by name)`);
-    }
-    if (strategy === 'existing' && name === undefined) {
-        read.fail('snapshot-name', 'is required with snapshot: existing (the golden snapshot to clone)');
-    }
-    return { strategy, name, create };
-}
-function readServers(read, choice) {
-    const source = read.url('source-url');
-    const needsSource = choice.create && choice.strategy !== 'existing';
-    if (needsSource && source === undefined) {
-        read.fail('source-url', 'is required: the URL of the database the migrations are meant for (it is only read)');
-    }
-    const snapshotServerGiven = read.url('snapshot-server-url');
-    const snapshotServerBase = snapshotServerGiven ?? source;
-    if (snapshotServerBase === undefined) {
-        return read.fail('snapshot-server-url', 'is required when no source-url is given');
-    }
-    // A snapshot-server URL without a database path means "the postgres maintenance DB".
-    return {
-        source,
-        snapshotServer: snapshotServerGiven ?? withDatabase(snapshotServerBase, 'postgres'),
-        snapshotServerDefaulted: snapshotServerGiven === undefined,
-    };
-}
-function readRunner(read) {
-    const migrations = read.text('migrations');
-    const command = read.text('command');
-    if (migrations !== undefined && command !== undefined) {
-        read.fail('migrations', 'and command are both set; give one: migrations (SQL files) or command (your migration tool)');
-    }
-    if (command !== undefined)
-        return { kind: 'command', command };
-    if (migrations === undefined) {
-        return read.fail('migrations', 'is required (or command): newline-separated globs of SQL files, e.g. migrations/*.sql');
-    }
-    return {
-        kind: 'sql',
-        patterns: migrations
-            .split(/\r?\n/)
-            .map((p) => p.trim())
-            .filter(Boolean),
-    };
-}
-function readThresholds(read) {
-    const thresholds = {
-        maxDurationMs: read.duration('max-duration'),
-        maxReadBlockMs: read.duration('max-read-block'),
-        maxWriteBlockMs: read.duration('max-write-block'),
-    };
-    const sizeIncrease = read.text('max-size-increase');
-    if (sizeIncrease !== undefined) {
-        const percent = parsePercent(sizeIncrease);
-        const bytes = parseSizeBytes(sizeIncrease);
-        if (percent !== undefined)
-            thresholds.maxSizeIncrease = { kind: 'percent', percent };
-        else if (bytes !== undefined)
-            thresholds.maxSizeIncrease = { kind: 'bytes', bytes };
-        else
-            read.fail('max-size-increase', `"${sizeIncrease}" is not a size; use e.g. 500MB, 2GB or 10%`);
-    }
-    const rewriteSize = read.text('max-rewrite-size');
-    if (rewriteSize !== undefined) {
-        thresholds.maxRewriteSizeBytes = parseSizeBytes(rewriteSize);
-        if (thresholds.maxRewriteSizeBytes === undefined) {
-            read.fail('max-rewrite-size', `"${rewriteSize}" is not a size; use e.g. 0 (any rewrite), 100MB, 1GB`);
-        }
-    }
-    return thresholds;
-}
-function readSnapshot(read, choice, source) {
-    const { strategy, name, create } = choice;
-    const ttlMs = read.duration('snapshot-ttl') ?? DEFAULT_TTL_MS;
-    const maxAgeMs = read.duration('snapshot-max-age');
-    if (maxAgeMs !== undefined) {
-        if (strategy !== 'existing') {
-            read.fail('snapshot-max-age', 'applies to the golden snapshot of snapshot: existing; set snapshot to existing');
-        }
-        if (source === undefined) {
-            read.fail('snapshot-max-age', 'needs source-url: a golden snapshot that is too old or missing is created afresh from the source');
-        }
-    }
-    const keep = read.bool('keep-snapshot', false);
-    // readSnapshotChoice made sure of the name, readServers of the source.
-    if (!create)
-        return { kind: 'reuse', name: name };
-    if (strategy === 'existing') {
-        const refresh = maxAgeMs !== undefined && source ? { source, maxAgeMs } : undefined;
-        return { kind: 'golden', golden: name, keep, ttlMs, refresh };
-    }
-    return { kind: 'copy', strategy, source: source, name, keep, ttlMs };
-}
-/** rollback, down-command, and the two thresholds that only mean something with them. */
-function readRollback(read, runner, thresholds) {
-    const enabled = read.bool('rollback', false);
-    const downCommand = read.text('down-command');
-    if (!enabled) {
-        for (const option of ['down-command', 'require-reversible', 'require-down']) {
-            if (read.text(option) !== undefined)
-                read.fail(option, 'applies to the way back; set rollback to true');
-        }
-        return { enabled };
-    }
-    if (downCommand !== undefined && runner.kind !== 'command') {
-        read.fail('down-command', 'undoes what command applied; with SQL files the down scripts come from the layout');
-    }
-    thresholds.requireReversible = read.bool('require-reversible', true);
-    thresholds.requireDown = read.bool('require-down', false);
-    return { enabled, downCommand };
-}
-/** `true/false` (also yes/no, on/off, 1/0); empty or absent means `fallback`. */
-function parseBooleanOption(raw, option, fallback, label = (o) => o) {
-    const value = raw[option];
-    if (typeof value === 'boolean')
-        return value;
-    const given = value === undefined ? '' : String(value).trim();
-    if (given === '')
-        return fallback;
-    if (/^(true|yes|on|1)$/i.test(given))
-        return true;
-    if (/^(false|no|off|0)$/i.test(given))
-        return false;
-    throw new errors_ConfigError(option, `${label(option)}: "${given}" is not a boolean; use true or false`);
-}
-function localRunId() {
-    return Date.now().toString(36);
-}
-function sanitizeRunId(runId) {
-    return runId.replace(/[^A-Za-z0-9]/g, '').slice(0, 20) || 'run';
-}
-/** `pg_rehearsal_<run-id>_<random>`: recognisable for the orphan sweep, unique per run. */
-function generateSnapshotName(runId) {
-    return `pg_rehearsal_${sanitizeRunId(runId)}_${(0,external_node_crypto_.randomBytes)(4).toString('hex')}`;
 }
 
 ;// CONCATENATED MODULE: ./src/engine/logger.ts
@@ -46016,6 +45674,18 @@ function expandBraces(pattern) {
     }
     return [pattern];
 }
+/** Whether `file` (relative to the working directory) is one the patterns would match, on disk or not. */
+function matchesMigrationPatterns(patterns, file) {
+    return patterns.some((pattern) => {
+        const normalized = pattern.trim().replace(/\\/g, '/').replace(/^\.\//, '').replace(/\/$/, '');
+        if (!normalized)
+            return false;
+        if (hasMagic(normalized))
+            return globToRegExp(normalized).test(file);
+        // A plain name is a file, or a directory meaning its *.sql files.
+        return file === normalized || globToRegExp(`${normalized}/*.sql`).test(file);
+    });
+}
 function relative(workingDirectory, file) {
     return external_node_path_default().relative(workingDirectory, file).split((external_node_path_default()).sep).join('/');
 }
@@ -46459,6 +46129,75 @@ function round(ms) {
     return Math.round(ms * 10) / 10;
 }
 
+;// CONCATENATED MODULE: ./src/engine/units.ts
+/**
+ * Parsing and printing of the human units used in options and reports.
+ * Sizes follow PostgreSQL's own convention (pg_size_pretty): 1 kB = 1024 bytes.
+ */
+const DURATION_UNITS_MS = { ms: 1, s: 1000, m: 60_000, min: 60_000, h: 3_600_000 };
+const SIZE_UNITS = {
+    b: 1,
+    kb: 1024,
+    kib: 1024,
+    mb: 1024 ** 2,
+    mib: 1024 ** 2,
+    gb: 1024 ** 3,
+    gib: 1024 ** 3,
+    tb: 1024 ** 4,
+    tib: 1024 ** 4,
+};
+/** `500ms`, `30s`, `1.5s`, `5m`, `1h`, or `0`. Returns milliseconds, or undefined when it does not parse. */
+function parseDurationMs(text) {
+    const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m|min|h)?$/i.exec(text.trim());
+    if (!match)
+        return undefined;
+    const value = Number(match[1]);
+    if (!match[2])
+        return value === 0 ? 0 : undefined;
+    return Math.round(value * DURATION_UNITS_MS[match[2].toLowerCase()]);
+}
+/** `500MB`, `1.5GB`, `1024` (bytes), `0`. Returns bytes, or undefined. */
+function parseSizeBytes(text) {
+    const match = /^(\d+(?:\.\d+)?)\s*([a-z]+)?$/i.exec(text.trim());
+    if (!match)
+        return undefined;
+    const factor = match[2] ? SIZE_UNITS[match[2].toLowerCase()] : 1;
+    if (factor === undefined)
+        return undefined;
+    return Math.round(Number(match[1]) * factor);
+}
+/** `10%` -> 10, or undefined. */
+function parsePercent(text) {
+    const match = /^(\d+(?:\.\d+)?)\s*%$/.exec(text.trim());
+    return match ? Number(match[1]) : undefined;
+}
+function formatBytes(bytes) {
+    const sign = bytes < 0 ? '-' : '';
+    let value = Math.abs(bytes);
+    const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+    let unit = 0;
+    while (value >= 1024 && unit < units.length - 1) {
+        value /= 1024;
+        unit++;
+    }
+    const digits = unit === 0 || value >= 100 ? 0 : value >= 10 ? 1 : 2;
+    return `${sign}${value.toFixed(digits)} ${units[unit]}`;
+}
+function formatSignedBytes(bytes) {
+    return bytes > 0 ? `+${formatBytes(bytes)}` : formatBytes(bytes);
+}
+function formatDuration(ms) {
+    if (Math.round(ms) < 1000)
+        return `${Math.round(ms)} ms`;
+    const seconds = ms / 1000;
+    const digits = seconds < 10 ? 2 : 1;
+    // Decide on the rounded value, so 59.99 s prints as 1 min 0 s, never "60.0 s".
+    if (Number(seconds.toFixed(digits)) < 60)
+        return `${seconds.toFixed(digits)} s`;
+    const total = Math.round(seconds);
+    return `${Math.floor(total / 60)} min ${total % 60} s`;
+}
+
 ;// CONCATENATED MODULE: ./src/engine/advice/rules.ts
 
 
@@ -46861,6 +46600,280 @@ function notMeasuredReason(report, mode) {
     if (report.failure)
         return 'the migrations failed; alternatives are rehearsed after a run that applied';
     return undefined;
+}
+
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: ./src/engine/safe-name.ts
+
+/** A database name we create, clone or drop: no quoting surprises, within PostgreSQL's 63 bytes. */
+const SAFE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+/** The one check for names the user gives us (snapshot-name, a golden snapshot's name or target). */
+function safe_name_assertSafeName(name, option, label = option) {
+    if (!SAFE_NAME.test(name)) {
+        throw new errors_ConfigError(option, `${label}: "${name}" is not a safe database name; use letters, digits and underscores, starting with a letter or underscore, at most 63 characters`);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/engine/config.ts
+
+
+
+
+
+
+const SNAPSHOT_STRATEGIES = [
+    'auto',
+    'template',
+    'dump',
+    'existing',
+];
+/** Whether the snapshot stays after the run (kept on request, or not ours to drop). */
+function keepsSnapshot(snapshot) {
+    return snapshot.kind === 'reuse' || snapshot.keep;
+}
+/** The database name the user gave: the snapshot's, the golden snapshot's, or the reused one. */
+function namedDatabase(snapshot) {
+    return snapshot.kind === 'golden' ? snapshot.golden : snapshot.name;
+}
+const DEFAULT_TIMEOUT_MS = 30 * 60_000;
+const DEFAULT_TTL_MS = 6 * 3_600_000;
+const DEFAULT_SAMPLE_INTERVAL_MS = 50;
+const DEFAULT_TRAFFIC = false;
+const MIGRATION_LAYOUTS = [
+    'auto',
+    'plain',
+    'flyway',
+    'golang-migrate',
+    'dbmate',
+];
+const ADVICE_OPTIONS = ['auto', 'measured', 'text', 'off'];
+function buildConfig(raw, context = {}) {
+    const read = optionReader(raw, context.label ?? ((option) => option));
+    const choice = readSnapshotChoice(read);
+    const { source, snapshotServer, snapshotServerDefaulted } = readServers(read, choice);
+    const runner = readRunner(read);
+    const thresholds = readThresholds(read);
+    const layout = (read.text('layout') ?? 'auto');
+    if (!MIGRATION_LAYOUTS.includes(layout)) {
+        read.fail('layout', `"${layout}" is not a layout; use one of ${MIGRATION_LAYOUTS.join(', ')}`);
+    }
+    const lockSampleIntervalMs = read.duration('lock-sample-interval') ?? DEFAULT_SAMPLE_INTERVAL_MS;
+    if (lockSampleIntervalMs < 5)
+        read.fail('lock-sample-interval', 'must be at least 5ms, e.g. 50ms');
+    const lockCapture = (read.text('lock-capture') ?? 'exact');
+    if (lockCapture !== 'exact' && lockCapture !== 'sampled') {
+        read.fail('lock-capture', `"${lockCapture}" is not a lock capture; use exact (the default) or sampled (for a tool that cannot connect through a proxy)`);
+    }
+    const timeoutMs = read.duration('timeout') ?? DEFAULT_TIMEOUT_MS;
+    if (timeoutMs <= 0)
+        read.fail('timeout', 'must be greater than 0, e.g. 30m');
+    const snapshot = readSnapshot(read, choice, source);
+    const rollback = readRollback(read, runner, thresholds);
+    const advice = (read.text('advice') ?? 'auto');
+    if (!ADVICE_OPTIONS.includes(advice)) {
+        read.fail('advice', `"${advice}" is not an advice mode; use one of ${ADVICE_OPTIONS.join(', ')}`);
+    }
+    const cwd = context.cwd ?? process.cwd();
+    return {
+        source,
+        snapshotServer,
+        snapshotServerDefaulted,
+        snapshot,
+        runner,
+        workingDirectory: external_node_path_default().resolve(cwd, read.text('working-directory') ?? '.'),
+        lockMonitoring: read.bool('lock-monitoring', true),
+        metrics: read.bool('metrics', true),
+        thresholds,
+        failOnError: read.bool('fail-on-error', true),
+        failOnViolation: read.bool('fail-on-violation', true),
+        timeoutMs,
+        runId: sanitizeRunId(context.runId ?? localRunId()),
+        pgBinDir: read.text('pg-bin-dir'),
+        layout,
+        lockSampleIntervalMs,
+        lockCapture,
+        traffic: read.bool('traffic', DEFAULT_TRAFFIC),
+        advice,
+        rollback,
+    };
+}
+function optionReader(raw, label) {
+    const fail = (option, message) => {
+        throw new errors_ConfigError(option, `${label(option)}: ${message}`);
+    };
+    const text = (option) => {
+        const value = raw[option];
+        if (value === undefined || value === false)
+            return undefined;
+        const trimmed = String(value).trim();
+        return trimmed === '' ? undefined : trimmed;
+    };
+    const duration = (option) => {
+        const given = text(option);
+        if (given === undefined)
+            return undefined;
+        const ms = parseDurationMs(given);
+        if (ms === undefined)
+            fail(option, `"${given}" is not a duration; use a number with a unit: 500ms, 30s, 5m, 1h`);
+        return ms;
+    };
+    return {
+        fail,
+        text,
+        duration,
+        label,
+        bool: (option, fallback) => parseBooleanOption(raw, option, fallback, label),
+        url: (option) => {
+            const given = text(option);
+            return given === undefined ? undefined : parseConnectionUrl(given, option, label(option));
+        },
+    };
+}
+function readSnapshotChoice(read) {
+    const strategyText = read.text('snapshot') ?? 'auto';
+    if (!SNAPSHOT_STRATEGIES.includes(strategyText)) {
+        read.fail('snapshot', `"${strategyText}" is not a snapshot strategy; use one of ${SNAPSHOT_STRATEGIES.join(', ')}`);
+    }
+    const strategy = strategyText;
+    const name = read.text('snapshot-name');
+    if (name !== undefined)
+        safe_name_assertSafeName(name, 'snapshot-name', read.label('snapshot-name'));
+    const create = read.bool('create-snapshot', true);
+    if (!create && name === undefined) {
+        read.fail('snapshot-name', `is required when the snapshot is not created (reuse an existing database by name)`);
+    }
+    if (strategy === 'existing' && name === undefined) {
+        read.fail('snapshot-name', 'is required with snapshot: existing (the golden snapshot to clone)');
+    }
+    return { strategy, name, create };
+}
+function readServers(read, choice) {
+    const source = read.url('source-url');
+    const needsSource = choice.create && choice.strategy !== 'existing';
+    if (needsSource && source === undefined) {
+        read.fail('source-url', 'is required: the URL of the database the migrations are meant for (it is only read)');
+    }
+    const snapshotServerGiven = read.url('snapshot-server-url');
+    const snapshotServerBase = snapshotServerGiven ?? source;
+    if (snapshotServerBase === undefined) {
+        return read.fail('snapshot-server-url', 'is required when no source-url is given');
+    }
+    // A snapshot-server URL without a database path means "the postgres maintenance DB".
+    return {
+        source,
+        snapshotServer: snapshotServerGiven ?? withDatabase(snapshotServerBase, 'postgres'),
+        snapshotServerDefaulted: snapshotServerGiven === undefined,
+    };
+}
+function readRunner(read) {
+    const migrations = read.text('migrations');
+    const command = read.text('command');
+    if (migrations !== undefined && command !== undefined) {
+        read.fail('migrations', 'and command are both set; give one: migrations (SQL files) or command (your migration tool)');
+    }
+    if (command !== undefined)
+        return { kind: 'command', command };
+    if (migrations === undefined) {
+        return read.fail('migrations', 'is required (or command): newline-separated globs of SQL files, e.g. migrations/*.sql');
+    }
+    return {
+        kind: 'sql',
+        patterns: migrations
+            .split(/\r?\n/)
+            .map((p) => p.trim())
+            .filter(Boolean),
+    };
+}
+function readThresholds(read) {
+    const thresholds = {
+        maxDurationMs: read.duration('max-duration'),
+        maxReadBlockMs: read.duration('max-read-block'),
+        maxWriteBlockMs: read.duration('max-write-block'),
+    };
+    const sizeIncrease = read.text('max-size-increase');
+    if (sizeIncrease !== undefined) {
+        const percent = parsePercent(sizeIncrease);
+        const bytes = parseSizeBytes(sizeIncrease);
+        if (percent !== undefined)
+            thresholds.maxSizeIncrease = { kind: 'percent', percent };
+        else if (bytes !== undefined)
+            thresholds.maxSizeIncrease = { kind: 'bytes', bytes };
+        else
+            read.fail('max-size-increase', `"${sizeIncrease}" is not a size; use e.g. 500MB, 2GB or 10%`);
+    }
+    const rewriteSize = read.text('max-rewrite-size');
+    if (rewriteSize !== undefined) {
+        thresholds.maxRewriteSizeBytes = parseSizeBytes(rewriteSize);
+        if (thresholds.maxRewriteSizeBytes === undefined) {
+            read.fail('max-rewrite-size', `"${rewriteSize}" is not a size; use e.g. 0 (any rewrite), 100MB, 1GB`);
+        }
+    }
+    return thresholds;
+}
+function readSnapshot(read, choice, source) {
+    const { strategy, name, create } = choice;
+    const ttlMs = read.duration('snapshot-ttl') ?? DEFAULT_TTL_MS;
+    const maxAgeMs = read.duration('snapshot-max-age');
+    if (maxAgeMs !== undefined) {
+        if (strategy !== 'existing') {
+            read.fail('snapshot-max-age', 'applies to the golden snapshot of snapshot: existing; set snapshot to existing');
+        }
+        if (source === undefined) {
+            read.fail('snapshot-max-age', 'needs source-url: a golden snapshot that is too old or missing is created afresh from the source');
+        }
+    }
+    const keep = read.bool('keep-snapshot', false);
+    // readSnapshotChoice made sure of the name, readServers of the source.
+    if (!create)
+        return { kind: 'reuse', name: name };
+    if (strategy === 'existing') {
+        const refresh = maxAgeMs !== undefined && source ? { source, maxAgeMs } : undefined;
+        return { kind: 'golden', golden: name, keep, ttlMs, refresh };
+    }
+    return { kind: 'copy', strategy, source: source, name, keep, ttlMs };
+}
+/** rollback, down-command, and the two thresholds that only mean something with them. */
+function readRollback(read, runner, thresholds) {
+    const enabled = read.bool('rollback', false);
+    const downCommand = read.text('down-command');
+    if (!enabled) {
+        for (const option of ['down-command', 'require-reversible', 'require-down']) {
+            if (read.text(option) !== undefined)
+                read.fail(option, 'applies to the way back; set rollback to true');
+        }
+        return { enabled };
+    }
+    if (downCommand !== undefined && runner.kind !== 'command') {
+        read.fail('down-command', 'undoes what command applied; with SQL files the down scripts come from the layout');
+    }
+    thresholds.requireReversible = read.bool('require-reversible', true);
+    thresholds.requireDown = read.bool('require-down', false);
+    return { enabled, downCommand };
+}
+/** `true/false` (also yes/no, on/off, 1/0); empty or absent means `fallback`. */
+function parseBooleanOption(raw, option, fallback, label = (o) => o) {
+    const value = raw[option];
+    if (typeof value === 'boolean')
+        return value;
+    const given = value === undefined ? '' : String(value).trim();
+    if (given === '')
+        return fallback;
+    if (/^(true|yes|on|1)$/i.test(given))
+        return true;
+    if (/^(false|no|off|0)$/i.test(given))
+        return false;
+    throw new errors_ConfigError(option, `${label(option)}: "${given}" is not a boolean; use true or false`);
+}
+function localRunId() {
+    return Date.now().toString(36);
+}
+function sanitizeRunId(runId) {
+    return runId.replace(/[^A-Za-z0-9]/g, '').slice(0, 20) || 'run';
+}
+/** `pg_rehearsal_<run-id>_<random>`: recognisable for the orphan sweep, unique per run. */
+function generateSnapshotName(runId) {
+    return `pg_rehearsal_${sanitizeRunId(runId)}_${(0,external_node_crypto_.randomBytes)(4).toString('hex')}`;
 }
 
 ;// CONCATENATED MODULE: ./src/version.ts
@@ -47612,7 +47625,9 @@ function buildReport(inputs) {
 function judge(report, config) {
     report.violations = evaluateThresholds(report, config.thresholds);
     report.passed =
-        !report.cancelled && report.violations.length === 0 && (report.success || !config.failOnError);
+        !report.cancelled &&
+            (report.violations.length === 0 || !config.failOnViolation) &&
+            (report.success || !config.failOnError);
     return report;
 }
 /**
@@ -48864,18 +48879,154 @@ function snapshotCopier(from) {
     };
 }
 
+;// CONCATENATED MODULE: ./src/engine/runner/history.ts
+
+/**
+ * Migration tools that keep a history table in the database decide what is pending from it,
+ * not from a diff: Flyway (`flyway_schema_history`), golang-migrate (`schema_migrations`,
+ * one row: the current version) and dbmate (`schema_migrations`, one row per version).
+ * The rehearsal reads the SNAPSHOT's table the same way, and records what it applied there
+ * as the tool would, so the snapshot ends as production will.
+ */
+const HISTORY_LAYOUTS = new Set(['flyway', 'golang-migrate', 'dbmate']);
+/** The skip reason of a file the change modified though the base already had it. */
+const MODIFIED_AFTER_RELEASE = 'modified after release: the base already had it, so production has run it';
+const FLYWAY_NAME = /^([VR])([0-9][0-9._]*)?__(.+)\.sql$/i;
+function flywayVersion(version) {
+    return version
+        .split(/[._]/)
+        .filter(Boolean)
+        .map((part) => String(Number(part)))
+        .join('.');
+}
+async function tableExists(client, table, column) {
+    const { rows } = await client.query(`SELECT EXISTS (SELECT 1 FROM information_schema.columns
+       WHERE table_schema = ANY (current_schemas(false)) AND table_name = $1 AND ($2::text IS NULL OR column_name = $2)) AS ok`, [table, column ?? null]);
+    return rows[0].ok;
+}
+async function flywayHistory(client) {
+    if (!(await tableExists(client, 'flyway_schema_history')))
+        return undefined;
+    const { rows } = await client.query('SELECT version, script FROM flyway_schema_history WHERE success');
+    const versions = new Set(rows.filter((r) => r.version).map((r) => flywayVersion(r.version)));
+    const scripts = new Set(rows.map((r) => r.script));
+    return {
+        table: 'flyway_schema_history',
+        isApplied: (file) => {
+            const match = FLYWAY_NAME.exec(external_node_path_default().basename(file));
+            if (!match)
+                return false;
+            // A repeatable migration Flyway re-runs when its checksum changes; we re-run it when unrecorded.
+            return match[2] ? versions.has(flywayVersion(match[2])) : scripts.has(external_node_path_default().basename(file));
+        },
+        record: async (db, applied) => {
+            for (const m of applied) {
+                const match = FLYWAY_NAME.exec(external_node_path_default().basename(m.path));
+                await db.query(`INSERT INTO flyway_schema_history
+             (installed_rank, version, description, type, script, checksum, installed_by, execution_time, success)
+           SELECT coalesce(max(installed_rank), 0) + 1, $1, $2, 'SQL', $3, NULL, current_user, $4, true
+             FROM flyway_schema_history`, [
+                    match?.[2] ? flywayVersion(match[2]) : null,
+                    (match?.[3] ?? '').replace(/_/g, ' '),
+                    external_node_path_default().basename(m.path),
+                    Math.round(m.duration_ms),
+                ]);
+            }
+        },
+    };
+}
+function leadingNumber(file) {
+    return /^(\d+)/.exec(external_node_path_default().basename(file))?.[1];
+}
+async function golangMigrateHistory(client) {
+    if (!(await tableExists(client, 'schema_migrations', 'dirty')))
+        return undefined;
+    const { rows } = await client.query('SELECT version::text AS version FROM schema_migrations');
+    const current = rows.length ? BigInt(rows[0].version) : -1n;
+    return {
+        table: 'schema_migrations',
+        isApplied: (file) => BigInt(leadingNumber(file) ?? '-1') <= current,
+        record: async (db, applied) => {
+            const last = applied.at(-1);
+            if (!last)
+                return;
+            // golang-migrate keeps one row: the version the database is at.
+            await db.query('DELETE FROM schema_migrations');
+            await db.query('INSERT INTO schema_migrations (version, dirty) VALUES ($1, false)', [
+                leadingNumber(last.path),
+            ]);
+        },
+    };
+}
+async function dbmateHistory(client) {
+    if (!(await tableExists(client, 'schema_migrations', 'version')))
+        return undefined;
+    const { rows } = await client.query('SELECT version::text AS version FROM schema_migrations');
+    const versions = new Set(rows.map((r) => r.version));
+    return {
+        table: 'schema_migrations',
+        isApplied: (file) => versions.has(leadingNumber(file) ?? ''),
+        record: async (db, applied) => {
+            for (const m of applied) {
+                await db.query('INSERT INTO schema_migrations (version) VALUES ($1) ON CONFLICT DO NOTHING', [
+                    leadingNumber(m.path),
+                ]);
+            }
+        },
+    };
+}
+/** The snapshot's history table for this layout, if the tool has one and the database holds it. */
+async function readHistory(client, layout) {
+    if (layout === 'flyway')
+        return flywayHistory(client);
+    if (layout === 'golang-migrate')
+        return golangMigrateHistory(client);
+    if (layout === 'dbmate')
+        return dbmateHistory(client);
+    return undefined;
+}
+/**
+ * Pending as the tool sees it: every forward file the history table does not list, whatever
+ * the diff selected. Files set aside by the layout (down, undo) stay set aside.
+ */
+function selectPending(history, forward, setAside, log) {
+    const run = forward.filter((file) => !history.isApplied(file));
+    const applied = forward.filter((file) => history.isApplied(file));
+    log.info(`${history.table}: ${applied.length} migration(s) already applied, ${run.length} pending`);
+    return {
+        run,
+        skipped: [
+            ...setAside,
+            ...applied.map((p) => ({ path: p, reason: `already applied (${history.table})` })),
+        ],
+    };
+}
+/** Records the files that ran to completion, as the tool does after each. */
+async function recordApplied(client, history, migrations, log) {
+    try {
+        await history.record(client, migrations.filter((m) => m.status === 'applied'));
+    }
+    catch (error) {
+        log.warn(`could not record the applied migrations in ${history.table}: ${error.message}`);
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/engine/rehearsal/plan.ts
 
 
 
 
+
 function planRehearsal(config) {
-    const { run: files, skipped, layout } = resolveMigrationFiles(config);
+    const { run: files, skipped, layout, planned } = resolveMigrationFiles(config);
+    // A released file the change modified may still be pending in a history table: look.
+    const historyMayAdd = HISTORY_LAYOUTS.has(layout) && skipped.some((s) => s.reason === MODIFIED_AFTER_RELEASE);
     return {
         files,
         skipped,
         layout,
-        nothingToRun: config.runner.kind === 'sql' && files.length === 0,
+        planned,
+        nothingToRun: config.runner.kind === 'sql' && files.length === 0 && !historyMayAdd,
         snapshotName: chooseSnapshotName(config),
     };
 }
@@ -48891,15 +49042,19 @@ function resolveMigrationFiles(config) {
     const planned = planMigrations(files, layout);
     const only = config.runner.onlyFiles;
     if (!only)
-        return { ...planned, layout };
+        return { ...planned, layout, planned };
     const reason = config.runner.skipReason ?? 'not selected';
+    const reasons = config.runner.skipReasons ?? {};
     return {
         run: planned.run.filter((file) => only.includes(file)),
         skipped: [
             ...planned.skipped,
-            ...planned.run.filter((file) => !only.includes(file)).map((path) => ({ path, reason })),
+            ...planned.run
+                .filter((file) => !only.includes(file))
+                .map((path) => ({ path, reason: reasons[path] ?? reason })),
         ],
         layout,
+        planned,
     };
 }
 /** A created snapshot gets a fresh name unless one is given; a reused database is the one named. */
@@ -49733,8 +49888,8 @@ function session_round(ms) {
 // EXTERNAL MODULE: external "node:tls"
 var external_node_tls_ = __nccwpck_require__(1692);
 var external_node_tls_default = /*#__PURE__*/__nccwpck_require__.n(external_node_tls_);
-// EXTERNAL MODULE: ../main/node_modules/pg/lib/crypto/sasl.js
-var sasl = __nccwpck_require__(2436);
+// EXTERNAL MODULE: ./node_modules/pg/lib/crypto/sasl.js
+var sasl = __nccwpck_require__(948);
 ;// CONCATENATED MODULE: ./src/engine/proxy/upstream.ts
 
 
@@ -50509,11 +50664,16 @@ class CommandRunner {
 
 
 
+
 /** Runs the migrations on the snapshot, observed; closes its own connections. */
 async function observeAndRun(inputs) {
     const { config, plan, lease, admin, signal, log, phases } = inputs;
     let observer;
     const client = await connect(lease.connection, { applicationName: 'pg-rehearsal-migration' });
+    // A tool's history table on the snapshot, not the diff, says what is pending (flyway, golang-migrate, dbmate).
+    const history = plan.planned ? await readHistory(client, plan.layout) : undefined;
+    if (history && plan.planned)
+        ({ run: plan.files, skipped: plan.skipped } = selectPending(history, plan.planned.run, plan.planned.skipped, log));
     const migrationPid = client.processID;
     const cancelInFlight = () => {
         admin.query('SELECT pg_cancel_backend($1)', [migrationPid]).catch(() => undefined);
@@ -50541,6 +50701,8 @@ async function observeAndRun(inputs) {
             log,
         };
         const outcome = await runMigrations(runner, context, inputs);
+        if (history && !outcome.cancelled && !outcome.failure?.connection_lost)
+            await recordApplied(client, history, outcome.migrations, log);
         // The way back is rehearsed in between, but it is not the migrations' own time.
         phases.migrate = report_builder_round(performance.now() - migrationStarted - (outcome.rollbackMs ?? 0));
         if (outcome.rollbackMs !== undefined)
@@ -50727,6 +50889,8 @@ async function rehearseUnredacted(config, hooks) {
             locks: run.runner.locks(),
             runner: run.runner.describe(),
             traffic: run.traffic,
+            // A history table may have chosen other files than the plan's.
+            skipped: plan.skipped,
             before: config.metrics ? run.before : undefined,
             after: run.after,
         }), config);
@@ -50775,6 +50939,11 @@ function armTimeout(ms) {
     const timeout = new AbortController();
     const timer = setTimeout(() => timeout.abort(new Error('timeout')), ms);
     return { signal: timeout.signal, disarm: () => clearTimeout(timer) };
+}
+
+;// CONCATENATED MODULE: ./src/render/json.ts
+function renderJson(report) {
+    return `${JSON.stringify(report, null, 2)}\n`;
 }
 
 ;// CONCATENATED MODULE: ./src/render/advice.ts
@@ -50830,187 +50999,6 @@ function adviceMarkdown(report) {
         return lines.join('\n');
     });
     return [`#### Advice (${report.advice.length})`, '', blocks.join('\n\n')].join('\n');
-}
-
-;// CONCATENATED MODULE: ./src/render/summary.ts
-
-
-/**
- * Small views over a Report that several renderers share (text, markdown): what the
- * verdict is, the worst lock of a file, the tables it rewrote.
- */
-function verdict(report) {
-    if (report.cancelled)
-        return 'CANCELLED';
-    if (report.passed)
-        return report.success ? 'PASSED' : 'PASSED (migration failed, fail-on-error off)';
-    return 'FAILED';
-}
-/**
- * Locks that matter to other sessions: on pre-existing tables (an index's lock comes with
- * its table's), blocking something, the strongest per table and statement.
- */
-function blockingLocks(report) {
-    const strongest = new Map();
-    for (const lock of strongestHolds(report.locks)) {
-        if (!matters(lock) || lock.blocks === 'none')
-            continue;
-        const key = `${lock.relation}\u0000${lock.statement.path}:${lock.statement.line}`;
-        const current = strongest.get(key);
-        if (!current || lockStrength(lock.mode) > lockStrength(current.mode))
-            strongest.set(key, lock);
-    }
-    return [...strongest.values()].sort((a, b) => lockStrength(b.mode) - lockStrength(a.mode) || b.held_ms - a.held_ms);
-}
-/** A lock other sessions could queue behind: on a relation that existed before, and not an index. */
-function matters(lock) {
-    return lock.granted && !lock.new_relation && lock.relation_kind !== 'index';
-}
-function locksOfMigration(report, migration) {
-    return strongestHolds(report.locks).filter((l) => l.statement.path === migration.path && matters(l));
-}
-/**
- * The locks without those a stronger hold on the same relation covered from start to end:
- * a weaker lock taken by a transaction that already held, say, ACCESS EXCLUSIVE blocks
- * nobody the stronger one did not already block. A session's transactions never overlap,
- * so for the built-in runner "covered" is "the same transaction". The JSON keeps all.
- */
-function strongestHolds(locks) {
-    const end = (l) => l.started_at_ms + l.held_ms;
-    // Start and hold time are each rounded to 0.1 ms: allow that much on the end.
-    const covers = (a, b) => a.relation === b.relation &&
-        a.granted &&
-        lockStrength(a.mode) > lockStrength(b.mode) &&
-        a.started_at_ms <= b.started_at_ms &&
-        end(a) >= end(b) - 0.2;
-    return locks.filter((lock) => !locks.some((other) => covers(other, lock)));
-}
-/** The strongest lock a file took on a pre-existing relation, longest hold first among equals. */
-function worstLock(report, migration) {
-    return locksOfMigration(report, migration).sort((a, b) => lockStrength(b.mode) - lockStrength(a.mode) || b.held_ms - a.held_ms)[0];
-}
-function rewritesOfMigration(migration) {
-    return [...new Set(migration.statements.flatMap((s) => s.rewrites))];
-}
-/** One entry per relation: its strongest mode. */
-function strongestPerRelation(locks) {
-    const byRelation = new Map();
-    for (const lock of locks) {
-        const current = byRelation.get(lock.relation);
-        if (!current || lockStrength(lock.mode) > lockStrength(current.mode))
-            byRelation.set(lock.relation, lock);
-    }
-    return [...byRelation.values()];
-}
-/** How locks were captured, with the precision of sampling. */
-function describeLockCapture(report) {
-    const runner = report.runner;
-    if (runner.lock_capture === 'exact' && runner.kind === 'command') {
-        const cost = runner.tracing_ms === undefined ? '' : `; the reads took ${formatDuration(runner.tracing_ms)}`;
-        return `exact (the command connected through a proxy that read its session's locks after every statement${cost})`;
-    }
-    if (runner.lock_capture === 'exact') {
-        const cost = runner.tracing_ms === undefined ? '' : `; the reads took ${formatDuration(runner.tracing_ms)}`;
-        return `exact (read after every statement from the migration session${cost})`;
-    }
-    if (runner.lock_capture === 'sampled') {
-        return `sampled every ${runner.sample_interval_ms} ms (${runner.samples} samples, longest gap ${runner.max_sample_gap_ms} ms): hold times +/- one interval`;
-    }
-    return 'not monitored';
-}
-
-;// CONCATENATED MODULE: ./src/render/annotations.ts
-
-
-
-/** GitHub shows at most 10 annotations of each kind per step; we choose which. */
-const MAX_ANNOTATIONS_PER_KIND = 10;
-/** The annotations GitHub will show: the first of each kind from `renderFindings`. */
-function renderAnnotations(report) {
-    const findings = renderFindings(report);
-    return [
-        ...findings.filter((f) => f.level === 'error').slice(0, MAX_ANNOTATIONS_PER_KIND),
-        ...findings.filter((f) => f.level === 'warning').slice(0, MAX_ANNOTATIONS_PER_KIND),
-    ];
-}
-/**
- * Errors for each violation and for a failed migration, at the file and line of the
- * statement responsible; warnings for notable findings that did not breach a threshold
- * (a rewrite, a long ACCESS EXCLUSIVE hold). Pure: the report in, every finding out.
- */
-function renderFindings(report) {
-    const errors = [];
-    const warnings = [];
-    if (report.failure) {
-        errors.push({
-            level: 'error',
-            rule: 'migration-error',
-            title: `pg-rehearsal: migration failed${report.failure.sqlstate ? ` (SQLSTATE ${report.failure.sqlstate})` : ''}`,
-            message: report.failure.message,
-            file: report.failure.path,
-            line: report.failure.line,
-        });
-    }
-    for (const v of report.violations) {
-        errors.push({
-            level: 'error',
-            rule: v.rule,
-            title: `pg-rehearsal: ${v.rule} breached`,
-            message: v.message,
-            file: v.path,
-            line: v.line,
-        });
-    }
-    const violated = new Set(report.violations.map((v) => `${v.subject}:${v.path}:${v.line}`));
-    const seenRewrites = new Set();
-    for (const m of report.migrations) {
-        for (const s of m.statements) {
-            for (const table of s.rewrites) {
-                const metrics = report.metrics?.tables[table];
-                if (!metrics || seenRewrites.has(table) || violated.has(`${table}:${s.path}:${s.line}`))
-                    continue;
-                seenRewrites.add(table);
-                warnings.push({
-                    level: 'warning',
-                    rule: 'table-rewritten',
-                    title: 'pg-rehearsal: table rewritten',
-                    message: `${table} (${formatBytes(metrics.size_before ?? 0)}) is rewritten by this statement, under an ACCESS EXCLUSIVE lock`,
-                    file: s.path,
-                    line: s.line,
-                });
-            }
-        }
-    }
-    for (const lock of blockingLocks(report)) {
-        if (lock.blocks !== 'reads+writes' || lock.held_ms < 1000)
-            continue;
-        if (violated.has(`${lock.relation}:${lock.statement.path}:${lock.statement.line}`))
-            continue;
-        warnings.push({
-            level: 'warning',
-            rule: 'long-access-exclusive',
-            title: 'pg-rehearsal: long ACCESS EXCLUSIVE lock',
-            message: `${lock.relation} is locked ACCESS EXCLUSIVE for ${formatDuration(lock.held_ms)}: reads and writes on it wait that long`,
-            file: lock.statement.path,
-            line: lock.statement.line,
-        });
-    }
-    for (const advice of report.advice) {
-        warnings.push({
-            level: 'warning',
-            rule: advice.rule,
-            title: `pg-rehearsal advice: ${advice.rule}`,
-            message: adviceOneLiner(advice),
-            file: advice.statement.path,
-            line: advice.statement.line,
-        });
-    }
-    return [...errors, ...warnings];
-}
-
-;// CONCATENATED MODULE: ./src/render/json.ts
-function renderJson(report) {
-    return `${JSON.stringify(report, null, 2)}\n`;
 }
 
 ;// CONCATENATED MODULE: ./src/render/rollback.ts
@@ -51131,6 +51119,95 @@ function indexesAndTotal(kind, m) {
     return `, indexes ${formatSignedBytes(m.indexes_size_delta)}, total ${formatBytes(total)}`;
 }
 
+;// CONCATENATED MODULE: ./src/render/summary.ts
+
+
+/**
+ * Small views over a Report that several renderers share (text, markdown): what the
+ * verdict is, the worst lock of a file, the tables it rewrote.
+ */
+function verdict(report) {
+    if (report.cancelled)
+        return 'CANCELLED';
+    if (report.passed && report.violations.length)
+        return `PASSED (${report.violations.length} threshold(s) breached, fail-on-violation off)`;
+    if (report.passed)
+        return report.success ? 'PASSED' : 'PASSED (migration failed, fail-on-error off)';
+    return 'FAILED';
+}
+/**
+ * Locks that matter to other sessions: on pre-existing tables (an index's lock comes with
+ * its table's), blocking something, the strongest per table and statement.
+ */
+function blockingLocks(report) {
+    const strongest = new Map();
+    for (const lock of strongestHolds(report.locks)) {
+        if (!matters(lock) || lock.blocks === 'none')
+            continue;
+        const key = `${lock.relation}\u0000${lock.statement.path}:${lock.statement.line}`;
+        const current = strongest.get(key);
+        if (!current || lockStrength(lock.mode) > lockStrength(current.mode))
+            strongest.set(key, lock);
+    }
+    return [...strongest.values()].sort((a, b) => lockStrength(b.mode) - lockStrength(a.mode) || b.held_ms - a.held_ms);
+}
+/** A lock other sessions could queue behind: on a relation that existed before, and not an index. */
+function matters(lock) {
+    return lock.granted && !lock.new_relation && lock.relation_kind !== 'index';
+}
+function locksOfMigration(report, migration) {
+    return strongestHolds(report.locks).filter((l) => l.statement.path === migration.path && matters(l));
+}
+/**
+ * The locks without those a stronger hold on the same relation covered from start to end:
+ * a weaker lock taken by a transaction that already held, say, ACCESS EXCLUSIVE blocks
+ * nobody the stronger one did not already block. A session's transactions never overlap,
+ * so for the built-in runner "covered" is "the same transaction". The JSON keeps all.
+ */
+function strongestHolds(locks) {
+    const end = (l) => l.started_at_ms + l.held_ms;
+    // Start and hold time are each rounded to 0.1 ms: allow that much on the end.
+    const covers = (a, b) => a.relation === b.relation &&
+        a.granted &&
+        lockStrength(a.mode) > lockStrength(b.mode) &&
+        a.started_at_ms <= b.started_at_ms &&
+        end(a) >= end(b) - 0.2;
+    return locks.filter((lock) => !locks.some((other) => covers(other, lock)));
+}
+/** The strongest lock a file took on a pre-existing relation, longest hold first among equals. */
+function worstLock(report, migration) {
+    return locksOfMigration(report, migration).sort((a, b) => lockStrength(b.mode) - lockStrength(a.mode) || b.held_ms - a.held_ms)[0];
+}
+function rewritesOfMigration(migration) {
+    return [...new Set(migration.statements.flatMap((s) => s.rewrites))];
+}
+/** One entry per relation: its strongest mode. */
+function strongestPerRelation(locks) {
+    const byRelation = new Map();
+    for (const lock of locks) {
+        const current = byRelation.get(lock.relation);
+        if (!current || lockStrength(lock.mode) > lockStrength(current.mode))
+            byRelation.set(lock.relation, lock);
+    }
+    return [...byRelation.values()];
+}
+/** How locks were captured, with the precision of sampling. */
+function describeLockCapture(report) {
+    const runner = report.runner;
+    if (runner.lock_capture === 'exact' && runner.kind === 'command') {
+        const cost = runner.tracing_ms === undefined ? '' : `; the reads took ${formatDuration(runner.tracing_ms)}`;
+        return `exact (the command connected through a proxy that read its session's locks after every statement${cost})`;
+    }
+    if (runner.lock_capture === 'exact') {
+        const cost = runner.tracing_ms === undefined ? '' : `; the reads took ${formatDuration(runner.tracing_ms)}`;
+        return `exact (read after every statement from the migration session${cost})`;
+    }
+    if (runner.lock_capture === 'sampled') {
+        return `sampled every ${runner.sample_interval_ms} ms (${runner.samples} samples, longest gap ${runner.max_sample_gap_ms} ms): hold times +/- one interval`;
+    }
+    return 'not monitored';
+}
+
 ;// CONCATENATED MODULE: ./src/render/timeline.ts
 
 const MAX_STATEMENTS = 12;
@@ -51212,8 +51289,7 @@ const cell = (text) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
  * the full report.
  */
 function renderMarkdown(report, context = {}) {
-    const limit = context.limit ?? COMMENT_LIMIT;
-    const head = headSection(report, context);
+    const limit = (context.limit ?? COMMENT_LIMIT) - 1; // the final newline
     const table = migrationsTable(report);
     const advice = adviceMarkdown(report);
     const timeline = renderTimeline(report);
@@ -51227,28 +51303,73 @@ function renderMarkdown(report, context = {}) {
         .join('\n');
     const foot = footer(report, context);
     // What to do instead comes right under the verdict and the breaches it answers.
-    const full = [head, advice, table, timeline, details, foot].filter(Boolean).join('\n\n');
+    const full = [headSection(report, context), advice, table, timeline, details, foot]
+        .filter(Boolean)
+        .join('\n\n');
     if (full.length <= limit)
         return `${full}\n`;
-    const hint = `> [!NOTE]\n> Details were cut to fit a comment. ${context.fullReportHint ?? 'The job summary and the JSON report have everything.'}`;
-    const withoutDetails = [head, advice, table, timeline, hint, foot].filter(Boolean).join('\n\n');
-    if (withoutDetails.length <= limit)
-        return `${withoutDetails}\n`;
-    // Even the per-file table is too long: keep as many rows as fit.
-    const rows = table.split('\n');
-    const budget = limit - head.length - hint.length - foot.length - 200;
-    let kept = '';
-    let count = 0;
-    for (const row of rows) {
-        if (kept.length + row.length + 1 > budget)
-            break;
-        kept += `${row}\n`;
-        count++;
-    }
-    const dropped = rows.length - count;
-    return `${[head, `${kept}| … ${dropped} more file(s) | | | | | |`, hint, foot].join('\n\n')}\n`;
+    return `${fitted(report, context, { advice, table, timeline, foot, limit })}\n`;
 }
-function headSection(report, context) {
+/**
+ * Cuts in order until the text fits: statement details and relation tables, then the
+ * timeline, then per-file rows, then breach rows (grouped, the rest counted). The note says
+ * what was cut; the job summary and the JSON report keep everything.
+ */
+function fitted(report, context, parts) {
+    const { advice, table, timeline, foot, limit } = parts;
+    const where = context.fullReportHint ?? 'The job summary and the JSON report have everything.';
+    const note = (cut) => `> [!NOTE]\n> Cut to fit a comment: ${cut.join(', ')}. ${where}`;
+    const rows = table.split('\n');
+    for (const maxBreaches of [Infinity, 100, 20, 5]) {
+        const head = headSection(report, context, maxBreaches);
+        const groups = breachGroups(report).length;
+        const cutBreaches = groups > maxBreaches ? [`${groups - maxBreaches} of ${groups} breach rows`] : [];
+        const base = ['statement details and relation tables', ...cutBreaches];
+        const attempts = [
+            [head, advice, table, timeline, note(base), foot],
+            [head, advice, table, note([...base, 'the timeline']), foot],
+            [head, table, note([...base, 'the timeline', 'the advice']), foot],
+        ];
+        for (const attempt of attempts) {
+            const text = attempt.filter(Boolean).join('\n\n');
+            if (text.length <= limit)
+                return text;
+        }
+        // Keep as many per-file rows as fit (the header is the first two rows).
+        const budget = limit - head.length - foot.length - 400;
+        let kept = rows.slice(0, 2).join('\n');
+        let count = 2;
+        while (count < rows.length && kept.length + rows[count].length + 1 <= budget)
+            kept += `\n${rows[count++]}`;
+        if (kept.length > budget)
+            continue;
+        const dropped = rows.length - count;
+        const text = [
+            head,
+            `${kept}\n| … ${dropped} more file(s) | | | | | |`,
+            note([...base, 'the timeline', 'the advice', `${dropped} of ${rows.length - 2} file rows`]),
+            foot,
+        ].join('\n\n');
+        if (text.length <= limit)
+            return text;
+    }
+    // Unreachable with real reports; never exceed the limit regardless.
+    return `${headSection(report, context, 0).slice(0, limit - 400)}\n\n${note(['nearly everything'])}`;
+}
+/** Violations of the same rule on the same table, one row each with a count. */
+function breachGroups(report) {
+    const groups = new Map();
+    for (const v of report.violations) {
+        const key = `${v.rule}\u0000${v.subject}`;
+        const group = groups.get(key);
+        if (group)
+            group.count++;
+        else
+            groups.set(key, { first: v, count: 1 });
+    }
+    return [...groups.values()];
+}
+function headSection(report, context, maxBreaches = Infinity) {
     const lines = [];
     if (context.marker)
         lines.push(context.marker);
@@ -51266,10 +51387,14 @@ function headSection(report, context) {
         lines.push('');
         lines.push('| threshold | limit | measured | on | where |');
         lines.push('|---|---|---|---|---|');
-        for (const v of report.violations) {
+        const groups = breachGroups(report);
+        for (const { first: v, count } of groups.slice(0, maxBreaches)) {
             const where = v.path ? code(`${v.path}${v.line ? `:${v.line}` : ''}`) : '';
-            lines.push(`| ❌ ${code(v.rule)} | ${v.limit} | **${v.actual}** | ${code(v.subject)} | ${where} |`);
+            const times = count > 1 ? ` (${count} times; first shown)` : '';
+            lines.push(`| ❌ ${code(v.rule)} | ${v.limit} | **${v.actual}**${times} | ${code(v.subject)} | ${where} |`);
         }
+        if (groups.length > maxBreaches)
+            lines.push(`| … | | | ${groups.length - maxBreaches} more row(s) | in the job summary and the report |`);
         lines.push('');
     }
     lines.push(contextLine(report));
@@ -51412,10 +51537,104 @@ function relationDetails(report) {
 }
 function footer(report, context) {
     const parts = [`<sub>pg-rehearsal ${report.tool.version}`];
+    if (context.commit)
+        parts.push(`commit ${code(context.commit.slice(0, 12))}`);
     if (context.runUrl)
         parts.push(`[workflow run](${context.runUrl})`);
     parts.push(`${report.completed_at.replace('T', ' ').replace(/\..*$/, ' UTC')}</sub>`);
     return parts.join(' · ');
+}
+
+;// CONCATENATED MODULE: ./src/render/annotations.ts
+
+
+
+/** GitHub shows at most 10 annotations of each kind per step; we choose which. */
+const MAX_ANNOTATIONS_PER_KIND = 10;
+/**
+ * The annotations GitHub will show: the first of each kind from `renderFindings`, leaving
+ * room for the step's own final messages (the failure, an error, and up to two warnings).
+ */
+function renderAnnotations(report) {
+    const findings = renderFindings(report);
+    return [
+        ...findings.filter((f) => f.level === 'error').slice(0, MAX_ANNOTATIONS_PER_KIND - 1),
+        ...findings.filter((f) => f.level === 'warning').slice(0, MAX_ANNOTATIONS_PER_KIND - 2),
+    ];
+}
+/**
+ * Errors for each violation and for a failed migration, at the file and line of the
+ * statement responsible; warnings for notable findings that did not breach a threshold
+ * (a rewrite, a long ACCESS EXCLUSIVE hold). Pure: the report in, every finding out.
+ */
+function renderFindings(report) {
+    const errors = [];
+    const warnings = [];
+    if (report.failure) {
+        errors.push({
+            level: 'error',
+            rule: 'migration-error',
+            title: `pg-rehearsal: migration failed${report.failure.sqlstate ? ` (SQLSTATE ${report.failure.sqlstate})` : ''}`,
+            message: report.failure.message,
+            file: report.failure.path,
+            line: report.failure.line,
+        });
+    }
+    for (const v of report.violations) {
+        errors.push({
+            level: 'error',
+            rule: v.rule,
+            title: `pg-rehearsal: ${v.rule} breached`,
+            message: v.message,
+            file: v.path,
+            line: v.line,
+        });
+    }
+    const violated = new Set(report.violations.map((v) => `${v.subject}:${v.path}:${v.line}`));
+    const seenRewrites = new Set();
+    for (const m of report.migrations) {
+        for (const s of m.statements) {
+            for (const table of s.rewrites) {
+                const metrics = report.metrics?.tables[table];
+                if (!metrics || seenRewrites.has(table) || violated.has(`${table}:${s.path}:${s.line}`))
+                    continue;
+                seenRewrites.add(table);
+                warnings.push({
+                    level: 'warning',
+                    rule: 'table-rewritten',
+                    title: 'pg-rehearsal: table rewritten',
+                    message: `${table} (${formatBytes(metrics.size_before ?? 0)}) is rewritten by this statement, under an ACCESS EXCLUSIVE lock`,
+                    file: s.path,
+                    line: s.line,
+                });
+            }
+        }
+    }
+    for (const lock of blockingLocks(report)) {
+        if (lock.blocks !== 'reads+writes' || lock.held_ms < 1000)
+            continue;
+        if (violated.has(`${lock.relation}:${lock.statement.path}:${lock.statement.line}`))
+            continue;
+        warnings.push({
+            level: 'warning',
+            rule: 'long-access-exclusive',
+            title: 'pg-rehearsal: long ACCESS EXCLUSIVE lock',
+            message: `${lock.relation} is locked ACCESS EXCLUSIVE for ${formatDuration(lock.held_ms)}: reads and writes on it wait that long`,
+            file: lock.statement.path,
+            line: lock.statement.line,
+        });
+    }
+    for (const advice of report.advice) {
+        warnings.push({
+            level: 'warning',
+            rule: advice.rule,
+            title: `pg-rehearsal advice: ${advice.rule}`,
+            message: adviceOneLiner(advice),
+            file: advice.statement.path,
+            line: advice.statement.line,
+        });
+    }
+    return [...errors, ...warnings];
 }
 
 ;// CONCATENATED MODULE: ./src/render/sarif.ts
@@ -51613,79 +51832,53 @@ function cancelOnSignals(onSignal) {
     return controller.signal;
 }
 
-;// CONCATENATED MODULE: ./src/action/changed-files.ts
-
-
-
-/** File statuses that mean "this PR adds or modifies the file". */
-const CHANGED_STATUSES = new Set(['added', 'modified', 'renamed', 'copied', 'changed']);
-/**
- * Files the pull request adds or modifies, repository-relative: from the API (every page),
- * else from `git diff` between the event's base and head. Undefined when neither works.
- */
-async function changedFilesOfPullRequest(octokit, pr, workspace, log) {
-    if (octokit) {
-        try {
-            const files = await octokit.paginate(octokit.rest.pulls.listFiles, {
-                owner: pr.owner,
-                repo: pr.repo,
-                pull_number: pr.number,
-                per_page: 100,
-            });
-            return files.filter((f) => CHANGED_STATUSES.has(f.status)).map((f) => f.filename);
-        }
-        catch (error) {
-            log.warn(`could not list the pull request's files through the API (${errors_errorMessage(error)}); trying git diff`);
-        }
-    }
-    if (!pr.baseSha || !pr.headSha)
-        return undefined;
-    let output = '';
-    const code = await exec_exec('git', ['diff', '--name-only', '--diff-filter=ACMR', `${pr.baseSha}...${pr.headSha}`], {
-        cwd: workspace,
-        ignoreReturnCode: true,
-        silent: true,
-        listeners: { stdout: (data) => (output += data.toString()) },
-    });
-    if (code !== 0) {
-        log.warn(`git diff ${pr.baseSha.slice(0, 7)}...${pr.headSha.slice(0, 7)} failed; fetch the history (actions/checkout with fetch-depth: 0)`);
-        return undefined;
-    }
-    return output
-        .split('\n')
-        .map((l) => l.trim())
-        .filter(Boolean);
-}
-/** Repository-relative paths -> paths relative to the migrations' working directory. */
-function relativeToWorkingDirectory(files, workspace, workingDirectory) {
-    return files.map((file) => external_node_path_default().relative(workingDirectory, external_node_path_default().resolve(workspace, file)).split((external_node_path_default()).sep).join('/'));
-}
-
 ;// CONCATENATED MODULE: ./src/action/comment.ts
-/** `<!-- pg-rehearsal:<workflow>:<job> -->`: one sticky comment per workflow and job. */
-function commentMarker(workflow, job) {
-    return `<!-- pg-rehearsal:${workflow.replace(/-->/g, '')}:${job.replace(/-->/g, '')} -->`;
+
+/** The account GITHUB_TOKEN writes as; a GitHub App's installation token cannot read GET /user either. */
+const ACTIONS_BOT = 'github-actions[bot]';
+/**
+ * The default comment key: workflow, job, and a digest of working-directory and the
+ * migrations/command, so two steps of one job never share a comment. A matrix whose legs
+ * differ only in secrets or services needs an explicit comment-key.
+ */
+function defaultCommentKey(workflow, job, workingDirectory, runner) {
+    const digest = (0,external_node_crypto_.createHash)('sha256').update(`${workingDirectory}\n${runner}`).digest('hex').slice(0, 8);
+    return `${workflow}:${job}:${digest}`;
 }
-async function findStickyComment(octokit, target) {
+/** `<!-- pg-rehearsal:<key> -->` */
+function commentMarker(key) {
+    return `<!-- pg-rehearsal:${key.replace(/--+>?/g, '-')} -->`;
+}
+/** Who the token is: GET /user, else (forbidden for installation tokens) github-actions[bot]. */
+async function tokenLogin(octokit) {
+    try {
+        const { data } = await octokit.rest.users.getAuthenticated();
+        return data.login;
+    }
+    catch {
+        return ACTIONS_BOT;
+    }
+}
+/** This invocation's comment: the marker, written by the same account (another user's copy is left alone). */
+async function findStickyComment(octokit, target, login) {
     const comments = await octokit.paginate(octokit.rest.issues.listComments, {
         owner: target.owner,
         repo: target.repo,
         issue_number: target.issueNumber,
         per_page: 100,
     });
-    return comments.find((c) => c.body?.includes(target.marker));
+    return comments.find((c) => c.body?.split('\n', 1)[0] === target.marker && c.user?.login.toLowerCase() === login.toLowerCase());
 }
-/** Updates this job's comment in place, or creates it the first time. */
+/** Updates this invocation's comment in place, or creates it the first time. */
 async function upsertStickyComment(octokit, target, body, existing) {
-    const found = existing ?? (await findStickyComment(octokit, target));
-    if (found) {
+    if (existing) {
         const { data } = await octokit.rest.issues.updateComment({
             owner: target.owner,
             repo: target.repo,
-            comment_id: found.id,
+            comment_id: existing.id,
             body,
         });
-        return { url: data.html_url, action: 'updated' };
+        return { id: data.id, url: data.html_url, action: 'updated' };
     }
     const { data } = await octokit.rest.issues.createComment({
         owner: target.owner,
@@ -51693,7 +51886,276 @@ async function upsertStickyComment(octokit, target, body, existing) {
         issue_number: target.issueNumber,
         body,
     });
-    return { url: data.html_url, action: 'created' };
+    return { id: data.id, url: data.html_url, action: 'created' };
+}
+async function deleteComment(octokit, target, id) {
+    await octokit.rest.issues.deleteComment({ owner: target.owner, repo: target.repo, comment_id: id });
+}
+
+;// CONCATENATED MODULE: ./src/action/settings.ts
+
+
+
+
+
+function workspace() {
+    return process.env.GITHUB_WORKSPACE ?? process.cwd();
+}
+function commentModeOf(raw) {
+    const value = String(raw.comment || 'true')
+        .trim()
+        .toLowerCase();
+    if (value === 'on-failure')
+        return 'on-failure';
+    if (['true', 'false', 'yes', 'no', 'on', 'off', '1', '0'].includes(value))
+        return parseBooleanOption({ comment: value }, 'comment', true) ? 'true' : 'false';
+    throw new errors_ConfigError('comment', `comment: "${String(raw.comment)}" is not valid; use true, false or on-failure`);
+}
+function headShaOf(context) {
+    const payload = context.payload;
+    return (payload.pull_request?.head?.sha ??
+        payload.merge_group?.head_sha ??
+        payload.after ??
+        (context.sha || undefined));
+}
+/** Settings from the raw inputs only, so a setup error can still update this invocation's comment. */
+function actionSettings(raw, context) {
+    const text = (name) => String(raw[name] ?? '').trim();
+    const commentKey = text('comment-key') ||
+        defaultCommentKey(process.env.GITHUB_WORKFLOW ?? 'workflow', process.env.GITHUB_JOB ?? 'job', text('working-directory') || '.', text('command') || text('migrations'));
+    // One report per invocation: the comment key and the step's id (GITHUB_ACTION) tell them apart.
+    const slug = `${commentKey}-${process.env.GITHUB_ACTION ?? ''}`.replace(/[^A-Za-z0-9_.-]+/g, '_');
+    const defaultReport = external_node_path_default().join(process.env.RUNNER_TEMP ?? external_node_os_default().tmpdir(), 'pg-rehearsal', `${slug}.json`);
+    const pr = context.payload.pull_request;
+    const { owner, repo } = process.env.GITHUB_REPOSITORY ? context.repo : { owner: '', repo: '' };
+    return {
+        commentMode: commentModeOf(raw),
+        commentKey,
+        marker: commentMarker(commentKey),
+        reportPath: external_node_path_default().resolve(workspace(), text('report-path') || defaultReport),
+        sarifPath: text('sarif-path') ? external_node_path_default().resolve(workspace(), text('sarif-path')) : undefined,
+        changedOnly: parseBooleanOption(raw, 'changed-only', true),
+        baseRef: text('base-ref') || undefined,
+        token: text('github-token'),
+        pullRequest: pr && owner ? { owner, repo, issueNumber: pr.number } : undefined,
+        headSha: headShaOf(context),
+        runUrl: `${process.env.GITHUB_SERVER_URL ?? 'https://github.com'}/${owner}/${repo}/actions/runs/${process.env.GITHUB_RUN_ID ?? ''}`,
+    };
+}
+
+;// CONCATENATED MODULE: ./src/action/annotations.ts
+
+
+
+
+/**
+ * Errors and warnings at the file and line responsible (repository paths, as GitHub wants).
+ * A command run has no file of ours: its annotations point at none.
+ */
+function publishAnnotations(report, config) {
+    for (const a of renderAnnotations(report)) {
+        const file = a.file && config.runner.kind === 'sql'
+            ? external_node_path_default().relative(workspace(), external_node_path_default().resolve(config.workingDirectory, a.file))
+            : undefined;
+        const properties = { title: a.title, file, startLine: file ? a.line : undefined };
+        if (a.level === 'error')
+            core_error(a.message, properties);
+        else
+            warning(a.message, properties);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/action/git.ts
+
+/** Runs git quietly in `cwd`; never throws for a non-zero exit (callers explain what failed). */
+async function git(args, cwd) {
+    let stdout = '';
+    let stderr = '';
+    try {
+        const code = await exec_exec('git', args, {
+            cwd,
+            ignoreReturnCode: true,
+            silent: true,
+            listeners: {
+                stdout: (data) => (stdout += data.toString()),
+                stderr: (data) => (stderr += data.toString()),
+            },
+        });
+        return { code, stdout: stdout.trim(), stderr: stderr.trim() };
+    }
+    catch (error) {
+        // git itself missing, or cwd gone
+        return { code: -1, stdout: '', stderr: String(error) };
+    }
+}
+/**
+ * The repository's top directory, seen from `directory` (the working directory), whatever
+ * path actions/checkout used; undefined outside a git work tree.
+ */
+async function repositoryRoot(directory) {
+    const result = await git(['rev-parse', '--show-toplevel'], directory);
+    return result.code === 0 && result.stdout ? result.stdout : undefined;
+}
+async function isShallow(root) {
+    return (await git(['rev-parse', '--is-shallow-repository'], root)).stdout === 'true';
+}
+async function headCommit(root) {
+    const result = await git(['rev-parse', 'HEAD'], root);
+    return result.code === 0 ? result.stdout : undefined;
+}
+/** The first of `candidates` that names a commit here (`origin/main` before `main`). */
+async function resolveCommit(root, candidates) {
+    for (const ref of candidates) {
+        const result = await git(['rev-parse', '--verify', '--quiet', `${ref}^{commit}`], root);
+        if (result.code === 0 && result.stdout)
+            return result.stdout;
+    }
+    return undefined;
+}
+
+;// CONCATENATED MODULE: ./src/action/changed-files.ts
+
+
+/** The GitHub API lists at most this many files of a pull request. */
+const API_FILE_CAP = 3000;
+/** File statuses that mean "this change adds or modifies the file". */
+const ADDED_STATUSES = new Set(['added', 'renamed', 'copied']);
+const MODIFIED_STATUSES = new Set(['modified', 'changed']);
+async function pullRequestFilesFromApi(octokit, pr) {
+    const files = await octokit.paginate(octokit.rest.pulls.listFiles, {
+        owner: pr.owner,
+        repo: pr.repo,
+        pull_number: pr.number,
+        per_page: 100,
+    });
+    return {
+        listed: files.length,
+        files: files
+            .filter((f) => ADDED_STATUSES.has(f.status) || MODIFIED_STATUSES.has(f.status))
+            .map((f) => ({ path: f.filename, modified: MODIFIED_STATUSES.has(f.status) })),
+    };
+}
+/**
+ * Files added or modified between two commits, from git: `base...head` (since their merge
+ * base, as a pull request sees it) or `base..head` (exactly what a push or merge group adds).
+ * A failure is an error that says how to get the history, never an empty list.
+ */
+async function filesBetween(root, base, head, mergeBase) {
+    const range = `${base}${mergeBase ? '...' : '..'}${head}`;
+    const result = await git(['diff', '--name-status', '--diff-filter=ACMR', '-M', range, '--'], root);
+    if (result.code !== 0) {
+        const why = result.stderr.split('\n')[0] || `exit code ${result.code}`;
+        const shallow = await isShallow(root);
+        throw new errors_SetupError(`changed-only: git diff ${shortRange(base, head, mergeBase)} failed (${why}). ` +
+            (shallow
+                ? 'The clone is shallow: set `fetch-depth: 0` on actions/checkout so both commits are there'
+                : 'Both commits must be in the clone: set `fetch-depth: 0` on actions/checkout') +
+            ', or set changed-only: false to rehearse every matched migration.');
+    }
+    return parseNameStatus(result.stdout);
+}
+function shortRange(base, head, mergeBase) {
+    const short = (ref) => (/^[0-9a-f]{40}$/.test(ref) ? ref.slice(0, 7) : ref);
+    return `${short(base)}${mergeBase ? '...' : '..'}${short(head)}`;
+}
+/** `A\tpath`, `M\tpath`, `R100\told\tnew` -> files (a rename counts as a new file). */
+function parseNameStatus(output) {
+    const files = [];
+    for (const line of output.split('\n')) {
+        const fields = line.split('\t');
+        if (fields.length < 2)
+            continue;
+        files.push({ path: fields[fields.length - 1], modified: fields[0].startsWith('M') });
+    }
+    return files;
+}
+
+;// CONCATENATED MODULE: ./src/action/event.ts
+
+
+
+const ZERO_SHA = /^0+$/;
+/**
+ * The files the event adds or modifies, for every event that can gate a merge:
+ * pull_request(_target) (the API's list, or git diff when it is incomplete), merge_group
+ * (base_sha..head_sha), push (before..after), and any other event against `base-ref`.
+ * Throws when that cannot be known: changed-only is then never silently off.
+ */
+async function changesOfEvent(event, octokit, root, baseRef, log) {
+    const { eventName, payload } = event;
+    const needRoot = () => {
+        if (root)
+            return root;
+        throw new errors_SetupError(`changed-only: working-directory is not inside a git checkout, so the ${eventName} event's changes cannot be read; run actions/checkout (with fetch-depth: 0) first, or set changed-only: false`);
+    };
+    if (payload.pull_request)
+        return pullRequestChanges(event, octokit, root, log);
+    if (eventName === 'merge_group' && payload.merge_group) {
+        const { base_sha: base, head_sha: head } = payload.merge_group;
+        return { files: await filesBetween(needRoot(), base, head, false), skipReason: 'not in the merge group' };
+    }
+    if (eventName === 'push' && payload.before && payload.after && !ZERO_SHA.test(payload.before)) {
+        const { before, after } = payload;
+        return {
+            files: await filesBetween(needRoot(), before, after, false),
+            skipReason: `not changed by the push ${before.slice(0, 7)}..${after.slice(0, 7)}`,
+        };
+    }
+    const base = baseRef || payload.repository?.default_branch;
+    if (!base) {
+        throw new errors_ConfigError('changed-only', `changed-only: a ${eventName} event names no base to compare with; set base-ref (e.g. main) to rehearse what changed since it, or changed-only: false to rehearse every matched migration`);
+    }
+    return baseRefChanges(needRoot(), base);
+}
+async function baseRefChanges(root, base) {
+    const commit = await resolveCommit(root, [`origin/${base}`, base]);
+    if (!commit) {
+        throw new errors_SetupError(`base-ref: "${base}" is not in the clone; set \`fetch-depth: 0\` on actions/checkout (or fetch that branch), or set base-ref to a branch or commit that is`);
+    }
+    return { files: await filesBetween(root, commit, 'HEAD', true), skipReason: `not changed since ${base}` };
+}
+async function pullRequestChanges(event, octokit, root, log) {
+    const pr = event.payload.pull_request;
+    const skipReason = `not changed in PR #${pr.number}`;
+    const baseSha = pr.base?.sha;
+    const headSha = pr.head?.sha;
+    if (event.eventName === 'pull_request_target')
+        await requireHeadCheckout(root, headSha);
+    const viaGit = async (why) => {
+        if (!root || !baseSha || !headSha) {
+            throw new errors_SetupError(`changed-only: ${why}, and git cannot tell either (${root ? 'the event names no base and head' : 'working-directory is not in a git checkout'}); run actions/checkout with \`fetch-depth: 0\`, or set changed-only: false`);
+        }
+        log.warn(`${why}: reading the PR's files with git diff ${baseSha.slice(0, 7)}...${headSha.slice(0, 7)}`);
+        return { files: await filesBetween(root, baseSha, headSha, true), skipReason };
+    };
+    if (!octokit)
+        return viaGit('no github-token to list the pull request files');
+    let listed;
+    try {
+        listed = await pullRequestFilesFromApi(octokit, {
+            owner: event.owner,
+            repo: event.repo,
+            number: pr.number,
+        });
+    }
+    catch (error) {
+        return viaGit(`could not list the pull request's files through the API (${errors_errorMessage(error)})`);
+    }
+    const total = typeof pr.changed_files === 'number' ? pr.changed_files : undefined;
+    if (listed.listed >= API_FILE_CAP || (total !== undefined && total > listed.listed)) {
+        return viaGit(`the API listed ${listed.listed} of the PR's ${total ?? 'many'} files (it stops at ${API_FILE_CAP.toLocaleString('en')})`);
+    }
+    return { files: listed.files, skipReason };
+}
+/** pull_request_target checks out the base branch by default, where the PR's files are not. */
+async function requireHeadCheckout(root, headSha) {
+    const head = root ? await headCommit(root) : undefined;
+    if (head && head === headSha)
+        return;
+    const merged = root && headSha ? await git(['merge-base', '--is-ancestor', headSha, 'HEAD'], root) : undefined;
+    if (merged?.code === 0)
+        return; // a merge of the PR head is checked out
+    throw new errors_SetupError("pull_request_target runs on a checkout of the base branch, which does not have the PR's migrations; check out the PR head (actions/checkout with `ref: ${{ github.event.pull_request.head.sha }}`, for PRs you trust: the job has your secrets), or use the pull_request event");
 }
 
 ;// CONCATENATED MODULE: ./src/action/inputs.ts
@@ -51735,6 +52197,9 @@ const INPUT_NAMES = [
     'down-command',
     'require-reversible',
     'require-down',
+    'comment-key',
+    'base-ref',
+    'fail-on-violation',
 ];
 function readInputs() {
     const raw = {};
@@ -51779,6 +52244,162 @@ const actionLogger = {
     group: (name, fn) => group(name, fn),
 };
 
+;// CONCATENATED MODULE: ./src/action/outputs.ts
+
+/** The step's outputs: every one is set, whatever happened (empty or false when unknown). */
+class ActionOutputs {
+    values = {
+        passed: 'false',
+        'duration-ms': '0',
+        violations: '0',
+        'report-path': '',
+        'snapshot-name': '',
+        'comment-url': '',
+        'comment-id': '',
+    };
+    fromReport(report, reportPath) {
+        this.values.passed = String(report.passed);
+        this.values['duration-ms'] = String(Math.round(report.phases_ms.migrate));
+        this.values.violations = String(report.violations.length);
+        this.values['report-path'] = reportPath;
+        this.values['snapshot-name'] = report.snapshot?.name ?? '';
+    }
+    comment(published) {
+        this.values['comment-url'] = published.url;
+        this.values['comment-id'] = published.id;
+    }
+    write() {
+        for (const [name, value] of Object.entries(this.values))
+            setOutput(name, value);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/action/publish-comment.ts
+
+
+
+
+const NONE = { id: '', url: '' };
+/**
+ * The sticky PR comment of this invocation. `comment: on-failure` writes only on failure and
+ * deletes its earlier failure comment once the run passes. Never fails the step: a refused
+ * write is a warning (the job summary has the same text).
+ */
+async function publishComment(settings, octokit, body, failed, 
+/** Only bring an existing comment up to date (a setup error: no earlier verdict, nothing stale). */
+updateOnly = false) {
+    const pr = settings.pullRequest;
+    if (settings.commentMode === 'false' || !pr)
+        return NONE;
+    if (!octokit) {
+        warning('no github-token: the rehearsal is in the job summary only');
+        return NONE;
+    }
+    const target = { ...pr, marker: settings.marker };
+    try {
+        const existing = await findStickyComment(octokit, target, await tokenLogin(octokit));
+        if (settings.commentMode === 'on-failure' && !failed) {
+            if (existing) {
+                await deleteComment(octokit, target, existing.id);
+                info('deleted the earlier failure comment: this run passed');
+            }
+            return NONE;
+        }
+        if (updateOnly && !existing)
+            return NONE;
+        const result = await upsertStickyComment(octokit, target, body, existing);
+        info(`${result.action} the PR comment: ${result.url}`);
+        return { id: String(result.id), url: result.url };
+    }
+    catch (error) {
+        warnCommentFailed(error);
+        return NONE;
+    }
+}
+function warnCommentFailed(error) {
+    const status = error.status;
+    if (status === 403 || status === 404) {
+        warning(`could not write the PR comment (HTTP ${status}): the token needs \`permissions: pull-requests: write\`, ` +
+            'and pull requests from forks get a read-only token. The rehearsal is in the job summary; the check result is unaffected.');
+    }
+    else {
+        warning(`could not write the PR comment: ${redactUrlString(errors_errorMessage(error))}; the rehearsal is in the job summary`);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/action/selection.ts
+
+
+
+
+
+/**
+ * Restricts the built-in runner to the migrations the event adds. Paths are resolved from
+ * the repository root (what the API and git list) to the working directory, whatever the
+ * checkout path. A changed file the globs match that is not on disk is an error naming it:
+ * a pass that ran none of the change is never given. Files the base already had are not
+ * re-run; they are reported as modified after release.
+ */
+function selectChangedMigrations(config, changes, root, log) {
+    if (config.runner.kind !== 'sql')
+        return;
+    const patterns = config.runner.patterns;
+    const matched = changes.files
+        .map((file) => ({
+        ...file,
+        relative: external_node_path_default().relative(config.workingDirectory, external_node_path_default().resolve(root, file.path))
+            .split((external_node_path_default()).sep)
+            .join('/'),
+    }))
+        .filter((file) => !file.relative.startsWith('../') && matchesMigrationPatterns(patterns, file.relative));
+    const missing = matched.filter((file) => !(0,external_node_fs_namespaceObject.existsSync)(external_node_path_default().resolve(config.workingDirectory, file.relative)));
+    if (missing.length) {
+        throw new errors_SetupError(`the change adds or modifies ${missing.length} migration(s) that are not in this checkout: ${missing
+            .slice(0, 10)
+            .map((f) => f.path)
+            .join(', ')}${missing.length > 10 ? ', …' : ''} (working-directory ${config.workingDirectory}, repository root ${root}); check out the change's head commit and check working-directory`);
+    }
+    const modified = matched.filter((file) => file.modified);
+    for (const file of modified) {
+        log.warn(`${file.path} is ${MODIFIED_AFTER_RELEASE}; it is not re-run. Add a new migration instead of editing a released one`);
+    }
+    config.runner.onlyFiles = matched.filter((file) => !file.modified).map((file) => file.relative);
+    config.runner.skipReason = changes.skipReason;
+    config.runner.skipReasons = Object.fromEntries(modified.map((file) => [file.relative, MODIFIED_AFTER_RELEASE]));
+}
+
+;// CONCATENATED MODULE: ./src/action/setup-error.ts
+/** The sticky comment after a setup error or cancel: the verdict it replaces no longer holds. */
+function setupErrorMarkdown(settings, kind, message) {
+    const commit = settings.headSha ? ` on \`${settings.headSha.slice(0, 12)}\`` : '';
+    return [
+        settings.marker,
+        `### ⚠️ pg-rehearsal: ${kind}${commit}`,
+        '',
+        `**${kind === 'cancelled' ? 'Cancelled' : 'Setup error'}:** ${message.replace(/\n/g, ' ')}`,
+        '',
+        'No verdict for this commit: an earlier result on this pull request no longer applies.',
+        '',
+        `<sub>[workflow run](${settings.runUrl})</sub>`,
+        '',
+    ].join('\n');
+}
+/**
+ * A pull request from a fork gets no secrets: source-url is empty. Say so instead of
+ * "source-url is required", and never pass.
+ */
+function skippedForFork(raw, payload) {
+    const pr = payload.pull_request;
+    if (!pr || String(raw['source-url'] ?? '').trim() || String(raw.snapshot ?? '').trim() === 'existing')
+        return undefined;
+    const head = pr.head?.repo;
+    const fromFork = head?.fork === true || (head?.full_name && head.full_name !== pr.base?.repo?.full_name);
+    if (!fromFork)
+        return undefined;
+    return ('the rehearsal was skipped: source-url is empty because GitHub does not give secrets to pull requests from forks. ' +
+        'Rehearse fork PRs from a trusted workflow (pull_request_target checking out the PR head, after review), or against a snapshot server the workflow can reach without a secret');
+}
+
 ;// CONCATENATED MODULE: ./src/action/state.ts
 
 /**
@@ -51799,6 +52420,42 @@ function snapshotLeftByMain() {
     if (!name || core.getState(DROPPED_KEY) === 'true')
         return undefined;
     return name;
+}
+
+;// CONCATENATED MODULE: ./src/action/summary.ts
+
+
+
+/** GitHub refuses a job summary over 1 MiB, counted in bytes. */
+const SUMMARY_LIMIT_BYTES = 1024 * 1024;
+/** The summary at most `limitBytes` in UTF-8: re-rendered with fewer characters until it fits. */
+function summaryMarkdown(report, runUrl, limitBytes = SUMMARY_LIMIT_BYTES) {
+    let limit = limitBytes - 4096;
+    for (let attempt = 0; attempt < 8; attempt++) {
+        const text = renderMarkdown(report, {
+            runUrl,
+            limit,
+            fullReportHint: 'The JSON report (the report-path output) has everything.',
+        });
+        const bytes = Buffer.byteLength(text);
+        if (bytes <= limitBytes)
+            return text;
+        limit = Math.floor((limit * (limitBytes - 4096)) / bytes);
+    }
+    // Only reached with pathological text: cut at a character boundary.
+    const cut = Buffer.from(renderMarkdown(report, { runUrl, limit }))
+        .subarray(0, limitBytes - 100)
+        .toString('utf8')
+        .replace(/\uFFFD$/, '');
+    return `${cut}\n\n_(cut to fit the job summary; the JSON report has everything)_\n`;
+}
+async function publishSummary(report, runUrl, log) {
+    try {
+        await summary.addRaw(summaryMarkdown(report, runUrl)).write();
+    }
+    catch (error) {
+        log.warn(`could not write the job summary: ${errors_errorMessage(error)}`);
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/action/main.ts
@@ -51822,178 +52479,101 @@ function snapshotLeftByMain() {
 
 
 
-function defaultReportPath() {
-    return external_node_path_default().join(process.env.RUNNER_TEMP ?? external_node_os_default().tmpdir(), 'pg-rehearsal', 'report.json');
-}
-function commentModeOf(raw) {
-    const value = String(raw.comment || 'true')
-        .trim()
-        .toLowerCase();
-    if (value === 'on-failure')
-        return 'on-failure';
-    return parseBooleanOption({ comment: value }, 'comment', true) ? 'true' : 'false';
-}
-function pullRequestOf(context) {
-    const pr = context.payload.pull_request;
-    if (!pr)
-        return undefined;
-    return {
-        owner: context.repo.owner,
-        repo: context.repo.repo,
-        number: pr.number,
-        baseSha: pr.base?.sha,
-        headSha: pr.head?.sha,
-    };
-}
-function workspace() {
-    return process.env.GITHUB_WORKSPACE ?? process.cwd();
-}
-/** With changed-only on a pull request, the built-in runner applies only what the PR adds or modifies. */
-async function selectChangedMigrations(config, octokit, pr) {
-    if (config.runner.kind !== 'sql')
+
+
+
+
+/** changed-only: the built-in runner applies what the event adds, found from the repository root. */
+async function selectChanges(config, settings, octokit) {
+    if (!settings.changedOnly || config.runner.kind !== 'sql')
         return;
-    const changed = await changedFilesOfPullRequest(octokit, pr, workspace(), actionLogger);
-    if (!changed) {
-        actionLogger.warn('could not tell which files the pull request changed; rehearsing every matched migration');
-        return;
-    }
-    config.runner.onlyFiles = relativeToWorkingDirectory(changed, workspace(), config.workingDirectory);
-    config.runner.skipReason = `not changed in PR #${pr.number}`;
+    const root = await repositoryRoot(config.workingDirectory);
+    const { eventName, payload } = github_context;
+    const { owner, repo } = github_context.repo;
+    const changes = await changesOfEvent({ eventName, payload, owner, repo }, octokit, root, settings.baseRef, actionLogger);
+    // Outside a git checkout (the API's list only), paths are relative to the workspace.
+    selectChangedMigrations(config, changes, root ?? workspace(), actionLogger);
 }
-function publishAnnotations(report, config) {
-    for (const a of renderAnnotations(report)) {
-        const file = a.file
-            ? external_node_path_default().relative(workspace(), external_node_path_default().resolve(config.workingDirectory, a.file))
-            : undefined;
-        const properties = { title: a.title, file, startLine: a.line };
-        if (a.level === 'error')
-            core_error(a.message, properties);
-        else
-            warning(a.message, properties);
-    }
+function failureReasons(report, config) {
+    return [
+        report.failure && config.failOnError ? `migration failed: ${report.error}` : '',
+        report.cancelled ? 'the run was cancelled' : '',
+        report.violations.length && config.failOnViolation
+            ? `${report.violations.length} threshold(s) breached: ${report.violations.map((v) => v.rule).join(', ')}`
+            : '',
+    ].filter(Boolean);
 }
-async function publishComment(report, mode, octokit, pr, marker, body) {
-    if (mode === 'false' || !pr)
-        return '';
-    if (!octokit) {
-        actionLogger.warn('no github-token: the rehearsal is in the job summary only');
-        return '';
-    }
-    const target = {
-        owner: pr.owner,
-        repo: pr.repo,
-        issueNumber: pr.number,
-        marker,
-    };
-    try {
-        let existing;
-        if (mode === 'on-failure' && report.passed) {
-            // Only an earlier failure's comment is brought up to date; no new comment on success.
-            existing = await findStickyComment(octokit, target);
-            if (!existing)
-                return '';
-        }
-        const result = await upsertStickyComment(octokit, target, body, existing);
-        info(`${result.action} the PR comment: ${result.url}`);
-        return result.url;
-    }
-    catch (error) {
-        const status = error.status;
-        if (status === 403 || status === 404) {
-            warning(`could not write the PR comment (HTTP ${status}): the token needs \`permissions: pull-requests: write\`, ` +
-                'and pull requests from forks get a read-only token. The rehearsal is in the job summary; the check result is unaffected.');
-        }
-        else {
-            warning(`could not write the PR comment: ${redactUrlString(errors_errorMessage(error))}; the rehearsal is in the job summary`);
-        }
-        return '';
-    }
+/** Report file, log, summary, annotations, comment, outputs, verdict. */
+async function publish(report, config, settings, octokit, outputs) {
+    (0,external_node_fs_namespaceObject.mkdirSync)(external_node_path_default().dirname(settings.reportPath), { recursive: true });
+    (0,external_node_fs_namespaceObject.writeFileSync)(settings.reportPath, renderJson(report));
+    if (settings.sarifPath)
+        writeSarif(report, config, settings.sarifPath);
+    outputs.fromReport(report, settings.reportPath);
+    await actionLogger.group('Observations', async () => info(renderText(report)));
+    await publishSummary(report, settings.runUrl, actionLogger);
+    publishAnnotations(report, config);
+    const body = renderMarkdown(report, {
+        marker: settings.marker,
+        runUrl: settings.runUrl,
+        commit: settings.headSha,
+        fullReportHint: `The job summary of the [workflow run](${settings.runUrl}) and the JSON report (${external_node_path_default().basename(settings.reportPath)}) have everything.`,
+    });
+    outputs.comment(await publishComment(settings, octokit, body, !report.passed || report.violations.length > 0));
+    const reasons = failureReasons(report, config);
+    if (reasons.length)
+        setFailed(`pg-rehearsal: ${reasons.join('; ')}`);
 }
 /** SARIF for code scanning, its file paths relative to the repository checkout. */
-function writeSarif(report, config, sarifPath) {
-    const file = external_node_path_default().resolve(workspace(), sarifPath);
+function writeSarif(report, config, file) {
     const uriOf = (f) => external_node_path_default().relative(workspace(), external_node_path_default().resolve(config.workingDirectory, f)).split((external_node_path_default()).sep).join('/');
     (0,external_node_fs_namespaceObject.mkdirSync)(external_node_path_default().dirname(file), { recursive: true });
     (0,external_node_fs_namespaceObject.writeFileSync)(file, renderSarif(report, { uriOf }));
 }
-/** The Action's main step: inputs -> engine -> report, summary, comment, annotations, outputs, verdict. */
+/** The Action's main step: inputs -> settings -> rehearse -> publishers. */
 async function main() {
     // A cancelled job gets SIGINT, then SIGTERM: cancel, drop the snapshot, report, exit.
     const signal = cancelOnSignals((name) => warning(`${name}: cancelling the run and dropping the snapshot`));
     const raw = readInputs();
     maskSecrets(raw);
-    const outputs = {
-        passed: 'false',
-        'duration-ms': '0',
-        violations: '0',
-        'report-path': '',
-        'snapshot-name': '',
-        'comment-url': '',
-    };
+    const outputs = new ActionOutputs();
+    let settings;
+    let octokit;
     try {
+        settings = actionSettings(raw, github_context);
+        octokit = settings.token ? getOctokit(settings.token) : undefined;
+        const fork = skippedForFork(raw, github_context.payload);
+        if (fork)
+            throw new errors_ConfigError('source-url', fork);
         const config = configFromInputs(raw);
-        const commentMode = commentModeOf(raw);
-        const reportPath = external_node_path_default().resolve(workspace(), String(raw['report-path'] || defaultReportPath()));
-        const token = String(raw['github-token'] ?? '');
-        const octokit = token ? getOctokit(token) : undefined;
-        const pr = pullRequestOf(github_context);
-        if (pr && parseBooleanOption(raw, 'changed-only', true))
-            await selectChangedMigrations(config, octokit, pr);
+        await selectChanges(config, settings, octokit);
         const report = await rehearse(config, {
             log: actionLogger,
             signal,
             onSnapshotCreated: rememberSnapshotCreated,
             onSnapshotDropped: rememberSnapshotDropped,
         });
-        (0,external_node_fs_namespaceObject.mkdirSync)(external_node_path_default().dirname(reportPath), { recursive: true });
-        (0,external_node_fs_namespaceObject.writeFileSync)(reportPath, renderJson(report));
-        if (raw['sarif-path'])
-            writeSarif(report, config, String(raw['sarif-path']));
-        outputs.passed = String(report.passed);
-        outputs['duration-ms'] = String(Math.round(report.phases_ms.migrate));
-        outputs.violations = String(report.violations.length);
-        outputs['report-path'] = reportPath;
-        outputs['snapshot-name'] = report.snapshot?.name ?? '';
-        await actionLogger.group('Observations', async () => info(renderText(report)));
-        const { owner, repo } = pr ?? { owner: '', repo: '' };
-        const runUrl = owner
-            ? `${process.env.GITHUB_SERVER_URL ?? 'https://github.com'}/${owner}/${repo}/actions/runs/${process.env.GITHUB_RUN_ID ?? ''}`
-            : undefined;
-        const marker = commentMarker(process.env.GITHUB_WORKFLOW ?? 'workflow', process.env.GITHUB_JOB ?? 'job');
-        const markdown = renderMarkdown(report, {
-            marker,
-            runUrl,
-            fullReportHint: `The job summary of the [workflow run](${runUrl ?? '#'}) and the JSON report (${external_node_path_default().basename(reportPath)}) have everything.`,
-            limit: 60_000,
-        });
-        try {
-            await summary.addRaw(renderMarkdown(report, { runUrl, limit: 1_000_000 })).write();
-        }
-        catch (error) {
-            actionLogger.warn(`could not write the job summary: ${errors_errorMessage(error)}`);
-        }
-        publishAnnotations(report, config);
-        outputs['comment-url'] = await publishComment(report, commentMode, octokit, pr, marker, markdown);
-        if (!report.passed) {
-            const reasons = [
-                report.failure ? `migration failed: ${report.error}` : '',
-                report.violations.length
-                    ? `${report.violations.length} threshold(s) breached: ${report.violations.map((v) => v.rule).join(', ')}`
-                    : '',
-            ].filter(Boolean);
-            setFailed(`pg-rehearsal: ${reasons.join('; ')}`);
-        }
+        await publish(report, config, settings, octokit, outputs);
     }
     catch (error) {
         // A bug, not bad input: its stack goes to the log for the report.
         if (isProgrammingError(error))
             core_error(redactUrlString(error.stack ?? error.message));
-        const prefix = error instanceof errors_ConfigError ? 'invalid input ' : isProgrammingError(error) ? 'internal error ' : '';
-        setFailed(`pg-rehearsal: ${prefix}${redactUrlString(errors_errorMessage(error))}`);
+        const prefix = isProgrammingError(error)
+            ? 'internal error '
+            : error instanceof errors_ConfigError && !errors_errorMessage(error).startsWith('the rehearsal was skipped')
+                ? 'invalid input '
+                : '';
+        const message = redactUrlString(errors_errorMessage(error));
+        setFailed(`pg-rehearsal: ${prefix}${message}`);
+        if (settings) {
+            // No stale verdict: an earlier green comment must not stand while the check is red.
+            const kind = error instanceof CancelledError ? 'cancelled' : 'could not run';
+            outputs.comment(await publishComment(settings, octokit, setupErrorMarkdown(settings, kind, `${prefix}${message}`), true, true));
+        }
     }
     finally {
-        for (const [name, value] of Object.entries(outputs))
-            setOutput(name, value);
+        outputs.write();
     }
 }
 void main();

@@ -41,6 +41,8 @@ export interface ActionEnvironment {
   workspace: string;
   apiUrl: string;
   prNumber?: number;
+  /** Another event than pull_request, with its payload (the repository is added). */
+  event?: { name: string; payload: Record<string, unknown> };
   env?: Record<string, string>;
 }
 
@@ -63,21 +65,19 @@ export function prepareRun(inputs: Record<string, string>, environment: ActionEn
   mkdirSync(runnerTemp, { recursive: true });
   for (const f of [files.output, files.state, files.summary]) writeFileSync(f, '');
   const prNumber = environment.prNumber ?? 7;
-  writeFileSync(
-    files.event,
-    JSON.stringify({
-      action: 'synchronize',
-      number: prNumber,
-      pull_request: { number: prNumber, base: { sha: 'a'.repeat(40) }, head: { sha: 'b'.repeat(40) } },
-      repository: { name: 'shop', owner: { login: 'acme' } },
-    }),
-  );
+  const repository = { name: 'shop', owner: { login: 'acme' }, default_branch: 'main' };
+  const payload = environment.event?.payload ?? {
+    action: 'synchronize',
+    number: prNumber,
+    pull_request: { number: prNumber, base: { sha: 'a'.repeat(40) }, head: { sha: 'b'.repeat(40) } },
+  };
+  writeFileSync(files.event, JSON.stringify({ repository, ...payload }));
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '',
     HOME: process.env.HOME ?? '',
     GITHUB_ACTIONS: 'true',
     CI: 'true',
-    GITHUB_EVENT_NAME: 'pull_request',
+    GITHUB_EVENT_NAME: environment.event?.name ?? 'pull_request',
     GITHUB_EVENT_PATH: files.event,
     GITHUB_REPOSITORY: 'acme/shop',
     GITHUB_WORKSPACE: environment.workspace,

@@ -15,7 +15,11 @@ export interface FakeComment {
   id: number;
   body: string;
   html_url: string;
+  user: { login: string; type: string };
 }
+
+/** GitHub refuses comment bodies longer than this (422). */
+export const FAKE_COMMENT_LIMIT = 65_536;
 
 export class FakeGitHub {
   readonly requests: RecordedRequest[] = [];
@@ -24,6 +28,10 @@ export class FakeGitHub {
   prFiles: { filename: string; status: string }[] = [];
   /** HTTP status to answer comment writes with instead of success (e.g. 403). */
   commentWriteStatus?: number;
+  /** Who the token is: GET /user answers this login, or 403 (an installation token) when undefined. */
+  tokenUser?: string;
+  /** The login new comments are written as (GITHUB_TOKEN writes as github-actions[bot]). */
+  writer = 'github-actions[bot]';
   private server?: Server;
   private nextId = 1000;
   url = '';
@@ -71,8 +79,14 @@ export class FakeGitHub {
       return { status: 200, body: slice, headers };
     };
 
+    if (req.method === 'GET' && url.pathname === '/user') {
+      if (!this.tokenUser)
+        return { status: 403, body: { message: 'Resource not accessible by integration' } };
+      return { status: 200, body: { login: this.tokenUser, type: 'User' } };
+    }
     if (req.method === 'GET' && /^\/repos\/[^/]+\/[^/]+\/pulls\/\d+\/files$/.test(url.pathname)) {
-      return paged(this.prFiles);
+      // Like the real API, the list stops at 3,000 files.
+      return paged(this.prFiles.slice(0, 3000));
     }
     if (req.method === 'GET' && /^\/repos\/[^/]+\/[^/]+\/issues\/\d+\/comments$/.test(url.pathname)) {
       return paged(this.comments);
@@ -83,14 +97,8 @@ export class FakeGitHub {
           status: this.commentWriteStatus,
           body: { message: 'Resource not accessible by integration' },
         };
-      const id = this.nextId++;
-      const comment = {
-        id,
-        body: (body as { body: string }).body,
-        html_url: `https://github.test/o/r/pull/1#issuecomment-${id}`,
-      };
-      this.comments.push(comment);
-      return { status: 201, body: comment };
+      if ((body as { body: string }).body.length > FAKE_COMMENT_LIMIT) return tooLong();
+      return { status: 201, body: this.addComment((body as { body: string }).body, this.writer) };
     }
     const update = /^\/repos\/[^/]+\/[^/]+\/issues\/comments\/(\d+)$/.exec(url.pathname);
     if (req.method === 'PATCH' && update) {
@@ -101,9 +109,39 @@ export class FakeGitHub {
         };
       const comment = this.comments.find((c) => c.id === Number(update[1]));
       if (!comment) return { status: 404, body: { message: 'Not Found' } };
+      if ((body as { body: string }).body.length > FAKE_COMMENT_LIMIT) return tooLong();
       comment.body = (body as { body: string }).body;
       return { status: 200, body: comment };
     }
+    if (req.method === 'DELETE' && update) {
+      const index = this.comments.findIndex((c) => c.id === Number(update[1]));
+      if (index < 0) return { status: 404, body: { message: 'Not Found' } };
+      this.comments.splice(index, 1);
+      return { status: 204, body: '' };
+    }
     return { status: 404, body: { message: `fake GitHub has no route for ${req.method} ${url.pathname}` } };
   }
+
+  /** A comment as another account would write it (a test's setup). */
+  addComment(body: string, login: string): FakeComment {
+    const id = this.nextId++;
+    const comment = {
+      id,
+      body,
+      html_url: `https://github.test/o/r/pull/1#issuecomment-${id}`,
+      user: { login, type: login.endsWith('[bot]') ? 'Bot' : 'User' },
+    };
+    this.comments.push(comment);
+    return comment;
+  }
+}
+
+function tooLong() {
+  return {
+    status: 422,
+    body: {
+      message: 'Validation Failed',
+      errors: [{ message: 'body is too long (maximum is 65536 characters)' }],
+    },
+  };
 }

@@ -37,6 +37,9 @@ export const INPUT_NAMES = [
   'down-command',
   'require-reversible',
   'require-down',
+  'comment-key',
+  'base-ref',
+  'fail-on-violation',
 ] as const;
 
 export function readInputs(): RawOptions {

@@ -36,6 +36,8 @@ export type RunnerConfig =
       onlyFiles?: string[];
       /** Why the other matched files do not run, for the report. */
       skipReason?: string;
+      /** A reason of its own for some of them (file -> reason), e.g. modified after release. */
+      skipReasons?: Record<string, string>;
     }
   | { kind: 'command'; command: string };
 
@@ -95,6 +97,8 @@ export interface RehearsalConfig {
   metrics: boolean;
   thresholds: Thresholds;
   failOnError: boolean;
+  /** A breached threshold fails the run (false: report-only). */
+  failOnViolation: boolean;
   timeoutMs: number;
   /** Identifies this run in snapshot names (GitHub run id, or a local stamp). */
   runId: string;
@@ -183,6 +187,7 @@ export function buildConfig(raw: RawOptions, context: BuildConfigContext = {}): 
     metrics: read.bool('metrics', true),
     thresholds,
     failOnError: read.bool('fail-on-error', true),
+    failOnViolation: read.bool('fail-on-violation', true),
     timeoutMs,
     runId: sanitizeRunId(context.runId ?? localRunId()),
     pgBinDir: read.text('pg-bin-dir'),

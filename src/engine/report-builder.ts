@@ -119,7 +119,9 @@ export function buildReport(inputs: ReportInputs): Report {
 export function judge(report: Report, config: RehearsalConfig): Report {
   report.violations = evaluateThresholds(report, config.thresholds);
   report.passed =
-    !report.cancelled && report.violations.length === 0 && (report.success || !config.failOnError);
+    !report.cancelled &&
+    (report.violations.length === 0 || !config.failOnViolation) &&
+    (report.success || !config.failOnError);
   return report;
 }
 

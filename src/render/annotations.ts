@@ -17,12 +17,15 @@ export interface Annotation {
 /** GitHub shows at most 10 annotations of each kind per step; we choose which. */
 export const MAX_ANNOTATIONS_PER_KIND = 10;
 
-/** The annotations GitHub will show: the first of each kind from `renderFindings`. */
+/**
+ * The annotations GitHub will show: the first of each kind from `renderFindings`, leaving
+ * room for the step's own final messages (the failure, an error, and up to two warnings).
+ */
 export function renderAnnotations(report: Report): Annotation[] {
   const findings = renderFindings(report);
   return [
-    ...findings.filter((f) => f.level === 'error').slice(0, MAX_ANNOTATIONS_PER_KIND),
-    ...findings.filter((f) => f.level === 'warning').slice(0, MAX_ANNOTATIONS_PER_KIND),
+    ...findings.filter((f) => f.level === 'error').slice(0, MAX_ANNOTATIONS_PER_KIND - 1),
+    ...findings.filter((f) => f.level === 'warning').slice(0, MAX_ANNOTATIONS_PER_KIND - 2),
   ];
 }
 

@@ -31,6 +31,8 @@ export interface MarkdownContext {
   /** Where the complete report lives when the comment had to be shortened. */
   fullReportHint?: string;
   limit?: number;
+  /** The commit rehearsed (the PR head), named so a verdict is never read for another one. */
+  commit?: string;
 }
 
 const code = (text: string) => `\`${text.replace(/`/g, "'")}\``;
@@ -43,8 +45,7 @@ const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
  * the full report.
  */
 export function renderMarkdown(report: Report, context: MarkdownContext = {}): string {
-  const limit = context.limit ?? COMMENT_LIMIT;
-  const head = headSection(report, context);
+  const limit = (context.limit ?? COMMENT_LIMIT) - 1; // the final newline
   const table = migrationsTable(report);
   const advice = adviceMarkdown(report);
   const timeline = renderTimeline(report);
@@ -58,27 +59,74 @@ export function renderMarkdown(report: Report, context: MarkdownContext = {}): s
     .join('\n');
   const foot = footer(report, context);
   // What to do instead comes right under the verdict and the breaches it answers.
-  const full = [head, advice, table, timeline, details, foot].filter(Boolean).join('\n\n');
+  const full = [headSection(report, context), advice, table, timeline, details, foot]
+    .filter(Boolean)
+    .join('\n\n');
   if (full.length <= limit) return `${full}\n`;
-
-  const hint = `> [!NOTE]\n> Details were cut to fit a comment. ${context.fullReportHint ?? 'The job summary and the JSON report have everything.'}`;
-  const withoutDetails = [head, advice, table, timeline, hint, foot].filter(Boolean).join('\n\n');
-  if (withoutDetails.length <= limit) return `${withoutDetails}\n`;
-  // Even the per-file table is too long: keep as many rows as fit.
-  const rows = table.split('\n');
-  const budget = limit - head.length - hint.length - foot.length - 200;
-  let kept = '';
-  let count = 0;
-  for (const row of rows) {
-    if (kept.length + row.length + 1 > budget) break;
-    kept += `${row}\n`;
-    count++;
-  }
-  const dropped = rows.length - count;
-  return `${[head, `${kept}| … ${dropped} more file(s) | | | | | |`, hint, foot].join('\n\n')}\n`;
+  return `${fitted(report, context, { advice, table, timeline, foot, limit })}\n`;
 }
 
-function headSection(report: Report, context: MarkdownContext): string {
+/**
+ * Cuts in order until the text fits: statement details and relation tables, then the
+ * timeline, then per-file rows, then breach rows (grouped, the rest counted). The note says
+ * what was cut; the job summary and the JSON report keep everything.
+ */
+function fitted(
+  report: Report,
+  context: MarkdownContext,
+  parts: { advice: string; table: string; timeline: string; foot: string; limit: number },
+): string {
+  const { advice, table, timeline, foot, limit } = parts;
+  const where = context.fullReportHint ?? 'The job summary and the JSON report have everything.';
+  const note = (cut: string[]) => `> [!NOTE]\n> Cut to fit a comment: ${cut.join(', ')}. ${where}`;
+  const rows = table.split('\n');
+  for (const maxBreaches of [Infinity, 100, 20, 5]) {
+    const head = headSection(report, context, maxBreaches);
+    const groups = breachGroups(report).length;
+    const cutBreaches = groups > maxBreaches ? [`${groups - maxBreaches} of ${groups} breach rows`] : [];
+    const base = ['statement details and relation tables', ...cutBreaches];
+    const attempts = [
+      [head, advice, table, timeline, note(base), foot],
+      [head, advice, table, note([...base, 'the timeline']), foot],
+      [head, table, note([...base, 'the timeline', 'the advice']), foot],
+    ];
+    for (const attempt of attempts) {
+      const text = attempt.filter(Boolean).join('\n\n');
+      if (text.length <= limit) return text;
+    }
+    // Keep as many per-file rows as fit (the header is the first two rows).
+    const budget = limit - head.length - foot.length - 400;
+    let kept = rows.slice(0, 2).join('\n');
+    let count = 2;
+    while (count < rows.length && kept.length + rows[count].length + 1 <= budget)
+      kept += `\n${rows[count++]}`;
+    if (kept.length > budget) continue;
+    const dropped = rows.length - count;
+    const text = [
+      head,
+      `${kept}\n| … ${dropped} more file(s) | | | | | |`,
+      note([...base, 'the timeline', 'the advice', `${dropped} of ${rows.length - 2} file rows`]),
+      foot,
+    ].join('\n\n');
+    if (text.length <= limit) return text;
+  }
+  // Unreachable with real reports; never exceed the limit regardless.
+  return `${headSection(report, context, 0).slice(0, limit - 400)}\n\n${note(['nearly everything'])}`;
+}
+
+/** Violations of the same rule on the same table, one row each with a count. */
+function breachGroups(report: Report): { first: Report['violations'][number]; count: number }[] {
+  const groups = new Map<string, { first: Report['violations'][number]; count: number }>();
+  for (const v of report.violations) {
+    const key = `${v.rule}\u0000${v.subject}`;
+    const group = groups.get(key);
+    if (group) group.count++;
+    else groups.set(key, { first: v, count: 1 });
+  }
+  return [...groups.values()];
+}
+
+function headSection(report: Report, context: MarkdownContext, maxBreaches = Infinity): string {
   const lines: string[] = [];
   if (context.marker) lines.push(context.marker);
   const icon = report.cancelled ? '⚠️' : report.passed ? '✅' : '❌';
@@ -94,10 +142,18 @@ function headSection(report: Report, context: MarkdownContext): string {
     lines.push('');
     lines.push('| threshold | limit | measured | on | where |');
     lines.push('|---|---|---|---|---|');
-    for (const v of report.violations) {
+    const groups = breachGroups(report);
+    for (const { first: v, count } of groups.slice(0, maxBreaches)) {
       const where = v.path ? code(`${v.path}${v.line ? `:${v.line}` : ''}`) : '';
-      lines.push(`| ❌ ${code(v.rule)} | ${v.limit} | **${v.actual}** | ${code(v.subject)} | ${where} |`);
+      const times = count > 1 ? ` (${count} times; first shown)` : '';
+      lines.push(
+        `| ❌ ${code(v.rule)} | ${v.limit} | **${v.actual}**${times} | ${code(v.subject)} | ${where} |`,
+      );
     }
+    if (groups.length > maxBreaches)
+      lines.push(
+        `| … | | | ${groups.length - maxBreaches} more row(s) | in the job summary and the report |`,
+      );
     lines.push('');
   }
   lines.push(contextLine(report));
@@ -268,6 +324,7 @@ function relationDetails(report: Report): string {
 
 function footer(report: Report, context: MarkdownContext): string {
   const parts = [`<sub>pg-rehearsal ${report.tool.version}`];
+  if (context.commit) parts.push(`commit ${code(context.commit.slice(0, 12))}`);
   if (context.runUrl) parts.push(`[workflow run](${context.runUrl})`);
   parts.push(`${report.completed_at.replace('T', ' ').replace(/\..*$/, ' UTC')}</sub>`);
   return parts.join(' · ');

@@ -8,6 +8,8 @@ import { formatDuration } from '../engine/units.js';
  */
 export function verdict(report: Report): string {
   if (report.cancelled) return 'CANCELLED';
+  if (report.passed && report.violations.length)
+    return `PASSED (${report.violations.length} threshold(s) breached, fail-on-violation off)`;
   if (report.passed) return report.success ? 'PASSED' : 'PASSED (migration failed, fail-on-error off)';
   return 'FAILED';
 }

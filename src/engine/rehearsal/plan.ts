@@ -2,6 +2,7 @@ import { generateSnapshotName, type RehearsalConfig } from '../config.js';
 import { ConfigError } from '../errors.js';
 import type { SkippedMigration } from '../report.js';
 import { expandMigrationPatterns } from '../runner/files.js';
+import { HISTORY_LAYOUTS, MODIFIED_AFTER_RELEASE } from '../runner/history.js';
 import { detectLayout, planMigrations, type MigrationLayout } from '../runner/layouts.js';
 
 /*
@@ -14,19 +15,25 @@ export interface RehearsalPlan {
   files: string[];
   skipped: SkippedMigration[];
   layout: MigrationLayout;
-  /** SQL files matched but none selected: no snapshot, a passing report that says so. */
+  /** Every file the layout runs forward, and the ones it sets aside: what a history table chooses from. */
+  planned?: { run: string[]; skipped: SkippedMigration[] };
+  /** SQL files matched but none selected (and no history table can add one): no snapshot, a passing report that says so. */
   nothingToRun: boolean;
   /** The database the migrations run on: created under this name, or reused as it is. */
   snapshotName: string;
 }
 
 export function planRehearsal(config: RehearsalConfig): RehearsalPlan {
-  const { run: files, skipped, layout } = resolveMigrationFiles(config);
+  const { run: files, skipped, layout, planned } = resolveMigrationFiles(config);
+  // A released file the change modified may still be pending in a history table: look.
+  const historyMayAdd =
+    HISTORY_LAYOUTS.has(layout) && skipped.some((s) => s.reason === MODIFIED_AFTER_RELEASE);
   return {
     files,
     skipped,
     layout,
-    nothingToRun: config.runner.kind === 'sql' && files.length === 0,
+    planned,
+    nothingToRun: config.runner.kind === 'sql' && files.length === 0 && !historyMayAdd,
     snapshotName: chooseSnapshotName(config),
   };
 }
@@ -36,6 +43,8 @@ export function resolveMigrationFiles(config: RehearsalConfig): {
   run: string[];
   skipped: SkippedMigration[];
   layout: MigrationLayout;
+  /** Every file the layout runs forward, and the ones it sets aside: what a history table chooses from. */
+  planned?: { run: string[]; skipped: SkippedMigration[] };
 } {
   if (config.runner.kind !== 'sql') return { run: [], skipped: [], layout: 'plain' };
   const files = expandMigrationPatterns(config.runner.patterns, config.workingDirectory);
@@ -48,15 +57,19 @@ export function resolveMigrationFiles(config: RehearsalConfig): {
   const layout = config.layout === 'auto' ? detectLayout(files, config.workingDirectory) : config.layout;
   const planned = planMigrations(files, layout);
   const only = config.runner.onlyFiles;
-  if (!only) return { ...planned, layout };
+  if (!only) return { ...planned, layout, planned };
   const reason = config.runner.skipReason ?? 'not selected';
+  const reasons = config.runner.skipReasons ?? {};
   return {
     run: planned.run.filter((file) => only.includes(file)),
     skipped: [
       ...planned.skipped,
-      ...planned.run.filter((file) => !only.includes(file)).map((path) => ({ path, reason })),
+      ...planned.run
+        .filter((file) => !only.includes(file))
+        .map((path) => ({ path, reason: reasons[path] ?? reason })),
     ],
     layout,
+    planned,
   };
 }
 

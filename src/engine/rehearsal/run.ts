@@ -15,6 +15,7 @@ import {
 } from '../observe/traffic.js';
 import type { MigrationFailure, MigrationReport, Report } from '../report.js';
 import { round } from '../report-builder.js';
+import { readHistory, recordApplied, selectPending } from '../runner/history.js';
 import { chooseRunner, type MigrationRunner, type RunnerContext } from '../runner/migration-runner.js';
 import type { RehearsalPlan } from './plan.js';
 import type { SnapshotLease } from './snapshot-lease.js';
@@ -54,6 +55,15 @@ export async function observeAndRun(inputs: RunInputs): Promise<RunMeasurements>
   const { config, plan, lease, admin, signal, log, phases } = inputs;
   let observer: pg.Client | undefined;
   const client = await connect(lease.connection, { applicationName: 'pg-rehearsal-migration' });
+  // A tool's history table on the snapshot, not the diff, says what is pending (flyway, golang-migrate, dbmate).
+  const history = plan.planned ? await readHistory(client, plan.layout) : undefined;
+  if (history && plan.planned)
+    ({ run: plan.files, skipped: plan.skipped } = selectPending(
+      history,
+      plan.planned.run,
+      plan.planned.skipped,
+      log,
+    ));
   const migrationPid = (client as unknown as { processID: number }).processID;
   const cancelInFlight = () => {
     admin.query('SELECT pg_cancel_backend($1)', [migrationPid]).catch(() => undefined);
@@ -81,6 +91,8 @@ export async function observeAndRun(inputs: RunInputs): Promise<RunMeasurements>
       log,
     };
     const outcome = await runMigrations(runner, context, inputs);
+    if (history && !outcome.cancelled && !outcome.failure?.connection_lost)
+      await recordApplied(client, history, outcome.migrations, log);
     // The way back is rehearsed in between, but it is not the migrations' own time.
     phases.migrate = round(performance.now() - migrationStarted - (outcome.rollbackMs ?? 0));
     if (outcome.rollbackMs !== undefined) phases.rollback = round(outcome.rollbackMs);

@@ -131,6 +131,17 @@ export function expandBraces(pattern: string): string[] {
   return [pattern];
 }
 
+/** Whether `file` (relative to the working directory) is one the patterns would match, on disk or not. */
+export function matchesMigrationPatterns(patterns: string[], file: string): boolean {
+  return patterns.some((pattern) => {
+    const normalized = pattern.trim().replace(/\\/g, '/').replace(/^\.\//, '').replace(/\/$/, '');
+    if (!normalized) return false;
+    if (hasMagic(normalized)) return globToRegExp(normalized).test(file);
+    // A plain name is a file, or a directory meaning its *.sql files.
+    return file === normalized || globToRegExp(`${normalized}/*.sql`).test(file);
+  });
+}
+
 function relative(workingDirectory: string, file: string): string {
   return path.relative(workingDirectory, file).split(path.sep).join('/');
 }
