@@ -15,6 +15,7 @@ import {
   planMigrations,
   type MigrationLayout,
 } from '../src/engine/runner/layouts.js';
+import { RESET_SESSION, SQL_PREPARED_STATEMENTS } from '../src/engine/runner/session.js';
 import { tokenAt } from '../src/engine/runner/sql-lexer.js';
 import { runSqlMigrations, type SqlRunResult } from '../src/engine/runner/sql-runner.js';
 import { createLoggedCluster, type LoggedCluster } from './helpers/logged-cluster.js';
@@ -43,11 +44,17 @@ function normalize(statement: string): string {
   return text.replace(/;\s*$/, '').trim();
 }
 
-/** What a session sent, minus transaction wrappers and pg-rehearsal's own catalog reads. */
+/** pg-rehearsal's own statements: the clean session each file starts from. */
+const OWN = new Set([RESET_SESSION, SQL_PREPARED_STATEMENTS].map(normalize));
+
+/** What a session sent, minus transaction wrappers and pg-rehearsal's own reads and resets. */
 const comparable = (statements: string[]) =>
   statements
     .map(normalize)
-    .filter((s) => !/^(begin|commit|rollback)$/i.test(s) && !s.startsWith('SELECT p.proname AS name'));
+    .filter(
+      (s) =>
+        !/^(begin|commit|rollback)$/i.test(s) && !s.startsWith('SELECT p.proname AS name') && !OWN.has(s),
+    );
 
 function dump(database: string, schemaOnly: boolean): string {
   const out = execFileSync(

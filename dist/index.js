@@ -45423,6 +45423,10 @@ function excerpt(sql, max = 160) {
 
 ;// CONCATENATED MODULE: ./src/engine/runner/session.ts
 
+/** What DISCARD ALL does, but DEALLOCATE ALL (see resetSession). */
+const RESET_SESSION = `CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; UNLISTEN *;
+     SELECT pg_advisory_unlock_all(); DISCARD PLANS; DISCARD TEMP; DISCARD SEQUENCES`;
+const SQL_PREPARED_STATEMENTS = 'SELECT name FROM pg_prepared_statements WHERE from_sql';
 /**
  * Gives the next file the session psql would give it: psql runs each file on a new
  * connection, so nothing one file SET (search_path, role, timeouts), created (temporary
@@ -45432,9 +45436,8 @@ function excerpt(sql, max = 160) {
  * goes back to the session's defaults, which include ALTER DATABASE / ROLE ... SET.
  */
 async function resetSession(client) {
-    await client.query(`CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; UNLISTEN *;
-     SELECT pg_advisory_unlock_all(); DISCARD PLANS; DISCARD TEMP; DISCARD SEQUENCES`);
-    const { rows } = await client.query('SELECT name FROM pg_prepared_statements WHERE from_sql');
+    await client.query(RESET_SESSION);
+    const { rows } = await client.query(SQL_PREPARED_STATEMENTS);
     for (const { name } of rows)
         await client.query(`DEALLOCATE ${quoteIdent(name)}`);
 }
@@ -47797,12 +47800,15 @@ async function server_countOtherSessions(client, database) {
 /** Every application_name pg-rehearsal connects with starts so (preflight, dump, admin, ...). */
 const OWN_APPLICATION_PREFIX = 'pg-rehearsal';
 /**
- * Sessions on `database` other than the caller's, and how many of them are the source's
+ * Sessions on `database` other than the caller's (autovacuum workers aside), and how many of them are the source's
  * users: client sessions that are not pg-rehearsal's own (other rehearsals, by
  * application_name). Autovacuum and other background workers are not users.
  */
 async function countSessions(client, database) {
-    const { rows } = await client.query(`SELECT count(*) AS others,
+    const { rows } = await client.query(
+    // CREATE DATABASE ... TEMPLATE ends autovacuum workers on the template itself (and waits
+    // for them), so they do not stand in a copy's way; any other session does.
+    `SELECT count(*) FILTER (WHERE backend_type <> 'autovacuum worker') AS others,
             count(*) FILTER (WHERE backend_type = 'client backend'
                                AND coalesce(application_name, '') NOT LIKE $2 || '%') AS users
        FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, [database, OWN_APPLICATION_PREFIX]);

@@ -39165,12 +39165,15 @@ async function countOtherSessions(client, database) {
 /** Every application_name pg-rehearsal connects with starts so (preflight, dump, admin, ...). */
 const OWN_APPLICATION_PREFIX = 'pg-rehearsal';
 /**
- * Sessions on `database` other than the caller's, and how many of them are the source's
+ * Sessions on `database` other than the caller's (autovacuum workers aside), and how many of them are the source's
  * users: client sessions that are not pg-rehearsal's own (other rehearsals, by
  * application_name). Autovacuum and other background workers are not users.
  */
 async function server_countSessions(client, database) {
-    const { rows } = await client.query(`SELECT count(*) AS others,
+    const { rows } = await client.query(
+    // CREATE DATABASE ... TEMPLATE ends autovacuum workers on the template itself (and waits
+    // for them), so they do not stand in a copy's way; any other session does.
+    `SELECT count(*) FILTER (WHERE backend_type <> 'autovacuum worker') AS others,
             count(*) FILTER (WHERE backend_type = 'client backend'
                                AND coalesce(application_name, '') NOT LIKE $2 || '%') AS users
        FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, [database, OWN_APPLICATION_PREFIX]);

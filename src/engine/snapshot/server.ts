@@ -54,7 +54,7 @@ export async function countOtherSessions(client: pg.Client, database: string): P
 export const OWN_APPLICATION_PREFIX = 'pg-rehearsal';
 
 /**
- * Sessions on `database` other than the caller's, and how many of them are the source's
+ * Sessions on `database` other than the caller's (autovacuum workers aside), and how many of them are the source's
  * users: client sessions that are not pg-rehearsal's own (other rehearsals, by
  * application_name). Autovacuum and other background workers are not users.
  */
@@ -63,7 +63,9 @@ export async function countSessions(
   database: string,
 ): Promise<{ others: number; users: number }> {
   const { rows } = await client.query<{ others: string; users: string }>(
-    `SELECT count(*) AS others,
+    // CREATE DATABASE ... TEMPLATE ends autovacuum workers on the template itself (and waits
+    // for them), so they do not stand in a copy's way; any other session does.
+    `SELECT count(*) FILTER (WHERE backend_type <> 'autovacuum worker') AS others,
             count(*) FILTER (WHERE backend_type = 'client backend'
                                AND coalesce(application_name, '') NOT LIKE $2 || '%') AS users
        FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`,
