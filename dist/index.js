@@ -44692,6 +44692,75 @@ function tableSizes(b, a) {
     };
 }
 
+;// CONCATENATED MODULE: ./src/engine/units.ts
+/**
+ * Parsing and printing of the human units used in options and reports.
+ * Sizes follow PostgreSQL's own convention (pg_size_pretty): 1 kB = 1024 bytes.
+ */
+const DURATION_UNITS_MS = { ms: 1, s: 1000, m: 60_000, min: 60_000, h: 3_600_000 };
+const SIZE_UNITS = {
+    b: 1,
+    kb: 1024,
+    kib: 1024,
+    mb: 1024 ** 2,
+    mib: 1024 ** 2,
+    gb: 1024 ** 3,
+    gib: 1024 ** 3,
+    tb: 1024 ** 4,
+    tib: 1024 ** 4,
+};
+/** `500ms`, `30s`, `1.5s`, `5m`, `1h`, or `0`. Returns milliseconds, or undefined when it does not parse. */
+function parseDurationMs(text) {
+    const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m|min|h)?$/i.exec(text.trim());
+    if (!match)
+        return undefined;
+    const value = Number(match[1]);
+    if (!match[2])
+        return value === 0 ? 0 : undefined;
+    return Math.round(value * DURATION_UNITS_MS[match[2].toLowerCase()]);
+}
+/** `500MB`, `1.5GB`, `1024` (bytes), `0`. Returns bytes, or undefined. */
+function parseSizeBytes(text) {
+    const match = /^(\d+(?:\.\d+)?)\s*([a-z]+)?$/i.exec(text.trim());
+    if (!match)
+        return undefined;
+    const factor = match[2] ? SIZE_UNITS[match[2].toLowerCase()] : 1;
+    if (factor === undefined)
+        return undefined;
+    return Math.round(Number(match[1]) * factor);
+}
+/** `10%` -> 10, or undefined. */
+function parsePercent(text) {
+    const match = /^(\d+(?:\.\d+)?)\s*%$/.exec(text.trim());
+    return match ? Number(match[1]) : undefined;
+}
+function formatBytes(bytes) {
+    const sign = bytes < 0 ? '-' : '';
+    let value = Math.abs(bytes);
+    const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+    let unit = 0;
+    while (value >= 1024 && unit < units.length - 1) {
+        value /= 1024;
+        unit++;
+    }
+    const digits = unit === 0 || value >= 100 ? 0 : value >= 10 ? 1 : 2;
+    return `${sign}${value.toFixed(digits)} ${units[unit]}`;
+}
+function formatSignedBytes(bytes) {
+    return bytes > 0 ? `+${formatBytes(bytes)}` : formatBytes(bytes);
+}
+function formatDuration(ms) {
+    if (Math.round(ms) < 1000)
+        return `${Math.round(ms)} ms`;
+    const seconds = ms / 1000;
+    const digits = seconds < 10 ? 2 : 1;
+    // Decide on the rounded value, so 59.99 s prints as 1 min 0 s, never "60.0 s".
+    if (Number(seconds.toFixed(digits)) < 60)
+        return `${seconds.toFixed(digits)} s`;
+    const total = Math.round(seconds);
+    return `${Math.floor(total / 60)} min ${total % 60} s`;
+}
+
 ;// CONCATENATED MODULE: ./src/engine/observe/lock-modes.ts
 /**
  * PostgreSQL's table-level lock modes and what each one means for the application's
@@ -46132,75 +46201,6 @@ function round(ms) {
     return Math.round(ms * 10) / 10;
 }
 
-;// CONCATENATED MODULE: ./src/engine/units.ts
-/**
- * Parsing and printing of the human units used in options and reports.
- * Sizes follow PostgreSQL's own convention (pg_size_pretty): 1 kB = 1024 bytes.
- */
-const DURATION_UNITS_MS = { ms: 1, s: 1000, m: 60_000, min: 60_000, h: 3_600_000 };
-const SIZE_UNITS = {
-    b: 1,
-    kb: 1024,
-    kib: 1024,
-    mb: 1024 ** 2,
-    mib: 1024 ** 2,
-    gb: 1024 ** 3,
-    gib: 1024 ** 3,
-    tb: 1024 ** 4,
-    tib: 1024 ** 4,
-};
-/** `500ms`, `30s`, `1.5s`, `5m`, `1h`, or `0`. Returns milliseconds, or undefined when it does not parse. */
-function parseDurationMs(text) {
-    const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m|min|h)?$/i.exec(text.trim());
-    if (!match)
-        return undefined;
-    const value = Number(match[1]);
-    if (!match[2])
-        return value === 0 ? 0 : undefined;
-    return Math.round(value * DURATION_UNITS_MS[match[2].toLowerCase()]);
-}
-/** `500MB`, `1.5GB`, `1024` (bytes), `0`. Returns bytes, or undefined. */
-function parseSizeBytes(text) {
-    const match = /^(\d+(?:\.\d+)?)\s*([a-z]+)?$/i.exec(text.trim());
-    if (!match)
-        return undefined;
-    const factor = match[2] ? SIZE_UNITS[match[2].toLowerCase()] : 1;
-    if (factor === undefined)
-        return undefined;
-    return Math.round(Number(match[1]) * factor);
-}
-/** `10%` -> 10, or undefined. */
-function parsePercent(text) {
-    const match = /^(\d+(?:\.\d+)?)\s*%$/.exec(text.trim());
-    return match ? Number(match[1]) : undefined;
-}
-function formatBytes(bytes) {
-    const sign = bytes < 0 ? '-' : '';
-    let value = Math.abs(bytes);
-    const units = ['B', 'kB', 'MB', 'GB', 'TB'];
-    let unit = 0;
-    while (value >= 1024 && unit < units.length - 1) {
-        value /= 1024;
-        unit++;
-    }
-    const digits = unit === 0 || value >= 100 ? 0 : value >= 10 ? 1 : 2;
-    return `${sign}${value.toFixed(digits)} ${units[unit]}`;
-}
-function formatSignedBytes(bytes) {
-    return bytes > 0 ? `+${formatBytes(bytes)}` : formatBytes(bytes);
-}
-function formatDuration(ms) {
-    if (Math.round(ms) < 1000)
-        return `${Math.round(ms)} ms`;
-    const seconds = ms / 1000;
-    const digits = seconds < 10 ? 2 : 1;
-    // Decide on the rounded value, so 59.99 s prints as 1 min 0 s, never "60.0 s".
-    if (Number(seconds.toFixed(digits)) < 60)
-        return `${seconds.toFixed(digits)} s`;
-    const total = Math.round(seconds);
-    return `${Math.floor(total / 60)} min ${total % 60} s`;
-}
-
 ;// CONCATENATED MODULE: ./src/engine/advice/rules.ts
 
 
@@ -46415,6 +46415,7 @@ function columnsSlug(columns) {
 
 
 
+
 /** Each rehearsal of an alternative costs a copy: at most this many per run. */
 const MAX_MEASURED_ALTERNATIVES = 5;
 async function measureAlternatives(candidates, run) {
@@ -46450,8 +46451,9 @@ async function measureAlternatives(candidates, run) {
 }
 function describe(item) {
     const alt = item.measured.alternative;
+    const original = item.measured.original;
     return alt
-        ? `writes blocked ${item.measured.original.write_block_ms} ms -> ${alt.write_block_ms} ms`
+        ? `writes blocked ${formatDuration(original.write_block_ms)} -> ${formatDuration(alt.write_block_ms)}, total ${formatDuration(original.duration_ms)} -> ${formatDuration(alt.duration_ms)}`
         : `${item.not_measured}`;
 }
 async function rehearseAlternative(candidate, run) {

@@ -9631,6 +9631,7 @@ function columnsSlug(columns) {
 
 
 
+
 /** Each rehearsal of an alternative costs a copy: at most this many per run. */
 const MAX_MEASURED_ALTERNATIVES = 5;
 async function measureAlternatives(candidates, run) {
@@ -9666,8 +9667,9 @@ async function measureAlternatives(candidates, run) {
 }
 function describe(item) {
     const alt = item.measured.alternative;
+    const original = item.measured.original;
     return alt
-        ? `writes blocked ${item.measured.original.write_block_ms} ms -> ${alt.write_block_ms} ms`
+        ? `writes blocked ${units_formatDuration(original.write_block_ms)} -> ${units_formatDuration(alt.write_block_ms)}, total ${units_formatDuration(original.duration_ms)} -> ${units_formatDuration(alt.duration_ms)}`
         : `${item.not_measured}`;
 }
 async function rehearseAlternative(candidate, run) {
@@ -14314,6 +14316,8 @@ async function demoCommand(rows, signal) {
         process.stdout.write(`\n${renderText(report)}`);
         const p = report.phases_ms;
         timings.push(['  of which: snapshot', p.snapshot], ['  of which: catalog before + after', p.catalog_before + p.catalog_after], ['  of which: migrations', p.migrate], ['  of which: drop snapshot', p.cleanup]);
+        if (p.advice !== undefined)
+            timings.push(['  of which: safer forms rehearsed', p.advice]);
         return report.cancelled ? 1 : 0;
     }
     finally {

@@ -70,6 +70,7 @@ export async function demoCommand(rows: number, signal: AbortSignal): Promise<nu
       ['  of which: migrations', p.migrate],
       ['  of which: drop snapshot', p.cleanup],
     );
+    if (p.advice !== undefined) timings.push(['  of which: safer forms rehearsed', p.advice]);
     return report.cancelled ? 1 : 0;
   } finally {
     await time('stop embedded PostgreSQL', () => server.stop());

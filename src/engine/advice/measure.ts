@@ -5,6 +5,7 @@ import type pg from 'pg';
 import { captureCatalog } from '../catalog.js';
 import { connect, type ConnectionInfo } from '../connection.js';
 import { errorMessage } from '../errors.js';
+import { formatDuration } from '../units.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { LockTracer } from '../observe/lock-tracer.js';
 import type { Advice, AdviceMeasurement } from '../report.js';
@@ -67,8 +68,9 @@ export async function measureAlternatives(
 
 function describe(item: Advice): string {
   const alt = item.measured.alternative;
+  const original = item.measured.original;
   return alt
-    ? `writes blocked ${item.measured.original.write_block_ms} ms -> ${alt.write_block_ms} ms`
+    ? `writes blocked ${formatDuration(original.write_block_ms)} -> ${formatDuration(alt.write_block_ms)}, total ${formatDuration(original.duration_ms)} -> ${formatDuration(alt.duration_ms)}`
     : `${item.not_measured}`;
 }
 
