@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { IndexMetrics, RelationMetrics, RelationStatus } from './report.js';
+import { USER_NAMESPACE } from './queries/user-relations.js';
 import type { SchemaFingerprint } from './schema.js';
 
 /**
@@ -54,9 +55,7 @@ SELECT pg_database_size(current_database())::bigint AS database_bytes,
   LEFT JOIN pg_class t ON t.oid = i.indrelid
   LEFT JOIN pg_namespace tn ON tn.oid = t.relnamespace
  WHERE c.relkind IN ('r', 'p', 'm', 'i', 'I')
-   AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-   AND n.nspname NOT LIKE 'pg\\_toast%'
-   AND n.nspname NOT LIKE 'pg\\_temp\\_%'`;
+   AND ${USER_NAMESPACE}`;
 
 interface RawRelation {
   oid: number;

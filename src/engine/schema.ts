@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { displayName } from './catalog.js';
+import { USER_NAMESPACE } from './queries/user-relations.js';
 import type { SchemaChange, SchemaObjectKind } from './report.js';
 
 /**
@@ -22,8 +23,6 @@ export interface SchemaObject {
 export type SchemaFingerprint = SchemaObject[];
 
 /** Objects of extensions (pg_depend deptype 'e') are the extension's business, not the migration's. */
-const USER_NAMESPACE = `n.nspname NOT IN ('pg_catalog', 'information_schema')
-   AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'`;
 const NOT_EXTENSION = (classid: string, oid: string) =>
   `NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = '${classid}'::regclass AND d.objid = ${oid} AND d.deptype = 'e')`;
 

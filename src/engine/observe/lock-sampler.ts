@@ -3,7 +3,8 @@ import { displayName, type CatalogSnapshot } from '../catalog.js';
 import type { LockRecord, StatementRef } from '../report.js';
 import { excerpt } from '../runner/split.js';
 import { lockBlocks, lockModeSql } from './lock-modes.js';
-import { relationKindName, USER_RELATION_LOCKS } from './lock-tracer.js';
+import { USER_RELATION_LOCKS } from '../queries/user-relations.js';
+import { relationKindName } from './lock-tracer.js';
 
 /**
  * Lock sampling for migrations run by any command (Alembic, Prisma, Flyway, ...), whose

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { displayName, type CatalogSnapshot } from '../catalog.js';
 import type { LockRecord, StatementRef, StatementReport } from '../report.js';
+import { THIS_DATABASE, USER_NAMESPACE_OR_UNKNOWN, USER_RELATION_LOCKS } from '../queries/user-relations.js';
 import { lockBlocks, lockModeSql } from './lock-modes.js';
 
 /**
@@ -12,23 +13,6 @@ import { lockBlocks, lockModeSql } from './lock-modes.js';
  * Each locked relation's filenode is read too, so a rewrite is pinned to the statement
  * that caused it, for relations that existed before the run and those it created alike.
  */
-/**
- * A user's relation: catalog, TOAST and temporary relations are noise. `n` is the
- * relation's namespace (NULL once a relation is dropped).
- */
-const USER_SCHEMA = `(n.nspname IS NULL
-        OR (n.nspname NOT IN ('pg_catalog', 'information_schema')
-            AND n.nspname NOT LIKE 'pg\\_toast%'
-            AND n.nspname NOT LIKE 'pg\\_temp\\_%'
-            AND n.nspname NOT LIKE 'pg\\_toast\\_temp\\_%'))`;
-
-const THIS_DATABASE = `(SELECT oid FROM pg_database WHERE datname = current_database())`;
-
-/** Relation locks in this database on the user's relations. */
-export const USER_RELATION_LOCKS = `l.locktype = 'relation'
-   AND l.database = ${THIS_DATABASE}
-   AND ${USER_SCHEMA}`;
-
 export function relationLocksQuery(pidExpression: string): string {
   return `
 SELECT l.locktype, l.mode, l.granted, l.relation::bigint AS oid,
@@ -54,7 +38,7 @@ const OWN_LOCKS_QUERY = {
 
 const RELATIONS_QUERY = `
 SELECT c.oid::bigint AS oid, n.nspname AS schema, c.relname AS name, c.relkind::text AS kind,
-       pg_relation_filenode(c.oid) AS filenode, ${USER_SCHEMA} AS user_relation
+       pg_relation_filenode(c.oid) AS filenode, ${USER_NAMESPACE_OR_UNKNOWN} AS user_relation
   FROM pg_class c
   JOIN pg_namespace n ON n.oid = c.relnamespace
  WHERE c.oid = ANY($1::oid[])`;
