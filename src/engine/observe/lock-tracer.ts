@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { displayName, type CatalogSnapshot } from '../catalog.js';
 import type { LockRecord, StatementRef, StatementReport } from '../report.js';
-import { THIS_DATABASE, USER_NAMESPACE_OR_UNKNOWN, USER_RELATION_LOCKS } from '../queries/user-relations.js';
+import { OWN_LOCKS_QUERY, RELATIONS_QUERY } from '../queries/locks.js';
 import { lockBlocks, lockModeSql } from './lock-modes.js';
 
 /**
@@ -13,36 +13,6 @@ import { lockBlocks, lockModeSql } from './lock-modes.js';
  * Each locked relation's filenode is read too, so a rewrite is pinned to the statement
  * that caused it, for relations that existed before the run and those it created alike.
  */
-export function relationLocksQuery(pidExpression: string): string {
-  return `
-SELECT l.locktype, l.mode, l.granted, l.relation::bigint AS oid,
-       n.nspname AS schema, c.relname AS name, c.relkind::text AS kind,
-       pg_relation_filenode(l.relation) AS filenode
-  FROM pg_locks l
-  LEFT JOIN pg_class c ON c.oid = l.relation
-  LEFT JOIN pg_namespace n ON n.oid = c.relnamespace
- WHERE l.pid = ${pidExpression}
-   AND ${USER_RELATION_LOCKS}`;
-}
-
-/**
- * What the tracer reads after every statement: the session's relation locks, without
- * names. Joining names in here cost ~3 ms a statement once a transaction held a few
- * hundred locks; names are looked up once per relation instead. Prepared once per session.
- */
-const OWN_LOCKS_QUERY = {
-  name: 'pg_rehearsal_own_locks',
-  text: `SELECT relation::bigint AS oid, locktype, mode, granted FROM pg_locks
-          WHERE pid = pg_backend_pid() AND locktype = 'relation' AND database = ${THIS_DATABASE}`,
-};
-
-const RELATIONS_QUERY = `
-SELECT c.oid::bigint AS oid, n.nspname AS schema, c.relname AS name, c.relkind::text AS kind,
-       pg_relation_filenode(c.oid) AS filenode, ${USER_NAMESPACE_OR_UNKNOWN} AS user_relation
-  FROM pg_class c
-  JOIN pg_namespace n ON n.oid = c.relnamespace
- WHERE c.oid = ANY($1::oid[])`;
-
 interface RelationInfo {
   schema: string | null;
   name: string | null;
