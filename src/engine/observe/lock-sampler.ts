@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { displayName, type CatalogSnapshot } from '../catalog.js';
 import type { LockRecord, StatementRef } from '../report.js';
 import { excerpt } from '../runner/split.js';
-import { lockBlocks, lockModeSql } from './lock-modes.js';
+import { lockBlocks, lockModeSql, parseLockMode, type RelationLockMode } from './lock-modes.js';
 import { SAMPLE_QUERY } from '../queries/locks.js';
 import { relationKindName } from './lock-tracer.js';
 
@@ -25,7 +25,7 @@ interface Hold {
   kind: string | null;
   oid: number;
   locktype: string;
-  mode: string;
+  mode: RelationLockMode;
   granted: boolean;
   firstSeenMs: number;
   lastSeenMs: number;
@@ -111,13 +111,14 @@ export class LockSampler {
   private record(rows: SampledRow[], at: number): void {
     for (const row of rows) {
       const oid = Number(row.oid);
+      const mode = parseLockMode(row.mode);
       const known = this.namesByOid.get(oid);
       // Transient relations (a rewrite's new heap) that exist neither now nor before.
       if (row.name === null && !known) continue;
       const relation = row.name !== null ? displayName(row.schema ?? 'public', row.name) : (known as string);
       if (row.name !== null) this.namesByOid.set(oid, relation);
       // One hold per backend, transaction, relation and mode: locks live until the transaction ends.
-      const key = `${row.pid}:${row.xact_start ?? ''}:${oid}:${row.mode}:${row.granted}`;
+      const key = `${row.pid}:${row.xact_start ?? ''}:${oid}:${mode}:${row.granted}`;
       const hold = this.holds.get(key);
       if (hold) hold.lastSeenMs = at;
       else {
@@ -126,7 +127,7 @@ export class LockSampler {
           kind: row.kind,
           oid,
           locktype: row.locktype,
-          mode: row.mode,
+          mode,
           granted: row.granted,
           firstSeenMs: at,
           lastSeenMs: at,

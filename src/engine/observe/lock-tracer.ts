@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { displayName, type CatalogSnapshot } from '../catalog.js';
 import type { LockRecord, StatementRef, StatementReport } from '../report.js';
 import { OWN_LOCKS_QUERY, RELATIONS_QUERY } from '../queries/locks.js';
-import { lockBlocks, lockModeSql } from './lock-modes.js';
+import { lockBlocks, lockModeSql, parseLockMode, type RelationLockMode } from './lock-modes.js';
 
 /**
  * Exact lock tracing for the built-in runner. After every statement, the migration's own
@@ -27,7 +27,7 @@ const GONE: RelationInfo = { schema: null, name: null, kind: null, filenode: nul
 export interface ObservedLock {
   oid: number;
   locktype: string;
-  mode: string;
+  mode: RelationLockMode;
   granted: boolean;
   schema: string | null;
   name: string | null;
@@ -148,13 +148,13 @@ export class LockTracer {
 
   private async queryOwnLocks(
     client: LockQueryClient,
-  ): Promise<{ oid: number; locktype: string; mode: string; granted: boolean }[]> {
+  ): Promise<{ oid: number; locktype: string; mode: RelationLockMode; granted: boolean }[]> {
     try {
       const { rows } = await client.query(this.prepared ? OWN_LOCKS_QUERY : OWN_LOCKS_QUERY.text);
       return rows.map((row) => ({
         oid: Number(row.oid),
         locktype: row.locktype,
-        mode: row.mode,
+        mode: parseLockMode(row.mode),
         granted: row.granted,
       }));
     } catch (error) {
@@ -263,7 +263,7 @@ export function toObservedLock(row: Record<string, unknown>): ObservedLock {
   return {
     oid: Number(row.oid),
     locktype: String(row.locktype),
-    mode: String(row.mode),
+    mode: parseLockMode(row.mode),
     granted: Boolean(row.granted),
     schema: (row.schema as string | null) ?? null,
     name: (row.name as string | null) ?? null,
