@@ -1,13 +1,6 @@
 import type pg from 'pg';
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  connect,
-  isConnectionLost,
-  quoteIdent,
-  SOURCE_CONNECT_OPTIONS,
-  withDatabase,
-  type ConnectionInfo,
-} from '../connection.js';
+import { connect, isConnectionLost, quoteIdent, withDatabase, type ConnectionInfo } from '../connection.js';
 import { applyDatabaseSettings, creationClause, readDatabaseSettings } from './db-settings.js';
 import { ConfigError, SetupError, errorMessage } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -21,6 +14,7 @@ import {
   countSessions,
   databaseExists,
   inspectServer,
+  onSource,
   type ServerInfo,
 } from './server.js';
 
@@ -169,19 +163,6 @@ async function copySource(
       strategy: 'dump',
       reason: 'a session connected to the source during the copy; fell back to pg_dump | pg_restore',
     };
-  }
-}
-
-/** `fn` on a read-only connection to the source, closed after. */
-async function onSource<T>(source: ConnectionInfo, fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = await connect(source, {
-    ...SOURCE_CONNECT_OPTIONS,
-    applicationName: 'pg-rehearsal-preflight',
-  });
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
   }
 }
 
