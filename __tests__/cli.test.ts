@@ -4,7 +4,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { migrationDir } from './helpers/rehearsal.js';
-import { createDatabase, databasesLike, dropDatabase, testServers, uniqueName } from './helpers/servers.js';
+import {
+  createDatabase,
+  databasesLike,
+  dropDatabase,
+  query,
+  testServers,
+  uniqueName,
+} from './helpers/servers.js';
 
 const CLI = path.resolve('dist/cli/index.js');
 const [local] = testServers();
@@ -133,11 +140,17 @@ describe('pg-rehearsal run (bundled CLI)', () => {
         ],
         {},
         (kill) => {
+          // SIGTERM once the migration is running on the snapshot, not after a guessed delay.
           const poll = setInterval(async () => {
-            if ((await databasesLike(local.url, `pg_rehearsal_${runId}_%`)).length && !sent) {
+            const running = await query(
+              local.url,
+              `SELECT 1 FROM pg_stat_activity WHERE datname LIKE $1 AND query LIKE '%pg_sleep(60)%'`,
+              [`pg_rehearsal_${runId}_%`],
+            );
+            if (running.length && !sent) {
               sent = true;
               clearInterval(poll);
-              setTimeout(() => kill('SIGTERM'), 300);
+              kill('SIGTERM');
             }
           }, 100);
         },

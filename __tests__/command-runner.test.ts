@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { buildConfig, type RawOptions } from '../src/engine/config.js';
@@ -128,7 +128,8 @@ describe('command environment and limits', () => {
       cancelled: true,
       failure: expect.stringContaining('timeout'),
     });
-    expect(report.phases_ms.migrate).toBeLessThan(5000);
+    // The report came back before the command could finish: it was stopped, not waited for.
+    expect(existsSync(path.join(dir, 'finished.txt'))).toBe(false);
   });
 });
 

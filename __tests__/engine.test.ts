@@ -236,7 +236,8 @@ ALTER TABLE audit_log ADD COLUMN seen boolean;
     expect(report.cancelled).toBe(true);
     expect(report.success).toBe(false);
     expect(report.error).toMatch(/timeout/);
-    expect(report.phases_ms.migrate).toBeLessThan(5000);
+    // Cut short by the timeout while it ran: a pg_sleep(30) left to finish has no error.
+    expect(report.migrations[0].statements[0].error).toBe('cancelled');
   });
 
   it('keeps the snapshot with keep-snapshot', async () => {

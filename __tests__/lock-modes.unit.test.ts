@@ -6,6 +6,7 @@ import {
   lockBlocks,
   lockModeSql,
   lockStrength,
+  parseLockMode,
   type Blocks,
   type LockModeName,
 } from '../src/engine/observe/lock-modes.js';
@@ -73,5 +74,13 @@ describe('lock modes', () => {
   it('does not mistake Object.prototype members for lock modes', () => {
     expect(isLockModeName('toString')).toBe(false);
     expect(lockStrength('constructor')).toBe(0);
+  });
+
+  it('parses what pg_locks reports on a relation, and refuses anything else', () => {
+    for (const [mode] of TABLE) expect(parseLockMode(mode)).toBe(mode);
+    expect(parseLockMode('SIReadLock')).toBe('SIReadLock');
+    for (const mode of ['ExclusiveLockX', '', 'accessexclusivelock', 'toString', null, 3]) {
+      expect(() => parseLockMode(mode)).toThrow(/relation lock mode pg-rehearsal does not know/);
+    }
   });
 });

@@ -44085,9 +44085,6 @@ function getOctokit(token, options, ...additionalPlugins) {
     return new GitHubWithPlugins(getOctokitOptions(token, options));
 }
 //# sourceMappingURL=github.js.map
-;// CONCATENATED MODULE: external "node:os"
-const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
-var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_namespaceObject);
 // EXTERNAL MODULE: ./node_modules/pg/lib/index.js
 var pg_lib = __nccwpck_require__(3273);
 ;// CONCATENATED MODULE: ./node_modules/pg/esm/index.mjs
@@ -44112,6 +44109,9 @@ const esm_defaults = pg_lib.defaults
 // Re-export the default
 /* harmony default export */ const esm = (pg_lib);
 
+;// CONCATENATED MODULE: external "node:os"
+const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_namespaceObject);
 ;// CONCATENATED MODULE: ./src/engine/errors.ts
 /** A value the user gave is invalid. `option` is the input/flag name, e.g. `max-duration`. */
 class errors_ConfigError extends Error {
@@ -44161,9 +44161,87 @@ function errors_errorMessage(error) {
     return String(error);
 }
 
+;// CONCATENATED MODULE: ./src/engine/connection-tls.ts
+/**
+ * TLS for connections, as libpq does it: the sslmode and certificate settings from the URL's
+ * parameters or the PGSSL* variables, and the TLS options of each connection attempt
+ * (`allow` and `prefer` try two kinds of connection). Apart from connection.ts so the
+ * connection code reads without the certificate handling.
+ */
+
+
+
+
+const SSL_MODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'];
+function tlsSettings(info, env = process.env) {
+    const pick = (param, variable) => info.params[param] || (variable && env[variable]) || undefined;
+    const mode = pick('sslmode', 'PGSSLMODE');
+    if (mode !== undefined && !SSL_MODES.includes(mode)) {
+        throw new errors_ConfigError(undefined, `sslmode "${mode}" is not a libpq sslmode; use one of ${SSL_MODES.join(', ')}`);
+    }
+    return {
+        mode: mode,
+        rootcert: pick('sslrootcert', 'PGSSLROOTCERT'),
+        cert: pick('sslcert', 'PGSSLCERT'),
+        key: pick('sslkey', 'PGSSLKEY'),
+        password: pick('sslpassword'),
+    };
+}
+/** A certificate path as a child process in another directory must see it. */
+function absoluteCertPath(file) {
+    return file === 'system' ? file : external_node_path_default().resolve(file);
+}
+function readCertFile(file, what, setting) {
+    try {
+        return (0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8');
+    }
+    catch (error) {
+        throw new errors_SetupError(`cannot read the ${what} ${file} (${setting}): ${error.message}; give a readable file`);
+    }
+}
+/**
+ * The TLS options of each connection attempt, in order, following libpq: `disable` none,
+ * `allow` plain then TLS, `prefer` (the default) TLS then plain, `require` TLS without
+ * checking the certificate (unless a root certificate is given: then as verify-ca),
+ * `verify-ca` the chain against sslrootcert, `verify-full` the chain and the host name.
+ * A Unix socket never uses TLS.
+ */
+function sslAttempts(info) {
+    const tls = tlsSettings(info);
+    const mode = tls.mode ?? 'prefer';
+    if (mode === 'disable' || info.host.startsWith('/'))
+        return [false];
+    const options = {};
+    if (tls.cert)
+        options.cert = readCertFile(tls.cert, 'client certificate', 'sslcert');
+    if (tls.key)
+        options.key = readCertFile(tls.key, 'client key', 'sslkey');
+    if (tls.password)
+        options.passphrase = tls.password;
+    const verify = mode === 'verify-ca' || mode === 'verify-full' || (mode === 'require' && !!tls.rootcert);
+    if (!verify) {
+        const encrypted = { ...options, rejectUnauthorized: false };
+        if (mode === 'allow')
+            return [false, encrypted];
+        return mode === 'prefer' ? [encrypted, false] : [encrypted];
+    }
+    const rootcert = tls.rootcert ?? defaultRootCert();
+    // `system`: the operating system's trusted roots (libpq 16+), which is Node's default too.
+    if (rootcert !== 'system')
+        options.ca = readCertFile(rootcert, 'root certificate', 'sslrootcert');
+    if (mode !== 'verify-full')
+        options.checkServerIdentity = () => undefined;
+    return [{ ...options, rejectUnauthorized: true }];
+}
+/** libpq's default root certificate, ~/.postgresql/root.crt, required by verify-ca/verify-full. */
+function defaultRootCert() {
+    const file = external_node_path_default().join(external_node_os_default().homedir(), '.postgresql', 'root.crt');
+    if ((0,external_node_fs_namespaceObject.existsSync)(file))
+        return file;
+    throw new errors_SetupError(`sslmode verify-ca/verify-full needs the CA that signed the server's certificate: set sslrootcert=/path/ca.crt in the URL or PGSSLROOTCERT (or sslrootcert=system for the system's trusted roots); ${file} does not exist`);
+}
+
 ;// CONCATENATED MODULE: ./src/engine/connection.ts
-
-
 
 
 
@@ -44329,73 +44407,6 @@ function libpqEnvironment(info) {
     if (tls.key)
         env.PGSSLKEY = absoluteCertPath(tls.key);
     return env;
-}
-const SSL_MODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'];
-function tlsSettings(info, env = process.env) {
-    const pick = (param, variable) => info.params[param] || (variable && env[variable]) || undefined;
-    const mode = pick('sslmode', 'PGSSLMODE');
-    if (mode !== undefined && !SSL_MODES.includes(mode)) {
-        throw new errors_ConfigError(undefined, `sslmode "${mode}" is not a libpq sslmode; use one of ${SSL_MODES.join(', ')}`);
-    }
-    return {
-        mode: mode,
-        rootcert: pick('sslrootcert', 'PGSSLROOTCERT'),
-        cert: pick('sslcert', 'PGSSLCERT'),
-        key: pick('sslkey', 'PGSSLKEY'),
-        password: pick('sslpassword'),
-    };
-}
-function absoluteCertPath(file) {
-    return file === 'system' ? file : external_node_path_default().resolve(file);
-}
-function readCertFile(file, what, setting) {
-    try {
-        return (0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8');
-    }
-    catch (error) {
-        throw new errors_SetupError(`cannot read the ${what} ${file} (${setting}): ${error.message}; give a readable file`);
-    }
-}
-/**
- * The TLS options of each connection attempt, in order, following libpq: `disable` none,
- * `allow` plain then TLS, `prefer` (the default) TLS then plain, `require` TLS without
- * checking the certificate (unless a root certificate is given: then as verify-ca),
- * `verify-ca` the chain against sslrootcert, `verify-full` the chain and the host name.
- * A Unix socket never uses TLS.
- */
-function sslAttempts(info) {
-    const tls = tlsSettings(info);
-    const mode = tls.mode ?? 'prefer';
-    if (mode === 'disable' || info.host.startsWith('/'))
-        return [false];
-    const options = {};
-    if (tls.cert)
-        options.cert = readCertFile(tls.cert, 'client certificate', 'sslcert');
-    if (tls.key)
-        options.key = readCertFile(tls.key, 'client key', 'sslkey');
-    if (tls.password)
-        options.passphrase = tls.password;
-    const verify = mode === 'verify-ca' || mode === 'verify-full' || (mode === 'require' && !!tls.rootcert);
-    if (!verify) {
-        const encrypted = { ...options, rejectUnauthorized: false };
-        if (mode === 'allow')
-            return [false, encrypted];
-        return mode === 'prefer' ? [encrypted, false] : [encrypted];
-    }
-    const rootcert = tls.rootcert ?? defaultRootCert();
-    // `system`: the operating system's trusted roots (libpq 16+), which is Node's default too.
-    if (rootcert !== 'system')
-        options.ca = readCertFile(rootcert, 'root certificate', 'sslrootcert');
-    if (mode !== 'verify-full')
-        options.checkServerIdentity = () => undefined;
-    return [{ ...options, rejectUnauthorized: true }];
-}
-/** libpq's default root certificate, ~/.postgresql/root.crt, required by verify-ca/verify-full. */
-function defaultRootCert() {
-    const file = external_node_path_default().join(external_node_os_default().homedir(), '.postgresql', 'root.crt');
-    if ((0,external_node_fs_namespaceObject.existsSync)(file))
-        return file;
-    throw new errors_SetupError(`sslmode verify-ca/verify-full needs the CA that signed the server's certificate: set sslrootcert=/path/ca.crt in the URL or PGSSLROOTCERT (or sslrootcert=system for the system's trusted roots); ${file} does not exist`);
 }
 function clientConfig(info, options = {}, ssl = sslAttempts(info)[0]) {
     const settings = [];
@@ -44578,7 +44589,37 @@ function redactError(error, redact) {
     return copy;
 }
 
-;// CONCATENATED MODULE: ./src/engine/catalog.ts
+;// CONCATENATED MODULE: ./src/engine/queries/user-relations.ts
+/**
+ * Which relations are the user's, written once for every query that reads the catalog or
+ * pg_locks. The catalog (pg_catalog, information_schema), TOAST tables (pg_toast, and
+ * pg_toast_temp_N, which the same LIKE matches) and temporary schemas (pg_temp_N) are
+ * noise: a TOAST table is counted with its table, and a temporary table is gone with its
+ * session. The conditions are on `n`, the relation's pg_namespace row.
+ */
+const USER_NAMESPACE = `n.nspname NOT IN ('pg_catalog', 'information_schema')
+   AND n.nspname NOT LIKE 'pg\\_toast%'
+   AND n.nspname NOT LIKE 'pg\\_temp\\_%'`;
+/**
+ * The same, for a LEFT JOIN from pg_locks: a lock on a relation dropped since (or created
+ * by a transaction not yet visible) has no namespace row, and is kept.
+ */
+const USER_NAMESPACE_OR_UNKNOWN = `(n.nspname IS NULL OR (${USER_NAMESPACE}))`;
+/** This database's oid, as pg_locks names databases. */
+const THIS_DATABASE = `(SELECT oid FROM pg_database WHERE datname = current_database())`;
+/** Relation locks in this database on the user's relations (`l` is pg_locks). */
+const USER_RELATION_LOCKS = `l.locktype = 'relation'
+   AND l.database = ${THIS_DATABASE}
+   AND ${USER_NAMESPACE_OR_UNKNOWN}`;
+
+;// CONCATENATED MODULE: ./src/engine/queries/catalog.ts
+
+/**
+ * The catalog before and after the run (catalog.ts): the database's size and every user
+ * table, partitioned table, materialized view and index with its filenode (a new filenode
+ * is a rewrite), sizes and estimated rows, in one round trip. Aggregated into one JSON
+ * value so one row carries the whole snapshot.
+ */
 const CATALOG_QUERY = `
 SELECT pg_database_size(current_database())::bigint AS database_bytes,
        coalesce(json_agg(json_build_object(
@@ -44600,9 +44641,10 @@ SELECT pg_database_size(current_database())::bigint AS database_bytes,
   LEFT JOIN pg_class t ON t.oid = i.indrelid
   LEFT JOIN pg_namespace tn ON tn.oid = t.relnamespace
  WHERE c.relkind IN ('r', 'p', 'm', 'i', 'I')
-   AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-   AND n.nspname NOT LIKE 'pg\\_toast%'
-   AND n.nspname NOT LIKE 'pg\\_temp\\_%'`;
+   AND ${USER_NAMESPACE}`;
+
+;// CONCATENATED MODULE: ./src/engine/catalog.ts
+
 async function captureCatalog(client) {
     const result = await client.query(CATALOG_QUERY);
     const row = result.rows[0];
@@ -44761,6 +44803,81 @@ function formatDuration(ms) {
     return `${Math.floor(total / 60)} min ${total % 60} s`;
 }
 
+;// CONCATENATED MODULE: ./src/engine/queries/locks.ts
+/**
+ * The queries that read locks from pg_locks, for the tracer (lock-tracer.ts), the sampler
+ * (lock-sampler.ts) and the poll of non-transactional statements (pid-sampler.ts). Each
+ * reads only catalog views, which a migration's DDL never locks exclusively, so reading
+ * them never makes a migration wait.
+ */
+
+/** A backend's relation locks on the user's relations, with names (`pidExpression`: whose). */
+function relationLocksQuery(pidExpression) {
+    return `
+SELECT l.locktype, l.mode, l.granted, l.relation::bigint AS oid,
+       n.nspname AS schema, c.relname AS name, c.relkind::text AS kind,
+       pg_relation_filenode(l.relation) AS filenode
+  FROM pg_locks l
+  LEFT JOIN pg_class c ON c.oid = l.relation
+  LEFT JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE l.pid = ${pidExpression}
+   AND ${USER_RELATION_LOCKS}`;
+}
+/**
+ * What the tracer reads after every statement: the session's relation locks, without
+ * names. Joining names in here cost ~3 ms a statement once a transaction held a few
+ * hundred locks; names are looked up once per relation instead. Prepared once per session.
+ */
+const OWN_LOCKS_QUERY = {
+    name: 'pg_rehearsal_own_locks',
+    text: `SELECT relation::bigint AS oid, locktype, mode, granted FROM pg_locks
+          WHERE pid = pg_backend_pid() AND locktype = 'relation' AND database = ${THIS_DATABASE}`,
+};
+/**
+ * The names, kinds and filenodes of the relations the tracer has not seen yet (`$1`: their
+ * oids), and whether each is the user's: one round trip for every new relation of a statement.
+ */
+const RELATIONS_QUERY = `
+SELECT c.oid::bigint AS oid, n.nspname AS schema, c.relname AS name, c.relkind::text AS kind,
+       pg_relation_filenode(c.oid) AS filenode, ${USER_NAMESPACE_OR_UNKNOWN} AS user_relation
+  FROM pg_class c
+  JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE c.oid = ANY($1::oid[])`;
+/**
+ * The sampler's one query: every other backend's relation locks on the user's relations,
+ * with the running statement and its transaction's start from pg_stat_activity (a hold is
+ * one per backend and transaction, pinned to the statement running when it was first seen). Our own sessions (application_name
+ * pg-rehearsal-*) are left out: the probes' waits are not the migration's locks.
+ */
+const SAMPLE_QUERY = `
+SELECT l.pid, l.locktype, l.mode, l.granted, l.relation::bigint AS oid,
+       n.nspname AS schema, c.relname AS name, c.relkind::text AS kind,
+       a.query, a.application_name, a.xact_start::text AS xact_start
+  FROM pg_locks l
+  JOIN pg_stat_activity a ON a.pid = l.pid
+  LEFT JOIN pg_class c ON c.oid = l.relation
+  LEFT JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE l.pid <> pg_backend_pid()
+   AND a.application_name NOT LIKE 'pg-rehearsal-%'
+   AND ${USER_RELATION_LOCKS}`;
+/**
+ * One poll: the backend's relation locks, plus what pg_stat_progress_create_index says a
+ * concurrent index build holds while it runs (documented: SHARE UPDATE EXCLUSIVE on the
+ * table; the new index is held ROW EXCLUSIVE while it is built), so a lock the poll of
+ * pg_locks fell between two reads of is still seen while the build is reported.
+ */
+const POLL_QUERY = `${relationLocksQuery('$1')}
+UNION ALL
+SELECT 'relation', held.mode, true, c.oid::bigint, n.nspname, c.relname, c.relkind::text,
+       pg_relation_filenode(c.oid)
+  FROM pg_stat_progress_create_index p
+ CROSS JOIN LATERAL (VALUES (p.relid, 'ShareUpdateExclusiveLock'),
+                            (CASE WHEN p.command = 'CREATE INDEX CONCURRENTLY' THEN p.index_relid END,
+                             'RowExclusiveLock')) AS held (oid, mode)
+  JOIN pg_class c ON c.oid = held.oid
+  JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE p.pid = $1 AND p.command IN ('CREATE INDEX CONCURRENTLY', 'REINDEX CONCURRENTLY')`;
+
 ;// CONCATENATED MODULE: ./src/engine/observe/lock-modes.ts
 /**
  * PostgreSQL's table-level lock modes and what each one means for the application's
@@ -44778,6 +44895,15 @@ const LOCK_MODES = {
 };
 function isLockModeName(mode) {
     return Object.hasOwn(LOCK_MODES, mode);
+}
+/**
+ * A relation lock's mode as read from pg_locks, parsed once where the row comes in. Any
+ * other value would mean a PostgreSQL this code does not know: an error, not a guess.
+ */
+function parseLockMode(mode) {
+    if (typeof mode === 'string' && (isLockModeName(mode) || mode === 'SIReadLock'))
+        return mode;
+    throw new Error(`pg_locks reported a relation lock mode pg-rehearsal does not know: ${String(mode)}`);
 }
 function lock_modes_info(mode) {
     return isLockModeName(mode) ? LOCK_MODES[mode] : { sql: mode, strength: 0, blocks: 'none' };
@@ -44858,56 +44984,7 @@ function lockModesConflict(held, requested) {
 ;// CONCATENATED MODULE: ./src/engine/observe/lock-tracer.ts
 
 
-/**
- * Exact lock tracing for the built-in runner. After every statement, the migration's own
- * session lists the relation locks it holds; nothing is sampled, so no lock is missed.
- * A lock is held from the start of the statement that first took it until its
- * transaction ends, which is when `endTransaction` is called.
- *
- * Each locked relation's filenode is read too, so a rewrite is pinned to the statement
- * that caused it, for relations that existed before the run and those it created alike.
- */
-/**
- * A user's relation: catalog, TOAST and temporary relations are noise. `n` is the
- * relation's namespace (NULL once a relation is dropped).
- */
-const USER_SCHEMA = `(n.nspname IS NULL
-        OR (n.nspname NOT IN ('pg_catalog', 'information_schema')
-            AND n.nspname NOT LIKE 'pg\\_toast%'
-            AND n.nspname NOT LIKE 'pg\\_temp\\_%'
-            AND n.nspname NOT LIKE 'pg\\_toast\\_temp\\_%'))`;
-const THIS_DATABASE = `(SELECT oid FROM pg_database WHERE datname = current_database())`;
-/** Relation locks in this database on the user's relations. */
-const USER_RELATION_LOCKS = `l.locktype = 'relation'
-   AND l.database = ${THIS_DATABASE}
-   AND ${USER_SCHEMA}`;
-function relationLocksQuery(pidExpression) {
-    return `
-SELECT l.locktype, l.mode, l.granted, l.relation::bigint AS oid,
-       n.nspname AS schema, c.relname AS name, c.relkind::text AS kind,
-       pg_relation_filenode(l.relation) AS filenode
-  FROM pg_locks l
-  LEFT JOIN pg_class c ON c.oid = l.relation
-  LEFT JOIN pg_namespace n ON n.oid = c.relnamespace
- WHERE l.pid = ${pidExpression}
-   AND ${USER_RELATION_LOCKS}`;
-}
-/**
- * What the tracer reads after every statement: the session's relation locks, without
- * names. Joining names in here cost ~3 ms a statement once a transaction held a few
- * hundred locks; names are looked up once per relation instead. Prepared once per session.
- */
-const OWN_LOCKS_QUERY = {
-    name: 'pg_rehearsal_own_locks',
-    text: `SELECT relation::bigint AS oid, locktype, mode, granted FROM pg_locks
-          WHERE pid = pg_backend_pid() AND locktype = 'relation' AND database = ${THIS_DATABASE}`,
-};
-const RELATIONS_QUERY = `
-SELECT c.oid::bigint AS oid, n.nspname AS schema, c.relname AS name, c.relkind::text AS kind,
-       pg_relation_filenode(c.oid) AS filenode, ${USER_SCHEMA} AS user_relation
-  FROM pg_class c
-  JOIN pg_namespace n ON n.oid = c.relnamespace
- WHERE c.oid = ANY($1::oid[])`;
+
 /** A relation that no longer exists (dropped in this transaction): kept, its name comes from earlier. */
 const GONE = { schema: null, name: null, kind: null, filenode: null, userRelation: true };
 const RELKIND_NAMES = {
@@ -45004,7 +45081,7 @@ class LockTracer {
             return rows.map((row) => ({
                 oid: Number(row.oid),
                 locktype: row.locktype,
-                mode: row.mode,
+                mode: parseLockMode(row.mode),
                 granted: row.granted,
             }));
         }
@@ -45108,7 +45185,7 @@ function toObservedLock(row) {
     return {
         oid: Number(row.oid),
         locktype: String(row.locktype),
-        mode: String(row.mode),
+        mode: parseLockMode(row.mode),
         granted: Boolean(row.granted),
         schema: row.schema ?? null,
         name: row.name ?? null,
@@ -45326,6 +45403,8 @@ class ScriptError extends Error {
 const OUTPUT_ONLY = new Set(['restrict', 'unrestrict', 'echo', 'qecho', 'warn', 'timing', 'pset', 'x']);
 /** The words psql tracks at the head of a statement to spot CREATE [OR REPLACE] FUNCTION|PROCEDURE. */
 const ROUTINE_WORDS = new Set(['create', 'or', 'replace', 'function', 'procedure']);
+// One function on purpose (the one exception to the 80-line rule): psql's lexer is one state
+// machine whose state (buffer, line, paren and BEGIN depth, routine head) every branch shares.
 function splitSqlStatements(script) {
     const statements = [];
     let line = 1;
@@ -45513,23 +45592,7 @@ async function resetSession(client) {
 
 ;// CONCATENATED MODULE: ./src/engine/observe/pid-sampler.ts
 
-/**
- * One poll: the backend's relation locks, plus what pg_stat_progress_create_index says a
- * concurrent index build holds while it runs (documented: SHARE UPDATE EXCLUSIVE on the
- * table; the new index is held ROW EXCLUSIVE while it is built), so a lock the poll of
- * pg_locks fell between two reads of is still seen while the build is reported.
- */
-const POLL_QUERY = `${relationLocksQuery('$1')}
-UNION ALL
-SELECT 'relation', held.mode, true, c.oid::bigint, n.nspname, c.relname, c.relkind::text,
-       pg_relation_filenode(c.oid)
-  FROM pg_stat_progress_create_index p
- CROSS JOIN LATERAL (VALUES (p.relid, 'ShareUpdateExclusiveLock'),
-                            (CASE WHEN p.command = 'CREATE INDEX CONCURRENTLY' THEN p.index_relid END,
-                             'RowExclusiveLock')) AS held (oid, mode)
-  JOIN pg_class c ON c.oid = held.oid
-  JOIN pg_namespace n ON n.oid = c.relnamespace
- WHERE p.pid = $1 AND p.command IN ('CREATE INDEX CONCURRENTLY', 'REINDEX CONCURRENTLY')`;
+
 /**
  * Watches the locks of one backend from a separate, autocommit connection while `work`
  * runs. Used for statements that cannot run inside a transaction (CREATE INDEX
@@ -46885,7 +46948,26 @@ function generateSnapshotName(runId) {
 /** Kept equal to package.json's version (a test checks). */
 const src_version_VERSION = '0.1.0';
 
+;// CONCATENATED MODULE: ./src/engine/queries/traffic.ts
+/**
+ * The catalog queries of the probe traffic (observe/traffic.ts). The probes themselves are
+ * built per table there; these only find what to probe and who is waiting.
+ */
+/**
+ * A table's single-column primary key (`$1`: the table, quoted), so a probe reads and
+ * locks one real row by its key as an application would, not a whole table.
+ */
+const PRIMARY_KEY_COLUMN_QUERY = `SELECT a.attname AS column FROM pg_index i
+         JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+        WHERE i.indrelid = $1::regclass AND i.indisprimary AND i.indnatts = 1`;
+/**
+ * Which of the slow probes (`$1`: their pids) wait on a lock, rather than being slow for
+ * another reason (a busy machine): a probe's wait counts only when it waited on a lock.
+ */
+const LOCK_WAITERS_QUERY = `SELECT pid FROM pg_stat_activity WHERE pid = ANY($1::int[]) AND wait_event_type = 'Lock'`;
+
 ;// CONCATENATED MODULE: ./src/engine/observe/traffic.ts
+
 
 
 /**
@@ -46934,9 +47016,7 @@ async function describeTargets(client, tables) {
     const targets = [];
     for (const t of tables) {
         const sql = `${quoteIdent(t.schema)}.${quoteIdent(t.name)}`;
-        const { rows } = await client.query(`SELECT a.attname AS column FROM pg_index i
-         JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
-        WHERE i.indrelid = $1::regclass AND i.indisprimary AND i.indnatts = 1`, [sql]);
+        const { rows } = await client.query(PRIMARY_KEY_COLUMN_QUERY, [sql]);
         const target = { table: displayName(t.schema, t.name), sql };
         if (rows[0]) {
             const key = await client.query(`SELECT ${quoteIdent(rows[0].column)}::text AS v FROM ${sql} LIMIT 1`);
@@ -47033,7 +47113,7 @@ class TrafficGenerator {
                 .map(([pid]) => pid);
             if (slow.length > 0) {
                 try {
-                    const { rows } = await watcher.query(`SELECT pid FROM pg_stat_activity WHERE pid = ANY($1::int[]) AND wait_event_type = 'Lock'`, [slow]);
+                    const { rows } = await watcher.query(LOCK_WAITERS_QUERY, [slow]);
                     for (const { pid } of rows) {
                         const probe = this.inFlight.get(pid);
                         if (probe)
@@ -47208,13 +47288,17 @@ function statementLocation(s) {
     return s.index ? `${s.path} #${s.index}` : `${s.path}:${s.line}`;
 }
 
-;// CONCATENATED MODULE: ./src/engine/schema.ts
+;// CONCATENATED MODULE: ./src/engine/queries/schema.ts
 
 /** Objects of extensions (pg_depend deptype 'e') are the extension's business, not the migration's. */
-const USER_NAMESPACE = `n.nspname NOT IN ('pg_catalog', 'information_schema')
-   AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'`;
 const NOT_EXTENSION = (classid, oid) => `NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = '${classid}'::regclass AND d.objid = ${oid} AND d.deptype = 'e')`;
-/** One row per object: kind, schema, owner (table or null), name, definition. */
+/**
+ * The schema fingerprint (schema.ts), compared before and after to list schema changes and
+ * to check a rollback. One row per object: kind, schema, owner (table or null), name,
+ * definition, with every kind in one UNION ALL so the fingerprint is one round trip. The
+ * definitions come from PostgreSQL's own functions (pg_get_indexdef, format_type, ...), so
+ * two equal objects read the same whatever statements made them.
+ */
 const SCHEMA_QUERY = `
 SELECT 'table' AS kind, n.nspname AS schema, NULL AS owner, c.relname AS name,
        concat_ws(' ',
@@ -47288,6 +47372,10 @@ UNION ALL
 SELECT 'trigger', n.nspname, c.relname, tg.tgname, pg_get_triggerdef(tg.oid), NULL
   FROM pg_trigger tg JOIN pg_class c ON c.oid = tg.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
  WHERE NOT tg.tgisinternal AND ${USER_NAMESPACE} AND ${NOT_EXTENSION('pg_trigger', 'tg.oid')}`;
+
+;// CONCATENATED MODULE: ./src/engine/schema.ts
+
+
 /** Reads the schema fingerprint of the database the client is connected to. */
 async function captureSchema(client) {
     const { rows } = await client.query(SCHEMA_QUERY);
@@ -47372,113 +47460,135 @@ const SCHEMA_OBJECT_KINDS = [
  * does not repeat itself for every lock on the same table.
  */
 function evaluateThresholds(report, thresholds) {
-    const violations = [];
+    return [
+        ...durationViolations(report, thresholds),
+        ...blockingViolations(report, 'max-read-block', thresholds.maxReadBlockMs, (l) => l.blocks === 'reads+writes', 'reads and writes'),
+        ...blockingViolations(report, 'max-write-block', thresholds.maxWriteBlockMs, (l) => l.blocks !== 'none', 'writes'),
+        ...sizeIncreaseViolations(report, thresholds),
+        ...rewriteSizeViolations(report, thresholds),
+        ...rollbackViolations(report, thresholds),
+    ];
+}
+/** max-duration: the migrate phase as a whole. */
+function durationViolations(report, thresholds) {
     const migrateMs = report.phases_ms.migrate;
-    if (thresholds.maxDurationMs !== undefined && migrateMs > thresholds.maxDurationMs) {
-        violations.push({
+    if (thresholds.maxDurationMs === undefined || migrateMs <= thresholds.maxDurationMs)
+        return [];
+    return [
+        {
             rule: 'max-duration',
             limit: formatDuration(thresholds.maxDurationMs),
             actual: formatDuration(migrateMs),
             subject: 'migrations',
             message: `the migrations took ${formatDuration(migrateMs)}, over the ${formatDuration(thresholds.maxDurationMs)} limit`,
+        },
+    ];
+}
+/**
+ * max-read-block / max-write-block. With probe traffic, the limits judge how long real
+ * queries waited, not lock hold times.
+ */
+function blockingViolations(report, rule, limitMs, applies, what) {
+    if (limitMs === undefined)
+        return [];
+    if (report.traffic)
+        return measuredWaitViolations(report, rule, limitMs, applies);
+    const worstByRelation = new Map();
+    for (const lock of report.locks) {
+        // Nobody can be waiting on a relation the migration itself created; an index's
+        // lock comes with its table's, which is the one reported.
+        if (!lock.granted ||
+            lock.new_relation ||
+            lock.relation_kind === 'index' ||
+            !applies(lock) ||
+            lock.held_ms <= limitMs)
+            continue;
+        const current = worstByRelation.get(lock.relation);
+        if (!current || lock.held_ms > current.held_ms)
+            worstByRelation.set(lock.relation, lock);
+    }
+    return [...worstByRelation.values()].map((lock) => ({
+        rule,
+        limit: formatDuration(limitMs),
+        actual: formatDuration(lock.held_ms),
+        subject: lock.relation,
+        message: `${lock.relation} was locked ${lock.mode_name} for ${formatDuration(lock.held_ms)}, blocking ${what}, over the ${formatDuration(limitMs)} limit`,
+        path: lock.statement.path,
+        line: lock.statement.line,
+    }));
+}
+/** The blocking rules when probe traffic measured the waits: one violation per table. */
+function measuredWaitViolations(report, rule, limitMs, applies) {
+    const violations = [];
+    const kind = rule === 'max-read-block' ? 'reads' : 'writes';
+    for (const [table, measured] of Object.entries(report.traffic?.tables ?? {})) {
+        const waited = kind === 'reads' ? measured.judged_read_wait_ms : measured.judged_write_wait_ms;
+        if (waited <= limitMs)
+            continue;
+        const culprit = report.locks
+            .filter((l) => l.relation === table && l.granted && !l.new_relation && applies(l))
+            .sort((a, b) => b.held_ms - a.held_ms)[0];
+        violations.push({
+            rule,
+            limit: formatDuration(limitMs),
+            actual: formatDuration(waited),
+            subject: table,
+            message: `${kind} on ${table} waited up to ${formatDuration(waited)} (measured by probe traffic)${culprit ? ` behind ${culprit.mode_name}` : ''}, over the ${formatDuration(limitMs)} limit`,
+            path: culprit?.statement.path,
+            line: culprit?.statement.line,
         });
     }
-    // With probe traffic, the limits judge how long real queries waited, not lock hold times.
-    const judgeMeasuredWaits = (rule, limitMs, applies) => {
-        const kind = rule === 'max-read-block' ? 'reads' : 'writes';
-        for (const [table, measured] of Object.entries(report.traffic?.tables ?? {})) {
-            const waited = kind === 'reads' ? measured.judged_read_wait_ms : measured.judged_write_wait_ms;
-            if (waited <= limitMs)
-                continue;
-            const culprit = report.locks
-                .filter((l) => l.relation === table && l.granted && !l.new_relation && applies(l))
-                .sort((a, b) => b.held_ms - a.held_ms)[0];
-            violations.push({
-                rule,
-                limit: formatDuration(limitMs),
-                actual: formatDuration(waited),
-                subject: table,
-                message: `${kind} on ${table} waited up to ${formatDuration(waited)} (measured by probe traffic)${culprit ? ` behind ${culprit.mode_name}` : ''}, over the ${formatDuration(limitMs)} limit`,
-                path: culprit?.statement.path,
-                line: culprit?.statement.line,
-            });
-        }
-    };
-    const blockingRule = (rule, limitMs, applies, what) => {
-        if (limitMs === undefined)
-            return;
-        if (report.traffic) {
-            judgeMeasuredWaits(rule, limitMs, applies);
-            return;
-        }
-        const worstByRelation = new Map();
-        for (const lock of report.locks) {
-            // Nobody can be waiting on a relation the migration itself created; an index's
-            // lock comes with its table's, which is the one reported.
-            if (!lock.granted ||
-                lock.new_relation ||
-                lock.relation_kind === 'index' ||
-                !applies(lock) ||
-                lock.held_ms <= limitMs)
-                continue;
-            const current = worstByRelation.get(lock.relation);
-            if (!current || lock.held_ms > current.held_ms)
-                worstByRelation.set(lock.relation, lock);
-        }
-        for (const lock of worstByRelation.values()) {
-            violations.push({
-                rule,
-                limit: formatDuration(limitMs),
-                actual: formatDuration(lock.held_ms),
-                subject: lock.relation,
-                message: `${lock.relation} was locked ${lock.mode_name} for ${formatDuration(lock.held_ms)}, blocking ${what}, over the ${formatDuration(limitMs)} limit`,
-                path: lock.statement.path,
-                line: lock.statement.line,
-            });
-        }
-    };
-    blockingRule('max-read-block', thresholds.maxReadBlockMs, (l) => l.blocks === 'reads+writes', 'reads and writes');
-    blockingRule('max-write-block', thresholds.maxWriteBlockMs, (l) => l.blocks !== 'none', 'writes');
+    return violations;
+}
+/** max-size-increase: the whole database's growth, in bytes or percent of its size before. */
+function sizeIncreaseViolations(report, thresholds) {
     const metrics = report.metrics;
     const limit = thresholds.maxSizeIncrease;
-    if (limit && metrics && metrics.total_db_size_delta !== null && metrics.total_db_size_before !== null) {
-        const delta = metrics.total_db_size_delta;
-        const limitBytes = limit.kind === 'bytes' ? limit.bytes : (metrics.total_db_size_before * limit.percent) / 100;
-        if (delta > limitBytes) {
-            const described = limit.kind === 'bytes' ? formatBytes(limit.bytes) : `${limit.percent}% (${formatBytes(limitBytes)})`;
-            violations.push({
-                rule: 'max-size-increase',
-                limit: limit.kind === 'bytes' ? formatBytes(limit.bytes) : `${limit.percent}%`,
-                actual: formatBytes(delta),
-                subject: 'database',
-                message: `the database grew by ${formatBytes(delta)}, over the ${described} limit`,
-            });
-        }
+    if (!limit || !metrics || metrics.total_db_size_delta === null || metrics.total_db_size_before === null)
+        return [];
+    const delta = metrics.total_db_size_delta;
+    const limitBytes = limit.kind === 'bytes' ? limit.bytes : (metrics.total_db_size_before * limit.percent) / 100;
+    if (delta <= limitBytes)
+        return [];
+    const described = limit.kind === 'bytes' ? formatBytes(limit.bytes) : `${limit.percent}% (${formatBytes(limitBytes)})`;
+    return [
+        {
+            rule: 'max-size-increase',
+            limit: limit.kind === 'bytes' ? formatBytes(limit.bytes) : `${limit.percent}%`,
+            actual: formatBytes(delta),
+            subject: 'database',
+            message: `the database grew by ${formatBytes(delta)}, over the ${described} limit`,
+        },
+    ];
+}
+/** max-rewrite-size: one violation per rewritten table at or over the limit. */
+function rewriteSizeViolations(report, thresholds) {
+    const metrics = report.metrics;
+    const limitBytes = thresholds.maxRewriteSizeBytes;
+    if (limitBytes === undefined || !metrics)
+        return [];
+    const violations = [];
+    for (const [name, table] of Object.entries(metrics.tables)) {
+        // The rule (README, max-rewrite-size): only tables that existed before the run count.
+        // A table the PR creates has no production traffic to block yet; its rewrites are
+        // still listed per statement.
+        if (table.status === 'new' || !table.rewritten)
+            continue;
+        if ((table.size_before ?? 0) < limitBytes)
+            continue;
+        const statement = report.migrations.flatMap((m) => m.statements).find((s) => s.rewrites.includes(name));
+        violations.push({
+            rule: 'max-rewrite-size',
+            limit: formatBytes(limitBytes),
+            actual: formatBytes(table.size_before ?? 0),
+            subject: name,
+            message: limitBytes === 0
+                ? `${name} (${formatBytes(table.size_before ?? 0)}) was rewritten; no rewrite is allowed (max-rewrite-size 0)`
+                : `${name} (${formatBytes(table.size_before ?? 0)}) was rewritten; tables of ${formatBytes(limitBytes)} or more may not be`,
+            path: statement?.path,
+            line: statement?.line,
+        });
     }
-    if (thresholds.maxRewriteSizeBytes !== undefined && metrics) {
-        for (const [name, table] of Object.entries(metrics.tables)) {
-            // The rule (README, max-rewrite-size): only tables that existed before the run count.
-            // A table the PR creates has no production traffic to block yet; its rewrites are
-            // still listed per statement.
-            if (table.status === 'new' || !table.rewritten)
-                continue;
-            if ((table.size_before ?? 0) < thresholds.maxRewriteSizeBytes)
-                continue;
-            const statement = report.migrations.flatMap((m) => m.statements).find((s) => s.rewrites.includes(name));
-            violations.push({
-                rule: 'max-rewrite-size',
-                limit: formatBytes(thresholds.maxRewriteSizeBytes),
-                actual: formatBytes(table.size_before ?? 0),
-                subject: name,
-                message: thresholds.maxRewriteSizeBytes === 0
-                    ? `${name} (${formatBytes(table.size_before ?? 0)}) was rewritten; no rewrite is allowed (max-rewrite-size 0)`
-                    : `${name} (${formatBytes(table.size_before ?? 0)}) was rewritten; tables of ${formatBytes(thresholds.maxRewriteSizeBytes)} or more may not be`,
-                path: statement?.path,
-                line: statement?.line,
-            });
-        }
-    }
-    violations.push(...rollbackViolations(report, thresholds));
     return violations;
 }
 /** require-reversible: a down that fails or does not restore the schema; require-down: no down at all. */
@@ -47850,13 +47960,17 @@ async function connectMaintenance(server) {
     }
 }
 /** What the source server is, read on the one kind of source connection: read-only, short statements. */
-async function inspectSource(source) {
+function inspectSource(source) {
+    return onSource(source, inspectServer);
+}
+/** `fn` on a read-only connection to the source, closed after. */
+async function onSource(source, fn) {
     const client = await connect(source, {
         ...SOURCE_CONNECT_OPTIONS,
         applicationName: 'pg-rehearsal-preflight',
     });
     try {
-        return await inspectServer(client);
+        return await fn(client);
     }
     finally {
         await client.end();
@@ -48024,6 +48138,49 @@ async function dumpAndRestore(tools, source, target, options = {}) {
     // An abort that came before the copy started would never reach the listener below.
     if (signal?.aborted)
         throw new CancelledError('snapshot cancelled before copying the database');
+    // Progress is the snapshot's growth on disk: read its starting size before anything runs.
+    const size = new TargetSize(target);
+    await size.measure();
+    const { dump, restore } = spawnPipeline(tools, source, target, options.dumpArgs ?? []);
+    const progress = new RestoreProgress();
+    let dumpErr = '';
+    dump.stderr.on('data', (chunk) => (dumpErr += chunk.toString()));
+    restore.stderr.on('data', (chunk) => progress.read(chunk.toString()));
+    const started = performance.now();
+    const intervalMs = options.progressIntervalMs ?? PROGRESS_INTERVAL_MS;
+    const stopTicker = startProgressTicker(size, progress, intervalMs, started, log);
+    const onAbort = () => {
+        dump.kill('SIGTERM');
+        restore.kill('SIGTERM');
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    if (signal?.aborted)
+        onAbort(); // cancelled while we were starting: the listener never fires
+    try {
+        const [dumpCode, restoreCode] = await Promise.all([exitCode(dump), exitCode(restore)]);
+        stopTicker();
+        progress.read('\n');
+        if (signal?.aborted)
+            throw new CancelledError('snapshot cancelled while copying the database');
+        if (dumpCode !== 0) {
+            throw new errors_SetupError(`pg_dump of the source failed (exit ${dumpCode}): ${clean(dumpErr)}`);
+        }
+        if (restoreCode !== 0) {
+            throw new errors_SetupError(`pg_restore into the snapshot failed (exit ${restoreCode}): ${clean(progress.errors.join('\n'))}`);
+        }
+        if (performance.now() - started > intervalMs) {
+            progress.bytes = (await size.measure()) ?? progress.bytes;
+            log?.info(`restored ${progress.describe()} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+        }
+    }
+    finally {
+        stopTicker();
+        signal?.removeEventListener('abort', onAbort);
+        await size.close();
+    }
+}
+/** pg_dump of the source piped into pg_restore on the snapshot, each with its own libpq environment. */
+function spawnPipeline(tools, source, target, extraDumpArgs) {
     const baseEnv = { ...process.env };
     for (const key of Object.keys(baseEnv))
         if (key.startsWith('PG'))
@@ -48043,15 +48200,12 @@ async function dumpAndRestore(tools, source, target, options = {}) {
         PGOPTIONS: '-c synchronous_commit=off -c maintenance_work_mem=512MB',
         PGAPPNAME: 'pg-rehearsal-restore',
     };
-    // Progress is the snapshot's growth on disk: read its starting size before anything runs.
-    const size = new TargetSize(target);
-    await size.measure();
     const dumpArgs = [
         '--format=custom',
         '--compress=0',
         // Never wait in the source's lock queue: a table locked by someone else fails the dump.
         `--lock-wait-timeout=${SOURCE_LOCK_WAIT_MS}`,
-        ...(options.dumpArgs ?? []),
+        ...extraDumpArgs,
     ];
     const dump = (0,external_node_child_process_namespaceObject.spawn)(tools.pgDump, dumpArgs, {
         env: dumpEnv,
@@ -48071,12 +48225,10 @@ async function dumpAndRestore(tools, source, target, options = {}) {
     // Close our end in this same tick, before the event loop could read from it: the data
     // is pg_restore's alone, and pg_dump gets SIGPIPE if pg_restore dies.
     dump.stdout.destroy();
-    const progress = new RestoreProgress();
-    let dumpErr = '';
-    dump.stderr.on('data', (chunk) => (dumpErr += chunk.toString()));
-    restore.stderr.on('data', (chunk) => progress.read(chunk.toString()));
-    const started = performance.now();
-    const intervalMs = options.progressIntervalMs ?? PROGRESS_INTERVAL_MS;
+    return { dump, restore };
+}
+/** Logs a progress line every interval while the copy runs; returns the function that stops it. */
+function startProgressTicker(size, progress, intervalMs, started, log) {
     let measuring = false;
     let finished = false;
     const ticker = setInterval(() => {
@@ -48092,37 +48244,10 @@ async function dumpAndRestore(tools, source, target, options = {}) {
             log?.info(`restoring: ${progress.describe()} in ${Math.round((performance.now() - started) / 1000)} s`);
         });
     }, intervalMs);
-    const onAbort = () => {
-        dump.kill('SIGTERM');
-        restore.kill('SIGTERM');
+    return () => {
+        clearInterval(ticker);
+        finished = true;
     };
-    signal?.addEventListener('abort', onAbort, { once: true });
-    if (signal?.aborted)
-        onAbort(); // cancelled while we were starting: the listener never fires
-    try {
-        const [dumpCode, restoreCode] = await Promise.all([exitCode(dump), exitCode(restore)]);
-        clearInterval(ticker);
-        finished = true;
-        progress.read('\n');
-        if (signal?.aborted)
-            throw new CancelledError('snapshot cancelled while copying the database');
-        if (dumpCode !== 0) {
-            throw new errors_SetupError(`pg_dump of the source failed (exit ${dumpCode}): ${clean(dumpErr)}`);
-        }
-        if (restoreCode !== 0) {
-            throw new errors_SetupError(`pg_restore into the snapshot failed (exit ${restoreCode}): ${clean(progress.errors.join('\n'))}`);
-        }
-        if (performance.now() - started > intervalMs) {
-            progress.bytes = (await size.measure()) ?? progress.bytes;
-            log?.info(`restored ${progress.describe()} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-        }
-    }
-    finally {
-        clearInterval(ticker);
-        finished = true;
-        signal?.removeEventListener('abort', onAbort);
-        await size.close();
-    }
 }
 /**
  * How much the restore has written so far: the snapshot database's growth on disk since the
@@ -48285,68 +48410,9 @@ async function createSnapshot(request, admin, serverInfo, sourceInfo) {
     if (await server_databaseExists(admin, name)) {
         throw new errors_ConfigError('snapshot-name', `snapshot-name: a database named "${name}" already exists on ${describeServer(request.server)}; choose another name or drop it`);
     }
-    let strategy;
-    let reason;
-    if (request.strategy === 'existing') {
-        const golden = request.golden;
-        if (!(await server_databaseExists(admin, golden))) {
-            throw new errors_SetupError(`the golden snapshot "${golden}" does not exist on ${describeServer(request.server)}; create it first (pg-rehearsal snapshot create) or use snapshot: auto`);
-        }
-        let method;
-        try {
-            method = await copyTemplate(admin, serverInfo, golden, name, request, 'existing');
-        }
-        catch (error) {
-            throw clone_isBusyTemplate(error) ? clone_busyTemplateError(golden) : error;
-        }
-        strategy = 'existing';
-        reason = `cloned golden snapshot "${golden}" by ${method.description}`;
-    }
-    else {
-        const source = request.source;
-        let useTemplate = request.strategy === 'template';
-        reason = 'requested';
-        if (request.strategy === 'template' && !sameServer) {
-            throw new errors_ConfigError('snapshot', `snapshot: template needs the snapshot server to be the source's server; ${describeServer(request.server)} is a different server. Use snapshot: dump (or auto)`);
-        }
-        if (request.strategy === 'auto') {
-            if (!sameServer) {
-                reason =
-                    'the snapshot server is not the source server, so the database is copied with pg_dump | pg_restore';
-            }
-            else {
-                const { others, users } = await countSessions(admin, source.database);
-                if (users > 0 && request.serverDefaulted)
-                    throw busySourceError(source, users);
-                useTemplate = others === 0;
-                reason = useTemplate
-                    ? `same server and no other session on the source: ${copyMethod(serverInfo).description}`
-                    : `same server, but ${others} other session(s) are connected to the source, which a template copy cannot allow; copied with pg_dump | pg_restore`;
-            }
-        }
-        if (useTemplate) {
-            try {
-                const method = await copyTemplate(admin, serverInfo, source.database, name, request, 'template');
-                strategy = method.copyOnWrite ? 'clone' : 'template';
-            }
-            catch (error) {
-                // A session that connected to the source after our check makes CREATE DATABASE fail.
-                if (request.strategy !== 'auto' || !clone_isBusyTemplate(error))
-                    throw error;
-                const { users } = await countSessions(admin, source.database);
-                if (users > 0 && request.serverDefaulted)
-                    throw busySourceError(source, users);
-                log.info(`template copy refused (${errors_errorMessage(error)}); falling back to pg_dump | pg_restore`);
-                reason = 'a session connected to the source during the copy; fell back to pg_dump | pg_restore';
-                await dumpSnapshot(admin, serverInfo, source, name, request, sourceInfo);
-                strategy = 'dump';
-            }
-        }
-        else {
-            await dumpSnapshot(admin, serverInfo, source, name, request, sourceInfo);
-            strategy = 'dump';
-        }
-    }
+    const { strategy, reason } = request.strategy === 'existing'
+        ? await cloneGolden(request, admin, serverInfo)
+        : await copySource(request, admin, serverInfo, sourceInfo, sameServer);
     // Settings belong to the database, not its contents: no copy carries them. `existing`
     // carries the golden snapshot's (which got the source's when it was made).
     const from = request.strategy === 'existing' ? request.golden : request.source.database;
@@ -48356,17 +48422,66 @@ async function createSnapshot(request, admin, serverInfo, sourceInfo) {
     await applyDatabaseSettings(admin, name, settings, log);
     return { name, strategy, reason, seconds: (performance.now() - started) / 1000 };
 }
-/** `fn` on a read-only connection to the source, closed after. */
-async function onSource(source, fn) {
-    const client = await connect(source, {
-        ...SOURCE_CONNECT_OPTIONS,
-        applicationName: 'pg-rehearsal-preflight',
-    });
-    try {
-        return await fn(client);
+/** `existing`: a clone of the golden snapshot, which must exist and be idle. */
+async function cloneGolden(request, admin, serverInfo) {
+    const golden = request.golden;
+    if (!(await server_databaseExists(admin, golden))) {
+        throw new errors_SetupError(`the golden snapshot "${golden}" does not exist on ${describeServer(request.server)}; create it first (pg-rehearsal snapshot create) or use snapshot: auto`);
     }
-    finally {
-        await client.end();
+    let method;
+    try {
+        method = await copyTemplate(admin, serverInfo, golden, request.name, request, 'existing');
+    }
+    catch (error) {
+        throw clone_isBusyTemplate(error) ? clone_busyTemplateError(golden) : error;
+    }
+    return { strategy: 'existing', reason: `cloned golden snapshot "${golden}" by ${method.description}` };
+}
+/** auto, template or dump: a copy of the source, by template when it can be, else by pg_dump | pg_restore. */
+async function copySource(request, admin, serverInfo, sourceInfo, sameServer) {
+    const { name, log } = request;
+    const source = request.source;
+    let useTemplate = request.strategy === 'template';
+    let reason = 'requested';
+    if (request.strategy === 'template' && !sameServer) {
+        throw new errors_ConfigError('snapshot', `snapshot: template needs the snapshot server to be the source's server; ${describeServer(request.server)} is a different server. Use snapshot: dump (or auto)`);
+    }
+    if (request.strategy === 'auto') {
+        if (!sameServer) {
+            reason =
+                'the snapshot server is not the source server, so the database is copied with pg_dump | pg_restore';
+        }
+        else {
+            const { others, users } = await countSessions(admin, source.database);
+            if (users > 0 && request.serverDefaulted)
+                throw busySourceError(source, users);
+            useTemplate = others === 0;
+            reason = useTemplate
+                ? `same server and no other session on the source: ${copyMethod(serverInfo).description}`
+                : `same server, but ${others} other session(s) are connected to the source, which a template copy cannot allow; copied with pg_dump | pg_restore`;
+        }
+    }
+    if (!useTemplate) {
+        await dumpSnapshot(admin, serverInfo, source, name, request, sourceInfo);
+        return { strategy: 'dump', reason };
+    }
+    try {
+        const method = await copyTemplate(admin, serverInfo, source.database, name, request, 'template');
+        return { strategy: method.copyOnWrite ? 'clone' : 'template', reason };
+    }
+    catch (error) {
+        // A session that connected to the source after our check makes CREATE DATABASE fail.
+        if (request.strategy !== 'auto' || !clone_isBusyTemplate(error))
+            throw error;
+        const { users } = await countSessions(admin, source.database);
+        if (users > 0 && request.serverDefaulted)
+            throw busySourceError(source, users);
+        log.info(`template copy refused (${errors_errorMessage(error)}); falling back to pg_dump | pg_restore`);
+        await dumpSnapshot(admin, serverInfo, source, name, request, sourceInfo);
+        return {
+            strategy: 'dump',
+            reason: 'a session connected to the source during the copy; fell back to pg_dump | pg_restore',
+        };
     }
 }
 /**
@@ -48526,20 +48641,7 @@ async function createGoldenSnapshot(admin, server, serverInfo, sourceInfo, optio
     const { name } = options;
     safe_name_assertSafeName(name, 'name');
     const subset = (options.tables?.length ?? 0) > 0 || (options.excludeTableData?.length ?? 0) > 0;
-    if (subset && options.strategy === 'template') {
-        throw new errors_ConfigError('strategy', '--strategy template copies whole databases; --tables and --exclude-table-data need --strategy dump (or auto)');
-    }
-    if (sourceInfo.identity === serverInfo.identity && options.source.database === name) {
-        throw new errors_ConfigError('name', `--name: "${name}" is the source database itself; choose another name`);
-    }
-    if (await server_databaseExists(admin, name)) {
-        if (!options.replace) {
-            throw new errors_ConfigError('name', `--name: a database named "${name}" already exists; pass --replace to replace the snapshot, or choose another name`);
-        }
-        if (!(await metadata_readMetadata(admin, name))) {
-            throw new errors_ConfigError('name', `--name: database "${name}" is not a pg-rehearsal snapshot (no metadata in its COMMENT), so it is never replaced; choose another name`);
-        }
-    }
+    await checkGoldenRequest(admin, serverInfo, sourceInfo, options, subset);
     const dumpArgs = [
         ...(options.tables ?? []).flatMap((t) => ['--table', t]),
         ...(options.excludeTableData ?? []).flatMap((t) => ['--exclude-table-data', t]),
@@ -48582,6 +48684,24 @@ async function createGoldenSnapshot(admin, server, serverInfo, sourceInfo, optio
     finally {
         if (built)
             await snapshot_dropSnapshot(admin, serverInfo, building).catch(() => undefined);
+    }
+}
+/** What can be wrong before anything is built: a subset by template, the source itself, a name taken. */
+async function checkGoldenRequest(admin, serverInfo, sourceInfo, options, subset) {
+    const { name } = options;
+    if (subset && options.strategy === 'template') {
+        throw new errors_ConfigError('strategy', '--strategy template copies whole databases; --tables and --exclude-table-data need --strategy dump (or auto)');
+    }
+    if (sourceInfo.identity === serverInfo.identity && options.source.database === name) {
+        throw new errors_ConfigError('name', `--name: "${name}" is the source database itself; choose another name`);
+    }
+    if (await server_databaseExists(admin, name)) {
+        if (!options.replace) {
+            throw new errors_ConfigError('name', `--name: a database named "${name}" already exists; pass --replace to replace the snapshot, or choose another name`);
+        }
+        if (!(await metadata_readMetadata(admin, name))) {
+            throw new errors_ConfigError('name', `--name: database "${name}" is not a pg-rehearsal snapshot (no metadata in its COMMENT), so it is never replaced; choose another name`);
+        }
     }
 }
 /**
@@ -49138,29 +49258,20 @@ function checkSnapshotServer(config, plan, serverInfo, sourceInfo) {
 
 
 
+
 /**
  * Lock sampling for migrations run by any command (Alembic, Prisma, Flyway, ...), whose
  * sessions we do not own. An observer connection in autocommit reads `pg_locks` joined
  * with `pg_stat_activity` for every other backend on the snapshot database every
- * `intervalMs`. Its query reads only catalog views, which the migration's DDL never locks
- * exclusively, and it runs with a short lock_timeout, so it can never make a migration wait.
+ * `intervalMs`. Its query (SAMPLE_QUERY, queries/locks.ts) reads only catalog views, which
+ * the migration's DDL never locks exclusively, and it runs with a short lock_timeout, so it
+ * can never make a migration wait.
  *
  * Precision: a hold is seen from its first to its last sample, so it is measured as
  * (last - first) plus half the gap to the samples on either side (one interval while the
  * sampling keeps pace), i.e. within +/- one interval of the truth; a hold shorter than the
  * interval may be missed. The report says `lock_capture: sampled`.
  */
-const SAMPLE_QUERY = `
-SELECT l.pid, l.locktype, l.mode, l.granted, l.relation::bigint AS oid,
-       n.nspname AS schema, c.relname AS name, c.relkind::text AS kind,
-       a.query, a.application_name, a.xact_start::text AS xact_start
-  FROM pg_locks l
-  JOIN pg_stat_activity a ON a.pid = l.pid
-  LEFT JOIN pg_class c ON c.oid = l.relation
-  LEFT JOIN pg_namespace n ON n.oid = c.relnamespace
- WHERE l.pid <> pg_backend_pid()
-   AND a.application_name NOT LIKE 'pg-rehearsal-%'
-   AND ${USER_RELATION_LOCKS}`;
 class LockSampler {
     observer;
     options;
@@ -49217,6 +49328,7 @@ class LockSampler {
     record(rows, at) {
         for (const row of rows) {
             const oid = Number(row.oid);
+            const mode = parseLockMode(row.mode);
             const known = this.namesByOid.get(oid);
             // Transient relations (a rewrite's new heap) that exist neither now nor before.
             if (row.name === null && !known)
@@ -49225,7 +49337,7 @@ class LockSampler {
             if (row.name !== null)
                 this.namesByOid.set(oid, relation);
             // One hold per backend, transaction, relation and mode: locks live until the transaction ends.
-            const key = `${row.pid}:${row.xact_start ?? ''}:${oid}:${row.mode}:${row.granted}`;
+            const key = `${row.pid}:${row.xact_start ?? ''}:${oid}:${mode}:${row.granted}`;
             const hold = this.holds.get(key);
             if (hold)
                 hold.lastSeenMs = at;
@@ -49235,7 +49347,7 @@ class LockSampler {
                     kind: row.kind,
                     oid,
                     locktype: row.locktype,
-                    mode: row.mode,
+                    mode,
                     granted: row.granted,
                     firstSeenMs: at,
                     lastSeenMs: at,
@@ -51722,28 +51834,50 @@ function renderSarif(report, context = {}) {
 
 /** The terminal rendering: the verdict first, then what each file did, then the numbers. */
 function renderText(report) {
-    const lines = [];
-    const out = (line = '') => lines.push(line);
-    out(`pg-rehearsal ${report.tool.version}: ${verdict(report)}`);
+    const lines = [
+        ...verdictSection(report),
+        ...headerSection(report),
+        ...migrationsSection(report),
+        ...blockingSection(report),
+        ...trafficSection(report),
+        ...[adviceText(report), schemaChangesText(report)].flatMap((section) => section.length ? [...section, ''] : []),
+        ...sizeSection(report),
+        phasesLine(report),
+    ];
+    return `${lines.join('\n')}\n`;
+}
+function verdictSection(report) {
+    const lines = [`pg-rehearsal ${report.tool.version}: ${verdict(report)}`];
     for (const v of report.violations) {
-        out(`  x ${v.rule}: ${v.message}${v.path ? ` (${v.path}${v.line ? `:${v.line}` : ''})` : ''}`);
+        lines.push(`  x ${v.rule}: ${v.message}${v.path ? ` (${v.path}${v.line ? `:${v.line}` : ''})` : ''}`);
     }
     if (report.failure)
-        out(`  x migration failed: ${formatFailure(report.failure)}`);
+        lines.push(`  x migration failed: ${formatFailure(report.failure)}`);
     if (report.failure?.hint)
-        out(`    hint: ${report.failure.hint}`);
-    out();
+        lines.push(`    hint: ${report.failure.hint}`);
+    lines.push('');
+    return lines;
+}
+/** The snapshot, the server and how locks were captured. */
+function headerSection(report) {
+    const lines = [];
     const snap = report.snapshot;
     if (snap) {
         const size = snap.size_bytes !== null ? `, ${formatBytes(snap.size_bytes)}` : '';
-        out(`Snapshot   ${snap.name} on ${snap.server.host}:${snap.server.port} (${snap.strategy}, ${snap.seconds.toFixed(2)} s${size})`);
-        out(`           ${snap.reason}${snap.kept ? '; kept' : '; dropped after the run'}`);
+        lines.push(`Snapshot   ${snap.name} on ${snap.server.host}:${snap.server.port} (${snap.strategy}, ${snap.seconds.toFixed(2)} s${size})`);
+        lines.push(`           ${snap.reason}${snap.kept ? '; kept' : '; dropped after the run'}`);
     }
     if (report.server)
-        out(`Server     PostgreSQL ${report.server.version}`);
-    out(`Locks      ${describeLockCapture(report)}`);
-    out();
-    out(`Migrations (${report.migrations.length} file(s), ${formatDuration(report.phases_ms.migrate)})`);
+        lines.push(`Server     PostgreSQL ${report.server.version}`);
+    lines.push(`Locks      ${describeLockCapture(report)}`);
+    lines.push('');
+    return lines;
+}
+/** One line per file, then one per statement with its blocking locks, rewrites and error. */
+function migrationsSection(report) {
+    const lines = [
+        `Migrations (${report.migrations.length} file(s), ${formatDuration(report.phases_ms.migrate)})`,
+    ];
     for (const migration of report.migrations) {
         const mark = migration.status === 'applied' ? 'ok ' : migration.status === 'failed' ? 'ERR' : ' - ';
         const worst = worstLock(report, migration);
@@ -51753,10 +51887,10 @@ function renderText(report) {
             worst ? `${worst.mode_name} on ${worst.relation} for ${formatDuration(worst.held_ms)}` : undefined,
             rewrites.length ? `rewrote ${rewrites.join(', ')}` : undefined,
         ].filter(Boolean);
-        out(`  ${mark} ${migration.path}  ${facts.join('  |  ')}`);
+        lines.push(`  ${mark} ${migration.path}  ${facts.join('  |  ')}`);
         const wayBack = wayBackText(migration);
         if (wayBack)
-            out(`      ${wayBack}`);
+            lines.push(`      ${wayBack}`);
         for (const s of migration.statements) {
             const locks = strongestPerRelation(s.locks.filter((l) => l.blocks !== 'none' && l.relation_kind !== 'index')).map((l) => `${l.mode_name} ${l.relation}`);
             const detail = [
@@ -51766,56 +51900,64 @@ function renderText(report) {
             ]
                 .filter(Boolean)
                 .join('; ');
-            out(`      ${statementPlace(s).padStart(4)}  ${formatDuration(s.duration_ms).padStart(9)}  ${truncate(s.sql, 70)}${detail ? `  [${detail}]` : ''}`);
+            lines.push(`      ${statementPlace(s).padStart(4)}  ${formatDuration(s.duration_ms).padStart(9)}  ${truncate(s.sql, 70)}${detail ? `  [${detail}]` : ''}`);
         }
     }
-    out();
+    lines.push('');
+    return lines;
+}
+function blockingSection(report) {
     const blocking = blockingLocks(report);
-    if (blocking.length) {
-        out('Blocking locks (held until the end of their transaction)');
-        for (const l of blocking) {
-            out(`  ${l.relation.padEnd(28)} ${l.mode_name.padEnd(22)} ${formatDuration(l.held_ms).padStart(9)}  blocks ${l.blocks.padEnd(12)} ${statementLocation(l.statement)}`);
-        }
-        out();
-    }
-    if (report.traffic) {
-        out(`Probe traffic (a read and a write per table every ${report.traffic.interval_ms} ms)`);
-        for (const [table, t] of Object.entries(report.traffic.tables)) {
-            const queue = report.traffic.lock_queue[table]?.outcome ?? '-';
-            out(`  ${table.padEnd(28)} reads blocked ${t.reads.blocked}/${t.reads.probes} (max ${formatDuration(t.reads.max_wait_ms)})  writes blocked ${t.writes.blocked}/${t.writes.probes} (max ${formatDuration(t.writes.max_wait_ms)})  behind a long reader: ${queue}`);
-        }
-        out();
-    }
-    for (const section of [adviceText(report), schemaChangesText(report)]) {
-        if (!section.length)
-            continue;
-        for (const line of section)
-            out(line);
-        out();
-    }
+    if (!blocking.length)
+        return [];
+    return [
+        'Blocking locks (held until the end of their transaction)',
+        ...blocking.map((l) => `  ${l.relation.padEnd(28)} ${l.mode_name.padEnd(22)} ${formatDuration(l.held_ms).padStart(9)}  blocks ${l.blocks.padEnd(12)} ${statementLocation(l.statement)}`),
+        '',
+    ];
+}
+function trafficSection(report) {
+    const traffic = report.traffic;
+    if (!traffic)
+        return [];
+    return [
+        `Probe traffic (a read and a write per table every ${traffic.interval_ms} ms)`,
+        ...Object.entries(traffic.tables).map(([table, t]) => {
+            const queue = traffic.lock_queue[table]?.outcome ?? '-';
+            return `  ${table.padEnd(28)} reads blocked ${t.reads.blocked}/${t.reads.probes} (max ${formatDuration(t.reads.max_wait_ms)})  writes blocked ${t.writes.blocked}/${t.writes.probes} (max ${formatDuration(t.writes.max_wait_ms)})  behind a long reader: ${queue}`;
+        }),
+        '',
+    ];
+}
+/** The database's size, then every table and index that changed. */
+function sizeSection(report) {
     const metrics = report.metrics;
-    if (metrics) {
-        const after = metrics.total_db_size_after;
-        out(`Size       database ${formatBytes(metrics.total_db_size_before ?? 0)}${after !== null ? ` -> ${formatBytes(after)} (${formatSignedBytes(metrics.total_db_size_delta ?? 0)})` : ''}`);
-        const relations = [
-            ...Object.entries(metrics.tables).map(([name, m]) => ({ name, kind: 'table', m })),
-            ...Object.entries(metrics.indexes).map(([name, m]) => ({ name, kind: 'index', m })),
-        ].filter((r) => r.m.status !== 'unchanged');
-        for (const { name, kind, m } of relations) {
-            const own = ownSize(kind, m);
-            const sizes = m.status === 'new'
-                ? formatBytes(own.after ?? 0)
-                : m.status === 'dropped'
-                    ? `was ${formatBytes(own.before ?? 0)}`
-                    : `${formatBytes(own.before ?? 0)} -> ${formatBytes(own.after ?? 0)} (${formatSignedBytes(own.delta)})`;
-            const rows = m.rows_after !== null ? `  ~${m.rows_after.toLocaleString('en-US')} rows` : '';
-            out(`  ${kind.padEnd(5)} ${name.padEnd(32)} ${m.status.padEnd(9)} ${m.rewritten ? 'REWRITTEN ' : ''}${sizes}${indexesAndTotal(kind, m)}${kind === 'table' ? rows : ''}`);
-        }
-        out();
+    if (!metrics)
+        return [];
+    const after = metrics.total_db_size_after;
+    const lines = [
+        `Size       database ${formatBytes(metrics.total_db_size_before ?? 0)}${after !== null ? ` -> ${formatBytes(after)} (${formatSignedBytes(metrics.total_db_size_delta ?? 0)})` : ''}`,
+    ];
+    const relations = [
+        ...Object.entries(metrics.tables).map(([name, m]) => ({ name, kind: 'table', m })),
+        ...Object.entries(metrics.indexes).map(([name, m]) => ({ name, kind: 'index', m })),
+    ].filter((r) => r.m.status !== 'unchanged');
+    for (const { name, kind, m } of relations) {
+        const own = ownSize(kind, m);
+        const sizes = m.status === 'new'
+            ? formatBytes(own.after ?? 0)
+            : m.status === 'dropped'
+                ? `was ${formatBytes(own.before ?? 0)}`
+                : `${formatBytes(own.before ?? 0)} -> ${formatBytes(own.after ?? 0)} (${formatSignedBytes(own.delta)})`;
+        const rows = m.rows_after !== null ? `  ~${m.rows_after.toLocaleString('en-US')} rows` : '';
+        lines.push(`  ${kind.padEnd(5)} ${name.padEnd(32)} ${m.status.padEnd(9)} ${m.rewritten ? 'REWRITTEN ' : ''}${sizes}${indexesAndTotal(kind, m)}${kind === 'table' ? rows : ''}`);
     }
+    lines.push('');
+    return lines;
+}
+function phasesLine(report) {
     const p = report.phases_ms;
-    out(`Phases     snapshot ${formatDuration(p.snapshot)}, catalog ${formatDuration(p.catalog_before)} + ${formatDuration(p.catalog_after)}, migrations ${formatDuration(p.migrate)}, cleanup ${formatDuration(p.cleanup)}`);
-    return `${lines.join('\n')}\n`;
+    return `Phases     snapshot ${formatDuration(p.snapshot)}, catalog ${formatDuration(p.catalog_before)} + ${formatDuration(p.catalog_after)}, migrations ${formatDuration(p.migrate)}, cleanup ${formatDuration(p.cleanup)}`;
 }
 function truncate(text, max) {
     return text.length > max ? `${text.slice(0, max - 1)}…` : text;

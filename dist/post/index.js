@@ -38241,14 +38241,6 @@ function getIDToken(aud) {
  */
 
 //# sourceMappingURL=core.js.map
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
-;// CONCATENATED MODULE: external "node:os"
-const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
-var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_namespaceObject);
-;// CONCATENATED MODULE: external "node:path"
-const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
-var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_namespaceObject);
 // EXTERNAL MODULE: ./node_modules/pg/lib/index.js
 var lib = __nccwpck_require__(3273);
 ;// CONCATENATED MODULE: ./node_modules/pg/esm/index.mjs
@@ -38273,6 +38265,14 @@ const defaults = lib.defaults
 // Re-export the default
 /* harmony default export */ const esm = (lib);
 
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+;// CONCATENATED MODULE: external "node:os"
+const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_namespaceObject);
+;// CONCATENATED MODULE: external "node:path"
+const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
+var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_namespaceObject);
 ;// CONCATENATED MODULE: ./src/engine/errors.ts
 /** A value the user gave is invalid. `option` is the input/flag name, e.g. `max-duration`. */
 class errors_ConfigError extends Error {
@@ -38322,9 +38322,87 @@ function errors_errorMessage(error) {
     return String(error);
 }
 
+;// CONCATENATED MODULE: ./src/engine/connection-tls.ts
+/**
+ * TLS for connections, as libpq does it: the sslmode and certificate settings from the URL's
+ * parameters or the PGSSL* variables, and the TLS options of each connection attempt
+ * (`allow` and `prefer` try two kinds of connection). Apart from connection.ts so the
+ * connection code reads without the certificate handling.
+ */
+
+
+
+
+const SSL_MODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'];
+function connection_tls_tlsSettings(info, env = process.env) {
+    const pick = (param, variable) => info.params[param] || (variable && env[variable]) || undefined;
+    const mode = pick('sslmode', 'PGSSLMODE');
+    if (mode !== undefined && !SSL_MODES.includes(mode)) {
+        throw new errors_ConfigError(undefined, `sslmode "${mode}" is not a libpq sslmode; use one of ${SSL_MODES.join(', ')}`);
+    }
+    return {
+        mode: mode,
+        rootcert: pick('sslrootcert', 'PGSSLROOTCERT'),
+        cert: pick('sslcert', 'PGSSLCERT'),
+        key: pick('sslkey', 'PGSSLKEY'),
+        password: pick('sslpassword'),
+    };
+}
+/** A certificate path as a child process in another directory must see it. */
+function connection_tls_absoluteCertPath(file) {
+    return file === 'system' ? file : path.resolve(file);
+}
+function readCertFile(file, what, setting) {
+    try {
+        return (0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8');
+    }
+    catch (error) {
+        throw new errors_SetupError(`cannot read the ${what} ${file} (${setting}): ${error.message}; give a readable file`);
+    }
+}
+/**
+ * The TLS options of each connection attempt, in order, following libpq: `disable` none,
+ * `allow` plain then TLS, `prefer` (the default) TLS then plain, `require` TLS without
+ * checking the certificate (unless a root certificate is given: then as verify-ca),
+ * `verify-ca` the chain against sslrootcert, `verify-full` the chain and the host name.
+ * A Unix socket never uses TLS.
+ */
+function sslAttempts(info) {
+    const tls = connection_tls_tlsSettings(info);
+    const mode = tls.mode ?? 'prefer';
+    if (mode === 'disable' || info.host.startsWith('/'))
+        return [false];
+    const options = {};
+    if (tls.cert)
+        options.cert = readCertFile(tls.cert, 'client certificate', 'sslcert');
+    if (tls.key)
+        options.key = readCertFile(tls.key, 'client key', 'sslkey');
+    if (tls.password)
+        options.passphrase = tls.password;
+    const verify = mode === 'verify-ca' || mode === 'verify-full' || (mode === 'require' && !!tls.rootcert);
+    if (!verify) {
+        const encrypted = { ...options, rejectUnauthorized: false };
+        if (mode === 'allow')
+            return [false, encrypted];
+        return mode === 'prefer' ? [encrypted, false] : [encrypted];
+    }
+    const rootcert = tls.rootcert ?? defaultRootCert();
+    // `system`: the operating system's trusted roots (libpq 16+), which is Node's default too.
+    if (rootcert !== 'system')
+        options.ca = readCertFile(rootcert, 'root certificate', 'sslrootcert');
+    if (mode !== 'verify-full')
+        options.checkServerIdentity = () => undefined;
+    return [{ ...options, rejectUnauthorized: true }];
+}
+/** libpq's default root certificate, ~/.postgresql/root.crt, required by verify-ca/verify-full. */
+function defaultRootCert() {
+    const file = external_node_path_default().join(external_node_os_default().homedir(), '.postgresql', 'root.crt');
+    if ((0,external_node_fs_namespaceObject.existsSync)(file))
+        return file;
+    throw new errors_SetupError(`sslmode verify-ca/verify-full needs the CA that signed the server's certificate: set sslrootcert=/path/ca.crt in the URL or PGSSLROOTCERT (or sslrootcert=system for the system's trusted roots); ${file} does not exist`);
+}
+
 ;// CONCATENATED MODULE: ./src/engine/connection.ts
-
-
 
 
 
@@ -38490,73 +38568,6 @@ function connection_libpqEnvironment(info) {
     if (tls.key)
         env.PGSSLKEY = absoluteCertPath(tls.key);
     return env;
-}
-const SSL_MODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'];
-function tlsSettings(info, env = process.env) {
-    const pick = (param, variable) => info.params[param] || (variable && env[variable]) || undefined;
-    const mode = pick('sslmode', 'PGSSLMODE');
-    if (mode !== undefined && !SSL_MODES.includes(mode)) {
-        throw new errors_ConfigError(undefined, `sslmode "${mode}" is not a libpq sslmode; use one of ${SSL_MODES.join(', ')}`);
-    }
-    return {
-        mode: mode,
-        rootcert: pick('sslrootcert', 'PGSSLROOTCERT'),
-        cert: pick('sslcert', 'PGSSLCERT'),
-        key: pick('sslkey', 'PGSSLKEY'),
-        password: pick('sslpassword'),
-    };
-}
-function absoluteCertPath(file) {
-    return file === 'system' ? file : path.resolve(file);
-}
-function readCertFile(file, what, setting) {
-    try {
-        return (0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8');
-    }
-    catch (error) {
-        throw new errors_SetupError(`cannot read the ${what} ${file} (${setting}): ${error.message}; give a readable file`);
-    }
-}
-/**
- * The TLS options of each connection attempt, in order, following libpq: `disable` none,
- * `allow` plain then TLS, `prefer` (the default) TLS then plain, `require` TLS without
- * checking the certificate (unless a root certificate is given: then as verify-ca),
- * `verify-ca` the chain against sslrootcert, `verify-full` the chain and the host name.
- * A Unix socket never uses TLS.
- */
-function sslAttempts(info) {
-    const tls = tlsSettings(info);
-    const mode = tls.mode ?? 'prefer';
-    if (mode === 'disable' || info.host.startsWith('/'))
-        return [false];
-    const options = {};
-    if (tls.cert)
-        options.cert = readCertFile(tls.cert, 'client certificate', 'sslcert');
-    if (tls.key)
-        options.key = readCertFile(tls.key, 'client key', 'sslkey');
-    if (tls.password)
-        options.passphrase = tls.password;
-    const verify = mode === 'verify-ca' || mode === 'verify-full' || (mode === 'require' && !!tls.rootcert);
-    if (!verify) {
-        const encrypted = { ...options, rejectUnauthorized: false };
-        if (mode === 'allow')
-            return [false, encrypted];
-        return mode === 'prefer' ? [encrypted, false] : [encrypted];
-    }
-    const rootcert = tls.rootcert ?? defaultRootCert();
-    // `system`: the operating system's trusted roots (libpq 16+), which is Node's default too.
-    if (rootcert !== 'system')
-        options.ca = readCertFile(rootcert, 'root certificate', 'sslrootcert');
-    if (mode !== 'verify-full')
-        options.checkServerIdentity = () => undefined;
-    return [{ ...options, rejectUnauthorized: true }];
-}
-/** libpq's default root certificate, ~/.postgresql/root.crt, required by verify-ca/verify-full. */
-function defaultRootCert() {
-    const file = external_node_path_default().join(external_node_os_default().homedir(), '.postgresql', 'root.crt');
-    if ((0,external_node_fs_namespaceObject.existsSync)(file))
-        return file;
-    throw new errors_SetupError(`sslmode verify-ca/verify-full needs the CA that signed the server's certificate: set sslrootcert=/path/ca.crt in the URL or PGSSLROOTCERT (or sslrootcert=system for the system's trusted roots); ${file} does not exist`);
 }
 function clientConfig(info, options = {}, ssl = sslAttempts(info)[0]) {
     const settings = [];
@@ -38858,6 +38869,49 @@ async function dump_dumpAndRestore(tools, source, target, options = {}) {
     // An abort that came before the copy started would never reach the listener below.
     if (signal?.aborted)
         throw new CancelledError('snapshot cancelled before copying the database');
+    // Progress is the snapshot's growth on disk: read its starting size before anything runs.
+    const size = new TargetSize(target);
+    await size.measure();
+    const { dump, restore } = spawnPipeline(tools, source, target, options.dumpArgs ?? []);
+    const progress = new RestoreProgress();
+    let dumpErr = '';
+    dump.stderr.on('data', (chunk) => (dumpErr += chunk.toString()));
+    restore.stderr.on('data', (chunk) => progress.read(chunk.toString()));
+    const started = performance.now();
+    const intervalMs = options.progressIntervalMs ?? PROGRESS_INTERVAL_MS;
+    const stopTicker = startProgressTicker(size, progress, intervalMs, started, log);
+    const onAbort = () => {
+        dump.kill('SIGTERM');
+        restore.kill('SIGTERM');
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    if (signal?.aborted)
+        onAbort(); // cancelled while we were starting: the listener never fires
+    try {
+        const [dumpCode, restoreCode] = await Promise.all([exitCode(dump), exitCode(restore)]);
+        stopTicker();
+        progress.read('\n');
+        if (signal?.aborted)
+            throw new CancelledError('snapshot cancelled while copying the database');
+        if (dumpCode !== 0) {
+            throw new SetupError(`pg_dump of the source failed (exit ${dumpCode}): ${clean(dumpErr)}`);
+        }
+        if (restoreCode !== 0) {
+            throw new SetupError(`pg_restore into the snapshot failed (exit ${restoreCode}): ${clean(progress.errors.join('\n'))}`);
+        }
+        if (performance.now() - started > intervalMs) {
+            progress.bytes = (await size.measure()) ?? progress.bytes;
+            log?.info(`restored ${progress.describe()} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+        }
+    }
+    finally {
+        stopTicker();
+        signal?.removeEventListener('abort', onAbort);
+        await size.close();
+    }
+}
+/** pg_dump of the source piped into pg_restore on the snapshot, each with its own libpq environment. */
+function spawnPipeline(tools, source, target, extraDumpArgs) {
     const baseEnv = { ...process.env };
     for (const key of Object.keys(baseEnv))
         if (key.startsWith('PG'))
@@ -38877,15 +38931,12 @@ async function dump_dumpAndRestore(tools, source, target, options = {}) {
         PGOPTIONS: '-c synchronous_commit=off -c maintenance_work_mem=512MB',
         PGAPPNAME: 'pg-rehearsal-restore',
     };
-    // Progress is the snapshot's growth on disk: read its starting size before anything runs.
-    const size = new TargetSize(target);
-    await size.measure();
     const dumpArgs = [
         '--format=custom',
         '--compress=0',
         // Never wait in the source's lock queue: a table locked by someone else fails the dump.
         `--lock-wait-timeout=${SOURCE_LOCK_WAIT_MS}`,
-        ...(options.dumpArgs ?? []),
+        ...extraDumpArgs,
     ];
     const dump = spawn(tools.pgDump, dumpArgs, {
         env: dumpEnv,
@@ -38905,12 +38956,10 @@ async function dump_dumpAndRestore(tools, source, target, options = {}) {
     // Close our end in this same tick, before the event loop could read from it: the data
     // is pg_restore's alone, and pg_dump gets SIGPIPE if pg_restore dies.
     dump.stdout.destroy();
-    const progress = new RestoreProgress();
-    let dumpErr = '';
-    dump.stderr.on('data', (chunk) => (dumpErr += chunk.toString()));
-    restore.stderr.on('data', (chunk) => progress.read(chunk.toString()));
-    const started = performance.now();
-    const intervalMs = options.progressIntervalMs ?? PROGRESS_INTERVAL_MS;
+    return { dump, restore };
+}
+/** Logs a progress line every interval while the copy runs; returns the function that stops it. */
+function startProgressTicker(size, progress, intervalMs, started, log) {
     let measuring = false;
     let finished = false;
     const ticker = setInterval(() => {
@@ -38926,37 +38975,10 @@ async function dump_dumpAndRestore(tools, source, target, options = {}) {
             log?.info(`restoring: ${progress.describe()} in ${Math.round((performance.now() - started) / 1000)} s`);
         });
     }, intervalMs);
-    const onAbort = () => {
-        dump.kill('SIGTERM');
-        restore.kill('SIGTERM');
+    return () => {
+        clearInterval(ticker);
+        finished = true;
     };
-    signal?.addEventListener('abort', onAbort, { once: true });
-    if (signal?.aborted)
-        onAbort(); // cancelled while we were starting: the listener never fires
-    try {
-        const [dumpCode, restoreCode] = await Promise.all([exitCode(dump), exitCode(restore)]);
-        clearInterval(ticker);
-        finished = true;
-        progress.read('\n');
-        if (signal?.aborted)
-            throw new CancelledError('snapshot cancelled while copying the database');
-        if (dumpCode !== 0) {
-            throw new SetupError(`pg_dump of the source failed (exit ${dumpCode}): ${clean(dumpErr)}`);
-        }
-        if (restoreCode !== 0) {
-            throw new SetupError(`pg_restore into the snapshot failed (exit ${restoreCode}): ${clean(progress.errors.join('\n'))}`);
-        }
-        if (performance.now() - started > intervalMs) {
-            progress.bytes = (await size.measure()) ?? progress.bytes;
-            log?.info(`restored ${progress.describe()} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-        }
-    }
-    finally {
-        clearInterval(ticker);
-        finished = true;
-        signal?.removeEventListener('abort', onAbort);
-        await size.close();
-    }
 }
 /**
  * How much the restore has written so far: the snapshot database's growth on disk since the
@@ -39213,13 +39235,17 @@ async function server_connectMaintenance(server) {
     }
 }
 /** What the source server is, read on the one kind of source connection: read-only, short statements. */
-async function inspectSource(source) {
+function inspectSource(source) {
+    return server_onSource(source, inspectServer);
+}
+/** `fn` on a read-only connection to the source, closed after. */
+async function server_onSource(source, fn) {
     const client = await connect(source, {
         ...SOURCE_CONNECT_OPTIONS,
         applicationName: 'pg-rehearsal-preflight',
     });
     try {
-        return await inspectServer(client);
+        return await fn(client);
     }
     finally {
         await client.end();
@@ -39250,68 +39276,9 @@ async function createSnapshot(request, admin, serverInfo, sourceInfo) {
     if (await databaseExists(admin, name)) {
         throw new ConfigError('snapshot-name', `snapshot-name: a database named "${name}" already exists on ${describeServer(request.server)}; choose another name or drop it`);
     }
-    let strategy;
-    let reason;
-    if (request.strategy === 'existing') {
-        const golden = request.golden;
-        if (!(await databaseExists(admin, golden))) {
-            throw new SetupError(`the golden snapshot "${golden}" does not exist on ${describeServer(request.server)}; create it first (pg-rehearsal snapshot create) or use snapshot: auto`);
-        }
-        let method;
-        try {
-            method = await copyTemplate(admin, serverInfo, golden, name, request, 'existing');
-        }
-        catch (error) {
-            throw isBusyTemplate(error) ? busyTemplateError(golden) : error;
-        }
-        strategy = 'existing';
-        reason = `cloned golden snapshot "${golden}" by ${method.description}`;
-    }
-    else {
-        const source = request.source;
-        let useTemplate = request.strategy === 'template';
-        reason = 'requested';
-        if (request.strategy === 'template' && !sameServer) {
-            throw new ConfigError('snapshot', `snapshot: template needs the snapshot server to be the source's server; ${describeServer(request.server)} is a different server. Use snapshot: dump (or auto)`);
-        }
-        if (request.strategy === 'auto') {
-            if (!sameServer) {
-                reason =
-                    'the snapshot server is not the source server, so the database is copied with pg_dump | pg_restore';
-            }
-            else {
-                const { others, users } = await countSessions(admin, source.database);
-                if (users > 0 && request.serverDefaulted)
-                    throw busySourceError(source, users);
-                useTemplate = others === 0;
-                reason = useTemplate
-                    ? `same server and no other session on the source: ${copyMethod(serverInfo).description}`
-                    : `same server, but ${others} other session(s) are connected to the source, which a template copy cannot allow; copied with pg_dump | pg_restore`;
-            }
-        }
-        if (useTemplate) {
-            try {
-                const method = await copyTemplate(admin, serverInfo, source.database, name, request, 'template');
-                strategy = method.copyOnWrite ? 'clone' : 'template';
-            }
-            catch (error) {
-                // A session that connected to the source after our check makes CREATE DATABASE fail.
-                if (request.strategy !== 'auto' || !isBusyTemplate(error))
-                    throw error;
-                const { users } = await countSessions(admin, source.database);
-                if (users > 0 && request.serverDefaulted)
-                    throw busySourceError(source, users);
-                log.info(`template copy refused (${errorMessage(error)}); falling back to pg_dump | pg_restore`);
-                reason = 'a session connected to the source during the copy; fell back to pg_dump | pg_restore';
-                await dumpSnapshot(admin, serverInfo, source, name, request, sourceInfo);
-                strategy = 'dump';
-            }
-        }
-        else {
-            await dumpSnapshot(admin, serverInfo, source, name, request, sourceInfo);
-            strategy = 'dump';
-        }
-    }
+    const { strategy, reason } = request.strategy === 'existing'
+        ? await cloneGolden(request, admin, serverInfo)
+        : await copySource(request, admin, serverInfo, sourceInfo, sameServer);
     // Settings belong to the database, not its contents: no copy carries them. `existing`
     // carries the golden snapshot's (which got the source's when it was made).
     const from = request.strategy === 'existing' ? request.golden : request.source.database;
@@ -39321,17 +39288,66 @@ async function createSnapshot(request, admin, serverInfo, sourceInfo) {
     await applyDatabaseSettings(admin, name, settings, log);
     return { name, strategy, reason, seconds: (performance.now() - started) / 1000 };
 }
-/** `fn` on a read-only connection to the source, closed after. */
-async function onSource(source, fn) {
-    const client = await connect(source, {
-        ...SOURCE_CONNECT_OPTIONS,
-        applicationName: 'pg-rehearsal-preflight',
-    });
-    try {
-        return await fn(client);
+/** `existing`: a clone of the golden snapshot, which must exist and be idle. */
+async function cloneGolden(request, admin, serverInfo) {
+    const golden = request.golden;
+    if (!(await databaseExists(admin, golden))) {
+        throw new SetupError(`the golden snapshot "${golden}" does not exist on ${describeServer(request.server)}; create it first (pg-rehearsal snapshot create) or use snapshot: auto`);
     }
-    finally {
-        await client.end();
+    let method;
+    try {
+        method = await copyTemplate(admin, serverInfo, golden, request.name, request, 'existing');
+    }
+    catch (error) {
+        throw isBusyTemplate(error) ? busyTemplateError(golden) : error;
+    }
+    return { strategy: 'existing', reason: `cloned golden snapshot "${golden}" by ${method.description}` };
+}
+/** auto, template or dump: a copy of the source, by template when it can be, else by pg_dump | pg_restore. */
+async function copySource(request, admin, serverInfo, sourceInfo, sameServer) {
+    const { name, log } = request;
+    const source = request.source;
+    let useTemplate = request.strategy === 'template';
+    let reason = 'requested';
+    if (request.strategy === 'template' && !sameServer) {
+        throw new ConfigError('snapshot', `snapshot: template needs the snapshot server to be the source's server; ${describeServer(request.server)} is a different server. Use snapshot: dump (or auto)`);
+    }
+    if (request.strategy === 'auto') {
+        if (!sameServer) {
+            reason =
+                'the snapshot server is not the source server, so the database is copied with pg_dump | pg_restore';
+        }
+        else {
+            const { others, users } = await countSessions(admin, source.database);
+            if (users > 0 && request.serverDefaulted)
+                throw busySourceError(source, users);
+            useTemplate = others === 0;
+            reason = useTemplate
+                ? `same server and no other session on the source: ${copyMethod(serverInfo).description}`
+                : `same server, but ${others} other session(s) are connected to the source, which a template copy cannot allow; copied with pg_dump | pg_restore`;
+        }
+    }
+    if (!useTemplate) {
+        await dumpSnapshot(admin, serverInfo, source, name, request, sourceInfo);
+        return { strategy: 'dump', reason };
+    }
+    try {
+        const method = await copyTemplate(admin, serverInfo, source.database, name, request, 'template');
+        return { strategy: method.copyOnWrite ? 'clone' : 'template', reason };
+    }
+    catch (error) {
+        // A session that connected to the source after our check makes CREATE DATABASE fail.
+        if (request.strategy !== 'auto' || !isBusyTemplate(error))
+            throw error;
+        const { users } = await countSessions(admin, source.database);
+        if (users > 0 && request.serverDefaulted)
+            throw busySourceError(source, users);
+        log.info(`template copy refused (${errorMessage(error)}); falling back to pg_dump | pg_restore`);
+        await dumpSnapshot(admin, serverInfo, source, name, request, sourceInfo);
+        return {
+            strategy: 'dump',
+            reason: 'a session connected to the source during the copy; fell back to pg_dump | pg_restore',
+        };
     }
 }
 /**

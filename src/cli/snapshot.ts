@@ -162,44 +162,8 @@ async function subcommandBody(
   const { admin, serverInfo, close } = await openSnapshotServer(server);
   try {
     switch (subcommand) {
-      case 'create': {
-        if (positionals.length)
-          throw new ConfigError(
-            undefined,
-            `unexpected argument "${positionals[0]}"; give the name with --name`,
-          );
-        const source = parseConnectionUrl(
-          required(options, 'source-url', 'the database to snapshot (it is only read)'),
-          'source-url',
-          '--source-url',
-        );
-        const name = required(options, 'name', 'the name of the snapshot database');
-        const strategy = text(options, 'strategy') ?? 'auto';
-        if (strategy !== 'auto' && strategy !== 'template' && strategy !== 'dump') {
-          throw new ConfigError(
-            'strategy',
-            `--strategy: "${strategy}" is not a strategy; use auto, template or dump`,
-          );
-        }
-        const sourceInfo = await inspectSource(source);
-        const made = await createGoldenSnapshot(admin, server, serverInfo, sourceInfo, {
-          source,
-          name,
-          strategy,
-          tables: splitRepeated(options.tables),
-          excludeTableData: splitRepeated(options['exclude-table-data']),
-          replace: options.replace === true,
-          pgBinDir: text(options, 'pg-bin-dir'),
-          log,
-          signal,
-        });
-        stdout.write(
-          format(options) === 'json'
-            ? `${JSON.stringify({ name: made.name, ...made.metadata, reason: made.reason, seconds: made.seconds }, null, 2)}\n`
-            : `created snapshot "${made.name}" (${made.metadata.strategy}, ${formatBytes(made.metadata.size_bytes ?? 0)}) in ${made.seconds.toFixed(2)} s\n`,
-        );
-        return 0;
-      }
+      case 'create':
+        return await createCommand(options, positionals, { admin, server, serverInfo, log, signal, stdout });
       case 'list': {
         const snapshots = await listSnapshots(admin);
         if (format(options) === 'json') stdout.write(`${JSON.stringify(snapshots, null, 2)}\n`);
@@ -246,4 +210,57 @@ async function subcommandBody(
   } finally {
     await close();
   }
+}
+
+type ServerSession = Awaited<ReturnType<typeof openSnapshotServer>>;
+
+interface CreateContext {
+  admin: ServerSession['admin'];
+  server: ConnectionInfo;
+  serverInfo: ServerSession['serverInfo'];
+  log: ReturnType<typeof redactingLogger>;
+  signal: AbortSignal;
+  stdout: { write: (output: string) => unknown };
+}
+
+/** `snapshot create`: the options checked, the source inspected, the golden snapshot made. */
+async function createCommand(
+  options: Options,
+  positionals: string[],
+  context: CreateContext,
+): Promise<number> {
+  const { admin, server, serverInfo, log, signal, stdout } = context;
+  if (positionals.length)
+    throw new ConfigError(undefined, `unexpected argument "${positionals[0]}"; give the name with --name`);
+  const source = parseConnectionUrl(
+    required(options, 'source-url', 'the database to snapshot (it is only read)'),
+    'source-url',
+    '--source-url',
+  );
+  const name = required(options, 'name', 'the name of the snapshot database');
+  const strategy = text(options, 'strategy') ?? 'auto';
+  if (strategy !== 'auto' && strategy !== 'template' && strategy !== 'dump') {
+    throw new ConfigError(
+      'strategy',
+      `--strategy: "${strategy}" is not a strategy; use auto, template or dump`,
+    );
+  }
+  const sourceInfo = await inspectSource(source);
+  const made = await createGoldenSnapshot(admin, server, serverInfo, sourceInfo, {
+    source,
+    name,
+    strategy,
+    tables: splitRepeated(options.tables),
+    excludeTableData: splitRepeated(options['exclude-table-data']),
+    replace: options.replace === true,
+    pgBinDir: text(options, 'pg-bin-dir'),
+    log,
+    signal,
+  });
+  stdout.write(
+    format(options) === 'json'
+      ? `${JSON.stringify({ name: made.name, ...made.metadata, reason: made.reason, seconds: made.seconds }, null, 2)}\n`
+      : `created snapshot "${made.name}" (${made.metadata.strategy}, ${formatBytes(made.metadata.size_bytes ?? 0)}) in ${made.seconds.toFixed(2)} s\n`,
+  );
+  return 0;
 }

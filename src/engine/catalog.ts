@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { IndexMetrics, RelationMetrics, RelationStatus } from './report.js';
+import { CATALOG_QUERY } from './queries/catalog.js';
 import type { SchemaFingerprint } from './schema.js';
 
 /**
@@ -32,31 +33,6 @@ export interface CatalogSnapshot {
   /** The schema's definitions, when metrics are on (schema.ts): the source of schema_changes. */
   schema?: SchemaFingerprint;
 }
-
-const CATALOG_QUERY = `
-SELECT pg_database_size(current_database())::bigint AS database_bytes,
-       coalesce(json_agg(json_build_object(
-         'oid', c.oid::bigint,
-         'schema', n.nspname,
-         'name', c.relname,
-         'kind', c.relkind::text,
-         'filenode', pg_relation_filenode(c.oid),
-         'bytes', CASE WHEN c.relkind IN ('r', 'p', 'm') THEN pg_total_relation_size(c.oid)
-                       ELSE pg_relation_size(c.oid) END,
-         'table_bytes', CASE WHEN c.relkind IN ('r', 'p', 'm') THEN pg_table_size(c.oid) END,
-         'index_bytes', CASE WHEN c.relkind IN ('r', 'p', 'm') THEN pg_indexes_size(c.oid) END,
-         'rows', CASE WHEN c.reltuples < 0 OR c.relkind IN ('p', 'I') THEN NULL ELSE c.reltuples::bigint END,
-         'table_schema', tn.nspname,
-         'table_name', t.relname)), '[]') AS relations
-  FROM pg_class c
-  JOIN pg_namespace n ON n.oid = c.relnamespace
-  LEFT JOIN pg_index i ON i.indexrelid = c.oid
-  LEFT JOIN pg_class t ON t.oid = i.indrelid
-  LEFT JOIN pg_namespace tn ON tn.oid = t.relnamespace
- WHERE c.relkind IN ('r', 'p', 'm', 'i', 'I')
-   AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-   AND n.nspname NOT LIKE 'pg\\_toast%'
-   AND n.nspname NOT LIKE 'pg\\_temp\\_%'`;
 
 interface RawRelation {
   oid: number;

@@ -39,6 +39,21 @@ export function isLockModeName(mode: string): mode is LockModeName {
   return Object.hasOwn(LOCK_MODES, mode);
 }
 
+/**
+ * The modes pg_locks reports on a relation: the eight table-level modes, and SIReadLock,
+ * the predicate lock of a SERIALIZABLE transaction, which blocks nobody.
+ */
+export type RelationLockMode = LockModeName | 'SIReadLock';
+
+/**
+ * A relation lock's mode as read from pg_locks, parsed once where the row comes in. Any
+ * other value would mean a PostgreSQL this code does not know: an error, not a guess.
+ */
+export function parseLockMode(mode: unknown): RelationLockMode {
+  if (typeof mode === 'string' && (isLockModeName(mode) || mode === 'SIReadLock')) return mode;
+  throw new Error(`pg_locks reported a relation lock mode pg-rehearsal does not know: ${String(mode)}`);
+}
+
 function info(mode: string): LockModeInfo {
   return isLockModeName(mode) ? LOCK_MODES[mode] : { sql: mode, strength: 0, blocks: 'none' };
 }

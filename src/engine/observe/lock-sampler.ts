@@ -2,32 +2,9 @@ import type pg from 'pg';
 import { displayName, type CatalogSnapshot } from '../catalog.js';
 import type { LockRecord, StatementRef } from '../report.js';
 import { excerpt } from '../runner/split.js';
-import { lockBlocks, lockModeSql } from './lock-modes.js';
-import { relationKindName, USER_RELATION_LOCKS } from './lock-tracer.js';
-
-/**
- * Lock sampling for migrations run by any command (Alembic, Prisma, Flyway, ...), whose
- * sessions we do not own. An observer connection in autocommit reads `pg_locks` joined
- * with `pg_stat_activity` for every other backend on the snapshot database every
- * `intervalMs`. Its query reads only catalog views, which the migration's DDL never locks
- * exclusively, and it runs with a short lock_timeout, so it can never make a migration wait.
- *
- * Precision: a hold is seen from its first to its last sample, so it is measured as
- * (last - first) plus half the gap to the samples on either side (one interval while the
- * sampling keeps pace), i.e. within +/- one interval of the truth; a hold shorter than the
- * interval may be missed. The report says `lock_capture: sampled`.
- */
-const SAMPLE_QUERY = `
-SELECT l.pid, l.locktype, l.mode, l.granted, l.relation::bigint AS oid,
-       n.nspname AS schema, c.relname AS name, c.relkind::text AS kind,
-       a.query, a.application_name, a.xact_start::text AS xact_start
-  FROM pg_locks l
-  JOIN pg_stat_activity a ON a.pid = l.pid
-  LEFT JOIN pg_class c ON c.oid = l.relation
-  LEFT JOIN pg_namespace n ON n.oid = c.relnamespace
- WHERE l.pid <> pg_backend_pid()
-   AND a.application_name NOT LIKE 'pg-rehearsal-%'
-   AND ${USER_RELATION_LOCKS}`;
+import { lockBlocks, lockModeSql, parseLockMode, type RelationLockMode } from './lock-modes.js';
+import { SAMPLE_QUERY } from '../queries/locks.js';
+import { relationKindName } from './lock-tracer.js';
 
 interface SampledRow {
   pid: number;
@@ -48,7 +25,7 @@ interface Hold {
   kind: string | null;
   oid: number;
   locktype: string;
-  mode: string;
+  mode: RelationLockMode;
   granted: boolean;
   firstSeenMs: number;
   lastSeenMs: number;
@@ -63,6 +40,19 @@ export interface SamplerOptions {
   label: string;
 }
 
+/**
+ * Lock sampling for migrations run by any command (Alembic, Prisma, Flyway, ...), whose
+ * sessions we do not own. An observer connection in autocommit reads `pg_locks` joined
+ * with `pg_stat_activity` for every other backend on the snapshot database every
+ * `intervalMs`. Its query (SAMPLE_QUERY, queries/locks.ts) reads only catalog views, which
+ * the migration's DDL never locks exclusively, and it runs with a short lock_timeout, so it
+ * can never make a migration wait.
+ *
+ * Precision: a hold is seen from its first to its last sample, so it is measured as
+ * (last - first) plus half the gap to the samples on either side (one interval while the
+ * sampling keeps pace), i.e. within +/- one interval of the truth; a hold shorter than the
+ * interval may be missed. The report says `lock_capture: sampled`.
+ */
 export class LockSampler {
   private readonly holds = new Map<string, Hold>();
   private readonly namesByOid = new Map<number, string>();
@@ -121,13 +111,14 @@ export class LockSampler {
   private record(rows: SampledRow[], at: number): void {
     for (const row of rows) {
       const oid = Number(row.oid);
+      const mode = parseLockMode(row.mode);
       const known = this.namesByOid.get(oid);
       // Transient relations (a rewrite's new heap) that exist neither now nor before.
       if (row.name === null && !known) continue;
       const relation = row.name !== null ? displayName(row.schema ?? 'public', row.name) : (known as string);
       if (row.name !== null) this.namesByOid.set(oid, relation);
       // One hold per backend, transaction, relation and mode: locks live until the transaction ends.
-      const key = `${row.pid}:${row.xact_start ?? ''}:${oid}:${row.mode}:${row.granted}`;
+      const key = `${row.pid}:${row.xact_start ?? ''}:${oid}:${mode}:${row.granted}`;
       const hold = this.holds.get(key);
       if (hold) hold.lastSeenMs = at;
       else {
@@ -136,7 +127,7 @@ export class LockSampler {
           kind: row.kind,
           oid,
           locktype: row.locktype,
-          mode: row.mode,
+          mode,
           granted: row.granted,
           firstSeenMs: at,
           lastSeenMs: at,

@@ -1,7 +1,8 @@
 import type pg from 'pg';
 import { displayName, type CatalogSnapshot } from '../catalog.js';
 import type { LockRecord, StatementRef, StatementReport } from '../report.js';
-import { lockBlocks, lockModeSql } from './lock-modes.js';
+import { OWN_LOCKS_QUERY, RELATIONS_QUERY } from '../queries/locks.js';
+import { lockBlocks, lockModeSql, parseLockMode, type RelationLockMode } from './lock-modes.js';
 
 /**
  * Exact lock tracing for the built-in runner. After every statement, the migration's own
@@ -12,53 +13,6 @@ import { lockBlocks, lockModeSql } from './lock-modes.js';
  * Each locked relation's filenode is read too, so a rewrite is pinned to the statement
  * that caused it, for relations that existed before the run and those it created alike.
  */
-/**
- * A user's relation: catalog, TOAST and temporary relations are noise. `n` is the
- * relation's namespace (NULL once a relation is dropped).
- */
-const USER_SCHEMA = `(n.nspname IS NULL
-        OR (n.nspname NOT IN ('pg_catalog', 'information_schema')
-            AND n.nspname NOT LIKE 'pg\\_toast%'
-            AND n.nspname NOT LIKE 'pg\\_temp\\_%'
-            AND n.nspname NOT LIKE 'pg\\_toast\\_temp\\_%'))`;
-
-const THIS_DATABASE = `(SELECT oid FROM pg_database WHERE datname = current_database())`;
-
-/** Relation locks in this database on the user's relations. */
-export const USER_RELATION_LOCKS = `l.locktype = 'relation'
-   AND l.database = ${THIS_DATABASE}
-   AND ${USER_SCHEMA}`;
-
-export function relationLocksQuery(pidExpression: string): string {
-  return `
-SELECT l.locktype, l.mode, l.granted, l.relation::bigint AS oid,
-       n.nspname AS schema, c.relname AS name, c.relkind::text AS kind,
-       pg_relation_filenode(l.relation) AS filenode
-  FROM pg_locks l
-  LEFT JOIN pg_class c ON c.oid = l.relation
-  LEFT JOIN pg_namespace n ON n.oid = c.relnamespace
- WHERE l.pid = ${pidExpression}
-   AND ${USER_RELATION_LOCKS}`;
-}
-
-/**
- * What the tracer reads after every statement: the session's relation locks, without
- * names. Joining names in here cost ~3 ms a statement once a transaction held a few
- * hundred locks; names are looked up once per relation instead. Prepared once per session.
- */
-const OWN_LOCKS_QUERY = {
-  name: 'pg_rehearsal_own_locks',
-  text: `SELECT relation::bigint AS oid, locktype, mode, granted FROM pg_locks
-          WHERE pid = pg_backend_pid() AND locktype = 'relation' AND database = ${THIS_DATABASE}`,
-};
-
-const RELATIONS_QUERY = `
-SELECT c.oid::bigint AS oid, n.nspname AS schema, c.relname AS name, c.relkind::text AS kind,
-       pg_relation_filenode(c.oid) AS filenode, ${USER_SCHEMA} AS user_relation
-  FROM pg_class c
-  JOIN pg_namespace n ON n.oid = c.relnamespace
- WHERE c.oid = ANY($1::oid[])`;
-
 interface RelationInfo {
   schema: string | null;
   name: string | null;
@@ -73,7 +27,7 @@ const GONE: RelationInfo = { schema: null, name: null, kind: null, filenode: nul
 export interface ObservedLock {
   oid: number;
   locktype: string;
-  mode: string;
+  mode: RelationLockMode;
   granted: boolean;
   schema: string | null;
   name: string | null;
@@ -194,13 +148,13 @@ export class LockTracer {
 
   private async queryOwnLocks(
     client: LockQueryClient,
-  ): Promise<{ oid: number; locktype: string; mode: string; granted: boolean }[]> {
+  ): Promise<{ oid: number; locktype: string; mode: RelationLockMode; granted: boolean }[]> {
     try {
       const { rows } = await client.query(this.prepared ? OWN_LOCKS_QUERY : OWN_LOCKS_QUERY.text);
       return rows.map((row) => ({
         oid: Number(row.oid),
         locktype: row.locktype,
-        mode: row.mode,
+        mode: parseLockMode(row.mode),
         granted: row.granted,
       }));
     } catch (error) {
@@ -309,7 +263,7 @@ export function toObservedLock(row: Record<string, unknown>): ObservedLock {
   return {
     oid: Number(row.oid),
     locktype: String(row.locktype),
-    mode: String(row.mode),
+    mode: parseLockMode(row.mode),
     granted: Boolean(row.granted),
     schema: (row.schema as string | null) ?? null,
     name: (row.name as string | null) ?? null,

@@ -1,23 +1,6 @@
 import type pg from 'pg';
-import { relationLocksQuery, toObservedLock, type ObservedLock } from './lock-tracer.js';
-
-/**
- * One poll: the backend's relation locks, plus what pg_stat_progress_create_index says a
- * concurrent index build holds while it runs (documented: SHARE UPDATE EXCLUSIVE on the
- * table; the new index is held ROW EXCLUSIVE while it is built), so a lock the poll of
- * pg_locks fell between two reads of is still seen while the build is reported.
- */
-const POLL_QUERY = `${relationLocksQuery('$1')}
-UNION ALL
-SELECT 'relation', held.mode, true, c.oid::bigint, n.nspname, c.relname, c.relkind::text,
-       pg_relation_filenode(c.oid)
-  FROM pg_stat_progress_create_index p
- CROSS JOIN LATERAL (VALUES (p.relid, 'ShareUpdateExclusiveLock'),
-                            (CASE WHEN p.command = 'CREATE INDEX CONCURRENTLY' THEN p.index_relid END,
-                             'RowExclusiveLock')) AS held (oid, mode)
-  JOIN pg_class c ON c.oid = held.oid
-  JOIN pg_namespace n ON n.oid = c.relnamespace
- WHERE p.pid = $1 AND p.command IN ('CREATE INDEX CONCURRENTLY', 'REINDEX CONCURRENTLY')`;
+import { POLL_QUERY } from '../queries/locks.js';
+import { toObservedLock, type ObservedLock } from './lock-tracer.js';
 
 /**
  * Watches the locks of one backend from a separate, autocommit connection while `work`

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { displayName, type CatalogSnapshot } from '../catalog.js';
 import { connect, quoteIdent, type ConnectionInfo } from '../connection.js';
+import { LOCK_WAITERS_QUERY, PRIMARY_KEY_COLUMN_QUERY } from '../queries/traffic.js';
 import type { LockRecord, ProbeStats, TrafficReport } from '../report.js';
 
 /**
@@ -81,12 +82,7 @@ export async function describeTargets(
   const targets: ProbeTarget[] = [];
   for (const t of tables) {
     const sql = `${quoteIdent(t.schema)}.${quoteIdent(t.name)}`;
-    const { rows } = await client.query<{ column: string }>(
-      `SELECT a.attname AS column FROM pg_index i
-         JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
-        WHERE i.indrelid = $1::regclass AND i.indisprimary AND i.indnatts = 1`,
-      [sql],
-    );
+    const { rows } = await client.query<{ column: string }>(PRIMARY_KEY_COLUMN_QUERY, [sql]);
     const target: ProbeTarget = { table: displayName(t.schema, t.name), sql };
     if (rows[0]) {
       const key = await client.query<{ v: string }>(
@@ -200,10 +196,7 @@ export class TrafficGenerator {
         .map(([pid]) => pid);
       if (slow.length > 0) {
         try {
-          const { rows } = await watcher.query<{ pid: number }>(
-            `SELECT pid FROM pg_stat_activity WHERE pid = ANY($1::int[]) AND wait_event_type = 'Lock'`,
-            [slow],
-          );
+          const { rows } = await watcher.query<{ pid: number }>(LOCK_WAITERS_QUERY, [slow]);
           for (const { pid } of rows) {
             const probe = this.inFlight.get(pid);
             if (probe) probe.waitedForLock = true;

@@ -32,6 +32,56 @@ export async function dumpAndRestore(
   const { signal, log } = options;
   // An abort that came before the copy started would never reach the listener below.
   if (signal?.aborted) throw new CancelledError('snapshot cancelled before copying the database');
+  // Progress is the snapshot's growth on disk: read its starting size before anything runs.
+  const size = new TargetSize(target);
+  await size.measure();
+  const { dump, restore } = spawnPipeline(tools, source, target, options.dumpArgs ?? []);
+
+  const progress = new RestoreProgress();
+  let dumpErr = '';
+  dump.stderr.on('data', (chunk: Buffer) => (dumpErr += chunk.toString()));
+  restore.stderr.on('data', (chunk: Buffer) => progress.read(chunk.toString()));
+  const started = performance.now();
+  const intervalMs = options.progressIntervalMs ?? PROGRESS_INTERVAL_MS;
+  const stopTicker = startProgressTicker(size, progress, intervalMs, started, log);
+
+  const onAbort = () => {
+    dump.kill('SIGTERM');
+    restore.kill('SIGTERM');
+  };
+  signal?.addEventListener('abort', onAbort, { once: true });
+  if (signal?.aborted) onAbort(); // cancelled while we were starting: the listener never fires
+  try {
+    const [dumpCode, restoreCode] = await Promise.all([exitCode(dump), exitCode(restore)]);
+    stopTicker();
+    progress.read('\n');
+    if (signal?.aborted) throw new CancelledError('snapshot cancelled while copying the database');
+    if (dumpCode !== 0) {
+      throw new SetupError(`pg_dump of the source failed (exit ${dumpCode}): ${clean(dumpErr)}`);
+    }
+    if (restoreCode !== 0) {
+      throw new SetupError(
+        `pg_restore into the snapshot failed (exit ${restoreCode}): ${clean(progress.errors.join('\n'))}`,
+      );
+    }
+    if (performance.now() - started > intervalMs) {
+      progress.bytes = (await size.measure()) ?? progress.bytes;
+      log?.info(`restored ${progress.describe()} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    }
+  } finally {
+    stopTicker();
+    signal?.removeEventListener('abort', onAbort);
+    await size.close();
+  }
+}
+
+/** pg_dump of the source piped into pg_restore on the snapshot, each with its own libpq environment. */
+function spawnPipeline(
+  tools: PgTools,
+  source: ConnectionInfo,
+  target: ConnectionInfo,
+  extraDumpArgs: string[],
+) {
   const baseEnv = { ...process.env };
   for (const key of Object.keys(baseEnv)) if (key.startsWith('PG')) delete baseEnv[key];
   const dumpEnv = {
@@ -49,15 +99,12 @@ export async function dumpAndRestore(
     PGOPTIONS: '-c synchronous_commit=off -c maintenance_work_mem=512MB',
     PGAPPNAME: 'pg-rehearsal-restore',
   };
-  // Progress is the snapshot's growth on disk: read its starting size before anything runs.
-  const size = new TargetSize(target);
-  await size.measure();
   const dumpArgs = [
     '--format=custom',
     '--compress=0',
     // Never wait in the source's lock queue: a table locked by someone else fails the dump.
     `--lock-wait-timeout=${SOURCE_LOCK_WAIT_MS}`,
-    ...(options.dumpArgs ?? []),
+    ...extraDumpArgs,
   ];
   const dump = spawn(tools.pgDump, dumpArgs, {
     env: dumpEnv,
@@ -81,13 +128,17 @@ export async function dumpAndRestore(
   // Close our end in this same tick, before the event loop could read from it: the data
   // is pg_restore's alone, and pg_dump gets SIGPIPE if pg_restore dies.
   dump.stdout.destroy();
+  return { dump, restore };
+}
 
-  const progress = new RestoreProgress();
-  let dumpErr = '';
-  dump.stderr.on('data', (chunk: Buffer) => (dumpErr += chunk.toString()));
-  restore.stderr.on('data', (chunk: Buffer) => progress.read(chunk.toString()));
-  const started = performance.now();
-  const intervalMs = options.progressIntervalMs ?? PROGRESS_INTERVAL_MS;
+/** Logs a progress line every interval while the copy runs; returns the function that stops it. */
+function startProgressTicker(
+  size: TargetSize,
+  progress: RestoreProgress,
+  intervalMs: number,
+  started: number,
+  log: Logger | undefined,
+): () => void {
   let measuring = false;
   let finished = false;
   const ticker = setInterval(() => {
@@ -100,37 +151,10 @@ export async function dumpAndRestore(
       log?.info(`restoring: ${progress.describe()} in ${Math.round((performance.now() - started) / 1000)} s`);
     });
   }, intervalMs);
-
-  const onAbort = () => {
-    dump.kill('SIGTERM');
-    restore.kill('SIGTERM');
+  return () => {
+    clearInterval(ticker);
+    finished = true;
   };
-  signal?.addEventListener('abort', onAbort, { once: true });
-  if (signal?.aborted) onAbort(); // cancelled while we were starting: the listener never fires
-  try {
-    const [dumpCode, restoreCode] = await Promise.all([exitCode(dump), exitCode(restore)]);
-    clearInterval(ticker);
-    finished = true;
-    progress.read('\n');
-    if (signal?.aborted) throw new CancelledError('snapshot cancelled while copying the database');
-    if (dumpCode !== 0) {
-      throw new SetupError(`pg_dump of the source failed (exit ${dumpCode}): ${clean(dumpErr)}`);
-    }
-    if (restoreCode !== 0) {
-      throw new SetupError(
-        `pg_restore into the snapshot failed (exit ${restoreCode}): ${clean(progress.errors.join('\n'))}`,
-      );
-    }
-    if (performance.now() - started > intervalMs) {
-      progress.bytes = (await size.measure()) ?? progress.bytes;
-      log?.info(`restored ${progress.describe()} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-    }
-  } finally {
-    clearInterval(ticker);
-    finished = true;
-    signal?.removeEventListener('abort', onAbort);
-    await size.close();
-  }
 }
 
 /**

@@ -81,29 +81,7 @@ export async function createGoldenSnapshot(
   const { name } = options;
   assertSafeName(name, 'name');
   const subset = (options.tables?.length ?? 0) > 0 || (options.excludeTableData?.length ?? 0) > 0;
-  if (subset && options.strategy === 'template') {
-    throw new ConfigError(
-      'strategy',
-      '--strategy template copies whole databases; --tables and --exclude-table-data need --strategy dump (or auto)',
-    );
-  }
-  if (sourceInfo.identity === serverInfo.identity && options.source.database === name) {
-    throw new ConfigError('name', `--name: "${name}" is the source database itself; choose another name`);
-  }
-  if (await databaseExists(admin, name)) {
-    if (!options.replace) {
-      throw new ConfigError(
-        'name',
-        `--name: a database named "${name}" already exists; pass --replace to replace the snapshot, or choose another name`,
-      );
-    }
-    if (!(await readMetadata(admin, name))) {
-      throw new ConfigError(
-        'name',
-        `--name: database "${name}" is not a pg-rehearsal snapshot (no metadata in its COMMENT), so it is never replaced; choose another name`,
-      );
-    }
-  }
+  await checkGoldenRequest(admin, serverInfo, sourceInfo, options, subset);
   const dumpArgs = [
     ...(options.tables ?? []).flatMap((t) => ['--table', t]),
     ...(options.excludeTableData ?? []).flatMap((t) => ['--exclude-table-data', t]),
@@ -151,6 +129,40 @@ export async function createGoldenSnapshot(
     return { name, metadata, reason, seconds: made.seconds };
   } finally {
     if (built) await dropSnapshot(admin, serverInfo, building).catch(() => undefined);
+  }
+}
+
+/** What can be wrong before anything is built: a subset by template, the source itself, a name taken. */
+async function checkGoldenRequest(
+  admin: pg.Client,
+  serverInfo: ServerInfo,
+  sourceInfo: ServerInfo,
+  options: CreateGoldenOptions,
+  subset: boolean,
+): Promise<void> {
+  const { name } = options;
+  if (subset && options.strategy === 'template') {
+    throw new ConfigError(
+      'strategy',
+      '--strategy template copies whole databases; --tables and --exclude-table-data need --strategy dump (or auto)',
+    );
+  }
+  if (sourceInfo.identity === serverInfo.identity && options.source.database === name) {
+    throw new ConfigError('name', `--name: "${name}" is the source database itself; choose another name`);
+  }
+  if (await databaseExists(admin, name)) {
+    if (!options.replace) {
+      throw new ConfigError(
+        'name',
+        `--name: a database named "${name}" already exists; pass --replace to replace the snapshot, or choose another name`,
+      );
+    }
+    if (!(await readMetadata(admin, name))) {
+      throw new ConfigError(
+        'name',
+        `--name: database "${name}" is not a pg-rehearsal snapshot (no metadata in its COMMENT), so it is never replaced; choose another name`,
+      );
+    }
   }
 }
 

@@ -125,13 +125,18 @@ export async function connectMaintenance(server: ConnectionInfo): Promise<pg.Cli
 }
 
 /** What the source server is, read on the one kind of source connection: read-only, short statements. */
-export async function inspectSource(source: ConnectionInfo): Promise<ServerInfo> {
+export function inspectSource(source: ConnectionInfo): Promise<ServerInfo> {
+  return onSource(source, inspectServer);
+}
+
+/** `fn` on a read-only connection to the source, closed after. */
+export async function onSource<T>(source: ConnectionInfo, fn: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = await connect(source, {
     ...SOURCE_CONNECT_OPTIONS,
     applicationName: 'pg-rehearsal-preflight',
   });
   try {
-    return await inspectServer(client);
+    return await fn(client);
   } finally {
     await client.end();
   }

@@ -1,13 +1,6 @@
 import type pg from 'pg';
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  connect,
-  isConnectionLost,
-  quoteIdent,
-  SOURCE_CONNECT_OPTIONS,
-  withDatabase,
-  type ConnectionInfo,
-} from '../connection.js';
+import { connect, isConnectionLost, quoteIdent, withDatabase, type ConnectionInfo } from '../connection.js';
 import { applyDatabaseSettings, creationClause, readDatabaseSettings } from './db-settings.js';
 import { ConfigError, SetupError, errorMessage } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -21,6 +14,7 @@ import {
   countSessions,
   databaseExists,
   inspectServer,
+  onSource,
   type ServerInfo,
 } from './server.js';
 
@@ -79,65 +73,10 @@ export async function createSnapshot(
     );
   }
 
-  let strategy: SnapshotStrategy;
-  let reason: string;
-  if (request.strategy === 'existing') {
-    const golden = request.golden as string;
-    if (!(await databaseExists(admin, golden))) {
-      throw new SetupError(
-        `the golden snapshot "${golden}" does not exist on ${describeServer(request.server)}; create it first (pg-rehearsal snapshot create) or use snapshot: auto`,
-      );
-    }
-    let method: CopyMethod;
-    try {
-      method = await copyTemplate(admin, serverInfo, golden, name, request, 'existing');
-    } catch (error) {
-      throw isBusyTemplate(error) ? busyTemplateError(golden) : error;
-    }
-    strategy = 'existing';
-    reason = `cloned golden snapshot "${golden}" by ${method.description}`;
-  } else {
-    const source = request.source as ConnectionInfo;
-    let useTemplate = request.strategy === 'template';
-    reason = 'requested';
-    if (request.strategy === 'template' && !sameServer) {
-      throw new ConfigError(
-        'snapshot',
-        `snapshot: template needs the snapshot server to be the source's server; ${describeServer(request.server)} is a different server. Use snapshot: dump (or auto)`,
-      );
-    }
-    if (request.strategy === 'auto') {
-      if (!sameServer) {
-        reason =
-          'the snapshot server is not the source server, so the database is copied with pg_dump | pg_restore';
-      } else {
-        const { others, users } = await countSessions(admin, source.database);
-        if (users > 0 && request.serverDefaulted) throw busySourceError(source, users);
-        useTemplate = others === 0;
-        reason = useTemplate
-          ? `same server and no other session on the source: ${copyMethod(serverInfo).description}`
-          : `same server, but ${others} other session(s) are connected to the source, which a template copy cannot allow; copied with pg_dump | pg_restore`;
-      }
-    }
-    if (useTemplate) {
-      try {
-        const method = await copyTemplate(admin, serverInfo, source.database, name, request, 'template');
-        strategy = method.copyOnWrite ? 'clone' : 'template';
-      } catch (error) {
-        // A session that connected to the source after our check makes CREATE DATABASE fail.
-        if (request.strategy !== 'auto' || !isBusyTemplate(error)) throw error;
-        const { users } = await countSessions(admin, source.database);
-        if (users > 0 && request.serverDefaulted) throw busySourceError(source, users);
-        log.info(`template copy refused (${errorMessage(error)}); falling back to pg_dump | pg_restore`);
-        reason = 'a session connected to the source during the copy; fell back to pg_dump | pg_restore';
-        await dumpSnapshot(admin, serverInfo, source, name, request, sourceInfo as ServerInfo);
-        strategy = 'dump';
-      }
-    } else {
-      await dumpSnapshot(admin, serverInfo, source, name, request, sourceInfo as ServerInfo);
-      strategy = 'dump';
-    }
-  }
+  const { strategy, reason } =
+    request.strategy === 'existing'
+      ? await cloneGolden(request, admin, serverInfo)
+      : await copySource(request, admin, serverInfo, sourceInfo, sameServer);
   // Settings belong to the database, not its contents: no copy carries them. `existing`
   // carries the golden snapshot's (which got the source's when it was made).
   const from = request.strategy === 'existing' ? (request.golden as string) : request.source!.database;
@@ -149,16 +88,81 @@ export async function createSnapshot(
   return { name, strategy, reason, seconds: (performance.now() - started) / 1000 };
 }
 
-/** `fn` on a read-only connection to the source, closed after. */
-async function onSource<T>(source: ConnectionInfo, fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = await connect(source, {
-    ...SOURCE_CONNECT_OPTIONS,
-    applicationName: 'pg-rehearsal-preflight',
-  });
+interface MadeCopy {
+  strategy: SnapshotStrategy;
+  reason: string;
+}
+
+/** `existing`: a clone of the golden snapshot, which must exist and be idle. */
+async function cloneGolden(
+  request: SnapshotRequest,
+  admin: pg.Client,
+  serverInfo: ServerInfo,
+): Promise<MadeCopy> {
+  const golden = request.golden as string;
+  if (!(await databaseExists(admin, golden))) {
+    throw new SetupError(
+      `the golden snapshot "${golden}" does not exist on ${describeServer(request.server)}; create it first (pg-rehearsal snapshot create) or use snapshot: auto`,
+    );
+  }
+  let method: CopyMethod;
   try {
-    return await fn(client);
-  } finally {
-    await client.end();
+    method = await copyTemplate(admin, serverInfo, golden, request.name, request, 'existing');
+  } catch (error) {
+    throw isBusyTemplate(error) ? busyTemplateError(golden) : error;
+  }
+  return { strategy: 'existing', reason: `cloned golden snapshot "${golden}" by ${method.description}` };
+}
+
+/** auto, template or dump: a copy of the source, by template when it can be, else by pg_dump | pg_restore. */
+async function copySource(
+  request: SnapshotRequest,
+  admin: pg.Client,
+  serverInfo: ServerInfo,
+  sourceInfo: ServerInfo | undefined,
+  sameServer: boolean,
+): Promise<MadeCopy> {
+  const { name, log } = request;
+  const source = request.source as ConnectionInfo;
+  let useTemplate = request.strategy === 'template';
+  let reason = 'requested';
+  if (request.strategy === 'template' && !sameServer) {
+    throw new ConfigError(
+      'snapshot',
+      `snapshot: template needs the snapshot server to be the source's server; ${describeServer(request.server)} is a different server. Use snapshot: dump (or auto)`,
+    );
+  }
+  if (request.strategy === 'auto') {
+    if (!sameServer) {
+      reason =
+        'the snapshot server is not the source server, so the database is copied with pg_dump | pg_restore';
+    } else {
+      const { others, users } = await countSessions(admin, source.database);
+      if (users > 0 && request.serverDefaulted) throw busySourceError(source, users);
+      useTemplate = others === 0;
+      reason = useTemplate
+        ? `same server and no other session on the source: ${copyMethod(serverInfo).description}`
+        : `same server, but ${others} other session(s) are connected to the source, which a template copy cannot allow; copied with pg_dump | pg_restore`;
+    }
+  }
+  if (!useTemplate) {
+    await dumpSnapshot(admin, serverInfo, source, name, request, sourceInfo as ServerInfo);
+    return { strategy: 'dump', reason };
+  }
+  try {
+    const method = await copyTemplate(admin, serverInfo, source.database, name, request, 'template');
+    return { strategy: method.copyOnWrite ? 'clone' : 'template', reason };
+  } catch (error) {
+    // A session that connected to the source after our check makes CREATE DATABASE fail.
+    if (request.strategy !== 'auto' || !isBusyTemplate(error)) throw error;
+    const { users } = await countSessions(admin, source.database);
+    if (users > 0 && request.serverDefaulted) throw busySourceError(source, users);
+    log.info(`template copy refused (${errorMessage(error)}); falling back to pg_dump | pg_restore`);
+    await dumpSnapshot(admin, serverInfo, source, name, request, sourceInfo as ServerInfo);
+    return {
+      strategy: 'dump',
+      reason: 'a session connected to the source during the copy; fell back to pg_dump | pg_restore',
+    };
   }
 }
 
