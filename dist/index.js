@@ -50792,8 +50792,12 @@ async function observeAndRun(inputs) {
     const client = await connect(lease.connection, { applicationName: 'pg-rehearsal-migration' });
     // A tool's history table on the snapshot, not the diff, says what is pending (flyway, golang-migrate, dbmate).
     const history = plan.planned ? await readHistory(client, plan.layout) : undefined;
-    if (history && plan.planned)
-        ({ run: plan.files, skipped: plan.skipped } = selectPending(history, plan.planned.run, plan.planned.skipped, log));
+    if (history && plan.planned) {
+        const pending = selectPending(history, plan.planned.run, plan.planned.skipped, log);
+        plan.files = pending.run;
+        // In place: the report was handed this list when the plan was made.
+        plan.skipped.splice(0, plan.skipped.length, ...pending.skipped);
+    }
     const migrationPid = client.processID;
     const cancelInFlight = () => {
         admin.query('SELECT pg_cancel_backend($1)', [migrationPid]).catch(() => undefined);
@@ -51009,8 +51013,6 @@ async function rehearseUnredacted(config, hooks) {
             locks: run.runner.locks(),
             runner: run.runner.describe(),
             traffic: run.traffic,
-            // A history table may have chosen other files than the plan's.
-            skipped: plan.skipped,
             before: config.metrics ? run.before : undefined,
             after: run.after,
         }), config);

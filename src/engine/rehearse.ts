@@ -109,8 +109,6 @@ async function rehearseUnredacted(config: RehearsalConfig, hooks: RehearsalHooks
         locks: run.runner.locks(),
         runner: run.runner.describe(),
         traffic: run.traffic,
-        // A history table may have chosen other files than the plan's.
-        skipped: plan.skipped,
         before: config.metrics ? run.before : undefined,
         after: run.after,
       }),
