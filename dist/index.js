@@ -44117,7 +44117,7 @@ var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_
  * Messages that mention options without knowing how the user spells them. The engine
  * writes `say\`${opt('snapshot', 'dump')} copies with pg_dump\``; the CLI renders the mention
  * as `--snapshot dump`, the Action as `snapshot: dump` (each adapter builds its naming from
- * the option table, src/engine/options.ts). A message nobody renders reads as the option's
+ * the option table, src/engine/options/). A message nobody renders reads as the option's
  * own name (`plainNaming`), which is also how it appears in the engine's logs.
  */
 /** Mention an option (and, optionally, the value to give it). */
@@ -44163,7 +44163,7 @@ function mapWording(wording, map) {
 
 /**
  * A value the user gave is invalid. `option` is the option's name in the table
- * (src/engine/options.ts), e.g. `max-duration`; the adapters say `--max-duration` or
+ * (src/engine/options/), e.g. `max-duration`; the adapters say `--max-duration` or
  * `max-duration` by rendering `wording` (errorText).
  */
 class errors_ConfigError extends Error {
@@ -47355,7 +47355,7 @@ const MIGRATION_LAYOUTS = [
     'dbmate',
 ];
 /**
- * The raw options (keyed by their names in src/engine/options.ts) as one validated config.
+ * The raw options (keyed by their names in the option table, engine/options/) as one validated config.
  * A bad value is a ConfigError naming its option; the adapters word it (`--flag`, `input`).
  */
 function buildConfig(raw, context = {}) {

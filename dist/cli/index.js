@@ -6772,7 +6772,7 @@ var __webpack_exports__ = {};
  * Messages that mention options without knowing how the user spells them. The engine
  * writes `say\`${opt('snapshot', 'dump')} copies with pg_dump\``; the CLI renders the mention
  * as `--snapshot dump`, the Action as `snapshot: dump` (each adapter builds its naming from
- * the option table, src/engine/options.ts). A message nobody renders reads as the option's
+ * the option table, src/engine/options/). A message nobody renders reads as the option's
  * own name (`plainNaming`), which is also how it appears in the engine's logs.
  */
 /** Mention an option (and, optionally, the value to give it). */
@@ -6818,7 +6818,7 @@ function mapWording(wording, map) {
 
 /**
  * A value the user gave is invalid. `option` is the option's name in the table
- * (src/engine/options.ts), e.g. `max-duration`; the adapters say `--max-duration` or
+ * (src/engine/options/), e.g. `max-duration`; the adapters say `--max-duration` or
  * `max-duration` by rendering `wording` (errorText).
  */
 class ConfigError extends Error {
@@ -8199,7 +8199,7 @@ const MIGRATION_LAYOUTS = [
     'dbmate',
 ];
 /**
- * The raw options (keyed by their names in src/engine/options.ts) as one validated config.
+ * The raw options (keyed by their names in the option table, engine/options/) as one validated config.
  * A bad value is a ConfigError naming its option; the adapters word it (`--flag`, `input`).
  */
 function buildConfig(raw, context = {}) {
@@ -15237,6 +15237,11 @@ async function createCommand(options, positionals, context) {
 }
 
 ;// CONCATENATED MODULE: ./src/cli/flags.ts
+/**
+ * The CLI's side of the option table (src/engine/options/): which flags take a value,
+ * which are switches, how the help lists them, and how a message names an option.
+ */
+
 
 /** The flags of the options that have one; `--help` is always a switch. */
 function flagSets(table) {
@@ -15254,7 +15259,7 @@ function flagSets(table) {
  */
 function cliNaming(table) {
     return (mention) => {
-        const spec = table.find((s) => s.name === mention.option);
+        const spec = optionSpec(mention.option, table);
         if (spec && !spec.cli)
             return plainNaming(mention);
         const { option, value } = mention;

@@ -1,8 +1,8 @@
 /**
- * The CLI's side of the option table (src/engine/options.ts): which flags take a value,
+ * The CLI's side of the option table (src/engine/options/): which flags take a value,
  * which are switches, how the help lists them, and how a message names an option.
  */
-import type { HelpGroup, OptionSpec } from '../engine/options/index.js';
+import { optionSpec, type HelpGroup, type OptionSpec } from '../engine/options/index.js';
 import { plainNaming, type OptionNaming } from '../engine/wording.js';
 
 export interface FlagSets {
@@ -28,7 +28,7 @@ export function flagSets(table: readonly OptionSpec[]): FlagSets {
  */
 export function cliNaming(table: readonly OptionSpec[]): OptionNaming {
   return (mention) => {
-    const spec = table.find((s) => s.name === mention.option);
+    const spec = optionSpec(mention.option, table);
     if (spec && !spec.cli) return plainNaming(mention);
     const { option, value } = mention;
     if (value === undefined) return `--${option}`;

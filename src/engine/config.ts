@@ -143,7 +143,7 @@ export const MIGRATION_LAYOUTS: readonly MigrationLayoutOption[] = [
 ];
 
 /**
- * The raw options (keyed by their names in src/engine/options.ts) as one validated config.
+ * The raw options (keyed by their names in the option table, engine/options/) as one validated config.
  * A bad value is a ConfigError naming its option; the adapters word it (`--flag`, `input`).
  */
 export function buildConfig(raw: RawOptions, context: BuildConfigContext = {}): RehearsalConfig {

@@ -8,7 +8,7 @@ import { plainNaming, renderWording, type OptionNaming, type Wording } from './w
 
 /**
  * A value the user gave is invalid. `option` is the option's name in the table
- * (src/engine/options.ts), e.g. `max-duration`; the adapters say `--max-duration` or
+ * (src/engine/options/), e.g. `max-duration`; the adapters say `--max-duration` or
  * `max-duration` by rendering `wording` (errorText).
  */
 export class ConfigError extends Error {

@@ -2,7 +2,7 @@
  * Messages that mention options without knowing how the user spells them. The engine
  * writes `say\`${opt('snapshot', 'dump')} copies with pg_dump\``; the CLI renders the mention
  * as `--snapshot dump`, the Action as `snapshot: dump` (each adapter builds its naming from
- * the option table, src/engine/options.ts). A message nobody renders reads as the option's
+ * the option table, src/engine/options/). A message nobody renders reads as the option's
  * own name (`plainNaming`), which is also how it appears in the engine's logs.
  */
 
