@@ -120,6 +120,43 @@ describe('pg-rehearsal run (bundled CLI)', () => {
     }
   });
 
+  it('--no-fail-on-violation reports a breach and exits 0; a migration error still exits 1', async () => {
+    const sourceUrl = await createDatabase(local.url, SOURCE);
+    try {
+      const breach = migrationDir({ '001.sql': 'ALTER TABLE t ALTER COLUMN v TYPE bigint;' });
+      const flags = ['run', '--source-url', sourceUrl, '--migrations', '*.sql', '--format', 'json'];
+      const r = await cli([
+        ...flags,
+        '--working-directory',
+        breach,
+        '--max-rewrite-size',
+        '0',
+        '--no-fail-on-violation',
+      ]);
+      expect(r.code).toBe(0);
+      const report = JSON.parse(r.stdout);
+      expect(report).toMatchObject({ passed: true, success: true });
+      expect(report.violations.map((v: { rule: string }) => v.rule)).toEqual(['max-rewrite-size']);
+      // The same breach with --fail-on-violation=true (the default spelled out) fails.
+      const strict = await cli([
+        ...flags,
+        '--working-directory',
+        breach,
+        '--max-rewrite-size',
+        '0',
+        '--fail-on-violation=true',
+      ]);
+      expect(strict.code).toBe(1);
+
+      const broken = migrationDir({ '001.sql': 'ALTER TABLE missing ADD COLUMN c int;' });
+      const failed = await cli([...flags, '--working-directory', broken, '--no-fail-on-violation']);
+      expect(failed.code).toBe(1);
+      expect(JSON.parse(failed.stdout)).toMatchObject({ passed: false, success: false });
+    } finally {
+      await dropDatabase(sourceUrl);
+    }
+  });
+
   it('cancels on SIGTERM: drops the snapshot and exits 1', async () => {
     const sourceUrl = await createDatabase(local.url, SOURCE);
     const runId = uniqueName('sig').replace(/_/g, '');

@@ -10,23 +10,24 @@ import {
   redactUrlString,
   withDatabase,
 } from '../src/engine/connection.js';
-import { ConfigError } from '../src/engine/errors.js';
+import { ConfigError, errorText } from '../src/engine/errors.js';
+import { RUN_NAMING } from '../src/cli/run.js';
 
 const SOURCE = 'postgresql://app:s3cret@db.example.com:6543/shop?sslmode=require';
 const CWD = path.resolve('/tmp/pg-rehearsal-config-test');
-const context = { label: (o: string) => `--${o}`, cwd: CWD, runId: 'run-42' };
+const context = { cwd: CWD, runId: 'run-42' };
 
 function build(overrides: RawOptions = {}) {
   return buildConfig({ 'source-url': SOURCE, migrations: 'migrations/*.sql', ...overrides }, context);
 }
 
-/** Runs buildConfig, expecting a ConfigError, and returns it. */
+/** Runs buildConfig, expecting a ConfigError, and returns it worded as the CLI words it. */
 function configError(raw: RawOptions): ConfigError {
   try {
     buildConfig(raw, context);
   } catch (error) {
     expect(error).toBeInstanceOf(ConfigError);
-    return error as ConfigError;
+    return new ConfigError((error as ConfigError).option, errorText(error, RUN_NAMING));
   }
   throw new Error(`buildConfig accepted ${JSON.stringify(raw)}`);
 }
@@ -105,8 +106,7 @@ describe('buildConfig: invalid values', () => {
     expect(error.message).not.toContain('s3cret');
   });
 
-  // Regression (was a bug): url() passes label(option) ("--source-url") to parseConnectionUrl, which uses it
-  // as ConfigError.option too, so .option is "--source-url" instead of "source-url".
+  // Regression (was a bug): the flag ("--source-url") once reached ConfigError.option too.
   it('sets .option to the bare option name for URL errors', () => {
     expect(configError({ 'source-url': 'not a url', migrations: 'm' }).option).toBe('source-url');
     expect(configError({ 'source-url': 'mysql://x', migrations: 'm' }).option).toBe('source-url');
@@ -160,7 +160,7 @@ describe('buildConfig: invalid values', () => {
     expect(error.message.startsWith('--snapshot-server-url')).toBe(true);
   });
 
-  it('uses the bare option name when no label is given', () => {
+  it('names the option plainly in a message no adapter words', () => {
     try {
       buildConfig({ 'source-url': SOURCE, migrations: 'm', 'max-duration': 'soon' });
       throw new Error('not rejected');

@@ -1,6 +1,13 @@
 import { describe, expect, it } from '@jest/globals';
-import { CancelledError, ConfigError, SetupError, isProgrammingError } from '../src/engine/errors.js';
+import {
+  CancelledError,
+  ConfigError,
+  SetupError,
+  errorText,
+  isProgrammingError,
+} from '../src/engine/errors.js';
 import { redactError } from '../src/engine/redact.js';
+import { opt, say } from '../src/engine/wording.js';
 
 const redact = (text: string) => text.replaceAll('hunter2', '***');
 
@@ -27,5 +34,18 @@ describe('programming errors are told apart from usage and setup errors', () => 
     const redacted = redactError(new ConfigError('source-url', 'source-url: hunter2 is bad'), redact);
     expect(redacted).toBeInstanceOf(ConfigError);
     expect(redacted).toMatchObject({ option: 'source-url', message: 'source-url: *** is bad' });
+  });
+});
+
+describe('worded errors: the option mentions survive redaction', () => {
+  it('redacts the text and the values of a mention, and keeps the mentions for the adapters', () => {
+    const error = new ConfigError(
+      'source-url',
+      say`${opt('source-url')}: hunter2 is bad; see ${opt('snapshot', 'hunter2')}`,
+    );
+    const redacted = redactError(error, redact) as ConfigError;
+    expect(redacted.message).toBe('source-url: *** is bad; see snapshot: ***');
+    const asFlags = errorText(redacted, ({ option, value }) => `--${option}${value ? ` ${value}` : ''}`);
+    expect(asFlags).toBe('--source-url: *** is bad; see --snapshot ***');
   });
 });

@@ -242,7 +242,7 @@ describe('rollback off, and the command line', () => {
       '--require-down',
     ]);
     expect(result.code).toBe(2);
-    expect(result.stderr).toContain('--require-down: applies to the way back; set rollback to true');
+    expect(result.stderr).toContain('--require-down: applies to the way back; set --rollback');
   });
 });
 

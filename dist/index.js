@@ -1,7 +1,7 @@
 import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
 /******/ var __webpack_modules__ = ({
 
-/***/ 9659:
+/***/ 1947:
 /***/ (function(__unused_webpack_module, exports, __nccwpck_require__) {
 
 
@@ -54,9 +54,9 @@ exports.getProxyUrl = getProxyUrl;
 exports.isHttps = isHttps;
 const http = __importStar(__nccwpck_require__(8611));
 const https = __importStar(__nccwpck_require__(5692));
-const pm = __importStar(__nccwpck_require__(3335));
-const tunnel = __importStar(__nccwpck_require__(770));
-const undici_1 = __nccwpck_require__(6752);
+const pm = __importStar(__nccwpck_require__(9431));
+const tunnel = __importStar(__nccwpck_require__(8482));
+const undici_1 = __nccwpck_require__(2480);
 var HttpCodes;
 (function (HttpCodes) {
     HttpCodes[HttpCodes["OK"] = 200] = "OK";
@@ -744,7 +744,7 @@ const lowercaseKeys = (obj) => Object.keys(obj).reduce((c, k) => ((c[k.toLowerCa
 
 /***/ }),
 
-/***/ 3335:
+/***/ 9431:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -844,7 +844,7 @@ class DecodedURL extends URL {
 
 /***/ }),
 
-/***/ 785:
+/***/ 6657:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -856,7 +856,7 @@ exports["default"] = {};
 
 /***/ }),
 
-/***/ 6122:
+/***/ 5386:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -1100,7 +1100,7 @@ parse.parseIntoClientConfig = parseIntoClientConfig
 
 /***/ }),
 
-/***/ 2299:
+/***/ 9083:
 /***/ ((module) => {
 
 
@@ -1207,7 +1207,7 @@ module.exports = readInt8;
 
 /***/ }),
 
-/***/ 7558:
+/***/ 7734:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -1304,7 +1304,7 @@ class Pool extends EventEmitter {
     this.options.allowExitOnIdle = this.options.allowExitOnIdle || false
     this.options.maxLifetimeSeconds = this.options.maxLifetimeSeconds || 0
     this.log = this.options.log || function () {}
-    this.Client = this.options.Client || Client || (__nccwpck_require__(3273).Client)
+    this.Client = this.options.Client || Client || (__nccwpck_require__(1097).Client)
     this.Promise = this.options.Promise || global.Promise
 
     if (typeof this.options.idleTimeoutMillis === 'undefined') {
@@ -1731,7 +1731,7 @@ module.exports = Pool
 
 /***/ }),
 
-/***/ 9971:
+/***/ 3203:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -1792,7 +1792,7 @@ exports.BufferReader = BufferReader;
 
 /***/ }),
 
-/***/ 9315:
+/***/ 995:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -1911,18 +1911,18 @@ exports.Writer = Writer;
 
 /***/ }),
 
-/***/ 4233:
+/***/ 6313:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.DatabaseError = exports.serialize = void 0;
 exports.parse = parse;
-const messages_1 = __nccwpck_require__(5809);
+const messages_1 = __nccwpck_require__(5553);
 Object.defineProperty(exports, "DatabaseError", ({ enumerable: true, get: function () { return messages_1.DatabaseError; } }));
-const serializer_1 = __nccwpck_require__(6513);
+const serializer_1 = __nccwpck_require__(9393);
 Object.defineProperty(exports, "serialize", ({ enumerable: true, get: function () { return serializer_1.serialize; } }));
-const parser_1 = __nccwpck_require__(3318);
+const parser_1 = __nccwpck_require__(8614);
 function parse(stream, callback) {
     const parser = new parser_1.Parser();
     stream.on('data', (buffer) => parser.parse(buffer, callback));
@@ -1932,7 +1932,7 @@ function parse(stream, callback) {
 
 /***/ }),
 
-/***/ 5809:
+/***/ 5553:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -2098,14 +2098,14 @@ exports.NoticeMessage = NoticeMessage;
 
 /***/ }),
 
-/***/ 3318:
+/***/ 8614:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.Parser = void 0;
-const messages_1 = __nccwpck_require__(5809);
-const buffer_reader_1 = __nccwpck_require__(9971);
+const messages_1 = __nccwpck_require__(5553);
+const buffer_reader_1 = __nccwpck_require__(3203);
 // every message is prefixed with a single byte
 const CODE_LENGTH = 1;
 // every message has an int32 length which includes itself but does
@@ -2429,13 +2429,13 @@ const parseErrorMessage = (reader, name) => {
 
 /***/ }),
 
-/***/ 6513:
+/***/ 9393:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.serialize = void 0;
-const buffer_writer_1 = __nccwpck_require__(9315);
+const buffer_writer_1 = __nccwpck_require__(995);
 const writer = new buffer_writer_1.Writer();
 const startup = (opts) => {
     // protocol version
@@ -2633,13 +2633,13 @@ exports.serialize = serialize;
 
 /***/ }),
 
-/***/ 1549:
+/***/ 1661:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
-var textParsers = __nccwpck_require__(4784);
-var binaryParsers = __nccwpck_require__(7522);
-var arrayParser = __nccwpck_require__(6471);
-var builtinTypes = __nccwpck_require__(6345);
+var textParsers = __nccwpck_require__(4547);
+var binaryParsers = __nccwpck_require__(8338);
+var arrayParser = __nccwpck_require__(6439);
+var builtinTypes = __nccwpck_require__(8953);
 
 exports.getTypeParser = getTypeParser;
 exports.setTypeParser = setTypeParser;
@@ -2687,10 +2687,10 @@ binaryParsers.init(function(oid, converter) {
 
 /***/ }),
 
-/***/ 6471:
+/***/ 6439:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-var array = __nccwpck_require__(3879);
+var array = __nccwpck_require__(2903);
 
 module.exports = {
   create: function (source, transform) {
@@ -2705,10 +2705,10 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7522:
+/***/ 8338:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-var parseInt64 = __nccwpck_require__(2299);
+var parseInt64 = __nccwpck_require__(9083);
 
 var parseBits = function(data, bits, offset, invert, callback) {
   offset = offset || 0;
@@ -2969,7 +2969,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 6345:
+/***/ 8953:
 /***/ ((module) => {
 
 /**
@@ -3049,14 +3049,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4784:
+/***/ 4547:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-var array = __nccwpck_require__(3879)
-var arrayParser = __nccwpck_require__(6471);
-var parseDate = __nccwpck_require__(2690);
-var parseInterval = __nccwpck_require__(8755);
-var parseByteA = __nccwpck_require__(463);
+var array = __nccwpck_require__(2903)
+var arrayParser = __nccwpck_require__(6439);
+var parseDate = __nccwpck_require__(546);
+var parseInterval = __nccwpck_require__(1443);
+var parseByteA = __nccwpck_require__(7119);
 
 function allowNull (fn) {
   return function nullAllowed (value) {
@@ -3271,20 +3271,20 @@ module.exports = {
 
 /***/ }),
 
-/***/ 5042:
+/***/ 242:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 const EventEmitter = (__nccwpck_require__(4434).EventEmitter)
-const utils = __nccwpck_require__(9652)
+const utils = __nccwpck_require__(5348)
 const nodeUtils = __nccwpck_require__(9023)
-const sasl = __nccwpck_require__(948)
-const TypeOverrides = __nccwpck_require__(365)
+const sasl = __nccwpck_require__(2436)
+const TypeOverrides = __nccwpck_require__(4685)
 
-const ConnectionParameters = __nccwpck_require__(646)
-const Query = __nccwpck_require__(4473)
-const defaults = __nccwpck_require__(8995)
-const Connection = __nccwpck_require__(9809)
-const crypto = __nccwpck_require__(4150)
+const ConnectionParameters = __nccwpck_require__(4422)
+const Query = __nccwpck_require__(2697)
+const defaults = __nccwpck_require__(7027)
+const Connection = __nccwpck_require__(4609)
+const crypto = __nccwpck_require__(3142)
 
 const activeQueryDeprecationNotice = nodeUtils.deprecate(
   () => {},
@@ -3572,7 +3572,7 @@ class Client extends EventEmitter {
       cb()
     } else {
       try {
-        const pgPass = __nccwpck_require__(3272)
+        const pgPass = __nccwpck_require__(7336)
         pgPass(this.connectionParameters, (pass) => {
           if (undefined !== pass) {
             pgPassDeprecationNotice()
@@ -4124,16 +4124,16 @@ module.exports = Client
 
 /***/ }),
 
-/***/ 646:
+/***/ 4422:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const dns = __nccwpck_require__(2250)
 
-const defaults = __nccwpck_require__(8995)
+const defaults = __nccwpck_require__(7027)
 
-const parse = (__nccwpck_require__(6122).parse) // parses a connection string
+const parse = (__nccwpck_require__(5386).parse) // parses a connection string
 
 const val = function (key, config, envVar) {
   if (config[key]) {
@@ -4315,15 +4315,15 @@ module.exports = ConnectionParameters
 
 /***/ }),
 
-/***/ 9809:
+/***/ 4609:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const EventEmitter = (__nccwpck_require__(4434).EventEmitter)
 
-const { parse, serialize } = __nccwpck_require__(4233)
-const stream = __nccwpck_require__(829)
+const { parse, serialize } = __nccwpck_require__(6313)
+const stream = __nccwpck_require__(573)
 const { getStream } = stream
 
 const flushBuffer = serialize.flush()
@@ -4572,7 +4572,7 @@ module.exports = Connection
 
 /***/ }),
 
-/***/ 9765:
+/***/ 4869:
 /***/ ((module) => {
 
 function x509Error(msg, cert) {
@@ -4701,12 +4701,12 @@ module.exports = { signatureAlgorithmHashFromCertificate }
 
 /***/ }),
 
-/***/ 948:
+/***/ 2436:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
-const crypto = __nccwpck_require__(4150)
-const { signatureAlgorithmHashFromCertificate } = __nccwpck_require__(9765)
+const crypto = __nccwpck_require__(3142)
+const { signatureAlgorithmHashFromCertificate } = __nccwpck_require__(4869)
 
 // SASLprep (RFC 4013) — minimal in-tree implementation.
 //
@@ -4970,7 +4970,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4150:
+/***/ 3142:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 const nodeCrypto = __nccwpck_require__(6982)
@@ -5066,7 +5066,7 @@ async function deriveKey(password, salt, iterations) {
 
 /***/ }),
 
-/***/ 8995:
+/***/ 7027:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -5153,7 +5153,7 @@ module.exports = {
   keepalives_idle: 0,
 }
 
-const pgTypes = __nccwpck_require__(1549)
+const pgTypes = __nccwpck_require__(1661)
 // save default parsers
 const parseBigInteger = pgTypes.getTypeParser(20, 'text')
 const parseBigIntegerArray = pgTypes.getTypeParser(1016, 'text')
@@ -5167,20 +5167,20 @@ module.exports.__defineSetter__('parseInt8', function (val) {
 
 /***/ }),
 
-/***/ 3273:
+/***/ 1097:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const Client = __nccwpck_require__(5042)
-const defaults = __nccwpck_require__(8995)
-const Connection = __nccwpck_require__(9809)
-const Result = __nccwpck_require__(6424)
-const utils = __nccwpck_require__(9652)
-const Pool = __nccwpck_require__(7558)
-const TypeOverrides = __nccwpck_require__(365)
-const { DatabaseError } = __nccwpck_require__(4233)
-const { escapeIdentifier, escapeLiteral } = __nccwpck_require__(9652)
+const Client = __nccwpck_require__(242)
+const defaults = __nccwpck_require__(7027)
+const Connection = __nccwpck_require__(4609)
+const Result = __nccwpck_require__(6808)
+const utils = __nccwpck_require__(5348)
+const Pool = __nccwpck_require__(7734)
+const TypeOverrides = __nccwpck_require__(4685)
+const { DatabaseError } = __nccwpck_require__(6313)
+const { escapeIdentifier, escapeLiteral } = __nccwpck_require__(5348)
 
 const poolFactory = (Client) => {
   return class BoundPool extends Pool {
@@ -5197,7 +5197,7 @@ const PG = function (clientConstructor) {
   this.Pool = poolFactory(this.Client)
   this._pools = []
   this.Connection = Connection
-  this.types = __nccwpck_require__(1549)
+  this.types = __nccwpck_require__(1661)
   this.DatabaseError = DatabaseError
   this.TypeOverrides = TypeOverrides
   this.escapeIdentifier = escapeIdentifier
@@ -5216,7 +5216,7 @@ try {
 }
 
 if (forceNative) {
-  clientConstructor = __nccwpck_require__(5301)
+  clientConstructor = __nccwpck_require__(165)
 }
 
 module.exports = new PG(clientConstructor)
@@ -5228,7 +5228,7 @@ Object.defineProperty(module.exports, "native", ({
   get() {
     let native = null
     try {
-      native = new PG(__nccwpck_require__(5301))
+      native = new PG(__nccwpck_require__(165))
     } catch (err) {
       if (err.code !== 'MODULE_NOT_FOUND') {
         throw err
@@ -5247,7 +5247,7 @@ Object.defineProperty(module.exports, "native", ({
 
 /***/ }),
 
-/***/ 8942:
+/***/ 7134:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 const nodeUtils = __nccwpck_require__(9023)
@@ -5256,16 +5256,16 @@ var Native
 // eslint-disable-next-line no-useless-catch
 try {
   // Wrap this `require()` in a try-catch to avoid upstream bundlers from complaining that this might not be available since it is an optional import
-  Native = __nccwpck_require__(4390)
+  Native = __nccwpck_require__(2516)
 } catch (e) {
   throw e
 }
-const TypeOverrides = __nccwpck_require__(365)
+const TypeOverrides = __nccwpck_require__(4685)
 const EventEmitter = (__nccwpck_require__(4434).EventEmitter)
 const util = __nccwpck_require__(9023)
-const ConnectionParameters = __nccwpck_require__(646)
+const ConnectionParameters = __nccwpck_require__(4422)
 
-const NativeQuery = __nccwpck_require__(7581)
+const NativeQuery = __nccwpck_require__(8733)
 
 const queryQueueLengthDeprecationNotice = nodeUtils.deprecate(
   () => {},
@@ -5581,7 +5581,7 @@ Client.prototype._pulsePipelinedQueryQueue = function () {
   const self = this
   const queries = []
   const nativeQueries = []
-  const utils = __nccwpck_require__(9652)
+  const utils = __nccwpck_require__(5348)
 
   while (this._queryQueue.length > 0) {
     const query = this._queryQueue.shift()
@@ -5682,23 +5682,23 @@ Client.prototype.getTransactionStatus = function () {
 
 /***/ }),
 
-/***/ 5301:
+/***/ 165:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
-module.exports = __nccwpck_require__(8942)
+module.exports = __nccwpck_require__(7134)
 
 
 /***/ }),
 
-/***/ 7581:
+/***/ 8733:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const EventEmitter = (__nccwpck_require__(4434).EventEmitter)
 const util = __nccwpck_require__(9023)
-const utils = __nccwpck_require__(9652)
+const utils = __nccwpck_require__(5348)
 
 const NativeQuery = (module.exports = function (config, values, callback) {
   EventEmitter.call(this)
@@ -5865,15 +5865,15 @@ NativeQuery.prototype.submit = function (client) {
 
 /***/ }),
 
-/***/ 4473:
+/***/ 2697:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { EventEmitter } = __nccwpck_require__(4434)
 
-const Result = __nccwpck_require__(6424)
-const utils = __nccwpck_require__(9652)
+const Result = __nccwpck_require__(6808)
+const utils = __nccwpck_require__(5348)
 
 class Query extends EventEmitter {
   constructor(config, values, callback) {
@@ -6135,12 +6135,12 @@ module.exports = Query
 
 /***/ }),
 
-/***/ 6424:
+/***/ 6808:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const types = __nccwpck_require__(1549)
+const types = __nccwpck_require__(1661)
 
 const matchRegexp = /^([A-Za-z]+)(?: (\d+))?(?: (\d+))?/
 
@@ -6251,7 +6251,7 @@ module.exports = Result
 
 /***/ }),
 
-/***/ 829:
+/***/ 573:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 const { getStream, getSecureStream } = getStreamFuncs()
@@ -6294,7 +6294,7 @@ function getNodejsStreamFuncs() {
  */
 function getCloudflareStreamFuncs() {
   function getStream(ssl) {
-    const { CloudflareSocket } = __nccwpck_require__(785)
+    const { CloudflareSocket } = __nccwpck_require__(6657)
     return new CloudflareSocket(ssl)
   }
 
@@ -6341,12 +6341,12 @@ function getStreamFuncs() {
 
 /***/ }),
 
-/***/ 365:
+/***/ 4685:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const types = __nccwpck_require__(1549)
+const types = __nccwpck_require__(1661)
 
 function TypeOverrides(userTypes) {
   this._types = userTypes || types
@@ -6383,12 +6383,12 @@ module.exports = TypeOverrides
 
 /***/ }),
 
-/***/ 9652:
+/***/ 5348:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const defaults = __nccwpck_require__(8995)
+const defaults = __nccwpck_require__(7027)
 const nodeUtils = __nccwpck_require__(9023)
 
 const { isDate } = __nccwpck_require__(8253)
@@ -6615,14 +6615,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8702:
+/***/ 8830:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 var path = __nccwpck_require__(6928)
   , Stream = (__nccwpck_require__(2203).Stream)
-  , split = __nccwpck_require__(5286)
+  , split = __nccwpck_require__(8630)
   , util = __nccwpck_require__(9023)
   , defaultPort = 5432
   , isWin = (process.platform === 'win32')
@@ -6855,14 +6855,14 @@ var isValidEntry = module.exports.isValidEntry = function(entry){
 
 /***/ }),
 
-/***/ 3272:
+/***/ 7336:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 var path = __nccwpck_require__(6928)
   , fs = __nccwpck_require__(9896)
-  , helper = __nccwpck_require__(8702)
+  , helper = __nccwpck_require__(8830)
 ;
 
 
@@ -6885,7 +6885,7 @@ module.exports.warnTo = helper.warnTo;
 
 /***/ }),
 
-/***/ 3879:
+/***/ 2903:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -6989,7 +6989,7 @@ function identity (value) {
 
 /***/ }),
 
-/***/ 463:
+/***/ 7119:
 /***/ ((module) => {
 
 
@@ -7029,7 +7029,7 @@ module.exports = function parseBytea (input) {
 
 /***/ }),
 
-/***/ 2690:
+/***/ 546:
 /***/ ((module) => {
 
 
@@ -7152,12 +7152,12 @@ function is0To99 (num) {
 
 /***/ }),
 
-/***/ 8755:
+/***/ 1443:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-var extend = __nccwpck_require__(223)
+var extend = __nccwpck_require__(3743)
 
 module.exports = PostgresInterval
 
@@ -7284,7 +7284,7 @@ function parse (interval) {
 
 /***/ }),
 
-/***/ 5286:
+/***/ 8630:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /*
@@ -7432,15 +7432,15 @@ module.exports = split
 
 /***/ }),
 
-/***/ 770:
+/***/ 8482:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-module.exports = __nccwpck_require__(218);
+module.exports = __nccwpck_require__(9290);
 
 
 /***/ }),
 
-/***/ 218:
+/***/ 9290:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
@@ -7711,33 +7711,33 @@ exports.debug = debug; // for test
 
 /***/ }),
 
-/***/ 6752:
+/***/ 2480:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const Client = __nccwpck_require__(3701)
-const Dispatcher = __nccwpck_require__(883)
-const Pool = __nccwpck_require__(628)
-const BalancedPool = __nccwpck_require__(837)
-const Agent = __nccwpck_require__(7405)
-const ProxyAgent = __nccwpck_require__(6672)
-const EnvHttpProxyAgent = __nccwpck_require__(3137)
-const RetryAgent = __nccwpck_require__(50)
-const errors = __nccwpck_require__(8707)
-const util = __nccwpck_require__(3440)
+const Client = __nccwpck_require__(1285)
+const Dispatcher = __nccwpck_require__(7939)
+const Pool = __nccwpck_require__(2244)
+const BalancedPool = __nccwpck_require__(2549)
+const Agent = __nccwpck_require__(8285)
+const ProxyAgent = __nccwpck_require__(9920)
+const EnvHttpProxyAgent = __nccwpck_require__(929)
+const RetryAgent = __nccwpck_require__(1346)
+const errors = __nccwpck_require__(4627)
+const util = __nccwpck_require__(4640)
 const { InvalidArgumentError } = errors
-const api = __nccwpck_require__(6615)
-const buildConnector = __nccwpck_require__(9136)
-const MockClient = __nccwpck_require__(7365)
-const MockAgent = __nccwpck_require__(7501)
-const MockPool = __nccwpck_require__(4004)
-const mockErrors = __nccwpck_require__(2429)
-const RetryHandler = __nccwpck_require__(7816)
-const { getGlobalDispatcher, setGlobalDispatcher } = __nccwpck_require__(2581)
-const DecoratorHandler = __nccwpck_require__(8155)
-const RedirectHandler = __nccwpck_require__(8754)
-const createRedirectInterceptor = __nccwpck_require__(5092)
+const api = __nccwpck_require__(8567)
+const buildConnector = __nccwpck_require__(2784)
+const MockClient = __nccwpck_require__(9493)
+const MockAgent = __nccwpck_require__(1437)
+const MockPool = __nccwpck_require__(5220)
+const mockErrors = __nccwpck_require__(9917)
+const RetryHandler = __nccwpck_require__(5640)
+const { getGlobalDispatcher, setGlobalDispatcher } = __nccwpck_require__(8421)
+const DecoratorHandler = __nccwpck_require__(91)
+const RedirectHandler = __nccwpck_require__(7970)
+const createRedirectInterceptor = __nccwpck_require__(6036)
 
 Object.assign(Dispatcher.prototype, api)
 
@@ -7755,10 +7755,10 @@ module.exports.DecoratorHandler = DecoratorHandler
 module.exports.RedirectHandler = RedirectHandler
 module.exports.createRedirectInterceptor = createRedirectInterceptor
 module.exports.interceptors = {
-  redirect: __nccwpck_require__(1514),
-  retry: __nccwpck_require__(2026),
-  dump: __nccwpck_require__(8060),
-  dns: __nccwpck_require__(379)
+  redirect: __nccwpck_require__(730),
+  retry: __nccwpck_require__(4346),
+  dump: __nccwpck_require__(8412),
+  dns: __nccwpck_require__(8731)
 }
 
 module.exports.buildConnector = buildConnector
@@ -7820,7 +7820,7 @@ function makeDispatcher (fn) {
 module.exports.setGlobalDispatcher = setGlobalDispatcher
 module.exports.getGlobalDispatcher = getGlobalDispatcher
 
-const fetchImpl = (__nccwpck_require__(4398).fetch)
+const fetchImpl = (__nccwpck_require__(8702).fetch)
 module.exports.fetch = async function fetch (init, options = undefined) {
   try {
     return await fetchImpl(init, options)
@@ -7832,39 +7832,39 @@ module.exports.fetch = async function fetch (init, options = undefined) {
     throw err
   }
 }
-module.exports.Headers = __nccwpck_require__(660).Headers
-module.exports.Response = __nccwpck_require__(9051).Response
-module.exports.Request = __nccwpck_require__(9967).Request
-module.exports.FormData = __nccwpck_require__(5910).FormData
+module.exports.Headers = __nccwpck_require__(5524).Headers
+module.exports.Response = __nccwpck_require__(715).Response
+module.exports.Request = __nccwpck_require__(175).Request
+module.exports.FormData = __nccwpck_require__(1142).FormData
 module.exports.File = globalThis.File ?? (__nccwpck_require__(4573).File)
-module.exports.FileReader = __nccwpck_require__(8355).FileReader
+module.exports.FileReader = __nccwpck_require__(4848).FileReader
 
-const { setGlobalOrigin, getGlobalOrigin } = __nccwpck_require__(1059)
+const { setGlobalOrigin, getGlobalOrigin } = __nccwpck_require__(179)
 
 module.exports.setGlobalOrigin = setGlobalOrigin
 module.exports.getGlobalOrigin = getGlobalOrigin
 
-const { CacheStorage } = __nccwpck_require__(3245)
-const { kConstruct } = __nccwpck_require__(109)
+const { CacheStorage } = __nccwpck_require__(5965)
+const { kConstruct } = __nccwpck_require__(61)
 
 // Cache & CacheStorage are tightly coupled with fetch. Even if it may run
 // in an older version of Node, it doesn't have any use without fetch.
 module.exports.caches = new CacheStorage(kConstruct)
 
-const { deleteCookie, getCookies, getSetCookies, setCookie } = __nccwpck_require__(9061)
+const { deleteCookie, getCookies, getSetCookies, setCookie } = __nccwpck_require__(6933)
 
 module.exports.deleteCookie = deleteCookie
 module.exports.getCookies = getCookies
 module.exports.getSetCookies = getSetCookies
 module.exports.setCookie = setCookie
 
-const { parseMIMEType, serializeAMimeType } = __nccwpck_require__(1900)
+const { parseMIMEType, serializeAMimeType } = __nccwpck_require__(7708)
 
 module.exports.parseMIMEType = parseMIMEType
 module.exports.serializeAMimeType = serializeAMimeType
 
-const { CloseEvent, ErrorEvent, MessageEvent } = __nccwpck_require__(5188)
-module.exports.WebSocket = __nccwpck_require__(3726).WebSocket
+const { CloseEvent, ErrorEvent, MessageEvent } = __nccwpck_require__(7316)
+module.exports.WebSocket = __nccwpck_require__(1886).WebSocket
 module.exports.CloseEvent = CloseEvent
 module.exports.ErrorEvent = ErrorEvent
 module.exports.MessageEvent = MessageEvent
@@ -7880,18 +7880,18 @@ module.exports.MockPool = MockPool
 module.exports.MockAgent = MockAgent
 module.exports.mockErrors = mockErrors
 
-const { EventSource } = __nccwpck_require__(1238)
+const { EventSource } = __nccwpck_require__(1670)
 
 module.exports.EventSource = EventSource
 
 
 /***/ }),
 
-/***/ 158:
+/***/ 670:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-const { addAbortListener } = __nccwpck_require__(3440)
-const { RequestAbortedError } = __nccwpck_require__(8707)
+const { addAbortListener } = __nccwpck_require__(4640)
+const { RequestAbortedError } = __nccwpck_require__(4627)
 
 const kListener = Symbol('kListener')
 const kSignal = Symbol('kSignal')
@@ -7951,16 +7951,16 @@ module.exports = {
 
 /***/ }),
 
-/***/ 2279:
+/***/ 2004:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const assert = __nccwpck_require__(4589)
 const { AsyncResource } = __nccwpck_require__(6698)
-const { InvalidArgumentError, SocketError } = __nccwpck_require__(8707)
-const util = __nccwpck_require__(3440)
-const { addSignal, removeSignal } = __nccwpck_require__(158)
+const { InvalidArgumentError, SocketError } = __nccwpck_require__(4627)
+const util = __nccwpck_require__(4640)
+const { addSignal, removeSignal } = __nccwpck_require__(670)
 
 class ConnectHandler extends AsyncResource {
   constructor (opts, callback) {
@@ -8066,7 +8066,7 @@ module.exports = connect
 
 /***/ }),
 
-/***/ 6862:
+/***/ 5646:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -8080,10 +8080,10 @@ const {
   InvalidArgumentError,
   InvalidReturnValueError,
   RequestAbortedError
-} = __nccwpck_require__(8707)
-const util = __nccwpck_require__(3440)
+} = __nccwpck_require__(4627)
+const util = __nccwpck_require__(4640)
 const { AsyncResource } = __nccwpck_require__(6698)
-const { addSignal, removeSignal } = __nccwpck_require__(158)
+const { addSignal, removeSignal } = __nccwpck_require__(670)
 const assert = __nccwpck_require__(4589)
 
 const kResume = Symbol('resume')
@@ -8324,16 +8324,16 @@ module.exports = pipeline
 
 /***/ }),
 
-/***/ 4043:
+/***/ 4203:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const assert = __nccwpck_require__(4589)
-const { Readable } = __nccwpck_require__(9927)
-const { InvalidArgumentError, RequestAbortedError } = __nccwpck_require__(8707)
-const util = __nccwpck_require__(3440)
-const { getResolveErrorBodyCallback } = __nccwpck_require__(7655)
+const { Readable } = __nccwpck_require__(471)
+const { InvalidArgumentError, RequestAbortedError } = __nccwpck_require__(4627)
+const util = __nccwpck_require__(4640)
+const { getResolveErrorBodyCallback } = __nccwpck_require__(2247)
 const { AsyncResource } = __nccwpck_require__(6698)
 
 class RequestHandler extends AsyncResource {
@@ -8545,18 +8545,18 @@ module.exports.RequestHandler = RequestHandler
 
 /***/ }),
 
-/***/ 3560:
+/***/ 9656:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const assert = __nccwpck_require__(4589)
 const { finished, PassThrough } = __nccwpck_require__(7075)
-const { InvalidArgumentError, InvalidReturnValueError } = __nccwpck_require__(8707)
-const util = __nccwpck_require__(3440)
-const { getResolveErrorBodyCallback } = __nccwpck_require__(7655)
+const { InvalidArgumentError, InvalidReturnValueError } = __nccwpck_require__(4627)
+const util = __nccwpck_require__(4640)
+const { getResolveErrorBodyCallback } = __nccwpck_require__(2247)
 const { AsyncResource } = __nccwpck_require__(6698)
-const { addSignal, removeSignal } = __nccwpck_require__(158)
+const { addSignal, removeSignal } = __nccwpck_require__(670)
 
 class StreamHandler extends AsyncResource {
   constructor (opts, factory, callback) {
@@ -8772,15 +8772,15 @@ module.exports = stream
 
 /***/ }),
 
-/***/ 1882:
+/***/ 6730:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { InvalidArgumentError, SocketError } = __nccwpck_require__(8707)
+const { InvalidArgumentError, SocketError } = __nccwpck_require__(4627)
 const { AsyncResource } = __nccwpck_require__(6698)
-const util = __nccwpck_require__(3440)
-const { addSignal, removeSignal } = __nccwpck_require__(158)
+const util = __nccwpck_require__(4640)
+const { addSignal, removeSignal } = __nccwpck_require__(670)
 const assert = __nccwpck_require__(4589)
 
 class UpgradeHandler extends AsyncResource {
@@ -8887,21 +8887,21 @@ module.exports = upgrade
 
 /***/ }),
 
-/***/ 6615:
+/***/ 8567:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-module.exports.request = __nccwpck_require__(4043)
-module.exports.stream = __nccwpck_require__(3560)
-module.exports.pipeline = __nccwpck_require__(6862)
-module.exports.upgrade = __nccwpck_require__(1882)
-module.exports.connect = __nccwpck_require__(2279)
+module.exports.request = __nccwpck_require__(4203)
+module.exports.stream = __nccwpck_require__(9656)
+module.exports.pipeline = __nccwpck_require__(5646)
+module.exports.upgrade = __nccwpck_require__(6730)
+module.exports.connect = __nccwpck_require__(2004)
 
 
 /***/ }),
 
-/***/ 9927:
+/***/ 471:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 // Ported from https://github.com/nodejs/undici/pull/907
@@ -8910,9 +8910,9 @@ module.exports.connect = __nccwpck_require__(2279)
 
 const assert = __nccwpck_require__(4589)
 const { Readable } = __nccwpck_require__(7075)
-const { RequestAbortedError, NotSupportedError, InvalidArgumentError, AbortError } = __nccwpck_require__(8707)
-const util = __nccwpck_require__(3440)
-const { ReadableStreamFrom } = __nccwpck_require__(3440)
+const { RequestAbortedError, NotSupportedError, InvalidArgumentError, AbortError } = __nccwpck_require__(4627)
+const util = __nccwpck_require__(4640)
+const { ReadableStreamFrom } = __nccwpck_require__(4640)
 
 const kConsume = Symbol('kConsume')
 const kReading = Symbol('kReading')
@@ -9293,15 +9293,15 @@ module.exports = { Readable: BodyReadable, chunksDecode }
 
 /***/ }),
 
-/***/ 7655:
+/***/ 2247:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 const assert = __nccwpck_require__(4589)
 const {
   ResponseStatusCodeError
-} = __nccwpck_require__(8707)
+} = __nccwpck_require__(4627)
 
-const { chunksDecode } = __nccwpck_require__(9927)
+const { chunksDecode } = __nccwpck_require__(471)
 const CHUNK_LIMIT = 128 * 1024
 
 async function getResolveErrorBodyCallback ({ callback, body, contentType, statusCode, statusMessage, headers }) {
@@ -9393,16 +9393,16 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9136:
+/***/ 2784:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const net = __nccwpck_require__(7030)
 const assert = __nccwpck_require__(4589)
-const util = __nccwpck_require__(3440)
-const { InvalidArgumentError, ConnectTimeoutError } = __nccwpck_require__(8707)
-const timers = __nccwpck_require__(6603)
+const util = __nccwpck_require__(4640)
+const { InvalidArgumentError, ConnectTimeoutError } = __nccwpck_require__(4627)
+const timers = __nccwpck_require__(1275)
 
 function noop () {}
 
@@ -9640,7 +9640,7 @@ module.exports = buildConnector
 
 /***/ }),
 
-/***/ 735:
+/***/ 2303:
 /***/ ((module) => {
 
 
@@ -9765,7 +9765,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 2414:
+/***/ 3374:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -9974,7 +9974,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8707:
+/***/ 4627:
 /***/ ((module) => {
 
 
@@ -10406,7 +10406,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4655:
+/***/ 7311:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -10414,7 +10414,7 @@ module.exports = {
 const {
   InvalidArgumentError,
   NotSupportedError
-} = __nccwpck_require__(8707)
+} = __nccwpck_require__(4627)
 const assert = __nccwpck_require__(4589)
 const {
   isValidHTTPToken,
@@ -10429,9 +10429,9 @@ const {
   validateHandler,
   getServerName,
   normalizedMethodRecords
-} = __nccwpck_require__(3440)
-const { channels } = __nccwpck_require__(2414)
-const { headerNameLowerCasedRecord } = __nccwpck_require__(735)
+} = __nccwpck_require__(4640)
+const { channels } = __nccwpck_require__(3374)
+const { headerNameLowerCasedRecord } = __nccwpck_require__(2303)
 
 // Verifies that a given path is valid does not contain control chars \x00 to \x20
 const invalidPathRegex = /[^\u0021-\u00ff]/
@@ -10895,7 +10895,7 @@ module.exports = Request
 
 /***/ }),
 
-/***/ 6443:
+/***/ 4043:
 /***/ ((module) => {
 
 module.exports = {
@@ -10969,7 +10969,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7752:
+/***/ 4152:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -10977,7 +10977,7 @@ module.exports = {
 const {
   wellknownHeaderNames,
   headerNameLowerCasedRecord
-} = __nccwpck_require__(735)
+} = __nccwpck_require__(2303)
 
 class TstNode {
   /** @type {any} */
@@ -11128,13 +11128,13 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3440:
+/***/ 4640:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const assert = __nccwpck_require__(4589)
-const { kDestroyed, kBodyUsed, kListeners, kBody } = __nccwpck_require__(6443)
+const { kDestroyed, kBodyUsed, kListeners, kBody } = __nccwpck_require__(4043)
 const { IncomingMessage } = __nccwpck_require__(7067)
 const stream = __nccwpck_require__(7075)
 const net = __nccwpck_require__(7030)
@@ -11142,9 +11142,9 @@ const { Blob } = __nccwpck_require__(4573)
 const nodeUtil = __nccwpck_require__(7975)
 const { stringify } = __nccwpck_require__(1792)
 const { EventEmitter: EE } = __nccwpck_require__(8474)
-const { InvalidArgumentError } = __nccwpck_require__(8707)
-const { headerNameLowerCasedRecord } = __nccwpck_require__(735)
-const { tree } = __nccwpck_require__(7752)
+const { InvalidArgumentError } = __nccwpck_require__(4627)
+const { headerNameLowerCasedRecord } = __nccwpck_require__(2303)
+const { tree } = __nccwpck_require__(4152)
 
 const [nodeMajor, nodeMinor] = process.versions.node.split('.').map(v => Number(v))
 
@@ -11854,18 +11854,18 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7405:
+/***/ 8285:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { InvalidArgumentError } = __nccwpck_require__(8707)
-const { kClients, kRunning, kClose, kDestroy, kDispatch, kInterceptors } = __nccwpck_require__(6443)
-const DispatcherBase = __nccwpck_require__(1841)
-const Pool = __nccwpck_require__(628)
-const Client = __nccwpck_require__(3701)
-const util = __nccwpck_require__(3440)
-const createRedirectInterceptor = __nccwpck_require__(5092)
+const { InvalidArgumentError } = __nccwpck_require__(4627)
+const { kClients, kRunning, kClose, kDestroy, kDispatch, kInterceptors } = __nccwpck_require__(4043)
+const DispatcherBase = __nccwpck_require__(9265)
+const Pool = __nccwpck_require__(2244)
+const Client = __nccwpck_require__(1285)
+const util = __nccwpck_require__(4640)
+const createRedirectInterceptor = __nccwpck_require__(6036)
 
 const kOnConnect = Symbol('onConnect')
 const kOnDisconnect = Symbol('onDisconnect')
@@ -11994,7 +11994,7 @@ module.exports = Agent
 
 /***/ }),
 
-/***/ 837:
+/***/ 2549:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -12002,7 +12002,7 @@ module.exports = Agent
 const {
   BalancedPoolMissingUpstreamError,
   InvalidArgumentError
-} = __nccwpck_require__(8707)
+} = __nccwpck_require__(4627)
 const {
   PoolBase,
   kClients,
@@ -12010,10 +12010,10 @@ const {
   kAddClient,
   kRemoveClient,
   kGetDispatcher
-} = __nccwpck_require__(2128)
-const Pool = __nccwpck_require__(628)
-const { kUrl, kInterceptors } = __nccwpck_require__(6443)
-const { parseOrigin } = __nccwpck_require__(3440)
+} = __nccwpck_require__(3856)
+const Pool = __nccwpck_require__(2244)
+const { kUrl, kInterceptors } = __nccwpck_require__(4043)
+const { parseOrigin } = __nccwpck_require__(4640)
 const kFactory = Symbol('factory')
 
 const kOptions = Symbol('options')
@@ -12210,7 +12210,7 @@ module.exports = BalancedPool
 
 /***/ }),
 
-/***/ 637:
+/***/ 9133:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -12218,9 +12218,9 @@ module.exports = BalancedPool
 /* global WebAssembly */
 
 const assert = __nccwpck_require__(4589)
-const util = __nccwpck_require__(3440)
-const { channels } = __nccwpck_require__(2414)
-const timers = __nccwpck_require__(6603)
+const util = __nccwpck_require__(4640)
+const { channels } = __nccwpck_require__(3374)
+const timers = __nccwpck_require__(1275)
 const {
   RequestContentLengthMismatchError,
   ResponseContentLengthMismatchError,
@@ -12233,7 +12233,7 @@ const {
   BodyTimeoutError,
   HTTPParserError,
   ResponseExceededMaxSizeError
-} = __nccwpck_require__(8707)
+} = __nccwpck_require__(4627)
 const {
   kUrl,
   kReset,
@@ -12266,9 +12266,9 @@ const {
   kOnError,
   kResume,
   kHTTPContext
-} = __nccwpck_require__(6443)
+} = __nccwpck_require__(4043)
 
-const constants = __nccwpck_require__(2824)
+const constants = __nccwpck_require__(776)
 const EMPTY_BUF = Buffer.alloc(0)
 const FastBuffer = Buffer[Symbol.species]
 const addListener = util.addListener
@@ -12280,11 +12280,11 @@ const kSocketUsed = Symbol('kSocketUsed')
 let extractBody
 
 async function lazyllhttp () {
-  const llhttpWasmData = process.env.JEST_WORKER_ID ? __nccwpck_require__(3870) : undefined
+  const llhttpWasmData = process.env.JEST_WORKER_ID ? __nccwpck_require__(7630) : undefined
 
   let mod
   try {
-    mod = await WebAssembly.compile(__nccwpck_require__(3434))
+    mod = await WebAssembly.compile(__nccwpck_require__(8586))
   } catch (e) {
     /* istanbul ignore next */
 
@@ -12292,7 +12292,7 @@ async function lazyllhttp () {
     // being enabled, but the occurring of this other error
     // * https://github.com/emscripten-core/emscripten/issues/11495
     // got me to remove that check to avoid breaking Node 12.
-    mod = await WebAssembly.compile(llhttpWasmData || __nccwpck_require__(3870))
+    mod = await WebAssembly.compile(llhttpWasmData || __nccwpck_require__(7630))
   }
 
   return await WebAssembly.instantiate(mod, {
@@ -13207,7 +13207,7 @@ function writeH1 (client, request) {
 
   if (util.isFormDataLike(body)) {
     if (!extractBody) {
-      extractBody = (__nccwpck_require__(4492).extractBody)
+      extractBody = (__nccwpck_require__(6396).extractBody)
     }
 
     const [bodyStream, contentType] = extractBody(body)
@@ -13730,7 +13730,7 @@ module.exports = connectH1
 
 /***/ }),
 
-/***/ 8788:
+/***/ 4548:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -13738,13 +13738,13 @@ module.exports = connectH1
 const assert = __nccwpck_require__(4589)
 const { errorMonitor } = __nccwpck_require__(8474)
 const { pipeline } = __nccwpck_require__(7075)
-const util = __nccwpck_require__(3440)
+const util = __nccwpck_require__(4640)
 const {
   RequestContentLengthMismatchError,
   RequestAbortedError,
   SocketError,
   InformationalError
-} = __nccwpck_require__(8707)
+} = __nccwpck_require__(4627)
 const {
   kUrl,
   kReset,
@@ -13763,7 +13763,7 @@ const {
   kResume,
   kSize,
   kHTTPContext
-} = __nccwpck_require__(6443)
+} = __nccwpck_require__(4043)
 
 const kOpenStreams = Symbol('open streams')
 
@@ -14169,7 +14169,7 @@ function writeH2 (client, request) {
   let contentLength = util.bodyLength(body)
 
   if (util.isFormDataLike(body)) {
-    extractBody ??= (__nccwpck_require__(4492).extractBody)
+    extractBody ??= (__nccwpck_require__(6396).extractBody)
 
     const [bodyStream, contentType] = extractBody(body)
     headers['content-type'] = contentType
@@ -14529,7 +14529,7 @@ module.exports = connectH2
 
 /***/ }),
 
-/***/ 3701:
+/***/ 1285:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 // @ts-check
@@ -14539,16 +14539,16 @@ module.exports = connectH2
 const assert = __nccwpck_require__(4589)
 const net = __nccwpck_require__(7030)
 const http = __nccwpck_require__(7067)
-const util = __nccwpck_require__(3440)
-const { channels } = __nccwpck_require__(2414)
-const Request = __nccwpck_require__(4655)
-const DispatcherBase = __nccwpck_require__(1841)
+const util = __nccwpck_require__(4640)
+const { channels } = __nccwpck_require__(3374)
+const Request = __nccwpck_require__(7311)
+const DispatcherBase = __nccwpck_require__(9265)
 const {
   InvalidArgumentError,
   InformationalError,
   ClientDestroyedError
-} = __nccwpck_require__(8707)
-const buildConnector = __nccwpck_require__(9136)
+} = __nccwpck_require__(4627)
+const buildConnector = __nccwpck_require__(2784)
 const {
   kUrl,
   kServerName,
@@ -14590,9 +14590,9 @@ const {
   kHTTPContext,
   kMaxConcurrentStreams,
   kResume
-} = __nccwpck_require__(6443)
-const connectH1 = __nccwpck_require__(637)
-const connectH2 = __nccwpck_require__(8788)
+} = __nccwpck_require__(4043)
+const connectH1 = __nccwpck_require__(9133)
+const connectH2 = __nccwpck_require__(4548)
 let deprecatedInterceptorWarned = false
 
 const kClosedResolve = Symbol('kClosedResolve')
@@ -14900,7 +14900,7 @@ class Client extends DispatcherBase {
   }
 }
 
-const createRedirectInterceptor = __nccwpck_require__(5092)
+const createRedirectInterceptor = __nccwpck_require__(6036)
 
 function onError (client, err) {
   if (
@@ -15160,19 +15160,19 @@ module.exports = Client
 
 /***/ }),
 
-/***/ 1841:
+/***/ 9265:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const buffer = __nccwpck_require__(4573)
-const Dispatcher = __nccwpck_require__(883)
+const Dispatcher = __nccwpck_require__(7939)
 const {
   ClientDestroyedError,
   ClientClosedError,
   InvalidArgumentError
-} = __nccwpck_require__(8707)
-const { kDestroy, kClose, kClosed, kDestroyed, kDispatch, kInterceptors } = __nccwpck_require__(6443)
+} = __nccwpck_require__(4627)
+const { kDestroy, kClose, kClosed, kDestroyed, kDispatch, kInterceptors } = __nccwpck_require__(4043)
 
 const kOnDestroyed = Symbol('onDestroyed')
 const kOnClosed = Symbol('onClosed')
@@ -15375,7 +15375,7 @@ module.exports = DispatcherBase
 
 /***/ }),
 
-/***/ 883:
+/***/ 7939:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -15447,15 +15447,15 @@ module.exports = Dispatcher
 
 /***/ }),
 
-/***/ 3137:
+/***/ 929:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const DispatcherBase = __nccwpck_require__(1841)
-const { kClose, kDestroy, kClosed, kDestroyed, kDispatch, kNoProxyAgent, kHttpProxyAgent, kHttpsProxyAgent } = __nccwpck_require__(6443)
-const ProxyAgent = __nccwpck_require__(6672)
-const Agent = __nccwpck_require__(7405)
+const DispatcherBase = __nccwpck_require__(9265)
+const { kClose, kDestroy, kClosed, kDestroyed, kDispatch, kNoProxyAgent, kHttpProxyAgent, kHttpsProxyAgent } = __nccwpck_require__(4043)
+const ProxyAgent = __nccwpck_require__(9920)
+const Agent = __nccwpck_require__(8285)
 
 const DEFAULT_PORTS = {
   'http:': 80,
@@ -15614,7 +15614,7 @@ module.exports = EnvHttpProxyAgent
 
 /***/ }),
 
-/***/ 4660:
+/***/ 5844:
 /***/ ((module) => {
 
 /* eslint-disable */
@@ -15738,15 +15738,15 @@ module.exports = class FixedQueue {
 
 /***/ }),
 
-/***/ 2128:
+/***/ 3856:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const DispatcherBase = __nccwpck_require__(1841)
-const FixedQueue = __nccwpck_require__(4660)
-const { kConnected, kSize, kRunning, kPending, kQueued, kBusy, kFree, kUrl, kClose, kDestroy, kDispatch } = __nccwpck_require__(6443)
-const PoolStats = __nccwpck_require__(3246)
+const DispatcherBase = __nccwpck_require__(9265)
+const FixedQueue = __nccwpck_require__(5844)
+const { kConnected, kSize, kRunning, kPending, kQueued, kBusy, kFree, kUrl, kClose, kDestroy, kDispatch } = __nccwpck_require__(4043)
+const PoolStats = __nccwpck_require__(5710)
 
 const kClients = Symbol('clients')
 const kNeedDrain = Symbol('needDrain')
@@ -15939,10 +15939,10 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3246:
+/***/ 5710:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-const { kFree, kConnected, kPending, kQueued, kRunning, kSize } = __nccwpck_require__(6443)
+const { kFree, kConnected, kPending, kQueued, kRunning, kSize } = __nccwpck_require__(4043)
 const kPool = Symbol('pool')
 
 class PoolStats {
@@ -15980,7 +15980,7 @@ module.exports = PoolStats
 
 /***/ }),
 
-/***/ 628:
+/***/ 2244:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -15991,14 +15991,14 @@ const {
   kNeedDrain,
   kAddClient,
   kGetDispatcher
-} = __nccwpck_require__(2128)
-const Client = __nccwpck_require__(3701)
+} = __nccwpck_require__(3856)
+const Client = __nccwpck_require__(1285)
 const {
   InvalidArgumentError
-} = __nccwpck_require__(8707)
-const util = __nccwpck_require__(3440)
-const { kUrl, kInterceptors } = __nccwpck_require__(6443)
-const buildConnector = __nccwpck_require__(9136)
+} = __nccwpck_require__(4627)
+const util = __nccwpck_require__(4640)
+const { kUrl, kInterceptors } = __nccwpck_require__(4043)
+const buildConnector = __nccwpck_require__(2784)
 
 const kOptions = Symbol('options')
 const kConnections = Symbol('connections')
@@ -16094,19 +16094,19 @@ module.exports = Pool
 
 /***/ }),
 
-/***/ 6672:
+/***/ 9920:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kProxy, kClose, kDestroy, kDispatch, kInterceptors } = __nccwpck_require__(6443)
+const { kProxy, kClose, kDestroy, kDispatch, kInterceptors } = __nccwpck_require__(4043)
 const { URL } = __nccwpck_require__(3136)
-const Agent = __nccwpck_require__(7405)
-const Pool = __nccwpck_require__(628)
-const DispatcherBase = __nccwpck_require__(1841)
-const { InvalidArgumentError, RequestAbortedError, SecureProxyConnectionError } = __nccwpck_require__(8707)
-const buildConnector = __nccwpck_require__(9136)
-const Client = __nccwpck_require__(3701)
+const Agent = __nccwpck_require__(8285)
+const Pool = __nccwpck_require__(2244)
+const DispatcherBase = __nccwpck_require__(9265)
+const { InvalidArgumentError, RequestAbortedError, SecureProxyConnectionError } = __nccwpck_require__(4627)
+const buildConnector = __nccwpck_require__(2784)
+const Client = __nccwpck_require__(1285)
 
 const kAgent = Symbol('proxy agent')
 const kClient = Symbol('proxy client')
@@ -16375,13 +16375,13 @@ module.exports = ProxyAgent
 
 /***/ }),
 
-/***/ 50:
+/***/ 1346:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const Dispatcher = __nccwpck_require__(883)
-const RetryHandler = __nccwpck_require__(7816)
+const Dispatcher = __nccwpck_require__(7939)
+const RetryHandler = __nccwpck_require__(5640)
 
 class RetryAgent extends Dispatcher {
   #agent = null
@@ -16417,7 +16417,7 @@ module.exports = RetryAgent
 
 /***/ }),
 
-/***/ 2581:
+/***/ 8421:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -16425,8 +16425,8 @@ module.exports = RetryAgent
 // We include a version number for the Dispatcher API. In case of breaking changes,
 // this version number must be increased to avoid conflicts.
 const globalDispatcher = Symbol.for('undici.globalDispatcher.1')
-const { InvalidArgumentError } = __nccwpck_require__(8707)
-const Agent = __nccwpck_require__(7405)
+const { InvalidArgumentError } = __nccwpck_require__(4627)
+const Agent = __nccwpck_require__(8285)
 
 if (getGlobalDispatcher() === undefined) {
   setGlobalDispatcher(new Agent())
@@ -16456,7 +16456,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8155:
+/***/ 91:
 /***/ ((module) => {
 
 
@@ -16507,15 +16507,15 @@ module.exports = class DecoratorHandler {
 
 /***/ }),
 
-/***/ 8754:
+/***/ 7970:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const util = __nccwpck_require__(3440)
-const { kBodyUsed } = __nccwpck_require__(6443)
+const util = __nccwpck_require__(4640)
+const { kBodyUsed } = __nccwpck_require__(4043)
 const assert = __nccwpck_require__(4589)
-const { InvalidArgumentError } = __nccwpck_require__(8707)
+const { InvalidArgumentError } = __nccwpck_require__(4627)
 const EE = __nccwpck_require__(8474)
 
 const redirectableStatusCodes = [300, 301, 302, 303, 307, 308]
@@ -16746,20 +16746,20 @@ module.exports = RedirectHandler
 
 /***/ }),
 
-/***/ 7816:
+/***/ 5640:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 const assert = __nccwpck_require__(4589)
 
-const { kRetryHandlerDefaultRetry } = __nccwpck_require__(6443)
-const { RequestRetryError } = __nccwpck_require__(8707)
+const { kRetryHandlerDefaultRetry } = __nccwpck_require__(4043)
+const { RequestRetryError } = __nccwpck_require__(4627)
 const {
   isDisturbed,
   parseHeaders,
   parseRangeHeader,
   wrapRequestBody
-} = __nccwpck_require__(3440)
+} = __nccwpck_require__(4640)
 
 function calculateRetryAfterHeader (retryAfter) {
   const current = Date.now()
@@ -17190,14 +17190,14 @@ module.exports = RetryHandler
 
 /***/ }),
 
-/***/ 379:
+/***/ 8731:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 const { isIP } = __nccwpck_require__(7030)
 const { lookup } = __nccwpck_require__(610)
-const DecoratorHandler = __nccwpck_require__(8155)
-const { InvalidArgumentError, InformationalError } = __nccwpck_require__(8707)
+const DecoratorHandler = __nccwpck_require__(91)
+const { InvalidArgumentError, InformationalError } = __nccwpck_require__(4627)
 const maxInt = Math.pow(2, 31) - 1
 
 class DNSInstance {
@@ -17572,14 +17572,14 @@ module.exports = interceptorOpts => {
 
 /***/ }),
 
-/***/ 8060:
+/***/ 8412:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const util = __nccwpck_require__(3440)
-const { InvalidArgumentError, RequestAbortedError } = __nccwpck_require__(8707)
-const DecoratorHandler = __nccwpck_require__(8155)
+const util = __nccwpck_require__(4640)
+const { InvalidArgumentError, RequestAbortedError } = __nccwpck_require__(4627)
+const DecoratorHandler = __nccwpck_require__(91)
 
 class DumpHandler extends DecoratorHandler {
   #maxSize = 1024 * 1024
@@ -17702,12 +17702,12 @@ module.exports = createDumpInterceptor
 
 /***/ }),
 
-/***/ 5092:
+/***/ 6036:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const RedirectHandler = __nccwpck_require__(8754)
+const RedirectHandler = __nccwpck_require__(7970)
 
 function createRedirectInterceptor ({ maxRedirections: defaultMaxRedirections }) {
   return (dispatch) => {
@@ -17730,11 +17730,11 @@ module.exports = createRedirectInterceptor
 
 /***/ }),
 
-/***/ 1514:
+/***/ 730:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
-const RedirectHandler = __nccwpck_require__(8754)
+const RedirectHandler = __nccwpck_require__(7970)
 
 module.exports = opts => {
   const globalMaxRedirections = opts?.maxRedirections
@@ -17761,11 +17761,11 @@ module.exports = opts => {
 
 /***/ }),
 
-/***/ 2026:
+/***/ 4346:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
-const RetryHandler = __nccwpck_require__(7816)
+const RetryHandler = __nccwpck_require__(5640)
 
 module.exports = globalOpts => {
   return dispatch => {
@@ -17787,13 +17787,13 @@ module.exports = globalOpts => {
 
 /***/ }),
 
-/***/ 2824:
+/***/ 776:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.SPECIAL_HEADERS = exports.HEADER_STATE = exports.MINOR = exports.MAJOR = exports.CONNECTION_TOKEN_CHARS = exports.HEADER_CHARS = exports.TOKEN = exports.STRICT_TOKEN = exports.HEX = exports.URL_CHAR = exports.STRICT_URL_CHAR = exports.USERINFO_CHARS = exports.MARK = exports.ALPHANUM = exports.NUM = exports.HEX_MAP = exports.NUM_MAP = exports.ALPHA = exports.FINISH = exports.H_METHOD_MAP = exports.METHOD_MAP = exports.METHODS_RTSP = exports.METHODS_ICE = exports.METHODS_HTTP = exports.METHODS = exports.LENIENT_FLAGS = exports.FLAGS = exports.TYPE = exports.ERROR = void 0;
-const utils_1 = __nccwpck_require__(172);
+const utils_1 = __nccwpck_require__(1308);
 // C headers
 var ERROR;
 (function (ERROR) {
@@ -18071,7 +18071,7 @@ exports.SPECIAL_HEADERS = {
 
 /***/ }),
 
-/***/ 3870:
+/***/ 7630:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -18083,7 +18083,7 @@ module.exports = Buffer.from('AGFzbQEAAAABJwdgAX8Bf2ADf39/AX9gAX8AYAJ/fwBgBH9/f3
 
 /***/ }),
 
-/***/ 3434:
+/***/ 8586:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -18095,7 +18095,7 @@ module.exports = Buffer.from('AGFzbQEAAAABJwdgAX8Bf2ADf39/AX9gAX8AYAJ/fwBgBH9/f3
 
 /***/ }),
 
-/***/ 172:
+/***/ 1308:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -18116,13 +18116,13 @@ exports.enumToMap = enumToMap;
 
 /***/ }),
 
-/***/ 7501:
+/***/ 1437:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kClients } = __nccwpck_require__(6443)
-const Agent = __nccwpck_require__(7405)
+const { kClients } = __nccwpck_require__(4043)
+const Agent = __nccwpck_require__(8285)
 const {
   kAgent,
   kMockAgentSet,
@@ -18133,14 +18133,14 @@ const {
   kGetNetConnect,
   kOptions,
   kFactory
-} = __nccwpck_require__(1117)
-const MockClient = __nccwpck_require__(7365)
-const MockPool = __nccwpck_require__(4004)
-const { matchValue, buildMockOptions } = __nccwpck_require__(3397)
-const { InvalidArgumentError, UndiciError } = __nccwpck_require__(8707)
-const Dispatcher = __nccwpck_require__(883)
-const Pluralizer = __nccwpck_require__(1529)
-const PendingInterceptorsFormatter = __nccwpck_require__(6142)
+} = __nccwpck_require__(941)
+const MockClient = __nccwpck_require__(9493)
+const MockPool = __nccwpck_require__(5220)
+const { matchValue, buildMockOptions } = __nccwpck_require__(8981)
+const { InvalidArgumentError, UndiciError } = __nccwpck_require__(4627)
+const Dispatcher = __nccwpck_require__(7939)
+const Pluralizer = __nccwpck_require__(3289)
+const PendingInterceptorsFormatter = __nccwpck_require__(1726)
 
 class MockAgent extends Dispatcher {
   constructor (opts) {
@@ -18283,14 +18283,14 @@ module.exports = MockAgent
 
 /***/ }),
 
-/***/ 7365:
+/***/ 9493:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { promisify } = __nccwpck_require__(7975)
-const Client = __nccwpck_require__(3701)
-const { buildMockDispatch } = __nccwpck_require__(3397)
+const Client = __nccwpck_require__(1285)
+const { buildMockDispatch } = __nccwpck_require__(8981)
 const {
   kDispatches,
   kMockAgent,
@@ -18299,10 +18299,10 @@ const {
   kOrigin,
   kOriginalDispatch,
   kConnected
-} = __nccwpck_require__(1117)
-const { MockInterceptor } = __nccwpck_require__(1511)
-const Symbols = __nccwpck_require__(6443)
-const { InvalidArgumentError } = __nccwpck_require__(8707)
+} = __nccwpck_require__(941)
+const { MockInterceptor } = __nccwpck_require__(5015)
+const Symbols = __nccwpck_require__(4043)
+const { InvalidArgumentError } = __nccwpck_require__(4627)
 
 /**
  * MockClient provides an API that extends the Client to influence the mockDispatches.
@@ -18349,12 +18349,12 @@ module.exports = MockClient
 
 /***/ }),
 
-/***/ 2429:
+/***/ 9917:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { UndiciError } = __nccwpck_require__(8707)
+const { UndiciError } = __nccwpck_require__(4627)
 
 const kMockNotMatchedError = Symbol.for('undici.error.UND_MOCK_ERR_MOCK_NOT_MATCHED')
 
@@ -18384,12 +18384,12 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1511:
+/***/ 5015:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { getResponseData, buildKey, addMockDispatch } = __nccwpck_require__(3397)
+const { getResponseData, buildKey, addMockDispatch } = __nccwpck_require__(8981)
 const {
   kDispatches,
   kDispatchKey,
@@ -18397,9 +18397,9 @@ const {
   kDefaultTrailers,
   kContentLength,
   kMockDispatch
-} = __nccwpck_require__(1117)
-const { InvalidArgumentError } = __nccwpck_require__(8707)
-const { buildURL } = __nccwpck_require__(3440)
+} = __nccwpck_require__(941)
+const { InvalidArgumentError } = __nccwpck_require__(4627)
+const { buildURL } = __nccwpck_require__(4640)
 
 /**
  * Defines the scope API for an interceptor reply
@@ -18598,14 +18598,14 @@ module.exports.MockScope = MockScope
 
 /***/ }),
 
-/***/ 4004:
+/***/ 5220:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { promisify } = __nccwpck_require__(7975)
-const Pool = __nccwpck_require__(628)
-const { buildMockDispatch } = __nccwpck_require__(3397)
+const Pool = __nccwpck_require__(2244)
+const { buildMockDispatch } = __nccwpck_require__(8981)
 const {
   kDispatches,
   kMockAgent,
@@ -18614,10 +18614,10 @@ const {
   kOrigin,
   kOriginalDispatch,
   kConnected
-} = __nccwpck_require__(1117)
-const { MockInterceptor } = __nccwpck_require__(1511)
-const Symbols = __nccwpck_require__(6443)
-const { InvalidArgumentError } = __nccwpck_require__(8707)
+} = __nccwpck_require__(941)
+const { MockInterceptor } = __nccwpck_require__(5015)
+const Symbols = __nccwpck_require__(4043)
+const { InvalidArgumentError } = __nccwpck_require__(4627)
 
 /**
  * MockPool provides an API that extends the Pool to influence the mockDispatches.
@@ -18664,7 +18664,7 @@ module.exports = MockPool
 
 /***/ }),
 
-/***/ 1117:
+/***/ 941:
 /***/ ((module) => {
 
 
@@ -18694,20 +18694,20 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3397:
+/***/ 8981:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { MockNotMatchedError } = __nccwpck_require__(2429)
+const { MockNotMatchedError } = __nccwpck_require__(9917)
 const {
   kDispatches,
   kMockAgent,
   kOriginalDispatch,
   kOrigin,
   kGetNetConnect
-} = __nccwpck_require__(1117)
-const { buildURL } = __nccwpck_require__(3440)
+} = __nccwpck_require__(941)
+const { buildURL } = __nccwpck_require__(4640)
 const { STATUS_CODES } = __nccwpck_require__(7067)
 const {
   types: {
@@ -19068,7 +19068,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 6142:
+/***/ 1726:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -19118,7 +19118,7 @@ module.exports = class PendingInterceptorsFormatter {
 
 /***/ }),
 
-/***/ 1529:
+/***/ 3289:
 /***/ ((module) => {
 
 
@@ -19154,7 +19154,7 @@ module.exports = class Pluralizer {
 
 /***/ }),
 
-/***/ 6603:
+/***/ 1275:
 /***/ ((module) => {
 
 
@@ -19584,20 +19584,20 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9634:
+/***/ 8514:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kConstruct } = __nccwpck_require__(109)
-const { urlEquals, getFieldValues } = __nccwpck_require__(6798)
-const { kEnumerableProperty, isDisturbed } = __nccwpck_require__(3440)
-const { webidl } = __nccwpck_require__(5893)
-const { Response, cloneResponse, fromInnerResponse } = __nccwpck_require__(9051)
-const { Request, fromInnerRequest } = __nccwpck_require__(9967)
-const { kState } = __nccwpck_require__(3627)
-const { fetching } = __nccwpck_require__(4398)
-const { urlIsHttpHttpsScheme, createDeferredPromise, readAllBytes } = __nccwpck_require__(3168)
+const { kConstruct } = __nccwpck_require__(61)
+const { urlEquals, getFieldValues } = __nccwpck_require__(6814)
+const { kEnumerableProperty, isDisturbed } = __nccwpck_require__(4640)
+const { webidl } = __nccwpck_require__(5701)
+const { Response, cloneResponse, fromInnerResponse } = __nccwpck_require__(715)
+const { Request, fromInnerRequest } = __nccwpck_require__(175)
+const { kState } = __nccwpck_require__(1995)
+const { fetching } = __nccwpck_require__(8702)
+const { urlIsHttpHttpsScheme, createDeferredPromise, readAllBytes } = __nccwpck_require__(9520)
 const assert = __nccwpck_require__(4589)
 
 /**
@@ -20450,15 +20450,15 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3245:
+/***/ 5965:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kConstruct } = __nccwpck_require__(109)
-const { Cache } = __nccwpck_require__(9634)
-const { webidl } = __nccwpck_require__(5893)
-const { kEnumerableProperty } = __nccwpck_require__(3440)
+const { kConstruct } = __nccwpck_require__(61)
+const { Cache } = __nccwpck_require__(8514)
+const { webidl } = __nccwpck_require__(5701)
+const { kEnumerableProperty } = __nccwpck_require__(4640)
 
 class CacheStorage {
   /**
@@ -20609,26 +20609,26 @@ module.exports = {
 
 /***/ }),
 
-/***/ 109:
+/***/ 61:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 module.exports = {
-  kConstruct: (__nccwpck_require__(6443).kConstruct)
+  kConstruct: (__nccwpck_require__(4043).kConstruct)
 }
 
 
 /***/ }),
 
-/***/ 6798:
+/***/ 6814:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const assert = __nccwpck_require__(4589)
-const { URLSerializer } = __nccwpck_require__(1900)
-const { isValidHeaderName } = __nccwpck_require__(3168)
+const { URLSerializer } = __nccwpck_require__(7708)
+const { isValidHeaderName } = __nccwpck_require__(9520)
 
 /**
  * @see https://url.spec.whatwg.org/#concept-url-equals
@@ -20673,7 +20673,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1276:
+/***/ 3404:
 /***/ ((module) => {
 
 
@@ -20692,15 +20692,15 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9061:
+/***/ 6933:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { parseSetCookie } = __nccwpck_require__(1978)
-const { stringify } = __nccwpck_require__(7797)
-const { webidl } = __nccwpck_require__(5893)
-const { Headers } = __nccwpck_require__(660)
+const { parseSetCookie } = __nccwpck_require__(8906)
+const { stringify } = __nccwpck_require__(1077)
+const { webidl } = __nccwpck_require__(5701)
+const { Headers } = __nccwpck_require__(5524)
 
 /**
  * @typedef {Object} Cookie
@@ -20883,14 +20883,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1978:
+/***/ 8906:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { maxNameValuePairSize, maxAttributeValueSize } = __nccwpck_require__(1276)
-const { isCTLExcludingHtab } = __nccwpck_require__(7797)
-const { collectASequenceOfCodePointsFast } = __nccwpck_require__(1900)
+const { maxNameValuePairSize, maxAttributeValueSize } = __nccwpck_require__(3404)
+const { isCTLExcludingHtab } = __nccwpck_require__(1077)
+const { collectASequenceOfCodePointsFast } = __nccwpck_require__(7708)
 const assert = __nccwpck_require__(4589)
 
 /**
@@ -21200,7 +21200,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7797:
+/***/ 1077:
 /***/ ((module) => {
 
 
@@ -21559,13 +21559,13 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4031:
+/***/ 335:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 const buffer = __nccwpck_require__(4573)
 const { Transform } = __nccwpck_require__(7075)
-const { isASCIINumber, isValidLastEventId } = __nccwpck_require__(4811)
+const { isASCIINumber, isValidLastEventId } = __nccwpck_require__(3691)
 
 /**
  * @type {number[]} BOM
@@ -22140,23 +22140,23 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1238:
+/***/ 1670:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { pipeline } = __nccwpck_require__(7075)
-const { fetching } = __nccwpck_require__(4398)
-const { makeRequest } = __nccwpck_require__(9967)
-const { webidl } = __nccwpck_require__(5893)
-const { EventSourceStream } = __nccwpck_require__(4031)
-const { parseMIMEType } = __nccwpck_require__(1900)
-const { createFastMessageEvent } = __nccwpck_require__(5188)
-const { isNetworkError } = __nccwpck_require__(9051)
-const { delay } = __nccwpck_require__(4811)
-const { kEnumerableProperty } = __nccwpck_require__(3440)
-const { environmentSettingsObject } = __nccwpck_require__(3168)
-const { getGlobalDispatcher } = __nccwpck_require__(2581)
+const { fetching } = __nccwpck_require__(8702)
+const { makeRequest } = __nccwpck_require__(175)
+const { webidl } = __nccwpck_require__(5701)
+const { EventSourceStream } = __nccwpck_require__(335)
+const { parseMIMEType } = __nccwpck_require__(7708)
+const { createFastMessageEvent } = __nccwpck_require__(7316)
+const { isNetworkError } = __nccwpck_require__(715)
+const { delay } = __nccwpck_require__(3691)
+const { kEnumerableProperty } = __nccwpck_require__(4640)
+const { environmentSettingsObject } = __nccwpck_require__(9520)
+const { getGlobalDispatcher } = __nccwpck_require__(8421)
 
 let experimentalWarned = false
 
@@ -22630,7 +22630,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4811:
+/***/ 3691:
 /***/ ((module) => {
 
 
@@ -22674,12 +22674,12 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4492:
+/***/ 6396:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const util = __nccwpck_require__(3440)
+const util = __nccwpck_require__(4640)
 const {
   ReadableStreamFrom,
   isBlobLike,
@@ -22689,16 +22689,16 @@ const {
   fullyReadBody,
   extractMimeType,
   utf8DecodeBytes
-} = __nccwpck_require__(3168)
-const { FormData } = __nccwpck_require__(5910)
-const { kState } = __nccwpck_require__(3627)
-const { webidl } = __nccwpck_require__(5893)
+} = __nccwpck_require__(9520)
+const { FormData } = __nccwpck_require__(1142)
+const { kState } = __nccwpck_require__(1995)
+const { webidl } = __nccwpck_require__(5701)
 const { Blob } = __nccwpck_require__(4573)
 const assert = __nccwpck_require__(4589)
 const { isErrored, isDisturbed } = __nccwpck_require__(7075)
 const { isArrayBuffer } = __nccwpck_require__(3429)
-const { serializeAMimeType } = __nccwpck_require__(1900)
-const { multipartFormDataParser } = __nccwpck_require__(116)
+const { serializeAMimeType } = __nccwpck_require__(7708)
+const { multipartFormDataParser } = __nccwpck_require__(3028)
 let random
 
 try {
@@ -23210,7 +23210,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4495:
+/***/ 7775:
 /***/ ((module) => {
 
 
@@ -23341,7 +23341,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1900:
+/***/ 7708:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -24092,12 +24092,12 @@ module.exports = {
 
 /***/ }),
 
-/***/ 6653:
+/***/ 9197:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kConnected, kSize } = __nccwpck_require__(6443)
+const { kConnected, kSize } = __nccwpck_require__(4043)
 
 class CompatWeakRef {
   constructor (value) {
@@ -24145,14 +24145,14 @@ module.exports = function () {
 
 /***/ }),
 
-/***/ 7114:
+/***/ 2538:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { Blob, File } = __nccwpck_require__(4573)
-const { kState } = __nccwpck_require__(3627)
-const { webidl } = __nccwpck_require__(5893)
+const { kState } = __nccwpck_require__(1995)
+const { webidl } = __nccwpck_require__(5701)
 
 // TODO(@KhafraDev): remove
 class FileLike {
@@ -24278,16 +24278,16 @@ module.exports = { FileLike, isFileLike }
 
 /***/ }),
 
-/***/ 116:
+/***/ 3028:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { isUSVString, bufferToLowerCasedHeaderName } = __nccwpck_require__(3440)
-const { utf8DecodeBytes } = __nccwpck_require__(3168)
-const { HTTP_TOKEN_CODEPOINTS, isomorphicDecode } = __nccwpck_require__(1900)
-const { isFileLike } = __nccwpck_require__(7114)
-const { makeEntry } = __nccwpck_require__(5910)
+const { isUSVString, bufferToLowerCasedHeaderName } = __nccwpck_require__(4640)
+const { utf8DecodeBytes } = __nccwpck_require__(9520)
+const { HTTP_TOKEN_CODEPOINTS, isomorphicDecode } = __nccwpck_require__(7708)
+const { isFileLike } = __nccwpck_require__(2538)
+const { makeEntry } = __nccwpck_require__(1142)
 const assert = __nccwpck_require__(4589)
 const { File: NodeFile } = __nccwpck_require__(4573)
 
@@ -24759,16 +24759,16 @@ module.exports = {
 
 /***/ }),
 
-/***/ 5910:
+/***/ 1142:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { isBlobLike, iteratorMixin } = __nccwpck_require__(3168)
-const { kState } = __nccwpck_require__(3627)
-const { kEnumerableProperty } = __nccwpck_require__(3440)
-const { FileLike, isFileLike } = __nccwpck_require__(7114)
-const { webidl } = __nccwpck_require__(5893)
+const { isBlobLike, iteratorMixin } = __nccwpck_require__(9520)
+const { kState } = __nccwpck_require__(1995)
+const { kEnumerableProperty } = __nccwpck_require__(4640)
+const { FileLike, isFileLike } = __nccwpck_require__(2538)
+const { webidl } = __nccwpck_require__(5701)
 const { File: NativeFile } = __nccwpck_require__(4573)
 const nodeUtil = __nccwpck_require__(7975)
 
@@ -25018,7 +25018,7 @@ module.exports = { FormData, makeEntry }
 
 /***/ }),
 
-/***/ 1059:
+/***/ 179:
 /***/ ((module) => {
 
 
@@ -25065,21 +25065,21 @@ module.exports = {
 
 /***/ }),
 
-/***/ 660:
+/***/ 5524:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 // https://github.com/Ethan-Arrowood/undici-fetch
 
 
 
-const { kConstruct } = __nccwpck_require__(6443)
-const { kEnumerableProperty } = __nccwpck_require__(3440)
+const { kConstruct } = __nccwpck_require__(4043)
+const { kEnumerableProperty } = __nccwpck_require__(4640)
 const {
   iteratorMixin,
   isValidHeaderName,
   isValidHeaderValue
-} = __nccwpck_require__(3168)
-const { webidl } = __nccwpck_require__(5893)
+} = __nccwpck_require__(9520)
+const { webidl } = __nccwpck_require__(5701)
 const assert = __nccwpck_require__(4589)
 const util = __nccwpck_require__(7975)
 
@@ -25759,7 +25759,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4398:
+/***/ 8702:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 // https://github.com/Ethan-Arrowood/undici-fetch
@@ -25772,9 +25772,9 @@ const {
   filterResponse,
   makeResponse,
   fromInnerResponse
-} = __nccwpck_require__(9051)
-const { HeadersList } = __nccwpck_require__(660)
-const { Request, cloneRequest } = __nccwpck_require__(9967)
+} = __nccwpck_require__(715)
+const { HeadersList } = __nccwpck_require__(5524)
+const { Request, cloneRequest } = __nccwpck_require__(175)
 const zlib = __nccwpck_require__(8522)
 const {
   bytesMatch,
@@ -25810,23 +25810,23 @@ const {
   buildContentRange,
   createInflate,
   extractMimeType
-} = __nccwpck_require__(3168)
-const { kState, kDispatcher } = __nccwpck_require__(3627)
+} = __nccwpck_require__(9520)
+const { kState, kDispatcher } = __nccwpck_require__(1995)
 const assert = __nccwpck_require__(4589)
-const { safelyExtractBody, extractBody } = __nccwpck_require__(4492)
+const { safelyExtractBody, extractBody } = __nccwpck_require__(6396)
 const {
   redirectStatusSet,
   nullBodyStatus,
   safeMethodsSet,
   requestBodyHeader,
   subresourceSet
-} = __nccwpck_require__(4495)
+} = __nccwpck_require__(7775)
 const EE = __nccwpck_require__(8474)
 const { Readable, pipeline, finished } = __nccwpck_require__(7075)
-const { addAbortListener, isErrored, isReadable, bufferToLowerCasedHeaderName } = __nccwpck_require__(3440)
-const { dataURLProcessor, serializeAMimeType, minimizeSupportedMimeType } = __nccwpck_require__(1900)
-const { getGlobalDispatcher } = __nccwpck_require__(2581)
-const { webidl } = __nccwpck_require__(5893)
+const { addAbortListener, isErrored, isReadable, bufferToLowerCasedHeaderName } = __nccwpck_require__(4640)
+const { dataURLProcessor, serializeAMimeType, minimizeSupportedMimeType } = __nccwpck_require__(7708)
+const { getGlobalDispatcher } = __nccwpck_require__(8421)
+const { webidl } = __nccwpck_require__(5701)
 const { STATUS_CODES } = __nccwpck_require__(7067)
 const GET_OR_HEAD = ['GET', 'HEAD']
 
@@ -28036,23 +28036,23 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9967:
+/***/ 175:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /* globals AbortController */
 
 
 
-const { extractBody, mixinBody, cloneBody, bodyUnusable } = __nccwpck_require__(4492)
-const { Headers, fill: fillHeaders, HeadersList, setHeadersGuard, getHeadersGuard, setHeadersList, getHeadersList } = __nccwpck_require__(660)
-const { FinalizationRegistry } = __nccwpck_require__(6653)()
-const util = __nccwpck_require__(3440)
+const { extractBody, mixinBody, cloneBody, bodyUnusable } = __nccwpck_require__(6396)
+const { Headers, fill: fillHeaders, HeadersList, setHeadersGuard, getHeadersGuard, setHeadersList, getHeadersList } = __nccwpck_require__(5524)
+const { FinalizationRegistry } = __nccwpck_require__(9197)()
+const util = __nccwpck_require__(4640)
 const nodeUtil = __nccwpck_require__(7975)
 const {
   isValidHTTPToken,
   sameOrigin,
   environmentSettingsObject
-} = __nccwpck_require__(3168)
+} = __nccwpck_require__(9520)
 const {
   forbiddenMethodsSet,
   corsSafeListedMethodsSet,
@@ -28062,12 +28062,12 @@ const {
   requestCredentials,
   requestCache,
   requestDuplex
-} = __nccwpck_require__(4495)
+} = __nccwpck_require__(7775)
 const { kEnumerableProperty, normalizedMethodRecordsBase, normalizedMethodRecords } = util
-const { kHeaders, kSignal, kState, kDispatcher } = __nccwpck_require__(3627)
-const { webidl } = __nccwpck_require__(5893)
-const { URLSerializer } = __nccwpck_require__(1900)
-const { kConstruct } = __nccwpck_require__(6443)
+const { kHeaders, kSignal, kState, kDispatcher } = __nccwpck_require__(1995)
+const { webidl } = __nccwpck_require__(5701)
+const { URLSerializer } = __nccwpck_require__(7708)
+const { kConstruct } = __nccwpck_require__(4043)
 const assert = __nccwpck_require__(4589)
 const { getMaxListeners, setMaxListeners, getEventListeners, defaultMaxListeners } = __nccwpck_require__(8474)
 
@@ -29080,14 +29080,14 @@ module.exports = { Request, makeRequest, fromInnerRequest, cloneRequest }
 
 /***/ }),
 
-/***/ 9051:
+/***/ 715:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { Headers, HeadersList, fill, getHeadersGuard, setHeadersGuard, setHeadersList } = __nccwpck_require__(660)
-const { extractBody, cloneBody, mixinBody, hasFinalizationRegistry, streamRegistry, bodyUnusable } = __nccwpck_require__(4492)
-const util = __nccwpck_require__(3440)
+const { Headers, HeadersList, fill, getHeadersGuard, setHeadersGuard, setHeadersList } = __nccwpck_require__(5524)
+const { extractBody, cloneBody, mixinBody, hasFinalizationRegistry, streamRegistry, bodyUnusable } = __nccwpck_require__(6396)
+const util = __nccwpck_require__(4640)
 const nodeUtil = __nccwpck_require__(7975)
 const { kEnumerableProperty } = util
 const {
@@ -29099,16 +29099,16 @@ const {
   isErrorLike,
   isomorphicEncode,
   environmentSettingsObject: relevantRealm
-} = __nccwpck_require__(3168)
+} = __nccwpck_require__(9520)
 const {
   redirectStatusSet,
   nullBodyStatus
-} = __nccwpck_require__(4495)
-const { kState, kHeaders } = __nccwpck_require__(3627)
-const { webidl } = __nccwpck_require__(5893)
-const { FormData } = __nccwpck_require__(5910)
-const { URLSerializer } = __nccwpck_require__(1900)
-const { kConstruct } = __nccwpck_require__(6443)
+} = __nccwpck_require__(7775)
+const { kState, kHeaders } = __nccwpck_require__(1995)
+const { webidl } = __nccwpck_require__(5701)
+const { FormData } = __nccwpck_require__(1142)
+const { URLSerializer } = __nccwpck_require__(7708)
+const { kConstruct } = __nccwpck_require__(4043)
 const assert = __nccwpck_require__(4589)
 const { types } = __nccwpck_require__(7975)
 
@@ -29697,7 +29697,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3627:
+/***/ 1995:
 /***/ ((module) => {
 
 
@@ -29713,21 +29713,21 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3168:
+/***/ 9520:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { Transform } = __nccwpck_require__(7075)
 const zlib = __nccwpck_require__(8522)
-const { redirectStatusSet, referrerPolicySet: referrerPolicyTokens, badPortsSet } = __nccwpck_require__(4495)
-const { getGlobalOrigin } = __nccwpck_require__(1059)
-const { collectASequenceOfCodePoints, collectAnHTTPQuotedString, removeChars, parseMIMEType } = __nccwpck_require__(1900)
+const { redirectStatusSet, referrerPolicySet: referrerPolicyTokens, badPortsSet } = __nccwpck_require__(7775)
+const { getGlobalOrigin } = __nccwpck_require__(179)
+const { collectASequenceOfCodePoints, collectAnHTTPQuotedString, removeChars, parseMIMEType } = __nccwpck_require__(7708)
 const { performance } = __nccwpck_require__(643)
-const { isBlobLike, ReadableStreamFrom, isValidHTTPToken, normalizedMethodRecordsBase } = __nccwpck_require__(3440)
+const { isBlobLike, ReadableStreamFrom, isValidHTTPToken, normalizedMethodRecordsBase } = __nccwpck_require__(4640)
 const assert = __nccwpck_require__(4589)
 const { isUint8Array } = __nccwpck_require__(3429)
-const { webidl } = __nccwpck_require__(5893)
+const { webidl } = __nccwpck_require__(5701)
 
 let supportedHashes = []
 
@@ -31352,14 +31352,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 5893:
+/***/ 5701:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { types, inspect } = __nccwpck_require__(7975)
 const { markAsUncloneable } = __nccwpck_require__(5919)
-const { toUSVString } = __nccwpck_require__(3440)
+const { toUSVString } = __nccwpck_require__(4640)
 
 /** @type {import('../../../types/webidl').Webidl} */
 const webidl = {}
@@ -32054,7 +32054,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 2607:
+/***/ 2927:
 /***/ ((module) => {
 
 
@@ -32351,7 +32351,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8355:
+/***/ 4848:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -32360,16 +32360,16 @@ const {
   staticPropertyDescriptors,
   readOperation,
   fireAProgressEvent
-} = __nccwpck_require__(3610)
+} = __nccwpck_require__(410)
 const {
   kState,
   kError,
   kResult,
   kEvents,
   kAborted
-} = __nccwpck_require__(961)
-const { webidl } = __nccwpck_require__(5893)
-const { kEnumerableProperty } = __nccwpck_require__(3440)
+} = __nccwpck_require__(4929)
+const { webidl } = __nccwpck_require__(5701)
+const { kEnumerableProperty } = __nccwpck_require__(4640)
 
 class FileReader extends EventTarget {
   constructor () {
@@ -32702,12 +32702,12 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8573:
+/***/ 5549:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { webidl } = __nccwpck_require__(5893)
+const { webidl } = __nccwpck_require__(5701)
 
 const kState = Symbol('ProgressEvent state')
 
@@ -32787,7 +32787,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 961:
+/***/ 4929:
 /***/ ((module) => {
 
 
@@ -32804,7 +32804,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3610:
+/***/ 410:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -32815,10 +32815,10 @@ const {
   kResult,
   kAborted,
   kLastProgressEventFired
-} = __nccwpck_require__(961)
-const { ProgressEvent } = __nccwpck_require__(8573)
-const { getEncoding } = __nccwpck_require__(2607)
-const { serializeAMimeType, parseMIMEType } = __nccwpck_require__(1900)
+} = __nccwpck_require__(4929)
+const { ProgressEvent } = __nccwpck_require__(5549)
+const { getEncoding } = __nccwpck_require__(2927)
+const { serializeAMimeType, parseMIMEType } = __nccwpck_require__(7708)
 const { types } = __nccwpck_require__(7975)
 const { StringDecoder } = __nccwpck_require__(3193)
 const { btoa } = __nccwpck_require__(4573)
@@ -33202,27 +33202,27 @@ module.exports = {
 
 /***/ }),
 
-/***/ 6897:
+/***/ 7905:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { uid, states, sentCloseFrameState, emptyBuffer, opcodes } = __nccwpck_require__(736)
+const { uid, states, sentCloseFrameState, emptyBuffer, opcodes } = __nccwpck_require__(6096)
 const {
   kReadyState,
   kSentClose,
   kByteParser,
   kReceivedClose,
   kResponse
-} = __nccwpck_require__(1216)
-const { fireEvent, failWebsocketConnection, isClosing, isClosed, isEstablished, parseExtensions } = __nccwpck_require__(8625)
-const { channels } = __nccwpck_require__(2414)
-const { CloseEvent } = __nccwpck_require__(5188)
-const { makeRequest } = __nccwpck_require__(9967)
-const { fetching } = __nccwpck_require__(4398)
-const { Headers, getHeadersList } = __nccwpck_require__(660)
-const { getDecodeSplit } = __nccwpck_require__(3168)
-const { WebsocketFrameSend } = __nccwpck_require__(3264)
+} = __nccwpck_require__(32)
+const { fireEvent, failWebsocketConnection, isClosing, isClosed, isEstablished, parseExtensions } = __nccwpck_require__(1025)
+const { channels } = __nccwpck_require__(3374)
+const { CloseEvent } = __nccwpck_require__(7316)
+const { makeRequest } = __nccwpck_require__(175)
+const { fetching } = __nccwpck_require__(8702)
+const { Headers, getHeadersList } = __nccwpck_require__(5524)
+const { getDecodeSplit } = __nccwpck_require__(9520)
+const { WebsocketFrameSend } = __nccwpck_require__(9104)
 
 /** @type {import('crypto')} */
 let crypto
@@ -33580,7 +33580,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 736:
+/***/ 6096:
 /***/ ((module) => {
 
 
@@ -33653,14 +33653,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 5188:
+/***/ 7316:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { webidl } = __nccwpck_require__(5893)
-const { kEnumerableProperty } = __nccwpck_require__(3440)
-const { kConstruct } = __nccwpck_require__(6443)
+const { webidl } = __nccwpck_require__(5701)
+const { kEnumerableProperty } = __nccwpck_require__(4640)
+const { kConstruct } = __nccwpck_require__(4043)
 const { MessagePort } = __nccwpck_require__(5919)
 
 /**
@@ -33989,12 +33989,12 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3264:
+/***/ 9104:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { maxUnsigned16Bit } = __nccwpck_require__(736)
+const { maxUnsigned16Bit } = __nccwpck_require__(6096)
 
 const BUFFER_SIZE = 16386
 
@@ -34092,14 +34092,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9469:
+/***/ 1869:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { createInflateRaw, Z_DEFAULT_WINDOWBITS } = __nccwpck_require__(8522)
-const { isValidClientWindowBits } = __nccwpck_require__(8625)
-const { MessageSizeExceededError } = __nccwpck_require__(8707)
+const { isValidClientWindowBits } = __nccwpck_require__(1025)
+const { MessageSizeExceededError } = __nccwpck_require__(4627)
 
 const tail = Buffer.from([0x00, 0x00, 0xff, 0xff])
 const kBuffer = Symbol('kBuffer')
@@ -34204,16 +34204,16 @@ module.exports = { PerMessageDeflate }
 
 /***/ }),
 
-/***/ 1652:
+/***/ 9332:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { Writable } = __nccwpck_require__(7075)
 const assert = __nccwpck_require__(4589)
-const { parserStates, opcodes, states, emptyBuffer, sentCloseFrameState } = __nccwpck_require__(736)
-const { kReadyState, kSentClose, kResponse, kReceivedClose } = __nccwpck_require__(1216)
-const { channels } = __nccwpck_require__(2414)
+const { parserStates, opcodes, states, emptyBuffer, sentCloseFrameState } = __nccwpck_require__(6096)
+const { kReadyState, kSentClose, kResponse, kReceivedClose } = __nccwpck_require__(32)
+const { channels } = __nccwpck_require__(3374)
 const {
   isValidStatusCode,
   isValidOpcode,
@@ -34223,11 +34223,11 @@ const {
   isControlFrame,
   isTextBinaryFrame,
   isContinuationFrame
-} = __nccwpck_require__(8625)
-const { WebsocketFrameSend } = __nccwpck_require__(3264)
-const { closeWebSocketConnection } = __nccwpck_require__(6897)
-const { PerMessageDeflate } = __nccwpck_require__(9469)
-const { MessageSizeExceededError } = __nccwpck_require__(8707)
+} = __nccwpck_require__(1025)
+const { WebsocketFrameSend } = __nccwpck_require__(9104)
+const { closeWebSocketConnection } = __nccwpck_require__(7905)
+const { PerMessageDeflate } = __nccwpck_require__(1869)
+const { MessageSizeExceededError } = __nccwpck_require__(4627)
 
 function failWebsocketConnectionWithCode (ws, code, reason) {
   closeWebSocketConnection(ws, code, reason, Buffer.byteLength(reason))
@@ -34738,14 +34738,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3900:
+/***/ 9388:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { WebsocketFrameSend } = __nccwpck_require__(3264)
-const { opcodes, sendHints } = __nccwpck_require__(736)
-const FixedQueue = __nccwpck_require__(4660)
+const { WebsocketFrameSend } = __nccwpck_require__(9104)
+const { opcodes, sendHints } = __nccwpck_require__(6096)
+const FixedQueue = __nccwpck_require__(5844)
 
 /** @type {typeof Uint8Array} */
 const FastBuffer = Buffer[Symbol.species]
@@ -34849,7 +34849,7 @@ module.exports = { SendQueue }
 
 /***/ }),
 
-/***/ 1216:
+/***/ 32:
 /***/ ((module) => {
 
 
@@ -34868,16 +34868,16 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8625:
+/***/ 1025:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kReadyState, kController, kResponse, kBinaryType, kWebSocketURL } = __nccwpck_require__(1216)
-const { states, opcodes } = __nccwpck_require__(736)
-const { ErrorEvent, createFastMessageEvent } = __nccwpck_require__(5188)
+const { kReadyState, kController, kResponse, kBinaryType, kWebSocketURL } = __nccwpck_require__(32)
+const { states, opcodes } = __nccwpck_require__(6096)
+const { ErrorEvent, createFastMessageEvent } = __nccwpck_require__(7316)
 const { isUtf8 } = __nccwpck_require__(4573)
-const { collectASequenceOfCodePointsFast, removeHTTPWhitespace } = __nccwpck_require__(1900)
+const { collectASequenceOfCodePointsFast, removeHTTPWhitespace } = __nccwpck_require__(7708)
 
 /* globals Blob */
 
@@ -35197,15 +35197,15 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3726:
+/***/ 1886:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { webidl } = __nccwpck_require__(5893)
-const { URLSerializer } = __nccwpck_require__(1900)
-const { environmentSettingsObject } = __nccwpck_require__(3168)
-const { staticPropertyDescriptors, states, sentCloseFrameState, sendHints } = __nccwpck_require__(736)
+const { webidl } = __nccwpck_require__(5701)
+const { URLSerializer } = __nccwpck_require__(7708)
+const { environmentSettingsObject } = __nccwpck_require__(9520)
+const { staticPropertyDescriptors, states, sentCloseFrameState, sendHints } = __nccwpck_require__(6096)
 const {
   kWebSocketURL,
   kReadyState,
@@ -35214,21 +35214,21 @@ const {
   kResponse,
   kSentClose,
   kByteParser
-} = __nccwpck_require__(1216)
+} = __nccwpck_require__(32)
 const {
   isConnecting,
   isEstablished,
   isClosing,
   isValidSubprotocol,
   fireEvent
-} = __nccwpck_require__(8625)
-const { establishWebSocketConnection, closeWebSocketConnection } = __nccwpck_require__(6897)
-const { ByteParser } = __nccwpck_require__(1652)
-const { kEnumerableProperty, isBlobLike } = __nccwpck_require__(3440)
-const { getGlobalDispatcher } = __nccwpck_require__(2581)
+} = __nccwpck_require__(1025)
+const { establishWebSocketConnection, closeWebSocketConnection } = __nccwpck_require__(7905)
+const { ByteParser } = __nccwpck_require__(9332)
+const { kEnumerableProperty, isBlobLike } = __nccwpck_require__(4640)
+const { getGlobalDispatcher } = __nccwpck_require__(8421)
 const { types } = __nccwpck_require__(7975)
-const { ErrorEvent, CloseEvent } = __nccwpck_require__(5188)
-const { SendQueue } = __nccwpck_require__(3900)
+const { ErrorEvent, CloseEvent } = __nccwpck_require__(7316)
+const { SendQueue } = __nccwpck_require__(9388)
 
 // https://websockets.spec.whatwg.org/#interface-definition
 class WebSocket extends EventTarget {
@@ -35799,7 +35799,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 223:
+/***/ 3743:
 /***/ ((module) => {
 
 module.exports = extend
@@ -35823,7 +35823,7 @@ function extend(target) {
 
 /***/ }),
 
-/***/ 4390:
+/***/ 2516:
 /***/ ((module) => {
 
 module.exports = eval("require")("pg-native");
@@ -36144,7 +36144,7 @@ const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(impo
 var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_namespaceObject);
 ;// CONCATENATED MODULE: external "os"
 const external_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("os");
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/utils.js
+;// CONCATENATED MODULE: ../main/node_modules/@actions/core/lib/utils.js
 // We use any as a valid input type
 /* eslint-disable @typescript-eslint/no-explicit-any */
 /**
@@ -36180,7 +36180,7 @@ function utils_toCommandProperties(annotationProperties) {
     };
 }
 //# sourceMappingURL=utils.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/command.js
+;// CONCATENATED MODULE: ../main/node_modules/@actions/core/lib/command.js
 
 
 /**
@@ -36276,7 +36276,7 @@ function escapeProperty(s) {
 var external_crypto_ = __nccwpck_require__(6982);
 // EXTERNAL MODULE: external "fs"
 var external_fs_ = __nccwpck_require__(9896);
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/file-command.js
+;// CONCATENATED MODULE: ../main/node_modules/@actions/core/lib/file-command.js
 // For internal use, subject to change.
 // We use any as a valid input type
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -36317,7 +36317,7 @@ var external_path_ = __nccwpck_require__(6928);
 var external_http_ = __nccwpck_require__(8611);
 // EXTERNAL MODULE: external "https"
 var external_https_ = __nccwpck_require__(5692);
-;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/proxy.js
+;// CONCATENATED MODULE: ../main/node_modules/@actions/http-client/lib/proxy.js
 function getProxyUrl(reqUrl) {
     const usingSsl = reqUrl.protocol === 'https:';
     if (checkBypass(reqUrl)) {
@@ -36408,11 +36408,11 @@ class DecodedURL extends URL {
     }
 }
 //# sourceMappingURL=proxy.js.map
-// EXTERNAL MODULE: ./node_modules/tunnel/index.js
-var node_modules_tunnel = __nccwpck_require__(770);
-// EXTERNAL MODULE: ./node_modules/undici/index.js
-var undici = __nccwpck_require__(6752);
-;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/index.js
+// EXTERNAL MODULE: ../main/node_modules/tunnel/index.js
+var node_modules_tunnel = __nccwpck_require__(8482);
+// EXTERNAL MODULE: ../main/node_modules/undici/index.js
+var undici = __nccwpck_require__(2480);
+;// CONCATENATED MODULE: ../main/node_modules/@actions/http-client/lib/index.js
 /* eslint-disable @typescript-eslint/no-explicit-any */
 var __awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
@@ -37109,7 +37109,7 @@ class lib_HttpClient {
 }
 const lowercaseKeys = (obj) => Object.keys(obj).reduce((c, k) => ((c[k.toLowerCase()] = obj[k]), c), {});
 //# sourceMappingURL=index.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/auth.js
+;// CONCATENATED MODULE: ../main/node_modules/@actions/http-client/lib/auth.js
 var auth_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -37185,7 +37185,7 @@ class PersonalAccessTokenCredentialHandler {
     }
 }
 //# sourceMappingURL=auth.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/oidc-utils.js
+;// CONCATENATED MODULE: ../main/node_modules/@actions/core/lib/oidc-utils.js
 var oidc_utils_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -37259,7 +37259,7 @@ class oidc_utils_OidcClient {
     }
 }
 //# sourceMappingURL=oidc-utils.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/summary.js
+;// CONCATENATED MODULE: ../main/node_modules/@actions/core/lib/summary.js
 var summary_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -37540,7 +37540,7 @@ const _summary = new Summary();
 const markdownSummary = (/* unused pure expression or super */ null && (_summary));
 const summary = _summary;
 //# sourceMappingURL=summary.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/path-utils.js
+;// CONCATENATED MODULE: ../main/node_modules/@actions/core/lib/path-utils.js
 
 /**
  * toPosixPath converts the given path to the posix form. On Windows, \\ will be
@@ -37582,7 +37582,7 @@ var external_events_ = __nccwpck_require__(4434);
 const external_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("child_process");
 // EXTERNAL MODULE: external "assert"
 var external_assert_ = __nccwpck_require__(2613);
-;// CONCATENATED MODULE: ./node_modules/@actions/io/lib/io-util.js
+;// CONCATENATED MODULE: ../main/node_modules/@actions/io/lib/io-util.js
 var io_util_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -37762,7 +37762,7 @@ function getCmdPath() {
     return (_a = process.env['COMSPEC']) !== null && _a !== void 0 ? _a : `cmd.exe`;
 }
 //# sourceMappingURL=io-util.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/io/lib/io.js
+;// CONCATENATED MODULE: ../main/node_modules/@actions/io/lib/io.js
 var io_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -38036,7 +38036,7 @@ function io_copyFile(srcFile, destFile, force) {
 //# sourceMappingURL=io.js.map
 ;// CONCATENATED MODULE: external "timers"
 const external_timers_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("timers");
-;// CONCATENATED MODULE: ./node_modules/@actions/exec/lib/toolrunner.js
+;// CONCATENATED MODULE: ../main/node_modules/@actions/exec/lib/toolrunner.js
 var toolrunner_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -38624,7 +38624,7 @@ class ExecState extends external_events_.EventEmitter {
     }
 }
 //# sourceMappingURL=toolrunner.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/exec/lib/exec.js
+;// CONCATENATED MODULE: ../main/node_modules/@actions/exec/lib/exec.js
 var exec_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -38704,7 +38704,7 @@ function getExecOutput(commandLine, args, options) {
     });
 }
 //# sourceMappingURL=exec.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/platform.js
+;// CONCATENATED MODULE: ../main/node_modules/@actions/core/lib/platform.js
 var platform_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -38769,7 +38769,7 @@ function getDetails() {
     });
 }
 //# sourceMappingURL=platform.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/core.js
+;// CONCATENATED MODULE: ../main/node_modules/@actions/core/lib/core.js
 var core_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -39087,7 +39087,7 @@ function getIDToken(aud) {
  */
 
 //# sourceMappingURL=core.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/github/lib/context.js
+;// CONCATENATED MODULE: ../main/node_modules/@actions/github/lib/context.js
 
 
 class Context {
@@ -39140,9 +39140,9 @@ class Context {
     }
 }
 //# sourceMappingURL=context.js.map
-// EXTERNAL MODULE: ./node_modules/@actions/github/node_modules/@actions/http-client/lib/index.js
-var lib = __nccwpck_require__(9659);
-;// CONCATENATED MODULE: ./node_modules/@actions/github/lib/internal/utils.js
+// EXTERNAL MODULE: ../main/node_modules/@actions/github/node_modules/@actions/http-client/lib/index.js
+var lib = __nccwpck_require__(1947);
+;// CONCATENATED MODULE: ../main/node_modules/@actions/github/lib/internal/utils.js
 var utils_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -39195,7 +39195,7 @@ function getUserAgentWithOrchestrationId(baseUserAgent) {
     return baseUserAgent;
 }
 //# sourceMappingURL=utils.js.map
-;// CONCATENATED MODULE: ./node_modules/universal-user-agent/index.js
+;// CONCATENATED MODULE: ../main/node_modules/universal-user-agent/index.js
 function getUserAgent() {
   if (typeof navigator === "object" && "userAgent" in navigator) {
     return navigator.userAgent;
@@ -39210,7 +39210,7 @@ function getUserAgent() {
   return "<environment undetectable>";
 }
 
-;// CONCATENATED MODULE: ./node_modules/before-after-hook/lib/register.js
+;// CONCATENATED MODULE: ../main/node_modules/before-after-hook/lib/register.js
 // @ts-check
 
 function register(state, name, method, options) {
@@ -39239,7 +39239,7 @@ function register(state, name, method, options) {
   });
 }
 
-;// CONCATENATED MODULE: ./node_modules/before-after-hook/lib/add.js
+;// CONCATENATED MODULE: ../main/node_modules/before-after-hook/lib/add.js
 // @ts-check
 
 function addHook(state, kind, name, hook) {
@@ -39287,7 +39287,7 @@ function addHook(state, kind, name, hook) {
   });
 }
 
-;// CONCATENATED MODULE: ./node_modules/before-after-hook/lib/remove.js
+;// CONCATENATED MODULE: ../main/node_modules/before-after-hook/lib/remove.js
 // @ts-check
 
 function removeHook(state, name, method) {
@@ -39308,7 +39308,7 @@ function removeHook(state, name, method) {
   state.registry[name].splice(index, 1);
 }
 
-;// CONCATENATED MODULE: ./node_modules/before-after-hook/index.js
+;// CONCATENATED MODULE: ../main/node_modules/before-after-hook/index.js
 // @ts-check
 
 
@@ -39355,7 +39355,7 @@ function Collection() {
 
 /* harmony default export */ const before_after_hook = ({ Singular, Collection });
 
-;// CONCATENATED MODULE: ./node_modules/@octokit/endpoint/dist-bundle/index.js
+;// CONCATENATED MODULE: ../main/node_modules/@octokit/endpoint/dist-bundle/index.js
 // pkg/dist-src/defaults.js
 
 
@@ -39701,7 +39701,7 @@ function withDefaults(oldDefaults, newDefaults) {
 var endpoint = withDefaults(null, DEFAULTS);
 
 
-;// CONCATENATED MODULE: ./node_modules/content-type/dist/index.js
+;// CONCATENATED MODULE: ../main/node_modules/content-type/dist/index.js
 /*!
  * content-type
  * Copyright(c) 2015 Douglas Christopher Wilson
@@ -39993,7 +39993,7 @@ function unescapeQuotedPairs(str, start, end) {
     return result + str.slice(start, end);
 }
 //# sourceMappingURL=index.js.map
-;// CONCATENATED MODULE: ./node_modules/json-with-bigint/json-with-bigint.js
+;// CONCATENATED MODULE: ../main/node_modules/json-with-bigint/json-with-bigint.js
 const intRegex = /^-?\d+$/;
 const noiseValue = /^-?\d+n+$/; // Noise - strings that match the custom format before being converted to it
 const originalStringify = JSON.stringify;
@@ -40594,7 +40594,7 @@ const JSONParse = (text, reviver) => {
 
 
 
-;// CONCATENATED MODULE: ./node_modules/@octokit/request-error/dist-src/index.js
+;// CONCATENATED MODULE: ../main/node_modules/@octokit/request-error/dist-src/index.js
 class RequestError extends Error {
   name;
   /**
@@ -40635,7 +40635,7 @@ class RequestError extends Error {
 }
 
 
-;// CONCATENATED MODULE: ./node_modules/@octokit/request/dist-bundle/index.js
+;// CONCATENATED MODULE: ../main/node_modules/@octokit/request/dist-bundle/index.js
 // pkg/dist-src/index.js
 
 
@@ -40842,7 +40842,7 @@ var request = dist_bundle_withDefaults(endpoint, defaults_default);
 /* v8 ignore next -- @preserve */
 /* v8 ignore else -- @preserve */
 
-;// CONCATENATED MODULE: ./node_modules/@octokit/graphql/dist-bundle/index.js
+;// CONCATENATED MODULE: ../main/node_modules/@octokit/graphql/dist-bundle/index.js
 // pkg/dist-src/index.js
 
 
@@ -40973,7 +40973,7 @@ function withCustomRequest(customRequest) {
 
 /* v8 ignore if -- @preserve */
 
-;// CONCATENATED MODULE: ./node_modules/@octokit/auth-token/dist-bundle/index.js
+;// CONCATENATED MODULE: ../main/node_modules/@octokit/auth-token/dist-bundle/index.js
 // pkg/dist-src/is-jwt.js
 var b64url = "(?:[a-zA-Z0-9_-]+)";
 var sep = "\\.";
@@ -41028,11 +41028,11 @@ var createTokenAuth = function createTokenAuth2(token) {
 };
 
 
-;// CONCATENATED MODULE: ./node_modules/@octokit/core/dist-src/version.js
+;// CONCATENATED MODULE: ../main/node_modules/@octokit/core/dist-src/version.js
 const version_VERSION = "7.0.8";
 
 
-;// CONCATENATED MODULE: ./node_modules/@octokit/core/dist-src/index.js
+;// CONCATENATED MODULE: ../main/node_modules/@octokit/core/dist-src/index.js
 
 
 
@@ -41173,12 +41173,12 @@ class Octokit {
 }
 
 
-;// CONCATENATED MODULE: ./node_modules/@octokit/plugin-rest-endpoint-methods/dist-src/version.js
+;// CONCATENATED MODULE: ../main/node_modules/@octokit/plugin-rest-endpoint-methods/dist-src/version.js
 const dist_src_version_VERSION = "17.0.0";
 
 //# sourceMappingURL=version.js.map
 
-;// CONCATENATED MODULE: ./node_modules/@octokit/plugin-rest-endpoint-methods/dist-src/generated/endpoints.js
+;// CONCATENATED MODULE: ../main/node_modules/@octokit/plugin-rest-endpoint-methods/dist-src/generated/endpoints.js
 const Endpoints = {
   actions: {
     addCustomLabelsToSelfHostedRunnerForOrg: [
@@ -43472,7 +43472,7 @@ var endpoints_default = Endpoints;
 
 //# sourceMappingURL=endpoints.js.map
 
-;// CONCATENATED MODULE: ./node_modules/@octokit/plugin-rest-endpoint-methods/dist-src/endpoints-to-methods.js
+;// CONCATENATED MODULE: ../main/node_modules/@octokit/plugin-rest-endpoint-methods/dist-src/endpoints-to-methods.js
 
 const endpointMethodsMap = /* @__PURE__ */ new Map();
 for (const [scope, endpoints] of Object.entries(endpoints_default)) {
@@ -43598,7 +43598,7 @@ function decorate(octokit, scope, methodName, defaults, decorations) {
 
 //# sourceMappingURL=endpoints-to-methods.js.map
 
-;// CONCATENATED MODULE: ./node_modules/@octokit/plugin-rest-endpoint-methods/dist-src/index.js
+;// CONCATENATED MODULE: ../main/node_modules/@octokit/plugin-rest-endpoint-methods/dist-src/index.js
 
 
 function restEndpointMethods(octokit) {
@@ -43619,7 +43619,7 @@ legacyRestEndpointMethods.VERSION = dist_src_version_VERSION;
 
 //# sourceMappingURL=index.js.map
 
-;// CONCATENATED MODULE: ./node_modules/@octokit/plugin-paginate-rest/dist-bundle/index.js
+;// CONCATENATED MODULE: ../main/node_modules/@octokit/plugin-paginate-rest/dist-bundle/index.js
 // pkg/dist-src/version.js
 var plugin_paginate_rest_dist_bundle_VERSION = "0.0.0-development";
 
@@ -44031,7 +44031,7 @@ function paginateRest(octokit) {
 paginateRest.VERSION = plugin_paginate_rest_dist_bundle_VERSION;
 
 
-;// CONCATENATED MODULE: ./node_modules/@actions/github/lib/utils.js
+;// CONCATENATED MODULE: ../main/node_modules/@actions/github/lib/utils.js
 
 
 // octokit + plugins
@@ -44070,7 +44070,7 @@ function getOctokitOptions(token, options) {
     return opts;
 }
 //# sourceMappingURL=utils.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/github/lib/github.js
+;// CONCATENATED MODULE: ../main/node_modules/@actions/github/lib/github.js
 
 
 const github_context = new Context();
@@ -44085,9 +44085,9 @@ function getOctokit(token, options, ...additionalPlugins) {
     return new GitHubWithPlugins(getOctokitOptions(token, options));
 }
 //# sourceMappingURL=github.js.map
-// EXTERNAL MODULE: ./node_modules/pg/lib/index.js
-var pg_lib = __nccwpck_require__(3273);
-;// CONCATENATED MODULE: ./node_modules/pg/esm/index.mjs
+// EXTERNAL MODULE: ../main/node_modules/pg/lib/index.js
+var pg_lib = __nccwpck_require__(1097);
+;// CONCATENATED MODULE: ../main/node_modules/pg/esm/index.mjs
 // ESM wrapper for pg
 
 
@@ -44112,22 +44112,88 @@ const esm_defaults = pg_lib.defaults
 ;// CONCATENATED MODULE: external "node:os"
 const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
 var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_namespaceObject);
+;// CONCATENATED MODULE: ./src/engine/wording.ts
+/**
+ * Messages that mention options without knowing how the user spells them. The engine
+ * writes `say\`${opt('snapshot', 'dump')} copies with pg_dump\``; the CLI renders the mention
+ * as `--snapshot dump`, the Action as `snapshot: dump` (each adapter builds its naming from
+ * the option table, src/engine/options/). A message nobody renders reads as the option's
+ * own name (`plainNaming`), which is also how it appears in the engine's logs.
+ */
+/** Mention an option (and, optionally, the value to give it). */
+function wording_opt(option, value) {
+    return value === undefined ? { option } : { option, value };
+}
+function isMention(part) {
+    return typeof part === 'object' && part !== null && 'option' in part;
+}
+/** A tagged template: text, numbers and nested wordings stay text, `opt(...)` stays a mention. */
+function wording_say(strings, ...values) {
+    const parts = [];
+    strings.forEach((text, i) => {
+        parts.push(text);
+        if (i >= values.length)
+            return;
+        const value = values[i];
+        if (isMention(value))
+            parts.push(value);
+        else if (Array.isArray(value))
+            parts.push(...value);
+        else
+            parts.push(String(value));
+    });
+    return parts;
+}
+/** The wording as text, its mentions written by `naming`. */
+function renderWording(wording, naming) {
+    if (typeof wording === 'string')
+        return wording;
+    return wording.map((part) => (typeof part === 'string' ? part : naming(part))).join('');
+}
+/** The option's own name: `max-duration`, `snapshot: dump`. */
+const plainNaming = ({ option, value }) => value === undefined ? option : `${option}: ${value}`;
+/** The same wording with every text part (and value) passed through `map`, e.g. redaction. */
+function mapWording(wording, map) {
+    return wording.map((part) => typeof part === 'string'
+        ? map(part)
+        : wording_opt(part.option, part.value === undefined ? undefined : map(part.value)));
+}
+
 ;// CONCATENATED MODULE: ./src/engine/errors.ts
-/** A value the user gave is invalid. `option` is the input/flag name, e.g. `max-duration`. */
+
+/**
+ * A value the user gave is invalid. `option` is the option's name in the table
+ * (src/engine/options/), e.g. `max-duration`; the adapters say `--max-duration` or
+ * `max-duration` by rendering `wording` (errorText).
+ */
 class errors_ConfigError extends Error {
     option;
+    wording;
     constructor(option, message) {
-        super(message);
+        super(renderWording(message, plainNaming));
         this.option = option;
         this.name = 'ConfigError';
+        this.wording = typeof message === 'string' ? [message] : message;
     }
 }
 /** The environment is not ready: a server unreachable, a tool missing, a privilege lacking. */
 class errors_SetupError extends Error {
+    wording;
     constructor(message) {
-        super(message);
+        super(renderWording(message, plainNaming));
         this.name = 'SetupError';
+        this.wording = typeof message === 'string' ? [message] : message;
     }
+}
+/** An error's wording: its own when it mentions options, else its message as text. */
+function wordingOf(error) {
+    if (error instanceof errors_ConfigError || error instanceof errors_SetupError)
+        return error.wording;
+    return [errors_errorMessage(error)];
+}
+/** The error's message with its option mentions written the adapter's way. */
+function errorText(error, naming) {
+    return renderWording(wordingOf(error), naming);
 }
 /** The run was cancelled (signal or timeout). */
 class CancelledError extends Error {
@@ -44245,6 +44311,7 @@ function defaultRootCert() {
 
 
 
+
 const DEFAULT_PORT = 5432;
 /** How long a connection attempt may take before we say the server does not answer. */
 const CONNECT_TIMEOUT_MS = 5_000;
@@ -44273,7 +44340,7 @@ function redactUnparsedUrl(text) {
     }
     return out;
 }
-function parseConnectionUrl(url, option, label = option) {
+function parseConnectionUrl(url, option) {
     // libpq accepts credentials with an empty host (postgresql://bob@/app?host=/run/postgresql);
     // the WHATWG parser does not, so give it a placeholder host that ?host= then overrides.
     const parsable = url.replace(/^(postgres(?:ql)?:\/\/[^@/?#]*@)(?=[/?]|$)/, '$1localhost');
@@ -44282,10 +44349,10 @@ function parseConnectionUrl(url, option, label = option) {
         parsed = new URL(parsable);
     }
     catch {
-        throw new errors_ConfigError(option, `${label}: "${redactUnparsedUrl(url)}" is not a valid URL; ${URL_SHAPE}`);
+        throw new errors_ConfigError(option, wording_say `${wording_opt(option)}: "${redactUnparsedUrl(url)}" is not a valid URL; ${URL_SHAPE}`);
     }
     if (parsed.protocol !== 'postgresql:' && parsed.protocol !== 'postgres:') {
-        throw new errors_ConfigError(option, `${label}: scheme "${parsed.protocol.replace(/:$/, '')}" is not supported; ${URL_SHAPE}`);
+        throw new errors_ConfigError(option, wording_say `${wording_opt(option)}: scheme "${parsed.protocol.replace(/:$/, '')}" is not supported; ${URL_SHAPE}`);
     }
     const params = {};
     for (const [key, value] of parsed.searchParams)
@@ -44300,7 +44367,7 @@ function parseConnectionUrl(url, option, label = option) {
     delete params.port;
     const port = portText ? Number(portText) : DEFAULT_PORT;
     if (!Number.isInteger(port) || port <= 0 || port > 65535) {
-        throw new errors_ConfigError(option, `${label}: port "${portText}" is not a valid TCP port`);
+        throw new errors_ConfigError(option, wording_say `${wording_opt(option)}: port "${portText}" is not a valid TCP port`);
     }
     const database = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
     return {
@@ -44543,6 +44610,7 @@ function consoleLogger(stream = process.stderr) {
  * function built from the run's URLs (connection.ts redactSecrets/passwordsOf).
  */
 
+
 /** A logger that hides secrets in every line it passes on. */
 function redactingLogger(log, redact) {
     return {
@@ -44576,9 +44644,9 @@ function redactError(error, redact) {
     if (message === error.message)
         return error;
     if (error instanceof errors_ConfigError)
-        return new errors_ConfigError(error.option, message);
+        return new errors_ConfigError(error.option, mapWording(error.wording, redact));
     if (error instanceof errors_SetupError)
-        return new errors_SetupError(message);
+        return new errors_SetupError(mapWording(error.wording, redact));
     if (error instanceof CancelledError)
         return new CancelledError(message, error.migrations);
     // Same class (a programming error stays one) and the stack, redacted, for the bug report.
@@ -46022,7 +46090,24 @@ function loadMigrationScript(file, layout, workingDirectory) {
     };
 }
 
+;// CONCATENATED MODULE: ./src/engine/queries/runner.ts
+/**
+ * The catalog reads of the migration runners (runner/*): which procedures already in the
+ * database can commit, and whether a tool's history table is there to be read.
+ */
+/** PL/pgSQL procedures whose body can commit (`name`, `body`): a CALL of one runs outside a transaction. */
+const COMMITTING_PROCEDURES_QUERY = `
+SELECT p.proname AS name, p.prosrc AS body FROM pg_proc p
+  JOIN pg_language l ON l.oid = p.prolang
+ WHERE p.prokind = 'p' AND l.lanname = 'plpgsql' AND p.prosrc ~* '(commit|rollback)'`;
+/** Whether table $1 (with column $2, when not null) is on the search path (`ok`). */
+const TABLE_ON_PATH_QUERY = `
+SELECT EXISTS (SELECT 1 FROM information_schema.columns
+                WHERE table_schema = ANY (current_schemas(false)) AND table_name = $1
+                  AND ($2::text IS NULL OR column_name = $2)) AS ok`;
+
 ;// CONCATENATED MODULE: ./src/engine/runner/sql-runner.ts
+
 
 
 
@@ -46124,9 +46209,7 @@ function splitFile(file, context) {
 }
 /** Procedures already in the database whose PL/pgSQL body can commit: a CALL of one runs outside a transaction. */
 async function existingProcedures(client) {
-    const { rows } = await client.query(`SELECT p.proname AS name, p.prosrc AS body FROM pg_proc p
-       JOIN pg_language l ON l.oid = p.prolang
-      WHERE p.prokind = 'p' AND l.lanname = 'plpgsql' AND p.prosrc ~* '(commit|rollback)'`);
+    const { rows } = await client.query(COMMITTING_PROCEDURES_QUERY);
     return rows;
 }
 async function runInOneTransaction(migration, statements, context) {
@@ -46674,130 +46757,22 @@ function notMeasuredReason(report, mode) {
 var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: ./src/engine/safe-name.ts
 
+
 /** A database name we create, clone or drop: no quoting surprises, within PostgreSQL's 63 bytes. */
 const SAFE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 /** The one check for names the user gives us (snapshot-name, a golden snapshot's name or target). */
-function safe_name_assertSafeName(name, option, label = option) {
+function safe_name_assertSafeName(name, option) {
     if (!SAFE_NAME.test(name)) {
-        throw new errors_ConfigError(option, `${label}: "${name}" is not a safe database name; use letters, digits and underscores, starting with a letter or underscore, at most 63 characters`);
+        throw new errors_ConfigError(option, wording_say `${wording_opt(option)}: "${name}" is not a safe database name; use letters, digits and underscores, starting with a letter or underscore, at most 63 characters`);
     }
 }
 
-;// CONCATENATED MODULE: ./src/engine/config.ts
+;// CONCATENATED MODULE: ./src/engine/config-sections.ts
 
 
 
 
 
-
-const SNAPSHOT_STRATEGIES = [
-    'auto',
-    'template',
-    'dump',
-    'existing',
-];
-/** Whether the snapshot stays after the run (kept on request, or not ours to drop). */
-function keepsSnapshot(snapshot) {
-    return snapshot.kind === 'reuse' || snapshot.keep;
-}
-/** The database name the user gave: the snapshot's, the golden snapshot's, or the reused one. */
-function namedDatabase(snapshot) {
-    return snapshot.kind === 'golden' ? snapshot.golden : snapshot.name;
-}
-const DEFAULT_TIMEOUT_MS = 30 * 60_000;
-const DEFAULT_TTL_MS = 6 * 3_600_000;
-const DEFAULT_SAMPLE_INTERVAL_MS = 50;
-const DEFAULT_TRAFFIC = false;
-const MIGRATION_LAYOUTS = [
-    'auto',
-    'plain',
-    'flyway',
-    'golang-migrate',
-    'dbmate',
-];
-const ADVICE_OPTIONS = ['auto', 'measured', 'text', 'off'];
-function buildConfig(raw, context = {}) {
-    const read = optionReader(raw, context.label ?? ((option) => option));
-    const choice = readSnapshotChoice(read);
-    const { source, snapshotServer, snapshotServerDefaulted } = readServers(read, choice);
-    const runner = readRunner(read);
-    const thresholds = readThresholds(read);
-    const layout = (read.text('layout') ?? 'auto');
-    if (!MIGRATION_LAYOUTS.includes(layout)) {
-        read.fail('layout', `"${layout}" is not a layout; use one of ${MIGRATION_LAYOUTS.join(', ')}`);
-    }
-    const lockSampleIntervalMs = read.duration('lock-sample-interval') ?? DEFAULT_SAMPLE_INTERVAL_MS;
-    if (lockSampleIntervalMs < 5)
-        read.fail('lock-sample-interval', 'must be at least 5ms, e.g. 50ms');
-    const lockCapture = (read.text('lock-capture') ?? 'exact');
-    if (lockCapture !== 'exact' && lockCapture !== 'sampled') {
-        read.fail('lock-capture', `"${lockCapture}" is not a lock capture; use exact (the default) or sampled (for a tool that cannot connect through a proxy)`);
-    }
-    const timeoutMs = read.duration('timeout') ?? DEFAULT_TIMEOUT_MS;
-    if (timeoutMs <= 0)
-        read.fail('timeout', 'must be greater than 0, e.g. 30m');
-    const snapshot = readSnapshot(read, choice, source);
-    const rollback = readRollback(read, runner, thresholds);
-    const advice = (read.text('advice') ?? 'auto');
-    if (!ADVICE_OPTIONS.includes(advice)) {
-        read.fail('advice', `"${advice}" is not an advice mode; use one of ${ADVICE_OPTIONS.join(', ')}`);
-    }
-    const cwd = context.cwd ?? process.cwd();
-    return {
-        source,
-        snapshotServer,
-        snapshotServerDefaulted,
-        snapshot,
-        runner,
-        workingDirectory: external_node_path_default().resolve(cwd, read.text('working-directory') ?? '.'),
-        lockMonitoring: read.bool('lock-monitoring', true),
-        metrics: read.bool('metrics', true),
-        thresholds,
-        failOnError: read.bool('fail-on-error', true),
-        failOnViolation: read.bool('fail-on-violation', true),
-        timeoutMs,
-        runId: sanitizeRunId(context.runId ?? localRunId()),
-        pgBinDir: read.text('pg-bin-dir'),
-        layout,
-        lockSampleIntervalMs,
-        lockCapture,
-        traffic: read.bool('traffic', DEFAULT_TRAFFIC),
-        advice,
-        rollback,
-    };
-}
-function optionReader(raw, label) {
-    const fail = (option, message) => {
-        throw new errors_ConfigError(option, `${label(option)}: ${message}`);
-    };
-    const text = (option) => {
-        const value = raw[option];
-        if (value === undefined || value === false)
-            return undefined;
-        const trimmed = String(value).trim();
-        return trimmed === '' ? undefined : trimmed;
-    };
-    const duration = (option) => {
-        const given = text(option);
-        if (given === undefined)
-            return undefined;
-        const ms = parseDurationMs(given);
-        if (ms === undefined)
-            fail(option, `"${given}" is not a duration; use a number with a unit: 500ms, 30s, 5m, 1h`);
-        return ms;
-    };
-    return {
-        fail,
-        text,
-        duration,
-        label,
-        bool: (option, fallback) => parseBooleanOption(raw, option, fallback, label),
-        url: (option) => {
-            const given = text(option);
-            return given === undefined ? undefined : parseConnectionUrl(given, option, label(option));
-        },
-    };
-}
 function readSnapshotChoice(read) {
     const strategyText = read.text('snapshot') ?? 'auto';
     if (!SNAPSHOT_STRATEGIES.includes(strategyText)) {
@@ -46806,13 +46781,13 @@ function readSnapshotChoice(read) {
     const strategy = strategyText;
     const name = read.text('snapshot-name');
     if (name !== undefined)
-        safe_name_assertSafeName(name, 'snapshot-name', read.label('snapshot-name'));
-    const create = read.bool('create-snapshot', true);
+        safe_name_assertSafeName(name, 'snapshot-name');
+    const create = read.bool('create-snapshot');
     if (!create && name === undefined) {
         read.fail('snapshot-name', `is required when the snapshot is not created (reuse an existing database by name)`);
     }
     if (strategy === 'existing' && name === undefined) {
-        read.fail('snapshot-name', 'is required with snapshot: existing (the golden snapshot to clone)');
+        read.fail('snapshot-name', wording_say `is required with ${wording_opt('snapshot', 'existing')} (the golden snapshot to clone)`);
     }
     return { strategy, name, create };
 }
@@ -46825,7 +46800,7 @@ function readServers(read, choice) {
     const snapshotServerGiven = read.url('snapshot-server-url');
     const snapshotServerBase = snapshotServerGiven ?? source;
     if (snapshotServerBase === undefined) {
-        return read.fail('snapshot-server-url', 'is required when no source-url is given');
+        return read.fail('snapshot-server-url', wording_say `is required when no ${wording_opt('source-url')} is given`);
     }
     // A snapshot-server URL without a database path means "the postgres maintenance DB".
     return {
@@ -46838,12 +46813,12 @@ function readRunner(read) {
     const migrations = read.text('migrations');
     const command = read.text('command');
     if (migrations !== undefined && command !== undefined) {
-        read.fail('migrations', 'and command are both set; give one: migrations (SQL files) or command (your migration tool)');
+        read.fail('migrations', wording_say `and ${wording_opt('command')} are both set; give one: ${wording_opt('migrations')} (SQL files) or ${wording_opt('command')} (your migration tool)`);
     }
     if (command !== undefined)
         return { kind: 'command', command };
     if (migrations === undefined) {
-        return read.fail('migrations', 'is required (or command): newline-separated globs of SQL files, e.g. migrations/*.sql');
+        return read.fail('migrations', wording_say `is required (or ${wording_opt('command')}): newline-separated globs of SQL files, e.g. migrations/*.sql`);
     }
     return {
         kind: 'sql',
@@ -46881,17 +46856,17 @@ function readThresholds(read) {
 }
 function readSnapshot(read, choice, source) {
     const { strategy, name, create } = choice;
-    const ttlMs = read.duration('snapshot-ttl') ?? DEFAULT_TTL_MS;
+    const ttlMs = read.duration('snapshot-ttl');
     const maxAgeMs = read.duration('snapshot-max-age');
     if (maxAgeMs !== undefined) {
         if (strategy !== 'existing') {
-            read.fail('snapshot-max-age', 'applies to the golden snapshot of snapshot: existing; set snapshot to existing');
+            read.fail('snapshot-max-age', wording_say `applies to the golden snapshot of ${wording_opt('snapshot', 'existing')}; set ${wording_opt('snapshot', 'existing')}`);
         }
         if (source === undefined) {
-            read.fail('snapshot-max-age', 'needs source-url: a golden snapshot that is too old or missing is created afresh from the source');
+            read.fail('snapshot-max-age', wording_say `needs ${wording_opt('source-url')}: a golden snapshot that is too old or missing is created afresh from the source`);
         }
     }
-    const keep = read.bool('keep-snapshot', false);
+    const keep = read.bool('keep-snapshot');
     // readSnapshotChoice made sure of the name, readServers of the source.
     if (!create)
         return { kind: 'reuse', name: name };
@@ -46903,24 +46878,443 @@ function readSnapshot(read, choice, source) {
 }
 /** rollback, down-command, and the two thresholds that only mean something with them. */
 function readRollback(read, runner, thresholds) {
-    const enabled = read.bool('rollback', false);
+    const enabled = read.bool('rollback');
     const downCommand = read.text('down-command');
     if (!enabled) {
         for (const option of ['down-command', 'require-reversible', 'require-down']) {
-            if (read.text(option) !== undefined)
-                read.fail(option, 'applies to the way back; set rollback to true');
+            if (read.text(option) !== undefined) {
+                read.fail(option, wording_say `applies to the way back; set ${wording_opt('rollback', 'true')}`);
+            }
         }
         return { enabled };
     }
     if (downCommand !== undefined && runner.kind !== 'command') {
-        read.fail('down-command', 'undoes what command applied; with SQL files the down scripts come from the layout');
+        read.fail('down-command', wording_say `undoes what ${wording_opt('command')} applied; with SQL files the down scripts come from the layout`);
     }
     thresholds.requireReversible = read.bool('require-reversible', true);
-    thresholds.requireDown = read.bool('require-down', false);
+    thresholds.requireDown = read.bool('require-down');
     return { enabled, downCommand };
 }
+const ADVICE_OPTIONS = ['auto', 'measured', 'text', 'off'];
+/** The options with a fixed set of values that no other option constrains. */
+function readModes(read) {
+    const layout = read.text('layout');
+    if (!MIGRATION_LAYOUTS.includes(layout)) {
+        read.fail('layout', `"${layout}" is not a layout; use one of ${MIGRATION_LAYOUTS.join(', ')}`);
+    }
+    const lockSampleIntervalMs = read.duration('lock-sample-interval');
+    if (lockSampleIntervalMs < 5)
+        read.fail('lock-sample-interval', 'must be at least 5ms, e.g. 50ms');
+    const lockCapture = read.text('lock-capture');
+    if (lockCapture !== 'exact' && lockCapture !== 'sampled') {
+        read.fail('lock-capture', `"${lockCapture}" is not a lock capture; use exact (the default) or sampled (for a tool that cannot connect through a proxy)`);
+    }
+    const timeoutMs = read.duration('timeout');
+    if (timeoutMs <= 0)
+        read.fail('timeout', 'must be greater than 0, e.g. 30m');
+    return { layout, lockSampleIntervalMs, lockCapture, timeoutMs };
+}
+function readAdvice(read) {
+    const advice = read.text('advice');
+    if (!ADVICE_OPTIONS.includes(advice)) {
+        read.fail('advice', `"${advice}" is not an advice mode; use one of ${ADVICE_OPTIONS.join(', ')}`);
+    }
+    return advice;
+}
+
+;// CONCATENATED MODULE: ./src/engine/options/thresholds.ts
+/** The thresholds, and the switches that decide whether a breach or an error fails the run. */
+const THRESHOLD_OPTIONS = [
+    {
+        name: 'max-duration',
+        type: 'duration',
+        description: 'Fail when the migrations take longer than this in total, e.g. 30s, 5m.',
+        cli: { group: 'thresholds', arg: 'DURATION', help: ['total migration time, e.g. 30s'] },
+        input: true,
+    },
+    {
+        name: 'max-read-block',
+        type: 'duration',
+        description: 'Fail when a table is held in a mode that blocks reads (ACCESS EXCLUSIVE) longer than this, e.g. 500ms.',
+        cli: {
+            group: 'thresholds',
+            arg: 'DURATION',
+            help: ['longest ACCESS EXCLUSIVE hold on a table, e.g. 500ms'],
+        },
+        input: true,
+    },
+    {
+        name: 'max-write-block',
+        type: 'duration',
+        description: 'Fail when a table is held in a mode that blocks writes (SHARE and stronger) longer than this, e.g. 2s.',
+        cli: {
+            group: 'thresholds',
+            arg: 'DURATION',
+            help: ['longest hold of a lock that blocks writes, e.g. 2s'],
+        },
+        input: true,
+    },
+    {
+        name: 'max-size-increase',
+        type: 'size',
+        description: 'Fail when the database grows more than this, e.g. 500MB or 10%.',
+        cli: { group: 'thresholds', arg: 'SIZE', help: ['e.g. 500MB or 10%'] },
+        input: true,
+    },
+    {
+        name: 'max-rewrite-size',
+        type: 'size',
+        description: 'Fail when a table at least this large is rewritten (0 = any rewrite), e.g. 100MB.',
+        cli: {
+            group: 'thresholds',
+            arg: 'SIZE',
+            help: ['fail when a table this large is rewritten (0 = any)'],
+        },
+        input: true,
+    },
+    {
+        name: 'require-reversible',
+        type: 'boolean',
+        description: 'With rollback: a down that fails, or leaves the schema different, or after which the up cannot run again, breaches (default true when rollback is on).',
+        cli: {
+            group: 'thresholds',
+            negated: true,
+            help: [
+                'with --rollback: a down that fails or leaves the schema',
+                'different is reported, not a breach (default: a breach)',
+            ],
+        },
+        input: true,
+    },
+    {
+        name: 'require-down',
+        type: 'boolean',
+        description: 'With rollback: a migration without a down breaches (default false).',
+        cli: { group: 'thresholds', help: ['with --rollback: a migration without a down is a breach'] },
+        input: true,
+    },
+    {
+        name: 'fail-on-violation',
+        type: 'boolean',
+        default: 'true',
+        description: 'A breached threshold fails the check; false reports breaches without failing (migration errors still follow fail-on-error).',
+        cli: {
+            group: 'thresholds',
+            help: [
+                'a breached threshold is reported without failing the run',
+                '(a migration error still fails it; see --no-fail-on-error)',
+            ],
+        },
+        input: true,
+    },
+    {
+        name: 'fail-on-error',
+        type: 'boolean',
+        default: 'true',
+        description: 'A migration error fails the check.',
+        cli: { group: 'thresholds', help: ['a migration error alone does not fail the run'] },
+        input: true,
+    },
+];
+
+;// CONCATENATED MODULE: ./src/engine/options/what.ts
+/** What is rehearsed and observed: the migrations or the command, locks, metrics, traffic, the way back. */
+const WHAT_OPTIONS = [
+    {
+        name: 'migrations',
+        type: 'globs',
+        description: 'Newline-separated globs of SQL migration files for the built-in runner, e.g. migrations/*.sql.',
+        cli: {
+            group: 'what',
+            arg: 'GLOB',
+            repeatable: true,
+            help: ["SQL files, e.g. 'migrations/*.sql' (repeatable)"],
+        },
+        input: true,
+    },
+    {
+        name: 'layout',
+        type: 'choice',
+        default: 'auto',
+        description: 'How the SQL files are laid out: auto (detected), plain, flyway, golang-migrate, dbmate.',
+        cli: {
+            group: 'what',
+            arg: 'NAME',
+            help: ['auto | plain | flyway | golang-migrate | dbmate (default auto)'],
+        },
+        input: true,
+    },
+    {
+        name: 'command',
+        type: 'text',
+        description: 'Shell command that applies the migrations (alembic upgrade head, npx prisma migrate deploy, ...); DATABASE_URL and PG* point at the snapshot.',
+        cli: {
+            group: 'what',
+            arg: 'CMD',
+            help: ["or: your migration tool's command, run with DATABASE_URL", 'and PG* pointing at the snapshot'],
+        },
+        input: true,
+    },
+    {
+        name: 'lock-sample-interval',
+        type: 'duration',
+        default: '50ms',
+        description: 'With command: how often the lock sampler reads pg_locks (the precision of hold times).',
+        cli: {
+            group: 'what',
+            arg: 'DUR',
+            help: ['how often locks are sampled during --command (default 50ms)'],
+        },
+        input: true,
+    },
+    {
+        name: 'lock-capture',
+        type: 'choice',
+        default: 'exact',
+        description: "With command: exact (the tool connects through a lock-tracing proxy; every statement's locks are read in its own session) or sampled (pg_locks polled every lock-sample-interval, for a tool that cannot go through a proxy).",
+        cli: {
+            group: 'what',
+            arg: 'MODE',
+            help: ["--command's locks: exact (through a tracing proxy, default) or sampled"],
+        },
+        input: true,
+    },
+    {
+        name: 'working-directory',
+        type: 'text',
+        default: '.',
+        description: 'Where migrations and command are resolved.',
+        cli: { group: 'what', arg: 'DIR', help: ['where globs are resolved (default .)'] },
+        input: true,
+    },
+    {
+        name: 'lock-monitoring',
+        type: 'boolean',
+        default: 'true',
+        description: 'Observe locks.',
+        cli: { group: 'what', help: ['do not trace locks'] },
+        input: true,
+    },
+    {
+        name: 'metrics',
+        type: 'boolean',
+        default: 'true',
+        description: 'Capture sizes, rows and rewrites.',
+        cli: { group: 'what', help: ['do not capture sizes, rows and rewrites'] },
+        input: true,
+    },
+    {
+        name: 'traffic',
+        type: 'boolean',
+        default: 'false',
+        description: 'Probe reads and writes on the touched tables while the migrations run, to measure who would really wait (max-read-block/max-write-block then judge measured waits).',
+        cli: {
+            group: 'what',
+            help: [
+                'probe reads and writes on the touched tables while the',
+                'migrations run: measure who would really wait',
+            ],
+        },
+        input: true,
+    },
+    {
+        name: 'timeout',
+        type: 'duration',
+        default: '30m',
+        description: 'Limit on the migration run; past it the run is cancelled and reported.',
+        cli: { group: 'what', arg: 'DURATION', help: ['cancel the migrations after this long (default 30m)'] },
+        input: true,
+    },
+    {
+        name: 'rollback',
+        type: 'boolean',
+        default: 'false',
+        description: 'Rehearse the way back: each migration up, then its down (golang-migrate .down.sql, dbmate migrate:down, Flyway U files, plain <name>.down.sql; or down-command), then up again; the schema after the down must equal the schema before the up.',
+        cli: {
+            group: 'what',
+            help: [
+                'rehearse the way back: each migration up, down, up again;',
+                'the schema after the down must equal the one before the up',
+            ],
+        },
+        input: true,
+    },
+    {
+        name: 'down-command',
+        type: 'text',
+        description: 'With command and rollback: the command that undoes everything command applied (e.g. alembic downgrade -1), run with the same environment.',
+        cli: {
+            group: 'what',
+            arg: 'CMD',
+            help: ['with --command and --rollback: undoes what CMD applied,', "e.g. 'alembic downgrade -1'"],
+        },
+        input: true,
+    },
+    {
+        name: 'advice',
+        type: 'choice',
+        default: 'auto',
+        description: 'Safer forms of risky statements (CREATE INDEX without CONCURRENTLY, a validated foreign key, ...): measured (each rehearsed on a fresh copy of the data, both costs shown), text, or off. Default auto: measured when the snapshot is a file copy or clone, text after a dump.',
+        cli: {
+            group: 'what',
+            arg: 'MODE',
+            help: [
+                'safer forms of risky statements: measured (rehearsed on a',
+                'fresh copy), text, off; default auto: measured after a',
+                'file copy or clone, text after a dump',
+            ],
+        },
+        input: true,
+    },
+];
+
+;// CONCATENATED MODULE: ./src/engine/options/where.ts
+/** Where the rehearsal happens: the source, the snapshot server, the snapshot itself. */
+const WHERE_OPTIONS = [
+    {
+        name: 'source-url',
+        type: 'url',
+        description: 'URL of the database the migrations are meant for (production, a replica, staging). Only read, to copy it. Not needed with snapshot: existing.',
+        cli: { group: 'where', arg: 'URL', help: ['database the migrations are meant for (read-only)'] },
+        input: true,
+    },
+    {
+        name: 'snapshot-server-url',
+        type: 'url',
+        description: "URL of the server where the throwaway snapshot database is created (a CI service container, a rehearsal server). Default: the source's server, where `auto` refuses a source that others are connected to (set this, or snapshot: dump to accept the load).",
+        cli: { group: 'where', arg: 'URL', help: ["server for the snapshot (default: the source's server)"] },
+        input: true,
+    },
+    {
+        name: 'snapshot',
+        type: 'choice',
+        default: 'auto',
+        description: 'How to make the snapshot: auto, template (file copy on the same server), dump (pg_dump | pg_restore), existing (clone the golden snapshot named by snapshot-name).',
+        cli: { group: 'where', arg: 'STRATEGY', help: ['auto | template | dump | existing   (default auto)'] },
+        input: true,
+    },
+    {
+        name: 'snapshot-name',
+        type: 'text',
+        description: 'Name of the snapshot database (default: generated pg_rehearsal_<run>_<random>); with snapshot: existing, the golden snapshot to clone.',
+        cli: {
+            group: 'where',
+            arg: 'NAME',
+            help: ['name of the snapshot (with existing: the golden one to clone)'],
+        },
+        input: true,
+    },
+    {
+        name: 'snapshot-max-age',
+        type: 'duration',
+        description: 'With snapshot: existing, create the golden snapshot afresh from source-url when it is older than this (e.g. 24h) or missing; built aside and renamed into place.',
+        cli: {
+            group: 'where',
+            arg: 'DURATION',
+            help: [
+                'with existing: create the golden snapshot afresh from',
+                '--source-url when it is older than this (or missing), e.g. 24h',
+            ],
+        },
+        input: true,
+    },
+    {
+        name: 'snapshot-ttl',
+        type: 'duration',
+        default: '6h',
+        description: 'How long a snapshot left behind (a crashed run, keep-snapshot) lives before a later run sweeps it.',
+        cli: {
+            group: 'where',
+            arg: 'DURATION',
+            help: ['a snapshot left behind is swept by a later run after', 'this long (default 6h)'],
+        },
+    },
+    {
+        name: 'keep-snapshot',
+        type: 'boolean',
+        default: 'false',
+        description: 'Leave the snapshot database in place after the run, to inspect it.',
+        cli: { group: 'where', help: ['leave the snapshot database in place'] },
+        input: true,
+    },
+    {
+        name: 'create-snapshot',
+        type: 'boolean',
+        default: 'true',
+        description: 'Create the snapshot; false runs on the existing database snapshot-name as it is.',
+        cli: { group: 'where', help: ['run on the existing database --snapshot-name as it is'] },
+    },
+    {
+        name: 'pg-bin-dir',
+        type: 'text',
+        description: 'Directory holding pg_dump and pg_restore for the dump snapshot (default: found on the runner).',
+        cli: { group: 'where', arg: 'DIR', help: ['directory with pg_dump/pg_restore for the dump strategy'] },
+        input: true,
+    },
+];
+
+;// CONCATENATED MODULE: ./src/engine/options/index.ts
+
+
+
+/** Every option of a rehearsal, in the order of the CLI's help. */
+const OPTIONS = [...WHERE_OPTIONS, ...WHAT_OPTIONS, ...THRESHOLD_OPTIONS];
+/** The entry of `name` in `table` (the engine's by default). */
+function optionSpec(name, table = OPTIONS) {
+    return table.find((spec) => spec.name === name);
+}
+/** The table's default for `name`; absent when it has none (or the option is not in the table). */
+function optionDefault(name) {
+    return optionSpec(name)?.default;
+}
+
+;// CONCATENATED MODULE: ./src/engine/option-reader.ts
+/**
+ * Typed access to the raw option values, the table's defaults filled in; every failure is a
+ * ConfigError naming its option, worded so that each adapter spells the option its own way.
+ */
+
+
+
+
+
+/** The value given, trimmed; undefined when absent or empty. */
+function givenText(raw, option) {
+    const value = raw[option];
+    if (value === undefined || value === false)
+        return undefined;
+    const trimmed = String(value).trim();
+    return trimmed === '' ? undefined : trimmed;
+}
+function optionReader(raw) {
+    const fail = (option, message) => {
+        throw new errors_ConfigError(option, wording_say `${wording_opt(option)}: ${typeof message === 'string' ? [message] : message}`);
+    };
+    const text = (option) => givenText(raw, option) ?? optionDefault(option);
+    return {
+        fail,
+        text,
+        bool: (option, fallback) => {
+            const tableDefault = optionDefault(option);
+            return parseBooleanOption(raw, option, fallback ?? tableDefault === 'true');
+        },
+        duration: (option) => {
+            const given = text(option);
+            if (given === undefined)
+                return undefined;
+            const ms = parseDurationMs(given);
+            if (ms === undefined)
+                fail(option, `"${given}" is not a duration; use a number with a unit: 500ms, 30s, 5m, 1h`);
+            return ms;
+        },
+        url: (option) => {
+            const given = givenText(raw, option);
+            return given === undefined ? undefined : parseConnectionUrl(given, option);
+        },
+    };
+}
 /** `true/false` (also yes/no, on/off, 1/0); empty or absent means `fallback`. */
-function parseBooleanOption(raw, option, fallback, label = (o) => o) {
+function parseBooleanOption(raw, option, fallback) {
     const value = raw[option];
     if (typeof value === 'boolean')
         return value;
@@ -46931,7 +47325,69 @@ function parseBooleanOption(raw, option, fallback, label = (o) => o) {
         return true;
     if (/^(false|no|off|0)$/i.test(given))
         return false;
-    throw new errors_ConfigError(option, `${label(option)}: "${given}" is not a boolean; use true or false`);
+    throw new errors_ConfigError(option, wording_say `${wording_opt(option)}: "${given}" is not a boolean; use true or false`);
+}
+
+;// CONCATENATED MODULE: ./src/engine/config.ts
+
+
+
+
+const SNAPSHOT_STRATEGIES = [
+    'auto',
+    'template',
+    'dump',
+    'existing',
+];
+/** Whether the snapshot stays after the run (kept on request, or not ours to drop). */
+function keepsSnapshot(snapshot) {
+    return snapshot.kind === 'reuse' || snapshot.keep;
+}
+/** The database name the user gave: the snapshot's, the golden snapshot's, or the reused one. */
+function namedDatabase(snapshot) {
+    return snapshot.kind === 'golden' ? snapshot.golden : snapshot.name;
+}
+const MIGRATION_LAYOUTS = [
+    'auto',
+    'plain',
+    'flyway',
+    'golang-migrate',
+    'dbmate',
+];
+/**
+ * The raw options (keyed by their names in the option table, engine/options/) as one validated config.
+ * A bad value is a ConfigError naming its option; the adapters word it (`--flag`, `input`).
+ */
+function buildConfig(raw, context = {}) {
+    const read = optionReader(raw);
+    const choice = readSnapshotChoice(read);
+    const { source, snapshotServer, snapshotServerDefaulted } = readServers(read, choice);
+    const runner = readRunner(read);
+    const thresholds = readThresholds(read);
+    const modes = readModes(read);
+    const snapshot = readSnapshot(read, choice, source);
+    const rollback = readRollback(read, runner, thresholds);
+    const advice = readAdvice(read);
+    const cwd = context.cwd ?? process.cwd();
+    return {
+        source,
+        snapshotServer,
+        snapshotServerDefaulted,
+        snapshot,
+        runner,
+        workingDirectory: external_node_path_default().resolve(cwd, read.text('working-directory')),
+        lockMonitoring: read.bool('lock-monitoring'),
+        metrics: read.bool('metrics'),
+        thresholds,
+        failOnError: read.bool('fail-on-error'),
+        failOnViolation: read.bool('fail-on-violation'),
+        runId: sanitizeRunId(context.runId ?? localRunId()),
+        pgBinDir: read.text('pg-bin-dir'),
+        ...modes,
+        traffic: read.bool('traffic'),
+        advice,
+        rollback,
+    };
 }
 function localRunId() {
     return Date.now().toString(36);
@@ -47776,6 +48232,7 @@ function report_builder_round(ms) {
 ;// CONCATENATED MODULE: ./src/engine/snapshot/clone.ts
 
 
+
 function copyMethod(server) {
     // PostgreSQL 15 added STRATEGY; before it FILE_COPY was the only way.
     const clause = server.major >= 15 ? ' STRATEGY FILE_COPY' : '';
@@ -47825,7 +48282,7 @@ async function clone_cloneDatabase(admin, server, template, name, onCreated) {
         catch (error) {
             const code = error.code;
             if (code === '42501') {
-                throw new errors_SetupError(`role "${server.user}" may not copy database "${template}": it needs CREATEDB and to own the source database (or be superuser); use snapshot: dump instead`);
+                throw new errors_SetupError(wording_say `role "${server.user}" may not copy database "${template}": it needs CREATEDB and to own the source database (or be superuser); use ${wording_opt('snapshot', 'dump')} instead`);
             }
             // 55006 (someone is connected to the template) is left to the caller: `auto` falls back to a dump.
             throw error;
@@ -47842,7 +48299,66 @@ function clone_isBusyTemplate(error) {
     return error.code === '55006';
 }
 
+;// CONCATENATED MODULE: ./src/engine/queries/databases.ts
+/**
+ * The queries that read the server and its databases from the catalog, for the snapshot
+ * providers (snapshot/*), the preflight and the golden snapshots' metadata: who the server
+ * is, who is connected, what a database is called, weighs, owns and says in its COMMENT.
+ */
+/** The server's version and identity, and whether the current role may create databases. */
+const SERVER_INFO_QUERY = `
+SELECT current_setting('server_version') AS version,
+       current_setting('server_version_num') AS version_num,
+       (SELECT system_identifier::text FROM pg_control_system()) AS system_identifier,
+       current_setting('port') AS port,
+       (SELECT rolcreatedb OR rolsuper FROM pg_roles WHERE rolname = current_user) AS can_create,
+       current_user AS user,
+       current_setting('file_copy_method', true) AS file_copy_method`;
+/**
+ * Sessions on database $1 other than the caller's: `others` (autovacuum workers aside) and
+ * `users`, the client sessions whose application_name does not start with $2 (ours).
+ * CREATE DATABASE ... TEMPLATE ends autovacuum workers on the template itself (and waits
+ * for them), so they do not stand in a copy's way; any other session does.
+ */
+const SESSIONS_QUERY = `
+SELECT count(*) FILTER (WHERE backend_type <> 'autovacuum worker') AS others,
+       count(*) FILTER (WHERE backend_type = 'client backend'
+                          AND coalesce(application_name, '') NOT LIKE $2 || '%') AS users
+  FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`;
+/** Ends every session on database $1 but the caller's; one row per session. */
+const databases_TERMINATE_OTHER_SESSIONS = (/* unused pure expression or super */ null && (`
+SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`));
+/** Ends every session on database $1 (before a DROP DATABASE on servers without FORCE). */
+const TERMINATE_SESSIONS = `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1`;
+/** A row when database $1 exists. */
+const DATABASE_EXISTS_QUERY = `SELECT 1 FROM pg_database WHERE datname = $1`;
+/** The size in bytes of database $1 (`size`). */
+const DATABASE_SIZE_QUERY = `SELECT pg_database_size(datname)::bigint AS size FROM pg_database WHERE datname = $1`;
+/** The size in bytes of the database the client is connected to (`size`). */
+const CURRENT_DATABASE_SIZE_QUERY = `SELECT pg_database_size(current_database()) AS size`;
+/** The name of the database the client is connected to (`db`). */
+const databases_CURRENT_DATABASE_QUERY = (/* unused pure expression or super */ null && (`SELECT current_database() AS db`));
+/** The COMMENT of database $1 (`comment`), where golden snapshots keep their metadata. */
+const databases_DATABASE_COMMENT_QUERY = `SELECT shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname = $1`;
+/** Every database with its COMMENT (`datname`, `comment`), by name. */
+const DATABASE_COMMENTS_QUERY = `SELECT datname, shobj_description(oid, 'pg_database') AS comment FROM pg_database ORDER BY datname`;
+/** The owner of database $1 (`owner`). */
+const databases_DATABASE_OWNER_QUERY = (/* unused pure expression or super */ null && (`SELECT pg_get_userbyid(datdba) AS owner FROM pg_database WHERE datname = $1`));
+/** Database $1's pg_database row as JSON (`d`), with its encoding's name, for CREATE DATABASE. */
+const DATABASE_PROPERTIES_QUERY = `
+SELECT to_jsonb(d) || jsonb_build_object('encoding_name', pg_encoding_to_char(d.encoding)) AS d
+  FROM pg_database d WHERE datname = $1`;
+/** The settings ALTER DATABASE / ALTER ROLE ... IN DATABASE gave database $1 (`role`, `setting`). */
+const DATABASE_SETTINGS_QUERY = `
+SELECT r.rolname AS role, unnest(s.setconfig) AS setting
+  FROM pg_db_role_setting s
+  JOIN pg_database d ON d.oid = s.setdatabase
+  LEFT JOIN pg_roles r ON r.oid = s.setrole
+ WHERE d.datname = $1
+ ORDER BY r.rolname NULLS FIRST`;
+
 ;// CONCATENATED MODULE: ./src/engine/snapshot/metadata.ts
+
 
 async function metadata_writeMetadata(admin, database, metadata) {
     await admin.query(`COMMENT ON DATABASE ${quoteIdent(database)} IS ${quoteLiteral(JSON.stringify(metadata))}`);
@@ -47862,7 +48378,7 @@ function parseMetadata(comment) {
 }
 /** Databases on this server that carry our metadata. */
 async function metadata_listSnapshotDatabases(admin) {
-    const { rows } = await admin.query(`SELECT datname, shobj_description(oid, 'pg_database') AS comment FROM pg_database ORDER BY datname`);
+    const { rows } = await admin.query(DATABASE_COMMENTS_QUERY);
     const found = [];
     for (const row of rows) {
         const metadata = parseMetadata(row.comment);
@@ -47877,22 +48393,16 @@ function isExpired(metadata, now = Date.now()) {
     return Date.parse(metadata.created_at) + metadata.ttl_seconds * 1000 < now;
 }
 async function metadata_readMetadata(admin, database) {
-    const { rows } = await admin.query(`SELECT shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname = $1`, [database]);
+    const { rows } = await admin.query(databases_DATABASE_COMMENT_QUERY, [database]);
     return rows.length ? parseMetadata(rows[0].comment) : undefined;
 }
 
 ;// CONCATENATED MODULE: ./src/engine/snapshot/server.ts
 
 
+
 async function inspectServer(client) {
-    const { rows } = await client.query(`
-    SELECT current_setting('server_version') AS version,
-           current_setting('server_version_num') AS version_num,
-           (SELECT system_identifier::text FROM pg_control_system()) AS system_identifier,
-           current_setting('port') AS port,
-           (SELECT rolcreatedb OR rolsuper FROM pg_roles WHERE rolname = current_user) AS can_create,
-           current_user AS user,
-           current_setting('file_copy_method', true) AS file_copy_method`);
+    const { rows } = await client.query(SERVER_INFO_QUERY);
     const row = rows[0];
     const versionNum = Number(row.version_num);
     return {
@@ -47917,34 +48427,31 @@ const OWN_APPLICATION_PREFIX = 'pg-rehearsal';
  * application_name). Autovacuum and other background workers are not users.
  */
 async function countSessions(client, database) {
-    const { rows } = await client.query(
-    // CREATE DATABASE ... TEMPLATE ends autovacuum workers on the template itself (and waits
-    // for them), so they do not stand in a copy's way; any other session does.
-    `SELECT count(*) FILTER (WHERE backend_type <> 'autovacuum worker') AS others,
-            count(*) FILTER (WHERE backend_type = 'client backend'
-                               AND coalesce(application_name, '') NOT LIKE $2 || '%') AS users
-       FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, [database, OWN_APPLICATION_PREFIX]);
+    const { rows } = await client.query(SESSIONS_QUERY, [
+        database,
+        OWN_APPLICATION_PREFIX,
+    ]);
     return { others: Number(rows[0].others), users: Number(rows[0].users) };
 }
 async function server_databaseExists(client, database) {
-    const { rows } = await client.query(`SELECT 1 FROM pg_database WHERE datname = $1`, [database]);
+    const { rows } = await client.query(DATABASE_EXISTS_QUERY, [database]);
     return rows.length > 0;
 }
 async function server_databaseSize(client, database) {
-    const { rows } = await client.query(`SELECT pg_database_size(datname)::bigint AS size FROM pg_database WHERE datname = $1`, [database]);
+    const { rows } = await client.query(DATABASE_SIZE_QUERY, [database]);
     return rows[0]?.size ? Number(rows[0].size) : null;
 }
 /** Sessions on `database` other than the caller's, ended; returns how many. */
 async function server_terminateOtherSessions(client, database) {
-    const { rows } = await client.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, [database]);
+    const { rows } = await client.query(TERMINATE_OTHER_SESSIONS, [database]);
     return rows.length;
 }
 async function server_databaseComment(client, database) {
-    const { rows } = await client.query(`SELECT shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname = $1`, [database]);
+    const { rows } = await client.query(DATABASE_COMMENT_QUERY, [database]);
     return rows[0]?.comment ?? null;
 }
 async function server_databaseOwner(client, database) {
-    const { rows } = await client.query(`SELECT pg_get_userbyid(datdba) AS owner FROM pg_database WHERE datname = $1`, [database]);
+    const { rows } = await client.query(DATABASE_OWNER_QUERY, [database]);
     return rows[0]?.owner ?? null;
 }
 /** Opens the snapshot server's maintenance database (postgres, else template1). */
@@ -48023,13 +48530,11 @@ const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.ur
 ;// CONCATENATED MODULE: ./src/engine/snapshot/db-settings.ts
 
 
+
 async function readDatabaseSettings(client, database) {
-    const { rows } = await client.query(`SELECT r.rolname AS role, unnest(s.setconfig) AS setting
-       FROM pg_db_role_setting s
-       JOIN pg_database d ON d.oid = s.setdatabase
-       LEFT JOIN pg_roles r ON r.oid = s.setrole
-      WHERE d.datname = $1
-      ORDER BY r.rolname NULLS FIRST`, [database]);
+    const { rows } = await client.query(DATABASE_SETTINGS_QUERY, [
+        database,
+    ]);
     return rows.map(({ role, setting }) => {
         const eq = setting.indexOf('=');
         return { role, name: setting.slice(0, eq), value: setting.slice(eq + 1) };
@@ -48099,8 +48604,7 @@ async function applyDatabaseSettings(admin, database, settings, log) {
 }
 /** The source database's encoding and locale, for the CREATE DATABASE of a dump. */
 async function creationClause(source, database, target) {
-    const { rows } = await source.query(`SELECT to_jsonb(d) || jsonb_build_object('encoding_name', pg_encoding_to_char(d.encoding)) AS d
-       FROM pg_database d WHERE datname = $1`, [database]);
+    const { rows } = await source.query(DATABASE_PROPERTIES_QUERY, [database]);
     const d = rows[0]?.d;
     if (!d)
         return '';
@@ -48127,6 +48631,7 @@ async function creationClause(source, database, target) {
 ;// CONCATENATED MODULE: external "node:child_process"
 const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
 ;// CONCATENATED MODULE: ./src/engine/snapshot/dump.ts
+
 
 
 
@@ -48268,7 +48773,7 @@ class TargetSize {
         try {
             this.client ??= connect(this.target, { applicationName: 'pg-rehearsal-progress' });
             const client = await this.client;
-            const { rows } = await client.query('SELECT pg_database_size(current_database()) AS size');
+            const { rows } = await client.query(CURRENT_DATABASE_SIZE_QUERY);
             const bytes = Number(rows[0].size);
             this.initial ??= bytes;
             return bytes - this.initial;
@@ -48328,6 +48833,7 @@ class RestoreProgress {
 
 
 
+
 const DEBIAN_LAYOUT = '/usr/lib/postgresql';
 function toolVersion(binary) {
     try {
@@ -48380,13 +48886,12 @@ function findPgTools(serverMajor, preferredDir) {
     const have = found.length
         ? `found only pg_dump ${[...new Set(found.map((t) => t.major))].join(', ')}${where}`
         : `found no pg_dump${where}`;
-    throw new errors_SetupError(`the dump snapshot needs pg_dump ${serverMajor} or newer (the source runs PostgreSQL ${serverMajor}); ${have}. ` +
-        `Fix: install the client tools, e.g. \`apt-get install postgresql-client-${serverMajor}\` ` +
-        `(from the PostgreSQL apt repository, apt.postgresql.org), which puts them in ` +
-        `${DEBIAN_LAYOUT}/${serverMajor}/bin, or pass --pg-bin-dir (input pg-bin-dir) pointing at a directory holding pg_dump and pg_restore ${serverMajor}+.`);
+    throw new errors_SetupError(wording_say `the dump snapshot needs pg_dump ${serverMajor} or newer (the source runs PostgreSQL ${serverMajor}); ${have}. Fix: install the client tools, e.g. \`apt-get install postgresql-client-${serverMajor}\` (from the PostgreSQL apt repository, apt.postgresql.org), which puts them in ${DEBIAN_LAYOUT}/${serverMajor}/bin, or set ${wording_opt('pg-bin-dir')} to a directory holding pg_dump and pg_restore ${serverMajor}+.`);
 }
 
 ;// CONCATENATED MODULE: ./src/engine/snapshot/snapshot.ts
+
+
 
 
 
@@ -48408,7 +48913,7 @@ async function createSnapshot(request, admin, serverInfo, sourceInfo) {
     const { name, log } = request;
     const sameServer = sourceInfo !== undefined && sourceInfo.identity === serverInfo.identity;
     if (await server_databaseExists(admin, name)) {
-        throw new errors_ConfigError('snapshot-name', `snapshot-name: a database named "${name}" already exists on ${describeServer(request.server)}; choose another name or drop it`);
+        throw new errors_ConfigError('snapshot-name', wording_say `${wording_opt('snapshot-name')}: a database named "${name}" already exists on ${describeServer(request.server)}; choose another name or drop it`);
     }
     const { strategy, reason } = request.strategy === 'existing'
         ? await cloneGolden(request, admin, serverInfo)
@@ -48426,7 +48931,7 @@ async function createSnapshot(request, admin, serverInfo, sourceInfo) {
 async function cloneGolden(request, admin, serverInfo) {
     const golden = request.golden;
     if (!(await server_databaseExists(admin, golden))) {
-        throw new errors_SetupError(`the golden snapshot "${golden}" does not exist on ${describeServer(request.server)}; create it first (pg-rehearsal snapshot create) or use snapshot: auto`);
+        throw new errors_SetupError(wording_say `the golden snapshot "${golden}" does not exist on ${describeServer(request.server)}; create it first (pg-rehearsal snapshot create) or use ${wording_opt('snapshot', 'auto')}`);
     }
     let method;
     try {
@@ -48444,7 +48949,7 @@ async function copySource(request, admin, serverInfo, sourceInfo, sameServer) {
     let useTemplate = request.strategy === 'template';
     let reason = 'requested';
     if (request.strategy === 'template' && !sameServer) {
-        throw new errors_ConfigError('snapshot', `snapshot: template needs the snapshot server to be the source's server; ${describeServer(request.server)} is a different server. Use snapshot: dump (or auto)`);
+        throw new errors_ConfigError('snapshot', wording_say `${wording_opt('snapshot', 'template')} needs the snapshot server to be the source's server; ${describeServer(request.server)} is a different server. Use ${wording_opt('snapshot', 'dump')} (or auto)`);
     }
     if (request.strategy === 'auto') {
         if (!sameServer) {
@@ -48489,7 +48994,7 @@ async function copySource(request, admin, serverInfo, sourceInfo, sameServer) {
  * costs its users throughput and the server's disk for the length of the copy.
  */
 function busySourceError(source, users) {
-    return new errors_ConfigError('snapshot-server-url', `snapshot-server-url: the source database "${source.database}" on ${describeServer(source)} is in use (${users} other session(s)), and with no snapshot-server-url the copy would be made on that same server, loading it for as long as the copy takes. Point snapshot-server-url at a rehearsal server or a CI service container, or set snapshot: dump to accept the load on the source's server`);
+    return new errors_ConfigError('snapshot-server-url', wording_say `${wording_opt('snapshot-server-url')}: the source database "${source.database}" on ${describeServer(source)} is in use (${users} other session(s)), and with no ${wording_opt('snapshot-server-url')} the copy would be made on that same server, loading it for as long as the copy takes. Point ${wording_opt('snapshot-server-url')} at a rehearsal server or a CI service container, or set ${wording_opt('snapshot', 'dump')} to accept the load on the source's server`);
 }
 function metadataFor(request, strategy) {
     const source = request.source;
@@ -48548,7 +49053,7 @@ async function snapshot_dropSnapshot(admin, serverInfo, name) {
         await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
         return;
     }
-    await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1`, [name]);
+    await admin.query(TERMINATE_SESSIONS, [name]);
     await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)}`);
 }
 /** How long cleanup keeps trying to reach a snapshot server that went away mid-run. */
@@ -48608,6 +49113,8 @@ async function sweepExpiredSnapshots(admin, serverInfo, log) {
 
 
 ;// CONCATENATED MODULE: ./src/engine/snapshot/golden.ts
+
+
 
 
 
@@ -48690,17 +49197,17 @@ async function createGoldenSnapshot(admin, server, serverInfo, sourceInfo, optio
 async function checkGoldenRequest(admin, serverInfo, sourceInfo, options, subset) {
     const { name } = options;
     if (subset && options.strategy === 'template') {
-        throw new errors_ConfigError('strategy', '--strategy template copies whole databases; --tables and --exclude-table-data need --strategy dump (or auto)');
+        throw new errors_ConfigError('strategy', wording_say `${wording_opt('strategy', 'template')} copies whole databases; ${wording_opt('tables')} and ${wording_opt('exclude-table-data')} need ${wording_opt('strategy', 'dump')} (or auto)`);
     }
     if (sourceInfo.identity === serverInfo.identity && options.source.database === name) {
-        throw new errors_ConfigError('name', `--name: "${name}" is the source database itself; choose another name`);
+        throw new errors_ConfigError('name', wording_say `${wording_opt('name')}: "${name}" is the source database itself; choose another name`);
     }
     if (await server_databaseExists(admin, name)) {
         if (!options.replace) {
-            throw new errors_ConfigError('name', `--name: a database named "${name}" already exists; pass --replace to replace the snapshot, or choose another name`);
+            throw new errors_ConfigError('name', wording_say `${wording_opt('name')}: a database named "${name}" already exists; pass ${wording_opt('replace')} to replace the snapshot, or choose another name`);
         }
         if (!(await metadata_readMetadata(admin, name))) {
-            throw new errors_ConfigError('name', `--name: database "${name}" is not a pg-rehearsal snapshot (no metadata in its COMMENT), so it is never replaced; choose another name`);
+            throw new errors_ConfigError('name', wording_say `${wording_opt('name')}: database "${name}" is not a pg-rehearsal snapshot (no metadata in its COMMENT), so it is never replaced; choose another name`);
         }
     }
 }
@@ -48709,7 +49216,7 @@ async function checkGoldenRequest(admin, serverInfo, sourceInfo, options, subset
  * and dropping it afterwards. Fails (and changes nothing) while someone is connected to
  * `target`: PostgreSQL refuses to rename a database in use.
  */
-async function swapInto(admin, serverInfo, built, target, { comment, owner, busyHint = 'close them and retry', }) {
+async function swapInto(admin, serverInfo, built, target, { comment, owner, busyHint = ['close them and retry'], }) {
     const old = asideName('old');
     let moved = false;
     await clone_withDatabaseLock(admin, target, async () => {
@@ -48738,7 +49245,7 @@ async function swapInto(admin, serverInfo, built, target, { comment, owner, busy
         catch (error) {
             await admin.query('ROLLBACK').catch(() => undefined);
             if (clone_isBusyTemplate(error)) {
-                throw new errors_SetupError(`database "${target}" has open sessions, so it cannot be replaced; ${busyHint}`);
+                throw new errors_SetupError(wording_say `database "${target}" has open sessions, so it cannot be replaced; ${busyHint}`);
             }
             throw error;
         }
@@ -48756,7 +49263,7 @@ async function cloneSnapshot(admin, serverInfo, name, to) {
     assertSafeName(to, 'to');
     await requireSnapshot(admin, name);
     if (await databaseExists(admin, to)) {
-        throw new ConfigError('to', `--to: a database named "${to}" already exists; choose another name, or use restore to replace it`);
+        throw new ConfigError('to', say `${opt('to')}: a database named "${to}" already exists; choose another name, or use restore to replace it`);
     }
     const started = performance.now();
     try {
@@ -48776,18 +49283,18 @@ async function restoreSnapshot(admin, serverInfo, name, to, options = {}) {
     const log = options.log ?? silentLogger;
     assertSafeName(to, 'to');
     if (to === name)
-        throw new ConfigError('to', `--to: "${to}" is the snapshot itself; name the database to replace`);
+        throw new ConfigError('to', say `${opt('to')}: "${to}" is the snapshot itself; name the database to replace`);
     // Only snapshots are restored from: a swapped `restore app --to golden` must not replace the golden one.
     await requireSnapshot(admin, name);
-    const { rows } = await admin.query('SELECT current_database() AS db');
+    const { rows } = await admin.query(CURRENT_DATABASE_QUERY);
     if (rows[0].db === to) {
-        throw new ConfigError('to', `--to: "${to}" is the maintenance database pg-rehearsal is connected to; point --snapshot-server-url at another database (e.g. template1) to replace it`);
+        throw new ConfigError('to', say `${opt('to')}: "${to}" is the maintenance database pg-rehearsal is connected to; point ${opt('snapshot-server-url')} at another database (e.g. template1) to replace it`);
     }
     const exists = await databaseExists(admin, to);
     if (exists && !options.force) {
         const others = await countOtherSessions(admin, to);
         if (others > 0) {
-            throw new SetupError(`database "${to}" has ${others} other connection(s); close them, or pass --force to disconnect them, before restoring over it`);
+            throw new SetupError(say `database "${to}" has ${others} other connection(s); close them, or pass ${opt('force')} to disconnect them, before restoring over it`);
         }
     }
     const started = performance.now();
@@ -48822,7 +49329,7 @@ async function restoreSnapshot(admin, serverInfo, name, to, options = {}) {
                 await swapInto(admin, serverInfo, building, to, {
                     comment,
                     owner,
-                    busyHint: 'close them, or pass --force to disconnect them, and retry',
+                    busyHint: say `close them, or pass ${opt('force')} to disconnect them, and retry`,
                 });
                 break;
             }
@@ -48851,7 +49358,7 @@ async function ensureFreshGolden(admin, server, serverInfo, sourceInfo, options)
         const metadata = await metadata_readMetadata(admin, options.name);
         const exists = metadata !== undefined || (await server_databaseExists(admin, options.name));
         if (exists && !metadata) {
-            throw new errors_SetupError(`snapshot-max-age: database "${options.name}" exists but is not a pg-rehearsal snapshot (no metadata in its COMMENT), so it is never replaced; name another golden snapshot, or create it with pg-rehearsal snapshot create`);
+            throw new errors_SetupError(wording_say `${wording_opt('snapshot-max-age')}: database "${options.name}" exists but is not a pg-rehearsal snapshot (no metadata in its COMMENT), so it is never replaced; name another golden snapshot, or create it with pg-rehearsal snapshot create`);
         }
         const age = metadata ? Date.now() - Date.parse(metadata.created_at) : Infinity;
         if (exists && age <= options.maxAgeMs)
@@ -49009,6 +49516,7 @@ function snapshotCopier(from) {
 
 ;// CONCATENATED MODULE: ./src/engine/runner/history.ts
 
+
 /**
  * Migration tools that keep a history table in the database decide what is pending from it,
  * not from a diff: Flyway (`flyway_schema_history`), golang-migrate (`schema_migrations`,
@@ -49028,8 +49536,7 @@ function flywayVersion(version) {
         .join('.');
 }
 async function tableExists(client, table, column) {
-    const { rows } = await client.query(`SELECT EXISTS (SELECT 1 FROM information_schema.columns
-       WHERE table_schema = ANY (current_schemas(false)) AND table_name = $1 AND ($2::text IS NULL OR column_name = $2)) AS ok`, [table, column ?? null]);
+    const { rows } = await client.query(TABLE_ON_PATH_QUERY, [table, column ?? null]);
     return rows[0].ok;
 }
 async function flywayHistory(client) {
@@ -49145,6 +49652,7 @@ async function recordApplied(client, history, migrations, log) {
 
 
 
+
 function planRehearsal(config) {
     const { run: files, skipped, layout, planned } = resolveMigrationFiles(config);
     // A released file the change modified may still be pending in a history table: look.
@@ -49164,7 +49672,7 @@ function resolveMigrationFiles(config) {
         return { run: [], skipped: [], layout: 'plain' };
     const files = expandMigrationPatterns(config.runner.patterns, config.workingDirectory);
     if (files.length === 0) {
-        throw new errors_ConfigError('migrations', `migrations: no file matches ${config.runner.patterns.map((p) => `"${p}"`).join(', ')} in ${config.workingDirectory}; check the glob and working-directory`);
+        throw new errors_ConfigError('migrations', wording_say `${wording_opt('migrations')}: no file matches ${config.runner.patterns.map((p) => `"${p}"`).join(', ')} in ${config.workingDirectory}; check the glob and ${wording_opt('working-directory')}`);
     }
     const layout = config.layout === 'auto' ? detectLayout(files, config.workingDirectory) : config.layout;
     const planned = planMigrations(files, layout);
@@ -49209,17 +49717,18 @@ function dumpsSource(config, sameServerAsSource) {
 
 
 
+
 /** Inspects the source and the snapshot server; on any error nothing is left open. */
 async function preflight(config, plan) {
     // The source is inspected whenever it is named, if only to make sure we never run on it.
     let sourceInfo;
     if (config.source) {
         sourceInfo = await inspectSource(config.source).catch((error) => {
-            throw new errors_SetupError(`source-url: ${errors_errorMessage(error)}`);
+            throw new errors_SetupError(wording_say `${wording_opt('source-url')}: ${wordingOf(error)}`);
         });
     }
     const admin = await connectMaintenance(config.snapshotServer).catch((error) => {
-        throw new errors_SetupError(`snapshot-server-url: ${errors_errorMessage(error)}`);
+        throw new errors_SetupError(wording_say `${wording_opt('snapshot-server-url')}: ${wordingOf(error)}`);
     });
     try {
         const serverInfo = await inspectServer(admin);
@@ -49234,13 +49743,13 @@ async function preflight(config, plan) {
 function checkSnapshotServer(config, plan, serverInfo, sourceInfo) {
     const sameServerAsSource = sourceInfo?.identity === serverInfo.identity;
     if (config.snapshot.kind !== 'reuse' && !serverInfo.canCreateDatabases) {
-        throw new errors_SetupError(`snapshot-server-url: role "${serverInfo.user}" cannot create databases on the snapshot server ${config.snapshotServer.host}:${config.snapshotServer.port}; grant it (ALTER ROLE "${serverInfo.user}" CREATEDB) or use another snapshot-server-url`);
+        throw new errors_SetupError(wording_say `${wording_opt('snapshot-server-url')}: role "${serverInfo.user}" cannot create databases on the snapshot server ${config.snapshotServer.host}:${config.snapshotServer.port}; grant it (ALTER ROLE "${serverInfo.user}" CREATEDB) or use another ${wording_opt('snapshot-server-url')}`);
     }
     if (sameServerAsSource &&
         config.source &&
         (plan.snapshotName === config.source.database ||
             namedDatabase(config.snapshot) === config.source.database)) {
-        throw new errors_ConfigError('snapshot-name', `snapshot-name: "${config.source.database}" is the source database itself; a rehearsal never runs on the source, clones it as a golden snapshot or replaces it. Choose another name`);
+        throw new errors_ConfigError('snapshot-name', wording_say `${wording_opt('snapshot-name')}: "${config.source.database}" is the source database itself; a rehearsal never runs on the source, clones it as a golden snapshot or replaces it. Choose another name`);
     }
     // A dump needs pg_dump able to read the source: find out now, not after creating a database.
     if (dumpsSource(config, sameServerAsSource) && sourceInfo) {
@@ -49248,7 +49757,7 @@ function checkSnapshotServer(config, plan, serverInfo, sourceInfo) {
             findPgTools(sourceInfo.major, config.pgBinDir);
         }
         catch (error) {
-            throw new errors_SetupError(`${config.pgBinDir ? 'pg-bin-dir' : 'snapshot'}: ${errors_errorMessage(error)}`);
+            throw new errors_SetupError(wording_say `${wording_opt(config.pgBinDir ? 'pg-bin-dir' : 'snapshot')}: ${wordingOf(error)}`);
         }
     }
 }
@@ -49788,7 +50297,7 @@ class ProxySession {
             // COPY data belongs to the unit that is waiting for its end: it cannot wait behind it.
             if (this.unit && 'dcf'.includes(m.type))
                 return this.upstream.stream.write(m.raw);
-            this.chain = this.chain.then(() => this.fromClient(m)).catch((error) => this.end(errorText(error)));
+            this.chain = this.chain.then(() => this.fromClient(m)).catch((error) => this.end(session_errorText(error)));
         }, () => this.end());
     }
     /** The tracer's reads, run inside this session on the upstream connection. */
@@ -49891,7 +50400,7 @@ class ProxySession {
         if (m.type === 'Z' && unit) {
             const status = String.fromCharCode(m.body[0]);
             // Not on the client chain: that one waits for this unit to be done.
-            this.endUnit(unit, status).catch((error) => this.end(`the proxy could not read the session's locks: ${errorText(error)}`));
+            this.endUnit(unit, status).catch((error) => this.end(`the proxy could not read the session's locks: ${session_errorText(error)}`));
             return;
         }
         if (m.type === 'Z')
@@ -49998,7 +50507,7 @@ function toRow(columns, values) {
     });
     return row;
 }
-function errorText(error) {
+function session_errorText(error) {
     return error instanceof Error ? error.message : String(error);
 }
 function session_round(ms) {
@@ -50008,8 +50517,8 @@ function session_round(ms) {
 // EXTERNAL MODULE: external "node:tls"
 var external_node_tls_ = __nccwpck_require__(1692);
 var external_node_tls_default = /*#__PURE__*/__nccwpck_require__.n(external_node_tls_);
-// EXTERNAL MODULE: ./node_modules/pg/lib/crypto/sasl.js
-var sasl = __nccwpck_require__(948);
+// EXTERNAL MODULE: ../main/node_modules/pg/lib/crypto/sasl.js
+var sasl = __nccwpck_require__(2436);
 ;// CONCATENATED MODULE: ./src/engine/proxy/upstream.ts
 
 
@@ -50785,6 +51294,7 @@ class CommandRunner {
 
 
 
+
 /** Runs the migrations on the snapshot, observed; closes its own connections. */
 async function observeAndRun(inputs) {
     const { config, plan, lease, admin, signal, log, phases } = inputs;
@@ -50843,7 +51353,7 @@ async function observeAndRun(inputs) {
     }
 }
 async function run_databaseSize(client) {
-    const { rows } = await client.query('SELECT pg_database_size(current_database()) AS size');
+    const { rows } = await client.query(CURRENT_DATABASE_SIZE_QUERY);
     return Number(rows[0].size);
 }
 async function captureBefore(client, inputs) {
@@ -52314,48 +52824,70 @@ async function requireHeadCheckout(root, headSha) {
 
 
 
-/** Every input of action.yml; the runner passes all of them, an empty string meaning "not given". */
-const INPUT_NAMES = [
-    'source-url',
-    'snapshot-server-url',
-    'snapshot',
-    'snapshot-name',
-    'snapshot-max-age',
-    'keep-snapshot',
-    'migrations',
-    'command',
-    'working-directory',
-    'changed-only',
-    'lock-monitoring',
-    'metrics',
-    'max-duration',
-    'max-read-block',
-    'max-write-block',
-    'max-size-increase',
-    'max-rewrite-size',
-    'fail-on-error',
-    'comment',
-    'github-token',
-    'report-path',
-    'sarif-path',
-    'timeout',
-    'pg-bin-dir',
-    'layout',
-    'lock-sample-interval',
-    'lock-capture',
-    'traffic',
-    'advice',
-    'rollback',
-    'down-command',
-    'require-reversible',
-    'require-down',
-    'comment-key',
-    'base-ref',
-    'fail-on-violation',
+
+
+/** The Action's own inputs: the PR comment, the report files, which changes to rehearse. */
+const ACTION_ONLY_INPUTS = [
+    {
+        name: 'changed-only',
+        type: 'boolean',
+        default: 'true',
+        description: 'The built-in runner applies only the migration files the triggering change adds: the PR (pull_request, pull_request_target), the merge group (base_sha..head_sha), the push (before..after), or HEAD against base-ref on other events. When that cannot be known the step fails saying what to set.',
+        input: true,
+    },
+    {
+        name: 'base-ref',
+        type: 'text',
+        description: 'With changed-only on events without a base (workflow_dispatch, schedule, ...): the branch or commit to diff HEAD against. Default: the repository default branch.',
+        input: true,
+    },
+    {
+        name: 'comment',
+        type: 'choice',
+        default: 'true',
+        description: 'The sticky PR comment: true, false, or on-failure.',
+        input: true,
+    },
+    {
+        name: 'comment-key',
+        type: 'text',
+        description: "Tells this invocation's sticky comment apart (two steps, a matrix, two workflows). Default: workflow, job, and a digest of working-directory and migrations/command.",
+        input: true,
+    },
+    {
+        name: 'github-token',
+        type: 'text',
+        default: '${{ github.token }}',
+        description: 'Token for the PR comment (needs pull-requests: write).',
+        input: true,
+    },
+    {
+        name: 'report-path',
+        type: 'text',
+        description: 'Where the JSON report is written. Default: $RUNNER_TEMP/pg-rehearsal/<comment-key>-<step>.json, one per invocation.',
+        input: true,
+    },
+    {
+        name: 'sarif-path',
+        type: 'text',
+        description: 'Also write the findings as SARIF 2.1.0 to this path (for github/codeql-action/upload-sarif: code scanning alerts on the migration lines). Default: not written.',
+        input: true,
+    },
 ];
+/** Every input of action.yml: the engine's options that are inputs, then the Action's own. */
+const ACTION_INPUTS = [
+    ...OPTIONS.filter((spec) => spec.input),
+    ...ACTION_ONLY_INPUTS,
+];
+/**
+ * How the Action's messages name options: as inputs (`max-duration`, `snapshot: dump`). An
+ * option that is no input (a CLI-only one) keeps its name too: there is nothing else to say.
+ */
+const INPUT_NAMING = plainNaming;
+/** The runner passes every input, an empty string meaning "not given". */
 function readInputs() {
     const raw = {};
-    for (const name of INPUT_NAMES)
+    for (const { name } of ACTION_INPUTS)
         raw[name] = getInput(name);
     return raw;
 }
@@ -52382,7 +52914,6 @@ function maskSecrets(raw) {
 }
 function configFromInputs(raw) {
     return buildConfig(raw, {
-        label: (option) => option,
         runId: `${process.env.GITHUB_RUN_ID ?? 'local'}${process.env.GITHUB_RUN_ATTEMPT ?? ''}`,
         cwd: process.env.GITHUB_WORKSPACE ?? process.cwd(),
     });
@@ -52716,7 +53247,7 @@ async function main() {
             : error instanceof errors_ConfigError && !errors_errorMessage(error).startsWith('the rehearsal was skipped')
                 ? 'invalid input '
                 : '';
-        const message = redactUrlString(errors_errorMessage(error));
+        const message = redactUrlString(errorText(error, INPUT_NAMING));
         setFailed(`pg-rehearsal: ${prefix}${message}`);
         if (settings) {
             // No stale verdict: an earlier green comment must not stand while the check is red.

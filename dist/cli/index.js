@@ -2,7 +2,7 @@
 import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
 /******/ var __webpack_modules__ = ({
 
-/***/ 785:
+/***/ 6657:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -14,7 +14,7 @@ exports["default"] = {};
 
 /***/ }),
 
-/***/ 6122:
+/***/ 5386:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -258,7 +258,7 @@ parse.parseIntoClientConfig = parseIntoClientConfig
 
 /***/ }),
 
-/***/ 2299:
+/***/ 9083:
 /***/ ((module) => {
 
 
@@ -365,7 +365,7 @@ module.exports = readInt8;
 
 /***/ }),
 
-/***/ 7558:
+/***/ 7734:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -462,7 +462,7 @@ class Pool extends EventEmitter {
     this.options.allowExitOnIdle = this.options.allowExitOnIdle || false
     this.options.maxLifetimeSeconds = this.options.maxLifetimeSeconds || 0
     this.log = this.options.log || function () {}
-    this.Client = this.options.Client || Client || (__nccwpck_require__(3273).Client)
+    this.Client = this.options.Client || Client || (__nccwpck_require__(1097).Client)
     this.Promise = this.options.Promise || global.Promise
 
     if (typeof this.options.idleTimeoutMillis === 'undefined') {
@@ -889,7 +889,7 @@ module.exports = Pool
 
 /***/ }),
 
-/***/ 9971:
+/***/ 3203:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -950,7 +950,7 @@ exports.BufferReader = BufferReader;
 
 /***/ }),
 
-/***/ 9315:
+/***/ 995:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -1069,18 +1069,18 @@ exports.Writer = Writer;
 
 /***/ }),
 
-/***/ 4233:
+/***/ 6313:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.DatabaseError = exports.serialize = void 0;
 exports.parse = parse;
-const messages_1 = __nccwpck_require__(5809);
+const messages_1 = __nccwpck_require__(5553);
 Object.defineProperty(exports, "DatabaseError", ({ enumerable: true, get: function () { return messages_1.DatabaseError; } }));
-const serializer_1 = __nccwpck_require__(6513);
+const serializer_1 = __nccwpck_require__(9393);
 Object.defineProperty(exports, "serialize", ({ enumerable: true, get: function () { return serializer_1.serialize; } }));
-const parser_1 = __nccwpck_require__(3318);
+const parser_1 = __nccwpck_require__(8614);
 function parse(stream, callback) {
     const parser = new parser_1.Parser();
     stream.on('data', (buffer) => parser.parse(buffer, callback));
@@ -1090,7 +1090,7 @@ function parse(stream, callback) {
 
 /***/ }),
 
-/***/ 5809:
+/***/ 5553:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -1256,14 +1256,14 @@ exports.NoticeMessage = NoticeMessage;
 
 /***/ }),
 
-/***/ 3318:
+/***/ 8614:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.Parser = void 0;
-const messages_1 = __nccwpck_require__(5809);
-const buffer_reader_1 = __nccwpck_require__(9971);
+const messages_1 = __nccwpck_require__(5553);
+const buffer_reader_1 = __nccwpck_require__(3203);
 // every message is prefixed with a single byte
 const CODE_LENGTH = 1;
 // every message has an int32 length which includes itself but does
@@ -1587,13 +1587,13 @@ const parseErrorMessage = (reader, name) => {
 
 /***/ }),
 
-/***/ 6513:
+/***/ 9393:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.serialize = void 0;
-const buffer_writer_1 = __nccwpck_require__(9315);
+const buffer_writer_1 = __nccwpck_require__(995);
 const writer = new buffer_writer_1.Writer();
 const startup = (opts) => {
     // protocol version
@@ -1791,13 +1791,13 @@ exports.serialize = serialize;
 
 /***/ }),
 
-/***/ 1549:
+/***/ 1661:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
-var textParsers = __nccwpck_require__(4784);
-var binaryParsers = __nccwpck_require__(7522);
-var arrayParser = __nccwpck_require__(6471);
-var builtinTypes = __nccwpck_require__(6345);
+var textParsers = __nccwpck_require__(6928);
+var binaryParsers = __nccwpck_require__(8338);
+var arrayParser = __nccwpck_require__(6439);
+var builtinTypes = __nccwpck_require__(8953);
 
 exports.getTypeParser = getTypeParser;
 exports.setTypeParser = setTypeParser;
@@ -1845,10 +1845,10 @@ binaryParsers.init(function(oid, converter) {
 
 /***/ }),
 
-/***/ 6471:
+/***/ 6439:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-var array = __nccwpck_require__(3879);
+var array = __nccwpck_require__(2903);
 
 module.exports = {
   create: function (source, transform) {
@@ -1863,10 +1863,10 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7522:
+/***/ 8338:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-var parseInt64 = __nccwpck_require__(2299);
+var parseInt64 = __nccwpck_require__(9083);
 
 var parseBits = function(data, bits, offset, invert, callback) {
   offset = offset || 0;
@@ -2127,7 +2127,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 6345:
+/***/ 8953:
 /***/ ((module) => {
 
 /**
@@ -2207,14 +2207,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4784:
+/***/ 6928:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-var array = __nccwpck_require__(3879)
-var arrayParser = __nccwpck_require__(6471);
-var parseDate = __nccwpck_require__(2690);
-var parseInterval = __nccwpck_require__(8755);
-var parseByteA = __nccwpck_require__(463);
+var array = __nccwpck_require__(2903)
+var arrayParser = __nccwpck_require__(6439);
+var parseDate = __nccwpck_require__(546);
+var parseInterval = __nccwpck_require__(1443);
+var parseByteA = __nccwpck_require__(7119);
 
 function allowNull (fn) {
   return function nullAllowed (value) {
@@ -2429,20 +2429,20 @@ module.exports = {
 
 /***/ }),
 
-/***/ 5042:
+/***/ 242:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 const EventEmitter = (__nccwpck_require__(4434).EventEmitter)
-const utils = __nccwpck_require__(9652)
+const utils = __nccwpck_require__(5348)
 const nodeUtils = __nccwpck_require__(9023)
-const sasl = __nccwpck_require__(948)
-const TypeOverrides = __nccwpck_require__(365)
+const sasl = __nccwpck_require__(2436)
+const TypeOverrides = __nccwpck_require__(4685)
 
-const ConnectionParameters = __nccwpck_require__(646)
-const Query = __nccwpck_require__(4473)
-const defaults = __nccwpck_require__(8995)
-const Connection = __nccwpck_require__(9809)
-const crypto = __nccwpck_require__(4150)
+const ConnectionParameters = __nccwpck_require__(4422)
+const Query = __nccwpck_require__(2697)
+const defaults = __nccwpck_require__(7027)
+const Connection = __nccwpck_require__(4609)
+const crypto = __nccwpck_require__(3142)
 
 const activeQueryDeprecationNotice = nodeUtils.deprecate(
   () => {},
@@ -2730,7 +2730,7 @@ class Client extends EventEmitter {
       cb()
     } else {
       try {
-        const pgPass = __nccwpck_require__(3272)
+        const pgPass = __nccwpck_require__(7336)
         pgPass(this.connectionParameters, (pass) => {
           if (undefined !== pass) {
             pgPassDeprecationNotice()
@@ -3282,16 +3282,16 @@ module.exports = Client
 
 /***/ }),
 
-/***/ 646:
+/***/ 4422:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const dns = __nccwpck_require__(2250)
 
-const defaults = __nccwpck_require__(8995)
+const defaults = __nccwpck_require__(7027)
 
-const parse = (__nccwpck_require__(6122).parse) // parses a connection string
+const parse = (__nccwpck_require__(5386).parse) // parses a connection string
 
 const val = function (key, config, envVar) {
   if (config[key]) {
@@ -3473,15 +3473,15 @@ module.exports = ConnectionParameters
 
 /***/ }),
 
-/***/ 9809:
+/***/ 4609:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const EventEmitter = (__nccwpck_require__(4434).EventEmitter)
 
-const { parse, serialize } = __nccwpck_require__(4233)
-const stream = __nccwpck_require__(829)
+const { parse, serialize } = __nccwpck_require__(6313)
+const stream = __nccwpck_require__(573)
 const { getStream } = stream
 
 const flushBuffer = serialize.flush()
@@ -3730,7 +3730,7 @@ module.exports = Connection
 
 /***/ }),
 
-/***/ 9765:
+/***/ 4869:
 /***/ ((module) => {
 
 function x509Error(msg, cert) {
@@ -3859,12 +3859,12 @@ module.exports = { signatureAlgorithmHashFromCertificate }
 
 /***/ }),
 
-/***/ 948:
+/***/ 2436:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
-const crypto = __nccwpck_require__(4150)
-const { signatureAlgorithmHashFromCertificate } = __nccwpck_require__(9765)
+const crypto = __nccwpck_require__(3142)
+const { signatureAlgorithmHashFromCertificate } = __nccwpck_require__(4869)
 
 // SASLprep (RFC 4013) — minimal in-tree implementation.
 //
@@ -4128,7 +4128,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4150:
+/***/ 3142:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 const nodeCrypto = __nccwpck_require__(6982)
@@ -4224,7 +4224,7 @@ async function deriveKey(password, salt, iterations) {
 
 /***/ }),
 
-/***/ 8995:
+/***/ 7027:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -4311,7 +4311,7 @@ module.exports = {
   keepalives_idle: 0,
 }
 
-const pgTypes = __nccwpck_require__(1549)
+const pgTypes = __nccwpck_require__(1661)
 // save default parsers
 const parseBigInteger = pgTypes.getTypeParser(20, 'text')
 const parseBigIntegerArray = pgTypes.getTypeParser(1016, 'text')
@@ -4325,20 +4325,20 @@ module.exports.__defineSetter__('parseInt8', function (val) {
 
 /***/ }),
 
-/***/ 3273:
+/***/ 1097:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const Client = __nccwpck_require__(5042)
-const defaults = __nccwpck_require__(8995)
-const Connection = __nccwpck_require__(9809)
-const Result = __nccwpck_require__(6424)
-const utils = __nccwpck_require__(9652)
-const Pool = __nccwpck_require__(7558)
-const TypeOverrides = __nccwpck_require__(365)
-const { DatabaseError } = __nccwpck_require__(4233)
-const { escapeIdentifier, escapeLiteral } = __nccwpck_require__(9652)
+const Client = __nccwpck_require__(242)
+const defaults = __nccwpck_require__(7027)
+const Connection = __nccwpck_require__(4609)
+const Result = __nccwpck_require__(6808)
+const utils = __nccwpck_require__(5348)
+const Pool = __nccwpck_require__(7734)
+const TypeOverrides = __nccwpck_require__(4685)
+const { DatabaseError } = __nccwpck_require__(6313)
+const { escapeIdentifier, escapeLiteral } = __nccwpck_require__(5348)
 
 const poolFactory = (Client) => {
   return class BoundPool extends Pool {
@@ -4355,7 +4355,7 @@ const PG = function (clientConstructor) {
   this.Pool = poolFactory(this.Client)
   this._pools = []
   this.Connection = Connection
-  this.types = __nccwpck_require__(1549)
+  this.types = __nccwpck_require__(1661)
   this.DatabaseError = DatabaseError
   this.TypeOverrides = TypeOverrides
   this.escapeIdentifier = escapeIdentifier
@@ -4374,7 +4374,7 @@ try {
 }
 
 if (forceNative) {
-  clientConstructor = __nccwpck_require__(5301)
+  clientConstructor = __nccwpck_require__(165)
 }
 
 module.exports = new PG(clientConstructor)
@@ -4386,7 +4386,7 @@ Object.defineProperty(module.exports, "native", ({
   get() {
     let native = null
     try {
-      native = new PG(__nccwpck_require__(5301))
+      native = new PG(__nccwpck_require__(165))
     } catch (err) {
       if (err.code !== 'MODULE_NOT_FOUND') {
         throw err
@@ -4405,7 +4405,7 @@ Object.defineProperty(module.exports, "native", ({
 
 /***/ }),
 
-/***/ 8942:
+/***/ 7134:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 const nodeUtils = __nccwpck_require__(9023)
@@ -4414,16 +4414,16 @@ var Native
 // eslint-disable-next-line no-useless-catch
 try {
   // Wrap this `require()` in a try-catch to avoid upstream bundlers from complaining that this might not be available since it is an optional import
-  Native = __nccwpck_require__(4390)
+  Native = __nccwpck_require__(2516)
 } catch (e) {
   throw e
 }
-const TypeOverrides = __nccwpck_require__(365)
+const TypeOverrides = __nccwpck_require__(4685)
 const EventEmitter = (__nccwpck_require__(4434).EventEmitter)
 const util = __nccwpck_require__(9023)
-const ConnectionParameters = __nccwpck_require__(646)
+const ConnectionParameters = __nccwpck_require__(4422)
 
-const NativeQuery = __nccwpck_require__(7581)
+const NativeQuery = __nccwpck_require__(8733)
 
 const queryQueueLengthDeprecationNotice = nodeUtils.deprecate(
   () => {},
@@ -4739,7 +4739,7 @@ Client.prototype._pulsePipelinedQueryQueue = function () {
   const self = this
   const queries = []
   const nativeQueries = []
-  const utils = __nccwpck_require__(9652)
+  const utils = __nccwpck_require__(5348)
 
   while (this._queryQueue.length > 0) {
     const query = this._queryQueue.shift()
@@ -4840,23 +4840,23 @@ Client.prototype.getTransactionStatus = function () {
 
 /***/ }),
 
-/***/ 5301:
+/***/ 165:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
-module.exports = __nccwpck_require__(8942)
+module.exports = __nccwpck_require__(7134)
 
 
 /***/ }),
 
-/***/ 7581:
+/***/ 8733:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const EventEmitter = (__nccwpck_require__(4434).EventEmitter)
 const util = __nccwpck_require__(9023)
-const utils = __nccwpck_require__(9652)
+const utils = __nccwpck_require__(5348)
 
 const NativeQuery = (module.exports = function (config, values, callback) {
   EventEmitter.call(this)
@@ -5023,15 +5023,15 @@ NativeQuery.prototype.submit = function (client) {
 
 /***/ }),
 
-/***/ 4473:
+/***/ 2697:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { EventEmitter } = __nccwpck_require__(4434)
 
-const Result = __nccwpck_require__(6424)
-const utils = __nccwpck_require__(9652)
+const Result = __nccwpck_require__(6808)
+const utils = __nccwpck_require__(5348)
 
 class Query extends EventEmitter {
   constructor(config, values, callback) {
@@ -5293,12 +5293,12 @@ module.exports = Query
 
 /***/ }),
 
-/***/ 6424:
+/***/ 6808:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const types = __nccwpck_require__(1549)
+const types = __nccwpck_require__(1661)
 
 const matchRegexp = /^([A-Za-z]+)(?: (\d+))?(?: (\d+))?/
 
@@ -5409,7 +5409,7 @@ module.exports = Result
 
 /***/ }),
 
-/***/ 829:
+/***/ 573:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 const { getStream, getSecureStream } = getStreamFuncs()
@@ -5452,7 +5452,7 @@ function getNodejsStreamFuncs() {
  */
 function getCloudflareStreamFuncs() {
   function getStream(ssl) {
-    const { CloudflareSocket } = __nccwpck_require__(785)
+    const { CloudflareSocket } = __nccwpck_require__(6657)
     return new CloudflareSocket(ssl)
   }
 
@@ -5499,12 +5499,12 @@ function getStreamFuncs() {
 
 /***/ }),
 
-/***/ 365:
+/***/ 4685:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const types = __nccwpck_require__(1549)
+const types = __nccwpck_require__(1661)
 
 function TypeOverrides(userTypes) {
   this._types = userTypes || types
@@ -5541,12 +5541,12 @@ module.exports = TypeOverrides
 
 /***/ }),
 
-/***/ 9652:
+/***/ 5348:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const defaults = __nccwpck_require__(8995)
+const defaults = __nccwpck_require__(7027)
 const nodeUtils = __nccwpck_require__(9023)
 
 const { isDate } = __nccwpck_require__(8253)
@@ -5773,14 +5773,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8702:
+/***/ 8830:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-var path = __nccwpck_require__(6928)
+var path = __nccwpck_require__(4547)
   , Stream = (__nccwpck_require__(2203).Stream)
-  , split = __nccwpck_require__(5286)
+  , split = __nccwpck_require__(8630)
   , util = __nccwpck_require__(9023)
   , defaultPort = 5432
   , isWin = (process.platform === 'win32')
@@ -6013,14 +6013,14 @@ var isValidEntry = module.exports.isValidEntry = function(entry){
 
 /***/ }),
 
-/***/ 3272:
+/***/ 7336:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-var path = __nccwpck_require__(6928)
+var path = __nccwpck_require__(4547)
   , fs = __nccwpck_require__(9896)
-  , helper = __nccwpck_require__(8702)
+  , helper = __nccwpck_require__(8830)
 ;
 
 
@@ -6043,7 +6043,7 @@ module.exports.warnTo = helper.warnTo;
 
 /***/ }),
 
-/***/ 3879:
+/***/ 2903:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -6147,7 +6147,7 @@ function identity (value) {
 
 /***/ }),
 
-/***/ 463:
+/***/ 7119:
 /***/ ((module) => {
 
 
@@ -6187,7 +6187,7 @@ module.exports = function parseBytea (input) {
 
 /***/ }),
 
-/***/ 2690:
+/***/ 546:
 /***/ ((module) => {
 
 
@@ -6310,12 +6310,12 @@ function is0To99 (num) {
 
 /***/ }),
 
-/***/ 8755:
+/***/ 1443:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-var extend = __nccwpck_require__(223)
+var extend = __nccwpck_require__(3743)
 
 module.exports = PostgresInterval
 
@@ -6442,7 +6442,7 @@ function parse (interval) {
 
 /***/ }),
 
-/***/ 5286:
+/***/ 8630:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /*
@@ -6590,7 +6590,7 @@ module.exports = split
 
 /***/ }),
 
-/***/ 223:
+/***/ 3743:
 /***/ ((module) => {
 
 module.exports = extend
@@ -6614,7 +6614,7 @@ function extend(target) {
 
 /***/ }),
 
-/***/ 4390:
+/***/ 2516:
 /***/ ((module) => {
 
 module.exports = eval("require")("pg-native");
@@ -6657,7 +6657,7 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("net");
 
 /***/ }),
 
-/***/ 6928:
+/***/ 4547:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("path");
@@ -6767,22 +6767,88 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util/types")
 /************************************************************************/
 var __webpack_exports__ = {};
 
+;// CONCATENATED MODULE: ./src/engine/wording.ts
+/**
+ * Messages that mention options without knowing how the user spells them. The engine
+ * writes `say\`${opt('snapshot', 'dump')} copies with pg_dump\``; the CLI renders the mention
+ * as `--snapshot dump`, the Action as `snapshot: dump` (each adapter builds its naming from
+ * the option table, src/engine/options/). A message nobody renders reads as the option's
+ * own name (`plainNaming`), which is also how it appears in the engine's logs.
+ */
+/** Mention an option (and, optionally, the value to give it). */
+function opt(option, value) {
+    return value === undefined ? { option } : { option, value };
+}
+function isMention(part) {
+    return typeof part === 'object' && part !== null && 'option' in part;
+}
+/** A tagged template: text, numbers and nested wordings stay text, `opt(...)` stays a mention. */
+function say(strings, ...values) {
+    const parts = [];
+    strings.forEach((text, i) => {
+        parts.push(text);
+        if (i >= values.length)
+            return;
+        const value = values[i];
+        if (isMention(value))
+            parts.push(value);
+        else if (Array.isArray(value))
+            parts.push(...value);
+        else
+            parts.push(String(value));
+    });
+    return parts;
+}
+/** The wording as text, its mentions written by `naming`. */
+function renderWording(wording, naming) {
+    if (typeof wording === 'string')
+        return wording;
+    return wording.map((part) => (typeof part === 'string' ? part : naming(part))).join('');
+}
+/** The option's own name: `max-duration`, `snapshot: dump`. */
+const plainNaming = ({ option, value }) => value === undefined ? option : `${option}: ${value}`;
+/** The same wording with every text part (and value) passed through `map`, e.g. redaction. */
+function mapWording(wording, map) {
+    return wording.map((part) => typeof part === 'string'
+        ? map(part)
+        : opt(part.option, part.value === undefined ? undefined : map(part.value)));
+}
+
 ;// CONCATENATED MODULE: ./src/engine/errors.ts
-/** A value the user gave is invalid. `option` is the input/flag name, e.g. `max-duration`. */
+
+/**
+ * A value the user gave is invalid. `option` is the option's name in the table
+ * (src/engine/options/), e.g. `max-duration`; the adapters say `--max-duration` or
+ * `max-duration` by rendering `wording` (errorText).
+ */
 class ConfigError extends Error {
     option;
+    wording;
     constructor(option, message) {
-        super(message);
+        super(renderWording(message, plainNaming));
         this.option = option;
         this.name = 'ConfigError';
+        this.wording = typeof message === 'string' ? [message] : message;
     }
 }
 /** The environment is not ready: a server unreachable, a tool missing, a privilege lacking. */
 class SetupError extends Error {
+    wording;
     constructor(message) {
-        super(message);
+        super(renderWording(message, plainNaming));
         this.name = 'SetupError';
+        this.wording = typeof message === 'string' ? [message] : message;
     }
+}
+/** An error's wording: its own when it mentions options, else its message as text. */
+function wordingOf(error) {
+    if (error instanceof ConfigError || error instanceof SetupError)
+        return error.wording;
+    return [errorMessage(error)];
+}
+/** The error's message with its option mentions written the adapter's way. */
+function errorText(error, naming) {
+    return renderWording(wordingOf(error), naming);
 }
 /** The run was cancelled (signal or timeout). */
 class CancelledError extends Error {
@@ -6816,9 +6882,9 @@ function errorMessage(error) {
     return String(error);
 }
 
-// EXTERNAL MODULE: ./node_modules/pg/lib/index.js
-var lib = __nccwpck_require__(3273);
-;// CONCATENATED MODULE: ./node_modules/pg/esm/index.mjs
+// EXTERNAL MODULE: ../main/node_modules/pg/lib/index.js
+var lib = __nccwpck_require__(1097);
+;// CONCATENATED MODULE: ../main/node_modules/pg/esm/index.mjs
 // ESM wrapper for pg
 
 
@@ -6932,6 +6998,7 @@ function defaultRootCert() {
 
 
 
+
 const DEFAULT_PORT = 5432;
 /** How long a connection attempt may take before we say the server does not answer. */
 const CONNECT_TIMEOUT_MS = 5_000;
@@ -6960,7 +7027,7 @@ function redactUnparsedUrl(text) {
     }
     return out;
 }
-function parseConnectionUrl(url, option, label = option) {
+function parseConnectionUrl(url, option) {
     // libpq accepts credentials with an empty host (postgresql://bob@/app?host=/run/postgresql);
     // the WHATWG parser does not, so give it a placeholder host that ?host= then overrides.
     const parsable = url.replace(/^(postgres(?:ql)?:\/\/[^@/?#]*@)(?=[/?]|$)/, '$1localhost');
@@ -6969,10 +7036,10 @@ function parseConnectionUrl(url, option, label = option) {
         parsed = new URL(parsable);
     }
     catch {
-        throw new ConfigError(option, `${label}: "${redactUnparsedUrl(url)}" is not a valid URL; ${URL_SHAPE}`);
+        throw new ConfigError(option, say `${opt(option)}: "${redactUnparsedUrl(url)}" is not a valid URL; ${URL_SHAPE}`);
     }
     if (parsed.protocol !== 'postgresql:' && parsed.protocol !== 'postgres:') {
-        throw new ConfigError(option, `${label}: scheme "${parsed.protocol.replace(/:$/, '')}" is not supported; ${URL_SHAPE}`);
+        throw new ConfigError(option, say `${opt(option)}: scheme "${parsed.protocol.replace(/:$/, '')}" is not supported; ${URL_SHAPE}`);
     }
     const params = {};
     for (const [key, value] of parsed.searchParams)
@@ -6987,7 +7054,7 @@ function parseConnectionUrl(url, option, label = option) {
     delete params.port;
     const port = portText ? Number(portText) : DEFAULT_PORT;
     if (!Number.isInteger(port) || port <= 0 || port > 65535) {
-        throw new ConfigError(option, `${label}: port "${portText}" is not a valid TCP port`);
+        throw new ConfigError(option, say `${opt(option)}: port "${portText}" is not a valid TCP port`);
     }
     const database = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
     return {
@@ -7465,12 +7532,13 @@ async function startEmbeddedPostgres(options = {}) {
 const external_node_crypto_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:crypto");
 ;// CONCATENATED MODULE: ./src/engine/safe-name.ts
 
+
 /** A database name we create, clone or drop: no quoting surprises, within PostgreSQL's 63 bytes. */
 const SAFE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 /** The one check for names the user gives us (snapshot-name, a golden snapshot's name or target). */
-function assertSafeName(name, option, label = option) {
+function assertSafeName(name, option) {
     if (!SAFE_NAME.test(name)) {
-        throw new ConfigError(option, `${label}: "${name}" is not a safe database name; use letters, digits and underscores, starting with a letter or underscore, at most 63 characters`);
+        throw new ConfigError(option, say `${opt(option)}: "${name}" is not a safe database name; use letters, digits and underscores, starting with a letter or underscore, at most 63 characters`);
     }
 }
 
@@ -7543,121 +7611,12 @@ function units_formatDuration(ms) {
     return `${Math.floor(total / 60)} min ${total % 60} s`;
 }
 
-;// CONCATENATED MODULE: ./src/engine/config.ts
+;// CONCATENATED MODULE: ./src/engine/config-sections.ts
 
 
 
 
 
-
-const SNAPSHOT_STRATEGIES = [
-    'auto',
-    'template',
-    'dump',
-    'existing',
-];
-/** Whether the snapshot stays after the run (kept on request, or not ours to drop). */
-function keepsSnapshot(snapshot) {
-    return snapshot.kind === 'reuse' || snapshot.keep;
-}
-/** The database name the user gave: the snapshot's, the golden snapshot's, or the reused one. */
-function namedDatabase(snapshot) {
-    return snapshot.kind === 'golden' ? snapshot.golden : snapshot.name;
-}
-const DEFAULT_TIMEOUT_MS = 30 * 60_000;
-const DEFAULT_TTL_MS = 6 * 3_600_000;
-const DEFAULT_SAMPLE_INTERVAL_MS = 50;
-const DEFAULT_TRAFFIC = false;
-const MIGRATION_LAYOUTS = [
-    'auto',
-    'plain',
-    'flyway',
-    'golang-migrate',
-    'dbmate',
-];
-const ADVICE_OPTIONS = ['auto', 'measured', 'text', 'off'];
-function buildConfig(raw, context = {}) {
-    const read = optionReader(raw, context.label ?? ((option) => option));
-    const choice = readSnapshotChoice(read);
-    const { source, snapshotServer, snapshotServerDefaulted } = readServers(read, choice);
-    const runner = readRunner(read);
-    const thresholds = readThresholds(read);
-    const layout = (read.text('layout') ?? 'auto');
-    if (!MIGRATION_LAYOUTS.includes(layout)) {
-        read.fail('layout', `"${layout}" is not a layout; use one of ${MIGRATION_LAYOUTS.join(', ')}`);
-    }
-    const lockSampleIntervalMs = read.duration('lock-sample-interval') ?? DEFAULT_SAMPLE_INTERVAL_MS;
-    if (lockSampleIntervalMs < 5)
-        read.fail('lock-sample-interval', 'must be at least 5ms, e.g. 50ms');
-    const lockCapture = (read.text('lock-capture') ?? 'exact');
-    if (lockCapture !== 'exact' && lockCapture !== 'sampled') {
-        read.fail('lock-capture', `"${lockCapture}" is not a lock capture; use exact (the default) or sampled (for a tool that cannot connect through a proxy)`);
-    }
-    const timeoutMs = read.duration('timeout') ?? DEFAULT_TIMEOUT_MS;
-    if (timeoutMs <= 0)
-        read.fail('timeout', 'must be greater than 0, e.g. 30m');
-    const snapshot = readSnapshot(read, choice, source);
-    const rollback = readRollback(read, runner, thresholds);
-    const advice = (read.text('advice') ?? 'auto');
-    if (!ADVICE_OPTIONS.includes(advice)) {
-        read.fail('advice', `"${advice}" is not an advice mode; use one of ${ADVICE_OPTIONS.join(', ')}`);
-    }
-    const cwd = context.cwd ?? process.cwd();
-    return {
-        source,
-        snapshotServer,
-        snapshotServerDefaulted,
-        snapshot,
-        runner,
-        workingDirectory: external_node_path_default().resolve(cwd, read.text('working-directory') ?? '.'),
-        lockMonitoring: read.bool('lock-monitoring', true),
-        metrics: read.bool('metrics', true),
-        thresholds,
-        failOnError: read.bool('fail-on-error', true),
-        failOnViolation: read.bool('fail-on-violation', true),
-        timeoutMs,
-        runId: sanitizeRunId(context.runId ?? localRunId()),
-        pgBinDir: read.text('pg-bin-dir'),
-        layout,
-        lockSampleIntervalMs,
-        lockCapture,
-        traffic: read.bool('traffic', DEFAULT_TRAFFIC),
-        advice,
-        rollback,
-    };
-}
-function optionReader(raw, label) {
-    const fail = (option, message) => {
-        throw new ConfigError(option, `${label(option)}: ${message}`);
-    };
-    const text = (option) => {
-        const value = raw[option];
-        if (value === undefined || value === false)
-            return undefined;
-        const trimmed = String(value).trim();
-        return trimmed === '' ? undefined : trimmed;
-    };
-    const duration = (option) => {
-        const given = text(option);
-        if (given === undefined)
-            return undefined;
-        const ms = parseDurationMs(given);
-        if (ms === undefined)
-            fail(option, `"${given}" is not a duration; use a number with a unit: 500ms, 30s, 5m, 1h`);
-        return ms;
-    };
-    return {
-        fail,
-        text,
-        duration,
-        label,
-        bool: (option, fallback) => parseBooleanOption(raw, option, fallback, label),
-        url: (option) => {
-            const given = text(option);
-            return given === undefined ? undefined : parseConnectionUrl(given, option, label(option));
-        },
-    };
-}
 function readSnapshotChoice(read) {
     const strategyText = read.text('snapshot') ?? 'auto';
     if (!SNAPSHOT_STRATEGIES.includes(strategyText)) {
@@ -7666,13 +7625,13 @@ function readSnapshotChoice(read) {
     const strategy = strategyText;
     const name = read.text('snapshot-name');
     if (name !== undefined)
-        assertSafeName(name, 'snapshot-name', read.label('snapshot-name'));
-    const create = read.bool('create-snapshot', true);
+        assertSafeName(name, 'snapshot-name');
+    const create = read.bool('create-snapshot');
     if (!create && name === undefined) {
         read.fail('snapshot-name', `is required when the snapshot is not created (reuse an existing database by name)`);
     }
     if (strategy === 'existing' && name === undefined) {
-        read.fail('snapshot-name', 'is required with snapshot: existing (the golden snapshot to clone)');
+        read.fail('snapshot-name', say `is required with ${opt('snapshot', 'existing')} (the golden snapshot to clone)`);
     }
     return { strategy, name, create };
 }
@@ -7685,7 +7644,7 @@ function readServers(read, choice) {
     const snapshotServerGiven = read.url('snapshot-server-url');
     const snapshotServerBase = snapshotServerGiven ?? source;
     if (snapshotServerBase === undefined) {
-        return read.fail('snapshot-server-url', 'is required when no source-url is given');
+        return read.fail('snapshot-server-url', say `is required when no ${opt('source-url')} is given`);
     }
     // A snapshot-server URL without a database path means "the postgres maintenance DB".
     return {
@@ -7698,12 +7657,12 @@ function readRunner(read) {
     const migrations = read.text('migrations');
     const command = read.text('command');
     if (migrations !== undefined && command !== undefined) {
-        read.fail('migrations', 'and command are both set; give one: migrations (SQL files) or command (your migration tool)');
+        read.fail('migrations', say `and ${opt('command')} are both set; give one: ${opt('migrations')} (SQL files) or ${opt('command')} (your migration tool)`);
     }
     if (command !== undefined)
         return { kind: 'command', command };
     if (migrations === undefined) {
-        return read.fail('migrations', 'is required (or command): newline-separated globs of SQL files, e.g. migrations/*.sql');
+        return read.fail('migrations', say `is required (or ${opt('command')}): newline-separated globs of SQL files, e.g. migrations/*.sql`);
     }
     return {
         kind: 'sql',
@@ -7741,17 +7700,17 @@ function readThresholds(read) {
 }
 function readSnapshot(read, choice, source) {
     const { strategy, name, create } = choice;
-    const ttlMs = read.duration('snapshot-ttl') ?? DEFAULT_TTL_MS;
+    const ttlMs = read.duration('snapshot-ttl');
     const maxAgeMs = read.duration('snapshot-max-age');
     if (maxAgeMs !== undefined) {
         if (strategy !== 'existing') {
-            read.fail('snapshot-max-age', 'applies to the golden snapshot of snapshot: existing; set snapshot to existing');
+            read.fail('snapshot-max-age', say `applies to the golden snapshot of ${opt('snapshot', 'existing')}; set ${opt('snapshot', 'existing')}`);
         }
         if (source === undefined) {
-            read.fail('snapshot-max-age', 'needs source-url: a golden snapshot that is too old or missing is created afresh from the source');
+            read.fail('snapshot-max-age', say `needs ${opt('source-url')}: a golden snapshot that is too old or missing is created afresh from the source`);
         }
     }
-    const keep = read.bool('keep-snapshot', false);
+    const keep = read.bool('keep-snapshot');
     // readSnapshotChoice made sure of the name, readServers of the source.
     if (!create)
         return { kind: 'reuse', name: name };
@@ -7763,24 +7722,443 @@ function readSnapshot(read, choice, source) {
 }
 /** rollback, down-command, and the two thresholds that only mean something with them. */
 function readRollback(read, runner, thresholds) {
-    const enabled = read.bool('rollback', false);
+    const enabled = read.bool('rollback');
     const downCommand = read.text('down-command');
     if (!enabled) {
         for (const option of ['down-command', 'require-reversible', 'require-down']) {
-            if (read.text(option) !== undefined)
-                read.fail(option, 'applies to the way back; set rollback to true');
+            if (read.text(option) !== undefined) {
+                read.fail(option, say `applies to the way back; set ${opt('rollback', 'true')}`);
+            }
         }
         return { enabled };
     }
     if (downCommand !== undefined && runner.kind !== 'command') {
-        read.fail('down-command', 'undoes what command applied; with SQL files the down scripts come from the layout');
+        read.fail('down-command', say `undoes what ${opt('command')} applied; with SQL files the down scripts come from the layout`);
     }
     thresholds.requireReversible = read.bool('require-reversible', true);
-    thresholds.requireDown = read.bool('require-down', false);
+    thresholds.requireDown = read.bool('require-down');
     return { enabled, downCommand };
 }
+const ADVICE_OPTIONS = ['auto', 'measured', 'text', 'off'];
+/** The options with a fixed set of values that no other option constrains. */
+function readModes(read) {
+    const layout = read.text('layout');
+    if (!MIGRATION_LAYOUTS.includes(layout)) {
+        read.fail('layout', `"${layout}" is not a layout; use one of ${MIGRATION_LAYOUTS.join(', ')}`);
+    }
+    const lockSampleIntervalMs = read.duration('lock-sample-interval');
+    if (lockSampleIntervalMs < 5)
+        read.fail('lock-sample-interval', 'must be at least 5ms, e.g. 50ms');
+    const lockCapture = read.text('lock-capture');
+    if (lockCapture !== 'exact' && lockCapture !== 'sampled') {
+        read.fail('lock-capture', `"${lockCapture}" is not a lock capture; use exact (the default) or sampled (for a tool that cannot connect through a proxy)`);
+    }
+    const timeoutMs = read.duration('timeout');
+    if (timeoutMs <= 0)
+        read.fail('timeout', 'must be greater than 0, e.g. 30m');
+    return { layout, lockSampleIntervalMs, lockCapture, timeoutMs };
+}
+function readAdvice(read) {
+    const advice = read.text('advice');
+    if (!ADVICE_OPTIONS.includes(advice)) {
+        read.fail('advice', `"${advice}" is not an advice mode; use one of ${ADVICE_OPTIONS.join(', ')}`);
+    }
+    return advice;
+}
+
+;// CONCATENATED MODULE: ./src/engine/options/thresholds.ts
+/** The thresholds, and the switches that decide whether a breach or an error fails the run. */
+const THRESHOLD_OPTIONS = [
+    {
+        name: 'max-duration',
+        type: 'duration',
+        description: 'Fail when the migrations take longer than this in total, e.g. 30s, 5m.',
+        cli: { group: 'thresholds', arg: 'DURATION', help: ['total migration time, e.g. 30s'] },
+        input: true,
+    },
+    {
+        name: 'max-read-block',
+        type: 'duration',
+        description: 'Fail when a table is held in a mode that blocks reads (ACCESS EXCLUSIVE) longer than this, e.g. 500ms.',
+        cli: {
+            group: 'thresholds',
+            arg: 'DURATION',
+            help: ['longest ACCESS EXCLUSIVE hold on a table, e.g. 500ms'],
+        },
+        input: true,
+    },
+    {
+        name: 'max-write-block',
+        type: 'duration',
+        description: 'Fail when a table is held in a mode that blocks writes (SHARE and stronger) longer than this, e.g. 2s.',
+        cli: {
+            group: 'thresholds',
+            arg: 'DURATION',
+            help: ['longest hold of a lock that blocks writes, e.g. 2s'],
+        },
+        input: true,
+    },
+    {
+        name: 'max-size-increase',
+        type: 'size',
+        description: 'Fail when the database grows more than this, e.g. 500MB or 10%.',
+        cli: { group: 'thresholds', arg: 'SIZE', help: ['e.g. 500MB or 10%'] },
+        input: true,
+    },
+    {
+        name: 'max-rewrite-size',
+        type: 'size',
+        description: 'Fail when a table at least this large is rewritten (0 = any rewrite), e.g. 100MB.',
+        cli: {
+            group: 'thresholds',
+            arg: 'SIZE',
+            help: ['fail when a table this large is rewritten (0 = any)'],
+        },
+        input: true,
+    },
+    {
+        name: 'require-reversible',
+        type: 'boolean',
+        description: 'With rollback: a down that fails, or leaves the schema different, or after which the up cannot run again, breaches (default true when rollback is on).',
+        cli: {
+            group: 'thresholds',
+            negated: true,
+            help: [
+                'with --rollback: a down that fails or leaves the schema',
+                'different is reported, not a breach (default: a breach)',
+            ],
+        },
+        input: true,
+    },
+    {
+        name: 'require-down',
+        type: 'boolean',
+        description: 'With rollback: a migration without a down breaches (default false).',
+        cli: { group: 'thresholds', help: ['with --rollback: a migration without a down is a breach'] },
+        input: true,
+    },
+    {
+        name: 'fail-on-violation',
+        type: 'boolean',
+        default: 'true',
+        description: 'A breached threshold fails the check; false reports breaches without failing (migration errors still follow fail-on-error).',
+        cli: {
+            group: 'thresholds',
+            help: [
+                'a breached threshold is reported without failing the run',
+                '(a migration error still fails it; see --no-fail-on-error)',
+            ],
+        },
+        input: true,
+    },
+    {
+        name: 'fail-on-error',
+        type: 'boolean',
+        default: 'true',
+        description: 'A migration error fails the check.',
+        cli: { group: 'thresholds', help: ['a migration error alone does not fail the run'] },
+        input: true,
+    },
+];
+
+;// CONCATENATED MODULE: ./src/engine/options/what.ts
+/** What is rehearsed and observed: the migrations or the command, locks, metrics, traffic, the way back. */
+const WHAT_OPTIONS = [
+    {
+        name: 'migrations',
+        type: 'globs',
+        description: 'Newline-separated globs of SQL migration files for the built-in runner, e.g. migrations/*.sql.',
+        cli: {
+            group: 'what',
+            arg: 'GLOB',
+            repeatable: true,
+            help: ["SQL files, e.g. 'migrations/*.sql' (repeatable)"],
+        },
+        input: true,
+    },
+    {
+        name: 'layout',
+        type: 'choice',
+        default: 'auto',
+        description: 'How the SQL files are laid out: auto (detected), plain, flyway, golang-migrate, dbmate.',
+        cli: {
+            group: 'what',
+            arg: 'NAME',
+            help: ['auto | plain | flyway | golang-migrate | dbmate (default auto)'],
+        },
+        input: true,
+    },
+    {
+        name: 'command',
+        type: 'text',
+        description: 'Shell command that applies the migrations (alembic upgrade head, npx prisma migrate deploy, ...); DATABASE_URL and PG* point at the snapshot.',
+        cli: {
+            group: 'what',
+            arg: 'CMD',
+            help: ["or: your migration tool's command, run with DATABASE_URL", 'and PG* pointing at the snapshot'],
+        },
+        input: true,
+    },
+    {
+        name: 'lock-sample-interval',
+        type: 'duration',
+        default: '50ms',
+        description: 'With command: how often the lock sampler reads pg_locks (the precision of hold times).',
+        cli: {
+            group: 'what',
+            arg: 'DUR',
+            help: ['how often locks are sampled during --command (default 50ms)'],
+        },
+        input: true,
+    },
+    {
+        name: 'lock-capture',
+        type: 'choice',
+        default: 'exact',
+        description: "With command: exact (the tool connects through a lock-tracing proxy; every statement's locks are read in its own session) or sampled (pg_locks polled every lock-sample-interval, for a tool that cannot go through a proxy).",
+        cli: {
+            group: 'what',
+            arg: 'MODE',
+            help: ["--command's locks: exact (through a tracing proxy, default) or sampled"],
+        },
+        input: true,
+    },
+    {
+        name: 'working-directory',
+        type: 'text',
+        default: '.',
+        description: 'Where migrations and command are resolved.',
+        cli: { group: 'what', arg: 'DIR', help: ['where globs are resolved (default .)'] },
+        input: true,
+    },
+    {
+        name: 'lock-monitoring',
+        type: 'boolean',
+        default: 'true',
+        description: 'Observe locks.',
+        cli: { group: 'what', help: ['do not trace locks'] },
+        input: true,
+    },
+    {
+        name: 'metrics',
+        type: 'boolean',
+        default: 'true',
+        description: 'Capture sizes, rows and rewrites.',
+        cli: { group: 'what', help: ['do not capture sizes, rows and rewrites'] },
+        input: true,
+    },
+    {
+        name: 'traffic',
+        type: 'boolean',
+        default: 'false',
+        description: 'Probe reads and writes on the touched tables while the migrations run, to measure who would really wait (max-read-block/max-write-block then judge measured waits).',
+        cli: {
+            group: 'what',
+            help: [
+                'probe reads and writes on the touched tables while the',
+                'migrations run: measure who would really wait',
+            ],
+        },
+        input: true,
+    },
+    {
+        name: 'timeout',
+        type: 'duration',
+        default: '30m',
+        description: 'Limit on the migration run; past it the run is cancelled and reported.',
+        cli: { group: 'what', arg: 'DURATION', help: ['cancel the migrations after this long (default 30m)'] },
+        input: true,
+    },
+    {
+        name: 'rollback',
+        type: 'boolean',
+        default: 'false',
+        description: 'Rehearse the way back: each migration up, then its down (golang-migrate .down.sql, dbmate migrate:down, Flyway U files, plain <name>.down.sql; or down-command), then up again; the schema after the down must equal the schema before the up.',
+        cli: {
+            group: 'what',
+            help: [
+                'rehearse the way back: each migration up, down, up again;',
+                'the schema after the down must equal the one before the up',
+            ],
+        },
+        input: true,
+    },
+    {
+        name: 'down-command',
+        type: 'text',
+        description: 'With command and rollback: the command that undoes everything command applied (e.g. alembic downgrade -1), run with the same environment.',
+        cli: {
+            group: 'what',
+            arg: 'CMD',
+            help: ['with --command and --rollback: undoes what CMD applied,', "e.g. 'alembic downgrade -1'"],
+        },
+        input: true,
+    },
+    {
+        name: 'advice',
+        type: 'choice',
+        default: 'auto',
+        description: 'Safer forms of risky statements (CREATE INDEX without CONCURRENTLY, a validated foreign key, ...): measured (each rehearsed on a fresh copy of the data, both costs shown), text, or off. Default auto: measured when the snapshot is a file copy or clone, text after a dump.',
+        cli: {
+            group: 'what',
+            arg: 'MODE',
+            help: [
+                'safer forms of risky statements: measured (rehearsed on a',
+                'fresh copy), text, off; default auto: measured after a',
+                'file copy or clone, text after a dump',
+            ],
+        },
+        input: true,
+    },
+];
+
+;// CONCATENATED MODULE: ./src/engine/options/where.ts
+/** Where the rehearsal happens: the source, the snapshot server, the snapshot itself. */
+const WHERE_OPTIONS = [
+    {
+        name: 'source-url',
+        type: 'url',
+        description: 'URL of the database the migrations are meant for (production, a replica, staging). Only read, to copy it. Not needed with snapshot: existing.',
+        cli: { group: 'where', arg: 'URL', help: ['database the migrations are meant for (read-only)'] },
+        input: true,
+    },
+    {
+        name: 'snapshot-server-url',
+        type: 'url',
+        description: "URL of the server where the throwaway snapshot database is created (a CI service container, a rehearsal server). Default: the source's server, where `auto` refuses a source that others are connected to (set this, or snapshot: dump to accept the load).",
+        cli: { group: 'where', arg: 'URL', help: ["server for the snapshot (default: the source's server)"] },
+        input: true,
+    },
+    {
+        name: 'snapshot',
+        type: 'choice',
+        default: 'auto',
+        description: 'How to make the snapshot: auto, template (file copy on the same server), dump (pg_dump | pg_restore), existing (clone the golden snapshot named by snapshot-name).',
+        cli: { group: 'where', arg: 'STRATEGY', help: ['auto | template | dump | existing   (default auto)'] },
+        input: true,
+    },
+    {
+        name: 'snapshot-name',
+        type: 'text',
+        description: 'Name of the snapshot database (default: generated pg_rehearsal_<run>_<random>); with snapshot: existing, the golden snapshot to clone.',
+        cli: {
+            group: 'where',
+            arg: 'NAME',
+            help: ['name of the snapshot (with existing: the golden one to clone)'],
+        },
+        input: true,
+    },
+    {
+        name: 'snapshot-max-age',
+        type: 'duration',
+        description: 'With snapshot: existing, create the golden snapshot afresh from source-url when it is older than this (e.g. 24h) or missing; built aside and renamed into place.',
+        cli: {
+            group: 'where',
+            arg: 'DURATION',
+            help: [
+                'with existing: create the golden snapshot afresh from',
+                '--source-url when it is older than this (or missing), e.g. 24h',
+            ],
+        },
+        input: true,
+    },
+    {
+        name: 'snapshot-ttl',
+        type: 'duration',
+        default: '6h',
+        description: 'How long a snapshot left behind (a crashed run, keep-snapshot) lives before a later run sweeps it.',
+        cli: {
+            group: 'where',
+            arg: 'DURATION',
+            help: ['a snapshot left behind is swept by a later run after', 'this long (default 6h)'],
+        },
+    },
+    {
+        name: 'keep-snapshot',
+        type: 'boolean',
+        default: 'false',
+        description: 'Leave the snapshot database in place after the run, to inspect it.',
+        cli: { group: 'where', help: ['leave the snapshot database in place'] },
+        input: true,
+    },
+    {
+        name: 'create-snapshot',
+        type: 'boolean',
+        default: 'true',
+        description: 'Create the snapshot; false runs on the existing database snapshot-name as it is.',
+        cli: { group: 'where', help: ['run on the existing database --snapshot-name as it is'] },
+    },
+    {
+        name: 'pg-bin-dir',
+        type: 'text',
+        description: 'Directory holding pg_dump and pg_restore for the dump snapshot (default: found on the runner).',
+        cli: { group: 'where', arg: 'DIR', help: ['directory with pg_dump/pg_restore for the dump strategy'] },
+        input: true,
+    },
+];
+
+;// CONCATENATED MODULE: ./src/engine/options/index.ts
+
+
+
+/** Every option of a rehearsal, in the order of the CLI's help. */
+const OPTIONS = [...WHERE_OPTIONS, ...WHAT_OPTIONS, ...THRESHOLD_OPTIONS];
+/** The entry of `name` in `table` (the engine's by default). */
+function optionSpec(name, table = OPTIONS) {
+    return table.find((spec) => spec.name === name);
+}
+/** The table's default for `name`; absent when it has none (or the option is not in the table). */
+function optionDefault(name) {
+    return optionSpec(name)?.default;
+}
+
+;// CONCATENATED MODULE: ./src/engine/option-reader.ts
+/**
+ * Typed access to the raw option values, the table's defaults filled in; every failure is a
+ * ConfigError naming its option, worded so that each adapter spells the option its own way.
+ */
+
+
+
+
+
+/** The value given, trimmed; undefined when absent or empty. */
+function givenText(raw, option) {
+    const value = raw[option];
+    if (value === undefined || value === false)
+        return undefined;
+    const trimmed = String(value).trim();
+    return trimmed === '' ? undefined : trimmed;
+}
+function optionReader(raw) {
+    const fail = (option, message) => {
+        throw new ConfigError(option, say `${opt(option)}: ${typeof message === 'string' ? [message] : message}`);
+    };
+    const text = (option) => givenText(raw, option) ?? optionDefault(option);
+    return {
+        fail,
+        text,
+        bool: (option, fallback) => {
+            const tableDefault = optionDefault(option);
+            return parseBooleanOption(raw, option, fallback ?? tableDefault === 'true');
+        },
+        duration: (option) => {
+            const given = text(option);
+            if (given === undefined)
+                return undefined;
+            const ms = parseDurationMs(given);
+            if (ms === undefined)
+                fail(option, `"${given}" is not a duration; use a number with a unit: 500ms, 30s, 5m, 1h`);
+            return ms;
+        },
+        url: (option) => {
+            const given = givenText(raw, option);
+            return given === undefined ? undefined : parseConnectionUrl(given, option);
+        },
+    };
+}
 /** `true/false` (also yes/no, on/off, 1/0); empty or absent means `fallback`. */
-function parseBooleanOption(raw, option, fallback, label = (o) => o) {
+function parseBooleanOption(raw, option, fallback) {
     const value = raw[option];
     if (typeof value === 'boolean')
         return value;
@@ -7791,7 +8169,69 @@ function parseBooleanOption(raw, option, fallback, label = (o) => o) {
         return true;
     if (/^(false|no|off|0)$/i.test(given))
         return false;
-    throw new ConfigError(option, `${label(option)}: "${given}" is not a boolean; use true or false`);
+    throw new ConfigError(option, say `${opt(option)}: "${given}" is not a boolean; use true or false`);
+}
+
+;// CONCATENATED MODULE: ./src/engine/config.ts
+
+
+
+
+const SNAPSHOT_STRATEGIES = [
+    'auto',
+    'template',
+    'dump',
+    'existing',
+];
+/** Whether the snapshot stays after the run (kept on request, or not ours to drop). */
+function keepsSnapshot(snapshot) {
+    return snapshot.kind === 'reuse' || snapshot.keep;
+}
+/** The database name the user gave: the snapshot's, the golden snapshot's, or the reused one. */
+function namedDatabase(snapshot) {
+    return snapshot.kind === 'golden' ? snapshot.golden : snapshot.name;
+}
+const MIGRATION_LAYOUTS = [
+    'auto',
+    'plain',
+    'flyway',
+    'golang-migrate',
+    'dbmate',
+];
+/**
+ * The raw options (keyed by their names in the option table, engine/options/) as one validated config.
+ * A bad value is a ConfigError naming its option; the adapters word it (`--flag`, `input`).
+ */
+function buildConfig(raw, context = {}) {
+    const read = optionReader(raw);
+    const choice = readSnapshotChoice(read);
+    const { source, snapshotServer, snapshotServerDefaulted } = readServers(read, choice);
+    const runner = readRunner(read);
+    const thresholds = readThresholds(read);
+    const modes = readModes(read);
+    const snapshot = readSnapshot(read, choice, source);
+    const rollback = readRollback(read, runner, thresholds);
+    const advice = readAdvice(read);
+    const cwd = context.cwd ?? process.cwd();
+    return {
+        source,
+        snapshotServer,
+        snapshotServerDefaulted,
+        snapshot,
+        runner,
+        workingDirectory: external_node_path_default().resolve(cwd, read.text('working-directory')),
+        lockMonitoring: read.bool('lock-monitoring'),
+        metrics: read.bool('metrics'),
+        thresholds,
+        failOnError: read.bool('fail-on-error'),
+        failOnViolation: read.bool('fail-on-violation'),
+        runId: sanitizeRunId(context.runId ?? localRunId()),
+        pgBinDir: read.text('pg-bin-dir'),
+        ...modes,
+        traffic: read.bool('traffic'),
+        advice,
+        rollback,
+    };
 }
 function localRunId() {
     return Date.now().toString(36);
@@ -7828,6 +8268,7 @@ function consoleLogger(stream = process.stderr) {
  * function built from the run's URLs (connection.ts redactSecrets/passwordsOf).
  */
 
+
 /** A logger that hides secrets in every line it passes on. */
 function redactingLogger(log, redact) {
     return {
@@ -7861,9 +8302,9 @@ function redactError(error, redact) {
     if (message === error.message)
         return error;
     if (error instanceof ConfigError)
-        return new ConfigError(error.option, message);
+        return new ConfigError(error.option, mapWording(error.wording, redact));
     if (error instanceof SetupError)
-        return new SetupError(message);
+        return new SetupError(mapWording(error.wording, redact));
     if (error instanceof CancelledError)
         return new CancelledError(message, error.migrations);
     // Same class (a programming error stays one) and the stack, redacted, for the bug report.
@@ -9238,7 +9679,24 @@ function loadMigrationScript(file, layout, workingDirectory) {
     };
 }
 
+;// CONCATENATED MODULE: ./src/engine/queries/runner.ts
+/**
+ * The catalog reads of the migration runners (runner/*): which procedures already in the
+ * database can commit, and whether a tool's history table is there to be read.
+ */
+/** PL/pgSQL procedures whose body can commit (`name`, `body`): a CALL of one runs outside a transaction. */
+const COMMITTING_PROCEDURES_QUERY = `
+SELECT p.proname AS name, p.prosrc AS body FROM pg_proc p
+  JOIN pg_language l ON l.oid = p.prolang
+ WHERE p.prokind = 'p' AND l.lanname = 'plpgsql' AND p.prosrc ~* '(commit|rollback)'`;
+/** Whether table $1 (with column $2, when not null) is on the search path (`ok`). */
+const TABLE_ON_PATH_QUERY = `
+SELECT EXISTS (SELECT 1 FROM information_schema.columns
+                WHERE table_schema = ANY (current_schemas(false)) AND table_name = $1
+                  AND ($2::text IS NULL OR column_name = $2)) AS ok`;
+
 ;// CONCATENATED MODULE: ./src/engine/runner/sql-runner.ts
+
 
 
 
@@ -9340,9 +9798,7 @@ function splitFile(file, context) {
 }
 /** Procedures already in the database whose PL/pgSQL body can commit: a CALL of one runs outside a transaction. */
 async function existingProcedures(client) {
-    const { rows } = await client.query(`SELECT p.proname AS name, p.prosrc AS body FROM pg_proc p
-       JOIN pg_language l ON l.oid = p.prolang
-      WHERE p.prokind = 'p' AND l.lanname = 'plpgsql' AND p.prosrc ~* '(commit|rollback)'`);
+    const { rows } = await client.query(COMMITTING_PROCEDURES_QUERY);
     return rows;
 }
 async function runInOneTransaction(migration, statements, context) {
@@ -10714,6 +11170,7 @@ function report_builder_round(ms) {
 ;// CONCATENATED MODULE: ./src/engine/snapshot/clone.ts
 
 
+
 function copyMethod(server) {
     // PostgreSQL 15 added STRATEGY; before it FILE_COPY was the only way.
     const clause = server.major >= 15 ? ' STRATEGY FILE_COPY' : '';
@@ -10763,7 +11220,7 @@ async function cloneDatabase(admin, server, template, name, onCreated) {
         catch (error) {
             const code = error.code;
             if (code === '42501') {
-                throw new SetupError(`role "${server.user}" may not copy database "${template}": it needs CREATEDB and to own the source database (or be superuser); use snapshot: dump instead`);
+                throw new SetupError(say `role "${server.user}" may not copy database "${template}": it needs CREATEDB and to own the source database (or be superuser); use ${opt('snapshot', 'dump')} instead`);
             }
             // 55006 (someone is connected to the template) is left to the caller: `auto` falls back to a dump.
             throw error;
@@ -10780,7 +11237,66 @@ function isBusyTemplate(error) {
     return error.code === '55006';
 }
 
+;// CONCATENATED MODULE: ./src/engine/queries/databases.ts
+/**
+ * The queries that read the server and its databases from the catalog, for the snapshot
+ * providers (snapshot/*), the preflight and the golden snapshots' metadata: who the server
+ * is, who is connected, what a database is called, weighs, owns and says in its COMMENT.
+ */
+/** The server's version and identity, and whether the current role may create databases. */
+const SERVER_INFO_QUERY = `
+SELECT current_setting('server_version') AS version,
+       current_setting('server_version_num') AS version_num,
+       (SELECT system_identifier::text FROM pg_control_system()) AS system_identifier,
+       current_setting('port') AS port,
+       (SELECT rolcreatedb OR rolsuper FROM pg_roles WHERE rolname = current_user) AS can_create,
+       current_user AS user,
+       current_setting('file_copy_method', true) AS file_copy_method`;
+/**
+ * Sessions on database $1 other than the caller's: `others` (autovacuum workers aside) and
+ * `users`, the client sessions whose application_name does not start with $2 (ours).
+ * CREATE DATABASE ... TEMPLATE ends autovacuum workers on the template itself (and waits
+ * for them), so they do not stand in a copy's way; any other session does.
+ */
+const SESSIONS_QUERY = `
+SELECT count(*) FILTER (WHERE backend_type <> 'autovacuum worker') AS others,
+       count(*) FILTER (WHERE backend_type = 'client backend'
+                          AND coalesce(application_name, '') NOT LIKE $2 || '%') AS users
+  FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`;
+/** Ends every session on database $1 but the caller's; one row per session. */
+const TERMINATE_OTHER_SESSIONS = `
+SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`;
+/** Ends every session on database $1 (before a DROP DATABASE on servers without FORCE). */
+const TERMINATE_SESSIONS = `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1`;
+/** A row when database $1 exists. */
+const DATABASE_EXISTS_QUERY = `SELECT 1 FROM pg_database WHERE datname = $1`;
+/** The size in bytes of database $1 (`size`). */
+const DATABASE_SIZE_QUERY = `SELECT pg_database_size(datname)::bigint AS size FROM pg_database WHERE datname = $1`;
+/** The size in bytes of the database the client is connected to (`size`). */
+const CURRENT_DATABASE_SIZE_QUERY = `SELECT pg_database_size(current_database()) AS size`;
+/** The name of the database the client is connected to (`db`). */
+const CURRENT_DATABASE_QUERY = `SELECT current_database() AS db`;
+/** The COMMENT of database $1 (`comment`), where golden snapshots keep their metadata. */
+const DATABASE_COMMENT_QUERY = `SELECT shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname = $1`;
+/** Every database with its COMMENT (`datname`, `comment`), by name. */
+const DATABASE_COMMENTS_QUERY = `SELECT datname, shobj_description(oid, 'pg_database') AS comment FROM pg_database ORDER BY datname`;
+/** The owner of database $1 (`owner`). */
+const DATABASE_OWNER_QUERY = `SELECT pg_get_userbyid(datdba) AS owner FROM pg_database WHERE datname = $1`;
+/** Database $1's pg_database row as JSON (`d`), with its encoding's name, for CREATE DATABASE. */
+const DATABASE_PROPERTIES_QUERY = `
+SELECT to_jsonb(d) || jsonb_build_object('encoding_name', pg_encoding_to_char(d.encoding)) AS d
+  FROM pg_database d WHERE datname = $1`;
+/** The settings ALTER DATABASE / ALTER ROLE ... IN DATABASE gave database $1 (`role`, `setting`). */
+const DATABASE_SETTINGS_QUERY = `
+SELECT r.rolname AS role, unnest(s.setconfig) AS setting
+  FROM pg_db_role_setting s
+  JOIN pg_database d ON d.oid = s.setdatabase
+  LEFT JOIN pg_roles r ON r.oid = s.setrole
+ WHERE d.datname = $1
+ ORDER BY r.rolname NULLS FIRST`;
+
 ;// CONCATENATED MODULE: ./src/engine/snapshot/metadata.ts
+
 
 async function writeMetadata(admin, database, metadata) {
     await admin.query(`COMMENT ON DATABASE ${quoteIdent(database)} IS ${quoteLiteral(JSON.stringify(metadata))}`);
@@ -10800,7 +11316,7 @@ function parseMetadata(comment) {
 }
 /** Databases on this server that carry our metadata. */
 async function listSnapshotDatabases(admin) {
-    const { rows } = await admin.query(`SELECT datname, shobj_description(oid, 'pg_database') AS comment FROM pg_database ORDER BY datname`);
+    const { rows } = await admin.query(DATABASE_COMMENTS_QUERY);
     const found = [];
     for (const row of rows) {
         const metadata = parseMetadata(row.comment);
@@ -10815,22 +11331,16 @@ function isExpired(metadata, now = Date.now()) {
     return Date.parse(metadata.created_at) + metadata.ttl_seconds * 1000 < now;
 }
 async function readMetadata(admin, database) {
-    const { rows } = await admin.query(`SELECT shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname = $1`, [database]);
+    const { rows } = await admin.query(DATABASE_COMMENT_QUERY, [database]);
     return rows.length ? parseMetadata(rows[0].comment) : undefined;
 }
 
 ;// CONCATENATED MODULE: ./src/engine/snapshot/server.ts
 
 
+
 async function inspectServer(client) {
-    const { rows } = await client.query(`
-    SELECT current_setting('server_version') AS version,
-           current_setting('server_version_num') AS version_num,
-           (SELECT system_identifier::text FROM pg_control_system()) AS system_identifier,
-           current_setting('port') AS port,
-           (SELECT rolcreatedb OR rolsuper FROM pg_roles WHERE rolname = current_user) AS can_create,
-           current_user AS user,
-           current_setting('file_copy_method', true) AS file_copy_method`);
+    const { rows } = await client.query(SERVER_INFO_QUERY);
     const row = rows[0];
     const versionNum = Number(row.version_num);
     return {
@@ -10855,34 +11365,31 @@ const OWN_APPLICATION_PREFIX = 'pg-rehearsal';
  * application_name). Autovacuum and other background workers are not users.
  */
 async function countSessions(client, database) {
-    const { rows } = await client.query(
-    // CREATE DATABASE ... TEMPLATE ends autovacuum workers on the template itself (and waits
-    // for them), so they do not stand in a copy's way; any other session does.
-    `SELECT count(*) FILTER (WHERE backend_type <> 'autovacuum worker') AS others,
-            count(*) FILTER (WHERE backend_type = 'client backend'
-                               AND coalesce(application_name, '') NOT LIKE $2 || '%') AS users
-       FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, [database, OWN_APPLICATION_PREFIX]);
+    const { rows } = await client.query(SESSIONS_QUERY, [
+        database,
+        OWN_APPLICATION_PREFIX,
+    ]);
     return { others: Number(rows[0].others), users: Number(rows[0].users) };
 }
 async function databaseExists(client, database) {
-    const { rows } = await client.query(`SELECT 1 FROM pg_database WHERE datname = $1`, [database]);
+    const { rows } = await client.query(DATABASE_EXISTS_QUERY, [database]);
     return rows.length > 0;
 }
 async function databaseSize(client, database) {
-    const { rows } = await client.query(`SELECT pg_database_size(datname)::bigint AS size FROM pg_database WHERE datname = $1`, [database]);
+    const { rows } = await client.query(DATABASE_SIZE_QUERY, [database]);
     return rows[0]?.size ? Number(rows[0].size) : null;
 }
 /** Sessions on `database` other than the caller's, ended; returns how many. */
 async function terminateOtherSessions(client, database) {
-    const { rows } = await client.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, [database]);
+    const { rows } = await client.query(TERMINATE_OTHER_SESSIONS, [database]);
     return rows.length;
 }
 async function databaseComment(client, database) {
-    const { rows } = await client.query(`SELECT shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname = $1`, [database]);
+    const { rows } = await client.query(DATABASE_COMMENT_QUERY, [database]);
     return rows[0]?.comment ?? null;
 }
 async function databaseOwner(client, database) {
-    const { rows } = await client.query(`SELECT pg_get_userbyid(datdba) AS owner FROM pg_database WHERE datname = $1`, [database]);
+    const { rows } = await client.query(DATABASE_OWNER_QUERY, [database]);
     return rows[0]?.owner ?? null;
 }
 /** Opens the snapshot server's maintenance database (postgres, else template1). */
@@ -10961,13 +11468,11 @@ const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.ur
 ;// CONCATENATED MODULE: ./src/engine/snapshot/db-settings.ts
 
 
+
 async function readDatabaseSettings(client, database) {
-    const { rows } = await client.query(`SELECT r.rolname AS role, unnest(s.setconfig) AS setting
-       FROM pg_db_role_setting s
-       JOIN pg_database d ON d.oid = s.setdatabase
-       LEFT JOIN pg_roles r ON r.oid = s.setrole
-      WHERE d.datname = $1
-      ORDER BY r.rolname NULLS FIRST`, [database]);
+    const { rows } = await client.query(DATABASE_SETTINGS_QUERY, [
+        database,
+    ]);
     return rows.map(({ role, setting }) => {
         const eq = setting.indexOf('=');
         return { role, name: setting.slice(0, eq), value: setting.slice(eq + 1) };
@@ -11037,8 +11542,7 @@ async function applyDatabaseSettings(admin, database, settings, log) {
 }
 /** The source database's encoding and locale, for the CREATE DATABASE of a dump. */
 async function creationClause(source, database, target) {
-    const { rows } = await source.query(`SELECT to_jsonb(d) || jsonb_build_object('encoding_name', pg_encoding_to_char(d.encoding)) AS d
-       FROM pg_database d WHERE datname = $1`, [database]);
+    const { rows } = await source.query(DATABASE_PROPERTIES_QUERY, [database]);
     const d = rows[0]?.d;
     if (!d)
         return '';
@@ -11063,6 +11567,7 @@ async function creationClause(source, database, target) {
 }
 
 ;// CONCATENATED MODULE: ./src/engine/snapshot/dump.ts
+
 
 
 
@@ -11204,7 +11709,7 @@ class TargetSize {
         try {
             this.client ??= connect(this.target, { applicationName: 'pg-rehearsal-progress' });
             const client = await this.client;
-            const { rows } = await client.query('SELECT pg_database_size(current_database()) AS size');
+            const { rows } = await client.query(CURRENT_DATABASE_SIZE_QUERY);
             const bytes = Number(rows[0].size);
             this.initial ??= bytes;
             return bytes - this.initial;
@@ -11264,6 +11769,7 @@ class RestoreProgress {
 
 
 
+
 const DEBIAN_LAYOUT = '/usr/lib/postgresql';
 function toolVersion(binary) {
     try {
@@ -11316,13 +11822,12 @@ function findPgTools(serverMajor, preferredDir) {
     const have = found.length
         ? `found only pg_dump ${[...new Set(found.map((t) => t.major))].join(', ')}${where}`
         : `found no pg_dump${where}`;
-    throw new SetupError(`the dump snapshot needs pg_dump ${serverMajor} or newer (the source runs PostgreSQL ${serverMajor}); ${have}. ` +
-        `Fix: install the client tools, e.g. \`apt-get install postgresql-client-${serverMajor}\` ` +
-        `(from the PostgreSQL apt repository, apt.postgresql.org), which puts them in ` +
-        `${DEBIAN_LAYOUT}/${serverMajor}/bin, or pass --pg-bin-dir (input pg-bin-dir) pointing at a directory holding pg_dump and pg_restore ${serverMajor}+.`);
+    throw new SetupError(say `the dump snapshot needs pg_dump ${serverMajor} or newer (the source runs PostgreSQL ${serverMajor}); ${have}. Fix: install the client tools, e.g. \`apt-get install postgresql-client-${serverMajor}\` (from the PostgreSQL apt repository, apt.postgresql.org), which puts them in ${DEBIAN_LAYOUT}/${serverMajor}/bin, or set ${opt('pg-bin-dir')} to a directory holding pg_dump and pg_restore ${serverMajor}+.`);
 }
 
 ;// CONCATENATED MODULE: ./src/engine/snapshot/snapshot.ts
+
+
 
 
 
@@ -11344,7 +11849,7 @@ async function createSnapshot(request, admin, serverInfo, sourceInfo) {
     const { name, log } = request;
     const sameServer = sourceInfo !== undefined && sourceInfo.identity === serverInfo.identity;
     if (await databaseExists(admin, name)) {
-        throw new ConfigError('snapshot-name', `snapshot-name: a database named "${name}" already exists on ${describeServer(request.server)}; choose another name or drop it`);
+        throw new ConfigError('snapshot-name', say `${opt('snapshot-name')}: a database named "${name}" already exists on ${describeServer(request.server)}; choose another name or drop it`);
     }
     const { strategy, reason } = request.strategy === 'existing'
         ? await cloneGolden(request, admin, serverInfo)
@@ -11362,7 +11867,7 @@ async function createSnapshot(request, admin, serverInfo, sourceInfo) {
 async function cloneGolden(request, admin, serverInfo) {
     const golden = request.golden;
     if (!(await databaseExists(admin, golden))) {
-        throw new SetupError(`the golden snapshot "${golden}" does not exist on ${describeServer(request.server)}; create it first (pg-rehearsal snapshot create) or use snapshot: auto`);
+        throw new SetupError(say `the golden snapshot "${golden}" does not exist on ${describeServer(request.server)}; create it first (pg-rehearsal snapshot create) or use ${opt('snapshot', 'auto')}`);
     }
     let method;
     try {
@@ -11380,7 +11885,7 @@ async function copySource(request, admin, serverInfo, sourceInfo, sameServer) {
     let useTemplate = request.strategy === 'template';
     let reason = 'requested';
     if (request.strategy === 'template' && !sameServer) {
-        throw new ConfigError('snapshot', `snapshot: template needs the snapshot server to be the source's server; ${describeServer(request.server)} is a different server. Use snapshot: dump (or auto)`);
+        throw new ConfigError('snapshot', say `${opt('snapshot', 'template')} needs the snapshot server to be the source's server; ${describeServer(request.server)} is a different server. Use ${opt('snapshot', 'dump')} (or auto)`);
     }
     if (request.strategy === 'auto') {
         if (!sameServer) {
@@ -11425,7 +11930,7 @@ async function copySource(request, admin, serverInfo, sourceInfo, sameServer) {
  * costs its users throughput and the server's disk for the length of the copy.
  */
 function busySourceError(source, users) {
-    return new ConfigError('snapshot-server-url', `snapshot-server-url: the source database "${source.database}" on ${describeServer(source)} is in use (${users} other session(s)), and with no snapshot-server-url the copy would be made on that same server, loading it for as long as the copy takes. Point snapshot-server-url at a rehearsal server or a CI service container, or set snapshot: dump to accept the load on the source's server`);
+    return new ConfigError('snapshot-server-url', say `${opt('snapshot-server-url')}: the source database "${source.database}" on ${describeServer(source)} is in use (${users} other session(s)), and with no ${opt('snapshot-server-url')} the copy would be made on that same server, loading it for as long as the copy takes. Point ${opt('snapshot-server-url')} at a rehearsal server or a CI service container, or set ${opt('snapshot', 'dump')} to accept the load on the source's server`);
 }
 function metadataFor(request, strategy) {
     const source = request.source;
@@ -11484,7 +11989,7 @@ async function dropSnapshot(admin, serverInfo, name) {
         await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
         return;
     }
-    await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1`, [name]);
+    await admin.query(TERMINATE_SESSIONS, [name]);
     await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)}`);
 }
 /** How long cleanup keeps trying to reach a snapshot server that went away mid-run. */
@@ -11544,6 +12049,8 @@ async function sweepExpiredSnapshots(admin, serverInfo, log) {
 
 
 ;// CONCATENATED MODULE: ./src/engine/snapshot/golden.ts
+
+
 
 
 
@@ -11626,17 +12133,17 @@ async function golden_createGoldenSnapshot(admin, server, serverInfo, sourceInfo
 async function checkGoldenRequest(admin, serverInfo, sourceInfo, options, subset) {
     const { name } = options;
     if (subset && options.strategy === 'template') {
-        throw new ConfigError('strategy', '--strategy template copies whole databases; --tables and --exclude-table-data need --strategy dump (or auto)');
+        throw new ConfigError('strategy', say `${opt('strategy', 'template')} copies whole databases; ${opt('tables')} and ${opt('exclude-table-data')} need ${opt('strategy', 'dump')} (or auto)`);
     }
     if (sourceInfo.identity === serverInfo.identity && options.source.database === name) {
-        throw new ConfigError('name', `--name: "${name}" is the source database itself; choose another name`);
+        throw new ConfigError('name', say `${opt('name')}: "${name}" is the source database itself; choose another name`);
     }
     if (await databaseExists(admin, name)) {
         if (!options.replace) {
-            throw new ConfigError('name', `--name: a database named "${name}" already exists; pass --replace to replace the snapshot, or choose another name`);
+            throw new ConfigError('name', say `${opt('name')}: a database named "${name}" already exists; pass ${opt('replace')} to replace the snapshot, or choose another name`);
         }
         if (!(await readMetadata(admin, name))) {
-            throw new ConfigError('name', `--name: database "${name}" is not a pg-rehearsal snapshot (no metadata in its COMMENT), so it is never replaced; choose another name`);
+            throw new ConfigError('name', say `${opt('name')}: database "${name}" is not a pg-rehearsal snapshot (no metadata in its COMMENT), so it is never replaced; choose another name`);
         }
     }
 }
@@ -11645,7 +12152,7 @@ async function checkGoldenRequest(admin, serverInfo, sourceInfo, options, subset
  * and dropping it afterwards. Fails (and changes nothing) while someone is connected to
  * `target`: PostgreSQL refuses to rename a database in use.
  */
-async function swapInto(admin, serverInfo, built, target, { comment, owner, busyHint = 'close them and retry', }) {
+async function swapInto(admin, serverInfo, built, target, { comment, owner, busyHint = ['close them and retry'], }) {
     const old = asideName('old');
     let moved = false;
     await withDatabaseLock(admin, target, async () => {
@@ -11674,7 +12181,7 @@ async function swapInto(admin, serverInfo, built, target, { comment, owner, busy
         catch (error) {
             await admin.query('ROLLBACK').catch(() => undefined);
             if (isBusyTemplate(error)) {
-                throw new SetupError(`database "${target}" has open sessions, so it cannot be replaced; ${busyHint}`);
+                throw new SetupError(say `database "${target}" has open sessions, so it cannot be replaced; ${busyHint}`);
             }
             throw error;
         }
@@ -11692,7 +12199,7 @@ async function golden_cloneSnapshot(admin, serverInfo, name, to) {
     assertSafeName(to, 'to');
     await requireSnapshot(admin, name);
     if (await databaseExists(admin, to)) {
-        throw new ConfigError('to', `--to: a database named "${to}" already exists; choose another name, or use restore to replace it`);
+        throw new ConfigError('to', say `${opt('to')}: a database named "${to}" already exists; choose another name, or use restore to replace it`);
     }
     const started = performance.now();
     try {
@@ -11712,18 +12219,18 @@ async function restoreSnapshot(admin, serverInfo, name, to, options = {}) {
     const log = options.log ?? silentLogger;
     assertSafeName(to, 'to');
     if (to === name)
-        throw new ConfigError('to', `--to: "${to}" is the snapshot itself; name the database to replace`);
+        throw new ConfigError('to', say `${opt('to')}: "${to}" is the snapshot itself; name the database to replace`);
     // Only snapshots are restored from: a swapped `restore app --to golden` must not replace the golden one.
     await requireSnapshot(admin, name);
-    const { rows } = await admin.query('SELECT current_database() AS db');
+    const { rows } = await admin.query(CURRENT_DATABASE_QUERY);
     if (rows[0].db === to) {
-        throw new ConfigError('to', `--to: "${to}" is the maintenance database pg-rehearsal is connected to; point --snapshot-server-url at another database (e.g. template1) to replace it`);
+        throw new ConfigError('to', say `${opt('to')}: "${to}" is the maintenance database pg-rehearsal is connected to; point ${opt('snapshot-server-url')} at another database (e.g. template1) to replace it`);
     }
     const exists = await databaseExists(admin, to);
     if (exists && !options.force) {
         const others = await countOtherSessions(admin, to);
         if (others > 0) {
-            throw new SetupError(`database "${to}" has ${others} other connection(s); close them, or pass --force to disconnect them, before restoring over it`);
+            throw new SetupError(say `database "${to}" has ${others} other connection(s); close them, or pass ${opt('force')} to disconnect them, before restoring over it`);
         }
     }
     const started = performance.now();
@@ -11758,7 +12265,7 @@ async function restoreSnapshot(admin, serverInfo, name, to, options = {}) {
                 await swapInto(admin, serverInfo, building, to, {
                     comment,
                     owner,
-                    busyHint: 'close them, or pass --force to disconnect them, and retry',
+                    busyHint: say `close them, or pass ${opt('force')} to disconnect them, and retry`,
                 });
                 break;
             }
@@ -11787,7 +12294,7 @@ async function ensureFreshGolden(admin, server, serverInfo, sourceInfo, options)
         const metadata = await readMetadata(admin, options.name);
         const exists = metadata !== undefined || (await databaseExists(admin, options.name));
         if (exists && !metadata) {
-            throw new SetupError(`snapshot-max-age: database "${options.name}" exists but is not a pg-rehearsal snapshot (no metadata in its COMMENT), so it is never replaced; name another golden snapshot, or create it with pg-rehearsal snapshot create`);
+            throw new SetupError(say `${opt('snapshot-max-age')}: database "${options.name}" exists but is not a pg-rehearsal snapshot (no metadata in its COMMENT), so it is never replaced; name another golden snapshot, or create it with pg-rehearsal snapshot create`);
         }
         const age = metadata ? Date.now() - Date.parse(metadata.created_at) : Infinity;
         if (exists && age <= options.maxAgeMs)
@@ -11945,6 +12452,7 @@ function snapshotCopier(from) {
 
 ;// CONCATENATED MODULE: ./src/engine/runner/history.ts
 
+
 /**
  * Migration tools that keep a history table in the database decide what is pending from it,
  * not from a diff: Flyway (`flyway_schema_history`), golang-migrate (`schema_migrations`,
@@ -11964,8 +12472,7 @@ function flywayVersion(version) {
         .join('.');
 }
 async function tableExists(client, table, column) {
-    const { rows } = await client.query(`SELECT EXISTS (SELECT 1 FROM information_schema.columns
-       WHERE table_schema = ANY (current_schemas(false)) AND table_name = $1 AND ($2::text IS NULL OR column_name = $2)) AS ok`, [table, column ?? null]);
+    const { rows } = await client.query(TABLE_ON_PATH_QUERY, [table, column ?? null]);
     return rows[0].ok;
 }
 async function flywayHistory(client) {
@@ -12081,6 +12588,7 @@ async function recordApplied(client, history, migrations, log) {
 
 
 
+
 function planRehearsal(config) {
     const { run: files, skipped, layout, planned } = resolveMigrationFiles(config);
     // A released file the change modified may still be pending in a history table: look.
@@ -12100,7 +12608,7 @@ function resolveMigrationFiles(config) {
         return { run: [], skipped: [], layout: 'plain' };
     const files = expandMigrationPatterns(config.runner.patterns, config.workingDirectory);
     if (files.length === 0) {
-        throw new ConfigError('migrations', `migrations: no file matches ${config.runner.patterns.map((p) => `"${p}"`).join(', ')} in ${config.workingDirectory}; check the glob and working-directory`);
+        throw new ConfigError('migrations', say `${opt('migrations')}: no file matches ${config.runner.patterns.map((p) => `"${p}"`).join(', ')} in ${config.workingDirectory}; check the glob and ${opt('working-directory')}`);
     }
     const layout = config.layout === 'auto' ? detectLayout(files, config.workingDirectory) : config.layout;
     const planned = planMigrations(files, layout);
@@ -12145,17 +12653,18 @@ function dumpsSource(config, sameServerAsSource) {
 
 
 
+
 /** Inspects the source and the snapshot server; on any error nothing is left open. */
 async function preflight(config, plan) {
     // The source is inspected whenever it is named, if only to make sure we never run on it.
     let sourceInfo;
     if (config.source) {
         sourceInfo = await server_inspectSource(config.source).catch((error) => {
-            throw new SetupError(`source-url: ${errorMessage(error)}`);
+            throw new SetupError(say `${opt('source-url')}: ${wordingOf(error)}`);
         });
     }
     const admin = await connectMaintenance(config.snapshotServer).catch((error) => {
-        throw new SetupError(`snapshot-server-url: ${errorMessage(error)}`);
+        throw new SetupError(say `${opt('snapshot-server-url')}: ${wordingOf(error)}`);
     });
     try {
         const serverInfo = await inspectServer(admin);
@@ -12170,13 +12679,13 @@ async function preflight(config, plan) {
 function checkSnapshotServer(config, plan, serverInfo, sourceInfo) {
     const sameServerAsSource = sourceInfo?.identity === serverInfo.identity;
     if (config.snapshot.kind !== 'reuse' && !serverInfo.canCreateDatabases) {
-        throw new SetupError(`snapshot-server-url: role "${serverInfo.user}" cannot create databases on the snapshot server ${config.snapshotServer.host}:${config.snapshotServer.port}; grant it (ALTER ROLE "${serverInfo.user}" CREATEDB) or use another snapshot-server-url`);
+        throw new SetupError(say `${opt('snapshot-server-url')}: role "${serverInfo.user}" cannot create databases on the snapshot server ${config.snapshotServer.host}:${config.snapshotServer.port}; grant it (ALTER ROLE "${serverInfo.user}" CREATEDB) or use another ${opt('snapshot-server-url')}`);
     }
     if (sameServerAsSource &&
         config.source &&
         (plan.snapshotName === config.source.database ||
             namedDatabase(config.snapshot) === config.source.database)) {
-        throw new ConfigError('snapshot-name', `snapshot-name: "${config.source.database}" is the source database itself; a rehearsal never runs on the source, clones it as a golden snapshot or replaces it. Choose another name`);
+        throw new ConfigError('snapshot-name', say `${opt('snapshot-name')}: "${config.source.database}" is the source database itself; a rehearsal never runs on the source, clones it as a golden snapshot or replaces it. Choose another name`);
     }
     // A dump needs pg_dump able to read the source: find out now, not after creating a database.
     if (dumpsSource(config, sameServerAsSource) && sourceInfo) {
@@ -12184,7 +12693,7 @@ function checkSnapshotServer(config, plan, serverInfo, sourceInfo) {
             findPgTools(sourceInfo.major, config.pgBinDir);
         }
         catch (error) {
-            throw new SetupError(`${config.pgBinDir ? 'pg-bin-dir' : 'snapshot'}: ${errorMessage(error)}`);
+            throw new SetupError(say `${opt(config.pgBinDir ? 'pg-bin-dir' : 'snapshot')}: ${wordingOf(error)}`);
         }
     }
 }
@@ -12721,7 +13230,7 @@ class ProxySession {
             // COPY data belongs to the unit that is waiting for its end: it cannot wait behind it.
             if (this.unit && 'dcf'.includes(m.type))
                 return this.upstream.stream.write(m.raw);
-            this.chain = this.chain.then(() => this.fromClient(m)).catch((error) => this.end(errorText(error)));
+            this.chain = this.chain.then(() => this.fromClient(m)).catch((error) => this.end(session_errorText(error)));
         }, () => this.end());
     }
     /** The tracer's reads, run inside this session on the upstream connection. */
@@ -12824,7 +13333,7 @@ class ProxySession {
         if (m.type === 'Z' && unit) {
             const status = String.fromCharCode(m.body[0]);
             // Not on the client chain: that one waits for this unit to be done.
-            this.endUnit(unit, status).catch((error) => this.end(`the proxy could not read the session's locks: ${errorText(error)}`));
+            this.endUnit(unit, status).catch((error) => this.end(`the proxy could not read the session's locks: ${session_errorText(error)}`));
             return;
         }
         if (m.type === 'Z')
@@ -12931,7 +13440,7 @@ function toRow(columns, values) {
     });
     return row;
 }
-function errorText(error) {
+function session_errorText(error) {
     return error instanceof Error ? error.message : String(error);
 }
 function session_round(ms) {
@@ -12941,8 +13450,8 @@ function session_round(ms) {
 ;// CONCATENATED MODULE: external "node:tls"
 const external_node_tls_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:tls");
 var external_node_tls_default = /*#__PURE__*/__nccwpck_require__.n(external_node_tls_namespaceObject);
-// EXTERNAL MODULE: ./node_modules/pg/lib/crypto/sasl.js
-var sasl = __nccwpck_require__(948);
+// EXTERNAL MODULE: ../main/node_modules/pg/lib/crypto/sasl.js
+var sasl = __nccwpck_require__(2436);
 ;// CONCATENATED MODULE: ./src/engine/proxy/upstream.ts
 
 
@@ -13718,6 +14227,7 @@ class CommandRunner {
 
 
 
+
 /** Runs the migrations on the snapshot, observed; closes its own connections. */
 async function observeAndRun(inputs) {
     const { config, plan, lease, admin, signal, log, phases } = inputs;
@@ -13776,7 +14286,7 @@ async function observeAndRun(inputs) {
     }
 }
 async function run_databaseSize(client) {
-    const { rows } = await client.query('SELECT pg_database_size(current_database()) AS size');
+    const { rows } = await client.query(CURRENT_DATABASE_SIZE_QUERY);
     return Number(rows[0].size);
 }
 async function captureBefore(client, inputs) {
@@ -14453,7 +14963,7 @@ async function demoCommand(rows, signal) {
             'working-directory': migrationsDir,
             'max-read-block': '500ms',
             'max-rewrite-size': '10MB',
-        }, { label: (option) => `--${option}`, runId: 'demo' });
+        }, { runId: 'demo' });
         log.info(`rehearsing the v2 upgrade (${Object.keys(SHOP_V2_MIGRATIONS).join(', ')})`);
         log.info('thresholds: --max-read-block 500ms --max-rewrite-size 10MB');
         const report = await time('rehearse v2 upgrade', () => rehearse(config, { log, signal }));
@@ -14577,10 +15087,10 @@ function required(options, flag, why) {
 function snapshotServer(options) {
     const server = snapshot_text(options, 'snapshot-server-url');
     if (server)
-        return parseConnectionUrl(server, 'snapshot-server-url', '--snapshot-server-url');
+        return parseConnectionUrl(server, 'snapshot-server-url');
     const source = snapshot_text(options, 'source-url');
     if (source)
-        return withDatabase(parseConnectionUrl(source, 'source-url', '--source-url'), 'postgres');
+        return withDatabase(parseConnectionUrl(source, 'source-url'), 'postgres');
     throw new ConfigError('snapshot-server-url', '--snapshot-server-url is required (or --source-url): the server that holds the snapshots');
 }
 function format(options) {
@@ -14702,7 +15212,7 @@ async function createCommand(options, positionals, context) {
     const { admin, server, serverInfo, log, signal, stdout } = context;
     if (positionals.length)
         throw new ConfigError(undefined, `unexpected argument "${positionals[0]}"; give the name with --name`);
-    const source = parseConnectionUrl(required(options, 'source-url', 'the database to snapshot (it is only read)'), 'source-url', '--source-url');
+    const source = parseConnectionUrl(required(options, 'source-url', 'the database to snapshot (it is only read)'), 'source-url');
     const name = required(options, 'name', 'the name of the snapshot database');
     const strategy = snapshot_text(options, 'strategy') ?? 'auto';
     if (strategy !== 'auto' && strategy !== 'template' && strategy !== 'dump') {
@@ -14726,8 +15236,64 @@ async function createCommand(options, positionals, context) {
     return 0;
 }
 
-;// CONCATENATED MODULE: ./src/engine/setup-report.ts
+;// CONCATENATED MODULE: ./src/cli/flags.ts
+/**
+ * The CLI's side of the option table (src/engine/options/): which flags take a value,
+ * which are switches, how the help lists them, and how a message names an option.
+ */
 
+
+/** The flags of the options that have one; `--help` is always a switch. */
+function flagSets(table) {
+    const flags = table.filter((spec) => spec.cli);
+    return {
+        valueFlags: flags.filter((spec) => spec.type !== 'boolean').map((spec) => spec.name),
+        booleanFlags: [...flags.filter((spec) => spec.type === 'boolean').map((spec) => spec.name), 'help'],
+        repeatable: flags.filter((spec) => spec.cli?.repeatable).map((spec) => spec.name),
+    };
+}
+/**
+ * Options as flags: `--max-duration`, `--snapshot dump`, `--rollback`, `--no-metrics`. An
+ * option the table knows without a flag keeps its own name; one it does not know (a
+ * subcommand's own flag) is a flag.
+ */
+function cliNaming(table) {
+    return (mention) => {
+        const spec = optionSpec(mention.option, table);
+        if (spec && !spec.cli)
+            return plainNaming(mention);
+        const { option, value } = mention;
+        if (value === undefined)
+            return `--${option}`;
+        if (spec?.type === 'boolean')
+            return value === 'false' ? `--no-${option}` : `--${option}`;
+        return `--${option} ${value}`;
+    };
+}
+const HELP_COLUMN = 28;
+/** The flag as the help shows it: `--timeout DURATION`, `--no-metrics`, `--keep-snapshot`. */
+function usageOf(spec) {
+    const cli = spec.cli;
+    const negated = cli.negated ?? (spec.type === 'boolean' && spec.default === 'true');
+    return `--${negated ? 'no-' : ''}${spec.name}${cli.arg ? ` ${cli.arg}` : ''}`;
+}
+/** The help's lines for one group, in table order: the flag, then its text, aligned. */
+function helpLines(table, group) {
+    const lines = [];
+    for (const spec of table) {
+        if (spec.cli?.group !== group)
+            continue;
+        const usage = usageOf(spec);
+        const [first, ...rest] = spec.cli.help;
+        // A flag too long for the column gets one space, as `--snapshot-max-age DURATION` does.
+        lines.push(`  ${usage.padEnd(HELP_COLUMN - 1)} ${first}`);
+        for (const line of rest)
+            lines.push(`${' '.repeat(HELP_COLUMN + 2)}${line}`);
+    }
+    return lines.map((line) => `${line}\n`).join('');
+}
+
+;// CONCATENATED MODULE: ./src/engine/setup-report.ts
 
 
 
@@ -14735,11 +15301,10 @@ async function createCommand(options, positionals, context) {
  * The report of a run that stopped before any migration ran (bad input, a server out of
  * reach, a missing tool): `passed: false` with the reason in `failure`, so that a pipeline
  * reading `--output` (or the Action's report-path) learns why instead of finding no file.
- * `config` is absent when the options themselves were wrong. The message must already be
- * redacted by the caller, as every engine error is.
+ * `config` is absent when the options themselves were wrong. The message is the error's,
+ * worded by the adapter (errorText) and redacted by the caller, as every engine error is.
  */
-function setupFailureReport(error, config, startedAt) {
-    const message = errorMessage(error);
+function setupFailureReport(message, config, startedAt) {
     const runner = config?.runner;
     return {
         schema_version: SCHEMA_VERSION,
@@ -15012,96 +15577,57 @@ function renderSarif(report, context = {}) {
 
 
 
+
+
+
 const FORMATS = ['text', 'json', 'sarif', 'junit'];
-const RUN_VALUE_FLAGS = [
-    'source-url',
-    'snapshot-server-url',
-    'snapshot',
-    'snapshot-name',
-    'snapshot-ttl',
-    'snapshot-max-age',
-    'migrations',
-    'command',
-    'working-directory',
-    'max-duration',
-    'max-read-block',
-    'max-write-block',
-    'max-size-increase',
-    'max-rewrite-size',
-    'timeout',
-    'format',
-    'output',
-    'pg-bin-dir',
-    'layout',
-    'lock-sample-interval',
-    'lock-capture',
-    'run-id',
-    'advice',
-    'down-command',
+/** The run's own flags: how to print the report, and the run id that names the snapshot. */
+const RUN_ONLY_OPTIONS = [
+    {
+        name: 'run-id',
+        type: 'text',
+        description: 'Names the snapshot pg_rehearsal_<run-id>_<random>; default: a time stamp.',
+        cli: {
+            group: 'where',
+            arg: 'ID',
+            help: ['names the snapshot pg_rehearsal_<ID>_<random> (default: a time stamp)'],
+        },
+    },
+    {
+        name: 'format',
+        type: 'choice',
+        default: 'text',
+        description: 'The stdout format: text, json, sarif or junit.',
+        cli: {
+            group: 'output',
+            arg: 'FORMAT',
+            help: [
+                'stdout format: text (default), json, sarif (code scanning),',
+                'junit (test results for GitLab, Jenkins, ...)',
+            ],
+        },
+    },
+    {
+        name: 'output',
+        type: 'text',
+        description: 'Also write the JSON report to this file.',
+        cli: { group: 'output', arg: 'FILE', help: ['also write the JSON report to FILE'] },
+    },
 ];
-const RUN_BOOLEAN_FLAGS = [
-    'keep-snapshot',
-    'lock-monitoring',
-    'metrics',
-    'fail-on-error',
-    'create-snapshot',
-    'traffic',
-    'rollback',
-    'require-reversible',
-    'require-down',
-    'help',
-];
+/** Every option `pg-rehearsal run` knows: the engine's table, then the run's own. */
+const RUN_OPTIONS = [...OPTIONS, ...RUN_ONLY_OPTIONS];
+/** How a run's messages name options: `--max-duration`, `--snapshot dump`. */
+const RUN_NAMING = cliNaming(RUN_OPTIONS);
 const RUN_HELP = `Usage: pg-rehearsal run --source-url URL --migrations GLOB [options]
 
 Rehearses migrations on a throwaway snapshot of the source database and reports
 time, locks, rewrites and size changes. The source is only read.
 
 Where:
-  --source-url URL            database the migrations are meant for (read-only)
-  --snapshot-server-url URL   server for the snapshot (default: the source's server)
-  --snapshot STRATEGY         auto | template | dump | existing   (default auto)
-  --snapshot-name NAME        name of the snapshot (with existing: the golden one to clone)
-  --snapshot-max-age DURATION with existing: create the golden snapshot afresh from
-                              --source-url when it is older than this (or missing), e.g. 24h
-  --keep-snapshot             leave the snapshot database in place
-  --no-create-snapshot        run on the existing database --snapshot-name as it is
-  --pg-bin-dir DIR            directory with pg_dump/pg_restore for the dump strategy
-  --run-id ID                 names the snapshot pg_rehearsal_<ID>_<random> (default: a time stamp)
-What:
-  --migrations GLOB           SQL files, e.g. 'migrations/*.sql' (repeatable)
-  --layout NAME               auto | plain | flyway | golang-migrate | dbmate (default auto)
-  --command CMD               or: your migration tool's command, run with DATABASE_URL
-                              and PG* pointing at the snapshot
-  --lock-sample-interval DUR  how often locks are sampled during --command (default 50ms)
-  --lock-capture MODE         --command's locks: exact (through a tracing proxy, default) or sampled
-  --working-directory DIR     where globs are resolved (default .)
-  --no-lock-monitoring        do not trace locks
-  --no-metrics                do not capture sizes, rows and rewrites
-  --traffic                   probe reads and writes on the touched tables while the
-                              migrations run: measure who would really wait
-  --timeout DURATION          cancel the migrations after this long (default 30m)
-  --rollback                  rehearse the way back: each migration up, down, up again;
-                              the schema after the down must equal the one before the up
-  --down-command CMD          with --command and --rollback: undoes what CMD applied,
-                              e.g. 'alembic downgrade -1'
-  --advice MODE               safer forms of risky statements: measured (rehearsed on a
-                              fresh copy), text, off; default auto: measured after a
-                              file copy or clone, text after a dump
-Thresholds (breach -> exit 1):
-  --max-duration DURATION     total migration time, e.g. 30s
-  --max-read-block DURATION   longest ACCESS EXCLUSIVE hold on a table, e.g. 500ms
-  --max-write-block DURATION  longest hold of a lock that blocks writes, e.g. 2s
-  --max-size-increase SIZE    e.g. 500MB or 10%
-  --max-rewrite-size SIZE     fail when a table this large is rewritten (0 = any)
-  --no-require-reversible     with --rollback: a down that fails or leaves the schema
-                              different is reported, not a breach (default: a breach)
-  --require-down              with --rollback: a migration without a down is a breach
-  --no-fail-on-error          a migration error alone does not fail the run
-Output:
-  --format FORMAT             stdout format: text (default), json, sarif (code scanning),
-                              junit (test results for GitLab, Jenkins, ...)
-  --output FILE               also write the JSON report to FILE
-
+${helpLines(RUN_OPTIONS, 'where')}What:
+${helpLines(RUN_OPTIONS, 'what')}Thresholds (breach -> exit 1):
+${helpLines(RUN_OPTIONS, 'thresholds')}Output:
+${helpLines(RUN_OPTIONS, 'output')}
 Exit codes: 0 passed, 1 migration failed or threshold breached, 2 bad usage or setup error,
 3 internal error (a bug in pg-rehearsal).
 `;
@@ -15109,14 +15635,14 @@ Exit codes: 0 passed, 1 migration failed or threshold breached, 2 bad usage or s
 async function runCommand(options, signal) {
     const format = String(options.format ?? 'text');
     if (!FORMATS.includes(format)) {
-        throw new ConfigError('format', `--format: "${format}" is not a format; use ${FORMATS.join(', ')}`);
+        throw new ConfigError('format', say `${opt('format')}: "${format}" is not a format; use ${FORMATS.join(', ')}`);
     }
     const runId = typeof options['run-id'] === 'string' ? options['run-id'] : undefined;
     const startedAt = new Date();
     let config;
     let report;
     try {
-        config = buildConfig(options, { label: (option) => `--${option}`, runId });
+        config = buildConfig(options, { runId });
         report = await rehearse(config, { log: consoleLogger(), signal });
     }
     catch (error) {
@@ -15124,7 +15650,8 @@ async function runCommand(options, signal) {
         if (!isUsageOrSetupError(error))
             throw error;
         const redact = redactorFor(config?.source, config?.snapshotServer);
-        writeOutput(options, redactDeep(setupFailureReport(error, config, startedAt), redact));
+        const report = setupFailureReport(errorText(error, RUN_NAMING), config, startedAt);
+        writeOutput(options, redactDeep(report, redact));
         throw error;
     }
     writeOutput(options, report);
@@ -15157,6 +15684,7 @@ function writeOutput(options, report) {
 
 
 
+
 const HELP = `pg-rehearsal ${VERSION}: rehearse PostgreSQL migrations on a snapshot before they ship.
 
 Usage:
@@ -15178,7 +15706,8 @@ async function main(argv) {
     const signal = cancelOnSignals((name) => process.stderr.write(`\n${name}: cancelling the run and dropping the snapshot...\n`));
     switch (command) {
         case 'run': {
-            const { options, positionals } = parseArgs(rest, RUN_VALUE_FLAGS, RUN_BOOLEAN_FLAGS);
+            const { valueFlags, booleanFlags, repeatable } = flagSets(RUN_OPTIONS);
+            const { options, positionals } = parseArgs(rest, valueFlags, booleanFlags, repeatable);
             if (options.help) {
                 process.stdout.write(RUN_HELP);
                 return 0;
@@ -15213,11 +15742,8 @@ main(process.argv.slice(2)).then((code) => process.exit(code), (error) => {
         process.stderr.write(`pg-rehearsal: internal error (a bug in pg-rehearsal; please report it with this output):\n${redactUrlString(error.stack ?? error.message)}\n`);
         process.exit(3);
     }
-    let message = redactUrlString(errorMessage(error));
-    // The engine names options as the Action does (`snapshot-name: ...`); here they are flags.
-    const named = /^([a-z-]+):/.exec(message)?.[1];
-    if (named && RUN_VALUE_FLAGS.includes(named))
-        message = `--${message}`;
+    // The engine mentions options by name; here they are flags (`--snapshot-name`).
+    const message = redactUrlString(errorText(error, RUN_NAMING));
     process.stderr.write(`pg-rehearsal: ${message}\n`);
     process.exit(isUsageOrSetupError(error) ? 2 : 1);
 });

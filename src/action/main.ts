@@ -4,7 +4,13 @@ import * as core from '@actions/core';
 import * as github from '@actions/github';
 import type { RawOptions, RehearsalConfig } from '../engine/config.js';
 import { redactUrlString } from '../engine/connection.js';
-import { CancelledError, ConfigError, errorMessage, isProgrammingError } from '../engine/errors.js';
+import {
+  CancelledError,
+  ConfigError,
+  errorMessage,
+  errorText,
+  isProgrammingError,
+} from '../engine/errors.js';
 import { rehearse } from '../engine/rehearse.js';
 import type { Report } from '../engine/report.js';
 import { renderJson } from '../render/json.js';
@@ -15,7 +21,7 @@ import { cancelOnSignals } from '../signals.js';
 import { publishAnnotations } from './annotations.js';
 import { changesOfEvent } from './event.js';
 import { repositoryRoot } from './git.js';
-import { configFromInputs, maskSecrets, readInputs } from './inputs.js';
+import { configFromInputs, INPUT_NAMING, maskSecrets, readInputs } from './inputs.js';
 import { actionLogger as log } from './logger.js';
 import { ActionOutputs } from './outputs.js';
 import { publishComment } from './publish-comment.js';
@@ -127,7 +133,7 @@ async function main(): Promise<void> {
       : error instanceof ConfigError && !errorMessage(error).startsWith('the rehearsal was skipped')
         ? 'invalid input '
         : '';
-    const message = redactUrlString(errorMessage(error));
+    const message = redactUrlString(errorText(error, INPUT_NAMING));
     core.setFailed(`pg-rehearsal: ${prefix}${message}`);
     if (settings) {
       // No stale verdict: an earlier green comment must not stand while the check is red.

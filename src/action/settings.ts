@@ -1,7 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import type * as github from '@actions/github';
-import { parseBooleanOption, type RawOptions } from '../engine/config.js';
+import { parseBooleanOption, type RawOptions } from '../engine/option-reader.js';
 import { ConfigError } from '../engine/errors.js';
 import { commentMarker, defaultCommentKey } from './comment.js';
 

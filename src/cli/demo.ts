@@ -57,7 +57,7 @@ export async function demoCommand(rows: number, signal: AbortSignal): Promise<nu
         'max-read-block': '500ms',
         'max-rewrite-size': '10MB',
       },
-      { label: (option) => `--${option}`, runId: 'demo' },
+      { runId: 'demo' },
     );
     log.info(`rehearsing the v2 upgrade (${Object.keys(SHOP_V2_MIGRATIONS).join(', ')})`);
     log.info('thresholds: --max-read-block 500ms --max-rewrite-size 10MB');

@@ -1,12 +1,13 @@
 #!/usr/bin/env node
-import { ConfigError, errorMessage, isProgrammingError, isUsageOrSetupError } from '../engine/errors.js';
+import { ConfigError, errorText, isProgrammingError, isUsageOrSetupError } from '../engine/errors.js';
 import { redactUrlString } from '../engine/connection.js';
 import { cancelOnSignals } from '../signals.js';
 import { VERSION } from '../version.js';
 import { parseArgs } from './args.js';
 import { DEMO_HELP, demoCommand } from './demo.js';
 import { snapshotCommand } from './snapshot.js';
-import { RUN_BOOLEAN_FLAGS, RUN_HELP, RUN_VALUE_FLAGS, runCommand } from './run.js';
+import { flagSets } from './flags.js';
+import { RUN_HELP, RUN_NAMING, RUN_OPTIONS, runCommand } from './run.js';
 
 const HELP = `pg-rehearsal ${VERSION}: rehearse PostgreSQL migrations on a snapshot before they ship.
 
@@ -32,7 +33,8 @@ async function main(argv: string[]): Promise<number> {
   );
   switch (command) {
     case 'run': {
-      const { options, positionals } = parseArgs(rest, RUN_VALUE_FLAGS, RUN_BOOLEAN_FLAGS);
+      const { valueFlags, booleanFlags, repeatable } = flagSets(RUN_OPTIONS);
+      const { options, positionals } = parseArgs(rest, valueFlags, booleanFlags, repeatable);
       if (options.help) {
         process.stdout.write(RUN_HELP);
         return 0;
@@ -73,10 +75,8 @@ main(process.argv.slice(2)).then(
       );
       process.exit(3);
     }
-    let message = redactUrlString(errorMessage(error));
-    // The engine names options as the Action does (`snapshot-name: ...`); here they are flags.
-    const named = /^([a-z-]+):/.exec(message)?.[1];
-    if (named && (RUN_VALUE_FLAGS as readonly string[]).includes(named)) message = `--${message}`;
+    // The engine mentions options by name; here they are flags (`--snapshot-name`).
+    const message = redactUrlString(errorText(error, RUN_NAMING));
     process.stderr.write(`pg-rehearsal: ${message}\n`);
     process.exit(isUsageOrSetupError(error) ? 2 : 1);
   },

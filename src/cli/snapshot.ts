@@ -72,9 +72,9 @@ function required(options: Options, flag: string, why: string): string {
 /** --snapshot-server-url, else the source's server (its postgres maintenance database). */
 function snapshotServer(options: Options): ConnectionInfo {
   const server = text(options, 'snapshot-server-url');
-  if (server) return parseConnectionUrl(server, 'snapshot-server-url', '--snapshot-server-url');
+  if (server) return parseConnectionUrl(server, 'snapshot-server-url');
   const source = text(options, 'source-url');
-  if (source) return withDatabase(parseConnectionUrl(source, 'source-url', '--source-url'), 'postgres');
+  if (source) return withDatabase(parseConnectionUrl(source, 'source-url'), 'postgres');
   throw new ConfigError(
     'snapshot-server-url',
     '--snapshot-server-url is required (or --source-url): the server that holds the snapshots',
@@ -235,7 +235,6 @@ async function createCommand(
   const source = parseConnectionUrl(
     required(options, 'source-url', 'the database to snapshot (it is only read)'),
     'source-url',
-    '--source-url',
   );
   const name = required(options, 'name', 'the name of the snapshot database');
   const strategy = text(options, 'strategy') ?? 'auto';

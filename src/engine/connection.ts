@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { absoluteCertPath, sslAttempts, tlsSettings } from './connection-tls.js';
 import { ConfigError, SetupError } from './errors.js';
+import { opt, say } from './wording.js';
 
 /**
  * A parsed PostgreSQL connection URL. We keep the parts rather than the string so that
@@ -48,7 +49,7 @@ export function redactUnparsedUrl(text: string): string {
   return out;
 }
 
-export function parseConnectionUrl(url: string, option: string, label = option): ConnectionInfo {
+export function parseConnectionUrl(url: string, option: string): ConnectionInfo {
   // libpq accepts credentials with an empty host (postgresql://bob@/app?host=/run/postgresql);
   // the WHATWG parser does not, so give it a placeholder host that ?host= then overrides.
   const parsable = url.replace(/^(postgres(?:ql)?:\/\/[^@/?#]*@)(?=[/?]|$)/, '$1localhost');
@@ -56,12 +57,15 @@ export function parseConnectionUrl(url: string, option: string, label = option):
   try {
     parsed = new URL(parsable);
   } catch {
-    throw new ConfigError(option, `${label}: "${redactUnparsedUrl(url)}" is not a valid URL; ${URL_SHAPE}`);
+    throw new ConfigError(
+      option,
+      say`${opt(option)}: "${redactUnparsedUrl(url)}" is not a valid URL; ${URL_SHAPE}`,
+    );
   }
   if (parsed.protocol !== 'postgresql:' && parsed.protocol !== 'postgres:') {
     throw new ConfigError(
       option,
-      `${label}: scheme "${parsed.protocol.replace(/:$/, '')}" is not supported; ${URL_SHAPE}`,
+      say`${opt(option)}: scheme "${parsed.protocol.replace(/:$/, '')}" is not supported; ${URL_SHAPE}`,
     );
   }
   const params: Record<string, string> = {};
@@ -76,7 +80,7 @@ export function parseConnectionUrl(url: string, option: string, label = option):
   delete params.port;
   const port = portText ? Number(portText) : DEFAULT_PORT;
   if (!Number.isInteger(port) || port <= 0 || port > 65535) {
-    throw new ConfigError(option, `${label}: port "${portText}" is not a valid TCP port`);
+    throw new ConfigError(option, say`${opt(option)}: port "${portText}" is not a valid TCP port`);
   }
   const database = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
   return {

@@ -4,24 +4,44 @@
  * codes (CLI: 2) or a failed step (Action).
  */
 import type { MigrationReport } from './report.js';
+import { plainNaming, renderWording, type OptionNaming, type Wording } from './wording.js';
 
-/** A value the user gave is invalid. `option` is the input/flag name, e.g. `max-duration`. */
+/**
+ * A value the user gave is invalid. `option` is the option's name in the table
+ * (src/engine/options/), e.g. `max-duration`; the adapters say `--max-duration` or
+ * `max-duration` by rendering `wording` (errorText).
+ */
 export class ConfigError extends Error {
+  readonly wording: Wording;
   constructor(
     readonly option: string | undefined,
-    message: string,
+    message: string | Wording,
   ) {
-    super(message);
+    super(renderWording(message, plainNaming));
     this.name = 'ConfigError';
+    this.wording = typeof message === 'string' ? [message] : message;
   }
 }
 
 /** The environment is not ready: a server unreachable, a tool missing, a privilege lacking. */
 export class SetupError extends Error {
-  constructor(message: string) {
-    super(message);
+  readonly wording: Wording;
+  constructor(message: string | Wording) {
+    super(renderWording(message, plainNaming));
     this.name = 'SetupError';
+    this.wording = typeof message === 'string' ? [message] : message;
   }
+}
+
+/** An error's wording: its own when it mentions options, else its message as text. */
+export function wordingOf(error: unknown): Wording {
+  if (error instanceof ConfigError || error instanceof SetupError) return error.wording;
+  return [errorMessage(error)];
+}
+
+/** The error's message with its option mentions written the adapter's way. */
+export function errorText(error: unknown, naming: OptionNaming): string {
+  return renderWording(wordingOf(error), naming);
 }
 
 /** The run was cancelled (signal or timeout). */

@@ -6,6 +6,7 @@
 import { CancelledError, ConfigError, SetupError, isProgrammingError } from './errors.js';
 import type { Logger } from './logger.js';
 import type { Report } from './report.js';
+import { mapWording } from './wording.js';
 
 export type Redact = (text: string) => string;
 
@@ -40,8 +41,8 @@ export function redactError(error: unknown, redact: Redact): unknown {
   if (!(error instanceof Error)) return new Error(redact(String(error)));
   const message = redact(error.message);
   if (message === error.message) return error;
-  if (error instanceof ConfigError) return new ConfigError(error.option, message);
-  if (error instanceof SetupError) return new SetupError(message);
+  if (error instanceof ConfigError) return new ConfigError(error.option, mapWording(error.wording, redact));
+  if (error instanceof SetupError) return new SetupError(mapWording(error.wording, redact));
   if (error instanceof CancelledError) return new CancelledError(message, error.migrations);
   // Same class (a programming error stays one) and the stack, redacted, for the bug report.
   const copy = isProgrammingError(error)

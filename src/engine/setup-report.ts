@@ -1,6 +1,5 @@
 import { VERSION } from '../version.js';
 import type { RehearsalConfig } from './config.js';
-import { errorMessage } from './errors.js';
 import { SCHEMA_VERSION, type Report } from './report.js';
 import { describeThresholds } from './thresholds.js';
 
@@ -8,15 +7,14 @@ import { describeThresholds } from './thresholds.js';
  * The report of a run that stopped before any migration ran (bad input, a server out of
  * reach, a missing tool): `passed: false` with the reason in `failure`, so that a pipeline
  * reading `--output` (or the Action's report-path) learns why instead of finding no file.
- * `config` is absent when the options themselves were wrong. The message must already be
- * redacted by the caller, as every engine error is.
+ * `config` is absent when the options themselves were wrong. The message is the error's,
+ * worded by the adapter (errorText) and redacted by the caller, as every engine error is.
  */
 export function setupFailureReport(
-  error: unknown,
+  message: string,
   config: RehearsalConfig | undefined,
   startedAt: Date,
 ): Report {
-  const message = errorMessage(error);
   const runner = config?.runner;
   return {
     schema_version: SCHEMA_VERSION,

@@ -4,6 +4,7 @@ import type { SkippedMigration } from '../report.js';
 import { expandMigrationPatterns } from '../runner/files.js';
 import { HISTORY_LAYOUTS, MODIFIED_AFTER_RELEASE } from '../runner/history.js';
 import { detectLayout, planMigrations, type MigrationLayout } from '../runner/layouts.js';
+import { opt, say } from '../wording.js';
 
 /*
  * Stage 1 of a rehearsal, the plan: the decisions that need no server (which files run,
@@ -51,7 +52,7 @@ export function resolveMigrationFiles(config: RehearsalConfig): {
   if (files.length === 0) {
     throw new ConfigError(
       'migrations',
-      `migrations: no file matches ${config.runner.patterns.map((p) => `"${p}"`).join(', ')} in ${config.workingDirectory}; check the glob and working-directory`,
+      say`${opt('migrations')}: no file matches ${config.runner.patterns.map((p) => `"${p}"`).join(', ')} in ${config.workingDirectory}; check the glob and ${opt('working-directory')}`,
     );
   }
   const layout = config.layout === 'auto' ? detectLayout(files, config.workingDirectory) : config.layout;

@@ -1,9 +1,10 @@
 import type pg from 'pg';
 import { namedDatabase, type RehearsalConfig } from '../config.js';
-import { ConfigError, SetupError, errorMessage } from '../errors.js';
+import { ConfigError, SetupError, wordingOf } from '../errors.js';
 import { findPgTools } from '../snapshot/pg-tools.js';
 import { connectMaintenance, inspectServer, inspectSource, type ServerInfo } from '../snapshot/server.js';
 import { dumpsSource, type RehearsalPlan } from './plan.js';
+import { opt, say } from '../wording.js';
 
 /*
  * Stage 2, preflight: everything that can be wrong is found before a database is created.
@@ -24,11 +25,11 @@ export async function preflight(config: RehearsalConfig, plan: RehearsalPlan): P
   let sourceInfo: ServerInfo | undefined;
   if (config.source) {
     sourceInfo = await inspectSource(config.source).catch((error: unknown) => {
-      throw new SetupError(`source-url: ${errorMessage(error)}`);
+      throw new SetupError(say`${opt('source-url')}: ${wordingOf(error)}`);
     });
   }
   const admin = await connectMaintenance(config.snapshotServer).catch((error: unknown) => {
-    throw new SetupError(`snapshot-server-url: ${errorMessage(error)}`);
+    throw new SetupError(say`${opt('snapshot-server-url')}: ${wordingOf(error)}`);
   });
   try {
     const serverInfo = await inspectServer(admin);
@@ -49,7 +50,7 @@ function checkSnapshotServer(
   const sameServerAsSource = sourceInfo?.identity === serverInfo.identity;
   if (config.snapshot.kind !== 'reuse' && !serverInfo.canCreateDatabases) {
     throw new SetupError(
-      `snapshot-server-url: role "${serverInfo.user}" cannot create databases on the snapshot server ${config.snapshotServer.host}:${config.snapshotServer.port}; grant it (ALTER ROLE "${serverInfo.user}" CREATEDB) or use another snapshot-server-url`,
+      say`${opt('snapshot-server-url')}: role "${serverInfo.user}" cannot create databases on the snapshot server ${config.snapshotServer.host}:${config.snapshotServer.port}; grant it (ALTER ROLE "${serverInfo.user}" CREATEDB) or use another ${opt('snapshot-server-url')}`,
     );
   }
   if (
@@ -60,7 +61,7 @@ function checkSnapshotServer(
   ) {
     throw new ConfigError(
       'snapshot-name',
-      `snapshot-name: "${config.source.database}" is the source database itself; a rehearsal never runs on the source, clones it as a golden snapshot or replaces it. Choose another name`,
+      say`${opt('snapshot-name')}: "${config.source.database}" is the source database itself; a rehearsal never runs on the source, clones it as a golden snapshot or replaces it. Choose another name`,
     );
   }
   // A dump needs pg_dump able to read the source: find out now, not after creating a database.
@@ -68,7 +69,7 @@ function checkSnapshotServer(
     try {
       findPgTools(sourceInfo.major, config.pgBinDir);
     } catch (error) {
-      throw new SetupError(`${config.pgBinDir ? 'pg-bin-dir' : 'snapshot'}: ${errorMessage(error)}`);
+      throw new SetupError(say`${opt(config.pgBinDir ? 'pg-bin-dir' : 'snapshot')}: ${wordingOf(error)}`);
     }
   }
 }

@@ -19,6 +19,7 @@ import { readHistory, recordApplied, selectPending } from '../runner/history.js'
 import { chooseRunner, type MigrationRunner, type RunnerContext } from '../runner/migration-runner.js';
 import type { RehearsalPlan } from './plan.js';
 import type { SnapshotLease } from './snapshot-lease.js';
+import { CURRENT_DATABASE_SIZE_QUERY } from '../queries/databases.js';
 
 /*
  * Stages 4 and 5, observe and run, then capture: the catalog before, probe traffic, the
@@ -107,9 +108,7 @@ export async function observeAndRun(inputs: RunInputs): Promise<RunMeasurements>
 }
 
 async function databaseSize(client: pg.Client): Promise<number> {
-  const { rows } = await client.query<{ size: string }>(
-    'SELECT pg_database_size(current_database()) AS size',
-  );
+  const { rows } = await client.query<{ size: string }>(CURRENT_DATABASE_SIZE_QUERY);
   return Number(rows[0].size);
 }
 

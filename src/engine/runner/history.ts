@@ -3,6 +3,7 @@ import type pg from 'pg';
 import type { Logger } from '../logger.js';
 import type { MigrationReport, SkippedMigration } from '../report.js';
 import type { MigrationLayout } from './layouts.js';
+import { TABLE_ON_PATH_QUERY } from '../queries/runner.js';
 
 /**
  * Migration tools that keep a history table in the database decide what is pending from it,
@@ -34,11 +35,7 @@ function flywayVersion(version: string): string {
 }
 
 async function tableExists(client: pg.Client, table: string, column?: string): Promise<boolean> {
-  const { rows } = await client.query<{ ok: boolean }>(
-    `SELECT EXISTS (SELECT 1 FROM information_schema.columns
-       WHERE table_schema = ANY (current_schemas(false)) AND table_name = $1 AND ($2::text IS NULL OR column_name = $2)) AS ok`,
-    [table, column ?? null],
-  );
+  const { rows } = await client.query<{ ok: boolean }>(TABLE_ON_PATH_QUERY, [table, column ?? null]);
   return rows[0].ok;
 }
 

@@ -17,6 +17,7 @@ import {
   splitSqlStatements,
   type SqlStatement,
 } from './split.js';
+import { COMMITTING_PROCEDURES_QUERY } from '../queries/runner.js';
 
 export interface SqlRunContext {
   /** The migration's own session on the snapshot. */
@@ -142,11 +143,7 @@ function splitFile(
 
 /** Procedures already in the database whose PL/pgSQL body can commit: a CALL of one runs outside a transaction. */
 async function existingProcedures(client: pg.Client): Promise<{ name: string; body: string }[]> {
-  const { rows } = await client.query<{ name: string; body: string }>(
-    `SELECT p.proname AS name, p.prosrc AS body FROM pg_proc p
-       JOIN pg_language l ON l.oid = p.prolang
-      WHERE p.prokind = 'p' AND l.lanname = 'plpgsql' AND p.prosrc ~* '(commit|rollback)'`,
-  );
+  const { rows } = await client.query<{ name: string; body: string }>(COMMITTING_PROCEDURES_QUERY);
   return rows;
 }
 

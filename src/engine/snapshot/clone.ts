@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { quoteIdent } from '../connection.js';
 import { SetupError } from '../errors.js';
 import type { ServerInfo } from './server.js';
+import { opt, say } from '../wording.js';
 
 /** How a file-level copy of a database is made on this server. */
 export interface CopyMethod {
@@ -76,7 +77,7 @@ export async function cloneDatabase(
       const code = (error as { code?: string }).code;
       if (code === '42501') {
         throw new SetupError(
-          `role "${server.user}" may not copy database "${template}": it needs CREATEDB and to own the source database (or be superuser); use snapshot: dump instead`,
+          say`role "${server.user}" may not copy database "${template}": it needs CREATEDB and to own the source database (or be superuser); use ${opt('snapshot', 'dump')} instead`,
         );
       }
       // 55006 (someone is connected to the template) is left to the caller: `auto` falls back to a dump.

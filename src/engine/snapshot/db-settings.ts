@@ -3,6 +3,7 @@ import { quoteIdent, quoteLiteral } from '../connection.js';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { ServerInfo } from './server.js';
+import { DATABASE_PROPERTIES_QUERY, DATABASE_SETTINGS_QUERY } from '../queries/databases.js';
 
 /**
  * What makes a database behave as it does beyond its objects: `ALTER DATABASE ... SET` and
@@ -19,15 +20,9 @@ export interface DatabaseSetting {
 }
 
 export async function readDatabaseSettings(client: pg.Client, database: string): Promise<DatabaseSetting[]> {
-  const { rows } = await client.query<{ role: string | null; setting: string }>(
-    `SELECT r.rolname AS role, unnest(s.setconfig) AS setting
-       FROM pg_db_role_setting s
-       JOIN pg_database d ON d.oid = s.setdatabase
-       LEFT JOIN pg_roles r ON r.oid = s.setrole
-      WHERE d.datname = $1
-      ORDER BY r.rolname NULLS FIRST`,
-    [database],
-  );
+  const { rows } = await client.query<{ role: string | null; setting: string }>(DATABASE_SETTINGS_QUERY, [
+    database,
+  ]);
   return rows.map(({ role, setting }) => {
     const eq = setting.indexOf('=');
     return { role, name: setting.slice(0, eq), value: setting.slice(eq + 1) };
@@ -103,11 +98,7 @@ export async function creationClause(
   database: string,
   target: ServerInfo,
 ): Promise<string> {
-  const { rows } = await source.query<Record<string, string | null>>(
-    `SELECT to_jsonb(d) || jsonb_build_object('encoding_name', pg_encoding_to_char(d.encoding)) AS d
-       FROM pg_database d WHERE datname = $1`,
-    [database],
-  );
+  const { rows } = await source.query<Record<string, string | null>>(DATABASE_PROPERTIES_QUERY, [database]);
   const d = (rows[0] as unknown as { d: Record<string, string | null> } | undefined)?.d;
   if (!d) return '';
   const parts = [

@@ -4,6 +4,7 @@ import { connect, libpqEnvironment, redactUrlString, type ConnectionInfo } from 
 import { CancelledError, SetupError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { PgTools } from './pg-tools.js';
+import { CURRENT_DATABASE_SIZE_QUERY } from '../queries/databases.js';
 
 /**
  * Streams `pg_dump` of the source straight into `pg_restore` on the snapshot database:
@@ -174,9 +175,7 @@ class TargetSize {
     try {
       this.client ??= connect(this.target, { applicationName: 'pg-rehearsal-progress' });
       const client = await this.client;
-      const { rows } = await client.query<{ size: string }>(
-        'SELECT pg_database_size(current_database()) AS size',
-      );
+      const { rows } = await client.query<{ size: string }>(CURRENT_DATABASE_SIZE_QUERY);
       const bytes = Number(rows[0].size);
       this.initial ??= bytes;
       return bytes - this.initial;

@@ -23,6 +23,8 @@ import {
   type ServerInfo,
 } from './server.js';
 import { createSnapshot, dropSnapshot } from './snapshot.js';
+import { opt, say, type Wording } from '../wording.js';
+import { CURRENT_DATABASE_QUERY } from '../queries/databases.js';
 
 /**
  * Golden snapshots: databases created once (say nightly) from a source, kept until
@@ -144,23 +146,26 @@ async function checkGoldenRequest(
   if (subset && options.strategy === 'template') {
     throw new ConfigError(
       'strategy',
-      '--strategy template copies whole databases; --tables and --exclude-table-data need --strategy dump (or auto)',
+      say`${opt('strategy', 'template')} copies whole databases; ${opt('tables')} and ${opt('exclude-table-data')} need ${opt('strategy', 'dump')} (or auto)`,
     );
   }
   if (sourceInfo.identity === serverInfo.identity && options.source.database === name) {
-    throw new ConfigError('name', `--name: "${name}" is the source database itself; choose another name`);
+    throw new ConfigError(
+      'name',
+      say`${opt('name')}: "${name}" is the source database itself; choose another name`,
+    );
   }
   if (await databaseExists(admin, name)) {
     if (!options.replace) {
       throw new ConfigError(
         'name',
-        `--name: a database named "${name}" already exists; pass --replace to replace the snapshot, or choose another name`,
+        say`${opt('name')}: a database named "${name}" already exists; pass ${opt('replace')} to replace the snapshot, or choose another name`,
       );
     }
     if (!(await readMetadata(admin, name))) {
       throw new ConfigError(
         'name',
-        `--name: database "${name}" is not a pg-rehearsal snapshot (no metadata in its COMMENT), so it is never replaced; choose another name`,
+        say`${opt('name')}: database "${name}" is not a pg-rehearsal snapshot (no metadata in its COMMENT), so it is never replaced; choose another name`,
       );
     }
   }
@@ -179,8 +184,8 @@ async function swapInto(
   {
     comment,
     owner,
-    busyHint = 'close them and retry',
-  }: { comment: string | null; owner?: string; busyHint?: string },
+    busyHint = ['close them and retry'],
+  }: { comment: string | null; owner?: string; busyHint?: Wording },
 ): Promise<void> {
   const old = asideName('old');
   let moved = false;
@@ -210,7 +215,9 @@ async function swapInto(
     } catch (error) {
       await admin.query('ROLLBACK').catch(() => undefined);
       if (isBusyTemplate(error)) {
-        throw new SetupError(`database "${target}" has open sessions, so it cannot be replaced; ${busyHint}`);
+        throw new SetupError(
+          say`database "${target}" has open sessions, so it cannot be replaced; ${busyHint}`,
+        );
       }
       throw error;
     }
@@ -242,7 +249,7 @@ export async function cloneSnapshot(
   if (await databaseExists(admin, to)) {
     throw new ConfigError(
       'to',
-      `--to: a database named "${to}" already exists; choose another name, or use restore to replace it`,
+      say`${opt('to')}: a database named "${to}" already exists; choose another name, or use restore to replace it`,
     );
   }
   const started = performance.now();
@@ -275,14 +282,17 @@ export async function restoreSnapshot(
   const log = options.log ?? silentLogger;
   assertSafeName(to, 'to');
   if (to === name)
-    throw new ConfigError('to', `--to: "${to}" is the snapshot itself; name the database to replace`);
+    throw new ConfigError(
+      'to',
+      say`${opt('to')}: "${to}" is the snapshot itself; name the database to replace`,
+    );
   // Only snapshots are restored from: a swapped `restore app --to golden` must not replace the golden one.
   await requireSnapshot(admin, name);
-  const { rows } = await admin.query<{ db: string }>('SELECT current_database() AS db');
+  const { rows } = await admin.query<{ db: string }>(CURRENT_DATABASE_QUERY);
   if (rows[0].db === to) {
     throw new ConfigError(
       'to',
-      `--to: "${to}" is the maintenance database pg-rehearsal is connected to; point --snapshot-server-url at another database (e.g. template1) to replace it`,
+      say`${opt('to')}: "${to}" is the maintenance database pg-rehearsal is connected to; point ${opt('snapshot-server-url')} at another database (e.g. template1) to replace it`,
     );
   }
   const exists = await databaseExists(admin, to);
@@ -290,7 +300,7 @@ export async function restoreSnapshot(
     const others = await countOtherSessions(admin, to);
     if (others > 0) {
       throw new SetupError(
-        `database "${to}" has ${others} other connection(s); close them, or pass --force to disconnect them, before restoring over it`,
+        say`database "${to}" has ${others} other connection(s); close them, or pass ${opt('force')} to disconnect them, before restoring over it`,
       );
     }
   }
@@ -324,7 +334,7 @@ export async function restoreSnapshot(
         await swapInto(admin, serverInfo, building, to, {
           comment,
           owner,
-          busyHint: 'close them, or pass --force to disconnect them, and retry',
+          busyHint: say`close them, or pass ${opt('force')} to disconnect them, and retry`,
         });
         break;
       } catch (error) {
@@ -357,7 +367,7 @@ export async function ensureFreshGolden(
     const exists = metadata !== undefined || (await databaseExists(admin, options.name));
     if (exists && !metadata) {
       throw new SetupError(
-        `snapshot-max-age: database "${options.name}" exists but is not a pg-rehearsal snapshot (no metadata in its COMMENT), so it is never replaced; name another golden snapshot, or create it with pg-rehearsal snapshot create`,
+        say`${opt('snapshot-max-age')}: database "${options.name}" exists but is not a pg-rehearsal snapshot (no metadata in its COMMENT), so it is never replaced; name another golden snapshot, or create it with pg-rehearsal snapshot create`,
       );
     }
     const age = metadata ? Date.now() - Date.parse(metadata.created_at) : Infinity;

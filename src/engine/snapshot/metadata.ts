@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { quoteIdent, quoteLiteral } from '../connection.js';
 import type { SnapshotStrategy } from '../report.js';
+import { DATABASE_COMMENT_QUERY, DATABASE_COMMENTS_QUERY } from '../queries/databases.js';
 
 /**
  * What a snapshot database says about itself, stored as JSON in COMMENT ON DATABASE so
@@ -52,9 +53,7 @@ export interface SnapshotDatabase {
 
 /** Databases on this server that carry our metadata. */
 export async function listSnapshotDatabases(admin: pg.Client): Promise<SnapshotDatabase[]> {
-  const { rows } = await admin.query<{ datname: string; comment: string | null }>(
-    `SELECT datname, shobj_description(oid, 'pg_database') AS comment FROM pg_database ORDER BY datname`,
-  );
+  const { rows } = await admin.query<{ datname: string; comment: string | null }>(DATABASE_COMMENTS_QUERY);
   const found: SnapshotDatabase[] = [];
   for (const row of rows) {
     const metadata = parseMetadata(row.comment);
@@ -72,9 +71,6 @@ export async function readMetadata(
   admin: pg.Client,
   database: string,
 ): Promise<SnapshotMetadata | undefined> {
-  const { rows } = await admin.query<{ comment: string | null }>(
-    `SELECT shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname = $1`,
-    [database],
-  );
+  const { rows } = await admin.query<{ comment: string | null }>(DATABASE_COMMENT_QUERY, [database]);
   return rows.length ? parseMetadata(rows[0].comment) : undefined;
 }

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { SetupError } from '../errors.js';
+import { opt, say } from '../wording.js';
 
 export interface PgTools {
   pgDump: string;
@@ -57,9 +58,6 @@ export function findPgTools(serverMajor: number, preferredDir?: string): PgTools
     ? `found only pg_dump ${[...new Set(found.map((t) => t.major))].join(', ')}${where}`
     : `found no pg_dump${where}`;
   throw new SetupError(
-    `the dump snapshot needs pg_dump ${serverMajor} or newer (the source runs PostgreSQL ${serverMajor}); ${have}. ` +
-      `Fix: install the client tools, e.g. \`apt-get install postgresql-client-${serverMajor}\` ` +
-      `(from the PostgreSQL apt repository, apt.postgresql.org), which puts them in ` +
-      `${DEBIAN_LAYOUT}/${serverMajor}/bin, or pass --pg-bin-dir (input pg-bin-dir) pointing at a directory holding pg_dump and pg_restore ${serverMajor}+.`,
+    say`the dump snapshot needs pg_dump ${serverMajor} or newer (the source runs PostgreSQL ${serverMajor}); ${have}. Fix: install the client tools, e.g. \`apt-get install postgresql-client-${serverMajor}\` (from the PostgreSQL apt repository, apt.postgresql.org), which puts them in ${DEBIAN_LAYOUT}/${serverMajor}/bin, or set ${opt('pg-bin-dir')} to a directory holding pg_dump and pg_restore ${serverMajor}+.`,
   );
 }

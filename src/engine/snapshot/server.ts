@@ -1,6 +1,15 @@
 import type pg from 'pg';
 import { connect, SOURCE_CONNECT_OPTIONS, withDatabase, type ConnectionInfo } from '../connection.js';
 import { errorMessage } from '../errors.js';
+import {
+  DATABASE_COMMENT_QUERY,
+  DATABASE_EXISTS_QUERY,
+  DATABASE_OWNER_QUERY,
+  DATABASE_SIZE_QUERY,
+  SERVER_INFO_QUERY,
+  SESSIONS_QUERY,
+  TERMINATE_OTHER_SESSIONS,
+} from '../queries/databases.js';
 
 /** What we need to know about a server before deciding how to snapshot on it. */
 export interface ServerInfo {
@@ -24,14 +33,7 @@ export async function inspectServer(client: pg.Client): Promise<ServerInfo> {
     can_create: boolean;
     user: string;
     file_copy_method: string | null;
-  }>(`
-    SELECT current_setting('server_version') AS version,
-           current_setting('server_version_num') AS version_num,
-           (SELECT system_identifier::text FROM pg_control_system()) AS system_identifier,
-           current_setting('port') AS port,
-           (SELECT rolcreatedb OR rolsuper FROM pg_roles WHERE rolname = current_user) AS can_create,
-           current_user AS user,
-           current_setting('file_copy_method', true) AS file_copy_method`);
+  }>(SERVER_INFO_QUERY);
   const row = rows[0];
   const versionNum = Number(row.version_num);
   return {
@@ -62,53 +64,36 @@ export async function countSessions(
   client: pg.Client,
   database: string,
 ): Promise<{ others: number; users: number }> {
-  const { rows } = await client.query<{ others: string; users: string }>(
-    // CREATE DATABASE ... TEMPLATE ends autovacuum workers on the template itself (and waits
-    // for them), so they do not stand in a copy's way; any other session does.
-    `SELECT count(*) FILTER (WHERE backend_type <> 'autovacuum worker') AS others,
-            count(*) FILTER (WHERE backend_type = 'client backend'
-                               AND coalesce(application_name, '') NOT LIKE $2 || '%') AS users
-       FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`,
-    [database, OWN_APPLICATION_PREFIX],
-  );
+  const { rows } = await client.query<{ others: string; users: string }>(SESSIONS_QUERY, [
+    database,
+    OWN_APPLICATION_PREFIX,
+  ]);
   return { others: Number(rows[0].others), users: Number(rows[0].users) };
 }
 
 export async function databaseExists(client: pg.Client, database: string): Promise<boolean> {
-  const { rows } = await client.query(`SELECT 1 FROM pg_database WHERE datname = $1`, [database]);
+  const { rows } = await client.query(DATABASE_EXISTS_QUERY, [database]);
   return rows.length > 0;
 }
 
 export async function databaseSize(client: pg.Client, database: string): Promise<number | null> {
-  const { rows } = await client.query<{ size: string | null }>(
-    `SELECT pg_database_size(datname)::bigint AS size FROM pg_database WHERE datname = $1`,
-    [database],
-  );
+  const { rows } = await client.query<{ size: string | null }>(DATABASE_SIZE_QUERY, [database]);
   return rows[0]?.size ? Number(rows[0].size) : null;
 }
 
 /** Sessions on `database` other than the caller's, ended; returns how many. */
 export async function terminateOtherSessions(client: pg.Client, database: string): Promise<number> {
-  const { rows } = await client.query(
-    `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`,
-    [database],
-  );
+  const { rows } = await client.query(TERMINATE_OTHER_SESSIONS, [database]);
   return rows.length;
 }
 
 export async function databaseComment(client: pg.Client, database: string): Promise<string | null> {
-  const { rows } = await client.query<{ comment: string | null }>(
-    `SELECT shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname = $1`,
-    [database],
-  );
+  const { rows } = await client.query<{ comment: string | null }>(DATABASE_COMMENT_QUERY, [database]);
   return rows[0]?.comment ?? null;
 }
 
 export async function databaseOwner(client: pg.Client, database: string): Promise<string | null> {
-  const { rows } = await client.query<{ owner: string }>(
-    `SELECT pg_get_userbyid(datdba) AS owner FROM pg_database WHERE datname = $1`,
-    [database],
-  );
+  const { rows } = await client.query<{ owner: string }>(DATABASE_OWNER_QUERY, [database]);
   return rows[0]?.owner ?? null;
 }
 

@@ -17,6 +17,8 @@ import {
   onSource,
   type ServerInfo,
 } from './server.js';
+import { opt, say } from '../wording.js';
+import { TERMINATE_SESSIONS } from '../queries/databases.js';
 
 export interface SnapshotRequest {
   source?: ConnectionInfo;
@@ -69,7 +71,7 @@ export async function createSnapshot(
   if (await databaseExists(admin, name)) {
     throw new ConfigError(
       'snapshot-name',
-      `snapshot-name: a database named "${name}" already exists on ${describeServer(request.server)}; choose another name or drop it`,
+      say`${opt('snapshot-name')}: a database named "${name}" already exists on ${describeServer(request.server)}; choose another name or drop it`,
     );
   }
 
@@ -102,7 +104,7 @@ async function cloneGolden(
   const golden = request.golden as string;
   if (!(await databaseExists(admin, golden))) {
     throw new SetupError(
-      `the golden snapshot "${golden}" does not exist on ${describeServer(request.server)}; create it first (pg-rehearsal snapshot create) or use snapshot: auto`,
+      say`the golden snapshot "${golden}" does not exist on ${describeServer(request.server)}; create it first (pg-rehearsal snapshot create) or use ${opt('snapshot', 'auto')}`,
     );
   }
   let method: CopyMethod;
@@ -129,7 +131,7 @@ async function copySource(
   if (request.strategy === 'template' && !sameServer) {
     throw new ConfigError(
       'snapshot',
-      `snapshot: template needs the snapshot server to be the source's server; ${describeServer(request.server)} is a different server. Use snapshot: dump (or auto)`,
+      say`${opt('snapshot', 'template')} needs the snapshot server to be the source's server; ${describeServer(request.server)} is a different server. Use ${opt('snapshot', 'dump')} (or auto)`,
     );
   }
   if (request.strategy === 'auto') {
@@ -173,7 +175,7 @@ async function copySource(
 function busySourceError(source: ConnectionInfo, users: number): ConfigError {
   return new ConfigError(
     'snapshot-server-url',
-    `snapshot-server-url: the source database "${source.database}" on ${describeServer(source)} is in use (${users} other session(s)), and with no snapshot-server-url the copy would be made on that same server, loading it for as long as the copy takes. Point snapshot-server-url at a rehearsal server or a CI service container, or set snapshot: dump to accept the load on the source's server`,
+    say`${opt('snapshot-server-url')}: the source database "${source.database}" on ${describeServer(source)} is in use (${users} other session(s)), and with no ${opt('snapshot-server-url')} the copy would be made on that same server, loading it for as long as the copy takes. Point ${opt('snapshot-server-url')} at a rehearsal server or a CI service container, or set ${opt('snapshot', 'dump')} to accept the load on the source's server`,
   );
 }
 
@@ -255,7 +257,7 @@ export async function dropSnapshot(admin: pg.Client, serverInfo: ServerInfo, nam
     await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
     return;
   }
-  await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1`, [name]);
+  await admin.query(TERMINATE_SESSIONS, [name]);
   await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)}`);
 }
 
