@@ -1,4 +1,5 @@
 import {
+  describeGoldenRefresh,
   formatFailure,
   statementLocation,
   statementPlace,
@@ -156,6 +157,8 @@ function headSection(report: Report, context: MarkdownContext, maxBreaches = Inf
       );
     lines.push('');
   }
+  if (report.golden_refresh)
+    lines.push(`**Golden snapshot** ${describeGoldenRefresh(report.golden_refresh)}.`, '');
   lines.push(contextLine(report));
   if (report.migrations_skipped.length) {
     lines.push('');
@@ -183,7 +186,8 @@ function contextLine(report: Report): string {
   }
   if (report.server) parts.push(`PostgreSQL ${report.server.version.split(' ')[0]}`);
   const ran = report.migrations.filter((m) => m.status !== 'not_run').length;
-  parts.push(`${ran} file(s) in ${formatDuration(report.phases_ms.migrate)}`);
+  if (report.runner.kind === 'none') parts.push('a refresh-only run: no migrations');
+  else parts.push(`${ran} file(s) in ${formatDuration(report.phases_ms.migrate)}`);
   if (report.metrics?.total_db_size_delta != null)
     parts.push(`database ${formatSignedBytes(report.metrics.total_db_size_delta)}`);
   if (report.runner.lock_capture !== 'off') parts.push(`locks ${report.runner.lock_capture}`);
