@@ -47747,6 +47747,8 @@ function summariseTraffic(probes, readers, locks, intervalMs, failedFast) {
 ;// CONCATENATED MODULE: ./src/engine/report.ts
 
 const SCHEMA_VERSION = 1;
+/** The skip reason of a file the change modified though the base already had it. */
+const MODIFIED_AFTER_RELEASE = 'modified after release: the base already had it, so production has run it';
 /** One line for a failure: `path:line: message (SQLSTATE x)`; shared by the report and its renderers. */
 function formatFailure(failure) {
     const where = failure.path ? `${failure.path}${failure.line ? `:${failure.line}` : ''}: ` : '';
@@ -49607,8 +49609,6 @@ function snapshotCopier(from) {
  * as the tool would, so the snapshot ends as production will.
  */
 const HISTORY_LAYOUTS = new Set(['flyway', 'golang-migrate', 'dbmate']);
-/** The skip reason of a file the change modified though the base already had it. */
-const MODIFIED_AFTER_RELEASE = 'modified after release: the base already had it, so production has run it';
 const FLYWAY_NAME = /^([VR])([0-9][0-9._]*)?__(.+)\.sql$/i;
 function flywayVersion(version) {
     return version
@@ -49704,9 +49704,11 @@ async function readHistory(client, layout) {
 }
 /**
  * Pending as the tool sees it: every forward file the history table does not list, whatever
- * the diff selected. Files set aside by the layout (down, undo) stay set aside.
+ * the diff selected. Files set aside by the layout (down, undo) stay set aside. A file the
+ * change modified after release runs if the table says it is pending; if the table lists
+ * it, production ran the old version and the edit will never run: it stays reported so.
  */
-function selectPending(history, forward, setAside, log) {
+function selectPending(history, forward, setAside, log, modifiedAfterRelease = new Set()) {
     const run = forward.filter((file) => !history.isApplied(file));
     const applied = forward.filter((file) => history.isApplied(file));
     log.info(`${history.table}: ${applied.length} migration(s) already applied, ${run.length} pending`);
@@ -49714,7 +49716,10 @@ function selectPending(history, forward, setAside, log) {
         run,
         skipped: [
             ...setAside,
-            ...applied.map((p) => ({ path: p, reason: `already applied (${history.table})` })),
+            ...applied.map((p) => ({
+                path: p,
+                reason: modifiedAfterRelease.has(p) ? MODIFIED_AFTER_RELEASE : `already applied (${history.table})`,
+            })),
         ],
     };
 }
@@ -51387,7 +51392,8 @@ async function observeAndRun(inputs) {
     // A tool's history table on the snapshot, not the diff, says what is pending (flyway, golang-migrate, dbmate).
     const history = plan.planned ? await readHistory(client, plan.layout) : undefined;
     if (history && plan.planned) {
-        const pending = selectPending(history, plan.planned.run, plan.planned.skipped, log);
+        const modified = plan.skipped.filter((s) => s.reason === MODIFIED_AFTER_RELEASE).map((s) => s.path);
+        const pending = selectPending(history, plan.planned.run, plan.planned.skipped, log, new Set(modified));
         plan.files = pending.run;
         // In place: the report was handed this list when the plan was made.
         plan.skipped.splice(0, plan.skipped.length, ...pending.skipped);
@@ -52045,7 +52051,7 @@ function renderMarkdown(report, context = {}) {
 function fitted(report, context, parts) {
     const { advice, table, timeline, foot, limit } = parts;
     const where = context.fullReportHint ?? 'The job summary and the JSON report have everything.';
-    const note = (cut) => `> [!NOTE]\n> Cut to fit a comment: ${cut.join(', ')}. ${where}`;
+    const note = (cut) => `> [!NOTE]\n> Cut to fit ${context.cutFor ?? 'a comment'}: ${cut.join(', ')}. ${where}`;
     const rows = table.split('\n');
     for (const maxBreaches of [Infinity, 100, 20, 5]) {
         const head = headSection(report, context, maxBreaches);
@@ -52281,6 +52287,7 @@ function footer(report, context) {
 
 
 
+
 /** GitHub shows at most 10 annotations of each kind per step; we choose which. */
 const MAX_ANNOTATIONS_PER_KIND = 10;
 /**
@@ -52323,25 +52330,7 @@ function renderFindings(report) {
         });
     }
     const violated = new Set(report.violations.map((v) => `${v.subject}:${v.path}:${v.line}`));
-    const seenRewrites = new Set();
-    for (const m of report.migrations) {
-        for (const s of m.statements) {
-            for (const table of s.rewrites) {
-                const metrics = report.metrics?.tables[table];
-                if (!metrics || seenRewrites.has(table) || violated.has(`${table}:${s.path}:${s.line}`))
-                    continue;
-                seenRewrites.add(table);
-                warnings.push({
-                    level: 'warning',
-                    rule: 'table-rewritten',
-                    title: 'pg-rehearsal: table rewritten',
-                    message: `${table} (${formatBytes(metrics.size_before ?? 0)}) is rewritten by this statement, under an ACCESS EXCLUSIVE lock`,
-                    file: s.path,
-                    line: s.line,
-                });
-            }
-        }
-    }
+    warnings.push(...modifiedAfterRelease(report), ...rewriteWarnings(report, violated));
     for (const lock of blockingLocks(report)) {
         if (lock.blocks !== 'reads+writes' || lock.held_ms < 1000)
             continue;
@@ -52368,6 +52357,42 @@ function renderFindings(report) {
     }
     return [...errors, ...warnings];
 }
+/** A released file the change edited and that did not run: production has the old version. */
+function modifiedAfterRelease(report) {
+    return report.migrations_skipped
+        .filter((s) => s.reason === MODIFIED_AFTER_RELEASE)
+        .map((s) => ({
+        level: 'warning',
+        rule: 'modified-after-release',
+        title: 'pg-rehearsal: migration modified after release',
+        message: `${s.path} is ${MODIFIED_AFTER_RELEASE}; it is not re-run. Add a new migration instead of editing a released one`,
+        file: s.path,
+    }));
+}
+/** A rewrite that breached no threshold, once per table. */
+function rewriteWarnings(report, violated) {
+    const warnings = [];
+    const seenRewrites = new Set();
+    for (const m of report.migrations) {
+        for (const s of m.statements) {
+            for (const table of s.rewrites) {
+                const metrics = report.metrics?.tables[table];
+                if (!metrics || seenRewrites.has(table) || violated.has(`${table}:${s.path}:${s.line}`))
+                    continue;
+                seenRewrites.add(table);
+                warnings.push({
+                    level: 'warning',
+                    rule: 'table-rewritten',
+                    title: 'pg-rehearsal: table rewritten',
+                    message: `${table} (${formatBytes(metrics.size_before ?? 0)}) is rewritten by this statement, under an ACCESS EXCLUSIVE lock`,
+                    file: s.path,
+                    line: s.line,
+                });
+            }
+        }
+    }
+    return warnings;
+}
 
 ;// CONCATENATED MODULE: ./src/render/sarif.ts
 
@@ -52380,6 +52405,7 @@ const RULE_TEXT = {
     'max-rewrite-size': 'A table of at least max-rewrite-size was rewritten',
     'table-rewritten': 'A table is rewritten under an ACCESS EXCLUSIVE lock',
     'long-access-exclusive': 'A table is locked ACCESS EXCLUSIVE for a second or more',
+    'modified-after-release': 'A migration production has already run was edited: the edit never runs there; add a new migration',
     'create-index-concurrently': 'CREATE INDEX on a table with rows blocks writes: build it CONCURRENTLY',
     'foreign-key-not-valid': 'A validated FOREIGN KEY scans under a write-blocking lock: add it NOT VALID, validate later',
     'set-not-null-via-check': 'SET NOT NULL scans under ACCESS EXCLUSIVE: prove it with a validated CHECK first',
@@ -53126,9 +53152,10 @@ function warnCommentFailed(error) {
  * the repository root (what the API and git list) to the working directory, whatever the
  * checkout path. A changed file the globs match that is not on disk is an error naming it:
  * a pass that ran none of the change is never given. Files the base already had are not
- * re-run; they are reported as modified after release.
+ * re-run (unless a history table says they are pending); they are reported as modified
+ * after release.
  */
-function selectChangedMigrations(config, changes, root, log) {
+function selectChangedMigrations(config, changes, root) {
     if (config.runner.kind !== 'sql')
         return;
     const patterns = config.runner.patterns;
@@ -53147,10 +53174,8 @@ function selectChangedMigrations(config, changes, root, log) {
             .map((f) => f.path)
             .join(', ')}${missing.length > 10 ? ', …' : ''} (working-directory ${config.workingDirectory}, repository root ${root}); check out the change's head commit and check working-directory`);
     }
+    // Warned about from the report: a history table may yet say the file is pending, and run it.
     const modified = matched.filter((file) => file.modified);
-    for (const file of modified) {
-        log.warn(`${file.path} is ${MODIFIED_AFTER_RELEASE}; it is not re-run. Add a new migration instead of editing a released one`);
-    }
     config.runner.onlyFiles = matched.filter((file) => !file.modified).map((file) => file.relative);
     config.runner.skipReason = changes.skipReason;
     config.runner.skipReasons = Object.fromEntries(modified.map((file) => [file.relative, MODIFIED_AFTER_RELEASE]));
@@ -53223,6 +53248,7 @@ function summaryMarkdown(report, runUrl, limitBytes = SUMMARY_LIMIT_BYTES) {
         const text = renderMarkdown(report, {
             runUrl,
             limit,
+            cutFor: 'the job summary',
             fullReportHint: 'The JSON report (the report-path output) has everything.',
         });
         const bytes = Buffer.byteLength(text);
@@ -53280,7 +53306,7 @@ async function selectChanges(config, settings, octokit) {
     const { owner, repo } = github_context.repo;
     const changes = await changesOfEvent({ eventName, payload, owner, repo }, octokit, root, settings.baseRef, actionLogger);
     // Outside a git checkout (the API's list only), paths are relative to the workspace.
-    selectChangedMigrations(config, changes, root ?? workspace(), actionLogger);
+    selectChangedMigrations(config, changes, root ?? workspace());
 }
 function failureReasons(report, config) {
     return [

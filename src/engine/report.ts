@@ -112,6 +112,10 @@ export interface SkippedMigration {
   reason: string;
 }
 
+/** The skip reason of a file the change modified though the base already had it. */
+export const MODIFIED_AFTER_RELEASE =
+  'modified after release: the base already had it, so production has run it';
+
 /**
  * Sizes in bytes. `size_*` keep their first meaning: for a table its TOTAL size (heap +
  * TOAST + every index, pg_total_relation_size), for an index the index itself. A table also

@@ -34,6 +34,8 @@ export interface MarkdownContext {
   limit?: number;
   /** The commit rehearsed (the PR head), named so a verdict is never read for another one. */
   commit?: string;
+  /** What the text is cut to fit, for the note that says so (default `a comment`). */
+  cutFor?: string;
 }
 
 const code = (text: string) => `\`${text.replace(/`/g, "'")}\``;
@@ -79,7 +81,8 @@ function fitted(
 ): string {
   const { advice, table, timeline, foot, limit } = parts;
   const where = context.fullReportHint ?? 'The job summary and the JSON report have everything.';
-  const note = (cut: string[]) => `> [!NOTE]\n> Cut to fit a comment: ${cut.join(', ')}. ${where}`;
+  const note = (cut: string[]) =>
+    `> [!NOTE]\n> Cut to fit ${context.cutFor ?? 'a comment'}: ${cut.join(', ')}. ${where}`;
   const rows = table.split('\n');
   for (const maxBreaches of [Infinity, 100, 20, 5]) {
     const head = headSection(report, context, maxBreaches);
