@@ -26,11 +26,12 @@ export async function refreshGolden(
   const { snapshot } = config;
   if (snapshot.kind !== 'golden' || !snapshot.refresh) return undefined;
   // The preflight inspects the source whenever the config names one, as a refresh does.
-  if (!pre.sourceInfo) throw new Error('internal: a golden snapshot refresh without the source inspected');
+  const { sourceInfo } = pre;
+  if (!sourceInfo) throw new Error('internal: a golden snapshot refresh without the source inspected');
   const { source, maxAgeMs } = snapshot.refresh;
   const started = performance.now();
   const freshness = await log.group('Golden snapshot', () =>
-    ensureFreshGolden(pre.admin, config.snapshotServer, pre.serverInfo, pre.sourceInfo!, {
+    ensureFreshGolden(pre.admin, config.snapshotServer, pre.serverInfo, sourceInfo, {
       source,
       name: snapshot.golden,
       maxAgeMs,
