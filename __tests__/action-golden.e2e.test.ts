@@ -98,7 +98,7 @@ describe('a refresh-only run on schedule', () => {
     );
     expect(run.code).toBe(1);
     expect(run.stdout).toMatch(
-      /::error::pg-rehearsal: invalid input migrations: is required \(or command\): .*for a run that only refreshes a golden snapshot, set snapshot to existing with snapshot-name, snapshot-max-age and source-url/,
+      /::error::pg-rehearsal: invalid input migrations: is required \(or command\): .*for a run that only refreshes a golden snapshot, set snapshot: existing with snapshot-name, snapshot-max-age and source-url/,
     );
   });
 });

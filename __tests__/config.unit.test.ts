@@ -127,8 +127,8 @@ describe('buildConfig: invalid values', () => {
     expect(refresh.runner).toEqual({ kind: 'none' });
     expect(refresh.snapshot).toMatchObject({ kind: 'golden', refresh: { maxAgeMs: 86_400_000 } });
     const says = [
-      'is required (or command)',
-      'set --snapshot to existing with --snapshot-name, --snapshot-max-age',
+      'is required (or --command)',
+      'set --snapshot existing with --snapshot-name, --snapshot-max-age and --source-url',
     ];
     expectConfigError(golden, 'migrations', ...says);
     expectConfigError(

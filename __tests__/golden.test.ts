@@ -566,7 +566,7 @@ describe('pg-rehearsal run, refresh only (bundled CLI)', () => {
       const nothing = await runCli(refresh);
       expect(nothing.code).toBe(2);
       expect(nothing.stderr).toMatch(
-        /--migrations: is required \(or command\).*set --snapshot to existing with --snapshot-name, --snapshot-max-age and --source-url/,
+        /--migrations: is required \(or --command\).*set --snapshot existing with --snapshot-name, --snapshot-max-age and --source-url/,
       );
     } finally {
       await dropDatabase(withDatabase(local.url, name));

@@ -49602,6 +49602,7 @@ function snapshotCopier(from) {
 ;// CONCATENATED MODULE: ./src/engine/runner/history.ts
 
 
+
 /**
  * Migration tools that keep a history table in the database decide what is pending from it,
  * not from a diff: Flyway (`flyway_schema_history`), golang-migrate (`schema_migrations`,
@@ -49735,6 +49736,7 @@ async function recordApplied(client, history, migrations, log) {
 }
 
 ;// CONCATENATED MODULE: ./src/engine/rehearsal/plan.ts
+
 
 
 
@@ -51374,6 +51376,7 @@ class CommandRunner {
 }
 
 ;// CONCATENATED MODULE: ./src/engine/rehearsal/run.ts
+
 
 
 

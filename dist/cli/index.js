@@ -12538,6 +12538,7 @@ function snapshotCopier(from) {
 ;// CONCATENATED MODULE: ./src/engine/runner/history.ts
 
 
+
 /**
  * Migration tools that keep a history table in the database decide what is pending from it,
  * not from a diff: Flyway (`flyway_schema_history`), golang-migrate (`schema_migrations`,
@@ -12671,6 +12672,7 @@ async function recordApplied(client, history, migrations, log) {
 }
 
 ;// CONCATENATED MODULE: ./src/engine/rehearsal/plan.ts
+
 
 
 
@@ -14307,6 +14309,7 @@ class CommandRunner {
 }
 
 ;// CONCATENATED MODULE: ./src/engine/rehearsal/run.ts
+
 
 
 
