@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { runAction, type ActionEnvironment } from './helpers/action-runner.js';
 import { FAKE_COMMENT_LIMIT, FakeGitHub } from './helpers/fake-github.js';
@@ -116,6 +118,32 @@ describe('the sticky comment: one per invocation, never stale, always fits', () 
     expect(body).toMatch(/Cut to fit a comment: /);
     expect(Buffer.byteLength(run.summary)).toBeLessThanOrEqual(1024 * 1024);
     expect(run.summary).toContain('événements_été_410');
+  });
+
+  it('a multibyte summary over 1 MiB in bytes (not in characters) is cut to 1 MiB of valid UTF-8, saying so', async () => {
+    // 3,000 statements of three-byte characters; the report keeps 160 characters of each
+    // (~480,000 characters, ~1.4 MB in UTF-8).
+    const notes = Array.from({ length: 3000 }, (_, i) => `SELECT '${'日'.repeat(200)}' AS note_${i};`);
+    const run = await runAction(inputs(), {
+      ...env(),
+      workspace: migrationDir({ 'db/001_notes.sql': notes.join('\n') }),
+    });
+    expect(run.code).toBe(0);
+    const report = JSON.parse(readFileSync(run.outputs['report-path'], 'utf8'));
+    const statements = report.migrations[0].statements as { sql: string }[];
+    expect(statements).toHaveLength(3000);
+    // Uncut, the statement details alone are over the limit in bytes, under it in characters.
+    const sqlBytes = statements.reduce((sum, s) => sum + Buffer.byteLength(s.sql), 0);
+    expect(sqlBytes).toBeGreaterThan(1024 * 1024);
+    expect(statements.reduce((sum, s) => sum + s.sql.length, 0)).toBeLessThan(1024 * 1024);
+    const raw = readFileSync(path.join(run.runnerTemp, 'summary.md'));
+    expect(raw.length).toBeLessThanOrEqual(1024 * 1024);
+    const text = new TextDecoder('utf-8', { fatal: true }).decode(raw);
+    expect(text).toMatch(/✅ pg-rehearsal: passed/);
+    expect(text).toMatch(
+      /Cut to fit the job summary: statement details and relation tables.*The JSON report \(the report-path output\) has everything\./,
+    );
+    expect(text).toContain('`db/001_notes.sql`');
   });
 
   it('fail-on-violation: false reports the breach without failing', async () => {

@@ -211,7 +211,9 @@ describe('the Action finds the change on every event and checkout', () => {
     const run = await runAction(inputs(), env({ event: prEvent() }));
     expect(run.code).toBe(0);
     expect(ran(run)).toEqual(['db/migrations/002_note.sql']);
-    expect(run.stdout).toMatch(/::warning::db\/migrations\/001_orders\.sql is modified after release/);
+    expect(run.stdout).toMatch(
+      /::warning title=pg-rehearsal%3A migration modified after release,file=db\/migrations\/001_orders\.sql::db\/migrations\/001_orders\.sql is modified after release/,
+    );
     expect(github.comments[0].body).toMatch(/`db\/migrations\/001_orders.sql` \(modified after release/);
   });
 });
@@ -243,20 +245,33 @@ INSERT INTO schema_migrations VALUES (1, false);`,
     expect(await databasesLike(local.url, 'pg_rehearsal_515151%')).toEqual([]);
   });
 
-  /** Runs the Action keeping the snapshot, returns what ran and the snapshot's history rows. */
+  /**
+   * Runs the Action keeping the snapshot, returns what ran and the snapshot's history rows.
+   * The base commit has `base`, the head commit adds or changes `files`.
+   */
   async function rehearseKept(
     files: Record<string, string>,
     sql: string,
     event: ActionEnvironment['event'],
-    extra = {},
+    extra: Record<string, string> = {},
+    base: Record<string, string> = { 'README.md': 'shop' },
   ) {
     const repo = GitRepo.create();
     repos.push(repo);
-    const first = repo.commit({ 'README.md': 'shop' });
+    const first = repo.commit(base);
     const head = repo.commit(files);
-    const payload = event?.name === 'push' ? { before: first, after: head } : (event?.payload ?? {});
+    const payloads: Record<string, Record<string, unknown>> = {
+      push: { before: first, after: head },
+      pull_request: { number: 7, pull_request: { number: 7, base: { sha: first }, head: { sha: head } } },
+    };
+    const payload = payloads[event?.name ?? ''] ?? event?.payload ?? {};
     const run = await runAction(
-      { 'source-url': sourceUrl, migrations: 'db/*.sql', 'keep-snapshot': 'true', ...extra },
+      {
+        'source-url': extra['source-url'] ?? sourceUrl,
+        migrations: 'db/*.sql',
+        'keep-snapshot': 'true',
+        ...extra,
+      },
       {
         workspace: repo.dir,
         apiUrl: github.url,
@@ -304,5 +319,68 @@ INSERT INTO schema_migrations VALUES (1, false);`,
     expect(run.code).toBe(0);
     expect(ran(run)).toEqual(['db/2_note.up.sql']);
     expect(rows).toEqual([{ version: 2, dirty: false }]);
+  });
+
+  it('a PR that edits a released Flyway file the history table says is pending runs it; one it lists is reported', async () => {
+    github.prFiles = [{ filename: 'db/V2__add_note.sql', status: 'modified' }];
+    const released = {
+      'db/V1__orders.sql': 'CREATE TABLE orders (id bigint PRIMARY KEY);',
+      'db/V2__add_note.sql': 'ALTER TABLE orders ADD COLUMN note text;',
+    };
+    const pending = await rehearseKept(
+      { 'db/V2__add_note.sql': "ALTER TABLE orders ADD COLUMN note text NOT NULL DEFAULT '';" },
+      'SELECT version FROM flyway_schema_history ORDER BY installed_rank',
+      { name: 'pull_request', payload: {} },
+      {},
+      released,
+    );
+    expect(pending.run.code).toBe(0);
+    expect(ran(pending.run)).toEqual(['db/V2__add_note.sql']);
+    expect(pending.rows).toEqual([{ version: '1' }, { version: '2' }]);
+    expect(pending.run.stdout).not.toMatch(/modified after release/);
+    expect(github.comments.at(-1)!.body).not.toMatch(/modified after release/);
+
+    // V1 is listed: production ran the old version, the edit never runs there. Said so.
+    github.prFiles = [{ filename: 'db/V1__orders.sql', status: 'modified' }];
+    const listed = await rehearseKept(
+      { 'db/V1__orders.sql': 'CREATE TABLE orders (id bigint PRIMARY KEY, total int);' },
+      'SELECT version FROM flyway_schema_history ORDER BY installed_rank',
+      { name: 'pull_request', payload: {} },
+      {},
+      released,
+    );
+    expect(listed.run.code).toBe(0);
+    expect(ran(listed.run)).toEqual(['db/V2__add_note.sql']);
+    expect(listed.run.stdout).toMatch(
+      /::warning title=pg-rehearsal%3A migration modified after release,file=db\/V1__orders\.sql::db\/V1__orders\.sql is modified after release/,
+    );
+  });
+
+  it('dbmate on push: the versions schema_migrations lists are not re-run, the new one is recorded', async () => {
+    const dbmateSource = await createDatabase(
+      local.url,
+      `${SOURCE}
+CREATE TABLE schema_migrations (version varchar(128) PRIMARY KEY);
+INSERT INTO schema_migrations VALUES ('20240101000000');`,
+    );
+    try {
+      const { run, rows } = await rehearseKept(
+        {
+          'db/20240101000000_orders.sql':
+            '-- migrate:up\nCREATE TABLE orders (id bigint PRIMARY KEY);\n\n-- migrate:down\nDROP TABLE orders;\n',
+          'db/20240201000000_note.sql':
+            '-- migrate:up\nALTER TABLE orders ADD COLUMN note text;\n\n-- migrate:down\nALTER TABLE orders DROP COLUMN note;\n',
+        },
+        'SELECT version FROM schema_migrations ORDER BY version',
+        { name: 'push', payload: {} },
+        { 'source-url': dbmateSource },
+      );
+      expect(run.code).toBe(0);
+      expect(ran(run)).toEqual(['db/20240201000000_note.sql']);
+      expect(run.stdout).toContain('schema_migrations: 1 migration(s) already applied, 1 pending');
+      expect(rows).toEqual([{ version: '20240101000000' }, { version: '20240201000000' }]);
+    } finally {
+      await dropDatabase(dbmateSource);
+    }
   });
 });

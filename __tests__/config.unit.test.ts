@@ -121,6 +121,24 @@ describe('buildConfig: invalid values', () => {
     expectConfigError({ migrations: '', command: '  ' }, 'migrations', 'is required');
   });
 
+  it('without migrations or command, is a refresh-only run only with snapshot: existing and snapshot-max-age', () => {
+    const golden = { migrations: undefined, snapshot: 'existing', 'snapshot-name': 'shop_golden' };
+    const refresh = build({ ...golden, 'snapshot-max-age': '24h' });
+    expect(refresh.runner).toEqual({ kind: 'none' });
+    expect(refresh.snapshot).toMatchObject({ kind: 'golden', refresh: { maxAgeMs: 86_400_000 } });
+    const says = [
+      'is required (or --command)',
+      'set --snapshot existing with --snapshot-name, --snapshot-max-age and --source-url',
+    ];
+    expectConfigError(golden, 'migrations', ...says);
+    expectConfigError(
+      { ...golden, 'snapshot-max-age': '24h', 'create-snapshot': false },
+      'migrations',
+      ...says,
+    );
+    expectConfigError({ migrations: undefined, 'snapshot-max-age': '24h' }, 'migrations', ...says);
+  });
+
   it.each(['x; drop', '1abc', 'a-b', 'a'.repeat(64), 'name"'])('rejects unsafe snapshot-name %j', (name) => {
     expectConfigError({ 'snapshot-name': name }, 'snapshot-name', `"${name}"`, 'not a safe database name');
   });

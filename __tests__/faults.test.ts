@@ -372,6 +372,10 @@ describe('a cancelled Action', () => {
       expect(report.cancelled).toBe(true);
       expect(parseCommandFile(readFileSync(files.state, 'utf8'))['snapshot-dropped']).toBe('true');
       expect(await databasesLike(local.url, `${prefix}%`)).toEqual([]);
+      // No stale verdict: the sticky comment says the run was cancelled, and on which commit.
+      expect(github.comments).toHaveLength(1);
+      expect(github.comments[0].body).toMatch(/### ⚠️ pg-rehearsal: cancelled/);
+      expect(github.comments[0].body).toContain(`commit \`${'b'.repeat(12)}\``);
 
       // The post step then finds nothing to do.
       const afterwards = await post();

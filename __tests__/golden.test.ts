@@ -480,6 +480,7 @@ describe('rehearsing on a golden snapshot', () => {
       const first = await rehearse(buildConfig(options), { log });
       expect(first.success).toBe(true);
       expect(lines.join('\n')).toMatch(new RegExp(`golden snapshot "${name}" does not exist: creating it`));
+      expect(first.golden_refresh).toMatchObject({ name, outcome: 'created', found_age_ms: null });
       const [{ c: created }] = await query<{ c: string }>(
         local.url,
         `SELECT shobj_description(oid, 'pg_database') AS c FROM pg_database WHERE datname = $1`,
@@ -489,8 +490,12 @@ describe('rehearsing on a golden snapshot', () => {
 
       // Fresh: the next run clones it as it is.
       lines.length = 0;
-      await rehearse(buildConfig(options), { log });
+      const second = await rehearse(buildConfig(options), { log });
       expect(lines.join('\n')).not.toMatch(/creating it/);
+      expect(second.golden_refresh).toMatchObject({
+        outcome: 'fresh',
+        created_at: JSON.parse(created).created_at,
+      });
 
       // Two days old, and the source has changed since: it is built afresh before the clone.
       const old: SnapshotMetadata = {
@@ -507,6 +512,8 @@ describe('rehearsing on a golden snapshot', () => {
       const refreshed = await rehearse(buildConfig(options), { log });
       expect(lines.join('\n')).toMatch(/is older than the snapshot max age .*creating it afresh/);
       expect(refreshed.metrics!.tables.items.rows_before).toBe(3100);
+      expect(refreshed.golden_refresh).toMatchObject({ outcome: 'refreshed' });
+      expect(refreshed.golden_refresh!.found_age_ms).toBeGreaterThanOrEqual(2 * 86_400_000);
       expect(await count(goldenUrl, 'items')).toBe(3100);
       expect(await databasesLike(local.url, name)).toEqual([name]);
 
@@ -522,6 +529,47 @@ describe('rehearsing on a golden snapshot', () => {
       }
     } finally {
       await dropDatabase(goldenUrl);
+      await dropDatabase(sourceUrl);
+    }
+  });
+});
+
+describe('pg-rehearsal run, refresh only (bundled CLI)', () => {
+  it('with --snapshot-max-age and no migrations, creates the golden snapshot when missing, then leaves it', async () => {
+    const sourceUrl = await createDatabase(local.url, SHOP, 'gsrc');
+    const name = uniqueName('test_golden');
+    const refresh = ['run', '--source-url', sourceUrl, '--snapshot', 'existing', '--snapshot-name', name];
+    const createdAt = async () =>
+      JSON.parse(
+        (
+          await query<{ c: string }>(
+            local.url,
+            `SELECT shobj_description(oid, 'pg_database') AS c FROM pg_database WHERE datname = $1`,
+            [name],
+          )
+        )[0].c,
+      ).created_at as string;
+    try {
+      const created = await runCli([...refresh, '--snapshot-max-age', '24h']);
+      expect(created.code).toBe(0);
+      expect(created.stdout).toMatch(/PASSED/);
+      expect(created.stdout).toMatch(new RegExp(`Golden {5}"${name}" created: it did not exist`));
+      expect(created.stdout).toMatch(/Migrations none: a refresh-only run/);
+      expect(await count(withDatabase(local.url, name), 'items')).toBe(3000);
+      const first = await createdAt();
+
+      const fresh = await runCli([...refresh, '--snapshot-max-age', '1000h', '--format', 'json']);
+      expect(fresh.code).toBe(0);
+      expect(JSON.parse(fresh.stdout).golden_refresh).toMatchObject({ outcome: 'fresh', created_at: first });
+      expect(await createdAt()).toBe(first);
+
+      const nothing = await runCli(refresh);
+      expect(nothing.code).toBe(2);
+      expect(nothing.stderr).toMatch(
+        /--migrations: is required \(or --command\).*set --snapshot existing with --snapshot-name, --snapshot-max-age and --source-url/,
+      );
+    } finally {
+      await dropDatabase(withDatabase(local.url, name));
       await dropDatabase(sourceUrl);
     }
   });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import {
+  formatAge,
   formatBytes,
   formatDuration,
   formatSignedBytes,
@@ -128,5 +129,20 @@ describe('formatDuration', () => {
   // as "1 min 60 s" instead of carrying into the minutes.
   it('never prints 60 seconds (rounding carries into the minutes)', () => {
     expect(formatDuration(119_700)).toBe('2 min 0 s');
+  });
+});
+
+describe('formatAge', () => {
+  it.each([
+    [0, '0 s'],
+    [59_999, '59 s'],
+    [60_000, '1 min'],
+    [3_599_999, '59 min'],
+    [3_600_000, '1 h'],
+    [26 * 3_600_000 + 5 * 60_000, '26 h 5 min'],
+    [48 * 3_600_000, '2 d'],
+    [1000 * 3_600_000, '41 d 16 h'],
+  ])('formats %d ms as %j', (ms, text) => {
+    expect(formatAge(ms)).toBe(text);
   });
 });

@@ -7610,6 +7610,18 @@ function units_formatDuration(ms) {
     const total = Math.round(seconds);
     return `${Math.floor(total / 60)} min ${total % 60} s`;
 }
+/** A long span, as for a snapshot's age or max age: `45 s`, `12 min`, `3 h 20 min`, `2 d 4 h`. */
+function formatAge(ms) {
+    const minutes = Math.floor(ms / 60_000);
+    if (minutes < 1)
+        return `${Math.floor(ms / 1000)} s`;
+    if (minutes < 60)
+        return `${minutes} min`;
+    const hours = Math.floor(minutes / 60);
+    if (hours < 48)
+        return minutes % 60 ? `${hours} h ${minutes % 60} min` : `${hours} h`;
+    return hours % 24 ? `${Math.floor(hours / 24)} d ${hours % 24} h` : `${Math.floor(hours / 24)} d`;
+}
 
 ;// CONCATENATED MODULE: ./src/engine/config-sections.ts
 
@@ -7653,7 +7665,7 @@ function readServers(read, choice) {
         snapshotServerDefaulted: snapshotServerGiven === undefined,
     };
 }
-function readRunner(read) {
+function readRunner(read, choice) {
     const migrations = read.text('migrations');
     const command = read.text('command');
     if (migrations !== undefined && command !== undefined) {
@@ -7662,7 +7674,11 @@ function readRunner(read) {
     if (command !== undefined)
         return { kind: 'command', command };
     if (migrations === undefined) {
-        return read.fail('migrations', say `is required (or ${opt('command')}): newline-separated globs of SQL files, e.g. migrations/*.sql`);
+        // Refreshing a golden snapshot is a run of its own (say nightly), with nothing to migrate.
+        const refreshOnly = choice.create && choice.strategy === 'existing' && read.text('snapshot-max-age') !== undefined;
+        if (refreshOnly)
+            return { kind: 'none' };
+        return read.fail('migrations', say `is required (or ${opt('command')}): newline-separated globs of SQL files, e.g. migrations/*.sql; for a run that only refreshes a golden snapshot, set ${opt('snapshot', 'existing')} with ${opt('snapshot-name')}, ${opt('snapshot-max-age')} and ${opt('source-url')}`);
     }
     return {
         kind: 'sql',
@@ -8051,13 +8067,14 @@ const WHERE_OPTIONS = [
     {
         name: 'snapshot-max-age',
         type: 'duration',
-        description: 'With snapshot: existing, create the golden snapshot afresh from source-url when it is older than this (e.g. 24h) or missing; built aside and renamed into place.',
+        description: 'With snapshot: existing, create the golden snapshot afresh from source-url when it is older than this (e.g. 24h) or missing; built aside and renamed into place. Without migrations and command, that is all the run does (a scheduled refresh).',
         cli: {
             group: 'where',
             arg: 'DURATION',
             help: [
                 'with existing: create the golden snapshot afresh from',
                 '--source-url when it is older than this (or missing), e.g. 24h',
+                '(without --migrations and --command, that is all the run does)',
             ],
         },
         input: true,
@@ -8206,7 +8223,7 @@ function buildConfig(raw, context = {}) {
     const read = optionReader(raw);
     const choice = readSnapshotChoice(read);
     const { source, snapshotServer, snapshotServerDefaulted } = readServers(read, choice);
-    const runner = readRunner(read);
+    const runner = readRunner(read, choice);
     const thresholds = readThresholds(read);
     const modes = readModes(read);
     const snapshot = readSnapshot(read, choice, source);
@@ -10666,7 +10683,10 @@ function summariseTraffic(probes, readers, locks, intervalMs, failedFast) {
 }
 
 ;// CONCATENATED MODULE: ./src/engine/report.ts
+
 const SCHEMA_VERSION = 1;
+/** The skip reason of a file the change modified though the base already had it. */
+const MODIFIED_AFTER_RELEASE = 'modified after release: the base already had it, so production has run it';
 /** One line for a failure: `path:line: message (SQLSTATE x)`; shared by the report and its renderers. */
 function formatFailure(failure) {
     const where = failure.path ? `${failure.path}${failure.line ? `:${failure.line}` : ''}: ` : '';
@@ -10680,6 +10700,18 @@ function statementPlace(s) {
 /** `file.sql:12` for a file's statement, `command #3` for a tool's. */
 function statementLocation(s) {
     return s.index ? `${s.path} #${s.index}` : `${s.path}:${s.line}`;
+}
+/** A golden snapshot's refresh in a line, after the words "golden snapshot", for the log and the renderers: what was done and why, when it was created, size, time. */
+function describeGoldenRefresh(refresh) {
+    const found = refresh.found_age_ms === null ? '' : `${formatAge(refresh.found_age_ms)} old`;
+    const why = {
+        fresh: `still fresh: ${found}`,
+        created: 'created: it did not exist',
+        refreshed: `refreshed: it was ${found}`,
+    }[refresh.outcome];
+    const size = refresh.size_bytes === null ? '' : `, ${formatBytes(refresh.size_bytes)}`;
+    const took = `${refresh.outcome === 'fresh' ? 'checked' : 'built'} in ${units_formatDuration(refresh.ms)}`;
+    return `"${refresh.name}" ${why} (max age ${formatAge(refresh.max_age_ms)}); created ${refresh.created_at} (${refresh.strategy}${size}); ${took}`;
 }
 
 ;// CONCATENATED MODULE: ./src/engine/queries/schema.ts
@@ -11093,7 +11125,7 @@ function buildReport(inputs) {
     const report = {
         schema_version: SCHEMA_VERSION,
         tool: { name: 'pg-rehearsal', version: VERSION },
-        migration_path: config.runner.kind === 'sql' ? config.runner.patterns.join('\n') : config.runner.command,
+        migration_path: migrationPath(config.runner),
         success,
         execution_time: Math.round(inputs.phases.migrate) / 1000,
         started_at: inputs.startedAt.toISOString(),
@@ -11104,6 +11136,7 @@ function buildReport(inputs) {
         failure: failure ?? null,
         violations: [],
         snapshot: inputs.snapshot ?? null,
+        ...(inputs.goldenRefresh ? { golden_refresh: inputs.goldenRefresh } : {}),
         server: inputs.serverInfo
             ? { version: inputs.serverInfo.version, version_num: inputs.serverInfo.versionNum }
             : null,
@@ -11156,87 +11189,27 @@ function attributeRewrites(migrations, diff) {
             statement.rewrites.push(name);
     }
 }
-/** The `runner` section when no migration was selected, so none ran. */
+/** The `runner` section when no migration was selected (or none is asked for), so none ran. */
 function idleRunner(config) {
     if (config.runner.kind === 'sql') {
         return { kind: 'sql', lock_capture: config.lockMonitoring ? 'exact' : 'off' };
     }
+    if (config.runner.kind === 'none')
+        return { kind: 'none', lock_capture: 'off' };
     return { kind: 'command', command: config.runner.command, lock_capture: 'off' };
+}
+/** The legacy `migration_path`: the globs, the command, or nothing for a refresh-only run. */
+function migrationPath(runner) {
+    if (runner?.kind === 'sql')
+        return runner.patterns.join('\n');
+    return runner?.kind === 'command' ? runner.command : '';
 }
 function report_builder_round(ms) {
     return Math.round(ms * 10) / 10;
 }
 
-;// CONCATENATED MODULE: ./src/engine/snapshot/clone.ts
-
-
-
-function copyMethod(server) {
-    // PostgreSQL 15 added STRATEGY; before it FILE_COPY was the only way.
-    const clause = server.major >= 15 ? ' STRATEGY FILE_COPY' : '';
-    if (server.major >= 18 && server.fileCopyMethod === 'clone') {
-        return {
-            copyOnWrite: true,
-            clause,
-            // copy_file_range underneath: blocks are shared where the filesystem has reflinks.
-            description: 'copy-on-write clone (PostgreSQL 18 file_copy_method = clone; blocks are shared on a reflink filesystem such as XFS or btrfs)',
-        };
-    }
-    // Before 15 CREATE DATABASE has no STRATEGY clause: name what it does, not syntax it lacks.
-    const description = clause
-        ? 'file copy (CREATE DATABASE ... STRATEGY FILE_COPY)'
-        : 'file copy (CREATE DATABASE ... TEMPLATE)';
-    return { copyOnWrite: false, clause, description };
-}
-/** Advisory-lock namespace of pg-rehearsal ("pgrh"), so that our keys meet no one else's. */
-const LOCK_CLASS = 0x70677268;
-/**
- * Runs `fn` holding a session advisory lock on the admin connection, keyed on a database
- * name. Concurrent clones of one template, and the swap that replaces it, then wait their
- * turn instead of failing with 55006 "source database is being accessed by other users".
- */
-async function withDatabaseLock(admin, database, fn) {
-    await admin.query(`SELECT pg_advisory_lock($1::int, hashtext($2))`, [LOCK_CLASS | 0, database]);
-    try {
-        return await fn();
-    }
-    finally {
-        await admin
-            .query(`SELECT pg_advisory_unlock($1::int, hashtext($2))`, [LOCK_CLASS | 0, database])
-            .catch(() => undefined);
-    }
-}
-/**
- * `CREATE DATABASE name TEMPLATE template` with the fastest file copy the server offers,
- * serialised with other clones of the same template. `onCreated` runs the moment the
- * database exists, so that a caller's cleanup drops it even if a later step fails.
- */
-async function cloneDatabase(admin, server, template, name, onCreated) {
-    const method = copyMethod(server);
-    await withDatabaseLock(admin, template, async () => {
-        try {
-            await admin.query(`CREATE DATABASE ${quoteIdent(name)} TEMPLATE ${quoteIdent(template)}${method.clause}`);
-        }
-        catch (error) {
-            const code = error.code;
-            if (code === '42501') {
-                throw new SetupError(say `role "${server.user}" may not copy database "${template}": it needs CREATEDB and to own the source database (or be superuser); use ${opt('snapshot', 'dump')} instead`);
-            }
-            // 55006 (someone is connected to the template) is left to the caller: `auto` falls back to a dump.
-            throw error;
-        }
-    });
-    onCreated?.(name);
-    return method;
-}
-/** The message for a template that has open sessions (SQLSTATE 55006). */
-function busyTemplateError(template) {
-    return new SetupError(`database "${template}" has open sessions, so it cannot be copied; close them (see pg_stat_activity WHERE datname = '${template}') and retry`);
-}
-function isBusyTemplate(error) {
-    return error.code === '55006';
-}
-
+;// CONCATENATED MODULE: external "node:timers/promises"
+const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
 ;// CONCATENATED MODULE: ./src/engine/queries/databases.ts
 /**
  * The queries that read the server and its databases from the catalog, for the snapshot
@@ -11295,176 +11268,6 @@ SELECT r.rolname AS role, unnest(s.setconfig) AS setting
  WHERE d.datname = $1
  ORDER BY r.rolname NULLS FIRST`;
 
-;// CONCATENATED MODULE: ./src/engine/snapshot/metadata.ts
-
-
-async function writeMetadata(admin, database, metadata) {
-    await admin.query(`COMMENT ON DATABASE ${quoteIdent(database)} IS ${quoteLiteral(JSON.stringify(metadata))}`);
-}
-function parseMetadata(comment) {
-    if (!comment)
-        return undefined;
-    try {
-        const parsed = JSON.parse(comment);
-        return parsed && parsed.tool === 'pg-rehearsal' && typeof parsed.created_at === 'string'
-            ? parsed
-            : undefined;
-    }
-    catch {
-        return undefined;
-    }
-}
-/** Databases on this server that carry our metadata. */
-async function listSnapshotDatabases(admin) {
-    const { rows } = await admin.query(DATABASE_COMMENTS_QUERY);
-    const found = [];
-    for (const row of rows) {
-        const metadata = parseMetadata(row.comment);
-        if (metadata)
-            found.push({ name: row.datname, metadata });
-    }
-    return found;
-}
-function isExpired(metadata, now = Date.now()) {
-    if (metadata.ttl_seconds === null)
-        return false;
-    return Date.parse(metadata.created_at) + metadata.ttl_seconds * 1000 < now;
-}
-async function readMetadata(admin, database) {
-    const { rows } = await admin.query(DATABASE_COMMENT_QUERY, [database]);
-    return rows.length ? parseMetadata(rows[0].comment) : undefined;
-}
-
-;// CONCATENATED MODULE: ./src/engine/snapshot/server.ts
-
-
-
-async function inspectServer(client) {
-    const { rows } = await client.query(SERVER_INFO_QUERY);
-    const row = rows[0];
-    const versionNum = Number(row.version_num);
-    return {
-        version: row.version,
-        versionNum,
-        major: Math.floor(versionNum / 10000),
-        identity: `${row.system_identifier ?? 'unknown'}:${row.port}`,
-        canCreateDatabases: row.can_create,
-        user: row.user,
-        fileCopyMethod: row.file_copy_method || null,
-    };
-}
-/** Number of sessions connected to `database`, other than the caller's. */
-async function countOtherSessions(client, database) {
-    return (await countSessions(client, database)).others;
-}
-/** Every application_name pg-rehearsal connects with starts so (preflight, dump, admin, ...). */
-const OWN_APPLICATION_PREFIX = 'pg-rehearsal';
-/**
- * Sessions on `database` other than the caller's (autovacuum workers aside), and how many of them are the source's
- * users: client sessions that are not pg-rehearsal's own (other rehearsals, by
- * application_name). Autovacuum and other background workers are not users.
- */
-async function countSessions(client, database) {
-    const { rows } = await client.query(SESSIONS_QUERY, [
-        database,
-        OWN_APPLICATION_PREFIX,
-    ]);
-    return { others: Number(rows[0].others), users: Number(rows[0].users) };
-}
-async function databaseExists(client, database) {
-    const { rows } = await client.query(DATABASE_EXISTS_QUERY, [database]);
-    return rows.length > 0;
-}
-async function databaseSize(client, database) {
-    const { rows } = await client.query(DATABASE_SIZE_QUERY, [database]);
-    return rows[0]?.size ? Number(rows[0].size) : null;
-}
-/** Sessions on `database` other than the caller's, ended; returns how many. */
-async function terminateOtherSessions(client, database) {
-    const { rows } = await client.query(TERMINATE_OTHER_SESSIONS, [database]);
-    return rows.length;
-}
-async function databaseComment(client, database) {
-    const { rows } = await client.query(DATABASE_COMMENT_QUERY, [database]);
-    return rows[0]?.comment ?? null;
-}
-async function databaseOwner(client, database) {
-    const { rows } = await client.query(DATABASE_OWNER_QUERY, [database]);
-    return rows[0]?.owner ?? null;
-}
-/** Opens the snapshot server's maintenance database (postgres, else template1). */
-async function connectMaintenance(server) {
-    try {
-        return await connect(server, { applicationName: 'pg-rehearsal-admin' });
-    }
-    catch (error) {
-        if (server.database === 'postgres' && /does not exist/.test(errorMessage(error))) {
-            return connect(withDatabase(server, 'template1'), { applicationName: 'pg-rehearsal-admin' });
-        }
-        throw error;
-    }
-}
-/** What the source server is, read on the one kind of source connection: read-only, short statements. */
-function server_inspectSource(source) {
-    return onSource(source, inspectServer);
-}
-/** `fn` on a read-only connection to the source, closed after. */
-async function onSource(source, fn) {
-    const client = await connect(source, {
-        ...SOURCE_CONNECT_OPTIONS,
-        applicationName: 'pg-rehearsal-preflight',
-    });
-    try {
-        return await fn(client);
-    }
-    finally {
-        await client.end();
-    }
-}
-
-;// CONCATENATED MODULE: ./src/engine/snapshot/golden-listing.ts
-
-
-
-function listing(name, m) {
-    return {
-        name,
-        created_at: m.created_at,
-        size_bytes: m.size_bytes ?? null,
-        source: m.source,
-        strategy: m.strategy,
-        level: m.level ?? 'database',
-        server_version: m.server_version ?? null,
-        tables: m.tables ?? [],
-        exclude_table_data: m.exclude_table_data ?? [],
-        golden: m.ttl_seconds === null,
-        ttl_seconds: m.ttl_seconds,
-    };
-}
-async function listSnapshots(admin) {
-    return (await listSnapshotDatabases(admin)).map((s) => listing(s.name, s.metadata));
-}
-async function showSnapshot(admin, name) {
-    const metadata = await readMetadata(admin, name);
-    if (!metadata)
-        throw notASnapshot(name, await databaseExists(admin, name));
-    return {
-        ...listing(name, metadata),
-        size_bytes: (await databaseSize(admin, name)) ?? metadata.size_bytes ?? null,
-    };
-}
-function notASnapshot(name, exists) {
-    return new SetupError(exists
-        ? `database "${name}" is not a pg-rehearsal snapshot (its COMMENT has no pg-rehearsal metadata); pg-rehearsal snapshot list shows the snapshots`
-        : `snapshot "${name}" does not exist; pg-rehearsal snapshot list shows the snapshots`);
-}
-async function requireSnapshot(admin, name) {
-    if (!(await readMetadata(admin, name)))
-        throw notASnapshot(name, await databaseExists(admin, name));
-}
-
-;// CONCATENATED MODULE: external "node:timers/promises"
-const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
 ;// CONCATENATED MODULE: ./src/engine/snapshot/db-settings.ts
 
 
@@ -11564,6 +11367,76 @@ async function creationClause(source, database, target) {
         parts.push(`LOCALE_PROVIDER builtin BUILTIN_LOCALE ${quoteLiteral(locale)}`);
     }
     return ` ${parts.join(' ')}`;
+}
+
+;// CONCATENATED MODULE: ./src/engine/snapshot/clone.ts
+
+
+
+function copyMethod(server) {
+    // PostgreSQL 15 added STRATEGY; before it FILE_COPY was the only way.
+    const clause = server.major >= 15 ? ' STRATEGY FILE_COPY' : '';
+    if (server.major >= 18 && server.fileCopyMethod === 'clone') {
+        return {
+            copyOnWrite: true,
+            clause,
+            // copy_file_range underneath: blocks are shared where the filesystem has reflinks.
+            description: 'copy-on-write clone (PostgreSQL 18 file_copy_method = clone; blocks are shared on a reflink filesystem such as XFS or btrfs)',
+        };
+    }
+    // Before 15 CREATE DATABASE has no STRATEGY clause: name what it does, not syntax it lacks.
+    const description = clause
+        ? 'file copy (CREATE DATABASE ... STRATEGY FILE_COPY)'
+        : 'file copy (CREATE DATABASE ... TEMPLATE)';
+    return { copyOnWrite: false, clause, description };
+}
+/** Advisory-lock namespace of pg-rehearsal ("pgrh"), so that our keys meet no one else's. */
+const LOCK_CLASS = 0x70677268;
+/**
+ * Runs `fn` holding a session advisory lock on the admin connection, keyed on a database
+ * name. Concurrent clones of one template, and the swap that replaces it, then wait their
+ * turn instead of failing with 55006 "source database is being accessed by other users".
+ */
+async function withDatabaseLock(admin, database, fn) {
+    await admin.query(`SELECT pg_advisory_lock($1::int, hashtext($2))`, [LOCK_CLASS | 0, database]);
+    try {
+        return await fn();
+    }
+    finally {
+        await admin
+            .query(`SELECT pg_advisory_unlock($1::int, hashtext($2))`, [LOCK_CLASS | 0, database])
+            .catch(() => undefined);
+    }
+}
+/**
+ * `CREATE DATABASE name TEMPLATE template` with the fastest file copy the server offers,
+ * serialised with other clones of the same template. `onCreated` runs the moment the
+ * database exists, so that a caller's cleanup drops it even if a later step fails.
+ */
+async function cloneDatabase(admin, server, template, name, onCreated) {
+    const method = copyMethod(server);
+    await withDatabaseLock(admin, template, async () => {
+        try {
+            await admin.query(`CREATE DATABASE ${quoteIdent(name)} TEMPLATE ${quoteIdent(template)}${method.clause}`);
+        }
+        catch (error) {
+            const code = error.code;
+            if (code === '42501') {
+                throw new SetupError(say `role "${server.user}" may not copy database "${template}": it needs CREATEDB and to own the source database (or be superuser); use ${opt('snapshot', 'dump')} instead`);
+            }
+            // 55006 (someone is connected to the template) is left to the caller: `auto` falls back to a dump.
+            throw error;
+        }
+    });
+    onCreated?.(name);
+    return method;
+}
+/** The message for a template that has open sessions (SQLSTATE 55006). */
+function busyTemplateError(template) {
+    return new SetupError(`database "${template}" has open sessions, so it cannot be copied; close them (see pg_stat_activity WHERE datname = '${template}') and retry`);
+}
+function isBusyTemplate(error) {
+    return error.code === '55006';
 }
 
 ;// CONCATENATED MODULE: ./src/engine/snapshot/dump.ts
@@ -11764,6 +11637,46 @@ class RestoreProgress {
     }
 }
 
+;// CONCATENATED MODULE: ./src/engine/snapshot/metadata.ts
+
+
+async function writeMetadata(admin, database, metadata) {
+    await admin.query(`COMMENT ON DATABASE ${quoteIdent(database)} IS ${quoteLiteral(JSON.stringify(metadata))}`);
+}
+function parseMetadata(comment) {
+    if (!comment)
+        return undefined;
+    try {
+        const parsed = JSON.parse(comment);
+        return parsed && parsed.tool === 'pg-rehearsal' && typeof parsed.created_at === 'string'
+            ? parsed
+            : undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
+/** Databases on this server that carry our metadata. */
+async function listSnapshotDatabases(admin) {
+    const { rows } = await admin.query(DATABASE_COMMENTS_QUERY);
+    const found = [];
+    for (const row of rows) {
+        const metadata = parseMetadata(row.comment);
+        if (metadata)
+            found.push({ name: row.datname, metadata });
+    }
+    return found;
+}
+function isExpired(metadata, now = Date.now()) {
+    if (metadata.ttl_seconds === null)
+        return false;
+    return Date.parse(metadata.created_at) + metadata.ttl_seconds * 1000 < now;
+}
+async function readMetadata(admin, database) {
+    const { rows } = await admin.query(DATABASE_COMMENT_QUERY, [database]);
+    return rows.length ? parseMetadata(rows[0].comment) : undefined;
+}
+
 ;// CONCATENATED MODULE: ./src/engine/snapshot/pg-tools.ts
 
 
@@ -11823,6 +11736,93 @@ function findPgTools(serverMajor, preferredDir) {
         ? `found only pg_dump ${[...new Set(found.map((t) => t.major))].join(', ')}${where}`
         : `found no pg_dump${where}`;
     throw new SetupError(say `the dump snapshot needs pg_dump ${serverMajor} or newer (the source runs PostgreSQL ${serverMajor}); ${have}. Fix: install the client tools, e.g. \`apt-get install postgresql-client-${serverMajor}\` (from the PostgreSQL apt repository, apt.postgresql.org), which puts them in ${DEBIAN_LAYOUT}/${serverMajor}/bin, or set ${opt('pg-bin-dir')} to a directory holding pg_dump and pg_restore ${serverMajor}+.`);
+}
+
+;// CONCATENATED MODULE: ./src/engine/snapshot/server.ts
+
+
+
+async function inspectServer(client) {
+    const { rows } = await client.query(SERVER_INFO_QUERY);
+    const row = rows[0];
+    const versionNum = Number(row.version_num);
+    return {
+        version: row.version,
+        versionNum,
+        major: Math.floor(versionNum / 10000),
+        identity: `${row.system_identifier ?? 'unknown'}:${row.port}`,
+        canCreateDatabases: row.can_create,
+        user: row.user,
+        fileCopyMethod: row.file_copy_method || null,
+    };
+}
+/** Number of sessions connected to `database`, other than the caller's. */
+async function countOtherSessions(client, database) {
+    return (await countSessions(client, database)).others;
+}
+/** Every application_name pg-rehearsal connects with starts so (preflight, dump, admin, ...). */
+const OWN_APPLICATION_PREFIX = 'pg-rehearsal';
+/**
+ * Sessions on `database` other than the caller's (autovacuum workers aside), and how many of them are the source's
+ * users: client sessions that are not pg-rehearsal's own (other rehearsals, by
+ * application_name). Autovacuum and other background workers are not users.
+ */
+async function countSessions(client, database) {
+    const { rows } = await client.query(SESSIONS_QUERY, [
+        database,
+        OWN_APPLICATION_PREFIX,
+    ]);
+    return { others: Number(rows[0].others), users: Number(rows[0].users) };
+}
+async function databaseExists(client, database) {
+    const { rows } = await client.query(DATABASE_EXISTS_QUERY, [database]);
+    return rows.length > 0;
+}
+async function databaseSize(client, database) {
+    const { rows } = await client.query(DATABASE_SIZE_QUERY, [database]);
+    return rows[0]?.size ? Number(rows[0].size) : null;
+}
+/** Sessions on `database` other than the caller's, ended; returns how many. */
+async function terminateOtherSessions(client, database) {
+    const { rows } = await client.query(TERMINATE_OTHER_SESSIONS, [database]);
+    return rows.length;
+}
+async function databaseComment(client, database) {
+    const { rows } = await client.query(DATABASE_COMMENT_QUERY, [database]);
+    return rows[0]?.comment ?? null;
+}
+async function databaseOwner(client, database) {
+    const { rows } = await client.query(DATABASE_OWNER_QUERY, [database]);
+    return rows[0]?.owner ?? null;
+}
+/** Opens the snapshot server's maintenance database (postgres, else template1). */
+async function connectMaintenance(server) {
+    try {
+        return await connect(server, { applicationName: 'pg-rehearsal-admin' });
+    }
+    catch (error) {
+        if (server.database === 'postgres' && /does not exist/.test(errorMessage(error))) {
+            return connect(withDatabase(server, 'template1'), { applicationName: 'pg-rehearsal-admin' });
+        }
+        throw error;
+    }
+}
+/** What the source server is, read on the one kind of source connection: read-only, short statements. */
+function server_inspectSource(source) {
+    return onSource(source, inspectServer);
+}
+/** `fn` on a read-only connection to the source, closed after. */
+async function onSource(source, fn) {
+    const client = await connect(source, {
+        ...SOURCE_CONNECT_OPTIONS,
+        applicationName: 'pg-rehearsal-preflight',
+    });
+    try {
+        return await fn(client);
+    }
+    finally {
+        await client.end();
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/engine/snapshot/snapshot.ts
@@ -12047,6 +12047,47 @@ async function sweepExpiredSnapshots(admin, serverInfo, log) {
     return swept;
 }
 
+
+;// CONCATENATED MODULE: ./src/engine/snapshot/golden-listing.ts
+
+
+
+function listing(name, m) {
+    return {
+        name,
+        created_at: m.created_at,
+        size_bytes: m.size_bytes ?? null,
+        source: m.source,
+        strategy: m.strategy,
+        level: m.level ?? 'database',
+        server_version: m.server_version ?? null,
+        tables: m.tables ?? [],
+        exclude_table_data: m.exclude_table_data ?? [],
+        golden: m.ttl_seconds === null,
+        ttl_seconds: m.ttl_seconds,
+    };
+}
+async function listSnapshots(admin) {
+    return (await listSnapshotDatabases(admin)).map((s) => listing(s.name, s.metadata));
+}
+async function showSnapshot(admin, name) {
+    const metadata = await readMetadata(admin, name);
+    if (!metadata)
+        throw notASnapshot(name, await databaseExists(admin, name));
+    return {
+        ...listing(name, metadata),
+        size_bytes: (await databaseSize(admin, name)) ?? metadata.size_bytes ?? null,
+    };
+}
+function notASnapshot(name, exists) {
+    return new SetupError(exists
+        ? `database "${name}" is not a pg-rehearsal snapshot (its COMMENT has no pg-rehearsal metadata); pg-rehearsal snapshot list shows the snapshots`
+        : `snapshot "${name}" does not exist; pg-rehearsal snapshot list shows the snapshots`);
+}
+async function requireSnapshot(admin, name) {
+    if (!(await readMetadata(admin, name)))
+        throw notASnapshot(name, await databaseExists(admin, name));
+}
 
 ;// CONCATENATED MODULE: ./src/engine/snapshot/golden.ts
 
@@ -12291,20 +12332,80 @@ async function restoreSnapshot(admin, serverInfo, name, to, options = {}) {
 async function ensureFreshGolden(admin, server, serverInfo, sourceInfo, options) {
     const log = options.log ?? silentLogger;
     return withDatabaseLock(admin, options.name, async () => {
-        const metadata = await readMetadata(admin, options.name);
-        const exists = metadata !== undefined || (await databaseExists(admin, options.name));
-        if (exists && !metadata) {
+        const found = await readMetadata(admin, options.name);
+        const exists = found !== undefined || (await databaseExists(admin, options.name));
+        if (exists && !found) {
             throw new SetupError(say `${opt('snapshot-max-age')}: database "${options.name}" exists but is not a pg-rehearsal snapshot (no metadata in its COMMENT), so it is never replaced; name another golden snapshot, or create it with pg-rehearsal snapshot create`);
         }
-        const age = metadata ? Date.now() - Date.parse(metadata.created_at) : Infinity;
-        if (exists && age <= options.maxAgeMs)
-            return 'fresh';
-        log.info(exists
-            ? `golden snapshot "${options.name}" is older than the snapshot max age (${metadata ? `created ${metadata.created_at}` : 'no metadata'}): creating it afresh`
+        const age = found ? Date.now() - Date.parse(found.created_at) : Infinity;
+        if (found && age <= options.maxAgeMs)
+            return { outcome: 'fresh', found, current: found };
+        log.info(found
+            ? `golden snapshot "${options.name}" is older than the snapshot max age (created ${found.created_at}): creating it afresh`
             : `golden snapshot "${options.name}" does not exist: creating it from the source`);
-        await golden_createGoldenSnapshot(admin, server, serverInfo, sourceInfo, { ...options, replace: true });
-        return exists ? 'refreshed' : 'created';
+        const created = await golden_createGoldenSnapshot(admin, server, serverInfo, sourceInfo, {
+            ...options,
+            replace: true,
+        });
+        return { outcome: found ? 'refreshed' : 'created', found, current: created.metadata };
     });
+}
+
+;// CONCATENATED MODULE: ./src/engine/rehearsal/golden-refresh.ts
+
+
+
+
+/** Creates the golden snapshot afresh when too old or missing; undefined when the config asks no refresh. */
+async function refreshGolden(config, pre, { log, cancel }) {
+    const { snapshot } = config;
+    if (snapshot.kind !== 'golden' || !snapshot.refresh)
+        return undefined;
+    // The preflight inspects the source whenever the config names one, as a refresh does.
+    const { sourceInfo } = pre;
+    if (!sourceInfo)
+        throw new Error('internal: a golden snapshot refresh without the source inspected');
+    const { source, maxAgeMs } = snapshot.refresh;
+    const started = performance.now();
+    const freshness = await log.group('Golden snapshot', () => ensureFreshGolden(pre.admin, config.snapshotServer, pre.serverInfo, sourceInfo, {
+        source,
+        name: snapshot.golden,
+        maxAgeMs,
+        pgBinDir: config.pgBinDir,
+        log,
+        signal: cancel,
+    }));
+    const report = refreshReport(snapshot.golden, maxAgeMs, freshness, report_builder_round(performance.now() - started));
+    log.info(`golden snapshot ${describeGoldenRefresh(report)}`);
+    return report;
+}
+function refreshReport(name, maxAgeMs, { outcome, found, current }, ms) {
+    return {
+        name,
+        outcome,
+        max_age_ms: maxAgeMs,
+        found_age_ms: found ? Math.max(0, Date.now() - Date.parse(found.created_at)) : null,
+        created_at: current.created_at,
+        strategy: current.strategy,
+        size_bytes: current.size_bytes ?? null,
+        ms,
+    };
+}
+/**
+ * A refresh-only run: the expired snapshots swept, the golden snapshot refreshed if too old
+ * or missing, nothing else. Ends the preflight's connection.
+ */
+async function refreshOnly(config, pre, options) {
+    try {
+        await sweepExpiredSnapshots(pre.admin, pre.serverInfo, options.log);
+        const refresh = await refreshGolden(config, pre, options);
+        if (!refresh)
+            throw new Error('internal: a refresh-only run without snapshot-max-age');
+        return refresh;
+    }
+    finally {
+        await pre.admin.end().catch(() => undefined);
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/engine/rehearsal/snapshot-lease.ts
@@ -12316,23 +12417,7 @@ async function ensureFreshGolden(admin, server, serverInfo, sourceInfo, options)
 
 /** A new database from the source or a golden snapshot. */
 const createdSnapshotProvider = {
-    async prepare({ config, admin, serverInfo, sourceInfo, log, cancel }) {
-        const { snapshot } = config;
-        if (snapshot.kind !== 'golden' || !snapshot.refresh)
-            return;
-        // The preflight inspects the source whenever the config names one, as a refresh does.
-        if (!sourceInfo)
-            throw new Error('internal: a golden snapshot refresh without the source inspected');
-        const { source, maxAgeMs } = snapshot.refresh;
-        await log.group('Golden snapshot', () => ensureFreshGolden(admin, config.snapshotServer, serverInfo, sourceInfo, {
-            source,
-            name: snapshot.golden,
-            maxAgeMs,
-            pgBinDir: config.pgBinDir,
-            log,
-            signal: cancel,
-        }));
-    },
+    prepare: ({ config, log, cancel, ...pre }) => refreshGolden(config, pre, { log, cancel }),
     async acquire(context) {
         const { config, admin, serverInfo, sourceInfo, log, cancel } = context;
         const { snapshot } = config;
@@ -12393,13 +12478,13 @@ async function leaseSnapshot(config, plan, pre, options) {
     };
     try {
         await sweepExpiredSnapshots(pre.admin, pre.serverInfo, log);
-        await provider.prepare?.(context);
+        const goldenRefresh = await provider.prepare?.(context);
         const started = performance.now();
         if (cancel.aborted)
             throw new CancelledError('cancelled before the snapshot was created');
         const info = await provider.acquire(context);
         const ms = report_builder_round(performance.now() - started);
-        return { name, connection: withDatabase(config.snapshotServer, name), info, ms, release };
+        return { name, connection: withDatabase(config.snapshotServer, name), info, ms, goldenRefresh, release };
     }
     catch (error) {
         await release();
@@ -12453,6 +12538,7 @@ function snapshotCopier(from) {
 ;// CONCATENATED MODULE: ./src/engine/runner/history.ts
 
 
+
 /**
  * Migration tools that keep a history table in the database decide what is pending from it,
  * not from a diff: Flyway (`flyway_schema_history`), golang-migrate (`schema_migrations`,
@@ -12461,8 +12547,6 @@ function snapshotCopier(from) {
  * as the tool would, so the snapshot ends as production will.
  */
 const HISTORY_LAYOUTS = new Set(['flyway', 'golang-migrate', 'dbmate']);
-/** The skip reason of a file the change modified though the base already had it. */
-const MODIFIED_AFTER_RELEASE = 'modified after release: the base already had it, so production has run it';
 const FLYWAY_NAME = /^([VR])([0-9][0-9._]*)?__(.+)\.sql$/i;
 function flywayVersion(version) {
     return version
@@ -12558,9 +12642,11 @@ async function readHistory(client, layout) {
 }
 /**
  * Pending as the tool sees it: every forward file the history table does not list, whatever
- * the diff selected. Files set aside by the layout (down, undo) stay set aside.
+ * the diff selected. Files set aside by the layout (down, undo) stay set aside. A file the
+ * change modified after release runs if the table says it is pending; if the table lists
+ * it, production ran the old version and the edit will never run: it stays reported so.
  */
-function selectPending(history, forward, setAside, log) {
+function selectPending(history, forward, setAside, log, modifiedAfterRelease = new Set()) {
     const run = forward.filter((file) => !history.isApplied(file));
     const applied = forward.filter((file) => history.isApplied(file));
     log.info(`${history.table}: ${applied.length} migration(s) already applied, ${run.length} pending`);
@@ -12568,7 +12654,10 @@ function selectPending(history, forward, setAside, log) {
         run,
         skipped: [
             ...setAside,
-            ...applied.map((p) => ({ path: p, reason: `already applied (${history.table})` })),
+            ...applied.map((p) => ({
+                path: p,
+                reason: modifiedAfterRelease.has(p) ? MODIFIED_AFTER_RELEASE : `already applied (${history.table})`,
+            })),
         ],
     };
 }
@@ -12583,6 +12672,7 @@ async function recordApplied(client, history, migrations, log) {
 }
 
 ;// CONCATENATED MODULE: ./src/engine/rehearsal/plan.ts
+
 
 
 
@@ -14045,6 +14135,8 @@ async function reapply(file, context) {
 function chooseRunner(config, files, layout, before) {
     if (config.runner.kind === 'sql')
         return new SqlFilesRunner(config, files, layout, before);
+    if (config.runner.kind === 'none')
+        throw new Error('internal: a refresh-only run has no migration runner');
     return new CommandRunner(config, config.runner.command, before);
 }
 /** SQL files through our own session: every lock traced exactly. */
@@ -14228,6 +14320,7 @@ class CommandRunner {
 
 
 
+
 /** Runs the migrations on the snapshot, observed; closes its own connections. */
 async function observeAndRun(inputs) {
     const { config, plan, lease, admin, signal, log, phases } = inputs;
@@ -14236,7 +14329,8 @@ async function observeAndRun(inputs) {
     // A tool's history table on the snapshot, not the diff, says what is pending (flyway, golang-migrate, dbmate).
     const history = plan.planned ? await readHistory(client, plan.layout) : undefined;
     if (history && plan.planned) {
-        const pending = selectPending(history, plan.planned.run, plan.planned.skipped, log);
+        const modified = plan.skipped.filter((s) => s.reason === MODIFIED_AFTER_RELEASE).map((s) => s.path);
+        const pending = selectPending(history, plan.planned.run, plan.planned.skipped, log, new Set(modified));
         plan.files = pending.run;
         // In place: the report was handed this list when the plan was made.
         plan.skipped.splice(0, plan.skipped.length, ...pending.skipped);
@@ -14383,6 +14477,7 @@ function connectionLostFailure(error) {
 
 
 
+
 /**
  * The whole rehearsal: snapshot, measure, migrate, measure, judge, clean up.
  * Throws ConfigError/SetupError for problems found before anything ran, and
@@ -14417,19 +14512,16 @@ async function rehearseUnredacted(config, hooks) {
     if (plan.nothingToRun) {
         // Nothing to rehearse (no migration changed): no snapshot, a passing report that says so.
         log.info(`no migration to run: ${plan.skipped.length} file(s) matched, none selected (${plan.skipped[0]?.reason})`);
-        return judge(buildReport({
-            ...report,
-            migrations: [],
-            failure: undefined,
-            cancelled: false,
-            locks: [],
-            before: undefined,
-            after: undefined,
-        }), config);
+        return idleReport(report, config);
     }
     // A cancel (a signal, Ctrl-C) applies to every step; the timeout to the migration run only.
     const cancel = hooks.signal ?? new AbortController().signal;
     const pre = await preflight(config, plan);
+    if (config.runner.kind === 'none') {
+        // A refresh-only run: the golden snapshot made fresh, nothing migrated.
+        const goldenRefresh = await refreshOnly(config, pre, { log, cancel });
+        return idleReport({ ...report, serverInfo: pre.serverInfo, goldenRefresh }, config);
+    }
     const lease = await leaseSnapshot(config, plan, pre, { ...hooks, log, cancel });
     phases.snapshot = lease.ms;
     const timeout = armTimeout(config.timeoutMs);
@@ -14450,6 +14542,7 @@ async function rehearseUnredacted(config, hooks) {
             ...report,
             serverInfo: pre.serverInfo,
             snapshot: lease.info,
+            goldenRefresh: lease.goldenRefresh,
             migrations: run.migrations,
             failure: run.failure,
             cancelled: run.cancelled,
@@ -14476,6 +14569,18 @@ async function rehearseUnredacted(config, hooks) {
         await lease.release();
         phases.cleanup = report_builder_round(performance.now() - t);
     }
+}
+/** The report of a run that ran no migration (none selected, or a refresh-only run): it passes. */
+function idleReport(inputs, config) {
+    return judge(buildReport({
+        ...inputs,
+        migrations: [],
+        failure: undefined,
+        cancelled: false,
+        locks: [],
+        before: undefined,
+        after: undefined,
+    }), config);
 }
 /**
  * Stage 7, advice: safer forms of the risky statements, rehearsed on fresh copies made by
@@ -14786,7 +14891,7 @@ function renderText(report) {
         ...trafficSection(report),
         ...[adviceText(report), schemaChangesText(report)].flatMap((section) => section.length ? [...section, ''] : []),
         ...sizeSection(report),
-        phasesLine(report),
+        ...(report.runner.kind === 'none' ? [] : [phasesLine(report)]),
     ];
     return `${lines.join('\n')}\n`;
 }
@@ -14811,14 +14916,19 @@ function headerSection(report) {
         lines.push(`Snapshot   ${snap.name} on ${snap.server.host}:${snap.server.port} (${snap.strategy}, ${snap.seconds.toFixed(2)} s${size})`);
         lines.push(`           ${snap.reason}${snap.kept ? '; kept' : '; dropped after the run'}`);
     }
+    if (report.golden_refresh)
+        lines.push(`Golden     ${describeGoldenRefresh(report.golden_refresh)}`);
     if (report.server)
         lines.push(`Server     PostgreSQL ${report.server.version}`);
-    lines.push(`Locks      ${describeLockCapture(report)}`);
+    if (report.runner.kind !== 'none')
+        lines.push(`Locks      ${describeLockCapture(report)}`);
     lines.push('');
     return lines;
 }
 /** One line per file, then one per statement with its blocking locks, rewrites and error. */
 function migrationsSection(report) {
+    if (report.runner.kind === 'none')
+        return ['Migrations none: a refresh-only run', ''];
     const lines = [
         `Migrations (${report.migrations.length} file(s), ${units_formatDuration(report.phases_ms.migrate)})`,
     ];
@@ -15297,6 +15407,7 @@ function helpLines(table, group) {
 
 
 
+
 /**
  * The report of a run that stopped before any migration ran (bad input, a server out of
  * reach, a missing tool): `passed: false` with the reason in `failure`, so that a pipeline
@@ -15309,7 +15420,7 @@ function setupFailureReport(message, config, startedAt) {
     return {
         schema_version: SCHEMA_VERSION,
         tool: { name: 'pg-rehearsal', version: VERSION },
-        migration_path: !runner ? '' : runner.kind === 'sql' ? runner.patterns.join('\n') : runner.command,
+        migration_path: migrationPath(runner),
         success: false,
         execution_time: 0,
         started_at: startedAt.toISOString(),
@@ -15408,6 +15519,7 @@ function xml(text) {
 
 
 
+
 /** GitHub shows at most 10 annotations of each kind per step; we choose which. */
 const MAX_ANNOTATIONS_PER_KIND = 10;
 /**
@@ -15450,25 +15562,7 @@ function renderFindings(report) {
         });
     }
     const violated = new Set(report.violations.map((v) => `${v.subject}:${v.path}:${v.line}`));
-    const seenRewrites = new Set();
-    for (const m of report.migrations) {
-        for (const s of m.statements) {
-            for (const table of s.rewrites) {
-                const metrics = report.metrics?.tables[table];
-                if (!metrics || seenRewrites.has(table) || violated.has(`${table}:${s.path}:${s.line}`))
-                    continue;
-                seenRewrites.add(table);
-                warnings.push({
-                    level: 'warning',
-                    rule: 'table-rewritten',
-                    title: 'pg-rehearsal: table rewritten',
-                    message: `${table} (${formatBytes(metrics.size_before ?? 0)}) is rewritten by this statement, under an ACCESS EXCLUSIVE lock`,
-                    file: s.path,
-                    line: s.line,
-                });
-            }
-        }
-    }
+    warnings.push(...modifiedAfterRelease(report), ...rewriteWarnings(report, violated));
     for (const lock of blockingLocks(report)) {
         if (lock.blocks !== 'reads+writes' || lock.held_ms < 1000)
             continue;
@@ -15495,6 +15589,42 @@ function renderFindings(report) {
     }
     return [...errors, ...warnings];
 }
+/** A released file the change edited and that did not run: production has the old version. */
+function modifiedAfterRelease(report) {
+    return report.migrations_skipped
+        .filter((s) => s.reason === MODIFIED_AFTER_RELEASE)
+        .map((s) => ({
+        level: 'warning',
+        rule: 'modified-after-release',
+        title: 'pg-rehearsal: migration modified after release',
+        message: `${s.path} is ${MODIFIED_AFTER_RELEASE}; it is not re-run. Add a new migration instead of editing a released one`,
+        file: s.path,
+    }));
+}
+/** A rewrite that breached no threshold, once per table. */
+function rewriteWarnings(report, violated) {
+    const warnings = [];
+    const seenRewrites = new Set();
+    for (const m of report.migrations) {
+        for (const s of m.statements) {
+            for (const table of s.rewrites) {
+                const metrics = report.metrics?.tables[table];
+                if (!metrics || seenRewrites.has(table) || violated.has(`${table}:${s.path}:${s.line}`))
+                    continue;
+                seenRewrites.add(table);
+                warnings.push({
+                    level: 'warning',
+                    rule: 'table-rewritten',
+                    title: 'pg-rehearsal: table rewritten',
+                    message: `${table} (${formatBytes(metrics.size_before ?? 0)}) is rewritten by this statement, under an ACCESS EXCLUSIVE lock`,
+                    file: s.path,
+                    line: s.line,
+                });
+            }
+        }
+    }
+    return warnings;
+}
 
 ;// CONCATENATED MODULE: ./src/render/sarif.ts
 
@@ -15507,6 +15637,7 @@ const RULE_TEXT = {
     'max-rewrite-size': 'A table of at least max-rewrite-size was rewritten',
     'table-rewritten': 'A table is rewritten under an ACCESS EXCLUSIVE lock',
     'long-access-exclusive': 'A table is locked ACCESS EXCLUSIVE for a second or more',
+    'modified-after-release': 'A migration production has already run was edited: the edit never runs there; add a new migration',
     'create-index-concurrently': 'CREATE INDEX on a table with rows blocks writes: build it CONCURRENTLY',
     'foreign-key-not-valid': 'A validated FOREIGN KEY scans under a write-blocking lock: add it NOT VALID, validate later',
     'set-not-null-via-check': 'SET NOT NULL scans under ACCESS EXCLUSIVE: prove it with a validated CHECK first',

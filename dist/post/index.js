@@ -39671,6 +39671,18 @@ function formatDuration(ms) {
     const total = Math.round(seconds);
     return `${Math.floor(total / 60)} min ${total % 60} s`;
 }
+/** A long span, as for a snapshot's age or max age: `45 s`, `12 min`, `3 h 20 min`, `2 d 4 h`. */
+function formatAge(ms) {
+    const minutes = Math.floor(ms / 60_000);
+    if (minutes < 1)
+        return `${Math.floor(ms / 1000)} s`;
+    if (minutes < 60)
+        return `${minutes} min`;
+    const hours = Math.floor(minutes / 60);
+    if (hours < 48)
+        return minutes % 60 ? `${hours} h ${minutes % 60} min` : `${hours} h`;
+    return hours % 24 ? `${Math.floor(hours / 24)} d ${hours % 24} h` : `${Math.floor(hours / 24)} d`;
+}
 
 ;// CONCATENATED MODULE: ./src/engine/config-sections.ts
 
@@ -39714,7 +39726,7 @@ function readServers(read, choice) {
         snapshotServerDefaulted: snapshotServerGiven === undefined,
     };
 }
-function readRunner(read) {
+function readRunner(read, choice) {
     const migrations = read.text('migrations');
     const command = read.text('command');
     if (migrations !== undefined && command !== undefined) {
@@ -39723,7 +39735,11 @@ function readRunner(read) {
     if (command !== undefined)
         return { kind: 'command', command };
     if (migrations === undefined) {
-        return read.fail('migrations', wording_say `is required (or ${wording_opt('command')}): newline-separated globs of SQL files, e.g. migrations/*.sql`);
+        // Refreshing a golden snapshot is a run of its own (say nightly), with nothing to migrate.
+        const refreshOnly = choice.create && choice.strategy === 'existing' && read.text('snapshot-max-age') !== undefined;
+        if (refreshOnly)
+            return { kind: 'none' };
+        return read.fail('migrations', wording_say `is required (or ${wording_opt('command')}): newline-separated globs of SQL files, e.g. migrations/*.sql; for a run that only refreshes a golden snapshot, set ${wording_opt('snapshot', 'existing')} with ${wording_opt('snapshot-name')}, ${wording_opt('snapshot-max-age')} and ${wording_opt('source-url')}`);
     }
     return {
         kind: 'sql',
@@ -40112,13 +40128,14 @@ const WHERE_OPTIONS = [
     {
         name: 'snapshot-max-age',
         type: 'duration',
-        description: 'With snapshot: existing, create the golden snapshot afresh from source-url when it is older than this (e.g. 24h) or missing; built aside and renamed into place.',
+        description: 'With snapshot: existing, create the golden snapshot afresh from source-url when it is older than this (e.g. 24h) or missing; built aside and renamed into place. Without migrations and command, that is all the run does (a scheduled refresh).',
         cli: {
             group: 'where',
             arg: 'DURATION',
             help: [
                 'with existing: create the golden snapshot afresh from',
                 '--source-url when it is older than this (or missing), e.g. 24h',
+                '(without --migrations and --command, that is all the run does)',
             ],
         },
         input: true,
@@ -40267,7 +40284,7 @@ function buildConfig(raw, context = {}) {
     const read = optionReader(raw);
     const choice = readSnapshotChoice(read);
     const { source, snapshotServer, snapshotServerDefaulted } = readServers(read, choice);
-    const runner = readRunner(read);
+    const runner = readRunner(read, choice);
     const thresholds = readThresholds(read);
     const modes = readModes(read);
     const snapshot = readSnapshot(read, choice, source);

@@ -51,7 +51,7 @@ async function selectChanges(
     log,
   );
   // Outside a git checkout (the API's list only), paths are relative to the workspace.
-  selectChangedMigrations(config, changes, root ?? workspace(), log);
+  selectChangedMigrations(config, changes, root ?? workspace());
 }
 
 function failureReasons(report: Report, config: RehearsalConfig): string[] {

@@ -2,9 +2,8 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { RehearsalConfig } from '../engine/config.js';
 import { SetupError } from '../engine/errors.js';
-import type { Logger } from '../engine/logger.js';
 import { matchesMigrationPatterns } from '../engine/runner/files.js';
-import { MODIFIED_AFTER_RELEASE } from '../engine/runner/history.js';
+import { MODIFIED_AFTER_RELEASE } from '../engine/report.js';
 import type { ChangeSet } from './event.js';
 
 /**
@@ -12,14 +11,10 @@ import type { ChangeSet } from './event.js';
  * the repository root (what the API and git list) to the working directory, whatever the
  * checkout path. A changed file the globs match that is not on disk is an error naming it:
  * a pass that ran none of the change is never given. Files the base already had are not
- * re-run; they are reported as modified after release.
+ * re-run (unless a history table says they are pending); they are reported as modified
+ * after release.
  */
-export function selectChangedMigrations(
-  config: RehearsalConfig,
-  changes: ChangeSet,
-  root: string,
-  log: Logger,
-): void {
+export function selectChangedMigrations(config: RehearsalConfig, changes: ChangeSet, root: string): void {
   if (config.runner.kind !== 'sql') return;
   const patterns = config.runner.patterns;
   const matched = changes.files
@@ -42,12 +37,8 @@ export function selectChangedMigrations(
         )}${missing.length > 10 ? ', …' : ''} (working-directory ${config.workingDirectory}, repository root ${root}); check out the change's head commit and check working-directory`,
     );
   }
+  // Warned about from the report: a history table may yet say the file is pending, and run it.
   const modified = matched.filter((file) => file.modified);
-  for (const file of modified) {
-    log.warn(
-      `${file.path} is ${MODIFIED_AFTER_RELEASE}; it is not re-run. Add a new migration instead of editing a released one`,
-    );
-  }
   config.runner.onlyFiles = matched.filter((file) => !file.modified).map((file) => file.relative);
   config.runner.skipReason = changes.skipReason;
   config.runner.skipReasons = Object.fromEntries(

@@ -14,6 +14,7 @@ export function summaryMarkdown(report: Report, runUrl: string, limitBytes = SUM
     const text = renderMarkdown(report, {
       runUrl,
       limit,
+      cutFor: 'the job summary',
       fullReportHint: 'The JSON report (the report-path output) has everything.',
     });
     const bytes = Buffer.byteLength(text);

@@ -78,7 +78,7 @@ export function readServers(
   };
 }
 
-export function readRunner(read: OptionReader): RunnerConfig {
+export function readRunner(read: OptionReader, choice: SnapshotChoice): RunnerConfig {
   const migrations = read.text('migrations');
   const command = read.text('command');
   if (migrations !== undefined && command !== undefined) {
@@ -89,9 +89,13 @@ export function readRunner(read: OptionReader): RunnerConfig {
   }
   if (command !== undefined) return { kind: 'command', command };
   if (migrations === undefined) {
+    // Refreshing a golden snapshot is a run of its own (say nightly), with nothing to migrate.
+    const refreshOnly =
+      choice.create && choice.strategy === 'existing' && read.text('snapshot-max-age') !== undefined;
+    if (refreshOnly) return { kind: 'none' };
     return read.fail(
       'migrations',
-      say`is required (or ${opt('command')}): newline-separated globs of SQL files, e.g. migrations/*.sql`,
+      say`is required (or ${opt('command')}): newline-separated globs of SQL files, e.g. migrations/*.sql; for a run that only refreshes a golden snapshot, set ${opt('snapshot', 'existing')} with ${opt('snapshot-name')}, ${opt('snapshot-max-age')} and ${opt('source-url')}`,
     );
   }
   return {

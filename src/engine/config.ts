@@ -47,7 +47,12 @@ export type RunnerConfig =
       /** A reason of its own for some of them (file -> reason), e.g. modified after release. */
       skipReasons?: Record<string, string>;
     }
-  | { kind: 'command'; command: string };
+  | { kind: 'command'; command: string }
+  /**
+   * No migrations: a refresh-only run (`snapshot: existing` with `snapshot-max-age`) that
+   * makes sure the golden snapshot is fresh, for a scheduled workflow.
+   */
+  | { kind: 'none' };
 
 /**
  * Where the database the migrations run on comes from: exactly one of three, so a
@@ -150,7 +155,7 @@ export function buildConfig(raw: RawOptions, context: BuildConfigContext = {}): 
   const read = optionReader(raw);
   const choice = readSnapshotChoice(read);
   const { source, snapshotServer, snapshotServerDefaulted } = readServers(read, choice);
-  const runner = readRunner(read);
+  const runner = readRunner(read, choice);
   const thresholds = readThresholds(read);
   const modes = readModes(read);
   const snapshot = readSnapshot(read, choice, source);

@@ -12,8 +12,9 @@ import { redactError, redactingLogger, redactReport } from './redact.js';
 import type { Report } from './report.js';
 import { adviseReport, resolveAdviceMode } from './advice/index.js';
 import { snapshotCopier } from './advice/copies.js';
-import { buildReport, judge, round } from './report-builder.js';
+import { buildReport, judge, round, type ReportInputs } from './report-builder.js';
 import { planRehearsal, type RehearsalPlan } from './rehearsal/plan.js';
+import { refreshOnly } from './rehearsal/golden-refresh.js';
 import { preflight, type Preflight } from './rehearsal/preflight.js';
 import { observeAndRun } from './rehearsal/run.js';
 import { leaseSnapshot, type SnapshotLease } from './rehearsal/snapshot-lease.js';
@@ -66,22 +67,16 @@ async function rehearseUnredacted(config: RehearsalConfig, hooks: RehearsalHooks
     log.info(
       `no migration to run: ${plan.skipped.length} file(s) matched, none selected (${plan.skipped[0]?.reason})`,
     );
-    return judge(
-      buildReport({
-        ...report,
-        migrations: [],
-        failure: undefined,
-        cancelled: false,
-        locks: [],
-        before: undefined,
-        after: undefined,
-      }),
-      config,
-    );
+    return idleReport(report, config);
   }
   // A cancel (a signal, Ctrl-C) applies to every step; the timeout to the migration run only.
   const cancel = hooks.signal ?? new AbortController().signal;
   const pre = await preflight(config, plan);
+  if (config.runner.kind === 'none') {
+    // A refresh-only run: the golden snapshot made fresh, nothing migrated.
+    const goldenRefresh = await refreshOnly(config, pre, { log, cancel });
+    return idleReport({ ...report, serverInfo: pre.serverInfo, goldenRefresh }, config);
+  }
   const lease = await leaseSnapshot(config, plan, pre, { ...hooks, log, cancel });
   phases.snapshot = lease.ms;
   const timeout = armTimeout(config.timeoutMs);
@@ -103,6 +98,7 @@ async function rehearseUnredacted(config: RehearsalConfig, hooks: RehearsalHooks
         ...report,
         serverInfo: pre.serverInfo,
         snapshot: lease.info,
+        goldenRefresh: lease.goldenRefresh,
         migrations: run.migrations,
         failure: run.failure,
         cancelled: run.cancelled,
@@ -128,6 +124,25 @@ async function rehearseUnredacted(config: RehearsalConfig, hooks: RehearsalHooks
     await lease.release();
     phases.cleanup = round(performance.now() - t);
   }
+}
+
+/** The report of a run that ran no migration (none selected, or a refresh-only run): it passes. */
+function idleReport(
+  inputs: Omit<ReportInputs, 'migrations' | 'failure' | 'cancelled' | 'locks' | 'before' | 'after'>,
+  config: RehearsalConfig,
+): Report {
+  return judge(
+    buildReport({
+      ...inputs,
+      migrations: [],
+      failure: undefined,
+      cancelled: false,
+      locks: [],
+      before: undefined,
+      after: undefined,
+    }),
+    config,
+  );
 }
 
 /**

@@ -5,6 +5,7 @@ import { PROBE_INTERVAL_MS, summariseTraffic, type TrafficGenerator } from './ob
 import {
   SCHEMA_VERSION,
   formatFailure,
+  type GoldenRefreshReport,
   type MigrationFailure,
   type MigrationReport,
   type Report,
@@ -47,6 +48,8 @@ export interface ReportInputs {
   startedAt: Date;
   serverInfo?: ServerInfo;
   snapshot?: SnapshotInfo;
+  /** What was done to the golden snapshot first (snapshot-max-age). */
+  goldenRefresh?: GoldenRefreshReport;
   migrations: MigrationReport[];
   skipped: SkippedMigration[];
   failure: MigrationFailure | undefined;
@@ -71,7 +74,7 @@ export function buildReport(inputs: ReportInputs): Report {
   const report: Report = {
     schema_version: SCHEMA_VERSION,
     tool: { name: 'pg-rehearsal', version: VERSION },
-    migration_path: config.runner.kind === 'sql' ? config.runner.patterns.join('\n') : config.runner.command,
+    migration_path: migrationPath(config.runner),
     success,
     execution_time: Math.round(inputs.phases.migrate) / 1000,
     started_at: inputs.startedAt.toISOString(),
@@ -82,6 +85,7 @@ export function buildReport(inputs: ReportInputs): Report {
     failure: failure ?? null,
     violations: [],
     snapshot: inputs.snapshot ?? null,
+    ...(inputs.goldenRefresh ? { golden_refresh: inputs.goldenRefresh } : {}),
     server: inputs.serverInfo
       ? { version: inputs.serverInfo.version, version_num: inputs.serverInfo.versionNum }
       : null,
@@ -142,12 +146,19 @@ function attributeRewrites(migrations: MigrationReport[], diff: CatalogDiff): vo
   }
 }
 
-/** The `runner` section when no migration was selected, so none ran. */
+/** The `runner` section when no migration was selected (or none is asked for), so none ran. */
 function idleRunner(config: RehearsalConfig): Report['runner'] {
   if (config.runner.kind === 'sql') {
     return { kind: 'sql', lock_capture: config.lockMonitoring ? 'exact' : 'off' };
   }
+  if (config.runner.kind === 'none') return { kind: 'none', lock_capture: 'off' };
   return { kind: 'command', command: config.runner.command, lock_capture: 'off' };
+}
+
+/** The legacy `migration_path`: the globs, the command, or nothing for a refresh-only run. */
+export function migrationPath(runner: RehearsalConfig['runner'] | undefined): string {
+  if (runner?.kind === 'sql') return runner.patterns.join('\n');
+  return runner?.kind === 'command' ? runner.command : '';
 }
 
 export function round(ms: number): number {

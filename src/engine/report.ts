@@ -5,6 +5,7 @@
  * (`execution_time`, `locks[].duration`).
  */
 import type { Blocks } from './observe/lock-modes.js';
+import { formatAge, formatBytes, formatDuration } from './units.js';
 
 export const SCHEMA_VERSION = 1;
 
@@ -111,6 +112,10 @@ export interface SkippedMigration {
   reason: string;
 }
 
+/** The skip reason of a file the change modified though the base already had it. */
+export const MODIFIED_AFTER_RELEASE =
+  'modified after release: the base already had it, so production has run it';
+
 /**
  * Sizes in bytes. `size_*` keep their first meaning: for a table its TOTAL size (heap +
  * TOAST + every index, pg_total_relation_size), for an index the index itself. A table also
@@ -180,6 +185,22 @@ export interface SnapshotInfo {
   kept: boolean;
 }
 
+/** A golden snapshot checked against snapshot-max-age, and created afresh when too old or missing. */
+export interface GoldenRefreshReport {
+  name: string;
+  /** created: it was missing; refreshed: it was older than the max age; fresh: left as it was. */
+  outcome: 'created' | 'refreshed' | 'fresh';
+  max_age_ms: number;
+  /** The age of the golden snapshot found (null when there was none). */
+  found_age_ms: number | null;
+  /** When the golden snapshot now in place was created. */
+  created_at: string;
+  strategy: SnapshotStrategy;
+  size_bytes: number | null;
+  /** Time spent checking it and, unless fresh, building it. */
+  ms: number;
+}
+
 export interface ProbeStats {
   probes: number;
   /** Probes that waited at least `blocked_threshold_ms`. */
@@ -226,9 +247,12 @@ export interface Report {
   failure: MigrationFailure | null;
   violations: Violation[];
   snapshot: SnapshotInfo | null;
+  /** What the run did to its golden snapshot first (snapshot-max-age); all a refresh-only run does. */
+  golden_refresh?: GoldenRefreshReport;
   server: { version: string; version_num: number } | null;
   runner: {
-    kind: 'sql' | 'command';
+    /** none: a refresh-only run, which applies no migrations (see `golden_refresh`). */
+    kind: 'sql' | 'command' | 'none';
     /** exact: read after every statement from the migration's session; sampled: polled. */
     lock_capture: 'exact' | 'sampled' | 'off';
     /** Exact capture: time the lock reads between statements took, included in the migrate phase. */
@@ -328,4 +352,17 @@ export function statementPlace(s: { line: number; index?: number }): string {
 /** `file.sql:12` for a file's statement, `command #3` for a tool's. */
 export function statementLocation(s: { path: string; line: number; index?: number }): string {
   return s.index ? `${s.path} #${s.index}` : `${s.path}:${s.line}`;
+}
+
+/** A golden snapshot's refresh in a line, after the words "golden snapshot", for the log and the renderers: what was done and why, when it was created, size, time. */
+export function describeGoldenRefresh(refresh: GoldenRefreshReport): string {
+  const found = refresh.found_age_ms === null ? '' : `${formatAge(refresh.found_age_ms)} old`;
+  const why = {
+    fresh: `still fresh: ${found}`,
+    created: 'created: it did not exist',
+    refreshed: `refreshed: it was ${found}`,
+  }[refresh.outcome];
+  const size = refresh.size_bytes === null ? '' : `, ${formatBytes(refresh.size_bytes)}`;
+  const took = `${refresh.outcome === 'fresh' ? 'checked' : 'built'} in ${formatDuration(refresh.ms)}`;
+  return `"${refresh.name}" ${why} (max age ${formatAge(refresh.max_age_ms)}); created ${refresh.created_at} (${refresh.strategy}${size}); ${took}`;
 }

@@ -1,6 +1,7 @@
 import { VERSION } from '../version.js';
 import type { RehearsalConfig } from './config.js';
 import { SCHEMA_VERSION, type Report } from './report.js';
+import { migrationPath } from './report-builder.js';
 import { describeThresholds } from './thresholds.js';
 
 /**
@@ -19,7 +20,7 @@ export function setupFailureReport(
   return {
     schema_version: SCHEMA_VERSION,
     tool: { name: 'pg-rehearsal', version: VERSION },
-    migration_path: !runner ? '' : runner.kind === 'sql' ? runner.patterns.join('\n') : runner.command,
+    migration_path: migrationPath(runner),
     success: false,
     execution_time: 0,
     started_at: startedAt.toISOString(),

@@ -66,3 +66,13 @@ export function formatDuration(ms: number): string {
   const total = Math.round(seconds);
   return `${Math.floor(total / 60)} min ${total % 60} s`;
 }
+
+/** A long span, as for a snapshot's age or max age: `45 s`, `12 min`, `3 h 20 min`, `2 d 4 h`. */
+export function formatAge(ms: number): string {
+  const minutes = Math.floor(ms / 60_000);
+  if (minutes < 1) return `${Math.floor(ms / 1000)} s`;
+  if (minutes < 60) return `${minutes} min`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 48) return minutes % 60 ? `${hours} h ${minutes % 60} min` : `${hours} h`;
+  return hours % 24 ? `${Math.floor(hours / 24)} d ${hours % 24} h` : `${Math.floor(hours / 24)} d`;
+}

@@ -1,4 +1,4 @@
-import type { Report } from '../engine/report.js';
+import { MODIFIED_AFTER_RELEASE, type Report } from '../engine/report.js';
 import { formatBytes, formatDuration } from '../engine/units.js';
 import { adviceOneLiner } from './advice.js';
 import { blockingLocks } from './summary.js';
@@ -59,24 +59,7 @@ export function renderFindings(report: Report): Annotation[] {
   }
 
   const violated = new Set(report.violations.map((v) => `${v.subject}:${v.path}:${v.line}`));
-  const seenRewrites = new Set<string>();
-  for (const m of report.migrations) {
-    for (const s of m.statements) {
-      for (const table of s.rewrites) {
-        const metrics = report.metrics?.tables[table];
-        if (!metrics || seenRewrites.has(table) || violated.has(`${table}:${s.path}:${s.line}`)) continue;
-        seenRewrites.add(table);
-        warnings.push({
-          level: 'warning',
-          rule: 'table-rewritten',
-          title: 'pg-rehearsal: table rewritten',
-          message: `${table} (${formatBytes(metrics.size_before ?? 0)}) is rewritten by this statement, under an ACCESS EXCLUSIVE lock`,
-          file: s.path,
-          line: s.line,
-        });
-      }
-    }
-  }
+  warnings.push(...modifiedAfterRelease(report), ...rewriteWarnings(report, violated));
   for (const lock of blockingLocks(report)) {
     if (lock.blocks !== 'reads+writes' || lock.held_ms < 1000) continue;
     if (violated.has(`${lock.relation}:${lock.statement.path}:${lock.statement.line}`)) continue;
@@ -100,4 +83,41 @@ export function renderFindings(report: Report): Annotation[] {
     });
   }
   return [...errors, ...warnings];
+}
+
+/** A released file the change edited and that did not run: production has the old version. */
+function modifiedAfterRelease(report: Report): Annotation[] {
+  return report.migrations_skipped
+    .filter((s) => s.reason === MODIFIED_AFTER_RELEASE)
+    .map((s) => ({
+      level: 'warning',
+      rule: 'modified-after-release',
+      title: 'pg-rehearsal: migration modified after release',
+      message: `${s.path} is ${MODIFIED_AFTER_RELEASE}; it is not re-run. Add a new migration instead of editing a released one`,
+      file: s.path,
+    }));
+}
+
+/** A rewrite that breached no threshold, once per table. */
+function rewriteWarnings(report: Report, violated: Set<string>): Annotation[] {
+  const warnings: Annotation[] = [];
+  const seenRewrites = new Set<string>();
+  for (const m of report.migrations) {
+    for (const s of m.statements) {
+      for (const table of s.rewrites) {
+        const metrics = report.metrics?.tables[table];
+        if (!metrics || seenRewrites.has(table) || violated.has(`${table}:${s.path}:${s.line}`)) continue;
+        seenRewrites.add(table);
+        warnings.push({
+          level: 'warning',
+          rule: 'table-rewritten',
+          title: 'pg-rehearsal: table rewritten',
+          message: `${table} (${formatBytes(metrics.size_before ?? 0)}) is rewritten by this statement, under an ACCESS EXCLUSIVE lock`,
+          file: s.path,
+          line: s.line,
+        });
+      }
+    }
+  }
+  return warnings;
 }

@@ -1,4 +1,5 @@
 import {
+  describeGoldenRefresh,
   formatFailure,
   statementLocation,
   statementPlace,
@@ -33,6 +34,8 @@ export interface MarkdownContext {
   limit?: number;
   /** The commit rehearsed (the PR head), named so a verdict is never read for another one. */
   commit?: string;
+  /** What the text is cut to fit, for the note that says so (default `a comment`). */
+  cutFor?: string;
 }
 
 const code = (text: string) => `\`${text.replace(/`/g, "'")}\``;
@@ -78,7 +81,8 @@ function fitted(
 ): string {
   const { advice, table, timeline, foot, limit } = parts;
   const where = context.fullReportHint ?? 'The job summary and the JSON report have everything.';
-  const note = (cut: string[]) => `> [!NOTE]\n> Cut to fit a comment: ${cut.join(', ')}. ${where}`;
+  const note = (cut: string[]) =>
+    `> [!NOTE]\n> Cut to fit ${context.cutFor ?? 'a comment'}: ${cut.join(', ')}. ${where}`;
   const rows = table.split('\n');
   for (const maxBreaches of [Infinity, 100, 20, 5]) {
     const head = headSection(report, context, maxBreaches);
@@ -156,6 +160,8 @@ function headSection(report: Report, context: MarkdownContext, maxBreaches = Inf
       );
     lines.push('');
   }
+  if (report.golden_refresh)
+    lines.push(`**Golden snapshot** ${describeGoldenRefresh(report.golden_refresh)}.`, '');
   lines.push(contextLine(report));
   if (report.migrations_skipped.length) {
     lines.push('');
@@ -183,7 +189,8 @@ function contextLine(report: Report): string {
   }
   if (report.server) parts.push(`PostgreSQL ${report.server.version.split(' ')[0]}`);
   const ran = report.migrations.filter((m) => m.status !== 'not_run').length;
-  parts.push(`${ran} file(s) in ${formatDuration(report.phases_ms.migrate)}`);
+  if (report.runner.kind === 'none') parts.push('a refresh-only run: no migrations');
+  else parts.push(`${ran} file(s) in ${formatDuration(report.phases_ms.migrate)}`);
   if (report.metrics?.total_db_size_delta != null)
     parts.push(`database ${formatSignedBytes(report.metrics.total_db_size_delta)}`);
   if (report.runner.lock_capture !== 'off') parts.push(`locks ${report.runner.lock_capture}`);

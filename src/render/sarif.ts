@@ -20,6 +20,8 @@ const RULE_TEXT: Record<string, string> = {
   'max-rewrite-size': 'A table of at least max-rewrite-size was rewritten',
   'table-rewritten': 'A table is rewritten under an ACCESS EXCLUSIVE lock',
   'long-access-exclusive': 'A table is locked ACCESS EXCLUSIVE for a second or more',
+  'modified-after-release':
+    'A migration production has already run was edited: the edit never runs there; add a new migration',
   'create-index-concurrently': 'CREATE INDEX on a table with rows blocks writes: build it CONCURRENTLY',
   'foreign-key-not-valid':
     'A validated FOREIGN KEY scans under a write-blocking lock: add it NOT VALID, validate later',

@@ -1,4 +1,10 @@
-import { formatFailure, statementLocation, statementPlace, type Report } from '../engine/report.js';
+import {
+  describeGoldenRefresh,
+  formatFailure,
+  statementLocation,
+  statementPlace,
+  type Report,
+} from '../engine/report.js';
 import { formatBytes, formatDuration, formatSignedBytes } from '../engine/units.js';
 import { adviceText } from './advice.js';
 import { wayBackText } from './rollback.js';
@@ -25,7 +31,7 @@ export function renderText(report: Report): string {
       section.length ? [...section, ''] : [],
     ),
     ...sizeSection(report),
-    phasesLine(report),
+    ...(report.runner.kind === 'none' ? [] : [phasesLine(report)]),
   ];
   return `${lines.join('\n')}\n`;
 }
@@ -52,14 +58,16 @@ function headerSection(report: Report): string[] {
     );
     lines.push(`           ${snap.reason}${snap.kept ? '; kept' : '; dropped after the run'}`);
   }
+  if (report.golden_refresh) lines.push(`Golden     ${describeGoldenRefresh(report.golden_refresh)}`);
   if (report.server) lines.push(`Server     PostgreSQL ${report.server.version}`);
-  lines.push(`Locks      ${describeLockCapture(report)}`);
+  if (report.runner.kind !== 'none') lines.push(`Locks      ${describeLockCapture(report)}`);
   lines.push('');
   return lines;
 }
 
 /** One line per file, then one per statement with its blocking locks, rewrites and error. */
 function migrationsSection(report: Report): string[] {
+  if (report.runner.kind === 'none') return ['Migrations none: a refresh-only run', ''];
   const lines = [
     `Migrations (${report.migrations.length} file(s), ${formatDuration(report.phases_ms.migrate)})`,
   ];

@@ -43,13 +43,14 @@ export const WHERE_OPTIONS: readonly OptionSpec[] = [
     name: 'snapshot-max-age',
     type: 'duration',
     description:
-      'With snapshot: existing, create the golden snapshot afresh from source-url when it is older than this (e.g. 24h) or missing; built aside and renamed into place.',
+      'With snapshot: existing, create the golden snapshot afresh from source-url when it is older than this (e.g. 24h) or missing; built aside and renamed into place. Without migrations and command, that is all the run does (a scheduled refresh).',
     cli: {
       group: 'where',
       arg: 'DURATION',
       help: [
         'with existing: create the golden snapshot afresh from',
         '--source-url when it is older than this (or missing), e.g. 24h',
+        '(without --migrations and --command, that is all the run does)',
       ],
     },
     input: true,

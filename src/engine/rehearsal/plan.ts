@@ -1,8 +1,8 @@
 import { generateSnapshotName, type RehearsalConfig } from '../config.js';
 import { ConfigError } from '../errors.js';
-import type { SkippedMigration } from '../report.js';
+import { MODIFIED_AFTER_RELEASE, type SkippedMigration } from '../report.js';
 import { expandMigrationPatterns } from '../runner/files.js';
-import { HISTORY_LAYOUTS, MODIFIED_AFTER_RELEASE } from '../runner/history.js';
+import { HISTORY_LAYOUTS } from '../runner/history.js';
 import { detectLayout, planMigrations, type MigrationLayout } from '../runner/layouts.js';
 import { opt, say } from '../wording.js';
 

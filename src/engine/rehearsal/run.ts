@@ -13,7 +13,12 @@ import {
   PROBE_INTERVAL_MS,
   TrafficGenerator,
 } from '../observe/traffic.js';
-import type { MigrationFailure, MigrationReport, Report } from '../report.js';
+import {
+  MODIFIED_AFTER_RELEASE,
+  type MigrationFailure,
+  type MigrationReport,
+  type Report,
+} from '../report.js';
 import { round } from '../report-builder.js';
 import { readHistory, recordApplied, selectPending } from '../runner/history.js';
 import { chooseRunner, type MigrationRunner, type RunnerContext } from '../runner/migration-runner.js';
@@ -59,7 +64,8 @@ export async function observeAndRun(inputs: RunInputs): Promise<RunMeasurements>
   // A tool's history table on the snapshot, not the diff, says what is pending (flyway, golang-migrate, dbmate).
   const history = plan.planned ? await readHistory(client, plan.layout) : undefined;
   if (history && plan.planned) {
-    const pending = selectPending(history, plan.planned.run, plan.planned.skipped, log);
+    const modified = plan.skipped.filter((s) => s.reason === MODIFIED_AFTER_RELEASE).map((s) => s.path);
+    const pending = selectPending(history, plan.planned.run, plan.planned.skipped, log, new Set(modified));
     plan.files = pending.run;
     // In place: the report was handed this list when the plan was made.
     plan.skipped.splice(0, plan.skipped.length, ...pending.skipped);

@@ -2,10 +2,10 @@ import { keepsSnapshot, namedDatabase, type RehearsalConfig } from '../config.js
 import { withDatabase, type ConnectionInfo } from '../connection.js';
 import { CancelledError, errorMessage } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { SnapshotInfo } from '../report.js';
+import type { GoldenRefreshReport, SnapshotInfo } from '../report.js';
 import { round, snapshotInfo } from '../report-builder.js';
-import { ensureFreshGolden } from '../snapshot/golden.js';
 import { createSnapshot, dropSnapshotReconnecting, sweepExpiredSnapshots } from '../snapshot/snapshot.js';
+import { refreshGolden } from './golden-refresh.js';
 import type { RehearsalPlan } from './plan.js';
 import type { Preflight } from './preflight.js';
 
@@ -24,6 +24,8 @@ export interface SnapshotLease {
   info: SnapshotInfo;
   /** Milliseconds spent making the snapshot (the `snapshot` phase). */
   ms: number;
+  /** What `prepare` did to the golden snapshot first, when the config asks for a refresh. */
+  goldenRefresh?: GoldenRefreshReport;
   /** Drops the snapshot if this run created it (and it is not kept), and ends the maintenance connection. */
   release(): Promise<void>;
 }
@@ -47,29 +49,13 @@ export interface ProviderContext extends Preflight {
 
 export interface SnapshotProvider {
   /** Work before the snapshot proper, not counted in its time (refreshing a golden snapshot). */
-  prepare?(context: ProviderContext): Promise<void>;
+  prepare?(context: ProviderContext): Promise<GoldenRefreshReport | undefined>;
   acquire(context: ProviderContext): Promise<SnapshotInfo>;
 }
 
 /** A new database from the source or a golden snapshot. */
 export const createdSnapshotProvider: SnapshotProvider = {
-  async prepare({ config, admin, serverInfo, sourceInfo, log, cancel }) {
-    const { snapshot } = config;
-    if (snapshot.kind !== 'golden' || !snapshot.refresh) return;
-    // The preflight inspects the source whenever the config names one, as a refresh does.
-    if (!sourceInfo) throw new Error('internal: a golden snapshot refresh without the source inspected');
-    const { source, maxAgeMs } = snapshot.refresh;
-    await log.group('Golden snapshot', () =>
-      ensureFreshGolden(admin, config.snapshotServer, serverInfo, sourceInfo, {
-        source,
-        name: snapshot.golden,
-        maxAgeMs,
-        pgBinDir: config.pgBinDir,
-        log,
-        signal: cancel,
-      }),
-    );
-  },
+  prepare: ({ config, log, cancel, ...pre }) => refreshGolden(config, pre, { log, cancel }),
   async acquire(context) {
     const { config, admin, serverInfo, sourceInfo, log, cancel } = context;
     const { snapshot } = config;
@@ -146,12 +132,12 @@ export async function leaseSnapshot(
   };
   try {
     await sweepExpiredSnapshots(pre.admin, pre.serverInfo, log);
-    await provider.prepare?.(context);
+    const goldenRefresh = await provider.prepare?.(context);
     const started = performance.now();
     if (cancel.aborted) throw new CancelledError('cancelled before the snapshot was created');
     const info = await provider.acquire(context);
     const ms = round(performance.now() - started);
-    return { name, connection: withDatabase(config.snapshotServer, name), info, ms, release };
+    return { name, connection: withDatabase(config.snapshotServer, name), info, ms, goldenRefresh, release };
   } catch (error) {
     await release();
     throw error;

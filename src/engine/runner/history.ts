@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type pg from 'pg';
 import type { Logger } from '../logger.js';
-import type { MigrationReport, SkippedMigration } from '../report.js';
+import { MODIFIED_AFTER_RELEASE, type MigrationReport, type SkippedMigration } from '../report.js';
 import type { MigrationLayout } from './layouts.js';
 import { TABLE_ON_PATH_QUERY } from '../queries/runner.js';
 
@@ -13,10 +13,6 @@ import { TABLE_ON_PATH_QUERY } from '../queries/runner.js';
  * as the tool would, so the snapshot ends as production will.
  */
 export const HISTORY_LAYOUTS: ReadonlySet<MigrationLayout> = new Set(['flyway', 'golang-migrate', 'dbmate']);
-
-/** The skip reason of a file the change modified though the base already had it. */
-export const MODIFIED_AFTER_RELEASE =
-  'modified after release: the base already had it, so production has run it';
 
 export interface MigrationHistory {
   table: string;
@@ -131,13 +127,16 @@ export async function readHistory(
 
 /**
  * Pending as the tool sees it: every forward file the history table does not list, whatever
- * the diff selected. Files set aside by the layout (down, undo) stay set aside.
+ * the diff selected. Files set aside by the layout (down, undo) stay set aside. A file the
+ * change modified after release runs if the table says it is pending; if the table lists
+ * it, production ran the old version and the edit will never run: it stays reported so.
  */
 export function selectPending(
   history: MigrationHistory,
   forward: string[],
   setAside: SkippedMigration[],
   log: Logger,
+  modifiedAfterRelease: ReadonlySet<string> = new Set(),
 ): { run: string[]; skipped: SkippedMigration[] } {
   const run = forward.filter((file) => !history.isApplied(file));
   const applied = forward.filter((file) => history.isApplied(file));
@@ -146,7 +145,10 @@ export function selectPending(
     run,
     skipped: [
       ...setAside,
-      ...applied.map((p) => ({ path: p, reason: `already applied (${history.table})` })),
+      ...applied.map((p) => ({
+        path: p,
+        reason: modifiedAfterRelease.has(p) ? MODIFIED_AFTER_RELEASE : `already applied (${history.table})`,
+      })),
     ],
   };
 }

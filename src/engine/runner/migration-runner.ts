@@ -63,6 +63,7 @@ export function chooseRunner(
   before: CatalogSnapshot | undefined,
 ): MigrationRunner {
   if (config.runner.kind === 'sql') return new SqlFilesRunner(config, files, layout, before);
+  if (config.runner.kind === 'none') throw new Error('internal: a refresh-only run has no migration runner');
   return new CommandRunner(config, config.runner.command, before);
 }
 

@@ -349,6 +349,14 @@ export async function restoreSnapshot(
   }
 }
 
+export interface GoldenFreshness {
+  outcome: 'fresh' | 'created' | 'refreshed';
+  /** The metadata of the golden snapshot found (absent when there was none). */
+  found?: SnapshotMetadata;
+  /** The metadata of the golden snapshot in place now. */
+  current: SnapshotMetadata;
+}
+
 /**
  * With `--snapshot-max-age`: makes sure the golden snapshot exists and is younger than
  * `maxAgeMs`, creating it afresh from the source otherwise. Holds the snapshot's lock
@@ -360,24 +368,27 @@ export async function ensureFreshGolden(
   serverInfo: ServerInfo,
   sourceInfo: ServerInfo,
   options: CreateGoldenOptions & { maxAgeMs: number },
-): Promise<'fresh' | 'created' | 'refreshed'> {
+): Promise<GoldenFreshness> {
   const log = options.log ?? silentLogger;
   return withDatabaseLock(admin, options.name, async () => {
-    const metadata = await readMetadata(admin, options.name);
-    const exists = metadata !== undefined || (await databaseExists(admin, options.name));
-    if (exists && !metadata) {
+    const found = await readMetadata(admin, options.name);
+    const exists = found !== undefined || (await databaseExists(admin, options.name));
+    if (exists && !found) {
       throw new SetupError(
         say`${opt('snapshot-max-age')}: database "${options.name}" exists but is not a pg-rehearsal snapshot (no metadata in its COMMENT), so it is never replaced; name another golden snapshot, or create it with pg-rehearsal snapshot create`,
       );
     }
-    const age = metadata ? Date.now() - Date.parse(metadata.created_at) : Infinity;
-    if (exists && age <= options.maxAgeMs) return 'fresh';
+    const age = found ? Date.now() - Date.parse(found.created_at) : Infinity;
+    if (found && age <= options.maxAgeMs) return { outcome: 'fresh', found, current: found };
     log.info(
-      exists
-        ? `golden snapshot "${options.name}" is older than the snapshot max age (${metadata ? `created ${metadata.created_at}` : 'no metadata'}): creating it afresh`
+      found
+        ? `golden snapshot "${options.name}" is older than the snapshot max age (created ${found.created_at}): creating it afresh`
         : `golden snapshot "${options.name}" does not exist: creating it from the source`,
     );
-    await createGoldenSnapshot(admin, server, serverInfo, sourceInfo, { ...options, replace: true });
-    return exists ? 'refreshed' : 'created';
+    const created = await createGoldenSnapshot(admin, server, serverInfo, sourceInfo, {
+      ...options,
+      replace: true,
+    });
+    return { outcome: found ? 'refreshed' : 'created', found, current: created.metadata };
   });
 }
