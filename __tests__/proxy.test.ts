@@ -223,6 +223,54 @@ describe('lock-tracing proxy: its own transaction around autocommit statements',
   });
 });
 
+describe('lock-tracing proxy: its lock read, prepared once per session', () => {
+  it('prepares it again after the tool drops every prepared statement, in and out of a transaction', async () => {
+    const sourceUrl = await createDatabase(local.url, ITEMS);
+    try {
+      const script = psqlScript(
+        [
+          'BEGIN;',
+          'CREATE INDEX items_a_idx ON items (a);',
+          'ROLLBACK;',
+          'DEALLOCATE ALL;',
+          'CREATE INDEX items_b_idx ON items (b);',
+          'BEGIN;',
+          'DEALLOCATE ALL;',
+          'CREATE INDEX items_c_idx ON items (c);',
+          'COMMIT;',
+          'SELECT 1/0;',
+          'CREATE INDEX items_d_idx ON items (d);',
+        ].join('\n'),
+      );
+      const report = await rehearseCommand(sourceUrl, local.url, {
+        ...script,
+        // Without ON_ERROR_STOP, psql goes on after an error.
+        command: script.command.replace(' -v ON_ERROR_STOP=1', ''),
+      });
+      expect(report.failure).toBeNull();
+      const statements = report.migrations[0].statements;
+      // The proxy's ROLLBACK ended the failed statement's transaction: the next one runs.
+      expect(statements.find((s) => s.sql === 'SELECT 1/0')?.error).toMatch(/division by zero/);
+      for (const [index, column] of [
+        [2, 'a'],
+        [5, 'b'],
+        [8, 'c'],
+        [11, 'd'],
+      ] as const) {
+        const statement = statements[index - 1];
+        expect([index, statement.sql, statement.lock_capture, lockList(report, index)]).toEqual([
+          index,
+          `CREATE INDEX items_${column}_idx ON items (${column})`,
+          'exact',
+          expect.arrayContaining(['items ShareLock']),
+        ]);
+      }
+    } finally {
+      await dropDatabase(sourceUrl);
+    }
+  });
+});
+
 describe('lock-tracing proxy: bad input', () => {
   let sourceUrl: string;
   beforeAll(async () => {
