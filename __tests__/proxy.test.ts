@@ -7,6 +7,8 @@ import { startEmbeddedPostgres, type EmbeddedServer } from '../src/embedded/post
 import { buildConfig, type RawOptions } from '../src/engine/config.js';
 import { rehearse } from '../src/engine/rehearse.js';
 import type { Report } from '../src/engine/report.js';
+import { renderMarkdown } from '../src/render/markdown.js';
+import { renderText } from '../src/render/text.js';
 import { migrationDir } from './helpers/rehearsal.js';
 import { createDatabase, databasesLike, dropDatabase, testServers, uniqueName } from './helpers/servers.js';
 
@@ -58,6 +60,12 @@ describe.each([local, embedded])('lock-tracing proxy on $name', (server) => {
     );
     const shares = report.locks.filter((l) => l.relation === 'items' && l.mode === 'ShareLock');
     expect(shares.map((l) => l.statement.index)).toEqual([1, 2, 3, 4, 5]);
+    // The PR comment and the text report place each statement by its order, never at line 0.
+    const markdown = renderMarkdown(report);
+    expect(markdown).toContain('| order | time | statement |');
+    expect(markdown).toMatch(/^\| #5 \| [^|]+ \| `CREATE INDEX items_e_idx ON items \(e\)` \|/m);
+    expect(markdown).not.toMatch(/^\| 0 \|/m);
+    expect(renderText(report)).toMatch(/^ +#1 +\S+ ms +CREATE INDEX items_a_idx ON items \(a\)/m);
   });
 
   it('attributes a LOCK TABLE held through pg_sleep(1.5) to LOCK TABLE, held 1.4 to 2.0 s', async () => {
