@@ -133,7 +133,12 @@ export class ProxySession {
       this.client.socket.end();
       return;
     }
-    if (!this.unit && 'QPBDEHSFC'.includes(m.type)) await this.openUnit(m);
+    const upstream = this.upstream.stream;
+    const opening = !this.unit && 'QPBDEHSFC'.includes(m.type);
+    if (opening) {
+      upstream.socket.cork(); // a wrapped unit's BEGIN and the tool's first message in one packet
+      await this.openUnit(m);
+    }
     const unit = this.unit;
     if (m.type === 'P') {
       const { name, sql } = parseParse(m.body);
@@ -147,7 +152,8 @@ export class ProxySession {
       const sql = this.portals.get(portal);
       if (sql) unit?.executed.push(sql);
     }
-    this.upstream.stream.write(m.raw);
+    upstream.write(m.raw);
+    if (opening) upstream.socket.uncork();
     if (unit?.observer && !unit.polling) {
       // From the moment the statement is on its way: it may hold its locks only a few milliseconds.
       unit.polling = sampleBackendLocks(unit.observer, this.upstream.pid, 10, unit.finished).then(
@@ -248,8 +254,11 @@ export class ProxySession {
         this.tellTool(unit, report, status);
         return;
       }
+      const socket = this.upstream.stream.socket;
+      socket.cork(); // the read and our COMMIT leave in one packet
       const reading = tracer.readOwnLocksInOneQuery(this.queryable, unitSql);
       if (unit.mode === 'wrap' && this.injections.length > 0) ending = this.inject('COMMIT', []);
+      socket.uncork();
       tracer.observe(await reading, unit.started, report);
     }
     let toolStatus = status;
@@ -268,11 +277,11 @@ export class ProxySession {
 
   /** The end of a unit: its held CommandComplete or error, then ReadyForQuery. */
   private tellTool(unit: Unit, report: StatementReport, toolStatus: string): void {
-    if (unit.heldComplete) this.client.write(unit.heldComplete);
     this.status = toolStatus;
     this.unit = undefined;
     if (report.sql) this.context.onStatement(report);
-    this.client.write(readyForQuery(toolStatus));
+    const ready = readyForQuery(toolStatus);
+    this.client.write(unit.heldComplete ? Buffer.concat([unit.heldComplete, ready]) : ready);
     unit.finish();
     unit.markDone();
   }
@@ -294,7 +303,10 @@ export class ProxySession {
     return unit.report;
   }
 
-  /** Sends one query of the proxy's own in this session (never while the tool's unit runs). */
+  /**
+   * Sends one query of the proxy's own in this session: between the tool's units, or a
+   * wrapped unit's BEGIN right before its first message (answered first, so swallowed first).
+   */
   private inject(sql: string, params: (string | null)[]): Promise<Injection> {
     return this.send(namedQueryMessages(QUERY_NAME, sql, params));
   }
