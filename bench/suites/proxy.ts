@@ -127,6 +127,7 @@ export const proxySuite: Suite = {
     const markdown = [
       `psql on the realistic migration of the observe suite (${rows.toLocaleString('en')} orders, --single-transaction) and on ${tiny} tiny autocommit UPDATEs (psql -f), ` +
         `connected directly (no observation) and through the lock-tracing proxy; ${repetitions} alternating repetitions, medians. ` +
+        "Through the proxy a statement costs one round trip more, its lock read (an autocommit statement's BEGIN travels with it, its COMMIT with the read), and the hop through the proxy's process both ways. " +
         'Overhead: the median over rounds of each run through the proxy against the direct run of the same round. ' +
         'Lock reads: the share of the migrate phase the proxy spent reading locks (`runner.tracing_ms`), and per statement it reported. ' +
         `Load average (1 min) ${loadBefore} before, ${os.loadavg()[0].toFixed(2)} after: other jobs share the cores, so every round trip also waits its turn on them.`,
