@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { buildConfig, type RawOptions } from '../src/engine/config.js';
 import { rehearse } from '../src/engine/rehearse.js';
+import type { Report } from '../src/engine/report.js';
 import { migrationDir } from './helpers/rehearsal.js';
 import {
   createDatabase,
@@ -15,6 +16,8 @@ import {
 } from './helpers/servers.js';
 
 const [local, embedded] = testServers();
+const lockNames = (locks: { relation: string; mode: string }[]) =>
+  locks.map((l) => `${l.relation} ${l.mode}`).sort();
 const ACCOUNTS = `
 CREATE TABLE accounts (id bigint PRIMARY KEY, name text NOT NULL);
 INSERT INTO accounts SELECT g, md5(g::text) FROM generate_series(1, 300000) g;
@@ -156,12 +159,34 @@ describe('real migration tools', () => {
       command: `${DBMATE} --no-dump-schema up`,
       direct: `DATABASE_URL="$DATABASE_URL?sslmode=disable" ${DBMATE} --no-dump-schema up`,
     },
+    { name: 'psql', dir: 'psql', command: 'psql -X -q -v ON_ERROR_STOP=1 -f migrate.sql' },
+    { name: 'node-postgres', dir: 'node-postgres', command: 'node migrate.cjs' },
   ];
+  /**
+   * The locks of each unit that holds the migration's two statements (one migration, the
+   * same SQL for every tool): dbmate sends both in one query string, one unit, the others
+   * one by one.
+   */
+  const lockView = (report: Report) =>
+    report.migrations[0].statements
+      .map((s) => ({
+        statements: (s.sql.match(/\b(alter table|create index)\b/gi) ?? []).map((k) => k.toUpperCase()),
+        locks: lockNames(s.locks),
+      }))
+      .filter((unit) => unit.statements.length > 0);
+  let builtIn: Map<string, string[]>;
   let sourceUrl: string;
   let emptyUrl: string;
   beforeAll(async () => {
     sourceUrl = await createDatabase(local.url, ACCOUNTS);
     emptyUrl = await createDatabase(local.url, '', 'empty');
+    // The same SQL through the built-in runner: what each tool's statements must show.
+    const reference = await rehearseCommand(sourceUrl, {
+      migrations: 'migrate.sql',
+      'working-directory': path.join(FIXTURES, 'psql'),
+    });
+    expect(reference.failure).toBeNull();
+    builtIn = new Map(lockView(reference).map((unit) => [unit.statements.join(), unit.locks]));
   });
   afterAll(async () => {
     await dropDatabase(sourceUrl);
@@ -190,7 +215,17 @@ describe('real migration tools', () => {
       expect(report.runner.lock_capture).toBe('exact');
       expect(lock!.statement.sql).toMatch(/^ALTER TABLE "?accounts"?/i);
       const index = report.migrations[0].statements.find((s) => /CREATE INDEX/i.test(s.sql));
-      expect(index?.locks.map((l) => `${l.relation} ${l.mode}`)).toContain('accounts ShareLock');
+      expect(lockNames(index?.locks ?? [])).toContain('accounts ShareLock');
+      // Statement by statement, the locks the built-in runner reports on the same SQL.
+      expect([...builtIn.keys()]).toEqual(['ALTER TABLE', 'CREATE INDEX']);
+      const units = lockView(report);
+      expect(units.flatMap((unit) => unit.statements)).toEqual(['ALTER TABLE', 'CREATE INDEX']);
+      expect(units).toEqual(
+        units.map((unit) => ({
+          statements: unit.statements,
+          locks: unit.statements.flatMap((statement) => builtIn.get(statement) ?? []).sort(),
+        })),
+      );
     },
   );
 

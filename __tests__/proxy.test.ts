@@ -7,6 +7,8 @@ import { startEmbeddedPostgres, type EmbeddedServer } from '../src/embedded/post
 import { buildConfig, type RawOptions } from '../src/engine/config.js';
 import { rehearse } from '../src/engine/rehearse.js';
 import type { Report } from '../src/engine/report.js';
+import { renderMarkdown } from '../src/render/markdown.js';
+import { renderText } from '../src/render/text.js';
 import { migrationDir } from './helpers/rehearsal.js';
 import { createDatabase, databasesLike, dropDatabase, testServers, uniqueName } from './helpers/servers.js';
 
@@ -58,6 +60,12 @@ describe.each([local, embedded])('lock-tracing proxy on $name', (server) => {
     );
     const shares = report.locks.filter((l) => l.relation === 'items' && l.mode === 'ShareLock');
     expect(shares.map((l) => l.statement.index)).toEqual([1, 2, 3, 4, 5]);
+    // The PR comment and the text report place each statement by its order, never at line 0.
+    const markdown = renderMarkdown(report);
+    expect(markdown).toContain('| order | time | statement |');
+    expect(markdown).toMatch(/^\| #5 \| [^|]+ \| `CREATE INDEX items_e_idx ON items \(e\)` \|/m);
+    expect(markdown).not.toMatch(/^\| 0 \|/m);
+    expect(renderText(report)).toMatch(/^ +#1 +\S+ ms +CREATE INDEX items_a_idx ON items \(a\)/m);
   });
 
   it('attributes a LOCK TABLE held through pg_sleep(1.5) to LOCK TABLE, held 1.4 to 2.0 s', async () => {
@@ -217,6 +225,54 @@ describe('lock-tracing proxy: its own transaction around autocommit statements',
       expect(statements.map((s) => [s.sql, s.error])).toEqual([
         ['INSERT INTO d VALUES (1), (1)', expect.stringMatching(/duplicate key value/)],
       ]);
+    } finally {
+      await dropDatabase(sourceUrl);
+    }
+  });
+});
+
+describe('lock-tracing proxy: its lock read, prepared once per session', () => {
+  it('prepares it again after the tool drops every prepared statement, in and out of a transaction', async () => {
+    const sourceUrl = await createDatabase(local.url, ITEMS);
+    try {
+      const script = psqlScript(
+        [
+          'BEGIN;',
+          'CREATE INDEX items_a_idx ON items (a);',
+          'ROLLBACK;',
+          'DEALLOCATE ALL;',
+          'CREATE INDEX items_b_idx ON items (b);',
+          'BEGIN;',
+          'DEALLOCATE ALL;',
+          'CREATE INDEX items_c_idx ON items (c);',
+          'COMMIT;',
+          'SELECT 1/0;',
+          'CREATE INDEX items_d_idx ON items (d);',
+        ].join('\n'),
+      );
+      const report = await rehearseCommand(sourceUrl, local.url, {
+        ...script,
+        // Without ON_ERROR_STOP, psql goes on after an error.
+        command: script.command.replace(' -v ON_ERROR_STOP=1', ''),
+      });
+      expect(report.failure).toBeNull();
+      const statements = report.migrations[0].statements;
+      // The proxy's ROLLBACK ended the failed statement's transaction: the next one runs.
+      expect(statements.find((s) => s.sql === 'SELECT 1/0')?.error).toMatch(/division by zero/);
+      for (const [index, column] of [
+        [2, 'a'],
+        [5, 'b'],
+        [8, 'c'],
+        [11, 'd'],
+      ] as const) {
+        const statement = statements[index - 1];
+        expect([index, statement.sql, statement.lock_capture, lockList(report, index)]).toEqual([
+          index,
+          `CREATE INDEX items_${column}_idx ON items (${column})`,
+          'exact',
+          expect.arrayContaining(['items ShareLock']),
+        ]);
+      }
     } finally {
       await dropDatabase(sourceUrl);
     }

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { buildConfig } from '../src/engine/config.js';
 import { rehearse } from '../src/engine/rehearse.js';
 import { runCli } from './helpers/cli.js';
@@ -18,6 +20,11 @@ const MIGRATION = { '001.sql': 'ALTER TABLE items ADD COLUMN price integer;' };
 
 function tlsUrl(query = ''): string {
   return `postgresql://postgres@127.0.0.1:${tls.port}/${DATABASE}${query}`;
+}
+
+/** The URL with the private CA, checked as verify-full. */
+function verifiedUrl(): string {
+  return tlsUrl(`?sslmode=verify-full&sslrootcert=${encodeURIComponent(tls.caFile)}`);
 }
 
 beforeAll(async () => {
@@ -99,5 +106,38 @@ describe('a source with a private CA', () => {
     expect(report.snapshot!.strategy).toBe('dump');
     expect(report.metrics!.tables.items.rows_before).toBe(100);
     expect(await databasesLike(snapshotServer, `pg_rehearsal_${runId}_%`)).toEqual([]);
+  });
+});
+
+describe('a command through the lock-tracing proxy to a TLS-only snapshot server', () => {
+  it('connects the proxy upstream over TLS while the tool talks plain to it on loopback; locks stay exact', async () => {
+    const dir = migrationDir({});
+    const runId = `tlsproxy${process.pid}`;
+    const report = await rehearse(
+      buildConfig(
+        {
+          'source-url': verifiedUrl(),
+          command: [
+            "psql -X -c '\\conninfo' > tool.txt",
+            'psql -X -At -c "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()" > upstream.txt',
+            'psql -X -v ON_ERROR_STOP=1 -c "CREATE INDEX items_id_idx ON items (id)"',
+          ].join(' && '),
+          'working-directory': dir,
+        },
+        { runId },
+      ),
+    );
+    expect(report.failure).toBeNull();
+    expect(report.runner).toMatchObject({ kind: 'command', lock_capture: 'exact' });
+    // The tool: on the proxy's loopback port, no TLS. Its backend: a TLS session (hostssl only).
+    const tool = readFileSync(path.join(dir, 'tool.txt'), 'utf8');
+    expect(tool).toMatch(/host "127\.0\.0\.1" at port "\d+"/);
+    expect(tool).not.toContain(`port "${tls.port}"`);
+    expect(tool).not.toMatch(/SSL connection/);
+    expect(readFileSync(path.join(dir, 'upstream.txt'), 'utf8').trim()).toBe('t');
+    const index = report.migrations[0].statements.find((s) => s.sql.startsWith('CREATE INDEX'));
+    expect(index).toMatchObject({ lock_capture: 'exact' });
+    expect(index!.locks.map((l) => `${l.relation} ${l.mode}`)).toContain('items ShareLock');
+    expect(await databasesLike(verifiedUrl(), `pg_rehearsal_${runId}_%`)).toEqual([]);
   });
 });

@@ -2,7 +2,7 @@
 import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
 /******/ var __webpack_modules__ = ({
 
-/***/ 785:
+/***/ 6657:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -14,7 +14,7 @@ exports["default"] = {};
 
 /***/ }),
 
-/***/ 6122:
+/***/ 5386:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -258,7 +258,7 @@ parse.parseIntoClientConfig = parseIntoClientConfig
 
 /***/ }),
 
-/***/ 2299:
+/***/ 9083:
 /***/ ((module) => {
 
 
@@ -365,7 +365,7 @@ module.exports = readInt8;
 
 /***/ }),
 
-/***/ 7558:
+/***/ 7734:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -462,7 +462,7 @@ class Pool extends EventEmitter {
     this.options.allowExitOnIdle = this.options.allowExitOnIdle || false
     this.options.maxLifetimeSeconds = this.options.maxLifetimeSeconds || 0
     this.log = this.options.log || function () {}
-    this.Client = this.options.Client || Client || (__nccwpck_require__(3273).Client)
+    this.Client = this.options.Client || Client || (__nccwpck_require__(1097).Client)
     this.Promise = this.options.Promise || global.Promise
 
     if (typeof this.options.idleTimeoutMillis === 'undefined') {
@@ -889,7 +889,7 @@ module.exports = Pool
 
 /***/ }),
 
-/***/ 9971:
+/***/ 3203:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -950,7 +950,7 @@ exports.BufferReader = BufferReader;
 
 /***/ }),
 
-/***/ 9315:
+/***/ 995:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -1069,18 +1069,18 @@ exports.Writer = Writer;
 
 /***/ }),
 
-/***/ 4233:
+/***/ 6313:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.DatabaseError = exports.serialize = void 0;
 exports.parse = parse;
-const messages_1 = __nccwpck_require__(5809);
+const messages_1 = __nccwpck_require__(5553);
 Object.defineProperty(exports, "DatabaseError", ({ enumerable: true, get: function () { return messages_1.DatabaseError; } }));
-const serializer_1 = __nccwpck_require__(6513);
+const serializer_1 = __nccwpck_require__(9393);
 Object.defineProperty(exports, "serialize", ({ enumerable: true, get: function () { return serializer_1.serialize; } }));
-const parser_1 = __nccwpck_require__(3318);
+const parser_1 = __nccwpck_require__(8614);
 function parse(stream, callback) {
     const parser = new parser_1.Parser();
     stream.on('data', (buffer) => parser.parse(buffer, callback));
@@ -1090,7 +1090,7 @@ function parse(stream, callback) {
 
 /***/ }),
 
-/***/ 5809:
+/***/ 5553:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -1256,14 +1256,14 @@ exports.NoticeMessage = NoticeMessage;
 
 /***/ }),
 
-/***/ 3318:
+/***/ 8614:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.Parser = void 0;
-const messages_1 = __nccwpck_require__(5809);
-const buffer_reader_1 = __nccwpck_require__(9971);
+const messages_1 = __nccwpck_require__(5553);
+const buffer_reader_1 = __nccwpck_require__(3203);
 // every message is prefixed with a single byte
 const CODE_LENGTH = 1;
 // every message has an int32 length which includes itself but does
@@ -1587,13 +1587,13 @@ const parseErrorMessage = (reader, name) => {
 
 /***/ }),
 
-/***/ 6513:
+/***/ 9393:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.serialize = void 0;
-const buffer_writer_1 = __nccwpck_require__(9315);
+const buffer_writer_1 = __nccwpck_require__(995);
 const writer = new buffer_writer_1.Writer();
 const startup = (opts) => {
     // protocol version
@@ -1791,13 +1791,13 @@ exports.serialize = serialize;
 
 /***/ }),
 
-/***/ 1549:
+/***/ 1661:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
-var textParsers = __nccwpck_require__(4784);
-var binaryParsers = __nccwpck_require__(7522);
-var arrayParser = __nccwpck_require__(6471);
-var builtinTypes = __nccwpck_require__(6345);
+var textParsers = __nccwpck_require__(6928);
+var binaryParsers = __nccwpck_require__(8338);
+var arrayParser = __nccwpck_require__(6439);
+var builtinTypes = __nccwpck_require__(8953);
 
 exports.getTypeParser = getTypeParser;
 exports.setTypeParser = setTypeParser;
@@ -1845,10 +1845,10 @@ binaryParsers.init(function(oid, converter) {
 
 /***/ }),
 
-/***/ 6471:
+/***/ 6439:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-var array = __nccwpck_require__(3879);
+var array = __nccwpck_require__(2903);
 
 module.exports = {
   create: function (source, transform) {
@@ -1863,10 +1863,10 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7522:
+/***/ 8338:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-var parseInt64 = __nccwpck_require__(2299);
+var parseInt64 = __nccwpck_require__(9083);
 
 var parseBits = function(data, bits, offset, invert, callback) {
   offset = offset || 0;
@@ -2127,7 +2127,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 6345:
+/***/ 8953:
 /***/ ((module) => {
 
 /**
@@ -2207,14 +2207,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4784:
+/***/ 6928:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-var array = __nccwpck_require__(3879)
-var arrayParser = __nccwpck_require__(6471);
-var parseDate = __nccwpck_require__(2690);
-var parseInterval = __nccwpck_require__(8755);
-var parseByteA = __nccwpck_require__(463);
+var array = __nccwpck_require__(2903)
+var arrayParser = __nccwpck_require__(6439);
+var parseDate = __nccwpck_require__(546);
+var parseInterval = __nccwpck_require__(1443);
+var parseByteA = __nccwpck_require__(7119);
 
 function allowNull (fn) {
   return function nullAllowed (value) {
@@ -2429,20 +2429,20 @@ module.exports = {
 
 /***/ }),
 
-/***/ 5042:
+/***/ 242:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 const EventEmitter = (__nccwpck_require__(4434).EventEmitter)
-const utils = __nccwpck_require__(9652)
+const utils = __nccwpck_require__(5348)
 const nodeUtils = __nccwpck_require__(9023)
-const sasl = __nccwpck_require__(948)
-const TypeOverrides = __nccwpck_require__(365)
+const sasl = __nccwpck_require__(2436)
+const TypeOverrides = __nccwpck_require__(4685)
 
-const ConnectionParameters = __nccwpck_require__(646)
-const Query = __nccwpck_require__(4473)
-const defaults = __nccwpck_require__(8995)
-const Connection = __nccwpck_require__(9809)
-const crypto = __nccwpck_require__(4150)
+const ConnectionParameters = __nccwpck_require__(4422)
+const Query = __nccwpck_require__(2697)
+const defaults = __nccwpck_require__(7027)
+const Connection = __nccwpck_require__(4609)
+const crypto = __nccwpck_require__(3142)
 
 const activeQueryDeprecationNotice = nodeUtils.deprecate(
   () => {},
@@ -2730,7 +2730,7 @@ class Client extends EventEmitter {
       cb()
     } else {
       try {
-        const pgPass = __nccwpck_require__(3272)
+        const pgPass = __nccwpck_require__(7336)
         pgPass(this.connectionParameters, (pass) => {
           if (undefined !== pass) {
             pgPassDeprecationNotice()
@@ -3282,16 +3282,16 @@ module.exports = Client
 
 /***/ }),
 
-/***/ 646:
+/***/ 4422:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const dns = __nccwpck_require__(2250)
 
-const defaults = __nccwpck_require__(8995)
+const defaults = __nccwpck_require__(7027)
 
-const parse = (__nccwpck_require__(6122).parse) // parses a connection string
+const parse = (__nccwpck_require__(5386).parse) // parses a connection string
 
 const val = function (key, config, envVar) {
   if (config[key]) {
@@ -3473,15 +3473,15 @@ module.exports = ConnectionParameters
 
 /***/ }),
 
-/***/ 9809:
+/***/ 4609:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const EventEmitter = (__nccwpck_require__(4434).EventEmitter)
 
-const { parse, serialize } = __nccwpck_require__(4233)
-const stream = __nccwpck_require__(829)
+const { parse, serialize } = __nccwpck_require__(6313)
+const stream = __nccwpck_require__(573)
 const { getStream } = stream
 
 const flushBuffer = serialize.flush()
@@ -3730,7 +3730,7 @@ module.exports = Connection
 
 /***/ }),
 
-/***/ 9765:
+/***/ 4869:
 /***/ ((module) => {
 
 function x509Error(msg, cert) {
@@ -3859,12 +3859,12 @@ module.exports = { signatureAlgorithmHashFromCertificate }
 
 /***/ }),
 
-/***/ 948:
+/***/ 2436:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
-const crypto = __nccwpck_require__(4150)
-const { signatureAlgorithmHashFromCertificate } = __nccwpck_require__(9765)
+const crypto = __nccwpck_require__(3142)
+const { signatureAlgorithmHashFromCertificate } = __nccwpck_require__(4869)
 
 // SASLprep (RFC 4013) — minimal in-tree implementation.
 //
@@ -4128,7 +4128,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4150:
+/***/ 3142:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 const nodeCrypto = __nccwpck_require__(6982)
@@ -4224,7 +4224,7 @@ async function deriveKey(password, salt, iterations) {
 
 /***/ }),
 
-/***/ 8995:
+/***/ 7027:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -4311,7 +4311,7 @@ module.exports = {
   keepalives_idle: 0,
 }
 
-const pgTypes = __nccwpck_require__(1549)
+const pgTypes = __nccwpck_require__(1661)
 // save default parsers
 const parseBigInteger = pgTypes.getTypeParser(20, 'text')
 const parseBigIntegerArray = pgTypes.getTypeParser(1016, 'text')
@@ -4325,20 +4325,20 @@ module.exports.__defineSetter__('parseInt8', function (val) {
 
 /***/ }),
 
-/***/ 3273:
+/***/ 1097:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const Client = __nccwpck_require__(5042)
-const defaults = __nccwpck_require__(8995)
-const Connection = __nccwpck_require__(9809)
-const Result = __nccwpck_require__(6424)
-const utils = __nccwpck_require__(9652)
-const Pool = __nccwpck_require__(7558)
-const TypeOverrides = __nccwpck_require__(365)
-const { DatabaseError } = __nccwpck_require__(4233)
-const { escapeIdentifier, escapeLiteral } = __nccwpck_require__(9652)
+const Client = __nccwpck_require__(242)
+const defaults = __nccwpck_require__(7027)
+const Connection = __nccwpck_require__(4609)
+const Result = __nccwpck_require__(6808)
+const utils = __nccwpck_require__(5348)
+const Pool = __nccwpck_require__(7734)
+const TypeOverrides = __nccwpck_require__(4685)
+const { DatabaseError } = __nccwpck_require__(6313)
+const { escapeIdentifier, escapeLiteral } = __nccwpck_require__(5348)
 
 const poolFactory = (Client) => {
   return class BoundPool extends Pool {
@@ -4355,7 +4355,7 @@ const PG = function (clientConstructor) {
   this.Pool = poolFactory(this.Client)
   this._pools = []
   this.Connection = Connection
-  this.types = __nccwpck_require__(1549)
+  this.types = __nccwpck_require__(1661)
   this.DatabaseError = DatabaseError
   this.TypeOverrides = TypeOverrides
   this.escapeIdentifier = escapeIdentifier
@@ -4374,7 +4374,7 @@ try {
 }
 
 if (forceNative) {
-  clientConstructor = __nccwpck_require__(5301)
+  clientConstructor = __nccwpck_require__(165)
 }
 
 module.exports = new PG(clientConstructor)
@@ -4386,7 +4386,7 @@ Object.defineProperty(module.exports, "native", ({
   get() {
     let native = null
     try {
-      native = new PG(__nccwpck_require__(5301))
+      native = new PG(__nccwpck_require__(165))
     } catch (err) {
       if (err.code !== 'MODULE_NOT_FOUND') {
         throw err
@@ -4405,7 +4405,7 @@ Object.defineProperty(module.exports, "native", ({
 
 /***/ }),
 
-/***/ 8942:
+/***/ 7134:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 const nodeUtils = __nccwpck_require__(9023)
@@ -4414,16 +4414,16 @@ var Native
 // eslint-disable-next-line no-useless-catch
 try {
   // Wrap this `require()` in a try-catch to avoid upstream bundlers from complaining that this might not be available since it is an optional import
-  Native = __nccwpck_require__(4390)
+  Native = __nccwpck_require__(2516)
 } catch (e) {
   throw e
 }
-const TypeOverrides = __nccwpck_require__(365)
+const TypeOverrides = __nccwpck_require__(4685)
 const EventEmitter = (__nccwpck_require__(4434).EventEmitter)
 const util = __nccwpck_require__(9023)
-const ConnectionParameters = __nccwpck_require__(646)
+const ConnectionParameters = __nccwpck_require__(4422)
 
-const NativeQuery = __nccwpck_require__(7581)
+const NativeQuery = __nccwpck_require__(8733)
 
 const queryQueueLengthDeprecationNotice = nodeUtils.deprecate(
   () => {},
@@ -4739,7 +4739,7 @@ Client.prototype._pulsePipelinedQueryQueue = function () {
   const self = this
   const queries = []
   const nativeQueries = []
-  const utils = __nccwpck_require__(9652)
+  const utils = __nccwpck_require__(5348)
 
   while (this._queryQueue.length > 0) {
     const query = this._queryQueue.shift()
@@ -4840,23 +4840,23 @@ Client.prototype.getTransactionStatus = function () {
 
 /***/ }),
 
-/***/ 5301:
+/***/ 165:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
-module.exports = __nccwpck_require__(8942)
+module.exports = __nccwpck_require__(7134)
 
 
 /***/ }),
 
-/***/ 7581:
+/***/ 8733:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const EventEmitter = (__nccwpck_require__(4434).EventEmitter)
 const util = __nccwpck_require__(9023)
-const utils = __nccwpck_require__(9652)
+const utils = __nccwpck_require__(5348)
 
 const NativeQuery = (module.exports = function (config, values, callback) {
   EventEmitter.call(this)
@@ -5023,15 +5023,15 @@ NativeQuery.prototype.submit = function (client) {
 
 /***/ }),
 
-/***/ 4473:
+/***/ 2697:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { EventEmitter } = __nccwpck_require__(4434)
 
-const Result = __nccwpck_require__(6424)
-const utils = __nccwpck_require__(9652)
+const Result = __nccwpck_require__(6808)
+const utils = __nccwpck_require__(5348)
 
 class Query extends EventEmitter {
   constructor(config, values, callback) {
@@ -5293,12 +5293,12 @@ module.exports = Query
 
 /***/ }),
 
-/***/ 6424:
+/***/ 6808:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const types = __nccwpck_require__(1549)
+const types = __nccwpck_require__(1661)
 
 const matchRegexp = /^([A-Za-z]+)(?: (\d+))?(?: (\d+))?/
 
@@ -5409,7 +5409,7 @@ module.exports = Result
 
 /***/ }),
 
-/***/ 829:
+/***/ 573:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 const { getStream, getSecureStream } = getStreamFuncs()
@@ -5452,7 +5452,7 @@ function getNodejsStreamFuncs() {
  */
 function getCloudflareStreamFuncs() {
   function getStream(ssl) {
-    const { CloudflareSocket } = __nccwpck_require__(785)
+    const { CloudflareSocket } = __nccwpck_require__(6657)
     return new CloudflareSocket(ssl)
   }
 
@@ -5499,12 +5499,12 @@ function getStreamFuncs() {
 
 /***/ }),
 
-/***/ 365:
+/***/ 4685:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const types = __nccwpck_require__(1549)
+const types = __nccwpck_require__(1661)
 
 function TypeOverrides(userTypes) {
   this._types = userTypes || types
@@ -5541,12 +5541,12 @@ module.exports = TypeOverrides
 
 /***/ }),
 
-/***/ 9652:
+/***/ 5348:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const defaults = __nccwpck_require__(8995)
+const defaults = __nccwpck_require__(7027)
 const nodeUtils = __nccwpck_require__(9023)
 
 const { isDate } = __nccwpck_require__(8253)
@@ -5773,14 +5773,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8702:
+/***/ 8830:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-var path = __nccwpck_require__(6928)
+var path = __nccwpck_require__(4547)
   , Stream = (__nccwpck_require__(2203).Stream)
-  , split = __nccwpck_require__(5286)
+  , split = __nccwpck_require__(8630)
   , util = __nccwpck_require__(9023)
   , defaultPort = 5432
   , isWin = (process.platform === 'win32')
@@ -6013,14 +6013,14 @@ var isValidEntry = module.exports.isValidEntry = function(entry){
 
 /***/ }),
 
-/***/ 3272:
+/***/ 7336:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-var path = __nccwpck_require__(6928)
+var path = __nccwpck_require__(4547)
   , fs = __nccwpck_require__(9896)
-  , helper = __nccwpck_require__(8702)
+  , helper = __nccwpck_require__(8830)
 ;
 
 
@@ -6043,7 +6043,7 @@ module.exports.warnTo = helper.warnTo;
 
 /***/ }),
 
-/***/ 3879:
+/***/ 2903:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -6147,7 +6147,7 @@ function identity (value) {
 
 /***/ }),
 
-/***/ 463:
+/***/ 7119:
 /***/ ((module) => {
 
 
@@ -6187,7 +6187,7 @@ module.exports = function parseBytea (input) {
 
 /***/ }),
 
-/***/ 2690:
+/***/ 546:
 /***/ ((module) => {
 
 
@@ -6310,12 +6310,12 @@ function is0To99 (num) {
 
 /***/ }),
 
-/***/ 8755:
+/***/ 1443:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-var extend = __nccwpck_require__(223)
+var extend = __nccwpck_require__(3743)
 
 module.exports = PostgresInterval
 
@@ -6442,7 +6442,7 @@ function parse (interval) {
 
 /***/ }),
 
-/***/ 5286:
+/***/ 8630:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /*
@@ -6590,7 +6590,7 @@ module.exports = split
 
 /***/ }),
 
-/***/ 223:
+/***/ 3743:
 /***/ ((module) => {
 
 module.exports = extend
@@ -6614,7 +6614,7 @@ function extend(target) {
 
 /***/ }),
 
-/***/ 4390:
+/***/ 2516:
 /***/ ((module) => {
 
 module.exports = eval("require")("pg-native");
@@ -6657,7 +6657,7 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("net");
 
 /***/ }),
 
-/***/ 6928:
+/***/ 4547:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("path");
@@ -6882,9 +6882,9 @@ function errorMessage(error) {
     return String(error);
 }
 
-// EXTERNAL MODULE: ./node_modules/pg/lib/index.js
-var lib = __nccwpck_require__(3273);
-;// CONCATENATED MODULE: ./node_modules/pg/esm/index.mjs
+// EXTERNAL MODULE: ../main/node_modules/pg/lib/index.js
+var lib = __nccwpck_require__(1097);
+;// CONCATENATED MODULE: ../main/node_modules/pg/esm/index.mjs
 // ESM wrapper for pg
 
 
@@ -8518,6 +8518,28 @@ SELECT c.oid::bigint AS oid, n.nspname AS schema, c.relname AS name, c.relkind::
   JOIN pg_namespace n ON n.oid = c.relnamespace
  WHERE c.oid = ANY($1::oid[])`;
 /**
+ * The tracer's read in one round trip, for the proxy (where every round trip also crosses
+ * the proxy's event loop): the session's relation locks, and for the locked relations the
+ * tracer must look up (`$1`: the oids it already knows; `$2`: whether one it knows held
+ * ACCESS EXCLUSIVE may have been rewritten or renamed) their names, kinds and filenodes.
+ * `looked_up` is false for a lock on a relation that no longer exists.
+ */
+const OWN_LOCKS_WITH_RELATIONS_QUERY = {
+    name: 'pg_rehearsal_own_locks_relations',
+    text: `
+SELECT l.relation::bigint AS oid, l.locktype, l.mode, l.granted,
+       r.oid IS NOT NULL AS looked_up, r.schema, r.name, r.kind, r.filenode, r.user_relation
+  FROM pg_locks l
+  LEFT JOIN LATERAL (
+       SELECT c.oid, n.nspname AS schema, c.relname AS name, c.relkind::text AS kind,
+              pg_relation_filenode(c.oid) AS filenode, ${USER_NAMESPACE_OR_UNKNOWN} AS user_relation
+         FROM pg_class c
+         JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.oid = l.relation
+          AND (NOT l.relation = ANY($1::oid[]) OR (l.mode = 'AccessExclusiveLock' AND $2::boolean))) r ON true
+ WHERE l.pid = pg_backend_pid() AND l.locktype = 'relation' AND l.database = ${THIS_DATABASE}`,
+};
+/**
  * The sampler's one query: every other backend's relation locks on the user's relations,
  * with the running statement and its transaction's start from pg_stat_activity (a hold is
  * one per backend and transaction, pinned to the statement running when it was first seen). Our own sessions (application_name
@@ -8661,6 +8683,31 @@ function lockModesConflict(held, requested) {
 
 /** A relation that no longer exists (dropped in this transaction): kept, its name comes from earlier. */
 const GONE = { schema: null, name: null, kind: null, filenode: null, userRelation: true };
+function toLock(row) {
+    return {
+        oid: Number(row.oid),
+        locktype: row.locktype,
+        mode: parseLockMode(row.mode),
+        granted: row.granted,
+    };
+}
+function toRelationInfo(row) {
+    return {
+        schema: row.schema,
+        name: row.name,
+        kind: row.kind,
+        filenode: row.filenode === null ? null : Number(row.filenode),
+        userRelation: row.user_relation,
+    };
+}
+/**
+ * A CREATE statement rewrites no other relation: skipping the re-read of known relations
+ * keeps a long run of CREATE TABLEs in one transaction from re-reading every table
+ * created before it.
+ */
+function mayRewriteKnown(statementSql) {
+    return !/^\s*create\b/i.test(statementSql);
+}
 const RELKIND_NAMES = {
     r: 'table',
     p: 'table',
@@ -8704,36 +8751,58 @@ class LockTracer {
             this.spentMs += performance.now() - started;
         }
     }
+    /**
+     * The same read in one round trip, for the proxy: the relations to look up are joined in
+     * by the query itself, so the proxy can send its COMMIT right behind it.
+     */
+    async readOwnLocksInOneQuery(client, statementSql = '') {
+        const started = performance.now();
+        try {
+            const mayRewrite = mayRewriteKnown(statementSql);
+            const { rows } = await client.query(OWN_LOCKS_WITH_RELATIONS_QUERY, [
+                [...this.relationInfo.keys()],
+                mayRewrite,
+            ]);
+            const locks = rows.map(toLock);
+            for (const oid of this.toLookUp(locks, mayRewrite))
+                this.relationInfo.set(oid, GONE);
+            for (const row of rows)
+                if (row.looked_up)
+                    this.relationInfo.set(Number(row.oid), toRelationInfo(row));
+            return this.withRelations(locks);
+        }
+        finally {
+            this.spentMs += performance.now() - started;
+        }
+    }
     async readOwnLocksUntimed(client, statementSql) {
         // DEALLOCATE ALL / DISCARD drop our prepared statement; using it then would abort the transaction.
         if (/\b(DEALLOCATE|DISCARD)\b/i.test(statementSql))
             this.prepared = false;
         const locks = await this.queryOwnLocks(client);
-        // Look up relations never seen, and re-read any known one held ACCESS EXCLUSIVE (only
-        // that mode lets a statement rename or rewrite it, a new filenode), whether it existed
-        // before the run or an earlier statement created it. A CREATE statement rewrites no
-        // other relation: skipping the re-read keeps a long run of CREATE TABLEs in one
-        // transaction from re-reading every table created before it.
-        const mayRewrite = !/^\s*create\b/i.test(statementSql);
-        const lookup = [
-            ...new Set(locks
-                .filter((l) => !this.relationInfo.has(l.oid) || (l.mode === 'AccessExclusiveLock' && mayRewrite))
-                .map((l) => l.oid)),
-        ];
+        const lookup = this.toLookUp(locks, mayRewriteKnown(statementSql));
         if (lookup.length > 0) {
             const { rows } = await client.query(RELATIONS_QUERY, [lookup]);
             for (const oid of lookup)
                 this.relationInfo.set(oid, GONE);
-            for (const row of rows) {
-                this.relationInfo.set(Number(row.oid), {
-                    schema: row.schema,
-                    name: row.name,
-                    kind: row.kind,
-                    filenode: row.filenode === null ? null : Number(row.filenode),
-                    userRelation: row.user_relation,
-                });
-            }
+            for (const row of rows)
+                this.relationInfo.set(Number(row.oid), toRelationInfo(row));
         }
+        return this.withRelations(locks);
+    }
+    /**
+     * Relations never seen, and any known one held ACCESS EXCLUSIVE (only that mode lets a
+     * statement rename or rewrite it, a new filenode), whether it existed before the run or
+     * an earlier statement created it.
+     */
+    toLookUp(locks, mayRewrite) {
+        return [
+            ...new Set(locks
+                .filter((l) => !this.relationInfo.has(l.oid) || (l.mode === 'AccessExclusiveLock' && mayRewrite))
+                .map((l) => l.oid)),
+        ];
+    }
+    withRelations(locks) {
         const observed = [];
         for (const lock of locks) {
             const info = this.relationInfo.get(lock.oid) ?? GONE;
@@ -8752,12 +8821,7 @@ class LockTracer {
     async queryOwnLocks(client) {
         try {
             const { rows } = await client.query(this.prepared ? OWN_LOCKS_QUERY : OWN_LOCKS_QUERY.text);
-            return rows.map((row) => ({
-                oid: Number(row.oid),
-                locktype: row.locktype,
-                mode: parseLockMode(row.mode),
-                granted: row.granted,
-            }));
+            return rows.map(toLock);
         }
         catch (error) {
             // Our prepared statement was dropped some other way (EXECUTE 'DEALLOCATE ALL'): go on unprepared.
@@ -13264,6 +13328,26 @@ function parseBind(body) {
  * statement and portal, which a driver may still mean to use.
  */
 function namedQueryMessages(name, sql, params) {
+    return Buffer.concat([
+        parseMessage(name, sql),
+        executeMessages(name, params),
+        closeMessage('S', name),
+        message('S'),
+    ]);
+}
+/**
+ * A query the proxy prepared once in the session (`prepare`: Parse it first, closing any
+ * statement of that name left over), bound and run under a portal of the same name.
+ */
+function preparedQueryMessages(name, sql, params, prepare) {
+    const parse = prepare ? [closeMessage('S', name), parseMessage(name, sql)] : [];
+    return Buffer.concat([...parse, executeMessages(name, params), message('S')]);
+}
+function parseMessage(name, sql) {
+    return message('P', Buffer.concat([cstring(name), cstring(sql), Buffer.alloc(2)]));
+}
+/** Bind, Describe, Execute and Close of the portal `name` from the statement `name`. */
+function executeMessages(name, params) {
     const values = params.map((v) => {
         if (v === null)
             return int32(-1);
@@ -13274,14 +13358,14 @@ function namedQueryMessages(name, sql, params) {
     count.writeInt16BE(params.length);
     const zero16 = Buffer.alloc(2);
     return Buffer.concat([
-        message('P', Buffer.concat([cstring(name), cstring(sql), zero16])),
         message('B', Buffer.concat([cstring(name), cstring(name), zero16, count, ...values, zero16])),
         message('D', Buffer.concat([Buffer.from('P'), cstring(name)])),
         message('E', Buffer.concat([cstring(name), int32(0)])),
-        message('C', Buffer.concat([Buffer.from('P'), cstring(name)])),
-        message('C', Buffer.concat([Buffer.from('S'), cstring(name)])),
-        message('S'),
+        closeMessage('P', name),
     ]);
+}
+function closeMessage(kind, name) {
+    return message('C', Buffer.concat([Buffer.from(kind), cstring(name)]));
 }
 
 ;// CONCATENATED MODULE: ./src/engine/proxy/session.ts
@@ -13290,6 +13374,8 @@ function namedQueryMessages(name, sql, params) {
 
 
 const QUERY_NAME = 'pg_rehearsal_proxy';
+/** DEALLOCATE ALL and DISCARD ALL drop every prepared statement, the proxy's too. */
+const DROPS_PREPARED = /\b(DEALLOCATE|DISCARD)\b/i;
 /**
  * One tool connection, forwarded to its own upstream session. Client messages are
  * handled one at a time; a unit ending in Query or Sync waits until its ReadyForQuery
@@ -13302,7 +13388,10 @@ class ProxySession {
     onEnd;
     status = 'I';
     unit;
-    injection;
+    /** The proxy's own queries on their way, answered in order (each ends at its ReadyForQuery). */
+    injections = [];
+    /** The prepared queries of the proxy's own that exist in this session, by name. */
+    prepared = new Set();
     chain = Promise.resolve();
     statements = new Map();
     portals = new Map();
@@ -13327,7 +13416,10 @@ class ProxySession {
     queryable = {
         query: async (query, values) => {
             const params = (values ?? []).map((v) => Array.isArray(v) ? `{${v.join(',')}}` : v === null ? null : String(v));
-            const result = await this.inject(typeof query === 'string' ? query : query.text, params);
+            // Sent before the first await, so that a COMMIT queued next follows it in the same flight.
+            const result = await (typeof query === 'string'
+                ? this.inject(query, params)
+                : this.injectPrepared(query.name, query.text, params));
             if (result.error)
                 throw Object.assign(new Error(parseError(result.error.body).message), parseError(result.error.body));
             return { rows: result.rows };
@@ -13340,8 +13432,12 @@ class ProxySession {
             this.client.socket.end();
             return;
         }
-        if (!this.unit && 'QPBDEHSFC'.includes(m.type))
+        const upstream = this.upstream.stream;
+        const opening = !this.unit && 'QPBDEHSFC'.includes(m.type);
+        if (opening) {
+            upstream.socket.cork(); // a wrapped unit's BEGIN and the tool's first message in one packet
             await this.openUnit(m);
+        }
         const unit = this.unit;
         if (m.type === 'P') {
             const { name, sql } = parseParse(m.body);
@@ -13358,7 +13454,9 @@ class ProxySession {
             if (sql)
                 unit?.executed.push(sql);
         }
-        this.upstream.stream.write(m.raw);
+        upstream.write(m.raw);
+        if (opening)
+            upstream.socket.uncork();
         if (unit?.observer && !unit.polling) {
             // From the moment the statement is on its way: it may hold its locks only a few milliseconds.
             unit.polling = sampleBackendLocks(unit.observer, this.upstream.pid, 10, unit.finished).then((r) => r.locks);
@@ -13385,8 +13483,6 @@ class ProxySession {
         const finished = new Promise((resolve) => (finish = resolve));
         let markDone = () => undefined;
         const done = new Promise((resolve) => (markDone = resolve));
-        if (mode === 'wrap')
-            await this.inject('BEGIN', []);
         const unit = {
             mode,
             simple: first.type === 'Q',
@@ -13400,10 +13496,13 @@ class ProxySession {
         };
         if (mode === 'polled')
             unit.observer = await this.context.observer();
+        // Not waited for: the tool's messages follow it, and its answers are swallowed in order.
+        if (mode === 'wrap')
+            unit.begun = this.inject('BEGIN', []);
         this.unit = unit;
     }
     fromServer(m) {
-        const injection = this.injection;
+        const injection = this.injections[0];
         if (injection) {
             if (m.type === 'T')
                 injection.columns = parseRowDescription(m.body);
@@ -13412,7 +13511,7 @@ class ProxySession {
             else if (m.type === 'E')
                 injection.error = m;
             else if (m.type === 'Z') {
-                this.injection = undefined;
+                this.injections.shift();
                 injection.resolve();
             }
             else if (m.type === 'A' || m.type === 'S')
@@ -13442,13 +13541,22 @@ class ProxySession {
             this.reportOf(unit).error ??= parseError(m.body).message;
         this.client.write(m.raw);
     }
-    /** The unit's ReadyForQuery: read its locks, end our own transaction, then tell the tool. */
+    /**
+     * The unit's ReadyForQuery: read its locks, end our own transaction, then tell the tool.
+     * A wrapped unit that succeeded gets its lock read and our COMMIT in one flight.
+     */
     async endUnit(unit, status) {
         const { tracer, clock } = this.context;
-        const now = clock();
         const report = this.reportOf(unit);
-        report.duration_ms = session_round(now - unit.started);
-        let toolStatus = status;
+        report.duration_ms = session_round(clock() - unit.started);
+        const begun = await unit.begun;
+        if (begun?.error)
+            throw new Error(`BEGIN failed: ${parseError(begun.error.body).message}`);
+        const unitStatements = unit.executed.length ? unit.executed : unit.parsed;
+        const unitSql = unitStatements.join(';\n');
+        if (DROPS_PREPARED.test(unitSql))
+            this.prepared.clear();
+        let ending;
         if (unit.polling) {
             report.lock_capture = 'polled';
             unit.finish();
@@ -13456,10 +13564,22 @@ class ProxySession {
         }
         else if (status === 'T' && report.sql) {
             report.lock_capture = 'exact';
-            tracer.observe(await tracer.readOwnLocks(this.queryable, report.sql), unit.started, report);
+            // BEGIN, SAVEPOINT, RELEASE, ROLLBACK TO take no lock: nothing new to read.
+            if (unitStatements.every(isTransactionControl)) {
+                this.tellTool(unit, report, status);
+                return;
+            }
+            const socket = this.upstream.stream.socket;
+            socket.cork(); // the read and our COMMIT leave in one packet
+            const reading = tracer.readOwnLocksInOneQuery(this.queryable, unitSql);
+            if (unit.mode === 'wrap' && this.injections.length > 0)
+                ending = this.inject('COMMIT', []);
+            socket.uncork();
+            tracer.observe(await reading, unit.started, report);
         }
+        let toolStatus = status;
         if (unit.mode === 'wrap' && status !== 'I') {
-            const end = await this.inject(status === 'E' ? 'ROLLBACK' : 'COMMIT', []);
+            const end = await (ending ?? this.inject(status === 'E' ? 'ROLLBACK' : 'COMMIT', []));
             toolStatus = 'I';
             if (end.error) {
                 // A deferred constraint failed at our COMMIT: to the tool, it is the statement's error.
@@ -13469,13 +13589,16 @@ class ProxySession {
         }
         if (toolStatus === 'I')
             tracer.endTransaction(clock());
-        if (unit.heldComplete)
-            this.client.write(unit.heldComplete);
+        this.tellTool(unit, report, toolStatus);
+    }
+    /** The end of a unit: its held CommandComplete or error, then ReadyForQuery. */
+    tellTool(unit, report, toolStatus) {
         this.status = toolStatus;
         this.unit = undefined;
         if (report.sql)
             this.context.onStatement(report);
-        this.client.write(readyForQuery(toolStatus));
+        const ready = readyForQuery(toolStatus);
+        this.client.write(unit.heldComplete ? Buffer.concat([unit.heldComplete, ready]) : ready);
         unit.finish();
         unit.markDone();
     }
@@ -13495,12 +13618,24 @@ class ProxySession {
         }
         return unit.report;
     }
-    /** Runs one query of the proxy's own in this session (never while the tool's unit runs). */
+    /**
+     * Sends one query of the proxy's own in this session: between the tool's units, or a
+     * wrapped unit's BEGIN right before its first message (answered first, so swallowed first).
+     */
     inject(sql, params) {
+        return this.send(namedQueryMessages(QUERY_NAME, sql, params));
+    }
+    /** The same with a statement prepared once per session: later runs only Bind and Execute. */
+    injectPrepared(name, sql, params) {
+        const prepare = !this.prepared.has(name);
+        this.prepared.add(name);
+        return this.send(preparedQueryMessages(name, sql, params, prepare));
+    }
+    send(messages) {
         return new Promise((resolve) => {
             const injection = { columns: [], rows: [], resolve: () => resolve(injection) };
-            this.injection = injection;
-            this.upstream.stream.write(namedQueryMessages(QUERY_NAME, sql, params));
+            this.injections.push(injection);
+            this.upstream.stream.write(messages);
         });
     }
     ended = false;
@@ -13512,7 +13647,8 @@ class ProxySession {
         this.ended = true;
         if (reason && !this.closing)
             this.failure = reason;
-        this.injection?.resolve();
+        for (const injection of this.injections.splice(0))
+            injection.resolve();
         this.unit?.finish();
         this.unit?.markDone();
         if (this.failure)
@@ -13540,9 +13676,10 @@ function session_round(ms) {
 ;// CONCATENATED MODULE: external "node:tls"
 const external_node_tls_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:tls");
 var external_node_tls_default = /*#__PURE__*/__nccwpck_require__.n(external_node_tls_namespaceObject);
-// EXTERNAL MODULE: ./node_modules/pg/lib/crypto/sasl.js
-var sasl = __nccwpck_require__(948);
+// EXTERNAL MODULE: ../main/node_modules/pg/lib/crypto/sasl.js
+var sasl = __nccwpck_require__(2436);
 ;// CONCATENATED MODULE: ./src/engine/proxy/upstream.ts
+
 
 
 
@@ -13618,8 +13755,13 @@ class MessageStream {
             this.socket.write(data);
     }
 }
-/** TCP (or Unix socket) to the server, upgraded to TLS when the URL's sslmode asks for it. */
+/**
+ * TCP (or Unix socket) to the server, upgraded to TLS as the snapshot's own connections
+ * are (sslmode, sslrootcert, client certificate from the URL or PGSSL*). When the mode
+ * allows a plain connection too (allow, prefer), TLS is used if the server offers it.
+ */
 async function openTransport(info) {
+    const attempts = sslAttempts(info);
     const socket = info.host.startsWith('/')
         ? external_node_net_default().connect({ path: `${info.host}/.s.PGSQL.${info.port}` })
         : external_node_net_default().connect({ host: info.host, port: info.port });
@@ -13628,8 +13770,8 @@ async function openTransport(info) {
         socket.once('connect', resolve);
         socket.once('error', reject);
     }), socket);
-    const mode = info.params.sslmode;
-    if (!mode || mode === 'disable' || info.host.startsWith('/'))
+    const options = attempts.find((attempt) => attempt !== false);
+    if (!options)
         return { socket, tls: false };
     socket.write(untypedPacket(SSL_REQUEST));
     const answer = await withTimeout(new Promise((resolve, reject) => {
@@ -13637,19 +13779,20 @@ async function openTransport(info) {
         socket.once('error', reject);
     }), socket);
     if (answer[0] !== 0x53 /* S */) {
-        if (mode === 'prefer' || mode === 'allow')
+        if (attempts.includes(false))
             return { socket, tls: false };
         socket.destroy();
         throw new UpstreamError({
             severity: 'FATAL',
             code: '08004',
-            message: `the snapshot server ${info.host}:${info.port} does not accept TLS but its URL asks for sslmode=${mode}`,
+            message: `the snapshot server ${info.host}:${info.port} does not accept TLS but its URL asks for sslmode=${tlsSettings(info).mode}`,
         });
     }
     const secure = external_node_tls_default().connect({
+        ...(options === true ? {} : options),
         socket,
+        host: info.host,
         servername: external_node_net_default().isIP(info.host) ? undefined : info.host,
-        rejectUnauthorized: mode === 'verify-ca' || mode === 'verify-full',
     });
     await withTimeout(new Promise((resolve, reject) => {
         secure.once('secureConnect', resolve);

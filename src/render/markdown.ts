@@ -240,7 +240,9 @@ function statementDetails(report: Report): string {
   const lines = ['<details><summary>Statements</summary>', ''];
   for (const m of ran) {
     lines.push(`**${code(m.path)}**${m.transactional ? '' : ' (run outside a single transaction)'}`, '');
-    lines.push('| line | time | statement | locks taken | rewrites |', '|--:|--:|---|---|---|');
+    // A tool's statements have no line: their order across its sessions is shown instead.
+    const place = m.statements.some((s) => s.index) ? 'order' : 'line';
+    lines.push(`| ${place} | time | statement | locks taken | rewrites |`, '|--:|--:|---|---|---|');
     for (const s of m.statements) {
       const locks = strongestPerRelation(s.locks.filter((l) => l.relation_kind !== 'index'))
         .map((l) => `${l.mode_name} ${code(l.relation)}`)

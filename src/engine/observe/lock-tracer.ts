@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { displayName, type CatalogSnapshot } from '../catalog.js';
 import type { LockRecord, StatementRef, StatementReport } from '../report.js';
-import { OWN_LOCKS_QUERY, RELATIONS_QUERY } from '../queries/locks.js';
+import { OWN_LOCKS_QUERY, OWN_LOCKS_WITH_RELATIONS_QUERY, RELATIONS_QUERY } from '../queries/locks.js';
 import { lockBlocks, lockModeSql, parseLockMode, type RelationLockMode } from './lock-modes.js';
 
 /**
@@ -23,6 +23,42 @@ interface RelationInfo {
 
 /** A relation that no longer exists (dropped in this transaction): kept, its name comes from earlier. */
 const GONE: RelationInfo = { schema: null, name: null, kind: null, filenode: null, userRelation: true };
+
+/** A row of the session's own locks, before its relation is named. */
+interface OwnLock {
+  oid: number;
+  locktype: string;
+  mode: RelationLockMode;
+  granted: boolean;
+}
+
+function toLock(row: pg.QueryResultRow): OwnLock {
+  return {
+    oid: Number(row.oid),
+    locktype: row.locktype,
+    mode: parseLockMode(row.mode),
+    granted: row.granted,
+  };
+}
+
+function toRelationInfo(row: pg.QueryResultRow): RelationInfo {
+  return {
+    schema: row.schema,
+    name: row.name,
+    kind: row.kind,
+    filenode: row.filenode === null ? null : Number(row.filenode),
+    userRelation: row.user_relation,
+  };
+}
+
+/**
+ * A CREATE statement rewrites no other relation: skipping the re-read of known relations
+ * keeps a long run of CREATE TABLEs in one transaction from re-reading every table
+ * created before it.
+ */
+function mayRewriteKnown(statementSql: string): boolean {
+  return !/^\s*create\b/i.test(statementSql);
+}
 
 export interface ObservedLock {
   oid: number;
@@ -101,36 +137,56 @@ export class LockTracer {
     }
   }
 
+  /**
+   * The same read in one round trip, for the proxy: the relations to look up are joined in
+   * by the query itself, so the proxy can send its COMMIT right behind it.
+   */
+  async readOwnLocksInOneQuery(client: LockQueryClient, statementSql = ''): Promise<ObservedLock[]> {
+    const started = performance.now();
+    try {
+      const mayRewrite = mayRewriteKnown(statementSql);
+      const { rows } = await client.query(OWN_LOCKS_WITH_RELATIONS_QUERY, [
+        [...this.relationInfo.keys()],
+        mayRewrite,
+      ]);
+      const locks = rows.map(toLock);
+      for (const oid of this.toLookUp(locks, mayRewrite)) this.relationInfo.set(oid, GONE);
+      for (const row of rows) if (row.looked_up) this.relationInfo.set(Number(row.oid), toRelationInfo(row));
+      return this.withRelations(locks);
+    } finally {
+      this.spentMs += performance.now() - started;
+    }
+  }
+
   private async readOwnLocksUntimed(client: LockQueryClient, statementSql: string): Promise<ObservedLock[]> {
     // DEALLOCATE ALL / DISCARD drop our prepared statement; using it then would abort the transaction.
     if (/\b(DEALLOCATE|DISCARD)\b/i.test(statementSql)) this.prepared = false;
     const locks = await this.queryOwnLocks(client);
-    // Look up relations never seen, and re-read any known one held ACCESS EXCLUSIVE (only
-    // that mode lets a statement rename or rewrite it, a new filenode), whether it existed
-    // before the run or an earlier statement created it. A CREATE statement rewrites no
-    // other relation: skipping the re-read keeps a long run of CREATE TABLEs in one
-    // transaction from re-reading every table created before it.
-    const mayRewrite = !/^\s*create\b/i.test(statementSql);
-    const lookup = [
+    const lookup = this.toLookUp(locks, mayRewriteKnown(statementSql));
+    if (lookup.length > 0) {
+      const { rows } = await client.query(RELATIONS_QUERY, [lookup]);
+      for (const oid of lookup) this.relationInfo.set(oid, GONE);
+      for (const row of rows) this.relationInfo.set(Number(row.oid), toRelationInfo(row));
+    }
+    return this.withRelations(locks);
+  }
+
+  /**
+   * Relations never seen, and any known one held ACCESS EXCLUSIVE (only that mode lets a
+   * statement rename or rewrite it, a new filenode), whether it existed before the run or
+   * an earlier statement created it.
+   */
+  private toLookUp(locks: OwnLock[], mayRewrite: boolean): number[] {
+    return [
       ...new Set(
         locks
           .filter((l) => !this.relationInfo.has(l.oid) || (l.mode === 'AccessExclusiveLock' && mayRewrite))
           .map((l) => l.oid),
       ),
     ];
-    if (lookup.length > 0) {
-      const { rows } = await client.query(RELATIONS_QUERY, [lookup]);
-      for (const oid of lookup) this.relationInfo.set(oid, GONE);
-      for (const row of rows) {
-        this.relationInfo.set(Number(row.oid), {
-          schema: row.schema,
-          name: row.name,
-          kind: row.kind,
-          filenode: row.filenode === null ? null : Number(row.filenode),
-          userRelation: row.user_relation,
-        });
-      }
-    }
+  }
+
+  private withRelations(locks: OwnLock[]): ObservedLock[] {
     const observed: ObservedLock[] = [];
     for (const lock of locks) {
       const info = this.relationInfo.get(lock.oid) ?? GONE;
@@ -146,17 +202,10 @@ export class LockTracer {
     return observed;
   }
 
-  private async queryOwnLocks(
-    client: LockQueryClient,
-  ): Promise<{ oid: number; locktype: string; mode: RelationLockMode; granted: boolean }[]> {
+  private async queryOwnLocks(client: LockQueryClient): Promise<OwnLock[]> {
     try {
       const { rows } = await client.query(this.prepared ? OWN_LOCKS_QUERY : OWN_LOCKS_QUERY.text);
-      return rows.map((row) => ({
-        oid: Number(row.oid),
-        locktype: row.locktype,
-        mode: parseLockMode(row.mode),
-        granted: row.granted,
-      }));
+      return rows.map(toLock);
     } catch (error) {
       // Our prepared statement was dropped some other way (EXECUTE 'DEALLOCATE ALL'): go on unprepared.
       if (!this.prepared || (error as { code?: string }).code !== '26000') throw error;

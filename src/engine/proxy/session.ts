@@ -7,6 +7,7 @@ import type { MessageStream, Upstream } from './upstream.js';
 import {
   namedQueryMessages,
   parseBind,
+  preparedQueryMessages,
   parseDataRow,
   parseError,
   parseParse,
@@ -54,6 +55,8 @@ interface Unit {
   done: Promise<void>;
   observer?: pg.Client;
   polling?: Promise<ObservedLock[]>;
+  /** The proxy's BEGIN of a wrapped unit, sent right before the tool's first message. */
+  begun?: Promise<Injection>;
 }
 
 interface Injection {
@@ -64,6 +67,8 @@ interface Injection {
 }
 
 const QUERY_NAME = 'pg_rehearsal_proxy';
+/** DEALLOCATE ALL and DISCARD ALL drop every prepared statement, the proxy's too. */
+const DROPS_PREPARED = /\b(DEALLOCATE|DISCARD)\b/i;
 
 /**
  * One tool connection, forwarded to its own upstream session. Client messages are
@@ -73,7 +78,10 @@ const QUERY_NAME = 'pg_rehearsal_proxy';
 export class ProxySession {
   private status = 'I';
   private unit?: Unit;
-  private injection?: Injection;
+  /** The proxy's own queries on their way, answered in order (each ends at its ReadyForQuery). */
+  private readonly injections: Injection[] = [];
+  /** The prepared queries of the proxy's own that exist in this session, by name. */
+  private readonly prepared = new Set<string>();
   private chain: Promise<void> = Promise.resolve();
   private readonly statements = new Map<string, string>();
   private readonly portals = new Map<string, string>();
@@ -104,11 +112,14 @@ export class ProxySession {
 
   /** The tracer's reads, run inside this session on the upstream connection. */
   readonly queryable = {
-    query: async (query: string | { text: string }, values?: unknown[]) => {
+    query: async (query: string | { name: string; text: string }, values?: unknown[]) => {
       const params = (values ?? []).map((v) =>
         Array.isArray(v) ? `{${v.join(',')}}` : v === null ? null : String(v),
       );
-      const result = await this.inject(typeof query === 'string' ? query : query.text, params);
+      // Sent before the first await, so that a COMMIT queued next follows it in the same flight.
+      const result = await (typeof query === 'string'
+        ? this.inject(query, params)
+        : this.injectPrepared(query.name, query.text, params));
       if (result.error)
         throw Object.assign(new Error(parseError(result.error.body).message), parseError(result.error.body));
       return { rows: result.rows };
@@ -122,7 +133,12 @@ export class ProxySession {
       this.client.socket.end();
       return;
     }
-    if (!this.unit && 'QPBDEHSFC'.includes(m.type)) await this.openUnit(m);
+    const upstream = this.upstream.stream;
+    const opening = !this.unit && 'QPBDEHSFC'.includes(m.type);
+    if (opening) {
+      upstream.socket.cork(); // a wrapped unit's BEGIN and the tool's first message in one packet
+      await this.openUnit(m);
+    }
     const unit = this.unit;
     if (m.type === 'P') {
       const { name, sql } = parseParse(m.body);
@@ -136,7 +152,8 @@ export class ProxySession {
       const sql = this.portals.get(portal);
       if (sql) unit?.executed.push(sql);
     }
-    this.upstream.stream.write(m.raw);
+    upstream.write(m.raw);
+    if (opening) upstream.socket.uncork();
     if (unit?.observer && !unit.polling) {
       // From the moment the statement is on its way: it may hold its locks only a few milliseconds.
       unit.polling = sampleBackendLocks(unit.observer, this.upstream.pid, 10, unit.finished).then(
@@ -160,7 +177,6 @@ export class ProxySession {
     const finished = new Promise<void>((resolve) => (finish = resolve));
     let markDone = () => undefined as void;
     const done = new Promise<void>((resolve) => (markDone = resolve));
-    if (mode === 'wrap') await this.inject('BEGIN', []);
     const unit: Unit = {
       mode,
       simple: first.type === 'Q',
@@ -173,17 +189,19 @@ export class ProxySession {
       done,
     };
     if (mode === 'polled') unit.observer = await this.context.observer();
+    // Not waited for: the tool's messages follow it, and its answers are swallowed in order.
+    if (mode === 'wrap') unit.begun = this.inject('BEGIN', []);
     this.unit = unit;
   }
 
   private fromServer(m: Message): void {
-    const injection = this.injection;
+    const injection = this.injections[0];
     if (injection) {
       if (m.type === 'T') injection.columns = parseRowDescription(m.body);
       else if (m.type === 'D') injection.rows.push(toRow(injection.columns, parseDataRow(m.body)));
       else if (m.type === 'E') injection.error = m;
       else if (m.type === 'Z') {
-        this.injection = undefined;
+        this.injections.shift();
         injection.resolve();
       } else if (m.type === 'A' || m.type === 'S') this.client.write(m.raw);
       return;
@@ -211,23 +229,41 @@ export class ProxySession {
     this.client.write(m.raw);
   }
 
-  /** The unit's ReadyForQuery: read its locks, end our own transaction, then tell the tool. */
+  /**
+   * The unit's ReadyForQuery: read its locks, end our own transaction, then tell the tool.
+   * A wrapped unit that succeeded gets its lock read and our COMMIT in one flight.
+   */
   private async endUnit(unit: Unit, status: string): Promise<void> {
     const { tracer, clock } = this.context;
-    const now = clock();
     const report = this.reportOf(unit);
-    report.duration_ms = round(now - unit.started);
-    let toolStatus = status;
+    report.duration_ms = round(clock() - unit.started);
+    const begun = await unit.begun;
+    if (begun?.error) throw new Error(`BEGIN failed: ${parseError(begun.error.body).message}`);
+    const unitStatements = unit.executed.length ? unit.executed : unit.parsed;
+    const unitSql = unitStatements.join(';\n');
+    if (DROPS_PREPARED.test(unitSql)) this.prepared.clear();
+    let ending: Promise<Injection> | undefined;
     if (unit.polling) {
       report.lock_capture = 'polled';
       unit.finish();
       tracer.observe(await unit.polling, unit.started, report);
     } else if (status === 'T' && report.sql) {
       report.lock_capture = 'exact';
-      tracer.observe(await tracer.readOwnLocks(this.queryable, report.sql), unit.started, report);
+      // BEGIN, SAVEPOINT, RELEASE, ROLLBACK TO take no lock: nothing new to read.
+      if (unitStatements.every(isTransactionControl)) {
+        this.tellTool(unit, report, status);
+        return;
+      }
+      const socket = this.upstream.stream.socket;
+      socket.cork(); // the read and our COMMIT leave in one packet
+      const reading = tracer.readOwnLocksInOneQuery(this.queryable, unitSql);
+      if (unit.mode === 'wrap' && this.injections.length > 0) ending = this.inject('COMMIT', []);
+      socket.uncork();
+      tracer.observe(await reading, unit.started, report);
     }
+    let toolStatus = status;
     if (unit.mode === 'wrap' && status !== 'I') {
-      const end = await this.inject(status === 'E' ? 'ROLLBACK' : 'COMMIT', []);
+      const end = await (ending ?? this.inject(status === 'E' ? 'ROLLBACK' : 'COMMIT', []));
       toolStatus = 'I';
       if (end.error) {
         // A deferred constraint failed at our COMMIT: to the tool, it is the statement's error.
@@ -236,11 +272,16 @@ export class ProxySession {
       }
     }
     if (toolStatus === 'I') tracer.endTransaction(clock());
-    if (unit.heldComplete) this.client.write(unit.heldComplete);
+    this.tellTool(unit, report, toolStatus);
+  }
+
+  /** The end of a unit: its held CommandComplete or error, then ReadyForQuery. */
+  private tellTool(unit: Unit, report: StatementReport, toolStatus: string): void {
     this.status = toolStatus;
     this.unit = undefined;
     if (report.sql) this.context.onStatement(report);
-    this.client.write(readyForQuery(toolStatus));
+    const ready = readyForQuery(toolStatus);
+    this.client.write(unit.heldComplete ? Buffer.concat([unit.heldComplete, ready]) : ready);
     unit.finish();
     unit.markDone();
   }
@@ -262,12 +303,26 @@ export class ProxySession {
     return unit.report;
   }
 
-  /** Runs one query of the proxy's own in this session (never while the tool's unit runs). */
+  /**
+   * Sends one query of the proxy's own in this session: between the tool's units, or a
+   * wrapped unit's BEGIN right before its first message (answered first, so swallowed first).
+   */
   private inject(sql: string, params: (string | null)[]): Promise<Injection> {
+    return this.send(namedQueryMessages(QUERY_NAME, sql, params));
+  }
+
+  /** The same with a statement prepared once per session: later runs only Bind and Execute. */
+  private injectPrepared(name: string, sql: string, params: (string | null)[]): Promise<Injection> {
+    const prepare = !this.prepared.has(name);
+    this.prepared.add(name);
+    return this.send(preparedQueryMessages(name, sql, params, prepare));
+  }
+
+  private send(messages: Buffer): Promise<Injection> {
     return new Promise((resolve) => {
       const injection: Injection = { columns: [], rows: [], resolve: () => resolve(injection) };
-      this.injection = injection;
-      this.upstream.stream.write(namedQueryMessages(QUERY_NAME, sql, params));
+      this.injections.push(injection);
+      this.upstream.stream.write(messages);
     });
   }
 
@@ -278,7 +333,7 @@ export class ProxySession {
     if (this.ended) return;
     this.ended = true;
     if (reason && !this.closing) this.failure = reason;
-    this.injection?.resolve();
+    for (const injection of this.injections.splice(0)) injection.resolve();
     this.unit?.finish();
     this.unit?.markDone();
     if (this.failure)

@@ -3,6 +3,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import * as sasl from 'pg/lib/crypto/sasl.js';
 import { CONNECT_TIMEOUT_MS, type ConnectionInfo } from '../connection.js';
+import { sslAttempts, tlsSettings } from '../connection-tls.js';
 import {
   cstring,
   message,
@@ -89,8 +90,13 @@ export interface Upstream {
   tls: boolean;
 }
 
-/** TCP (or Unix socket) to the server, upgraded to TLS when the URL's sslmode asks for it. */
+/**
+ * TCP (or Unix socket) to the server, upgraded to TLS as the snapshot's own connections
+ * are (sslmode, sslrootcert, client certificate from the URL or PGSSL*). When the mode
+ * allows a plain connection too (allow, prefer), TLS is used if the server offers it.
+ */
 export async function openTransport(info: ConnectionInfo): Promise<{ socket: net.Socket; tls: boolean }> {
+  const attempts = sslAttempts(info);
   const socket = info.host.startsWith('/')
     ? net.connect({ path: `${info.host}/.s.PGSQL.${info.port}` })
     : net.connect({ host: info.host, port: info.port });
@@ -102,8 +108,8 @@ export async function openTransport(info: ConnectionInfo): Promise<{ socket: net
     }),
     socket,
   );
-  const mode = info.params.sslmode;
-  if (!mode || mode === 'disable' || info.host.startsWith('/')) return { socket, tls: false };
+  const options = attempts.find((attempt) => attempt !== false);
+  if (!options) return { socket, tls: false };
   socket.write(untypedPacket(SSL_REQUEST));
   const answer = await withTimeout(
     new Promise<Buffer>((resolve, reject) => {
@@ -113,18 +119,19 @@ export async function openTransport(info: ConnectionInfo): Promise<{ socket: net
     socket,
   );
   if (answer[0] !== 0x53 /* S */) {
-    if (mode === 'prefer' || mode === 'allow') return { socket, tls: false };
+    if (attempts.includes(false)) return { socket, tls: false };
     socket.destroy();
     throw new UpstreamError({
       severity: 'FATAL',
       code: '08004',
-      message: `the snapshot server ${info.host}:${info.port} does not accept TLS but its URL asks for sslmode=${mode}`,
+      message: `the snapshot server ${info.host}:${info.port} does not accept TLS but its URL asks for sslmode=${tlsSettings(info).mode}`,
     });
   }
   const secure = tls.connect({
+    ...(options === true ? {} : options),
     socket,
+    host: info.host,
     servername: net.isIP(info.host) ? undefined : info.host,
-    rejectUnauthorized: mode === 'verify-ca' || mode === 'verify-full',
   });
   await withTimeout(
     new Promise<void>((resolve, reject) => {

@@ -223,6 +223,34 @@ export function parseBind(body: Buffer): { portal: string; statement: string } {
  * statement and portal, which a driver may still mean to use.
  */
 export function namedQueryMessages(name: string, sql: string, params: (string | null)[]): Buffer {
+  return Buffer.concat([
+    parseMessage(name, sql),
+    executeMessages(name, params),
+    closeMessage('S', name),
+    message('S'),
+  ]);
+}
+
+/**
+ * A query the proxy prepared once in the session (`prepare`: Parse it first, closing any
+ * statement of that name left over), bound and run under a portal of the same name.
+ */
+export function preparedQueryMessages(
+  name: string,
+  sql: string,
+  params: (string | null)[],
+  prepare: boolean,
+): Buffer {
+  const parse = prepare ? [closeMessage('S', name), parseMessage(name, sql)] : [];
+  return Buffer.concat([...parse, executeMessages(name, params), message('S')]);
+}
+
+function parseMessage(name: string, sql: string): Buffer {
+  return message('P', Buffer.concat([cstring(name), cstring(sql), Buffer.alloc(2)]));
+}
+
+/** Bind, Describe, Execute and Close of the portal `name` from the statement `name`. */
+function executeMessages(name: string, params: (string | null)[]): Buffer {
   const values = params.map((v) => {
     if (v === null) return int32(-1);
     const bytes = Buffer.from(v, 'utf8');
@@ -232,12 +260,13 @@ export function namedQueryMessages(name: string, sql: string, params: (string | 
   count.writeInt16BE(params.length);
   const zero16 = Buffer.alloc(2);
   return Buffer.concat([
-    message('P', Buffer.concat([cstring(name), cstring(sql), zero16])),
     message('B', Buffer.concat([cstring(name), cstring(name), zero16, count, ...values, zero16])),
     message('D', Buffer.concat([Buffer.from('P'), cstring(name)])),
     message('E', Buffer.concat([cstring(name), int32(0)])),
-    message('C', Buffer.concat([Buffer.from('P'), cstring(name)])),
-    message('C', Buffer.concat([Buffer.from('S'), cstring(name)])),
-    message('S'),
+    closeMessage('P', name),
   ]);
+}
+
+function closeMessage(kind: 'S' | 'P', name: string): Buffer {
+  return message('C', Buffer.concat([Buffer.from(kind), cstring(name)]));
 }

@@ -42,6 +42,29 @@ SELECT c.oid::bigint AS oid, n.nspname AS schema, c.relname AS name, c.relkind::
  WHERE c.oid = ANY($1::oid[])`;
 
 /**
+ * The tracer's read in one round trip, for the proxy (where every round trip also crosses
+ * the proxy's event loop): the session's relation locks, and for the locked relations the
+ * tracer must look up (`$1`: the oids it already knows; `$2`: whether one it knows held
+ * ACCESS EXCLUSIVE may have been rewritten or renamed) their names, kinds and filenodes.
+ * `looked_up` is false for a lock on a relation that no longer exists.
+ */
+export const OWN_LOCKS_WITH_RELATIONS_QUERY = {
+  name: 'pg_rehearsal_own_locks_relations',
+  text: `
+SELECT l.relation::bigint AS oid, l.locktype, l.mode, l.granted,
+       r.oid IS NOT NULL AS looked_up, r.schema, r.name, r.kind, r.filenode, r.user_relation
+  FROM pg_locks l
+  LEFT JOIN LATERAL (
+       SELECT c.oid, n.nspname AS schema, c.relname AS name, c.relkind::text AS kind,
+              pg_relation_filenode(c.oid) AS filenode, ${USER_NAMESPACE_OR_UNKNOWN} AS user_relation
+         FROM pg_class c
+         JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.oid = l.relation
+          AND (NOT l.relation = ANY($1::oid[]) OR (l.mode = 'AccessExclusiveLock' AND $2::boolean))) r ON true
+ WHERE l.pid = pg_backend_pid() AND l.locktype = 'relation' AND l.database = ${THIS_DATABASE}`,
+};
+
+/**
  * The sampler's one query: every other backend's relation locks on the user's relations,
  * with the running statement and its transaction's start from pg_stat_activity (a hold is
  * one per backend and transaction, pinned to the statement running when it was first seen). Our own sessions (application_name
