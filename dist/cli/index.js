@@ -2,7 +2,7 @@
 import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
 /******/ var __webpack_modules__ = ({
 
-/***/ 785:
+/***/ 6657:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -14,7 +14,7 @@ exports["default"] = {};
 
 /***/ }),
 
-/***/ 6122:
+/***/ 5386:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -258,7 +258,7 @@ parse.parseIntoClientConfig = parseIntoClientConfig
 
 /***/ }),
 
-/***/ 2299:
+/***/ 9083:
 /***/ ((module) => {
 
 
@@ -365,7 +365,7 @@ module.exports = readInt8;
 
 /***/ }),
 
-/***/ 7558:
+/***/ 7734:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -462,7 +462,7 @@ class Pool extends EventEmitter {
     this.options.allowExitOnIdle = this.options.allowExitOnIdle || false
     this.options.maxLifetimeSeconds = this.options.maxLifetimeSeconds || 0
     this.log = this.options.log || function () {}
-    this.Client = this.options.Client || Client || (__nccwpck_require__(3273).Client)
+    this.Client = this.options.Client || Client || (__nccwpck_require__(1097).Client)
     this.Promise = this.options.Promise || global.Promise
 
     if (typeof this.options.idleTimeoutMillis === 'undefined') {
@@ -889,7 +889,7 @@ module.exports = Pool
 
 /***/ }),
 
-/***/ 9971:
+/***/ 3203:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -950,7 +950,7 @@ exports.BufferReader = BufferReader;
 
 /***/ }),
 
-/***/ 9315:
+/***/ 995:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -1069,18 +1069,18 @@ exports.Writer = Writer;
 
 /***/ }),
 
-/***/ 4233:
+/***/ 6313:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.DatabaseError = exports.serialize = void 0;
 exports.parse = parse;
-const messages_1 = __nccwpck_require__(5809);
+const messages_1 = __nccwpck_require__(5553);
 Object.defineProperty(exports, "DatabaseError", ({ enumerable: true, get: function () { return messages_1.DatabaseError; } }));
-const serializer_1 = __nccwpck_require__(6513);
+const serializer_1 = __nccwpck_require__(9393);
 Object.defineProperty(exports, "serialize", ({ enumerable: true, get: function () { return serializer_1.serialize; } }));
-const parser_1 = __nccwpck_require__(3318);
+const parser_1 = __nccwpck_require__(8614);
 function parse(stream, callback) {
     const parser = new parser_1.Parser();
     stream.on('data', (buffer) => parser.parse(buffer, callback));
@@ -1090,7 +1090,7 @@ function parse(stream, callback) {
 
 /***/ }),
 
-/***/ 5809:
+/***/ 5553:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -1256,14 +1256,14 @@ exports.NoticeMessage = NoticeMessage;
 
 /***/ }),
 
-/***/ 3318:
+/***/ 8614:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.Parser = void 0;
-const messages_1 = __nccwpck_require__(5809);
-const buffer_reader_1 = __nccwpck_require__(9971);
+const messages_1 = __nccwpck_require__(5553);
+const buffer_reader_1 = __nccwpck_require__(3203);
 // every message is prefixed with a single byte
 const CODE_LENGTH = 1;
 // every message has an int32 length which includes itself but does
@@ -1587,13 +1587,13 @@ const parseErrorMessage = (reader, name) => {
 
 /***/ }),
 
-/***/ 6513:
+/***/ 9393:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.serialize = void 0;
-const buffer_writer_1 = __nccwpck_require__(9315);
+const buffer_writer_1 = __nccwpck_require__(995);
 const writer = new buffer_writer_1.Writer();
 const startup = (opts) => {
     // protocol version
@@ -1791,13 +1791,13 @@ exports.serialize = serialize;
 
 /***/ }),
 
-/***/ 1549:
+/***/ 1661:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
-var textParsers = __nccwpck_require__(4784);
-var binaryParsers = __nccwpck_require__(7522);
-var arrayParser = __nccwpck_require__(6471);
-var builtinTypes = __nccwpck_require__(6345);
+var textParsers = __nccwpck_require__(6928);
+var binaryParsers = __nccwpck_require__(8338);
+var arrayParser = __nccwpck_require__(6439);
+var builtinTypes = __nccwpck_require__(8953);
 
 exports.getTypeParser = getTypeParser;
 exports.setTypeParser = setTypeParser;
@@ -1845,10 +1845,10 @@ binaryParsers.init(function(oid, converter) {
 
 /***/ }),
 
-/***/ 6471:
+/***/ 6439:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-var array = __nccwpck_require__(3879);
+var array = __nccwpck_require__(2903);
 
 module.exports = {
   create: function (source, transform) {
@@ -1863,10 +1863,10 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7522:
+/***/ 8338:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-var parseInt64 = __nccwpck_require__(2299);
+var parseInt64 = __nccwpck_require__(9083);
 
 var parseBits = function(data, bits, offset, invert, callback) {
   offset = offset || 0;
@@ -2127,7 +2127,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 6345:
+/***/ 8953:
 /***/ ((module) => {
 
 /**
@@ -2207,14 +2207,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4784:
+/***/ 6928:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-var array = __nccwpck_require__(3879)
-var arrayParser = __nccwpck_require__(6471);
-var parseDate = __nccwpck_require__(2690);
-var parseInterval = __nccwpck_require__(8755);
-var parseByteA = __nccwpck_require__(463);
+var array = __nccwpck_require__(2903)
+var arrayParser = __nccwpck_require__(6439);
+var parseDate = __nccwpck_require__(546);
+var parseInterval = __nccwpck_require__(1443);
+var parseByteA = __nccwpck_require__(7119);
 
 function allowNull (fn) {
   return function nullAllowed (value) {
@@ -2429,20 +2429,20 @@ module.exports = {
 
 /***/ }),
 
-/***/ 5042:
+/***/ 242:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 const EventEmitter = (__nccwpck_require__(4434).EventEmitter)
-const utils = __nccwpck_require__(9652)
+const utils = __nccwpck_require__(5348)
 const nodeUtils = __nccwpck_require__(9023)
-const sasl = __nccwpck_require__(948)
-const TypeOverrides = __nccwpck_require__(365)
+const sasl = __nccwpck_require__(2436)
+const TypeOverrides = __nccwpck_require__(4685)
 
-const ConnectionParameters = __nccwpck_require__(646)
-const Query = __nccwpck_require__(4473)
-const defaults = __nccwpck_require__(8995)
-const Connection = __nccwpck_require__(9809)
-const crypto = __nccwpck_require__(4150)
+const ConnectionParameters = __nccwpck_require__(4422)
+const Query = __nccwpck_require__(2697)
+const defaults = __nccwpck_require__(7027)
+const Connection = __nccwpck_require__(4609)
+const crypto = __nccwpck_require__(3142)
 
 const activeQueryDeprecationNotice = nodeUtils.deprecate(
   () => {},
@@ -2730,7 +2730,7 @@ class Client extends EventEmitter {
       cb()
     } else {
       try {
-        const pgPass = __nccwpck_require__(3272)
+        const pgPass = __nccwpck_require__(7336)
         pgPass(this.connectionParameters, (pass) => {
           if (undefined !== pass) {
             pgPassDeprecationNotice()
@@ -3282,16 +3282,16 @@ module.exports = Client
 
 /***/ }),
 
-/***/ 646:
+/***/ 4422:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const dns = __nccwpck_require__(2250)
 
-const defaults = __nccwpck_require__(8995)
+const defaults = __nccwpck_require__(7027)
 
-const parse = (__nccwpck_require__(6122).parse) // parses a connection string
+const parse = (__nccwpck_require__(5386).parse) // parses a connection string
 
 const val = function (key, config, envVar) {
   if (config[key]) {
@@ -3473,15 +3473,15 @@ module.exports = ConnectionParameters
 
 /***/ }),
 
-/***/ 9809:
+/***/ 4609:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const EventEmitter = (__nccwpck_require__(4434).EventEmitter)
 
-const { parse, serialize } = __nccwpck_require__(4233)
-const stream = __nccwpck_require__(829)
+const { parse, serialize } = __nccwpck_require__(6313)
+const stream = __nccwpck_require__(573)
 const { getStream } = stream
 
 const flushBuffer = serialize.flush()
@@ -3730,7 +3730,7 @@ module.exports = Connection
 
 /***/ }),
 
-/***/ 9765:
+/***/ 4869:
 /***/ ((module) => {
 
 function x509Error(msg, cert) {
@@ -3859,12 +3859,12 @@ module.exports = { signatureAlgorithmHashFromCertificate }
 
 /***/ }),
 
-/***/ 948:
+/***/ 2436:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
-const crypto = __nccwpck_require__(4150)
-const { signatureAlgorithmHashFromCertificate } = __nccwpck_require__(9765)
+const crypto = __nccwpck_require__(3142)
+const { signatureAlgorithmHashFromCertificate } = __nccwpck_require__(4869)
 
 // SASLprep (RFC 4013) — minimal in-tree implementation.
 //
@@ -4128,7 +4128,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4150:
+/***/ 3142:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 const nodeCrypto = __nccwpck_require__(6982)
@@ -4224,7 +4224,7 @@ async function deriveKey(password, salt, iterations) {
 
 /***/ }),
 
-/***/ 8995:
+/***/ 7027:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -4311,7 +4311,7 @@ module.exports = {
   keepalives_idle: 0,
 }
 
-const pgTypes = __nccwpck_require__(1549)
+const pgTypes = __nccwpck_require__(1661)
 // save default parsers
 const parseBigInteger = pgTypes.getTypeParser(20, 'text')
 const parseBigIntegerArray = pgTypes.getTypeParser(1016, 'text')
@@ -4325,20 +4325,20 @@ module.exports.__defineSetter__('parseInt8', function (val) {
 
 /***/ }),
 
-/***/ 3273:
+/***/ 1097:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const Client = __nccwpck_require__(5042)
-const defaults = __nccwpck_require__(8995)
-const Connection = __nccwpck_require__(9809)
-const Result = __nccwpck_require__(6424)
-const utils = __nccwpck_require__(9652)
-const Pool = __nccwpck_require__(7558)
-const TypeOverrides = __nccwpck_require__(365)
-const { DatabaseError } = __nccwpck_require__(4233)
-const { escapeIdentifier, escapeLiteral } = __nccwpck_require__(9652)
+const Client = __nccwpck_require__(242)
+const defaults = __nccwpck_require__(7027)
+const Connection = __nccwpck_require__(4609)
+const Result = __nccwpck_require__(6808)
+const utils = __nccwpck_require__(5348)
+const Pool = __nccwpck_require__(7734)
+const TypeOverrides = __nccwpck_require__(4685)
+const { DatabaseError } = __nccwpck_require__(6313)
+const { escapeIdentifier, escapeLiteral } = __nccwpck_require__(5348)
 
 const poolFactory = (Client) => {
   return class BoundPool extends Pool {
@@ -4355,7 +4355,7 @@ const PG = function (clientConstructor) {
   this.Pool = poolFactory(this.Client)
   this._pools = []
   this.Connection = Connection
-  this.types = __nccwpck_require__(1549)
+  this.types = __nccwpck_require__(1661)
   this.DatabaseError = DatabaseError
   this.TypeOverrides = TypeOverrides
   this.escapeIdentifier = escapeIdentifier
@@ -4374,7 +4374,7 @@ try {
 }
 
 if (forceNative) {
-  clientConstructor = __nccwpck_require__(5301)
+  clientConstructor = __nccwpck_require__(165)
 }
 
 module.exports = new PG(clientConstructor)
@@ -4386,7 +4386,7 @@ Object.defineProperty(module.exports, "native", ({
   get() {
     let native = null
     try {
-      native = new PG(__nccwpck_require__(5301))
+      native = new PG(__nccwpck_require__(165))
     } catch (err) {
       if (err.code !== 'MODULE_NOT_FOUND') {
         throw err
@@ -4405,7 +4405,7 @@ Object.defineProperty(module.exports, "native", ({
 
 /***/ }),
 
-/***/ 8942:
+/***/ 7134:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 const nodeUtils = __nccwpck_require__(9023)
@@ -4414,16 +4414,16 @@ var Native
 // eslint-disable-next-line no-useless-catch
 try {
   // Wrap this `require()` in a try-catch to avoid upstream bundlers from complaining that this might not be available since it is an optional import
-  Native = __nccwpck_require__(4390)
+  Native = __nccwpck_require__(2516)
 } catch (e) {
   throw e
 }
-const TypeOverrides = __nccwpck_require__(365)
+const TypeOverrides = __nccwpck_require__(4685)
 const EventEmitter = (__nccwpck_require__(4434).EventEmitter)
 const util = __nccwpck_require__(9023)
-const ConnectionParameters = __nccwpck_require__(646)
+const ConnectionParameters = __nccwpck_require__(4422)
 
-const NativeQuery = __nccwpck_require__(7581)
+const NativeQuery = __nccwpck_require__(8733)
 
 const queryQueueLengthDeprecationNotice = nodeUtils.deprecate(
   () => {},
@@ -4739,7 +4739,7 @@ Client.prototype._pulsePipelinedQueryQueue = function () {
   const self = this
   const queries = []
   const nativeQueries = []
-  const utils = __nccwpck_require__(9652)
+  const utils = __nccwpck_require__(5348)
 
   while (this._queryQueue.length > 0) {
     const query = this._queryQueue.shift()
@@ -4840,23 +4840,23 @@ Client.prototype.getTransactionStatus = function () {
 
 /***/ }),
 
-/***/ 5301:
+/***/ 165:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
-module.exports = __nccwpck_require__(8942)
+module.exports = __nccwpck_require__(7134)
 
 
 /***/ }),
 
-/***/ 7581:
+/***/ 8733:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const EventEmitter = (__nccwpck_require__(4434).EventEmitter)
 const util = __nccwpck_require__(9023)
-const utils = __nccwpck_require__(9652)
+const utils = __nccwpck_require__(5348)
 
 const NativeQuery = (module.exports = function (config, values, callback) {
   EventEmitter.call(this)
@@ -5023,15 +5023,15 @@ NativeQuery.prototype.submit = function (client) {
 
 /***/ }),
 
-/***/ 4473:
+/***/ 2697:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { EventEmitter } = __nccwpck_require__(4434)
 
-const Result = __nccwpck_require__(6424)
-const utils = __nccwpck_require__(9652)
+const Result = __nccwpck_require__(6808)
+const utils = __nccwpck_require__(5348)
 
 class Query extends EventEmitter {
   constructor(config, values, callback) {
@@ -5293,12 +5293,12 @@ module.exports = Query
 
 /***/ }),
 
-/***/ 6424:
+/***/ 6808:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const types = __nccwpck_require__(1549)
+const types = __nccwpck_require__(1661)
 
 const matchRegexp = /^([A-Za-z]+)(?: (\d+))?(?: (\d+))?/
 
@@ -5409,7 +5409,7 @@ module.exports = Result
 
 /***/ }),
 
-/***/ 829:
+/***/ 573:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 const { getStream, getSecureStream } = getStreamFuncs()
@@ -5452,7 +5452,7 @@ function getNodejsStreamFuncs() {
  */
 function getCloudflareStreamFuncs() {
   function getStream(ssl) {
-    const { CloudflareSocket } = __nccwpck_require__(785)
+    const { CloudflareSocket } = __nccwpck_require__(6657)
     return new CloudflareSocket(ssl)
   }
 
@@ -5499,12 +5499,12 @@ function getStreamFuncs() {
 
 /***/ }),
 
-/***/ 365:
+/***/ 4685:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const types = __nccwpck_require__(1549)
+const types = __nccwpck_require__(1661)
 
 function TypeOverrides(userTypes) {
   this._types = userTypes || types
@@ -5541,12 +5541,12 @@ module.exports = TypeOverrides
 
 /***/ }),
 
-/***/ 9652:
+/***/ 5348:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const defaults = __nccwpck_require__(8995)
+const defaults = __nccwpck_require__(7027)
 const nodeUtils = __nccwpck_require__(9023)
 
 const { isDate } = __nccwpck_require__(8253)
@@ -5773,14 +5773,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8702:
+/***/ 8830:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-var path = __nccwpck_require__(6928)
+var path = __nccwpck_require__(4547)
   , Stream = (__nccwpck_require__(2203).Stream)
-  , split = __nccwpck_require__(5286)
+  , split = __nccwpck_require__(8630)
   , util = __nccwpck_require__(9023)
   , defaultPort = 5432
   , isWin = (process.platform === 'win32')
@@ -6013,14 +6013,14 @@ var isValidEntry = module.exports.isValidEntry = function(entry){
 
 /***/ }),
 
-/***/ 3272:
+/***/ 7336:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-var path = __nccwpck_require__(6928)
+var path = __nccwpck_require__(4547)
   , fs = __nccwpck_require__(9896)
-  , helper = __nccwpck_require__(8702)
+  , helper = __nccwpck_require__(8830)
 ;
 
 
@@ -6043,7 +6043,7 @@ module.exports.warnTo = helper.warnTo;
 
 /***/ }),
 
-/***/ 3879:
+/***/ 2903:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -6147,7 +6147,7 @@ function identity (value) {
 
 /***/ }),
 
-/***/ 463:
+/***/ 7119:
 /***/ ((module) => {
 
 
@@ -6187,7 +6187,7 @@ module.exports = function parseBytea (input) {
 
 /***/ }),
 
-/***/ 2690:
+/***/ 546:
 /***/ ((module) => {
 
 
@@ -6310,12 +6310,12 @@ function is0To99 (num) {
 
 /***/ }),
 
-/***/ 8755:
+/***/ 1443:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-var extend = __nccwpck_require__(223)
+var extend = __nccwpck_require__(3743)
 
 module.exports = PostgresInterval
 
@@ -6442,7 +6442,7 @@ function parse (interval) {
 
 /***/ }),
 
-/***/ 5286:
+/***/ 8630:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /*
@@ -6590,7 +6590,7 @@ module.exports = split
 
 /***/ }),
 
-/***/ 223:
+/***/ 3743:
 /***/ ((module) => {
 
 module.exports = extend
@@ -6614,7 +6614,7 @@ function extend(target) {
 
 /***/ }),
 
-/***/ 4390:
+/***/ 2516:
 /***/ ((module) => {
 
 module.exports = eval("require")("pg-native");
@@ -6657,7 +6657,7 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("net");
 
 /***/ }),
 
-/***/ 6928:
+/***/ 4547:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("path");
@@ -6816,9 +6816,9 @@ function errorMessage(error) {
     return String(error);
 }
 
-// EXTERNAL MODULE: ./node_modules/pg/lib/index.js
-var lib = __nccwpck_require__(3273);
-;// CONCATENATED MODULE: ./node_modules/pg/esm/index.mjs
+// EXTERNAL MODULE: ../main/node_modules/pg/lib/index.js
+var lib = __nccwpck_require__(1097);
+;// CONCATENATED MODULE: ../main/node_modules/pg/esm/index.mjs
 // ESM wrapper for pg
 
 
@@ -7556,6 +7556,7 @@ const SNAPSHOT_STRATEGIES = [
     'dump',
     'existing',
 ];
+const SNAPSHOT_DATA_OPTIONS = ['all', 'touched'];
 /** Whether the snapshot stays after the run (kept on request, or not ours to drop). */
 function keepsSnapshot(snapshot) {
     return snapshot.kind === 'reuse' || snapshot.keep;
@@ -7752,6 +7753,7 @@ function readSnapshot(read, choice, source) {
         }
     }
     const keep = read.bool('keep-snapshot', false);
+    const data = readSnapshotData(read, choice);
     // readSnapshotChoice made sure of the name, readServers of the source.
     if (!create)
         return { kind: 'reuse', name: name };
@@ -7759,7 +7761,32 @@ function readSnapshot(read, choice, source) {
         const refresh = maxAgeMs !== undefined && source ? { source, maxAgeMs } : undefined;
         return { kind: 'golden', golden: name, keep, ttlMs, refresh };
     }
-    return { kind: 'copy', strategy, source: source, name, keep, ttlMs };
+    return { kind: 'copy', strategy, source: source, name, data, keep, ttlMs };
+}
+/**
+ * `touched` narrows a dump to the rows the migrations need. A file copy (template, a golden
+ * snapshot's clone) is the whole database in one step, and a reused database is not copied;
+ * and the tables to fill are found from the locks, so they must be traced exactly.
+ */
+function readSnapshotData(read, choice) {
+    const data = (read.text('snapshot-data') ?? 'all');
+    if (!SNAPSHOT_DATA_OPTIONS.includes(data)) {
+        read.fail('snapshot-data', `"${data}" is not a choice; use all (the default) or touched`);
+    }
+    if (data === 'all')
+        return data;
+    const snapshot = read.label('snapshot');
+    const why = `a file copy is already the whole database in one step; use ${snapshot} dump (or auto with another snapshot server)`;
+    if (!choice.create) {
+        read.fail('snapshot-data', `touched makes a new copy with fewer rows, but ${read.label('create-snapshot')} is false (the database is reused as it is); remove one of them`);
+    }
+    if (choice.strategy === 'template' || choice.strategy === 'existing') {
+        read.fail('snapshot-data', `touched does not apply to ${snapshot} ${choice.strategy}: ${why}`);
+    }
+    if (!read.bool('lock-monitoring', true) || read.text('lock-capture') === 'sampled') {
+        read.fail('snapshot-data', `touched finds the tables to copy from the locks the migrations take, traced exactly; it needs ${read.label('lock-monitoring')} on and ${read.label('lock-capture')} exact`);
+    }
+    return data;
 }
 /** rollback, down-command, and the two thresholds that only mean something with them. */
 function readRollback(read, runner, thresholds) {
@@ -7988,6 +8015,7 @@ function diffCatalogs(before, after) {
             rows_after: a?.rows ?? null,
             rewritten,
             status,
+            ...(b?.copied === false || a?.copied === false ? { copied: false } : {}),
         };
         if (isIndexKind(relation.kind))
             diff.indexes[name] = { ...metrics, table: relation.table ?? '' };
@@ -11800,147 +11828,168 @@ async function ensureFreshGolden(admin, server, serverInfo, sourceInfo, options)
     });
 }
 
-;// CONCATENATED MODULE: ./src/engine/rehearsal/snapshot-lease.ts
-
-
-
-
-
-
-/** A new database from the source or a golden snapshot. */
-const createdSnapshotProvider = {
-    async prepare({ config, admin, serverInfo, sourceInfo, log, cancel }) {
-        const { snapshot } = config;
-        if (snapshot.kind !== 'golden' || !snapshot.refresh)
-            return;
-        // The preflight inspects the source whenever the config names one, as a refresh does.
-        if (!sourceInfo)
-            throw new Error('internal: a golden snapshot refresh without the source inspected');
-        const { source, maxAgeMs } = snapshot.refresh;
-        await log.group('Golden snapshot', () => ensureFreshGolden(admin, config.snapshotServer, serverInfo, sourceInfo, {
-            source,
-            name: snapshot.golden,
-            maxAgeMs,
-            pgBinDir: config.pgBinDir,
-            log,
-            signal: cancel,
-        }));
-    },
-    async acquire(context) {
-        const { config, admin, serverInfo, sourceInfo, log, cancel } = context;
-        const { snapshot } = config;
-        if (snapshot.kind === 'reuse')
-            throw new Error('internal: a reused database is not created');
-        const made = await log.group('Snapshot', () => createSnapshot({
-            source: config.source,
-            server: config.snapshotServer,
-            strategy: snapshot.kind === 'golden' ? 'existing' : snapshot.strategy,
-            name: context.name,
-            golden: namedDatabase(snapshot),
-            runId: config.runId,
-            ttlMs: snapshot.ttlMs,
-            pgBinDir: config.pgBinDir,
-            serverDefaulted: config.snapshotServerDefaulted,
-            signal: cancel,
-            log,
-            onDatabaseCreated: context.onDatabaseCreated,
-        }, admin, serverInfo, sourceInfo));
-        log.info(`snapshot "${made.name}" ready in ${made.seconds.toFixed(2)} s (${made.strategy}: ${made.reason})`);
-        return snapshotInfo(config, serverInfo, made.name, made.strategy, made.reason, made.seconds);
-    },
-};
-/** An existing database, used as it is (`create-snapshot: false`). */
-const reusedDatabaseProvider = {
-    async acquire({ config, serverInfo, name }) {
-        return snapshotInfo(config, serverInfo, name, 'reused', 'reusing an existing database as it is', 0);
-    },
-};
-/** Sweeps expired snapshots, then leases one from the config's provider; on failure releases what it made. */
-async function leaseSnapshot(config, plan, pre, options) {
-    const { log, cancel } = options;
-    const name = plan.snapshotName;
-    let created = false;
-    const release = async () => {
-        if (created && !keepsSnapshot(config.snapshot)) {
-            try {
-                await dropSnapshotReconnecting(pre.admin, config.snapshotServer, pre.serverInfo, name, log);
-                await options.onSnapshotDropped?.(name);
-            }
-            catch (error) {
-                log.warn(`could not drop snapshot "${name}": ${errorMessage(error)}; the next run sweeps it after its TTL`);
-            }
-        }
-        await pre.admin.end().catch(() => undefined);
-    };
-    const provider = config.snapshot.kind === 'reuse' ? reusedDatabaseProvider : createdSnapshotProvider;
-    const context = {
-        ...pre,
-        config,
-        name,
-        log,
-        cancel,
-        onDatabaseCreated: (database) => {
-            created = true;
-            options.onSnapshotCreated?.(database);
-        },
-    };
-    try {
-        await sweepExpiredSnapshots(pre.admin, pre.serverInfo, log);
-        await provider.prepare?.(context);
-        const started = performance.now();
-        if (cancel.aborted)
-            throw new CancelledError('cancelled before the snapshot was created');
-        const info = await provider.acquire(context);
-        const ms = report_builder_round(performance.now() - started);
-        return { name, connection: withDatabase(config.snapshotServer, name), info, ms, release };
-    }
-    catch (error) {
-        await release();
-        throw error;
-    }
-}
-
-;// CONCATENATED MODULE: ./src/engine/advice/copies.ts
-
-
-
+;// CONCATENATED MODULE: ./src/engine/queries/focus.ts
 
 /**
- * Fresh copies of the database as it was before the migrations, for rehearsing safer
- * forms: made by the run's own snapshot provider, the way the run's snapshot was made (a
- * file copy or clone of the source, a clone of the golden snapshot, or a dump; an `auto`
- * choice pinned to what it chose), named and labelled like any snapshot so that the sweep
- * finds one a crash left behind.
+ * How the source's tables hang together, for a focused snapshot (snapshot/focus.ts): every
+ * foreign key (`references`: from the referencing table to the referenced one) and every
+ * partition or inheritance child (`child`: from the parent to the child), by schema and name.
  */
-function snapshotCopier(from) {
-    return async () => {
-        const { config, pre } = from;
-        const { snapshot } = config;
-        if (snapshot.kind === 'reuse')
-            throw new Error('the run reused a database as it was; there is nothing to copy');
-        const pinned = snapshot.kind === 'copy' && snapshot.strategy === 'auto'
-            ? { ...config, snapshot: { ...snapshot, strategy: from.strategy === 'dump' ? 'dump' : 'template' } }
-            : config;
-        const name = generateSnapshotName(config.runId);
-        let created = false;
-        const drop = () => dropSnapshot(pre.admin, pre.serverInfo, name);
-        try {
-            await createdSnapshotProvider.acquire({
-                ...pre,
-                config: pinned,
-                name,
-                log: from.log,
-                cancel: from.cancel,
-                onDatabaseCreated: () => (created = true),
-            });
-        }
-        catch (error) {
-            if (created)
-                await drop().catch(() => undefined);
-            throw error;
-        }
-        return { connection: withDatabase(config.snapshotServer, name), drop };
+const TABLE_LINKS_QUERY = `
+SELECT 'references' AS link, n.nspname AS from_schema, f.relname AS from_name,
+       tn.nspname AS to_schema, t.relname AS to_name
+  FROM pg_constraint k
+  JOIN pg_class f ON f.oid = k.conrelid
+  JOIN pg_namespace n ON n.oid = f.relnamespace
+  JOIN pg_class t ON t.oid = k.confrelid
+  JOIN pg_namespace tn ON tn.oid = t.relnamespace
+ WHERE k.contype = 'f' AND ${USER_NAMESPACE}
+UNION ALL
+SELECT 'child', n.nspname, p.relname, cn.nspname, c.relname
+  FROM pg_inherits i
+  JOIN pg_class p ON p.oid = i.inhparent
+  JOIN pg_namespace n ON n.oid = p.relnamespace
+  JOIN pg_class c ON c.oid = i.inhrelid
+  JOIN pg_namespace cn ON cn.oid = c.relnamespace
+ WHERE p.relkind IN ('r', 'p') AND c.relkind IN ('r', 'p') AND ${USER_NAMESPACE}`;
+
+;// CONCATENATED MODULE: ./src/engine/snapshot/focus.ts
+
+
+/** Reads the source's tables and their links; `client` is a read-only source connection. */
+async function readSourceTables(client) {
+    const catalog = await captureCatalog(client);
+    const { rows } = await client.query(TABLE_LINKS_QUERY);
+    const source = {
+        tables: new Map(),
+        indexTable: new Map(),
+        references: new Map(),
+        children: new Map(),
+        catalog,
     };
+    for (const r of catalog.relations) {
+        const name = displayName(r.schema, r.name);
+        if (isIndexKind(r.kind))
+            source.indexTable.set(name, r.table ?? '');
+        else if (r.kind === 'r' || r.kind === 'p')
+            source.tables.set(name, { schema: r.schema, name: r.name, bytes: r.bytes });
+    }
+    for (const row of rows) {
+        const from = displayName(row.from_schema, row.from_name);
+        const to = displayName(row.to_schema, row.to_name);
+        const links = row.link === 'references' ? source.references : source.children;
+        links.set(from, [...(links.get(from) ?? []), to]);
+    }
+    return source;
+}
+/** The source tables behind locked relations: a table itself, an index's table; others (sequences, views) add none. */
+function tablesOf(relations, source) {
+    const tables = new Set();
+    for (const relation of relations) {
+        if (source.tables.has(relation))
+            tables.add(relation);
+        const table = source.indexTable.get(relation);
+        if (table && source.tables.has(table))
+            tables.add(table);
+    }
+    return [...tables];
+}
+/**
+ * The tables given (with their reason) plus everything they reference by foreign key,
+ * transitively, and the partitions of every partitioned table among them.
+ */
+function closeOverReferences(source, given) {
+    const reasons = { ...given };
+    const queue = Object.keys(given);
+    while (queue.length > 0) {
+        const table = queue.shift();
+        const add = (other, reason) => {
+            if (reasons[other] || !source.tables.has(other))
+                return;
+            reasons[other] = reason;
+            queue.push(other);
+        };
+        for (const referenced of source.references.get(table) ?? [])
+            add(referenced, 'referenced');
+        for (const child of source.children.get(table) ?? [])
+            add(child, reasons[table]);
+    }
+    return { tables: Object.keys(reasons).sort(), reasons };
+}
+/** pg_dump arguments that keep every table's schema but the rows of `copied` only. */
+function excludeDataArgs(source, copied) {
+    const keep = new Set(copied);
+    return [...source.tables.entries()]
+        .filter(([name]) => !keep.has(name))
+        .flatMap(([, table]) => ['--exclude-table-data', exactPattern(table)]);
+}
+/** A pg_dump pattern that matches exactly this table: quoted, so no character is a wildcard. */
+function exactPattern(table) {
+    const quote = (s) => `"${s.replace(/"/g, '""')}"`;
+    return `${quote(table.schema)}.${quote(table.name)}`;
+}
+/** The source's total size of these tables. */
+function bytesOf(source, tables) {
+    let bytes = 0;
+    for (const table of tables)
+        bytes += source.tables.get(table)?.bytes ?? 0;
+    return bytes;
+}
+/**
+ * Migration tools' own history tables: the tool reads them to decide what is pending, so
+ * their rows are copied on every pass, the dry pass included (otherwise every migration
+ * would look pending on an empty copy).
+ */
+const HISTORY_TABLE_NAMES = new Set([
+    'flyway_schema_history',
+    'schema_migrations',
+    'schema_version',
+    'alembic_version',
+    'knex_migrations',
+    'knex_migrations_lock',
+    'pgmigrations',
+    'goose_db_version',
+    'django_migrations',
+    '__EFMigrationsHistory',
+    'ar_internal_metadata',
+    'databasechangelog',
+    'databasechangeloglock',
+    'SequelizeMeta',
+    '_prisma_migrations',
+    '_sqlx_migrations',
+    'seaql_migrations',
+    'gorp_migrations',
+    'refinery_schema_history',
+    '__diesel_schema_migrations',
+    'typeorm_migrations',
+    'migrations',
+]);
+function historyTables(source) {
+    return [...source.tables.entries()]
+        .filter(([, t]) => HISTORY_TABLE_NAMES.has(t.name))
+        .map(([name]) => name);
+}
+/**
+ * Gives the relations of tables that were not copied their real figures from the source
+ * (sizes, row estimates), marked not copied, so an empty copy never reads as an empty
+ * table; the database's size counts them at their real size too.
+ */
+function overlaySourceFigures(catalog, source, copied) {
+    const real = new Map(source.catalog.relations.map((r) => [displayName(r.schema, r.name), r]));
+    for (const relation of catalog.relations) {
+        const name = displayName(relation.schema, relation.name);
+        const table = isIndexKind(relation.kind) ? (relation.table ?? '') : name;
+        const original = real.get(name);
+        if (copied.has(table) || !source.tables.has(table) || !original || original.kind !== relation.kind)
+            continue;
+        if (!isIndexKind(relation.kind))
+            catalog.databaseBytes += original.bytes - relation.bytes;
+        relation.bytes = original.bytes;
+        relation.tableBytes = original.tableBytes;
+        relation.indexBytes = original.indexBytes;
+        relation.rows = original.rows;
+        relation.copied = false;
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/engine/runner/history.ts
@@ -12072,120 +12121,6 @@ async function recordApplied(client, history, migrations, log) {
     }
     catch (error) {
         log.warn(`could not record the applied migrations in ${history.table}: ${error.message}`);
-    }
-}
-
-;// CONCATENATED MODULE: ./src/engine/rehearsal/plan.ts
-
-
-
-
-
-function planRehearsal(config) {
-    const { run: files, skipped, layout, planned } = resolveMigrationFiles(config);
-    // A released file the change modified may still be pending in a history table: look.
-    const historyMayAdd = HISTORY_LAYOUTS.has(layout) && skipped.some((s) => s.reason === MODIFIED_AFTER_RELEASE);
-    return {
-        files,
-        skipped,
-        layout,
-        planned,
-        nothingToRun: config.runner.kind === 'sql' && files.length === 0 && !historyMayAdd,
-        snapshotName: chooseSnapshotName(config),
-    };
-}
-/** Resolves the SQL files to run; a pattern list that matches nothing is a usage error. */
-function resolveMigrationFiles(config) {
-    if (config.runner.kind !== 'sql')
-        return { run: [], skipped: [], layout: 'plain' };
-    const files = expandMigrationPatterns(config.runner.patterns, config.workingDirectory);
-    if (files.length === 0) {
-        throw new ConfigError('migrations', `migrations: no file matches ${config.runner.patterns.map((p) => `"${p}"`).join(', ')} in ${config.workingDirectory}; check the glob and working-directory`);
-    }
-    const layout = config.layout === 'auto' ? detectLayout(files, config.workingDirectory) : config.layout;
-    const planned = planMigrations(files, layout);
-    const only = config.runner.onlyFiles;
-    if (!only)
-        return { ...planned, layout, planned };
-    const reason = config.runner.skipReason ?? 'not selected';
-    const reasons = config.runner.skipReasons ?? {};
-    return {
-        run: planned.run.filter((file) => only.includes(file)),
-        skipped: [
-            ...planned.skipped,
-            ...planned.run
-                .filter((file) => !only.includes(file))
-                .map((path) => ({ path, reason: reasons[path] ?? reason })),
-        ],
-        layout,
-        planned,
-    };
-}
-/** A created snapshot gets a fresh name unless one is given; a reused database is the one named. */
-function chooseSnapshotName(config) {
-    const { snapshot } = config;
-    if (snapshot.kind === 'reuse')
-        return snapshot.name;
-    if (snapshot.kind === 'golden')
-        return generateSnapshotName(config.runId);
-    return snapshot.name ?? generateSnapshotName(config.runId);
-}
-/** Whether the snapshot (or the golden snapshot it clones) is made by pg_dump from the source. */
-function dumpsSource(config, sameServerAsSource) {
-    const { snapshot } = config;
-    if (snapshot.kind === 'copy') {
-        return snapshot.strategy === 'dump' || (snapshot.strategy === 'auto' && !sameServerAsSource);
-    }
-    return snapshot.kind === 'golden' && snapshot.refresh !== undefined && !sameServerAsSource;
-}
-
-;// CONCATENATED MODULE: ./src/engine/rehearsal/preflight.ts
-
-
-
-
-
-/** Inspects the source and the snapshot server; on any error nothing is left open. */
-async function preflight(config, plan) {
-    // The source is inspected whenever it is named, if only to make sure we never run on it.
-    let sourceInfo;
-    if (config.source) {
-        sourceInfo = await server_inspectSource(config.source).catch((error) => {
-            throw new SetupError(`source-url: ${errorMessage(error)}`);
-        });
-    }
-    const admin = await connectMaintenance(config.snapshotServer).catch((error) => {
-        throw new SetupError(`snapshot-server-url: ${errorMessage(error)}`);
-    });
-    try {
-        const serverInfo = await inspectServer(admin);
-        checkSnapshotServer(config, plan, serverInfo, sourceInfo);
-        return { admin, serverInfo, sourceInfo };
-    }
-    catch (error) {
-        await admin.end().catch(() => undefined);
-        throw error;
-    }
-}
-function checkSnapshotServer(config, plan, serverInfo, sourceInfo) {
-    const sameServerAsSource = sourceInfo?.identity === serverInfo.identity;
-    if (config.snapshot.kind !== 'reuse' && !serverInfo.canCreateDatabases) {
-        throw new SetupError(`snapshot-server-url: role "${serverInfo.user}" cannot create databases on the snapshot server ${config.snapshotServer.host}:${config.snapshotServer.port}; grant it (ALTER ROLE "${serverInfo.user}" CREATEDB) or use another snapshot-server-url`);
-    }
-    if (sameServerAsSource &&
-        config.source &&
-        (plan.snapshotName === config.source.database ||
-            namedDatabase(config.snapshot) === config.source.database)) {
-        throw new ConfigError('snapshot-name', `snapshot-name: "${config.source.database}" is the source database itself; a rehearsal never runs on the source, clones it as a golden snapshot or replaces it. Choose another name`);
-    }
-    // A dump needs pg_dump able to read the source: find out now, not after creating a database.
-    if (dumpsSource(config, sameServerAsSource) && sourceInfo) {
-        try {
-            findPgTools(sourceInfo.major, config.pgBinDir);
-        }
-        catch (error) {
-            throw new SetupError(`${config.pgBinDir ? 'pg-bin-dir' : 'snapshot'}: ${errorMessage(error)}`);
-        }
     }
 }
 
@@ -12941,8 +12876,8 @@ function session_round(ms) {
 ;// CONCATENATED MODULE: external "node:tls"
 const external_node_tls_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:tls");
 var external_node_tls_default = /*#__PURE__*/__nccwpck_require__.n(external_node_tls_namespaceObject);
-// EXTERNAL MODULE: ./node_modules/pg/lib/crypto/sasl.js
-var sasl = __nccwpck_require__(948);
+// EXTERNAL MODULE: ../main/node_modules/pg/lib/crypto/sasl.js
+var sasl = __nccwpck_require__(2436);
 ;// CONCATENATED MODULE: ./src/engine/proxy/upstream.ts
 
 
@@ -13789,6 +13724,7 @@ async function captureBefore(client, inputs) {
         before.schema = await captureSchema(client);
     phases.catalog_before = report_builder_round(performance.now() - t);
     lease.info.size_bytes = before.databaseBytes;
+    lease.focus?.overlay(before);
     return before;
 }
 async function startTraffic(client, inputs, before, clock) {
@@ -13841,6 +13777,7 @@ async function captureAfter(client, inputs, outcome) {
     try {
         const after = await captureCatalog(client);
         after.schema = await captureSchema(client);
+        inputs.lease.focus?.overlay(after);
         return after;
     }
     catch (error) {
@@ -13858,6 +13795,500 @@ function connectionLostFailure(error) {
         message: `the connection to the snapshot was lost: ${errorMessage(error)}`,
         connection_lost: true,
     };
+}
+
+;// CONCATENATED MODULE: ./src/engine/rehearsal/focused-snapshot.ts
+
+
+
+
+
+
+
+
+
+/*
+ * The focused snapshot provider (`snapshot-data: touched`): a dump with every table's
+ * schema but only the rows the migrations need. A dry pass on an empty copy finds the
+ * tables they lock; those and what they reference are copied; a run that then locks a
+ * table without rows has the snapshot widened and runs again (rehearsal/passes.ts).
+ */
+/** Rehearsals on one focused snapshot, the first included. */
+const MAX_PASSES = 3;
+/** `full` makes the snapshot with every row, when focusing does not apply or the dry pass fails. */
+function focusedSnapshotProvider(plan, full) {
+    const provider = {
+        async acquire(context) {
+            const { config, serverInfo, sourceInfo, log } = context;
+            const snapshot = config.snapshot;
+            const source = await onSource(snapshot.source, readSourceTables);
+            const copyAll = async (why) => {
+                log.info(`snapshot-data: touched, but every row is copied: ${why}`);
+                const info = await full.acquire(context);
+                const bytes = source.catalog.databaseBytes;
+                info.data = {
+                    mode: 'all',
+                    tables: [],
+                    reasons: {},
+                    bytes_copied: bytes,
+                    source_bytes: bytes,
+                    passes: 1,
+                    fallback: why,
+                };
+                return info;
+            };
+            if (snapshot.strategy === 'auto' && sourceInfo?.identity === serverInfo.identity) {
+                return copyAll("the snapshot server is the source's, where a file copy is already the whole database in one step");
+            }
+            const dry = await log.group('Dry pass (schema only)', () => dryPass(context, plan, source));
+            if ('failed' in dry)
+                return copyAll(`the dry pass on an empty copy failed (${dry.failed})`);
+            const history = Object.fromEntries(historyTables(source).map((t) => [t, 'history']));
+            const touched = Object.fromEntries(dry.touched.map((t) => [t, 'touched']));
+            const focus = new Focus(context, source, closeOverReferences(source, { ...history, ...touched }));
+            provider.focus = focus;
+            return focus.make(dry.seconds);
+        },
+    };
+    return provider;
+}
+class Focus {
+    context;
+    source;
+    selection;
+    passes = 1;
+    info;
+    constructor(context, source, selection) {
+        this.context = context;
+        this.source = source;
+        this.selection = selection;
+    }
+    missing(locks) {
+        const copied = new Set(this.selection.tables);
+        const locked = locks.filter((l) => !l.new_relation).map((l) => l.relation);
+        return tablesOf(locked, this.source).filter((t) => !copied.has(t));
+    }
+    async widen(tables) {
+        const { admin, serverInfo, name } = this.context;
+        const added = Object.fromEntries(tables.map((t) => [t, 'touched']));
+        this.selection = closeOverReferences(this.source, { ...this.selection.reasons, ...added });
+        this.passes++;
+        await dropSnapshot(admin, serverInfo, name);
+        await this.make(this.info?.seconds ?? 0);
+    }
+    giveUp(tables) {
+        if (this.info?.data)
+            this.info.data.missing = tables;
+    }
+    overlay(catalog) {
+        overlaySourceFigures(catalog, this.source, new Set(this.selection.tables));
+    }
+    /** The snapshot under the run's name: every table's schema, the selection's rows. */
+    async make(secondsBefore) {
+        const { config, admin, serverInfo, sourceInfo, log, cancel } = this.context;
+        const { tables, reasons } = this.selection;
+        const snapshot = config.snapshot;
+        log.info(`copying the rows of ${tables.length} of ${this.source.tables.size} table(s): ${tables.join(', ') || 'none'}`);
+        const made = await log.group('Snapshot', () => createSnapshot({
+            ...snapshotRequest(this.context),
+            strategy: snapshot.strategy,
+            name: this.context.name,
+            onDatabaseCreated: this.context.onDatabaseCreated,
+            dumpArgs: excludeDataArgs(this.source, tables),
+            signal: cancel,
+        }, admin, serverInfo, sourceInfo));
+        const seconds = secondsBefore + made.seconds;
+        const next = snapshotInfo(config, serverInfo, made.name, made.strategy, made.reason, seconds);
+        const data = {
+            mode: 'touched',
+            tables,
+            reasons,
+            bytes_copied: bytesOf(this.source, tables),
+            source_bytes: this.source.catalog.databaseBytes,
+            passes: this.passes,
+        };
+        next.data = data;
+        // The lease holds the first pass's object: later passes update it in place.
+        this.info = this.info ? Object.assign(this.info, next) : next;
+        return this.info;
+    }
+}
+/** The parts of a snapshot request every copy of this run shares. */
+function snapshotRequest(context) {
+    const { config, log } = context;
+    const snapshot = config.snapshot;
+    return {
+        source: snapshot.source,
+        server: config.snapshotServer,
+        runId: config.runId,
+        ttlMs: snapshot.ttlMs,
+        pgBinDir: config.pgBinDir,
+        serverDefaulted: config.snapshotServerDefaulted,
+        log,
+    };
+}
+/**
+ * The migrations on a copy with every table's schema and no rows (but the tools' history
+ * tables), traced exactly: the tables they lock. The copy is dropped whatever happens.
+ */
+async function dryPass(context, plan, source) {
+    const { config, admin, serverInfo, sourceInfo, cancel, log } = context;
+    const started = performance.now();
+    const name = generateSnapshotName(config.runId);
+    let created = false;
+    const timer = new AbortController();
+    const timeout = setTimeout(() => timer.abort(new Error('timeout')), config.timeoutMs);
+    try {
+        const made = await createSnapshot({
+            ...snapshotRequest(context),
+            strategy: 'dump',
+            name,
+            onDatabaseCreated: () => (created = true),
+            dumpArgs: excludeDataArgs(source, historyTables(source)),
+            signal: cancel,
+        }, admin, serverInfo, sourceInfo);
+        const info = snapshotInfo(config, serverInfo, name, made.strategy, made.reason, made.seconds);
+        const dryConfig = {
+            ...config,
+            metrics: false,
+            traffic: false,
+            lockMonitoring: true,
+            lockCapture: 'exact',
+            rollback: { enabled: false },
+        };
+        const run = await observeAndRun({
+            config: dryConfig,
+            // The run may narrow the files to those pending in a history table: on its own copy.
+            plan: { ...plan, skipped: [...plan.skipped] },
+            lease: {
+                name,
+                connection: withDatabase(config.snapshotServer, name),
+                info,
+                ms: 0,
+                release: async () => { },
+            },
+            admin,
+            signal: AbortSignal.any([cancel, timer.signal]),
+            cancel,
+            log,
+            phases: { snapshot: 0, catalog_before: 0, migrate: 0, catalog_after: 0, cleanup: 0 },
+        });
+        if (cancel.aborted)
+            throw new CancelledError('cancelled during the dry pass, before the snapshot was made');
+        if (run.failure)
+            return { failed: formatFailure(run.failure) };
+        const locked = run.runner
+            .locks()
+            .filter((l) => !l.new_relation)
+            .map((l) => l.relation);
+        const touched = tablesOf(locked, source);
+        log.info(`the dry pass locked ${touched.length} table(s): ${touched.join(', ') || 'none'}`);
+        return { touched, seconds: (performance.now() - started) / 1000 };
+    }
+    finally {
+        clearTimeout(timeout);
+        if (created)
+            await dropSnapshot(admin, serverInfo, name).catch(() => undefined);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/engine/rehearsal/snapshot-lease.ts
+
+
+
+
+
+
+
+/** A new database from the source or a golden snapshot. */
+const createdSnapshotProvider = {
+    async prepare({ config, admin, serverInfo, sourceInfo, log, cancel }) {
+        const { snapshot } = config;
+        if (snapshot.kind !== 'golden' || !snapshot.refresh)
+            return;
+        // The preflight inspects the source whenever the config names one, as a refresh does.
+        if (!sourceInfo)
+            throw new Error('internal: a golden snapshot refresh without the source inspected');
+        const { source, maxAgeMs } = snapshot.refresh;
+        await log.group('Golden snapshot', () => ensureFreshGolden(admin, config.snapshotServer, serverInfo, sourceInfo, {
+            source,
+            name: snapshot.golden,
+            maxAgeMs,
+            pgBinDir: config.pgBinDir,
+            log,
+            signal: cancel,
+        }));
+    },
+    async acquire(context) {
+        const { config, admin, serverInfo, sourceInfo, log, cancel } = context;
+        const { snapshot } = config;
+        if (snapshot.kind === 'reuse')
+            throw new Error('internal: a reused database is not created');
+        const made = await log.group('Snapshot', () => createSnapshot({
+            source: config.source,
+            server: config.snapshotServer,
+            strategy: snapshot.kind === 'golden' ? 'existing' : snapshot.strategy,
+            name: context.name,
+            golden: namedDatabase(snapshot),
+            runId: config.runId,
+            ttlMs: snapshot.ttlMs,
+            pgBinDir: config.pgBinDir,
+            serverDefaulted: config.snapshotServerDefaulted,
+            signal: cancel,
+            log,
+            onDatabaseCreated: context.onDatabaseCreated,
+        }, admin, serverInfo, sourceInfo));
+        log.info(`snapshot "${made.name}" ready in ${made.seconds.toFixed(2)} s (${made.strategy}: ${made.reason})`);
+        return snapshotInfo(config, serverInfo, made.name, made.strategy, made.reason, made.seconds);
+    },
+};
+/** An existing database, used as it is (`create-snapshot: false`). */
+const reusedDatabaseProvider = {
+    async acquire({ config, serverInfo, name }) {
+        return snapshotInfo(config, serverInfo, name, 'reused', 'reusing an existing database as it is', 0);
+    },
+};
+function chooseProvider(config, plan) {
+    const { snapshot } = config;
+    if (snapshot.kind === 'reuse')
+        return reusedDatabaseProvider;
+    if (snapshot.kind === 'copy' && snapshot.data === 'touched')
+        return focusedSnapshotProvider(plan, createdSnapshotProvider);
+    return createdSnapshotProvider;
+}
+/** Sweeps expired snapshots, then leases one from the config's provider; on failure releases what it made. */
+async function leaseSnapshot(config, plan, pre, options) {
+    const { log, cancel } = options;
+    const name = plan.snapshotName;
+    let created = false;
+    const release = async () => {
+        if (created && !keepsSnapshot(config.snapshot)) {
+            try {
+                await dropSnapshotReconnecting(pre.admin, config.snapshotServer, pre.serverInfo, name, log);
+                await options.onSnapshotDropped?.(name);
+            }
+            catch (error) {
+                log.warn(`could not drop snapshot "${name}": ${errorMessage(error)}; the next run sweeps it after its TTL`);
+            }
+        }
+        await pre.admin.end().catch(() => undefined);
+    };
+    const provider = chooseProvider(config, plan);
+    const context = {
+        ...pre,
+        config,
+        name,
+        log,
+        cancel,
+        onDatabaseCreated: (database) => {
+            created = true;
+            options.onSnapshotCreated?.(database);
+        },
+    };
+    try {
+        await sweepExpiredSnapshots(pre.admin, pre.serverInfo, log);
+        await provider.prepare?.(context);
+        const started = performance.now();
+        if (cancel.aborted)
+            throw new CancelledError('cancelled before the snapshot was created');
+        const info = await provider.acquire(context);
+        const ms = report_builder_round(performance.now() - started);
+        const connection = withDatabase(config.snapshotServer, name);
+        return { name, connection, info, ms, release, focus: provider.focus };
+    }
+    catch (error) {
+        await release();
+        throw error;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/engine/advice/copies.ts
+
+
+
+
+/**
+ * Fresh copies of the database as it was before the migrations, for rehearsing safer
+ * forms: made by the run's own snapshot provider, the way the run's snapshot was made (a
+ * file copy or clone of the source, a clone of the golden snapshot, or a dump; an `auto`
+ * choice pinned to what it chose), named and labelled like any snapshot so that the sweep
+ * finds one a crash left behind.
+ */
+function snapshotCopier(from) {
+    return async () => {
+        const { config, pre } = from;
+        const { snapshot } = config;
+        if (snapshot.kind === 'reuse')
+            throw new Error('the run reused a database as it was; there is nothing to copy');
+        const pinned = snapshot.kind === 'copy' && snapshot.strategy === 'auto'
+            ? { ...config, snapshot: { ...snapshot, strategy: from.strategy === 'dump' ? 'dump' : 'template' } }
+            : config;
+        const name = generateSnapshotName(config.runId);
+        let created = false;
+        const drop = () => dropSnapshot(pre.admin, pre.serverInfo, name);
+        try {
+            await createdSnapshotProvider.acquire({
+                ...pre,
+                config: pinned,
+                name,
+                log: from.log,
+                cancel: from.cancel,
+                onDatabaseCreated: () => (created = true),
+            });
+        }
+        catch (error) {
+            if (created)
+                await drop().catch(() => undefined);
+            throw error;
+        }
+        return { connection: withDatabase(config.snapshotServer, name), drop };
+    };
+}
+
+;// CONCATENATED MODULE: ./src/engine/rehearsal/plan.ts
+
+
+
+
+
+function planRehearsal(config) {
+    const { run: files, skipped, layout, planned } = resolveMigrationFiles(config);
+    // A released file the change modified may still be pending in a history table: look.
+    const historyMayAdd = HISTORY_LAYOUTS.has(layout) && skipped.some((s) => s.reason === MODIFIED_AFTER_RELEASE);
+    return {
+        files,
+        skipped,
+        layout,
+        planned,
+        nothingToRun: config.runner.kind === 'sql' && files.length === 0 && !historyMayAdd,
+        snapshotName: chooseSnapshotName(config),
+    };
+}
+/** Resolves the SQL files to run; a pattern list that matches nothing is a usage error. */
+function resolveMigrationFiles(config) {
+    if (config.runner.kind !== 'sql')
+        return { run: [], skipped: [], layout: 'plain' };
+    const files = expandMigrationPatterns(config.runner.patterns, config.workingDirectory);
+    if (files.length === 0) {
+        throw new ConfigError('migrations', `migrations: no file matches ${config.runner.patterns.map((p) => `"${p}"`).join(', ')} in ${config.workingDirectory}; check the glob and working-directory`);
+    }
+    const layout = config.layout === 'auto' ? detectLayout(files, config.workingDirectory) : config.layout;
+    const planned = planMigrations(files, layout);
+    const only = config.runner.onlyFiles;
+    if (!only)
+        return { ...planned, layout, planned };
+    const reason = config.runner.skipReason ?? 'not selected';
+    const reasons = config.runner.skipReasons ?? {};
+    return {
+        run: planned.run.filter((file) => only.includes(file)),
+        skipped: [
+            ...planned.skipped,
+            ...planned.run
+                .filter((file) => !only.includes(file))
+                .map((path) => ({ path, reason: reasons[path] ?? reason })),
+        ],
+        layout,
+        planned,
+    };
+}
+/** A created snapshot gets a fresh name unless one is given; a reused database is the one named. */
+function chooseSnapshotName(config) {
+    const { snapshot } = config;
+    if (snapshot.kind === 'reuse')
+        return snapshot.name;
+    if (snapshot.kind === 'golden')
+        return generateSnapshotName(config.runId);
+    return snapshot.name ?? generateSnapshotName(config.runId);
+}
+/** Whether the snapshot (or the golden snapshot it clones) is made by pg_dump from the source. */
+function dumpsSource(config, sameServerAsSource) {
+    const { snapshot } = config;
+    if (snapshot.kind === 'copy') {
+        return snapshot.strategy === 'dump' || (snapshot.strategy === 'auto' && !sameServerAsSource);
+    }
+    return snapshot.kind === 'golden' && snapshot.refresh !== undefined && !sameServerAsSource;
+}
+
+;// CONCATENATED MODULE: ./src/engine/rehearsal/preflight.ts
+
+
+
+
+
+/** Inspects the source and the snapshot server; on any error nothing is left open. */
+async function preflight(config, plan) {
+    // The source is inspected whenever it is named, if only to make sure we never run on it.
+    let sourceInfo;
+    if (config.source) {
+        sourceInfo = await server_inspectSource(config.source).catch((error) => {
+            throw new SetupError(`source-url: ${errorMessage(error)}`);
+        });
+    }
+    const admin = await connectMaintenance(config.snapshotServer).catch((error) => {
+        throw new SetupError(`snapshot-server-url: ${errorMessage(error)}`);
+    });
+    try {
+        const serverInfo = await inspectServer(admin);
+        checkSnapshotServer(config, plan, serverInfo, sourceInfo);
+        return { admin, serverInfo, sourceInfo };
+    }
+    catch (error) {
+        await admin.end().catch(() => undefined);
+        throw error;
+    }
+}
+function checkSnapshotServer(config, plan, serverInfo, sourceInfo) {
+    const sameServerAsSource = sourceInfo?.identity === serverInfo.identity;
+    if (config.snapshot.kind !== 'reuse' && !serverInfo.canCreateDatabases) {
+        throw new SetupError(`snapshot-server-url: role "${serverInfo.user}" cannot create databases on the snapshot server ${config.snapshotServer.host}:${config.snapshotServer.port}; grant it (ALTER ROLE "${serverInfo.user}" CREATEDB) or use another snapshot-server-url`);
+    }
+    if (sameServerAsSource &&
+        config.source &&
+        (plan.snapshotName === config.source.database ||
+            namedDatabase(config.snapshot) === config.source.database)) {
+        throw new ConfigError('snapshot-name', `snapshot-name: "${config.source.database}" is the source database itself; a rehearsal never runs on the source, clones it as a golden snapshot or replaces it. Choose another name`);
+    }
+    // A dump needs pg_dump able to read the source: find out now, not after creating a database.
+    if (dumpsSource(config, sameServerAsSource) && sourceInfo) {
+        try {
+            findPgTools(sourceInfo.major, config.pgBinDir);
+        }
+        catch (error) {
+            throw new SetupError(`${config.pgBinDir ? 'pg-bin-dir' : 'snapshot'}: ${errorMessage(error)}`);
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./src/engine/rehearsal/passes.ts
+
+
+
+/*
+ * Stage 4 around a focused snapshot: a run that locked a table whose rows were not copied
+ * (a path that depends on data, which the dry pass on an empty copy could not take) has
+ * the snapshot made again with that table's rows, and runs again; at most MAX_PASSES runs.
+ * Any other snapshot runs once. The last pass is the one reported.
+ */
+async function runPasses(inputs) {
+    const { lease, log, phases, signal } = inputs;
+    const focus = lease.focus;
+    let run = await observeAndRun(inputs);
+    while (focus && !run.cancelled && !run.failure?.connection_lost) {
+        const missing = focus.missing(run.runner.locks());
+        if (missing.length === 0)
+            break;
+        if (focus.passes >= MAX_PASSES || signal.aborted) {
+            log.warn(`pass ${focus.passes} still locked ${missing.join(', ')} without their rows; after ${MAX_PASSES} passes the report is of this run, which did not see them`);
+            focus.giveUp(missing);
+            break;
+        }
+        log.info(`pass ${focus.passes} locked ${missing.join(', ')}, whose rows were not copied: copying them and running again`);
+        const started = performance.now();
+        await focus.widen(missing);
+        phases.snapshot = report_builder_round(phases.snapshot + performance.now() - started);
+        run = await observeAndRun(inputs);
+    }
+    return run;
 }
 
 ;// CONCATENATED MODULE: ./src/engine/rehearse.ts
@@ -13925,7 +14356,7 @@ async function rehearseUnredacted(config, hooks) {
     const timeout = armTimeout(config.timeoutMs);
     const signal = AbortSignal.any([cancel, timeout.signal]);
     try {
-        const run = await observeAndRun({
+        const run = await runPasses({
             config,
             plan,
             lease,
@@ -15017,6 +15448,7 @@ const RUN_VALUE_FLAGS = [
     'source-url',
     'snapshot-server-url',
     'snapshot',
+    'snapshot-data',
     'snapshot-name',
     'snapshot-ttl',
     'snapshot-max-age',
@@ -15060,6 +15492,8 @@ Where:
   --source-url URL            database the migrations are meant for (read-only)
   --snapshot-server-url URL   server for the snapshot (default: the source's server)
   --snapshot STRATEGY         auto | template | dump | existing   (default auto)
+  --snapshot-data WHICH       all | touched: with a dump, copy every table's schema but only
+                              the rows of the tables the migrations touch (default all)
   --snapshot-name NAME        name of the snapshot (with existing: the golden one to clone)
   --snapshot-max-age DURATION with existing: create the golden snapshot afresh from
                               --source-url when it is older than this (or missing), e.g. 24h

@@ -7,6 +7,7 @@ export const INPUT_NAMES = [
   'source-url',
   'snapshot-server-url',
   'snapshot',
+  'snapshot-data',
   'snapshot-name',
   'snapshot-max-age',
   'keep-snapshot',

@@ -20,6 +20,7 @@ export const RUN_VALUE_FLAGS = [
   'source-url',
   'snapshot-server-url',
   'snapshot',
+  'snapshot-data',
   'snapshot-name',
   'snapshot-ttl',
   'snapshot-max-age',
@@ -65,6 +66,8 @@ Where:
   --source-url URL            database the migrations are meant for (read-only)
   --snapshot-server-url URL   server for the snapshot (default: the source's server)
   --snapshot STRATEGY         auto | template | dump | existing   (default auto)
+  --snapshot-data WHICH       all | touched: with a dump, copy every table's schema but only
+                              the rows of the tables the migrations touch (default all)
   --snapshot-name NAME        name of the snapshot (with existing: the golden one to clone)
   --snapshot-max-age DURATION with existing: create the golden snapshot afresh from
                               --source-url when it is older than this (or missing), e.g. 24h

@@ -14,6 +14,9 @@ export const SNAPSHOT_STRATEGIES: readonly SnapshotStrategyOption[] = [
   'existing',
 ];
 
+export type SnapshotDataOption = 'all' | 'touched';
+const SNAPSHOT_DATA_OPTIONS: readonly SnapshotDataOption[] = ['all', 'touched'];
+
 export type SizeLimit = { kind: 'bytes'; bytes: number } | { kind: 'percent'; percent: number };
 
 export interface Thresholds {
@@ -53,6 +56,8 @@ export type SnapshotConfig =
       source: ConnectionInfo;
       /** The snapshot's name; a fresh `pg_rehearsal_...` name when absent. */
       name?: string;
+      /** Which rows a dump copies: all of them, or those of the tables the migrations touch (a focused snapshot). */
+      data: SnapshotDataOption;
       keep: boolean;
       ttlMs: number;
     }
@@ -369,13 +374,45 @@ function readSnapshot(
     }
   }
   const keep = read.bool('keep-snapshot', false);
+  const data = readSnapshotData(read, choice);
   // readSnapshotChoice made sure of the name, readServers of the source.
   if (!create) return { kind: 'reuse', name: name! };
   if (strategy === 'existing') {
     const refresh = maxAgeMs !== undefined && source ? { source, maxAgeMs } : undefined;
     return { kind: 'golden', golden: name!, keep, ttlMs, refresh };
   }
-  return { kind: 'copy', strategy, source: source!, name, keep, ttlMs };
+  return { kind: 'copy', strategy, source: source!, name, data, keep, ttlMs };
+}
+
+/**
+ * `touched` narrows a dump to the rows the migrations need. A file copy (template, a golden
+ * snapshot's clone) is the whole database in one step, and a reused database is not copied;
+ * and the tables to fill are found from the locks, so they must be traced exactly.
+ */
+function readSnapshotData(read: OptionReader, choice: SnapshotChoice): SnapshotDataOption {
+  const data = (read.text('snapshot-data') ?? 'all') as SnapshotDataOption;
+  if (!SNAPSHOT_DATA_OPTIONS.includes(data)) {
+    read.fail('snapshot-data', `"${data}" is not a choice; use all (the default) or touched`);
+  }
+  if (data === 'all') return data;
+  const snapshot = read.label('snapshot');
+  const why = `a file copy is already the whole database in one step; use ${snapshot} dump (or auto with another snapshot server)`;
+  if (!choice.create) {
+    read.fail(
+      'snapshot-data',
+      `touched makes a new copy with fewer rows, but ${read.label('create-snapshot')} is false (the database is reused as it is); remove one of them`,
+    );
+  }
+  if (choice.strategy === 'template' || choice.strategy === 'existing') {
+    read.fail('snapshot-data', `touched does not apply to ${snapshot} ${choice.strategy}: ${why}`);
+  }
+  if (!read.bool('lock-monitoring', true) || read.text('lock-capture') === 'sampled') {
+    read.fail(
+      'snapshot-data',
+      `touched finds the tables to copy from the locks the migrations take, traced exactly; it needs ${read.label('lock-monitoring')} on and ${read.label('lock-capture')} exact`,
+    );
+  }
+  return data;
 }
 
 /** rollback, down-command, and the two thresholds that only mean something with them. */

@@ -15,7 +15,7 @@ import { snapshotCopier } from './advice/copies.js';
 import { buildReport, judge, round } from './report-builder.js';
 import { planRehearsal, type RehearsalPlan } from './rehearsal/plan.js';
 import { preflight, type Preflight } from './rehearsal/preflight.js';
-import { observeAndRun } from './rehearsal/run.js';
+import { runPasses } from './rehearsal/passes.js';
 import { leaseSnapshot, type SnapshotLease } from './rehearsal/snapshot-lease.js';
 
 export { resolveMigrationFiles } from './rehearsal/plan.js';
@@ -87,7 +87,7 @@ async function rehearseUnredacted(config: RehearsalConfig, hooks: RehearsalHooks
   const timeout = armTimeout(config.timeoutMs);
   const signal = AbortSignal.any([cancel, timeout.signal]);
   try {
-    const run = await observeAndRun({
+    const run = await runPasses({
       config,
       plan,
       lease,

@@ -6,14 +6,15 @@ import type { SnapshotInfo } from '../report.js';
 import { round, snapshotInfo } from '../report-builder.js';
 import { ensureFreshGolden } from '../snapshot/golden.js';
 import { createSnapshot, dropSnapshotReconnecting, sweepExpiredSnapshots } from '../snapshot/snapshot.js';
+import { focusedSnapshotProvider, type FocusedProvider, type SnapshotFocus } from './focused-snapshot.js';
 import type { RehearsalPlan } from './plan.js';
 import type { Preflight } from './preflight.js';
 
 /*
  * Stage 3, the snapshot lease: a database to run the migrations on, and the one way to give
- * it back (`release`). Where the database comes from is a SnapshotProvider; today a created
- * one (template, clone of a golden snapshot, dump: snapshot/snapshot.ts chooses) or an
- * existing database reused as it is. See docs/architecture.md.
+ * it back (`release`). Where the database comes from is a SnapshotProvider: a created
+ * one (template, clone of a golden snapshot, dump: snapshot/snapshot.ts chooses), a focused
+ * dump (focused-snapshot.ts) or an existing database reused as it is. See docs/architecture.md.
  */
 
 export interface SnapshotLease {
@@ -24,6 +25,8 @@ export interface SnapshotLease {
   info: SnapshotInfo;
   /** Milliseconds spent making the snapshot (the `snapshot` phase). */
   ms: number;
+  /** A focused snapshot (`snapshot-data: touched`): widened between passes (passes.ts). */
+  focus?: SnapshotFocus;
   /** Drops the snapshot if this run created it (and it is not kept), and ends the maintenance connection. */
   release(): Promise<void>;
 }
@@ -109,6 +112,14 @@ export const reusedDatabaseProvider: SnapshotProvider = {
   },
 };
 
+function chooseProvider(config: RehearsalConfig, plan: RehearsalPlan): SnapshotProvider {
+  const { snapshot } = config;
+  if (snapshot.kind === 'reuse') return reusedDatabaseProvider;
+  if (snapshot.kind === 'copy' && snapshot.data === 'touched')
+    return focusedSnapshotProvider(plan, createdSnapshotProvider);
+  return createdSnapshotProvider;
+}
+
 /** Sweeps expired snapshots, then leases one from the config's provider; on failure releases what it made. */
 export async function leaseSnapshot(
   config: RehearsalConfig,
@@ -132,7 +143,7 @@ export async function leaseSnapshot(
     }
     await pre.admin.end().catch(() => undefined);
   };
-  const provider = config.snapshot.kind === 'reuse' ? reusedDatabaseProvider : createdSnapshotProvider;
+  const provider = chooseProvider(config, plan);
   const context: ProviderContext = {
     ...pre,
     config,
@@ -151,7 +162,8 @@ export async function leaseSnapshot(
     if (cancel.aborted) throw new CancelledError('cancelled before the snapshot was created');
     const info = await provider.acquire(context);
     const ms = round(performance.now() - started);
-    return { name, connection: withDatabase(config.snapshotServer, name), info, ms, release };
+    const connection = withDatabase(config.snapshotServer, name);
+    return { name, connection, info, ms, release, focus: (provider as FocusedProvider).focus };
   } catch (error) {
     await release();
     throw error;

@@ -1,0 +1,152 @@
+import { describe, expect, it } from '@jest/globals';
+import { buildConfig } from '../src/engine/config.js';
+import type { Report } from '../src/engine/report.js';
+import { rehearse } from '../src/engine/rehearse.js';
+import { migrationDir, rehearseOn } from './helpers/rehearsal.js';
+import {
+  createDatabase,
+  databasesLike,
+  dropDatabase,
+  fingerprint,
+  testServers,
+  uniqueName,
+} from './helpers/servers.js';
+
+/*
+ * Focused snapshots (`snapshot-data: touched`) on the local server only: they are dumps,
+ * and the machine has no pg_dump for the embedded PostgreSQL 18.
+ */
+const [local] = testServers();
+
+const SHOP = `
+CREATE TABLE products (id bigint PRIMARY KEY, name text NOT NULL, price integer NOT NULL);
+CREATE TABLE orders (id bigint PRIMARY KEY, product_id bigint NOT NULL REFERENCES products, quantity integer NOT NULL);
+CREATE TABLE audit_log (id bigserial PRIMARY KEY, note text NOT NULL);
+CREATE TABLE flags (name text PRIMARY KEY);
+INSERT INTO products SELECT g, 'product ' || g, g * 10 FROM generate_series(1, 500) g;
+INSERT INTO orders SELECT g, 1 + g % 500, -1 + g % 7 FROM generate_series(1, 2000) g;
+INSERT INTO audit_log (note) SELECT 'event ' || g FROM generate_series(1, 4000) g;
+INSERT INTO flags VALUES ('backfill');
+ANALYZE;`;
+
+const TOUCHED = { snapshot: 'dump', 'snapshot-data': 'touched' };
+
+function data(report: Report) {
+  expect(report.snapshot?.data).toBeDefined();
+  return report.snapshot!.data!;
+}
+
+describe('focused snapshots (snapshot-data: touched)', () => {
+  it('copies the touched table and what it references, not the rest; the source is unchanged and nothing is left behind', async () => {
+    const sourceUrl = await createDatabase(local.url, SHOP);
+    const runId = uniqueName('t').replace(/_/g, '');
+    try {
+      const before = await fingerprint(sourceUrl);
+      const dir = migrationDir({ '001.sql': 'ALTER TABLE orders ADD COLUMN note text;' });
+      const config = { 'source-url': sourceUrl, migrations: '*.sql', 'working-directory': dir, ...TOUCHED };
+      const r = { report: await rehearse(buildConfig(config, { runId })) };
+      expect(r.report.success).toBe(true);
+      const d = data(r.report);
+      expect(d.mode).toBe('touched');
+      expect(d.tables).toEqual(['orders', 'products']);
+      expect(d.reasons).toEqual({ orders: 'touched', products: 'referenced' });
+      expect(d.passes).toBe(1);
+      expect(d.bytes_copied).toBeGreaterThan(0);
+      expect(d.bytes_copied).toBeLessThan(d.source_bytes);
+      // The copied tables have their rows; the others keep the source's figures, marked not copied.
+      const tables = r.report.metrics!.tables;
+      expect(tables.orders.rows_before).toBe(2000);
+      expect(tables.orders.copied).toBeUndefined();
+      expect(tables.audit_log).toMatchObject({ rows_before: 4000, rows_after: 4000, copied: false });
+      expect(tables.audit_log.size_before).toBeGreaterThan(100_000);
+      expect(r.report.metrics!.indexes.audit_log_pkey).toMatchObject({ copied: false });
+      expect(await databasesLike(local.url, `pg_rehearsal_${runId}_%`)).toEqual([]);
+      expect(await fingerprint(sourceUrl)).toBe(before);
+    } finally {
+      await dropDatabase(sourceUrl);
+    }
+  });
+
+  it('a CHECK that real rows violate fails the focused run exactly as it fails a full one', async () => {
+    const migration = {
+      '001.sql': 'ALTER TABLE orders ADD CONSTRAINT quantity_positive CHECK (quantity >= 0);',
+    };
+    const full = await rehearseOn(local, SHOP, migration, { snapshot: 'dump' });
+    const focused = await rehearseOn(local, SHOP, migration, TOUCHED);
+    try {
+      expect(full.report.failure?.sqlstate).toBe('23514');
+      expect(focused.report.success).toBe(false);
+      expect(focused.report.failure).toMatchObject({
+        sqlstate: full.report.failure!.sqlstate,
+        message: full.report.failure!.message,
+        path: '001.sql',
+      });
+      expect(data(focused.report).tables).toContain('orders');
+      expect(await focused.leftovers()).toEqual([]);
+    } finally {
+      await full.cleanup();
+      await focused.cleanup();
+    }
+  });
+
+  it('a migration that reads table B to update table A finds B rows', async () => {
+    const migration = {
+      // products is not referenced by audit_log: only the read makes it needed.
+      '001.sql': `ALTER TABLE audit_log ADD COLUMN product text;
+UPDATE audit_log a SET product = p.name FROM products p WHERE p.id = a.id;
+ALTER TABLE audit_log ADD CONSTRAINT product_or_late CHECK (product IS NOT NULL OR id > 500);`,
+    };
+    const r = await rehearseOn(local, SHOP, migration, TOUCHED);
+    try {
+      expect(r.report.success).toBe(true);
+      const update = r.report.migrations[0].statements.find((s) => s.sql.startsWith('UPDATE'));
+      expect(update?.rows).toBe(500);
+      expect(data(r.report).reasons).toEqual({ audit_log: 'touched', products: 'touched' });
+    } finally {
+      await r.cleanup();
+    }
+  });
+
+  it('a path that depends on data (a DO block that writes a table only when another has rows) gets a second pass', async () => {
+    const migration = {
+      '001.sql': `DO $$
+BEGIN
+  IF EXISTS (SELECT 1 FROM flags WHERE name = 'backfill') THEN
+    UPDATE audit_log SET note = upper(note) WHERE id <= 10;
+  END IF;
+END $$;`,
+    };
+    const r = await rehearseOn(local, SHOP, migration, TOUCHED);
+    try {
+      expect(r.report.success).toBe(true);
+      const d = data(r.report);
+      expect(d.passes).toBe(2);
+      expect(d.reasons).toEqual({ flags: 'touched', audit_log: 'touched' });
+      expect(r.report.metrics!.tables.audit_log.copied).toBeUndefined();
+      expect(r.report.metrics!.tables.orders.copied).toBe(false);
+      expect(await r.leftovers()).toEqual([]);
+    } finally {
+      await r.cleanup();
+    }
+  });
+
+  it('falls back to copying every row when the dry pass on the empty copy fails, and says why', async () => {
+    // Fails on an empty table (no row to take the id from), runs on the real data.
+    const migration = {
+      '001.sql': `DO $$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM products) THEN RAISE EXCEPTION 'products is empty'; END IF;
+END $$;`,
+    };
+    const r = await rehearseOn(local, SHOP, migration, TOUCHED);
+    try {
+      expect(r.report.success).toBe(true);
+      const d = data(r.report);
+      expect(d.mode).toBe('all');
+      expect(d.fallback).toMatch(/dry pass on an empty copy failed \(.*products is empty/);
+      expect(r.report.metrics!.tables.audit_log.rows_before).toBe(4000);
+      expect(await r.leftovers()).toEqual([]);
+    } finally {
+      await r.cleanup();
+    }
+  });
+});
