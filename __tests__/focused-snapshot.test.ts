@@ -2,15 +2,20 @@ import { describe, expect, it } from '@jest/globals';
 import { buildConfig } from '../src/engine/config.js';
 import type { Report } from '../src/engine/report.js';
 import { rehearse } from '../src/engine/rehearse.js';
+import { renderMarkdown } from '../src/render/markdown.js';
+import { renderText } from '../src/render/text.js';
 import { migrationDir, rehearseOn } from './helpers/rehearsal.js';
 import {
   createDatabase,
   databasesLike,
   dropDatabase,
   fingerprint,
+  query,
   testServers,
   uniqueName,
+  withDatabase,
 } from './helpers/servers.js';
+import { runCli } from './helpers/cli.js';
 
 /*
  * Focused snapshots (`snapshot-data: touched`) on the local server only: they are dumps,
@@ -60,6 +65,13 @@ describe('focused snapshots (snapshot-data: touched)', () => {
       expect(tables.audit_log).toMatchObject({ rows_before: 4000, rows_after: 4000, copied: false });
       expect(tables.audit_log.size_before).toBeGreaterThan(100_000);
       expect(r.report.metrics!.indexes.audit_log_pkey).toMatchObject({ copied: false });
+      // Both renderers say in one line what was copied and what was not.
+      expect(renderText(r.report)).toMatch(
+        /^Data {7}rows copied for orders, products \(referenced\) \(.+ of .+\); 2 other table\(s\) schema only, their sizes and rows read from the source; 1 pass$/m,
+      );
+      expect(renderMarkdown(r.report)).toMatch(
+        /^Data: rows copied for `orders`, `products` \(referenced\) .*; 2 other table\(s\) schema only/m,
+      );
       expect(await databasesLike(local.url, `pg_rehearsal_${runId}_%`)).toEqual([]);
       expect(await fingerprint(sourceUrl)).toBe(before);
     } finally {
@@ -143,10 +155,52 @@ END $$;`,
       const d = data(r.report);
       expect(d.mode).toBe('all');
       expect(d.fallback).toMatch(/dry pass on an empty copy failed \(.*products is empty/);
+      expect(renderText(r.report)).toMatch(
+        /^Data {7}every row copied \(snapshot-data: touched not applied: the dry pass/m,
+      );
       expect(r.report.metrics!.tables.audit_log.rows_before).toBe(4000);
       expect(await r.leftovers()).toEqual([]);
     } finally {
       await r.cleanup();
+    }
+  });
+
+  it('snapshot create --tables copies, with the tables named, every table they reference by foreign key', async () => {
+    const sourceUrl = await createDatabase(local.url, SHOP, 'gsrc');
+    const name = uniqueName('test_golden');
+    try {
+      const r = await runCli([
+        'snapshot',
+        'create',
+        '--source-url',
+        sourceUrl,
+        '--name',
+        name,
+        '--tables',
+        'ord*',
+        '--format',
+        'json',
+      ]);
+      expect(r.code).toBe(0);
+      expect(r.stderr).toMatch(/--tables: also copying products, referenced by foreign key/);
+      expect(JSON.parse(r.stdout)).toMatchObject({
+        level: 'tables',
+        tables: ['ord*', '"public"."products"'],
+      });
+      const url = withDatabase(local.url, name);
+      const tables = await query<{ t: string }>(
+        url,
+        `SELECT tablename AS t FROM pg_tables WHERE schemaname = 'public' ORDER BY 1`,
+      );
+      expect(tables.map((t) => t.t)).toEqual(['orders', 'products']);
+      const [counts] = await query<{ orders: string; products: string }>(
+        url,
+        'SELECT (SELECT count(*) FROM orders) AS orders, (SELECT count(*) FROM products) AS products',
+      );
+      expect(counts).toEqual({ orders: '2000', products: '500' });
+    } finally {
+      await dropDatabase(withDatabase(local.url, name));
+      await dropDatabase(sourceUrl);
     }
   });
 });

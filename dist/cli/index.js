@@ -10808,6 +10808,217 @@ function isBusyTemplate(error) {
     return error.code === '55006';
 }
 
+;// CONCATENATED MODULE: ./src/engine/queries/focus.ts
+
+/**
+ * How the source's tables hang together, for a focused snapshot (snapshot/focus.ts): every
+ * foreign key (`references`: from the referencing table to the referenced one) and every
+ * partition or inheritance child (`child`: from the parent to the child), by schema and name.
+ */
+const TABLE_LINKS_QUERY = `
+SELECT 'references' AS link, n.nspname AS from_schema, f.relname AS from_name,
+       tn.nspname AS to_schema, t.relname AS to_name
+  FROM pg_constraint k
+  JOIN pg_class f ON f.oid = k.conrelid
+  JOIN pg_namespace n ON n.oid = f.relnamespace
+  JOIN pg_class t ON t.oid = k.confrelid
+  JOIN pg_namespace tn ON tn.oid = t.relnamespace
+ WHERE k.contype = 'f' AND ${USER_NAMESPACE}
+UNION ALL
+SELECT 'child', n.nspname, p.relname, cn.nspname, c.relname
+  FROM pg_inherits i
+  JOIN pg_class p ON p.oid = i.inhparent
+  JOIN pg_namespace n ON n.oid = p.relnamespace
+  JOIN pg_class c ON c.oid = i.inhrelid
+  JOIN pg_namespace cn ON cn.oid = c.relnamespace
+ WHERE p.relkind IN ('r', 'p') AND c.relkind IN ('r', 'p') AND ${USER_NAMESPACE}`;
+
+;// CONCATENATED MODULE: ./src/engine/snapshot/focus.ts
+
+
+/** Reads the source's tables and their links; `client` is a read-only source connection. */
+async function readSourceTables(client) {
+    const catalog = await captureCatalog(client);
+    const { rows } = await client.query(TABLE_LINKS_QUERY);
+    const source = {
+        tables: new Map(),
+        indexTable: new Map(),
+        references: new Map(),
+        children: new Map(),
+        catalog,
+    };
+    for (const r of catalog.relations) {
+        const name = displayName(r.schema, r.name);
+        if (isIndexKind(r.kind))
+            source.indexTable.set(name, r.table ?? '');
+        else if (r.kind === 'r' || r.kind === 'p')
+            source.tables.set(name, { schema: r.schema, name: r.name, bytes: r.bytes });
+    }
+    for (const row of rows) {
+        const from = displayName(row.from_schema, row.from_name);
+        const to = displayName(row.to_schema, row.to_name);
+        const links = row.link === 'references' ? source.references : source.children;
+        links.set(from, [...(links.get(from) ?? []), to]);
+    }
+    return source;
+}
+/** The source tables behind locked relations: a table itself, an index's table; others (sequences, views) add none. */
+function tablesOf(relations, source) {
+    const tables = new Set();
+    for (const relation of relations) {
+        if (source.tables.has(relation))
+            tables.add(relation);
+        const table = source.indexTable.get(relation);
+        if (table && source.tables.has(table))
+            tables.add(table);
+    }
+    return [...tables];
+}
+/**
+ * The tables given (with their reason) plus everything they reference by foreign key,
+ * transitively, and the partitions of every partitioned table among them.
+ */
+function closeOverReferences(source, given) {
+    const reasons = { ...given };
+    const queue = Object.keys(given);
+    while (queue.length > 0) {
+        const table = queue.shift();
+        const add = (other, reason) => {
+            if (reasons[other] || !source.tables.has(other))
+                return;
+            reasons[other] = reason;
+            queue.push(other);
+        };
+        for (const referenced of source.references.get(table) ?? [])
+            add(referenced, 'referenced');
+        for (const child of source.children.get(table) ?? [])
+            add(child, reasons[table]);
+    }
+    return { tables: Object.keys(reasons).sort(), reasons };
+}
+/** pg_dump arguments that keep every table's schema but the rows of `copied` only. */
+function excludeDataArgs(source, copied) {
+    const keep = new Set(copied);
+    return [...source.tables.entries()]
+        .filter(([name]) => !keep.has(name))
+        .flatMap(([, table]) => ['--exclude-table-data', exactPattern(table)]);
+}
+/** A pg_dump pattern that matches exactly this table: quoted, so no character is a wildcard. */
+function exactPattern(table) {
+    const quote = (s) => `"${s.replace(/"/g, '""')}"`;
+    return `${quote(table.schema)}.${quote(table.name)}`;
+}
+/** The source's total size of these tables. */
+function bytesOf(source, tables) {
+    let bytes = 0;
+    for (const table of tables)
+        bytes += source.tables.get(table)?.bytes ?? 0;
+    return bytes;
+}
+/**
+ * Migration tools' own history tables: the tool reads them to decide what is pending, so
+ * their rows are copied on every pass, the dry pass included (otherwise every migration
+ * would look pending on an empty copy).
+ */
+const HISTORY_TABLE_NAMES = new Set([
+    'flyway_schema_history',
+    'schema_migrations',
+    'schema_version',
+    'alembic_version',
+    'knex_migrations',
+    'knex_migrations_lock',
+    'pgmigrations',
+    'goose_db_version',
+    'django_migrations',
+    '__EFMigrationsHistory',
+    'ar_internal_metadata',
+    'databasechangelog',
+    'databasechangeloglock',
+    'SequelizeMeta',
+    '_prisma_migrations',
+    '_sqlx_migrations',
+    'seaql_migrations',
+    'gorp_migrations',
+    'refinery_schema_history',
+    '__diesel_schema_migrations',
+    'typeorm_migrations',
+    'migrations',
+]);
+function historyTables(source) {
+    return [...source.tables.entries()]
+        .filter(([, t]) => HISTORY_TABLE_NAMES.has(t.name))
+        .map(([name]) => name);
+}
+/**
+ * Gives the relations of tables that were not copied their real figures from the source
+ * (sizes, row estimates), marked not copied, so an empty copy never reads as an empty
+ * table; the database's size counts them at their real size too.
+ */
+function overlaySourceFigures(catalog, source, copied) {
+    const real = new Map(source.catalog.relations.map((r) => [displayName(r.schema, r.name), r]));
+    for (const relation of catalog.relations) {
+        const name = displayName(relation.schema, relation.name);
+        const table = isIndexKind(relation.kind) ? (relation.table ?? '') : name;
+        const original = real.get(name);
+        if (copied.has(table) || !source.tables.has(table) || !original || original.kind !== relation.kind)
+            continue;
+        if (!isIndexKind(relation.kind))
+            catalog.databaseBytes += original.bytes - relation.bytes;
+        relation.bytes = original.bytes;
+        relation.tableBytes = original.tableBytes;
+        relation.indexBytes = original.indexBytes;
+        relation.rows = original.rows;
+        relation.copied = false;
+    }
+}
+/**
+ * The tables a `pg_dump --table` pattern list leaves out that the tables it names reference
+ * by foreign key (transitively): a golden snapshot of some tables must hold the rows their
+ * rows point to. Patterns are read as pg_dump reads them (`*`, `?`, quoted parts literal);
+ * a pattern without a schema matches in any schema.
+ */
+function referencedOutside(source, patterns) {
+    const matchers = patterns.map(patternMatcher);
+    const named = [...source.tables.entries()]
+        .filter(([, t]) => matchers.some((matches) => matches(t.schema, t.name)))
+        .map(([name]) => name);
+    const selection = closeOverReferences(source, Object.fromEntries(named.map((t) => [t, 'touched'])));
+    return selection.tables.filter((t) => selection.reasons[t] === 'referenced');
+}
+function patternMatcher(pattern) {
+    const parts = splitPattern(pattern);
+    const name = new RegExp(`^(?:${parts[parts.length - 1]})$`);
+    const schema = parts.length > 1 ? new RegExp(`^(?:${parts[parts.length - 2]})$`) : undefined;
+    return (s, n) => name.test(n) && (schema === undefined || schema.test(s));
+}
+/** A psql/pg_dump pattern's dot-separated parts as regular expressions. */
+function splitPattern(pattern) {
+    const parts = [''];
+    let quoted = false;
+    for (let i = 0; i < pattern.length; i++) {
+        const ch = pattern[i];
+        if (ch === '"') {
+            if (quoted && pattern[i + 1] === '"') {
+                parts[parts.length - 1] += '"';
+                i++;
+            }
+            else
+                quoted = !quoted;
+        }
+        else if (quoted)
+            parts[parts.length - 1] += ch.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+        else if (ch === '.')
+            parts.push('');
+        else if (ch === '*')
+            parts[parts.length - 1] += '.*';
+        else if (ch === '?')
+            parts[parts.length - 1] += '.';
+        else
+            parts[parts.length - 1] += ch.toLowerCase().replace(/[.+^${}()|[\]\\]/g, '\\$&');
+    }
+    return parts;
+}
+
 ;// CONCATENATED MODULE: ./src/engine/snapshot/metadata.ts
 
 async function writeMetadata(admin, database, metadata) {
@@ -11582,6 +11793,7 @@ async function sweepExpiredSnapshots(admin, serverInfo, log) {
 
 
 
+
 /**
  * Golden snapshots: databases created once (say nightly) from a source, kept until
  * deleted (ttl null, so the orphan sweep never drops them), and cloned per rehearsal or
@@ -11606,8 +11818,9 @@ async function golden_createGoldenSnapshot(admin, server, serverInfo, sourceInfo
     assertSafeName(name, 'name');
     const subset = (options.tables?.length ?? 0) > 0 || (options.excludeTableData?.length ?? 0) > 0;
     await checkGoldenRequest(admin, serverInfo, sourceInfo, options, subset);
+    const tables = await withReferencedTables(options, log);
     const dumpArgs = [
-        ...(options.tables ?? []).flatMap((t) => ['--table', t]),
+        ...tables.flatMap((t) => ['--table', t]),
         ...(options.excludeTableData ?? []).flatMap((t) => ['--exclude-table-data', t]),
     ];
     const building = asideName('build');
@@ -11636,7 +11849,7 @@ async function golden_createGoldenSnapshot(admin, server, serverInfo, sourceInfo
             level: subset ? 'tables' : 'database',
             server_version: serverInfo.version,
             size_bytes: await databaseSize(admin, building),
-            tables: options.tables ?? [],
+            tables,
             exclude_table_data: options.excludeTableData ?? [],
         };
         await swapInto(admin, serverInfo, building, name, { comment: JSON.stringify(metadata) });
@@ -11649,6 +11862,17 @@ async function golden_createGoldenSnapshot(admin, server, serverInfo, sourceInfo
         if (built)
             await dropSnapshot(admin, serverInfo, building).catch(() => undefined);
     }
+}
+/** The --tables patterns, plus every table they reference by foreign key that they leave out. */
+async function withReferencedTables(options, log) {
+    const patterns = options.tables ?? [];
+    if (patterns.length === 0)
+        return [];
+    const source = await onSource(options.source, readSourceTables);
+    const referenced = referencedOutside(source, patterns);
+    if (referenced.length > 0)
+        log.info(`--tables: also copying ${referenced.join(', ')}, referenced by foreign key from the tables named`);
+    return [...patterns, ...referenced.map((t) => exactPattern(source.tables.get(t)))];
 }
 /** What can be wrong before anything is built: a subset by template, the source itself, a name taken. */
 async function checkGoldenRequest(admin, serverInfo, sourceInfo, options, subset) {
@@ -11826,170 +12050,6 @@ async function ensureFreshGolden(admin, server, serverInfo, sourceInfo, options)
         await golden_createGoldenSnapshot(admin, server, serverInfo, sourceInfo, { ...options, replace: true });
         return exists ? 'refreshed' : 'created';
     });
-}
-
-;// CONCATENATED MODULE: ./src/engine/queries/focus.ts
-
-/**
- * How the source's tables hang together, for a focused snapshot (snapshot/focus.ts): every
- * foreign key (`references`: from the referencing table to the referenced one) and every
- * partition or inheritance child (`child`: from the parent to the child), by schema and name.
- */
-const TABLE_LINKS_QUERY = `
-SELECT 'references' AS link, n.nspname AS from_schema, f.relname AS from_name,
-       tn.nspname AS to_schema, t.relname AS to_name
-  FROM pg_constraint k
-  JOIN pg_class f ON f.oid = k.conrelid
-  JOIN pg_namespace n ON n.oid = f.relnamespace
-  JOIN pg_class t ON t.oid = k.confrelid
-  JOIN pg_namespace tn ON tn.oid = t.relnamespace
- WHERE k.contype = 'f' AND ${USER_NAMESPACE}
-UNION ALL
-SELECT 'child', n.nspname, p.relname, cn.nspname, c.relname
-  FROM pg_inherits i
-  JOIN pg_class p ON p.oid = i.inhparent
-  JOIN pg_namespace n ON n.oid = p.relnamespace
-  JOIN pg_class c ON c.oid = i.inhrelid
-  JOIN pg_namespace cn ON cn.oid = c.relnamespace
- WHERE p.relkind IN ('r', 'p') AND c.relkind IN ('r', 'p') AND ${USER_NAMESPACE}`;
-
-;// CONCATENATED MODULE: ./src/engine/snapshot/focus.ts
-
-
-/** Reads the source's tables and their links; `client` is a read-only source connection. */
-async function readSourceTables(client) {
-    const catalog = await captureCatalog(client);
-    const { rows } = await client.query(TABLE_LINKS_QUERY);
-    const source = {
-        tables: new Map(),
-        indexTable: new Map(),
-        references: new Map(),
-        children: new Map(),
-        catalog,
-    };
-    for (const r of catalog.relations) {
-        const name = displayName(r.schema, r.name);
-        if (isIndexKind(r.kind))
-            source.indexTable.set(name, r.table ?? '');
-        else if (r.kind === 'r' || r.kind === 'p')
-            source.tables.set(name, { schema: r.schema, name: r.name, bytes: r.bytes });
-    }
-    for (const row of rows) {
-        const from = displayName(row.from_schema, row.from_name);
-        const to = displayName(row.to_schema, row.to_name);
-        const links = row.link === 'references' ? source.references : source.children;
-        links.set(from, [...(links.get(from) ?? []), to]);
-    }
-    return source;
-}
-/** The source tables behind locked relations: a table itself, an index's table; others (sequences, views) add none. */
-function tablesOf(relations, source) {
-    const tables = new Set();
-    for (const relation of relations) {
-        if (source.tables.has(relation))
-            tables.add(relation);
-        const table = source.indexTable.get(relation);
-        if (table && source.tables.has(table))
-            tables.add(table);
-    }
-    return [...tables];
-}
-/**
- * The tables given (with their reason) plus everything they reference by foreign key,
- * transitively, and the partitions of every partitioned table among them.
- */
-function closeOverReferences(source, given) {
-    const reasons = { ...given };
-    const queue = Object.keys(given);
-    while (queue.length > 0) {
-        const table = queue.shift();
-        const add = (other, reason) => {
-            if (reasons[other] || !source.tables.has(other))
-                return;
-            reasons[other] = reason;
-            queue.push(other);
-        };
-        for (const referenced of source.references.get(table) ?? [])
-            add(referenced, 'referenced');
-        for (const child of source.children.get(table) ?? [])
-            add(child, reasons[table]);
-    }
-    return { tables: Object.keys(reasons).sort(), reasons };
-}
-/** pg_dump arguments that keep every table's schema but the rows of `copied` only. */
-function excludeDataArgs(source, copied) {
-    const keep = new Set(copied);
-    return [...source.tables.entries()]
-        .filter(([name]) => !keep.has(name))
-        .flatMap(([, table]) => ['--exclude-table-data', exactPattern(table)]);
-}
-/** A pg_dump pattern that matches exactly this table: quoted, so no character is a wildcard. */
-function exactPattern(table) {
-    const quote = (s) => `"${s.replace(/"/g, '""')}"`;
-    return `${quote(table.schema)}.${quote(table.name)}`;
-}
-/** The source's total size of these tables. */
-function bytesOf(source, tables) {
-    let bytes = 0;
-    for (const table of tables)
-        bytes += source.tables.get(table)?.bytes ?? 0;
-    return bytes;
-}
-/**
- * Migration tools' own history tables: the tool reads them to decide what is pending, so
- * their rows are copied on every pass, the dry pass included (otherwise every migration
- * would look pending on an empty copy).
- */
-const HISTORY_TABLE_NAMES = new Set([
-    'flyway_schema_history',
-    'schema_migrations',
-    'schema_version',
-    'alembic_version',
-    'knex_migrations',
-    'knex_migrations_lock',
-    'pgmigrations',
-    'goose_db_version',
-    'django_migrations',
-    '__EFMigrationsHistory',
-    'ar_internal_metadata',
-    'databasechangelog',
-    'databasechangeloglock',
-    'SequelizeMeta',
-    '_prisma_migrations',
-    '_sqlx_migrations',
-    'seaql_migrations',
-    'gorp_migrations',
-    'refinery_schema_history',
-    '__diesel_schema_migrations',
-    'typeorm_migrations',
-    'migrations',
-]);
-function historyTables(source) {
-    return [...source.tables.entries()]
-        .filter(([, t]) => HISTORY_TABLE_NAMES.has(t.name))
-        .map(([name]) => name);
-}
-/**
- * Gives the relations of tables that were not copied their real figures from the source
- * (sizes, row estimates), marked not copied, so an empty copy never reads as an empty
- * table; the database's size counts them at their real size too.
- */
-function overlaySourceFigures(catalog, source, copied) {
-    const real = new Map(source.catalog.relations.map((r) => [displayName(r.schema, r.name), r]));
-    for (const relation of catalog.relations) {
-        const name = displayName(relation.schema, relation.name);
-        const table = isIndexKind(relation.kind) ? (relation.table ?? '') : name;
-        const original = real.get(name);
-        if (copied.has(table) || !source.tables.has(table) || !original || original.kind !== relation.kind)
-            continue;
-        if (!isIndexKind(relation.kind))
-            catalog.databaseBytes += original.bytes - relation.bytes;
-        relation.bytes = original.bytes;
-        relation.tableBytes = original.tableBytes;
-        relation.indexBytes = original.indexBytes;
-        relation.rows = original.rows;
-        relation.copied = false;
-    }
 }
 
 ;// CONCATENATED MODULE: ./src/engine/runner/history.ts
@@ -14427,6 +14487,32 @@ function armTimeout(ms) {
     return { signal: timeout.signal, disarm: () => clearTimeout(timer) };
 }
 
+;// CONCATENATED MODULE: ./src/render/snapshot-data.ts
+
+/**
+ * One line on which rows a focused snapshot (`snapshot-data: touched`) copied and which it
+ * did not; undefined when every row was copied as usual. Shared by the comment and the text.
+ */
+function describeSnapshotData(report, code = (s) => s) {
+    const data = report.snapshot?.data;
+    if (!data)
+        return undefined;
+    if (data.mode === 'all')
+        return `every row copied (snapshot-data: touched not applied: ${data.fallback ?? 'not asked for'})`;
+    const notCopied = Object.values(report.metrics?.tables ?? {}).filter((m) => m.copied === false).length;
+    const copied = data.tables.map((t) => `${code(t)}${data.reasons[t] === 'touched' ? '' : ` (${data.reasons[t]})`}`);
+    const others = report.metrics ? `${notCopied} other table(s)` : 'every other table';
+    const passes = `${data.passes} pass${data.passes === 1 ? '' : 'es'}`;
+    const missing = data.missing?.length
+        ? `; still locked without rows after ${passes}: ${data.missing.map(code).join(', ')}`
+        : '';
+    return `rows copied for ${copied.join(', ') || 'no table'} (${formatBytes(data.bytes_copied)} of ${formatBytes(data.source_bytes)}); ${others} schema only, their sizes and rows read from the source; ${passes}${missing}`;
+}
+/** A relation a focused snapshot did not copy: its figures are the source's. */
+function notCopied(m) {
+    return m.copied === false ? " (not copied: the source's figures)" : '';
+}
+
 ;// CONCATENATED MODULE: ./src/render/advice.ts
 
 /**
@@ -14697,6 +14783,7 @@ function describeLockCapture(report) {
 
 
 
+
 /** The terminal rendering: the verdict first, then what each file did, then the numbers. */
 function renderText(report) {
     const lines = [
@@ -14731,6 +14818,9 @@ function headerSection(report) {
         const size = snap.size_bytes !== null ? `, ${formatBytes(snap.size_bytes)}` : '';
         lines.push(`Snapshot   ${snap.name} on ${snap.server.host}:${snap.server.port} (${snap.strategy}, ${snap.seconds.toFixed(2)} s${size})`);
         lines.push(`           ${snap.reason}${snap.kept ? '; kept' : '; dropped after the run'}`);
+        const data = describeSnapshotData(report);
+        if (data)
+            lines.push(`Data       ${data}`);
     }
     if (report.server)
         lines.push(`Server     PostgreSQL ${report.server.version}`);
@@ -14814,7 +14904,7 @@ function sizeSection(report) {
             : m.status === 'dropped'
                 ? `was ${formatBytes(own.before ?? 0)}`
                 : `${formatBytes(own.before ?? 0)} -> ${formatBytes(own.after ?? 0)} (${formatSignedBytes(own.delta)})`;
-        const rows = m.rows_after !== null ? `  ~${m.rows_after.toLocaleString('en-US')} rows` : '';
+        const rows = m.rows_after !== null ? `  ~${m.rows_after.toLocaleString('en-US')} rows${notCopied(m)}` : '';
         lines.push(`  ${kind.padEnd(5)} ${name.padEnd(32)} ${m.status.padEnd(9)} ${m.rewritten ? 'REWRITTEN ' : ''}${sizes}${indexesAndTotal(kind, m)}${kind === 'table' ? rows : ''}`);
     }
     lines.push('');

@@ -182,3 +182,48 @@ export function overlaySourceFigures(
     relation.copied = false;
   }
 }
+
+/**
+ * The tables a `pg_dump --table` pattern list leaves out that the tables it names reference
+ * by foreign key (transitively): a golden snapshot of some tables must hold the rows their
+ * rows point to. Patterns are read as pg_dump reads them (`*`, `?`, quoted parts literal);
+ * a pattern without a schema matches in any schema.
+ */
+export function referencedOutside(source: SourceTables, patterns: string[]): string[] {
+  const matchers = patterns.map(patternMatcher);
+  const named = [...source.tables.entries()]
+    .filter(([, t]) => matchers.some((matches) => matches(t.schema, t.name)))
+    .map(([name]) => name);
+  const selection = closeOverReferences(
+    source,
+    Object.fromEntries(named.map((t) => [t, 'touched' as const])),
+  );
+  return selection.tables.filter((t) => selection.reasons[t] === 'referenced');
+}
+
+function patternMatcher(pattern: string): (schema: string, name: string) => boolean {
+  const parts = splitPattern(pattern);
+  const name = new RegExp(`^(?:${parts[parts.length - 1]})$`);
+  const schema = parts.length > 1 ? new RegExp(`^(?:${parts[parts.length - 2]})$`) : undefined;
+  return (s, n) => name.test(n) && (schema === undefined || schema.test(s));
+}
+
+/** A psql/pg_dump pattern's dot-separated parts as regular expressions. */
+function splitPattern(pattern: string): string[] {
+  const parts = [''];
+  let quoted = false;
+  for (let i = 0; i < pattern.length; i++) {
+    const ch = pattern[i];
+    if (ch === '"') {
+      if (quoted && pattern[i + 1] === '"') {
+        parts[parts.length - 1] += '"';
+        i++;
+      } else quoted = !quoted;
+    } else if (quoted) parts[parts.length - 1] += ch.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    else if (ch === '.') parts.push('');
+    else if (ch === '*') parts[parts.length - 1] += '.*';
+    else if (ch === '?') parts[parts.length - 1] += '.';
+    else parts[parts.length - 1] += ch.toLowerCase().replace(/[.+^${}()|[\]\\]/g, '\\$&');
+  }
+  return parts;
+}
