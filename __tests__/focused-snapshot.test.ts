@@ -171,6 +171,48 @@ END $$;`,
     }
   });
 
+  it('auto on the source server makes its file copy of everything, and the report says why', async () => {
+    const r = await rehearseOn(
+      local,
+      SHOP,
+      { '001.sql': 'ALTER TABLE orders ADD COLUMN note text;' },
+      {
+        'snapshot-data': 'touched',
+      },
+    );
+    try {
+      expect(r.report.snapshot!.strategy).toBe('template');
+      expect(data(r.report)).toMatchObject({ mode: 'all', passes: 1 });
+      expect(data(r.report).fallback).toMatch(/auto on the source's own server the copy is a file copy/);
+      expect(r.report.metrics!.tables.audit_log.copied).toBeUndefined();
+    } finally {
+      await r.cleanup();
+    }
+  });
+
+  it('a migration tool through the tracing proxy: the dry pass and the passes see its locks too', async () => {
+    // The tool's own history table (knex's) keeps its rows in the dry pass: the command checks it.
+    const source = `${SHOP}
+CREATE TABLE knex_migrations (id serial PRIMARY KEY, name text);
+INSERT INTO knex_migrations (name) VALUES ('000_init.js');`;
+    const command = `psql -v ON_ERROR_STOP=1 -c "DO \\$\\$ BEGIN IF (SELECT count(*) FROM knex_migrations) <> 1 THEN RAISE EXCEPTION 'history not copied'; END IF; END \\$\\$;" -c "ALTER TABLE orders ADD COLUMN note text"`;
+    const r = await rehearseOn(local, source, {}, { ...TOUCHED, migrations: '', command });
+    try {
+      expect(r.report.failure).toBeNull();
+      expect(r.report.success).toBe(true);
+      // The command read the history table, so it is touched as well as a history table.
+      expect(data(r.report).reasons).toEqual({
+        knex_migrations: 'touched',
+        orders: 'touched',
+        products: 'referenced',
+      });
+      expect(r.report.metrics!.tables.audit_log.copied).toBe(false);
+      expect(await r.leftovers()).toEqual([]);
+    } finally {
+      await r.cleanup();
+    }
+  });
+
   it('snapshot create --tables copies, with the tables named, every table they reference by foreign key', async () => {
     const sourceUrl = await createDatabase(local.url, SHOP, 'gsrc');
     const name = uniqueName('test_golden');

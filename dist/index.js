@@ -50965,7 +50965,8 @@ function focusedSnapshotProvider(plan, full) {
                 return info;
             };
             if (snapshot.strategy === 'auto' && sourceInfo?.identity === serverInfo.identity) {
-                return copyAll("the snapshot server is the source's, where a file copy is already the whole database in one step");
+                // auto decides there between a file copy and, for a source in use, a refusal or a full dump.
+                return copyAll("with snapshot: auto on the source's own server the copy is a file copy, already the whole database in one step; use snapshot: dump to focus it");
             }
             const dry = await log.group('Dry pass (schema only)', () => dryPass(context, plan, source));
             if ('failed' in dry)

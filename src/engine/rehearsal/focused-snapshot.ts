@@ -75,8 +75,9 @@ export function focusedSnapshotProvider(plan: RehearsalPlan, full: SnapshotProvi
         return info;
       };
       if (snapshot.strategy === 'auto' && sourceInfo?.identity === serverInfo.identity) {
+        // auto decides there between a file copy and, for a source in use, a refusal or a full dump.
         return copyAll(
-          "the snapshot server is the source's, where a file copy is already the whole database in one step",
+          "with snapshot: auto on the source's own server the copy is a file copy, already the whole database in one step; use snapshot: dump to focus it",
         );
       }
       const dry = await log.group('Dry pass (schema only)', () => dryPass(context, plan, source));
