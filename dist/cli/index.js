@@ -11705,7 +11705,8 @@ async function dumpSnapshot(admin, serverInfo, source, name, request, sourceInfo
         log: request.log,
         dumpArgs: request.dumpArgs,
     });
-    await analyzeDatabase(target);
+    if (request.analyze !== false)
+        await analyzeDatabase(target);
 }
 /** Row estimates and plans should match the source's: a restore leaves no statistics. */
 async function analyzeDatabase(target) {
@@ -14006,6 +14007,7 @@ async function dryPass(context, plan, source) {
             name,
             onDatabaseCreated: () => (created = true),
             dumpArgs: excludeDataArgs(source, historyTables(source)),
+            analyze: false,
             signal: cancel,
         }, admin, serverInfo, sourceInfo);
         const info = snapshotInfo(config, serverInfo, name, made.strategy, made.reason, made.seconds);

@@ -39396,7 +39396,8 @@ async function dumpSnapshot(admin, serverInfo, source, name, request, sourceInfo
         log: request.log,
         dumpArgs: request.dumpArgs,
     });
-    await analyzeDatabase(target);
+    if (request.analyze !== false)
+        await analyzeDatabase(target);
 }
 /** Row estimates and plans should match the source's: a restore leaves no statistics. */
 async function analyzeDatabase(target) {

@@ -203,6 +203,7 @@ async function dryPass(
         name,
         onDatabaseCreated: () => (created = true),
         dumpArgs: excludeDataArgs(source, historyTables(source)),
+        analyze: false,
         signal: cancel,
       },
       admin,
