@@ -168,6 +168,14 @@ const cases: Case[] = [
     ],
   },
   {
+    name: 'focused snapshot with a file copy',
+    options: () => ({ ...base(), snapshot: 'template', 'snapshot-data': 'touched' }),
+    expect: () => [
+      'snapshot-data: touched does not apply to',
+      'snapshot template: a file copy is already the whole database in one step',
+    ],
+  },
+  {
     name: 'snapshot name that is the source',
     options: () => ({ ...base(), 'snapshot-name': sourceDb }),
     expect: () => [`snapshot-name: "${sourceDb}" is the source database itself`, 'Choose another name'],
