@@ -148,6 +148,33 @@ END $$;`,
     }
   });
 
+  it('stops after 3 passes and reports the table the last pass still locked without rows', async () => {
+    // Each table's rows open the path to the next: a chain longer than the passes.
+    const chain = `
+CREATE TABLE step_a (id int); CREATE TABLE step_b (id int); CREATE TABLE step_c (id int); CREATE TABLE step_d (id int);
+INSERT INTO step_a VALUES (1); INSERT INTO step_b VALUES (1); INSERT INTO step_c VALUES (1); INSERT INTO step_d VALUES (1);`;
+    const migration = {
+      '001.sql': `DO $$ BEGIN
+  IF EXISTS (SELECT 1 FROM step_a) THEN
+    IF EXISTS (SELECT 1 FROM step_b) THEN
+      IF EXISTS (SELECT 1 FROM step_c) THEN PERFORM 1 FROM step_d; END IF;
+    END IF;
+  END IF;
+END $$;`,
+    };
+    const r = await rehearseOn(local, chain, migration, TOUCHED);
+    try {
+      const d = data(r.report);
+      expect(d.passes).toBe(3);
+      expect(d.tables).toEqual(['step_a', 'step_b', 'step_c']);
+      expect(d.missing).toEqual(['step_d']);
+      expect(renderText(r.report)).toMatch(/still locked without rows after 3 passes: step_d$/m);
+      expect(await r.leftovers()).toEqual([]);
+    } finally {
+      await r.cleanup();
+    }
+  });
+
   it('falls back to copying every row when the dry pass on the empty copy fails, and says why', async () => {
     // Fails on an empty table (no row to take the id from), runs on the real data.
     const migration = {
@@ -194,7 +221,9 @@ END $$;`,
     // The tool's own history table (knex's) keeps its rows in the dry pass: the command checks it.
     const source = `${SHOP}
 CREATE TABLE knex_migrations (id serial PRIMARY KEY, name text);
-INSERT INTO knex_migrations (name) VALUES ('000_init.js');`;
+INSERT INTO knex_migrations (name) VALUES ('000_init.js');
+CREATE TABLE knex_migrations_lock (index serial PRIMARY KEY, is_locked integer);
+INSERT INTO knex_migrations_lock (is_locked) VALUES (0);`;
     const command = `psql -v ON_ERROR_STOP=1 -c "DO \\$\\$ BEGIN IF (SELECT count(*) FROM knex_migrations) <> 1 THEN RAISE EXCEPTION 'history not copied'; END IF; END \\$\\$;" -c "ALTER TABLE orders ADD COLUMN note text"`;
     const r = await rehearseOn(local, source, {}, { ...TOUCHED, migrations: '', command });
     try {
@@ -203,6 +232,7 @@ INSERT INTO knex_migrations (name) VALUES ('000_init.js');`;
       // The command read the history table, so it is touched as well as a history table.
       expect(data(r.report).reasons).toEqual({
         knex_migrations: 'touched',
+        knex_migrations_lock: 'history',
         orders: 'touched',
         products: 'referenced',
       });
