@@ -175,6 +175,19 @@ END $$;`,
     }
   });
 
+  it('advice: measured rehearses the safer form on a copy with the same rows', async () => {
+    const migration = { '001.sql': 'CREATE INDEX orders_quantity ON orders (quantity);' };
+    const r = await rehearseOn(local, SHOP, migration, { ...TOUCHED, advice: 'measured' });
+    try {
+      const advice = r.report.advice.find((a) => a.rule === 'create-index-concurrently');
+      expect(advice?.not_measured).toBeUndefined();
+      expect(advice?.measured.alternative).not.toBeNull();
+      expect(await r.leftovers()).toEqual([]);
+    } finally {
+      await r.cleanup();
+    }
+  });
+
   it('falls back to copying every row when the dry pass on the empty copy fails, and says why', async () => {
     // Fails on an empty table (no row to take the id from), runs on the real data.
     const migration = {

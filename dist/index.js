@@ -51012,6 +51012,9 @@ class Focus {
     overlay(catalog) {
         overlaySourceFigures(catalog, this.source, new Set(this.selection.tables));
     }
+    dumpArgs() {
+        return excludeDataArgs(this.source, this.selection.tables);
+    }
     /** The snapshot under the run's name: every table's schema, the selection's rows. */
     async make(secondsBefore) {
         const { config, admin, serverInfo, sourceInfo, log, cancel } = this.context;
@@ -51167,6 +51170,7 @@ const createdSnapshotProvider = {
             signal: cancel,
             log,
             onDatabaseCreated: context.onDatabaseCreated,
+            dumpArgs: context.dumpArgs,
         }, admin, serverInfo, sourceInfo));
         log.info(`snapshot "${made.name}" ready in ${made.seconds.toFixed(2)} s (${made.strategy}: ${made.reason})`);
         return snapshotInfo(config, serverInfo, made.name, made.strategy, made.reason, made.seconds);
@@ -51264,6 +51268,7 @@ function snapshotCopier(from) {
                 log: from.log,
                 cancel: from.cancel,
                 onDatabaseCreated: () => (created = true),
+                dumpArgs: from.dumpArgs,
             });
         }
         catch (error) {
@@ -51541,7 +51546,14 @@ async function advise(report, config, run) {
         workingDirectory: config.workingDirectory,
         signal: cancel,
         log,
-        freshCopy: snapshotCopier({ pre, config, strategy: lease.info.strategy, cancel, log }),
+        freshCopy: snapshotCopier({
+            pre,
+            config,
+            strategy: lease.info.strategy,
+            cancel,
+            log,
+            dumpArgs: lease.focus?.dumpArgs(),
+        }),
     });
     if (report.advice.some((a) => a.measured.alternative))
         run.phases.advice = report_builder_round(performance.now() - started);

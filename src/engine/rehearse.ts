@@ -154,7 +154,14 @@ async function advise(
     workingDirectory: config.workingDirectory,
     signal: cancel,
     log,
-    freshCopy: snapshotCopier({ pre, config, strategy: lease.info.strategy, cancel, log }),
+    freshCopy: snapshotCopier({
+      pre,
+      config,
+      strategy: lease.info.strategy,
+      cancel,
+      log,
+      dumpArgs: lease.focus?.dumpArgs(),
+    }),
   });
   if (report.advice.some((a) => a.measured.alternative))
     run.phases.advice = round(performance.now() - started);

@@ -43,6 +43,8 @@ export interface SnapshotFocus {
   giveUp(tables: string[]): void;
   /** The source's sizes and row estimates for the relations of tables not copied. */
   overlay(catalog: CatalogSnapshot): void;
+  /** pg_dump arguments that make another copy with the same rows (advice's fresh copies). */
+  dumpArgs(): string[];
 }
 
 export interface FocusedProvider extends SnapshotProvider {
@@ -123,6 +125,10 @@ class Focus implements SnapshotFocus {
 
   overlay(catalog: CatalogSnapshot): void {
     overlaySourceFigures(catalog, this.source, new Set(this.selection.tables));
+  }
+
+  dumpArgs(): string[] {
+    return excludeDataArgs(this.source, this.selection.tables);
   }
 
   /** The snapshot under the run's name: every table's schema, the selection's rows. */

@@ -46,6 +46,8 @@ export interface ProviderContext extends Preflight {
   cancel: AbortSignal;
   /** To be called the moment a database exists, so that `release` drops it even if a later step fails. */
   onDatabaseCreated: (name: string) => void;
+  /** Extra pg_dump arguments for a dump: a focused snapshot's tables, for advice's copies of it. */
+  dumpArgs?: string[];
 }
 
 export interface SnapshotProvider {
@@ -92,6 +94,7 @@ export const createdSnapshotProvider: SnapshotProvider = {
           signal: cancel,
           log,
           onDatabaseCreated: context.onDatabaseCreated,
+          dumpArgs: context.dumpArgs,
         },
         admin,
         serverInfo,
