@@ -180,6 +180,15 @@ const cases: Case[] = [
     ],
   },
   {
+    name: 'focused snapshot with a file copy',
+    options: () => ({ ...base(), snapshot: 'template', 'snapshot-data': 'touched' }),
+    expect: () => [
+      say`${opt('snapshot-data')}: touched does not apply to ${opt('snapshot', 'template')}`,
+      'a file copy is already the whole database in one step',
+      say`use ${opt('snapshot', 'dump')}`,
+    ],
+  },
+  {
     name: 'snapshot name that is the source',
     options: () => ({ ...base(), 'snapshot-name': sourceDb }),
     expect: () => [`snapshot-name: "${sourceDb}" is the source database itself`, 'Choose another name'],

@@ -222,6 +222,7 @@ describe('buildConfig: empty strings mean "not given"', () => {
       strategy: 'auto',
       source: config.source,
       name: undefined,
+      data: 'all',
       keep: false,
       ttlMs: 6 * 3_600_000,
     });
@@ -621,5 +622,54 @@ describe('connectionUrl', () => {
     const other = withDatabase(info, 'postgres');
     expect(other).toEqual({ ...info, database: 'postgres' });
     expect(info.database).toBe('shop');
+  });
+});
+
+describe('snapshot-data', () => {
+  it('is all by default and touched when asked, on a copy made by dump or auto', () => {
+    expect(build().snapshot).toMatchObject({ kind: 'copy', data: 'all' });
+    expect(build({ 'snapshot-data': 'touched', snapshot: 'dump' }).snapshot).toMatchObject({
+      kind: 'copy',
+      strategy: 'dump',
+      data: 'touched',
+    });
+    expect(build({ 'snapshot-data': 'touched' }).snapshot).toMatchObject({
+      strategy: 'auto',
+      data: 'touched',
+    });
+  });
+
+  it.each([
+    [
+      { snapshot: 'template' },
+      'does not apply to --snapshot template',
+      'a file copy is already the whole database in one step',
+    ],
+    [
+      { snapshot: 'existing', 'snapshot-name': 'golden' },
+      'does not apply to --snapshot existing',
+      'a file copy',
+    ],
+    [
+      { 'create-snapshot': 'false', 'snapshot-name': 'db' },
+      '--no-create-snapshot',
+      'reuses the database as it is',
+    ],
+    [{ 'lock-capture': 'sampled' }, 'traced exactly', '--lock-capture exact'],
+    [{ 'lock-monitoring': 'false' }, 'it needs --lock-monitoring and'],
+  ])(
+    'touched with %j is an error naming --snapshot-data and why',
+    (raw: RawOptions, ...fragments: string[]) => {
+      expectConfigError({ 'snapshot-data': 'touched', ...raw }, 'snapshot-data', ...fragments);
+    },
+  );
+
+  it('refuses a value that is not a choice', () => {
+    expectConfigError(
+      { 'snapshot-data': 'some' },
+      'snapshot-data',
+      '"some" is not a choice',
+      'all (the default) or touched',
+    );
   });
 });

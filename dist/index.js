@@ -44771,6 +44771,7 @@ function diffCatalogs(before, after) {
             rows_after: a?.rows ?? null,
             rewritten,
             status,
+            ...(b?.copied === false || a?.copied === false ? { copied: false } : {}),
         };
         if (isIndexKind(relation.kind))
             diff.indexes[name] = { ...metrics, table: relation.table ?? '' };
@@ -46947,6 +46948,7 @@ function readSnapshot(read, choice, source) {
         }
     }
     const keep = read.bool('keep-snapshot');
+    const data = readSnapshotData(read, choice);
     // readSnapshotChoice made sure of the name, readServers of the source.
     if (!create)
         return { kind: 'reuse', name: name };
@@ -46954,7 +46956,30 @@ function readSnapshot(read, choice, source) {
         const refresh = maxAgeMs !== undefined && source ? { source, maxAgeMs } : undefined;
         return { kind: 'golden', golden: name, keep, ttlMs, refresh };
     }
-    return { kind: 'copy', strategy, source: source, name, keep, ttlMs };
+    return { kind: 'copy', strategy, source: source, name, data, keep, ttlMs };
+}
+/**
+ * `touched` narrows a dump to the rows the migrations need. A file copy (template, a golden
+ * snapshot's clone) is the whole database in one step, and a reused database is not copied;
+ * and the tables to fill are found from the locks, so they must be traced exactly.
+ */
+function readSnapshotData(read, choice) {
+    const data = read.text('snapshot-data');
+    if (!SNAPSHOT_DATA_OPTIONS.includes(data)) {
+        read.fail('snapshot-data', `"${data}" is not a choice; use all (the default) or touched`);
+    }
+    if (data === 'all')
+        return data;
+    if (!choice.create) {
+        read.fail('snapshot-data', wording_say `touched makes a new copy with fewer rows, but ${wording_opt('create-snapshot', 'false')} reuses the database as it is; remove one of them`);
+    }
+    if (choice.strategy === 'template' || choice.strategy === 'existing') {
+        read.fail('snapshot-data', wording_say `touched does not apply to ${wording_opt('snapshot', choice.strategy)}: a file copy is already the whole database in one step; use ${wording_opt('snapshot', 'dump')} (or auto with another snapshot server)`);
+    }
+    if (!read.bool('lock-monitoring') || read.text('lock-capture') === 'sampled') {
+        read.fail('snapshot-data', wording_say `touched finds the tables to copy from the locks the migrations take, traced exactly; it needs ${wording_opt('lock-monitoring', 'true')} and ${wording_opt('lock-capture', 'exact')}`);
+    }
+    return data;
 }
 /** rollback, down-command, and the two thresholds that only mean something with them. */
 function readRollback(read, runner, thresholds) {
@@ -47274,6 +47299,21 @@ const WHERE_OPTIONS = [
         input: true,
     },
     {
+        name: 'snapshot-data',
+        type: 'choice',
+        default: 'all',
+        description: "Which rows the snapshot gets: all (default), or touched: with a dump snapshot, every table's schema but only the rows of the tables the migrations lock and the tables they reference by foreign key; found by a dry pass on an empty copy, widened and rerun (at most 3 passes) if the real run locks a table without rows.",
+        cli: {
+            group: 'where',
+            arg: 'WHICH',
+            help: [
+                "all | touched: with a dump, copy every table's schema but only",
+                'the rows of the tables the migrations touch (default all)',
+            ],
+        },
+        input: true,
+    },
+    {
         name: 'snapshot-name',
         type: 'text',
         description: 'Name of the snapshot database (default: generated pg_rehearsal_<run>_<random>); with snapshot: existing, the golden snapshot to clone.',
@@ -47420,6 +47460,7 @@ const SNAPSHOT_STRATEGIES = [
     'dump',
     'existing',
 ];
+const SNAPSHOT_DATA_OPTIONS = ['all', 'touched'];
 /** Whether the snapshot stays after the run (kept on request, or not ours to drop). */
 function keepsSnapshot(snapshot) {
     return snapshot.kind === 'reuse' || snapshot.keep;
@@ -49099,7 +49140,8 @@ async function dumpSnapshot(admin, serverInfo, source, name, request, sourceInfo
         log: request.log,
         dumpArgs: request.dumpArgs,
     });
-    await analyzeDatabase(target);
+    if (request.analyze !== false)
+        await analyzeDatabase(target);
 }
 /** Row estimates and plans should match the source's: a restore leaves no statistics. */
 async function analyzeDatabase(target) {
@@ -49176,491 +49218,215 @@ async function sweepExpiredSnapshots(admin, serverInfo, log) {
 }
 
 
-;// CONCATENATED MODULE: ./src/engine/snapshot/golden-listing.ts
-
-
-
-function listing(name, m) {
-    return {
-        name,
-        created_at: m.created_at,
-        size_bytes: m.size_bytes ?? null,
-        source: m.source,
-        strategy: m.strategy,
-        level: m.level ?? 'database',
-        server_version: m.server_version ?? null,
-        tables: m.tables ?? [],
-        exclude_table_data: m.exclude_table_data ?? [],
-        golden: m.ttl_seconds === null,
-        ttl_seconds: m.ttl_seconds,
-    };
-}
-async function listSnapshots(admin) {
-    return (await listSnapshotDatabases(admin)).map((s) => listing(s.name, s.metadata));
-}
-async function showSnapshot(admin, name) {
-    const metadata = await readMetadata(admin, name);
-    if (!metadata)
-        throw notASnapshot(name, await databaseExists(admin, name));
-    return {
-        ...listing(name, metadata),
-        size_bytes: (await databaseSize(admin, name)) ?? metadata.size_bytes ?? null,
-    };
-}
-function notASnapshot(name, exists) {
-    return new SetupError(exists
-        ? `database "${name}" is not a pg-rehearsal snapshot (its COMMENT has no pg-rehearsal metadata); pg-rehearsal snapshot list shows the snapshots`
-        : `snapshot "${name}" does not exist; pg-rehearsal snapshot list shows the snapshots`);
-}
-async function golden_listing_requireSnapshot(admin, name) {
-    if (!(await readMetadata(admin, name)))
-        throw notASnapshot(name, await databaseExists(admin, name));
-}
-
-;// CONCATENATED MODULE: ./src/engine/snapshot/golden.ts
-
-
-
-
-
-
-
-
-
-
-
+;// CONCATENATED MODULE: ./src/engine/queries/focus.ts
 
 /**
- * Golden snapshots: databases created once (say nightly) from a source, kept until
- * deleted (ttl null, so the orphan sweep never drops them), and cloned per rehearsal or
- * restored over a damaged database. Everything here takes the snapshot server's
- * maintenance connection; golden-on.ts has the one-call forms that open it themselves,
- * golden-listing.ts the listing.
+ * How the source's tables hang together, for a focused snapshot (snapshot/focus.ts): every
+ * foreign key (`references`: from the referencing table to the referenced one) and every
+ * partition or inheritance child (`child`: from the parent to the child), by schema and name.
  */
+const TABLE_LINKS_QUERY = `
+SELECT 'references' AS link, n.nspname AS from_schema, f.relname AS from_name,
+       tn.nspname AS to_schema, t.relname AS to_name
+  FROM pg_constraint k
+  JOIN pg_class f ON f.oid = k.conrelid
+  JOIN pg_namespace n ON n.oid = f.relnamespace
+  JOIN pg_class t ON t.oid = k.confrelid
+  JOIN pg_namespace tn ON tn.oid = t.relnamespace
+ WHERE k.contype = 'f' AND ${USER_NAMESPACE}
+UNION ALL
+SELECT 'child', n.nspname, p.relname, cn.nspname, c.relname
+  FROM pg_inherits i
+  JOIN pg_class p ON p.oid = i.inhparent
+  JOIN pg_namespace n ON n.oid = p.relnamespace
+  JOIN pg_class c ON c.oid = i.inhrelid
+  JOIN pg_namespace cn ON cn.oid = c.relnamespace
+ WHERE p.relkind IN ('r', 'p') AND c.relkind IN ('r', 'p') AND ${USER_NAMESPACE}`;
 
-/** Databases built aside carry this TTL until they are swapped in, so a crash leaves nothing forever. */
-const BUILD_TTL_MS = 6 * 3_600_000;
-function asideName(kind) {
-    return `pg_rehearsal_${kind}_${(0,external_node_crypto_.randomBytes)(4).toString('hex')}`;
+;// CONCATENATED MODULE: ./src/engine/snapshot/focus.ts
+
+
+/** Reads the source's tables and their links; `client` is a read-only source connection. */
+async function readSourceTables(client) {
+    const catalog = await captureCatalog(client);
+    const { rows } = await client.query(TABLE_LINKS_QUERY);
+    const source = {
+        tables: new Map(),
+        indexTable: new Map(),
+        references: new Map(),
+        children: new Map(),
+        catalog,
+    };
+    for (const r of catalog.relations) {
+        const name = displayName(r.schema, r.name);
+        if (isIndexKind(r.kind))
+            source.indexTable.set(name, r.table ?? '');
+        else if (r.kind === 'r' || r.kind === 'p')
+            source.tables.set(name, { schema: r.schema, name: r.name, bytes: r.bytes });
+    }
+    for (const row of rows) {
+        const from = displayName(row.from_schema, row.from_name);
+        const to = displayName(row.to_schema, row.to_name);
+        const links = row.link === 'references' ? source.references : source.children;
+        links.set(from, [...(links.get(from) ?? []), to]);
+    }
+    return source;
+}
+/** The source tables behind locked relations: a table itself, an index's table; others (sequences, views) add none. */
+function tablesOf(relations, source) {
+    const tables = new Set();
+    for (const relation of relations) {
+        if (source.tables.has(relation))
+            tables.add(relation);
+        const table = source.indexTable.get(relation);
+        if (table && source.tables.has(table))
+            tables.add(table);
+    }
+    return [...tables];
 }
 /**
- * Builds a golden snapshot under a temporary name and renames it into place in one
- * transaction (replacing an older one in the same step), so a concurrent reader sees
- * either the old snapshot or the complete new one, never a half-built database.
+ * The tables given (with their reason) plus everything they reference by foreign key,
+ * transitively, and the partitions of every partitioned table among them.
  */
-async function createGoldenSnapshot(admin, server, serverInfo, sourceInfo, options) {
-    const log = options.log ?? logger_silentLogger;
-    const { name } = options;
-    safe_name_assertSafeName(name, 'name');
-    const subset = (options.tables?.length ?? 0) > 0 || (options.excludeTableData?.length ?? 0) > 0;
-    await checkGoldenRequest(admin, serverInfo, sourceInfo, options, subset);
-    const dumpArgs = [
-        ...(options.tables ?? []).flatMap((t) => ['--table', t]),
-        ...(options.excludeTableData ?? []).flatMap((t) => ['--exclude-table-data', t]),
-    ];
-    const building = asideName('build');
-    let built = false;
-    try {
-        const made = await createSnapshot({
-            source: options.source,
-            server,
-            strategy: subset ? 'dump' : (options.strategy ?? 'auto'),
-            name: building,
-            runId: 'golden',
-            ttlMs: BUILD_TTL_MS,
-            pgBinDir: options.pgBinDir,
-            signal: options.signal,
-            log,
-            dumpArgs,
-            onDatabaseCreated: () => (built = true),
-        }, admin, serverInfo, sourceInfo);
-        const metadata = {
-            tool: 'pg-rehearsal',
-            created_at: new Date().toISOString(),
-            strategy: made.strategy,
-            source: { host: options.source.host, port: options.source.port, database: options.source.database },
-            run_id: 'golden',
-            ttl_seconds: null,
-            level: subset ? 'tables' : 'database',
-            server_version: serverInfo.version,
-            size_bytes: await server_databaseSize(admin, building),
-            tables: options.tables ?? [],
-            exclude_table_data: options.excludeTableData ?? [],
+function closeOverReferences(source, given) {
+    const reasons = { ...given };
+    const queue = Object.keys(given);
+    while (queue.length > 0) {
+        const table = queue.shift();
+        const add = (other, reason) => {
+            if (reasons[other] || !source.tables.has(other))
+                return;
+            reasons[other] = reason;
+            queue.push(other);
         };
-        await swapInto(admin, serverInfo, building, name, { comment: JSON.stringify(metadata) });
-        built = false;
-        const reason = subset ? 'a subset of tables is copied with pg_dump | pg_restore' : made.reason;
-        log.info(`golden snapshot "${name}" created in ${made.seconds.toFixed(2)} s (${made.strategy}: ${reason})`);
-        return { name, metadata, reason, seconds: made.seconds };
+        for (const referenced of source.references.get(table) ?? [])
+            add(referenced, 'referenced');
+        for (const child of source.children.get(table) ?? [])
+            add(child, reasons[table]);
     }
-    finally {
-        if (built)
-            await snapshot_dropSnapshot(admin, serverInfo, building).catch(() => undefined);
-    }
+    return { tables: Object.keys(reasons).sort(), reasons };
 }
-/** What can be wrong before anything is built: a subset by template, the source itself, a name taken. */
-async function checkGoldenRequest(admin, serverInfo, sourceInfo, options, subset) {
-    const { name } = options;
-    if (subset && options.strategy === 'template') {
-        throw new errors_ConfigError('strategy', wording_say `${wording_opt('strategy', 'template')} copies whole databases; ${wording_opt('tables')} and ${wording_opt('exclude-table-data')} need ${wording_opt('strategy', 'dump')} (or auto)`);
-    }
-    if (sourceInfo.identity === serverInfo.identity && options.source.database === name) {
-        throw new errors_ConfigError('name', wording_say `${wording_opt('name')}: "${name}" is the source database itself; choose another name`);
-    }
-    if (await server_databaseExists(admin, name)) {
-        if (!options.replace) {
-            throw new errors_ConfigError('name', wording_say `${wording_opt('name')}: a database named "${name}" already exists; pass ${wording_opt('replace')} to replace the snapshot, or choose another name`);
-        }
-        if (!(await metadata_readMetadata(admin, name))) {
-            throw new errors_ConfigError('name', wording_say `${wording_opt('name')}: database "${name}" is not a pg-rehearsal snapshot (no metadata in its COMMENT), so it is never replaced; choose another name`);
-        }
+/** pg_dump arguments that keep every table's schema but the rows of `copied` only. */
+function excludeDataArgs(source, copied) {
+    const keep = new Set(copied);
+    return [...source.tables.entries()]
+        .filter(([name]) => !keep.has(name))
+        .flatMap(([, table]) => ['--exclude-table-data', exactPattern(table)]);
+}
+/** A pg_dump pattern that matches exactly this table: quoted, so no character is a wildcard. */
+function exactPattern(table) {
+    const quote = (s) => `"${s.replace(/"/g, '""')}"`;
+    return `${quote(table.schema)}.${quote(table.name)}`;
+}
+/** The source's total size of these tables. */
+function bytesOf(source, tables) {
+    let bytes = 0;
+    for (const table of tables)
+        bytes += source.tables.get(table)?.bytes ?? 0;
+    return bytes;
+}
+/**
+ * Migration tools' own history tables: the tool reads them to decide what is pending, so
+ * their rows are copied on every pass, the dry pass included (otherwise every migration
+ * would look pending on an empty copy).
+ */
+const HISTORY_TABLE_NAMES = new Set([
+    'flyway_schema_history',
+    'schema_migrations',
+    'schema_version',
+    'alembic_version',
+    'knex_migrations',
+    'knex_migrations_lock',
+    'pgmigrations',
+    'goose_db_version',
+    'django_migrations',
+    '__EFMigrationsHistory',
+    'ar_internal_metadata',
+    'databasechangelog',
+    'databasechangeloglock',
+    'SequelizeMeta',
+    '_prisma_migrations',
+    '_sqlx_migrations',
+    'seaql_migrations',
+    'gorp_migrations',
+    'refinery_schema_history',
+    '__diesel_schema_migrations',
+    'typeorm_migrations',
+    'migrations',
+]);
+function historyTables(source) {
+    return [...source.tables.entries()]
+        .filter(([, t]) => HISTORY_TABLE_NAMES.has(t.name))
+        .map(([name]) => name);
+}
+/**
+ * Gives the relations of tables that were not copied their real figures from the source
+ * (sizes, row estimates), marked not copied, so an empty copy never reads as an empty
+ * table; the database's size counts them at their real size too.
+ */
+function overlaySourceFigures(catalog, source, copied) {
+    const real = new Map(source.catalog.relations.map((r) => [displayName(r.schema, r.name), r]));
+    for (const relation of catalog.relations) {
+        const name = displayName(relation.schema, relation.name);
+        const table = isIndexKind(relation.kind) ? (relation.table ?? '') : name;
+        const original = real.get(name);
+        if (copied.has(table) || !source.tables.has(table) || !original || original.kind !== relation.kind)
+            continue;
+        if (!isIndexKind(relation.kind))
+            catalog.databaseBytes += original.bytes - relation.bytes;
+        relation.bytes = original.bytes;
+        relation.tableBytes = original.tableBytes;
+        relation.indexBytes = original.indexBytes;
+        relation.rows = original.rows;
+        relation.copied = false;
     }
 }
 /**
- * Renames `built` to `target` in one transaction, moving an existing `target` aside first
- * and dropping it afterwards. Fails (and changes nothing) while someone is connected to
- * `target`: PostgreSQL refuses to rename a database in use.
+ * The tables a `pg_dump --table` pattern list leaves out that the tables it names reference
+ * by foreign key (transitively): a golden snapshot of some tables must hold the rows their
+ * rows point to. Patterns are read as pg_dump reads them (`*`, `?`, quoted parts literal);
+ * a pattern without a schema matches in any schema.
  */
-async function swapInto(admin, serverInfo, built, target, { comment, owner, busyHint = ['close them and retry'], }) {
-    const old = asideName('old');
-    let moved = false;
-    await clone_withDatabaseLock(admin, target, async () => {
-        const exists = await server_databaseExists(admin, target);
-        await admin.query('BEGIN');
-        try {
-            if (exists) {
-                await admin.query(`ALTER DATABASE ${quoteIdent(target)} RENAME TO ${quoteIdent(old)}`);
-                // If the drop below never happens, the sweep recognises the old one as expired.
-                await metadata_writeMetadata(admin, old, {
-                    tool: 'pg-rehearsal',
-                    created_at: new Date(0).toISOString(),
-                    strategy: 'reused',
-                    source: null,
-                    run_id: 'replaced',
-                    ttl_seconds: 0,
-                });
+function referencedOutside(source, patterns) {
+    const matchers = patterns.map(patternMatcher);
+    const named = [...source.tables.entries()]
+        .filter(([, t]) => matchers.some((matches) => matches(t.schema, t.name)))
+        .map(([name]) => name);
+    const selection = closeOverReferences(source, Object.fromEntries(named.map((t) => [t, 'touched'])));
+    return selection.tables.filter((t) => selection.reasons[t] === 'referenced');
+}
+function patternMatcher(pattern) {
+    const parts = splitPattern(pattern);
+    const name = new RegExp(`^(?:${parts[parts.length - 1]})$`);
+    const schema = parts.length > 1 ? new RegExp(`^(?:${parts[parts.length - 2]})$`) : undefined;
+    return (s, n) => name.test(n) && (schema === undefined || schema.test(s));
+}
+/** A psql/pg_dump pattern's dot-separated parts as regular expressions. */
+function splitPattern(pattern) {
+    const parts = [''];
+    let quoted = false;
+    for (let i = 0; i < pattern.length; i++) {
+        const ch = pattern[i];
+        if (ch === '"') {
+            if (quoted && pattern[i + 1] === '"') {
+                parts[parts.length - 1] += '"';
+                i++;
             }
-            await admin.query(`ALTER DATABASE ${quoteIdent(built)} RENAME TO ${quoteIdent(target)}`);
-            await admin.query(`COMMENT ON DATABASE ${quoteIdent(target)} IS ${comment === null ? 'NULL' : quoteLiteral(comment)}`);
-            if (owner)
-                await admin.query(`ALTER DATABASE ${quoteIdent(target)} OWNER TO ${quoteIdent(owner)}`);
-            await admin.query('COMMIT');
-            moved = exists;
+            else
+                quoted = !quoted;
         }
-        catch (error) {
-            await admin.query('ROLLBACK').catch(() => undefined);
-            if (clone_isBusyTemplate(error)) {
-                throw new errors_SetupError(wording_say `database "${target}" has open sessions, so it cannot be replaced; ${busyHint}`);
-            }
-            throw error;
-        }
-    });
-    if (moved)
-        await snapshot_dropSnapshot(admin, serverInfo, old);
-}
-/** Drops a snapshot; refuses databases that are not pg-rehearsal snapshots. */
-async function deleteSnapshot(admin, serverInfo, name) {
-    await requireSnapshot(admin, name);
-    await withDatabaseLock(admin, name, () => dropSnapshot(admin, serverInfo, name));
-}
-/** A new database `to` from the snapshot, by the fastest file copy the server offers. */
-async function cloneSnapshot(admin, serverInfo, name, to) {
-    assertSafeName(to, 'to');
-    await requireSnapshot(admin, name);
-    if (await databaseExists(admin, to)) {
-        throw new ConfigError('to', say `${opt('to')}: a database named "${to}" already exists; choose another name, or use restore to replace it`);
+        else if (quoted)
+            parts[parts.length - 1] += ch.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+        else if (ch === '.')
+            parts.push('');
+        else if (ch === '*')
+            parts[parts.length - 1] += '.*';
+        else if (ch === '?')
+            parts[parts.length - 1] += '.';
+        else
+            parts[parts.length - 1] += ch.toLowerCase().replace(/[.+^${}()|[\]\\]/g, '\\$&');
     }
-    const started = performance.now();
-    try {
-        const method = await cloneDatabase(admin, serverInfo, name, to);
-        return { name: to, method, seconds: (performance.now() - started) / 1000 };
-    }
-    catch (error) {
-        throw isBusyTemplate(error) ? busyTemplateError(name) : error;
-    }
-}
-/**
- * Replaces database `to` with a copy of the snapshot: the copy is built aside, then
- * swapped in by renaming in one transaction, so `to` is never half-restored. The old
- * content is dropped; `to` keeps its owner and comment.
- */
-async function restoreSnapshot(admin, serverInfo, name, to, options = {}) {
-    const log = options.log ?? silentLogger;
-    assertSafeName(to, 'to');
-    if (to === name)
-        throw new ConfigError('to', say `${opt('to')}: "${to}" is the snapshot itself; name the database to replace`);
-    // Only snapshots are restored from: a swapped `restore app --to golden` must not replace the golden one.
-    await requireSnapshot(admin, name);
-    const { rows } = await admin.query(CURRENT_DATABASE_QUERY);
-    if (rows[0].db === to) {
-        throw new ConfigError('to', say `${opt('to')}: "${to}" is the maintenance database pg-rehearsal is connected to; point ${opt('snapshot-server-url')} at another database (e.g. template1) to replace it`);
-    }
-    const exists = await databaseExists(admin, to);
-    if (exists && !options.force) {
-        const others = await countOtherSessions(admin, to);
-        if (others > 0) {
-            throw new SetupError(say `database "${to}" has ${others} other connection(s); close them, or pass ${opt('force')} to disconnect them, before restoring over it`);
-        }
-    }
-    const started = performance.now();
-    const building = asideName('restore');
-    let built = false;
-    try {
-        let method;
-        try {
-            method = await cloneDatabase(admin, serverInfo, name, building, () => (built = true));
-        }
-        catch (error) {
-            throw isBusyTemplate(error) ? busyTemplateError(name) : error;
-        }
-        await writeMetadata(admin, building, {
-            tool: 'pg-rehearsal',
-            created_at: new Date().toISOString(),
-            strategy: method.copyOnWrite ? 'clone' : 'template',
-            source: null,
-            run_id: 'restore',
-            ttl_seconds: BUILD_TTL_MS / 1000,
-        });
-        const comment = exists ? await databaseComment(admin, to) : null;
-        const owner = exists ? ((await databaseOwner(admin, to)) ?? undefined) : undefined;
-        // A session can end a moment after pg_terminate_backend returns: retry the swap briefly.
-        for (let attempt = 1;; attempt++) {
-            if (exists && options.force) {
-                const ended = await terminateOtherSessions(admin, to);
-                if (ended)
-                    log.info(`disconnected ${ended} session(s) from "${to}"`);
-            }
-            try {
-                await swapInto(admin, serverInfo, building, to, {
-                    comment,
-                    owner,
-                    busyHint: say `close them, or pass ${opt('force')} to disconnect them, and retry`,
-                });
-                break;
-            }
-            catch (error) {
-                if (!options.force || attempt >= 20 || !/open sessions/.test(errorMessage(error)))
-                    throw error;
-                await new Promise((resolve) => setTimeout(resolve, 100));
-            }
-        }
-        built = false;
-        return { name: to, method, seconds: (performance.now() - started) / 1000 };
-    }
-    finally {
-        if (built)
-            await dropSnapshot(admin, serverInfo, building).catch(() => undefined);
-    }
-}
-/**
- * With `--snapshot-max-age`: makes sure the golden snapshot exists and is younger than
- * `maxAgeMs`, creating it afresh from the source otherwise. Holds the snapshot's lock
- * throughout, so concurrent runs build it once and the others clone the fresh one.
- */
-async function ensureFreshGolden(admin, server, serverInfo, sourceInfo, options) {
-    const log = options.log ?? logger_silentLogger;
-    return clone_withDatabaseLock(admin, options.name, async () => {
-        const found = await metadata_readMetadata(admin, options.name);
-        const exists = found !== undefined || (await server_databaseExists(admin, options.name));
-        if (exists && !found) {
-            throw new errors_SetupError(wording_say `${wording_opt('snapshot-max-age')}: database "${options.name}" exists but is not a pg-rehearsal snapshot (no metadata in its COMMENT), so it is never replaced; name another golden snapshot, or create it with pg-rehearsal snapshot create`);
-        }
-        const age = found ? Date.now() - Date.parse(found.created_at) : Infinity;
-        if (found && age <= options.maxAgeMs)
-            return { outcome: 'fresh', found, current: found };
-        log.info(found
-            ? `golden snapshot "${options.name}" is older than the snapshot max age (created ${found.created_at}): creating it afresh`
-            : `golden snapshot "${options.name}" does not exist: creating it from the source`);
-        const created = await createGoldenSnapshot(admin, server, serverInfo, sourceInfo, {
-            ...options,
-            replace: true,
-        });
-        return { outcome: found ? 'refreshed' : 'created', found, current: created.metadata };
-    });
-}
-
-;// CONCATENATED MODULE: ./src/engine/rehearsal/golden-refresh.ts
-
-
-
-
-/** Creates the golden snapshot afresh when too old or missing; undefined when the config asks no refresh. */
-async function refreshGolden(config, pre, { log, cancel }) {
-    const { snapshot } = config;
-    if (snapshot.kind !== 'golden' || !snapshot.refresh)
-        return undefined;
-    // The preflight inspects the source whenever the config names one, as a refresh does.
-    const { sourceInfo } = pre;
-    if (!sourceInfo)
-        throw new Error('internal: a golden snapshot refresh without the source inspected');
-    const { source, maxAgeMs } = snapshot.refresh;
-    const started = performance.now();
-    const freshness = await log.group('Golden snapshot', () => ensureFreshGolden(pre.admin, config.snapshotServer, pre.serverInfo, sourceInfo, {
-        source,
-        name: snapshot.golden,
-        maxAgeMs,
-        pgBinDir: config.pgBinDir,
-        log,
-        signal: cancel,
-    }));
-    const report = refreshReport(snapshot.golden, maxAgeMs, freshness, report_builder_round(performance.now() - started));
-    log.info(`golden snapshot ${describeGoldenRefresh(report)}`);
-    return report;
-}
-function refreshReport(name, maxAgeMs, { outcome, found, current }, ms) {
-    return {
-        name,
-        outcome,
-        max_age_ms: maxAgeMs,
-        found_age_ms: found ? Math.max(0, Date.now() - Date.parse(found.created_at)) : null,
-        created_at: current.created_at,
-        strategy: current.strategy,
-        size_bytes: current.size_bytes ?? null,
-        ms,
-    };
-}
-/**
- * A refresh-only run: the expired snapshots swept, the golden snapshot refreshed if too old
- * or missing, nothing else. Ends the preflight's connection.
- */
-async function refreshOnly(config, pre, options) {
-    try {
-        await sweepExpiredSnapshots(pre.admin, pre.serverInfo, options.log);
-        const refresh = await refreshGolden(config, pre, options);
-        if (!refresh)
-            throw new Error('internal: a refresh-only run without snapshot-max-age');
-        return refresh;
-    }
-    finally {
-        await pre.admin.end().catch(() => undefined);
-    }
-}
-
-;// CONCATENATED MODULE: ./src/engine/rehearsal/snapshot-lease.ts
-
-
-
-
-
-
-/** A new database from the source or a golden snapshot. */
-const createdSnapshotProvider = {
-    prepare: ({ config, log, cancel, ...pre }) => refreshGolden(config, pre, { log, cancel }),
-    async acquire(context) {
-        const { config, admin, serverInfo, sourceInfo, log, cancel } = context;
-        const { snapshot } = config;
-        if (snapshot.kind === 'reuse')
-            throw new Error('internal: a reused database is not created');
-        const made = await log.group('Snapshot', () => createSnapshot({
-            source: config.source,
-            server: config.snapshotServer,
-            strategy: snapshot.kind === 'golden' ? 'existing' : snapshot.strategy,
-            name: context.name,
-            golden: namedDatabase(snapshot),
-            runId: config.runId,
-            ttlMs: snapshot.ttlMs,
-            pgBinDir: config.pgBinDir,
-            serverDefaulted: config.snapshotServerDefaulted,
-            signal: cancel,
-            log,
-            onDatabaseCreated: context.onDatabaseCreated,
-        }, admin, serverInfo, sourceInfo));
-        log.info(`snapshot "${made.name}" ready in ${made.seconds.toFixed(2)} s (${made.strategy}: ${made.reason})`);
-        return snapshotInfo(config, serverInfo, made.name, made.strategy, made.reason, made.seconds);
-    },
-};
-/** An existing database, used as it is (`create-snapshot: false`). */
-const reusedDatabaseProvider = {
-    async acquire({ config, serverInfo, name }) {
-        return snapshotInfo(config, serverInfo, name, 'reused', 'reusing an existing database as it is', 0);
-    },
-};
-/** Sweeps expired snapshots, then leases one from the config's provider; on failure releases what it made. */
-async function leaseSnapshot(config, plan, pre, options) {
-    const { log, cancel } = options;
-    const name = plan.snapshotName;
-    let created = false;
-    const release = async () => {
-        if (created && !keepsSnapshot(config.snapshot)) {
-            try {
-                await dropSnapshotReconnecting(pre.admin, config.snapshotServer, pre.serverInfo, name, log);
-                await options.onSnapshotDropped?.(name);
-            }
-            catch (error) {
-                log.warn(`could not drop snapshot "${name}": ${errors_errorMessage(error)}; the next run sweeps it after its TTL`);
-            }
-        }
-        await pre.admin.end().catch(() => undefined);
-    };
-    const provider = config.snapshot.kind === 'reuse' ? reusedDatabaseProvider : createdSnapshotProvider;
-    const context = {
-        ...pre,
-        config,
-        name,
-        log,
-        cancel,
-        onDatabaseCreated: (database) => {
-            created = true;
-            options.onSnapshotCreated?.(database);
-        },
-    };
-    try {
-        await sweepExpiredSnapshots(pre.admin, pre.serverInfo, log);
-        const goldenRefresh = await provider.prepare?.(context);
-        const started = performance.now();
-        if (cancel.aborted)
-            throw new CancelledError('cancelled before the snapshot was created');
-        const info = await provider.acquire(context);
-        const ms = report_builder_round(performance.now() - started);
-        return { name, connection: withDatabase(config.snapshotServer, name), info, ms, goldenRefresh, release };
-    }
-    catch (error) {
-        await release();
-        throw error;
-    }
-}
-
-;// CONCATENATED MODULE: ./src/engine/advice/copies.ts
-
-
-
-
-/**
- * Fresh copies of the database as it was before the migrations, for rehearsing safer
- * forms: made by the run's own snapshot provider, the way the run's snapshot was made (a
- * file copy or clone of the source, a clone of the golden snapshot, or a dump; an `auto`
- * choice pinned to what it chose), named and labelled like any snapshot so that the sweep
- * finds one a crash left behind.
- */
-function snapshotCopier(from) {
-    return async () => {
-        const { config, pre } = from;
-        const { snapshot } = config;
-        if (snapshot.kind === 'reuse')
-            throw new Error('the run reused a database as it was; there is nothing to copy');
-        const pinned = snapshot.kind === 'copy' && snapshot.strategy === 'auto'
-            ? { ...config, snapshot: { ...snapshot, strategy: from.strategy === 'dump' ? 'dump' : 'template' } }
-            : config;
-        const name = generateSnapshotName(config.runId);
-        let created = false;
-        const drop = () => snapshot_dropSnapshot(pre.admin, pre.serverInfo, name);
-        try {
-            await createdSnapshotProvider.acquire({
-                ...pre,
-                config: pinned,
-                name,
-                log: from.log,
-                cancel: from.cancel,
-                onDatabaseCreated: () => (created = true),
-            });
-        }
-        catch (error) {
-            if (created)
-                await drop().catch(() => undefined);
-            throw error;
-        }
-        return { connection: withDatabase(config.snapshotServer, name), drop };
-    };
+    return parts;
 }
 
 ;// CONCATENATED MODULE: ./src/engine/runner/history.ts
@@ -49796,123 +49562,6 @@ async function recordApplied(client, history, migrations, log) {
     }
     catch (error) {
         log.warn(`could not record the applied migrations in ${history.table}: ${error.message}`);
-    }
-}
-
-;// CONCATENATED MODULE: ./src/engine/rehearsal/plan.ts
-
-
-
-
-
-
-
-function planRehearsal(config) {
-    const { run: files, skipped, layout, planned } = resolveMigrationFiles(config);
-    // A released file the change modified may still be pending in a history table: look.
-    const historyMayAdd = HISTORY_LAYOUTS.has(layout) && skipped.some((s) => s.reason === MODIFIED_AFTER_RELEASE);
-    return {
-        files,
-        skipped,
-        layout,
-        planned,
-        nothingToRun: config.runner.kind === 'sql' && files.length === 0 && !historyMayAdd,
-        snapshotName: chooseSnapshotName(config),
-    };
-}
-/** Resolves the SQL files to run; a pattern list that matches nothing is a usage error. */
-function resolveMigrationFiles(config) {
-    if (config.runner.kind !== 'sql')
-        return { run: [], skipped: [], layout: 'plain' };
-    const files = expandMigrationPatterns(config.runner.patterns, config.workingDirectory);
-    if (files.length === 0) {
-        throw new errors_ConfigError('migrations', wording_say `${wording_opt('migrations')}: no file matches ${config.runner.patterns.map((p) => `"${p}"`).join(', ')} in ${config.workingDirectory}; check the glob and ${wording_opt('working-directory')}`);
-    }
-    const layout = config.layout === 'auto' ? detectLayout(files, config.workingDirectory) : config.layout;
-    const planned = planMigrations(files, layout);
-    const only = config.runner.onlyFiles;
-    if (!only)
-        return { ...planned, layout, planned };
-    const reason = config.runner.skipReason ?? 'not selected';
-    const reasons = config.runner.skipReasons ?? {};
-    return {
-        run: planned.run.filter((file) => only.includes(file)),
-        skipped: [
-            ...planned.skipped,
-            ...planned.run
-                .filter((file) => !only.includes(file))
-                .map((path) => ({ path, reason: reasons[path] ?? reason })),
-        ],
-        layout,
-        planned,
-    };
-}
-/** A created snapshot gets a fresh name unless one is given; a reused database is the one named. */
-function chooseSnapshotName(config) {
-    const { snapshot } = config;
-    if (snapshot.kind === 'reuse')
-        return snapshot.name;
-    if (snapshot.kind === 'golden')
-        return generateSnapshotName(config.runId);
-    return snapshot.name ?? generateSnapshotName(config.runId);
-}
-/** Whether the snapshot (or the golden snapshot it clones) is made by pg_dump from the source. */
-function dumpsSource(config, sameServerAsSource) {
-    const { snapshot } = config;
-    if (snapshot.kind === 'copy') {
-        return snapshot.strategy === 'dump' || (snapshot.strategy === 'auto' && !sameServerAsSource);
-    }
-    return snapshot.kind === 'golden' && snapshot.refresh !== undefined && !sameServerAsSource;
-}
-
-;// CONCATENATED MODULE: ./src/engine/rehearsal/preflight.ts
-
-
-
-
-
-
-/** Inspects the source and the snapshot server; on any error nothing is left open. */
-async function preflight(config, plan) {
-    // The source is inspected whenever it is named, if only to make sure we never run on it.
-    let sourceInfo;
-    if (config.source) {
-        sourceInfo = await inspectSource(config.source).catch((error) => {
-            throw new errors_SetupError(wording_say `${wording_opt('source-url')}: ${wordingOf(error)}`);
-        });
-    }
-    const admin = await connectMaintenance(config.snapshotServer).catch((error) => {
-        throw new errors_SetupError(wording_say `${wording_opt('snapshot-server-url')}: ${wordingOf(error)}`);
-    });
-    try {
-        const serverInfo = await inspectServer(admin);
-        checkSnapshotServer(config, plan, serverInfo, sourceInfo);
-        return { admin, serverInfo, sourceInfo };
-    }
-    catch (error) {
-        await admin.end().catch(() => undefined);
-        throw error;
-    }
-}
-function checkSnapshotServer(config, plan, serverInfo, sourceInfo) {
-    const sameServerAsSource = sourceInfo?.identity === serverInfo.identity;
-    if (config.snapshot.kind !== 'reuse' && !serverInfo.canCreateDatabases) {
-        throw new errors_SetupError(wording_say `${wording_opt('snapshot-server-url')}: role "${serverInfo.user}" cannot create databases on the snapshot server ${config.snapshotServer.host}:${config.snapshotServer.port}; grant it (ALTER ROLE "${serverInfo.user}" CREATEDB) or use another ${wording_opt('snapshot-server-url')}`);
-    }
-    if (sameServerAsSource &&
-        config.source &&
-        (plan.snapshotName === config.source.database ||
-            namedDatabase(config.snapshot) === config.source.database)) {
-        throw new errors_ConfigError('snapshot-name', wording_say `${wording_opt('snapshot-name')}: "${config.source.database}" is the source database itself; a rehearsal never runs on the source, clones it as a golden snapshot or replaces it. Choose another name`);
-    }
-    // A dump needs pg_dump able to read the source: find out now, not after creating a database.
-    if (dumpsSource(config, sameServerAsSource) && sourceInfo) {
-        try {
-            findPgTools(sourceInfo.major, config.pgBinDir);
-        }
-        catch (error) {
-            throw new errors_SetupError(wording_say `${wording_opt(config.pgBinDir ? 'pg-bin-dir' : 'snapshot')}: ${wordingOf(error)}`);
-        }
     }
 }
 
@@ -51603,6 +51252,7 @@ async function captureBefore(client, inputs) {
         before.schema = await captureSchema(client);
     phases.catalog_before = report_builder_round(performance.now() - t);
     lease.info.size_bytes = before.databaseBytes;
+    lease.focus?.overlay(before);
     return before;
 }
 async function startTraffic(client, inputs, before, clock) {
@@ -51655,6 +51305,7 @@ async function captureAfter(client, inputs, outcome) {
     try {
         const after = await captureCatalog(client);
         after.schema = await captureSchema(client);
+        inputs.lease.focus?.overlay(after);
         return after;
     }
     catch (error) {
@@ -51672,6 +51323,868 @@ function connectionLostFailure(error) {
         message: `the connection to the snapshot was lost: ${errors_errorMessage(error)}`,
         connection_lost: true,
     };
+}
+
+;// CONCATENATED MODULE: ./src/engine/rehearsal/focused-snapshot.ts
+
+
+
+
+
+
+
+
+
+/*
+ * The focused snapshot provider (`snapshot-data: touched`): a dump with every table's
+ * schema but only the rows the migrations need. A dry pass on an empty copy finds the
+ * tables they lock; those and what they reference are copied; a run that then locks a
+ * table without rows has the snapshot widened and runs again (rehearsal/passes.ts).
+ */
+/** Rehearsals on one focused snapshot, the first included. */
+const MAX_PASSES = 3;
+/** `full` makes the snapshot with every row, when focusing does not apply or the dry pass fails. */
+function focusedSnapshotProvider(plan, full) {
+    const provider = {
+        async acquire(context) {
+            const { config, serverInfo, sourceInfo, log } = context;
+            const snapshot = config.snapshot;
+            const source = await onSource(snapshot.source, readSourceTables);
+            const copyAll = async (why) => {
+                log.info(`snapshot-data: touched, but every row is copied: ${why}`);
+                const info = await full.acquire(context);
+                const bytes = source.catalog.databaseBytes;
+                info.data = {
+                    mode: 'all',
+                    tables: [],
+                    reasons: {},
+                    bytes_copied: bytes,
+                    source_bytes: bytes,
+                    passes: 1,
+                    fallback: why,
+                };
+                return info;
+            };
+            if (snapshot.strategy === 'auto' && sourceInfo?.identity === serverInfo.identity) {
+                // auto decides there between a file copy and, for a source in use, a refusal or a full dump.
+                return copyAll("with snapshot: auto on the source's own server the copy is a file copy, already the whole database in one step; use snapshot: dump to focus it");
+            }
+            const dry = await log.group('Dry pass (schema only)', () => dryPass(context, plan, source));
+            if ('failed' in dry)
+                return copyAll(`the dry pass on an empty copy failed (${dry.failed})`);
+            const history = Object.fromEntries(historyTables(source).map((t) => [t, 'history']));
+            const touched = Object.fromEntries(dry.touched.map((t) => [t, 'touched']));
+            const focus = new Focus(context, source, closeOverReferences(source, { ...history, ...touched }));
+            provider.focus = focus;
+            return focus.make(dry.seconds);
+        },
+    };
+    return provider;
+}
+class Focus {
+    context;
+    source;
+    selection;
+    passes = 1;
+    info;
+    constructor(context, source, selection) {
+        this.context = context;
+        this.source = source;
+        this.selection = selection;
+    }
+    missing(locks) {
+        const copied = new Set(this.selection.tables);
+        const locked = locks.filter((l) => !l.new_relation).map((l) => l.relation);
+        return tablesOf(locked, this.source).filter((t) => !copied.has(t));
+    }
+    async widen(tables) {
+        const { admin, serverInfo, name } = this.context;
+        const added = Object.fromEntries(tables.map((t) => [t, 'touched']));
+        this.selection = closeOverReferences(this.source, { ...this.selection.reasons, ...added });
+        this.passes++;
+        await snapshot_dropSnapshot(admin, serverInfo, name);
+        await this.make(this.info?.seconds ?? 0);
+    }
+    giveUp(tables) {
+        if (this.info?.data)
+            this.info.data.missing = tables;
+    }
+    overlay(catalog) {
+        overlaySourceFigures(catalog, this.source, new Set(this.selection.tables));
+    }
+    dumpArgs() {
+        return excludeDataArgs(this.source, this.selection.tables);
+    }
+    /** The snapshot under the run's name: every table's schema, the selection's rows. */
+    async make(secondsBefore) {
+        const { config, admin, serverInfo, sourceInfo, log, cancel } = this.context;
+        const { tables, reasons } = this.selection;
+        const snapshot = config.snapshot;
+        log.info(`copying the rows of ${tables.length} of ${this.source.tables.size} table(s): ${tables.join(', ') || 'none'}`);
+        const made = await log.group('Snapshot', () => createSnapshot({
+            ...snapshotRequest(this.context),
+            strategy: snapshot.strategy,
+            name: this.context.name,
+            onDatabaseCreated: this.context.onDatabaseCreated,
+            dumpArgs: excludeDataArgs(this.source, tables),
+            signal: cancel,
+        }, admin, serverInfo, sourceInfo));
+        const seconds = secondsBefore + made.seconds;
+        const next = snapshotInfo(config, serverInfo, made.name, made.strategy, made.reason, seconds);
+        const data = {
+            mode: 'touched',
+            tables,
+            reasons,
+            bytes_copied: bytesOf(this.source, tables),
+            source_bytes: this.source.catalog.databaseBytes,
+            passes: this.passes,
+        };
+        next.data = data;
+        // The lease holds the first pass's object: later passes update it in place.
+        this.info = this.info ? Object.assign(this.info, next) : next;
+        return this.info;
+    }
+}
+/** The parts of a snapshot request every copy of this run shares. */
+function snapshotRequest(context) {
+    const { config, log } = context;
+    const snapshot = config.snapshot;
+    return {
+        source: snapshot.source,
+        server: config.snapshotServer,
+        runId: config.runId,
+        ttlMs: snapshot.ttlMs,
+        pgBinDir: config.pgBinDir,
+        serverDefaulted: config.snapshotServerDefaulted,
+        log,
+    };
+}
+/**
+ * The migrations on a copy with every table's schema and no rows (but the tools' history
+ * tables), traced exactly: the tables they lock. The copy is dropped whatever happens.
+ */
+async function dryPass(context, plan, source) {
+    const { config, admin, serverInfo, sourceInfo, cancel, log } = context;
+    const started = performance.now();
+    const name = generateSnapshotName(config.runId);
+    let created = false;
+    const timer = new AbortController();
+    const timeout = setTimeout(() => timer.abort(new Error('timeout')), config.timeoutMs);
+    try {
+        const made = await createSnapshot({
+            ...snapshotRequest(context),
+            strategy: 'dump',
+            name,
+            onDatabaseCreated: () => (created = true),
+            dumpArgs: excludeDataArgs(source, historyTables(source)),
+            analyze: false,
+            signal: cancel,
+        }, admin, serverInfo, sourceInfo);
+        const info = snapshotInfo(config, serverInfo, name, made.strategy, made.reason, made.seconds);
+        const dryConfig = {
+            ...config,
+            metrics: false,
+            traffic: false,
+            lockMonitoring: true,
+            lockCapture: 'exact',
+            rollback: { enabled: false },
+        };
+        const run = await observeAndRun({
+            config: dryConfig,
+            // The run may narrow the files to those pending in a history table: on its own copy.
+            plan: { ...plan, skipped: [...plan.skipped] },
+            lease: {
+                name,
+                connection: withDatabase(config.snapshotServer, name),
+                info,
+                ms: 0,
+                release: async () => { },
+            },
+            admin,
+            signal: AbortSignal.any([cancel, timer.signal]),
+            cancel,
+            log,
+            phases: { snapshot: 0, catalog_before: 0, migrate: 0, catalog_after: 0, cleanup: 0 },
+        });
+        if (cancel.aborted)
+            throw new CancelledError('cancelled during the dry pass, before the snapshot was made');
+        if (run.failure)
+            return { failed: formatFailure(run.failure) };
+        const locked = run.runner
+            .locks()
+            .filter((l) => !l.new_relation)
+            .map((l) => l.relation);
+        const touched = tablesOf(locked, source);
+        log.info(`the dry pass locked ${touched.length} table(s): ${touched.join(', ') || 'none'}`);
+        return { touched, seconds: (performance.now() - started) / 1000 };
+    }
+    finally {
+        clearTimeout(timeout);
+        if (created)
+            await snapshot_dropSnapshot(admin, serverInfo, name).catch(() => undefined);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/engine/snapshot/golden-listing.ts
+
+
+
+function listing(name, m) {
+    return {
+        name,
+        created_at: m.created_at,
+        size_bytes: m.size_bytes ?? null,
+        source: m.source,
+        strategy: m.strategy,
+        level: m.level ?? 'database',
+        server_version: m.server_version ?? null,
+        tables: m.tables ?? [],
+        exclude_table_data: m.exclude_table_data ?? [],
+        golden: m.ttl_seconds === null,
+        ttl_seconds: m.ttl_seconds,
+    };
+}
+async function listSnapshots(admin) {
+    return (await listSnapshotDatabases(admin)).map((s) => listing(s.name, s.metadata));
+}
+async function showSnapshot(admin, name) {
+    const metadata = await readMetadata(admin, name);
+    if (!metadata)
+        throw notASnapshot(name, await databaseExists(admin, name));
+    return {
+        ...listing(name, metadata),
+        size_bytes: (await databaseSize(admin, name)) ?? metadata.size_bytes ?? null,
+    };
+}
+function notASnapshot(name, exists) {
+    return new SetupError(exists
+        ? `database "${name}" is not a pg-rehearsal snapshot (its COMMENT has no pg-rehearsal metadata); pg-rehearsal snapshot list shows the snapshots`
+        : `snapshot "${name}" does not exist; pg-rehearsal snapshot list shows the snapshots`);
+}
+async function golden_listing_requireSnapshot(admin, name) {
+    if (!(await readMetadata(admin, name)))
+        throw notASnapshot(name, await databaseExists(admin, name));
+}
+
+;// CONCATENATED MODULE: ./src/engine/snapshot/golden.ts
+
+
+
+
+
+
+
+
+
+
+
+
+
+/**
+ * Golden snapshots: databases created once (say nightly) from a source, kept until
+ * deleted (ttl null, so the orphan sweep never drops them), and cloned per rehearsal or
+ * restored over a damaged database. Everything here takes the snapshot server's
+ * maintenance connection; golden-on.ts has the one-call forms that open it themselves,
+ * golden-listing.ts the listing.
+ */
+
+/** Databases built aside carry this TTL until they are swapped in, so a crash leaves nothing forever. */
+const BUILD_TTL_MS = 6 * 3_600_000;
+function asideName(kind) {
+    return `pg_rehearsal_${kind}_${(0,external_node_crypto_.randomBytes)(4).toString('hex')}`;
+}
+/**
+ * Builds a golden snapshot under a temporary name and renames it into place in one
+ * transaction (replacing an older one in the same step), so a concurrent reader sees
+ * either the old snapshot or the complete new one, never a half-built database.
+ */
+async function createGoldenSnapshot(admin, server, serverInfo, sourceInfo, options) {
+    const log = options.log ?? logger_silentLogger;
+    const { name } = options;
+    safe_name_assertSafeName(name, 'name');
+    const subset = (options.tables?.length ?? 0) > 0 || (options.excludeTableData?.length ?? 0) > 0;
+    await checkGoldenRequest(admin, serverInfo, sourceInfo, options, subset);
+    const tables = await withReferencedTables(options, log);
+    const dumpArgs = [
+        ...tables.flatMap((t) => ['--table', t]),
+        ...(options.excludeTableData ?? []).flatMap((t) => ['--exclude-table-data', t]),
+    ];
+    const building = asideName('build');
+    let built = false;
+    try {
+        const made = await createSnapshot({
+            source: options.source,
+            server,
+            strategy: subset ? 'dump' : (options.strategy ?? 'auto'),
+            name: building,
+            runId: 'golden',
+            ttlMs: BUILD_TTL_MS,
+            pgBinDir: options.pgBinDir,
+            signal: options.signal,
+            log,
+            dumpArgs,
+            onDatabaseCreated: () => (built = true),
+        }, admin, serverInfo, sourceInfo);
+        const metadata = {
+            tool: 'pg-rehearsal',
+            created_at: new Date().toISOString(),
+            strategy: made.strategy,
+            source: { host: options.source.host, port: options.source.port, database: options.source.database },
+            run_id: 'golden',
+            ttl_seconds: null,
+            level: subset ? 'tables' : 'database',
+            server_version: serverInfo.version,
+            size_bytes: await server_databaseSize(admin, building),
+            tables,
+            exclude_table_data: options.excludeTableData ?? [],
+        };
+        await swapInto(admin, serverInfo, building, name, { comment: JSON.stringify(metadata) });
+        built = false;
+        const reason = subset ? 'a subset of tables is copied with pg_dump | pg_restore' : made.reason;
+        log.info(`golden snapshot "${name}" created in ${made.seconds.toFixed(2)} s (${made.strategy}: ${reason})`);
+        return { name, metadata, reason, seconds: made.seconds };
+    }
+    finally {
+        if (built)
+            await snapshot_dropSnapshot(admin, serverInfo, building).catch(() => undefined);
+    }
+}
+/** The --tables patterns, plus every table they reference by foreign key that they leave out. */
+async function withReferencedTables(options, log) {
+    const patterns = options.tables ?? [];
+    if (patterns.length === 0)
+        return [];
+    const source = await onSource(options.source, readSourceTables);
+    const referenced = referencedOutside(source, patterns);
+    if (referenced.length > 0)
+        log.info(`--tables: also copying ${referenced.join(', ')}, referenced by foreign key from the tables named`);
+    return [...patterns, ...referenced.map((t) => exactPattern(source.tables.get(t)))];
+}
+/** What can be wrong before anything is built: a subset by template, the source itself, a name taken. */
+async function checkGoldenRequest(admin, serverInfo, sourceInfo, options, subset) {
+    const { name } = options;
+    if (subset && options.strategy === 'template') {
+        throw new errors_ConfigError('strategy', wording_say `${wording_opt('strategy', 'template')} copies whole databases; ${wording_opt('tables')} and ${wording_opt('exclude-table-data')} need ${wording_opt('strategy', 'dump')} (or auto)`);
+    }
+    if (sourceInfo.identity === serverInfo.identity && options.source.database === name) {
+        throw new errors_ConfigError('name', wording_say `${wording_opt('name')}: "${name}" is the source database itself; choose another name`);
+    }
+    if (await server_databaseExists(admin, name)) {
+        if (!options.replace) {
+            throw new errors_ConfigError('name', wording_say `${wording_opt('name')}: a database named "${name}" already exists; pass ${wording_opt('replace')} to replace the snapshot, or choose another name`);
+        }
+        if (!(await metadata_readMetadata(admin, name))) {
+            throw new errors_ConfigError('name', wording_say `${wording_opt('name')}: database "${name}" is not a pg-rehearsal snapshot (no metadata in its COMMENT), so it is never replaced; choose another name`);
+        }
+    }
+}
+/**
+ * Renames `built` to `target` in one transaction, moving an existing `target` aside first
+ * and dropping it afterwards. Fails (and changes nothing) while someone is connected to
+ * `target`: PostgreSQL refuses to rename a database in use.
+ */
+async function swapInto(admin, serverInfo, built, target, { comment, owner, busyHint = ['close them and retry'], }) {
+    const old = asideName('old');
+    let moved = false;
+    await clone_withDatabaseLock(admin, target, async () => {
+        const exists = await server_databaseExists(admin, target);
+        await admin.query('BEGIN');
+        try {
+            if (exists) {
+                await admin.query(`ALTER DATABASE ${quoteIdent(target)} RENAME TO ${quoteIdent(old)}`);
+                // If the drop below never happens, the sweep recognises the old one as expired.
+                await metadata_writeMetadata(admin, old, {
+                    tool: 'pg-rehearsal',
+                    created_at: new Date(0).toISOString(),
+                    strategy: 'reused',
+                    source: null,
+                    run_id: 'replaced',
+                    ttl_seconds: 0,
+                });
+            }
+            await admin.query(`ALTER DATABASE ${quoteIdent(built)} RENAME TO ${quoteIdent(target)}`);
+            await admin.query(`COMMENT ON DATABASE ${quoteIdent(target)} IS ${comment === null ? 'NULL' : quoteLiteral(comment)}`);
+            if (owner)
+                await admin.query(`ALTER DATABASE ${quoteIdent(target)} OWNER TO ${quoteIdent(owner)}`);
+            await admin.query('COMMIT');
+            moved = exists;
+        }
+        catch (error) {
+            await admin.query('ROLLBACK').catch(() => undefined);
+            if (clone_isBusyTemplate(error)) {
+                throw new errors_SetupError(wording_say `database "${target}" has open sessions, so it cannot be replaced; ${busyHint}`);
+            }
+            throw error;
+        }
+    });
+    if (moved)
+        await snapshot_dropSnapshot(admin, serverInfo, old);
+}
+/** Drops a snapshot; refuses databases that are not pg-rehearsal snapshots. */
+async function deleteSnapshot(admin, serverInfo, name) {
+    await requireSnapshot(admin, name);
+    await withDatabaseLock(admin, name, () => dropSnapshot(admin, serverInfo, name));
+}
+/** A new database `to` from the snapshot, by the fastest file copy the server offers. */
+async function cloneSnapshot(admin, serverInfo, name, to) {
+    assertSafeName(to, 'to');
+    await requireSnapshot(admin, name);
+    if (await databaseExists(admin, to)) {
+        throw new ConfigError('to', say `${opt('to')}: a database named "${to}" already exists; choose another name, or use restore to replace it`);
+    }
+    const started = performance.now();
+    try {
+        const method = await cloneDatabase(admin, serverInfo, name, to);
+        return { name: to, method, seconds: (performance.now() - started) / 1000 };
+    }
+    catch (error) {
+        throw isBusyTemplate(error) ? busyTemplateError(name) : error;
+    }
+}
+/**
+ * Replaces database `to` with a copy of the snapshot: the copy is built aside, then
+ * swapped in by renaming in one transaction, so `to` is never half-restored. The old
+ * content is dropped; `to` keeps its owner and comment.
+ */
+async function restoreSnapshot(admin, serverInfo, name, to, options = {}) {
+    const log = options.log ?? silentLogger;
+    assertSafeName(to, 'to');
+    if (to === name)
+        throw new ConfigError('to', say `${opt('to')}: "${to}" is the snapshot itself; name the database to replace`);
+    // Only snapshots are restored from: a swapped `restore app --to golden` must not replace the golden one.
+    await requireSnapshot(admin, name);
+    const { rows } = await admin.query(CURRENT_DATABASE_QUERY);
+    if (rows[0].db === to) {
+        throw new ConfigError('to', say `${opt('to')}: "${to}" is the maintenance database pg-rehearsal is connected to; point ${opt('snapshot-server-url')} at another database (e.g. template1) to replace it`);
+    }
+    const exists = await databaseExists(admin, to);
+    if (exists && !options.force) {
+        const others = await countOtherSessions(admin, to);
+        if (others > 0) {
+            throw new SetupError(say `database "${to}" has ${others} other connection(s); close them, or pass ${opt('force')} to disconnect them, before restoring over it`);
+        }
+    }
+    const started = performance.now();
+    const building = asideName('restore');
+    let built = false;
+    try {
+        let method;
+        try {
+            method = await cloneDatabase(admin, serverInfo, name, building, () => (built = true));
+        }
+        catch (error) {
+            throw isBusyTemplate(error) ? busyTemplateError(name) : error;
+        }
+        await writeMetadata(admin, building, {
+            tool: 'pg-rehearsal',
+            created_at: new Date().toISOString(),
+            strategy: method.copyOnWrite ? 'clone' : 'template',
+            source: null,
+            run_id: 'restore',
+            ttl_seconds: BUILD_TTL_MS / 1000,
+        });
+        const comment = exists ? await databaseComment(admin, to) : null;
+        const owner = exists ? ((await databaseOwner(admin, to)) ?? undefined) : undefined;
+        // A session can end a moment after pg_terminate_backend returns: retry the swap briefly.
+        for (let attempt = 1;; attempt++) {
+            if (exists && options.force) {
+                const ended = await terminateOtherSessions(admin, to);
+                if (ended)
+                    log.info(`disconnected ${ended} session(s) from "${to}"`);
+            }
+            try {
+                await swapInto(admin, serverInfo, building, to, {
+                    comment,
+                    owner,
+                    busyHint: say `close them, or pass ${opt('force')} to disconnect them, and retry`,
+                });
+                break;
+            }
+            catch (error) {
+                if (!options.force || attempt >= 20 || !/open sessions/.test(errorMessage(error)))
+                    throw error;
+                await new Promise((resolve) => setTimeout(resolve, 100));
+            }
+        }
+        built = false;
+        return { name: to, method, seconds: (performance.now() - started) / 1000 };
+    }
+    finally {
+        if (built)
+            await dropSnapshot(admin, serverInfo, building).catch(() => undefined);
+    }
+}
+/**
+ * With `--snapshot-max-age`: makes sure the golden snapshot exists and is younger than
+ * `maxAgeMs`, creating it afresh from the source otherwise. Holds the snapshot's lock
+ * throughout, so concurrent runs build it once and the others clone the fresh one.
+ */
+async function ensureFreshGolden(admin, server, serverInfo, sourceInfo, options) {
+    const log = options.log ?? logger_silentLogger;
+    return clone_withDatabaseLock(admin, options.name, async () => {
+        const found = await metadata_readMetadata(admin, options.name);
+        const exists = found !== undefined || (await server_databaseExists(admin, options.name));
+        if (exists && !found) {
+            throw new errors_SetupError(wording_say `${wording_opt('snapshot-max-age')}: database "${options.name}" exists but is not a pg-rehearsal snapshot (no metadata in its COMMENT), so it is never replaced; name another golden snapshot, or create it with pg-rehearsal snapshot create`);
+        }
+        const age = found ? Date.now() - Date.parse(found.created_at) : Infinity;
+        if (found && age <= options.maxAgeMs)
+            return { outcome: 'fresh', found, current: found };
+        log.info(found
+            ? `golden snapshot "${options.name}" is older than the snapshot max age (created ${found.created_at}): creating it afresh`
+            : `golden snapshot "${options.name}" does not exist: creating it from the source`);
+        const created = await createGoldenSnapshot(admin, server, serverInfo, sourceInfo, {
+            ...options,
+            replace: true,
+        });
+        return { outcome: found ? 'refreshed' : 'created', found, current: created.metadata };
+    });
+}
+
+;// CONCATENATED MODULE: ./src/engine/rehearsal/golden-refresh.ts
+
+
+
+
+/** Creates the golden snapshot afresh when too old or missing; undefined when the config asks no refresh. */
+async function refreshGolden(config, pre, { log, cancel }) {
+    const { snapshot } = config;
+    if (snapshot.kind !== 'golden' || !snapshot.refresh)
+        return undefined;
+    // The preflight inspects the source whenever the config names one, as a refresh does.
+    const { sourceInfo } = pre;
+    if (!sourceInfo)
+        throw new Error('internal: a golden snapshot refresh without the source inspected');
+    const { source, maxAgeMs } = snapshot.refresh;
+    const started = performance.now();
+    const freshness = await log.group('Golden snapshot', () => ensureFreshGolden(pre.admin, config.snapshotServer, pre.serverInfo, sourceInfo, {
+        source,
+        name: snapshot.golden,
+        maxAgeMs,
+        pgBinDir: config.pgBinDir,
+        log,
+        signal: cancel,
+    }));
+    const report = refreshReport(snapshot.golden, maxAgeMs, freshness, report_builder_round(performance.now() - started));
+    log.info(`golden snapshot ${describeGoldenRefresh(report)}`);
+    return report;
+}
+function refreshReport(name, maxAgeMs, { outcome, found, current }, ms) {
+    return {
+        name,
+        outcome,
+        max_age_ms: maxAgeMs,
+        found_age_ms: found ? Math.max(0, Date.now() - Date.parse(found.created_at)) : null,
+        created_at: current.created_at,
+        strategy: current.strategy,
+        size_bytes: current.size_bytes ?? null,
+        ms,
+    };
+}
+/**
+ * A refresh-only run: the expired snapshots swept, the golden snapshot refreshed if too old
+ * or missing, nothing else. Ends the preflight's connection.
+ */
+async function refreshOnly(config, pre, options) {
+    try {
+        await sweepExpiredSnapshots(pre.admin, pre.serverInfo, options.log);
+        const refresh = await refreshGolden(config, pre, options);
+        if (!refresh)
+            throw new Error('internal: a refresh-only run without snapshot-max-age');
+        return refresh;
+    }
+    finally {
+        await pre.admin.end().catch(() => undefined);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/engine/rehearsal/snapshot-lease.ts
+
+
+
+
+
+
+
+/** A new database from the source or a golden snapshot. */
+const createdSnapshotProvider = {
+    prepare: ({ config, log, cancel, ...pre }) => refreshGolden(config, pre, { log, cancel }),
+    async acquire(context) {
+        const { config, admin, serverInfo, sourceInfo, log, cancel } = context;
+        const { snapshot } = config;
+        if (snapshot.kind === 'reuse')
+            throw new Error('internal: a reused database is not created');
+        const made = await log.group('Snapshot', () => createSnapshot({
+            source: config.source,
+            server: config.snapshotServer,
+            strategy: snapshot.kind === 'golden' ? 'existing' : snapshot.strategy,
+            name: context.name,
+            golden: namedDatabase(snapshot),
+            runId: config.runId,
+            ttlMs: snapshot.ttlMs,
+            pgBinDir: config.pgBinDir,
+            serverDefaulted: config.snapshotServerDefaulted,
+            signal: cancel,
+            log,
+            onDatabaseCreated: context.onDatabaseCreated,
+            dumpArgs: context.dumpArgs,
+        }, admin, serverInfo, sourceInfo));
+        log.info(`snapshot "${made.name}" ready in ${made.seconds.toFixed(2)} s (${made.strategy}: ${made.reason})`);
+        return snapshotInfo(config, serverInfo, made.name, made.strategy, made.reason, made.seconds);
+    },
+};
+/** An existing database, used as it is (`create-snapshot: false`). */
+const reusedDatabaseProvider = {
+    async acquire({ config, serverInfo, name }) {
+        return snapshotInfo(config, serverInfo, name, 'reused', 'reusing an existing database as it is', 0);
+    },
+};
+function chooseProvider(config, plan) {
+    const { snapshot } = config;
+    if (snapshot.kind === 'reuse')
+        return reusedDatabaseProvider;
+    if (snapshot.kind === 'copy' && snapshot.data === 'touched')
+        return focusedSnapshotProvider(plan, createdSnapshotProvider);
+    return createdSnapshotProvider;
+}
+/** Sweeps expired snapshots, then leases one from the config's provider; on failure releases what it made. */
+async function leaseSnapshot(config, plan, pre, options) {
+    const { log, cancel } = options;
+    const name = plan.snapshotName;
+    let created = false;
+    const release = async () => {
+        if (created && !keepsSnapshot(config.snapshot)) {
+            try {
+                await dropSnapshotReconnecting(pre.admin, config.snapshotServer, pre.serverInfo, name, log);
+                await options.onSnapshotDropped?.(name);
+            }
+            catch (error) {
+                log.warn(`could not drop snapshot "${name}": ${errors_errorMessage(error)}; the next run sweeps it after its TTL`);
+            }
+        }
+        await pre.admin.end().catch(() => undefined);
+    };
+    const provider = chooseProvider(config, plan);
+    const context = {
+        ...pre,
+        config,
+        name,
+        log,
+        cancel,
+        onDatabaseCreated: (database) => {
+            created = true;
+            options.onSnapshotCreated?.(database);
+        },
+    };
+    try {
+        await sweepExpiredSnapshots(pre.admin, pre.serverInfo, log);
+        const goldenRefresh = await provider.prepare?.(context);
+        const started = performance.now();
+        if (cancel.aborted)
+            throw new CancelledError('cancelled before the snapshot was created');
+        const info = await provider.acquire(context);
+        const ms = report_builder_round(performance.now() - started);
+        const connection = withDatabase(config.snapshotServer, name);
+        const focus = provider.focus;
+        return { name, connection, info, ms, goldenRefresh, release, focus };
+    }
+    catch (error) {
+        await release();
+        throw error;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/engine/advice/copies.ts
+
+
+
+
+/**
+ * Fresh copies of the database as it was before the migrations, for rehearsing safer
+ * forms: made by the run's own snapshot provider, the way the run's snapshot was made (a
+ * file copy or clone of the source, a clone of the golden snapshot, or a dump; an `auto`
+ * choice pinned to what it chose), named and labelled like any snapshot so that the sweep
+ * finds one a crash left behind.
+ */
+function snapshotCopier(from) {
+    return async () => {
+        const { config, pre } = from;
+        const { snapshot } = config;
+        if (snapshot.kind === 'reuse')
+            throw new Error('the run reused a database as it was; there is nothing to copy');
+        const pinned = snapshot.kind === 'copy' && snapshot.strategy === 'auto'
+            ? { ...config, snapshot: { ...snapshot, strategy: from.strategy === 'dump' ? 'dump' : 'template' } }
+            : config;
+        const name = generateSnapshotName(config.runId);
+        let created = false;
+        const drop = () => snapshot_dropSnapshot(pre.admin, pre.serverInfo, name);
+        try {
+            await createdSnapshotProvider.acquire({
+                ...pre,
+                config: pinned,
+                name,
+                log: from.log,
+                cancel: from.cancel,
+                onDatabaseCreated: () => (created = true),
+                dumpArgs: from.dumpArgs,
+            });
+        }
+        catch (error) {
+            if (created)
+                await drop().catch(() => undefined);
+            throw error;
+        }
+        return { connection: withDatabase(config.snapshotServer, name), drop };
+    };
+}
+
+;// CONCATENATED MODULE: ./src/engine/rehearsal/plan.ts
+
+
+
+
+
+
+
+function planRehearsal(config) {
+    const { run: files, skipped, layout, planned } = resolveMigrationFiles(config);
+    // A released file the change modified may still be pending in a history table: look.
+    const historyMayAdd = HISTORY_LAYOUTS.has(layout) && skipped.some((s) => s.reason === MODIFIED_AFTER_RELEASE);
+    return {
+        files,
+        skipped,
+        layout,
+        planned,
+        nothingToRun: config.runner.kind === 'sql' && files.length === 0 && !historyMayAdd,
+        snapshotName: chooseSnapshotName(config),
+    };
+}
+/** Resolves the SQL files to run; a pattern list that matches nothing is a usage error. */
+function resolveMigrationFiles(config) {
+    if (config.runner.kind !== 'sql')
+        return { run: [], skipped: [], layout: 'plain' };
+    const files = expandMigrationPatterns(config.runner.patterns, config.workingDirectory);
+    if (files.length === 0) {
+        throw new errors_ConfigError('migrations', wording_say `${wording_opt('migrations')}: no file matches ${config.runner.patterns.map((p) => `"${p}"`).join(', ')} in ${config.workingDirectory}; check the glob and ${wording_opt('working-directory')}`);
+    }
+    const layout = config.layout === 'auto' ? detectLayout(files, config.workingDirectory) : config.layout;
+    const planned = planMigrations(files, layout);
+    const only = config.runner.onlyFiles;
+    if (!only)
+        return { ...planned, layout, planned };
+    const reason = config.runner.skipReason ?? 'not selected';
+    const reasons = config.runner.skipReasons ?? {};
+    return {
+        run: planned.run.filter((file) => only.includes(file)),
+        skipped: [
+            ...planned.skipped,
+            ...planned.run
+                .filter((file) => !only.includes(file))
+                .map((path) => ({ path, reason: reasons[path] ?? reason })),
+        ],
+        layout,
+        planned,
+    };
+}
+/** A created snapshot gets a fresh name unless one is given; a reused database is the one named. */
+function chooseSnapshotName(config) {
+    const { snapshot } = config;
+    if (snapshot.kind === 'reuse')
+        return snapshot.name;
+    if (snapshot.kind === 'golden')
+        return generateSnapshotName(config.runId);
+    return snapshot.name ?? generateSnapshotName(config.runId);
+}
+/** Whether the snapshot (or the golden snapshot it clones) is made by pg_dump from the source. */
+function dumpsSource(config, sameServerAsSource) {
+    const { snapshot } = config;
+    if (snapshot.kind === 'copy') {
+        return snapshot.strategy === 'dump' || (snapshot.strategy === 'auto' && !sameServerAsSource);
+    }
+    return snapshot.kind === 'golden' && snapshot.refresh !== undefined && !sameServerAsSource;
+}
+
+;// CONCATENATED MODULE: ./src/engine/rehearsal/preflight.ts
+
+
+
+
+
+
+/** Inspects the source and the snapshot server; on any error nothing is left open. */
+async function preflight(config, plan) {
+    // The source is inspected whenever it is named, if only to make sure we never run on it.
+    let sourceInfo;
+    if (config.source) {
+        sourceInfo = await inspectSource(config.source).catch((error) => {
+            throw new errors_SetupError(wording_say `${wording_opt('source-url')}: ${wordingOf(error)}`);
+        });
+    }
+    const admin = await connectMaintenance(config.snapshotServer).catch((error) => {
+        throw new errors_SetupError(wording_say `${wording_opt('snapshot-server-url')}: ${wordingOf(error)}`);
+    });
+    try {
+        const serverInfo = await inspectServer(admin);
+        checkSnapshotServer(config, plan, serverInfo, sourceInfo);
+        return { admin, serverInfo, sourceInfo };
+    }
+    catch (error) {
+        await admin.end().catch(() => undefined);
+        throw error;
+    }
+}
+function checkSnapshotServer(config, plan, serverInfo, sourceInfo) {
+    const sameServerAsSource = sourceInfo?.identity === serverInfo.identity;
+    if (config.snapshot.kind !== 'reuse' && !serverInfo.canCreateDatabases) {
+        throw new errors_SetupError(wording_say `${wording_opt('snapshot-server-url')}: role "${serverInfo.user}" cannot create databases on the snapshot server ${config.snapshotServer.host}:${config.snapshotServer.port}; grant it (ALTER ROLE "${serverInfo.user}" CREATEDB) or use another ${wording_opt('snapshot-server-url')}`);
+    }
+    if (sameServerAsSource &&
+        config.source &&
+        (plan.snapshotName === config.source.database ||
+            namedDatabase(config.snapshot) === config.source.database)) {
+        throw new errors_ConfigError('snapshot-name', wording_say `${wording_opt('snapshot-name')}: "${config.source.database}" is the source database itself; a rehearsal never runs on the source, clones it as a golden snapshot or replaces it. Choose another name`);
+    }
+    // A dump needs pg_dump able to read the source: find out now, not after creating a database.
+    if (dumpsSource(config, sameServerAsSource) && sourceInfo) {
+        try {
+            findPgTools(sourceInfo.major, config.pgBinDir);
+        }
+        catch (error) {
+            throw new errors_SetupError(wording_say `${wording_opt(config.pgBinDir ? 'pg-bin-dir' : 'snapshot')}: ${wordingOf(error)}`);
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./src/engine/rehearsal/passes.ts
+
+
+
+/*
+ * Stage 4 around a focused snapshot: a run that locked a table whose rows were not copied
+ * (a path that depends on data, which the dry pass on an empty copy could not take) has
+ * the snapshot made again with that table's rows, and runs again; at most MAX_PASSES runs.
+ * Any other snapshot runs once. The last pass is the one reported.
+ */
+async function runPasses(inputs) {
+    const { lease, log, phases, signal } = inputs;
+    const focus = lease.focus;
+    let run = await observeAndRun(inputs);
+    while (focus && !run.cancelled && !run.failure?.connection_lost) {
+        const missing = focus.missing(run.runner.locks());
+        if (missing.length === 0)
+            break;
+        if (focus.passes >= MAX_PASSES || signal.aborted) {
+            log.warn(`pass ${focus.passes} still locked ${missing.join(', ')} without their rows; after ${MAX_PASSES} passes the report is of this run, which did not see them`);
+            focus.giveUp(missing);
+            break;
+        }
+        log.info(`pass ${focus.passes} locked ${missing.join(', ')}, whose rows were not copied: copying them and running again`);
+        const started = performance.now();
+        await focus.widen(missing);
+        phases.snapshot = report_builder_round(phases.snapshot + performance.now() - started);
+        run = await observeAndRun(inputs);
+    }
+    return run;
 }
 
 ;// CONCATENATED MODULE: ./src/engine/rehearse.ts
@@ -51737,7 +52250,7 @@ async function rehearseUnredacted(config, hooks) {
     const timeout = armTimeout(config.timeoutMs);
     const signal = AbortSignal.any([cancel, timeout.signal]);
     try {
-        const run = await observeAndRun({
+        const run = await runPasses({
             config,
             plan,
             lease,
@@ -51805,7 +52318,14 @@ async function advise(report, config, run) {
         workingDirectory: config.workingDirectory,
         signal: cancel,
         log,
-        freshCopy: snapshotCopier({ pre, config, strategy: lease.info.strategy, cancel, log }),
+        freshCopy: snapshotCopier({
+            pre,
+            config,
+            strategy: lease.info.strategy,
+            cancel,
+            log,
+            dumpArgs: lease.focus?.dumpArgs(),
+        }),
     });
     if (report.advice.some((a) => a.measured.alternative))
         run.phases.advice = report_builder_round(performance.now() - started);
@@ -51824,6 +52344,32 @@ function armTimeout(ms) {
 ;// CONCATENATED MODULE: ./src/render/json.ts
 function renderJson(report) {
     return `${JSON.stringify(report, null, 2)}\n`;
+}
+
+;// CONCATENATED MODULE: ./src/render/snapshot-data.ts
+
+/**
+ * One line on which rows a focused snapshot (`snapshot-data: touched`) copied and which it
+ * did not; undefined when every row was copied as usual. Shared by the comment and the text.
+ */
+function describeSnapshotData(report, code = (s) => s) {
+    const data = report.snapshot?.data;
+    if (!data)
+        return undefined;
+    if (data.mode === 'all')
+        return `every row copied (snapshot-data: touched not applied: ${data.fallback ?? 'not asked for'})`;
+    const notCopied = Object.values(report.metrics?.tables ?? {}).filter((m) => m.copied === false).length;
+    const copied = data.tables.map((t) => `${code(t)}${data.reasons[t] === 'touched' ? '' : ` (${data.reasons[t]})`}`);
+    const others = report.metrics ? `${notCopied} other table(s)` : 'every other table';
+    const passes = `${data.passes} pass${data.passes === 1 ? '' : 'es'}`;
+    const missing = data.missing?.length
+        ? `; still locked without rows after ${passes}: ${data.missing.map(code).join(', ')}`
+        : '';
+    return `rows copied for ${copied.join(', ') || 'no table'} (${formatBytes(data.bytes_copied)} of ${formatBytes(data.source_bytes)}); ${others} schema only, their sizes and rows read from the source; ${passes}${missing}`;
+}
+/** A relation a focused snapshot did not copy: its figures are the source's. */
+function notCopied(m) {
+    return m.copied === false ? " (not copied: the source's figures)" : '';
 }
 
 ;// CONCATENATED MODULE: ./src/render/advice.ts
@@ -52158,6 +52704,7 @@ function renderTimeline(report) {
 
 
 
+
 /** GitHub refuses comments over 65,536 characters; we stay under with room to spare. */
 const COMMENT_LIMIT = 65_536;
 const code = (text) => `\`${text.replace(/`/g, "'")}\``;
@@ -52280,6 +52827,9 @@ function headSection(report, context, maxBreaches = Infinity) {
     if (report.golden_refresh)
         lines.push(`**Golden snapshot** ${describeGoldenRefresh(report.golden_refresh)}.`, '');
     lines.push(contextLine(report));
+    const data = describeSnapshotData(report, code);
+    if (data)
+        lines.push('', `Data: ${data}.`);
     if (report.migrations_skipped.length) {
         lines.push('');
         lines.push(`Not run: ${report.migrations_skipped
@@ -52415,7 +52965,9 @@ function relationDetails(report) {
     ];
     for (const { name, kind, m } of changed) {
         const status = m.rewritten ? `${m.status}, **rewritten**` : m.status;
-        const rows = kind === 'table' && m.rows_after !== null ? `~${m.rows_after.toLocaleString('en-US')}` : '';
+        const rows = kind === 'table' && m.rows_after !== null
+            ? `~${m.rows_after.toLocaleString('en-US')}${notCopied(m)}`
+            : '';
         const own = ownSize(kind, m);
         lines.push(`| ${kind} ${code(name)} | ${status} | ${own.before !== null ? formatBytes(own.before) : '–'} | ${own.after !== null ? formatBytes(own.after) : '–'} | ${formatSignedBytes(own.delta)}${indexesAndTotal(kind, m)} | ${rows} |`);
     }
@@ -52619,6 +53171,7 @@ function renderSarif(report, context = {}) {
 
 
 
+
 /** The terminal rendering: the verdict first, then what each file did, then the numbers. */
 function renderText(report) {
     const lines = [
@@ -52653,6 +53206,9 @@ function headerSection(report) {
         const size = snap.size_bytes !== null ? `, ${formatBytes(snap.size_bytes)}` : '';
         lines.push(`Snapshot   ${snap.name} on ${snap.server.host}:${snap.server.port} (${snap.strategy}, ${snap.seconds.toFixed(2)} s${size})`);
         lines.push(`           ${snap.reason}${snap.kept ? '; kept' : '; dropped after the run'}`);
+        const data = describeSnapshotData(report);
+        if (data)
+            lines.push(`Data       ${data}`);
     }
     if (report.golden_refresh)
         lines.push(`Golden     ${describeGoldenRefresh(report.golden_refresh)}`);
@@ -52741,7 +53297,7 @@ function sizeSection(report) {
             : m.status === 'dropped'
                 ? `was ${formatBytes(own.before ?? 0)}`
                 : `${formatBytes(own.before ?? 0)} -> ${formatBytes(own.after ?? 0)} (${formatSignedBytes(own.delta)})`;
-        const rows = m.rows_after !== null ? `  ~${m.rows_after.toLocaleString('en-US')} rows` : '';
+        const rows = m.rows_after !== null ? `  ~${m.rows_after.toLocaleString('en-US')} rows${notCopied(m)}` : '';
         lines.push(`  ${kind.padEnd(5)} ${name.padEnd(32)} ${m.status.padEnd(9)} ${m.rewritten ? 'REWRITTEN ' : ''}${sizes}${indexesAndTotal(kind, m)}${kind === 'table' ? rows : ''}`);
     }
     lines.push('');

@@ -4,6 +4,7 @@ import { lockPrecisionSuite } from './lock-precision.js';
 import { observeSuite } from './observe.js';
 import { proxySuite } from './proxy.js';
 import { snapshotSuite } from './snapshot.js';
+import { focusedSnapshotSuite } from './snapshot-focused.js';
 
 /** Every benchmark suite, in the order `npm run bench` runs them. */
 export const SUITES: Suite[] = [
@@ -12,4 +13,5 @@ export const SUITES: Suite[] = [
   lockPrecisionSuite,
   catalogCaptureSuite,
   snapshotSuite,
+  focusedSnapshotSuite,
 ];

@@ -33,16 +33,16 @@ const TEMPLATE_GOAL = 1.15;
 const DUMP_GOAL = 0.75;
 const CLONE_GOAL_MS = 500;
 /** Kept between runs on the local server: generating it takes a minute or more. */
-const CACHED_SOURCE = 'bench_source_3gb';
-const GB = 1e9;
+export const CACHED_SOURCE = 'bench_source_3gb';
+export const GB = 1e9;
 
-interface Size {
+export interface Size {
   scale: number;
   minBytes: number;
 }
 
 /** Fills `database` with `pgbench -i` (normal logged tables) unless it is there with the right size. */
-async function ensurePgbenchDatabase(
+export async function ensurePgbenchDatabase(
   server: BenchServer,
   database: string,
   size: Size,

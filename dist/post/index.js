@@ -39512,7 +39512,8 @@ async function dumpSnapshot(admin, serverInfo, source, name, request, sourceInfo
         log: request.log,
         dumpArgs: request.dumpArgs,
     });
-    await analyzeDatabase(target);
+    if (request.analyze !== false)
+        await analyzeDatabase(target);
 }
 /** Row estimates and plans should match the source's: a restore leaves no statistics. */
 async function analyzeDatabase(target) {
@@ -39788,6 +39789,7 @@ function readSnapshot(read, choice, source) {
         }
     }
     const keep = read.bool('keep-snapshot');
+    const data = readSnapshotData(read, choice);
     // readSnapshotChoice made sure of the name, readServers of the source.
     if (!create)
         return { kind: 'reuse', name: name };
@@ -39795,7 +39797,30 @@ function readSnapshot(read, choice, source) {
         const refresh = maxAgeMs !== undefined && source ? { source, maxAgeMs } : undefined;
         return { kind: 'golden', golden: name, keep, ttlMs, refresh };
     }
-    return { kind: 'copy', strategy, source: source, name, keep, ttlMs };
+    return { kind: 'copy', strategy, source: source, name, data, keep, ttlMs };
+}
+/**
+ * `touched` narrows a dump to the rows the migrations need. A file copy (template, a golden
+ * snapshot's clone) is the whole database in one step, and a reused database is not copied;
+ * and the tables to fill are found from the locks, so they must be traced exactly.
+ */
+function readSnapshotData(read, choice) {
+    const data = read.text('snapshot-data');
+    if (!SNAPSHOT_DATA_OPTIONS.includes(data)) {
+        read.fail('snapshot-data', `"${data}" is not a choice; use all (the default) or touched`);
+    }
+    if (data === 'all')
+        return data;
+    if (!choice.create) {
+        read.fail('snapshot-data', wording_say `touched makes a new copy with fewer rows, but ${wording_opt('create-snapshot', 'false')} reuses the database as it is; remove one of them`);
+    }
+    if (choice.strategy === 'template' || choice.strategy === 'existing') {
+        read.fail('snapshot-data', wording_say `touched does not apply to ${wording_opt('snapshot', choice.strategy)}: a file copy is already the whole database in one step; use ${wording_opt('snapshot', 'dump')} (or auto with another snapshot server)`);
+    }
+    if (!read.bool('lock-monitoring') || read.text('lock-capture') === 'sampled') {
+        read.fail('snapshot-data', wording_say `touched finds the tables to copy from the locks the migrations take, traced exactly; it needs ${wording_opt('lock-monitoring', 'true')} and ${wording_opt('lock-capture', 'exact')}`);
+    }
+    return data;
 }
 /** rollback, down-command, and the two thresholds that only mean something with them. */
 function readRollback(read, runner, thresholds) {
@@ -40115,6 +40140,21 @@ const WHERE_OPTIONS = [
         input: true,
     },
     {
+        name: 'snapshot-data',
+        type: 'choice',
+        default: 'all',
+        description: "Which rows the snapshot gets: all (default), or touched: with a dump snapshot, every table's schema but only the rows of the tables the migrations lock and the tables they reference by foreign key; found by a dry pass on an empty copy, widened and rerun (at most 3 passes) if the real run locks a table without rows.",
+        cli: {
+            group: 'where',
+            arg: 'WHICH',
+            help: [
+                "all | touched: with a dump, copy every table's schema but only",
+                'the rows of the tables the migrations touch (default all)',
+            ],
+        },
+        input: true,
+    },
+    {
         name: 'snapshot-name',
         type: 'text',
         description: 'Name of the snapshot database (default: generated pg_rehearsal_<run>_<random>); with snapshot: existing, the golden snapshot to clone.',
@@ -40261,6 +40301,7 @@ const SNAPSHOT_STRATEGIES = [
     'dump',
     'existing',
 ];
+const SNAPSHOT_DATA_OPTIONS = ['all', 'touched'];
 /** Whether the snapshot stays after the run (kept on request, or not ours to drop). */
 function keepsSnapshot(snapshot) {
     return snapshot.kind === 'reuse' || snapshot.keep;

@@ -25,6 +25,8 @@ export interface CatalogRelation {
   rows: number | null;
   /** For an index: the display name of its table. */
   table: string | null;
+  /** A focused snapshot did not copy its rows: the figures are the source's (snapshot/focus.ts). */
+  copied?: false;
 }
 
 export interface CatalogSnapshot {
@@ -111,6 +113,7 @@ export function diffCatalogs(before: CatalogSnapshot, after: CatalogSnapshot): C
       rows_after: a?.rows ?? null,
       rewritten,
       status,
+      ...(b?.copied === false || a?.copied === false ? { copied: false as const } : {}),
     };
     if (isIndexKind(relation.kind)) diff.indexes[name] = { ...metrics, table: relation.table ?? '' };
     else diff.tables[name] = { ...metrics, ...tableSizes(b, a) };

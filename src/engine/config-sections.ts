@@ -5,11 +5,13 @@
 import type { AdviceOption } from './advice/index.js';
 import {
   MIGRATION_LAYOUTS,
+  SNAPSHOT_DATA_OPTIONS,
   SNAPSHOT_STRATEGIES,
   type MigrationLayoutOption,
   type RehearsalConfig,
   type RunnerConfig,
   type SnapshotConfig,
+  type SnapshotDataOption,
   type SnapshotStrategyOption,
   type Thresholds,
 } from './config.js';
@@ -154,13 +156,46 @@ export function readSnapshot(
     }
   }
   const keep = read.bool('keep-snapshot');
+  const data = readSnapshotData(read, choice);
   // readSnapshotChoice made sure of the name, readServers of the source.
   if (!create) return { kind: 'reuse', name: name! };
   if (strategy === 'existing') {
     const refresh = maxAgeMs !== undefined && source ? { source, maxAgeMs } : undefined;
     return { kind: 'golden', golden: name!, keep, ttlMs, refresh };
   }
-  return { kind: 'copy', strategy, source: source!, name, keep, ttlMs };
+  return { kind: 'copy', strategy, source: source!, name, data, keep, ttlMs };
+}
+
+/**
+ * `touched` narrows a dump to the rows the migrations need. A file copy (template, a golden
+ * snapshot's clone) is the whole database in one step, and a reused database is not copied;
+ * and the tables to fill are found from the locks, so they must be traced exactly.
+ */
+function readSnapshotData(read: OptionReader, choice: SnapshotChoice): SnapshotDataOption {
+  const data = read.text('snapshot-data')! as SnapshotDataOption;
+  if (!SNAPSHOT_DATA_OPTIONS.includes(data)) {
+    read.fail('snapshot-data', `"${data}" is not a choice; use all (the default) or touched`);
+  }
+  if (data === 'all') return data;
+  if (!choice.create) {
+    read.fail(
+      'snapshot-data',
+      say`touched makes a new copy with fewer rows, but ${opt('create-snapshot', 'false')} reuses the database as it is; remove one of them`,
+    );
+  }
+  if (choice.strategy === 'template' || choice.strategy === 'existing') {
+    read.fail(
+      'snapshot-data',
+      say`touched does not apply to ${opt('snapshot', choice.strategy)}: a file copy is already the whole database in one step; use ${opt('snapshot', 'dump')} (or auto with another snapshot server)`,
+    );
+  }
+  if (!read.bool('lock-monitoring') || read.text('lock-capture') === 'sampled') {
+    read.fail(
+      'snapshot-data',
+      say`touched finds the tables to copy from the locks the migrations take, traced exactly; it needs ${opt('lock-monitoring', 'true')} and ${opt('lock-capture', 'exact')}`,
+    );
+  }
+  return data;
 }
 
 /** rollback, down-command, and the two thresholds that only mean something with them. */

@@ -22,6 +22,9 @@ export const SNAPSHOT_STRATEGIES: readonly SnapshotStrategyOption[] = [
   'existing',
 ];
 
+export type SnapshotDataOption = 'all' | 'touched';
+export const SNAPSHOT_DATA_OPTIONS: readonly SnapshotDataOption[] = ['all', 'touched'];
+
 export type SizeLimit = { kind: 'bytes'; bytes: number } | { kind: 'percent'; percent: number };
 
 export interface Thresholds {
@@ -66,6 +69,8 @@ export type SnapshotConfig =
       source: ConnectionInfo;
       /** The snapshot's name; a fresh `pg_rehearsal_...` name when absent. */
       name?: string;
+      /** Which rows a dump copies: all of them, or those of the tables the migrations touch (a focused snapshot). */
+      data: SnapshotDataOption;
       keep: boolean;
       ttlMs: number;
     }

@@ -16,7 +16,7 @@ import { buildReport, judge, round, type ReportInputs } from './report-builder.j
 import { planRehearsal, type RehearsalPlan } from './rehearsal/plan.js';
 import { refreshOnly } from './rehearsal/golden-refresh.js';
 import { preflight, type Preflight } from './rehearsal/preflight.js';
-import { observeAndRun } from './rehearsal/run.js';
+import { runPasses } from './rehearsal/passes.js';
 import { leaseSnapshot, type SnapshotLease } from './rehearsal/snapshot-lease.js';
 
 export { resolveMigrationFiles } from './rehearsal/plan.js';
@@ -82,7 +82,7 @@ async function rehearseUnredacted(config: RehearsalConfig, hooks: RehearsalHooks
   const timeout = armTimeout(config.timeoutMs);
   const signal = AbortSignal.any([cancel, timeout.signal]);
   try {
-    const run = await observeAndRun({
+    const run = await runPasses({
       config,
       plan,
       lease,
@@ -169,7 +169,14 @@ async function advise(
     workingDirectory: config.workingDirectory,
     signal: cancel,
     log,
-    freshCopy: snapshotCopier({ pre, config, strategy: lease.info.strategy, cancel, log }),
+    freshCopy: snapshotCopier({
+      pre,
+      config,
+      strategy: lease.info.strategy,
+      cancel,
+      log,
+      dumpArgs: lease.focus?.dumpArgs(),
+    }),
   });
   if (report.advice.some((a) => a.measured.alternative))
     run.phases.advice = round(performance.now() - started);

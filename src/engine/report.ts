@@ -133,6 +133,11 @@ export interface RelationMetrics {
   rows_after: number | null;
   rewritten: boolean;
   status: RelationStatus;
+  /**
+   * false: a focused snapshot copied no rows of this table; sizes and rows are the source's
+   * (read from its catalog), not the snapshot's. Absent when the rows were copied.
+   */
+  copied?: false;
   /** Tables only: heap + TOAST, without indexes. */
   table_size_before?: number | null;
   table_size_after?: number | null;
@@ -183,6 +188,32 @@ export interface SnapshotInfo {
   source: { host: string; port: number; database: string } | null;
   server: { host: string; port: number };
   kept: boolean;
+  /** Which rows were copied, when `snapshot-data: touched` was asked for. */
+  data?: SnapshotData;
+}
+
+/** Why a focused snapshot copied a table's rows. */
+export type DataReason = 'touched' | 'referenced' | 'history';
+
+/**
+ * `all`: every row. `touched`: every table's schema, but the rows of `tables` only: those
+ * the migrations locked (`touched`), those they reference by foreign key, transitively
+ * (`referenced`), and migration tools' history tables (`history`).
+ */
+export interface SnapshotData {
+  mode: 'all' | 'touched';
+  tables: string[];
+  reasons: Record<string, DataReason>;
+  /** The copied tables' size on the source (the whole source for `all`). */
+  bytes_copied: number;
+  /** The source database's size. */
+  source_bytes: number;
+  /** Rehearsals run on the snapshot (a focused snapshot is widened and run again when a run locks a table without rows). */
+  passes: number;
+  /** Why everything was copied although `touched` was asked for. */
+  fallback?: string;
+  /** Tables the last pass still locked without their rows (the passes ran out). */
+  missing?: string[];
 }
 
 /** A golden snapshot checked against snapshot-max-age, and created afresh when too old or missing. */

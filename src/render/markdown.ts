@@ -7,6 +7,7 @@ import {
   type Report,
 } from '../engine/report.js';
 import { formatBytes, formatDuration, formatSignedBytes } from '../engine/units.js';
+import { describeSnapshotData, notCopied } from './snapshot-data.js';
 import { adviceMarkdown } from './advice.js';
 import { hasRollback, wayBackCell } from './rollback.js';
 import { schemaChangesMarkdown } from './schema-changes.js';
@@ -163,6 +164,8 @@ function headSection(report: Report, context: MarkdownContext, maxBreaches = Inf
   if (report.golden_refresh)
     lines.push(`**Golden snapshot** ${describeGoldenRefresh(report.golden_refresh)}.`, '');
   lines.push(contextLine(report));
+  const data = describeSnapshotData(report, code);
+  if (data) lines.push('', `Data: ${data}.`);
   if (report.migrations_skipped.length) {
     lines.push('');
     lines.push(
@@ -319,7 +322,10 @@ function relationDetails(report: Report): string {
   ];
   for (const { name, kind, m } of changed) {
     const status = m.rewritten ? `${m.status}, **rewritten**` : m.status;
-    const rows = kind === 'table' && m.rows_after !== null ? `~${m.rows_after.toLocaleString('en-US')}` : '';
+    const rows =
+      kind === 'table' && m.rows_after !== null
+        ? `~${m.rows_after.toLocaleString('en-US')}${notCopied(m)}`
+        : '';
     const own = ownSize(kind, m);
     lines.push(
       `| ${kind} ${code(name)} | ${status} | ${own.before !== null ? formatBytes(own.before) : '–'} | ${

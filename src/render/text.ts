@@ -6,6 +6,7 @@ import {
   type Report,
 } from '../engine/report.js';
 import { formatBytes, formatDuration, formatSignedBytes } from '../engine/units.js';
+import { describeSnapshotData, notCopied } from './snapshot-data.js';
 import { adviceText } from './advice.js';
 import { wayBackText } from './rollback.js';
 import { schemaChangesText } from './schema-changes.js';
@@ -57,6 +58,8 @@ function headerSection(report: Report): string[] {
       `Snapshot   ${snap.name} on ${snap.server.host}:${snap.server.port} (${snap.strategy}, ${snap.seconds.toFixed(2)} s${size})`,
     );
     lines.push(`           ${snap.reason}${snap.kept ? '; kept' : '; dropped after the run'}`);
+    const data = describeSnapshotData(report);
+    if (data) lines.push(`Data       ${data}`);
   }
   if (report.golden_refresh) lines.push(`Golden     ${describeGoldenRefresh(report.golden_refresh)}`);
   if (report.server) lines.push(`Server     PostgreSQL ${report.server.version}`);
@@ -149,7 +152,8 @@ function sizeSection(report: Report): string[] {
         : m.status === 'dropped'
           ? `was ${formatBytes(own.before ?? 0)}`
           : `${formatBytes(own.before ?? 0)} -> ${formatBytes(own.after ?? 0)} (${formatSignedBytes(own.delta)})`;
-    const rows = m.rows_after !== null ? `  ~${m.rows_after.toLocaleString('en-US')} rows` : '';
+    const rows =
+      m.rows_after !== null ? `  ~${m.rows_after.toLocaleString('en-US')} rows${notCopied(m)}` : '';
     lines.push(
       `  ${kind.padEnd(5)} ${name.padEnd(32)} ${m.status.padEnd(9)} ${m.rewritten ? 'REWRITTEN ' : ''}${sizes}${indexesAndTotal(kind, m)}${kind === 'table' ? rows : ''}`,
     );

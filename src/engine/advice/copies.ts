@@ -13,6 +13,8 @@ export interface CopySource {
   strategy: SnapshotStrategy;
   cancel: AbortSignal;
   log: Logger;
+  /** A focused snapshot's pg_dump arguments: the copies get the same rows. */
+  dumpArgs?: string[];
 }
 
 /**
@@ -43,6 +45,7 @@ export function snapshotCopier(from: CopySource) {
         log: from.log,
         cancel: from.cancel,
         onDatabaseCreated: () => (created = true),
+        dumpArgs: from.dumpArgs,
       });
     } catch (error) {
       if (created) await drop().catch(() => undefined);

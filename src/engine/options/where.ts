@@ -28,6 +28,22 @@ export const WHERE_OPTIONS: readonly OptionSpec[] = [
     input: true,
   },
   {
+    name: 'snapshot-data',
+    type: 'choice',
+    default: 'all',
+    description:
+      "Which rows the snapshot gets: all (default), or touched: with a dump snapshot, every table's schema but only the rows of the tables the migrations lock and the tables they reference by foreign key; found by a dry pass on an empty copy, widened and rerun (at most 3 passes) if the real run locks a table without rows.",
+    cli: {
+      group: 'where',
+      arg: 'WHICH',
+      help: [
+        "all | touched: with a dump, copy every table's schema but only",
+        'the rows of the tables the migrations touch (default all)',
+      ],
+    },
+    input: true,
+  },
+  {
     name: 'snapshot-name',
     type: 'text',
     description:

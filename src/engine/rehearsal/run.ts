@@ -126,6 +126,7 @@ async function captureBefore(client: pg.Client, inputs: RunInputs): Promise<Cata
   if (config.metrics) before.schema = await captureSchema(client);
   phases.catalog_before = round(performance.now() - t);
   lease.info.size_bytes = before.databaseBytes;
+  lease.focus?.overlay(before);
   return before;
 }
 
@@ -194,6 +195,7 @@ async function captureAfter(
   try {
     const after = await captureCatalog(client);
     after.schema = await captureSchema(client);
+    inputs.lease.focus?.overlay(after);
     return after;
   } catch (error) {
     if (!isConnectionLost(error)) throw error;

@@ -5,15 +5,16 @@ import type { Logger } from '../logger.js';
 import type { GoldenRefreshReport, SnapshotInfo } from '../report.js';
 import { round, snapshotInfo } from '../report-builder.js';
 import { createSnapshot, dropSnapshotReconnecting, sweepExpiredSnapshots } from '../snapshot/snapshot.js';
+import { focusedSnapshotProvider, type FocusedProvider, type SnapshotFocus } from './focused-snapshot.js';
 import { refreshGolden } from './golden-refresh.js';
 import type { RehearsalPlan } from './plan.js';
 import type { Preflight } from './preflight.js';
 
 /*
  * Stage 3, the snapshot lease: a database to run the migrations on, and the one way to give
- * it back (`release`). Where the database comes from is a SnapshotProvider; today a created
- * one (template, clone of a golden snapshot, dump: snapshot/snapshot.ts chooses) or an
- * existing database reused as it is. See docs/architecture.md.
+ * it back (`release`). Where the database comes from is a SnapshotProvider: a created
+ * one (template, clone of a golden snapshot, dump: snapshot/snapshot.ts chooses), a focused
+ * dump (focused-snapshot.ts) or an existing database reused as it is. See docs/architecture.md.
  */
 
 export interface SnapshotLease {
@@ -26,6 +27,8 @@ export interface SnapshotLease {
   ms: number;
   /** What `prepare` did to the golden snapshot first, when the config asks for a refresh. */
   goldenRefresh?: GoldenRefreshReport;
+  /** A focused snapshot (`snapshot-data: touched`): widened between passes (passes.ts). */
+  focus?: SnapshotFocus;
   /** Drops the snapshot if this run created it (and it is not kept), and ends the maintenance connection. */
   release(): Promise<void>;
 }
@@ -45,6 +48,8 @@ export interface ProviderContext extends Preflight {
   cancel: AbortSignal;
   /** To be called the moment a database exists, so that `release` drops it even if a later step fails. */
   onDatabaseCreated: (name: string) => void;
+  /** Extra pg_dump arguments for a dump: a focused snapshot's tables, for advice's copies of it. */
+  dumpArgs?: string[];
 }
 
 export interface SnapshotProvider {
@@ -75,6 +80,7 @@ export const createdSnapshotProvider: SnapshotProvider = {
           signal: cancel,
           log,
           onDatabaseCreated: context.onDatabaseCreated,
+          dumpArgs: context.dumpArgs,
         },
         admin,
         serverInfo,
@@ -94,6 +100,14 @@ export const reusedDatabaseProvider: SnapshotProvider = {
     return snapshotInfo(config, serverInfo, name, 'reused', 'reusing an existing database as it is', 0);
   },
 };
+
+function chooseProvider(config: RehearsalConfig, plan: RehearsalPlan): SnapshotProvider {
+  const { snapshot } = config;
+  if (snapshot.kind === 'reuse') return reusedDatabaseProvider;
+  if (snapshot.kind === 'copy' && snapshot.data === 'touched')
+    return focusedSnapshotProvider(plan, createdSnapshotProvider);
+  return createdSnapshotProvider;
+}
 
 /** Sweeps expired snapshots, then leases one from the config's provider; on failure releases what it made. */
 export async function leaseSnapshot(
@@ -118,7 +132,7 @@ export async function leaseSnapshot(
     }
     await pre.admin.end().catch(() => undefined);
   };
-  const provider = config.snapshot.kind === 'reuse' ? reusedDatabaseProvider : createdSnapshotProvider;
+  const provider = chooseProvider(config, plan);
   const context: ProviderContext = {
     ...pre,
     config,
@@ -137,7 +151,9 @@ export async function leaseSnapshot(
     if (cancel.aborted) throw new CancelledError('cancelled before the snapshot was created');
     const info = await provider.acquire(context);
     const ms = round(performance.now() - started);
-    return { name, connection: withDatabase(config.snapshotServer, name), info, ms, goldenRefresh, release };
+    const connection = withDatabase(config.snapshotServer, name);
+    const focus = (provider as FocusedProvider).focus;
+    return { name, connection, info, ms, goldenRefresh, release, focus };
   } catch (error) {
     await release();
     throw error;

@@ -11,6 +11,7 @@ import {
   withDatabaseLock,
   type CopyMethod,
 } from './clone.js';
+import { exactPattern, readSourceTables, referencedOutside } from './focus.js';
 import { requireSnapshot } from './golden-listing.js';
 import { readMetadata, writeMetadata, type SnapshotMetadata } from './metadata.js';
 import {
@@ -19,6 +20,7 @@ import {
   databaseExists,
   databaseOwner,
   databaseSize,
+  onSource,
   terminateOtherSessions,
   type ServerInfo,
 } from './server.js';
@@ -84,8 +86,9 @@ export async function createGoldenSnapshot(
   assertSafeName(name, 'name');
   const subset = (options.tables?.length ?? 0) > 0 || (options.excludeTableData?.length ?? 0) > 0;
   await checkGoldenRequest(admin, serverInfo, sourceInfo, options, subset);
+  const tables = await withReferencedTables(options, log);
   const dumpArgs = [
-    ...(options.tables ?? []).flatMap((t) => ['--table', t]),
+    ...tables.flatMap((t) => ['--table', t]),
     ...(options.excludeTableData ?? []).flatMap((t) => ['--exclude-table-data', t]),
   ];
   const building = asideName('build');
@@ -119,7 +122,7 @@ export async function createGoldenSnapshot(
       level: subset ? 'tables' : 'database',
       server_version: serverInfo.version,
       size_bytes: await databaseSize(admin, building),
-      tables: options.tables ?? [],
+      tables,
       exclude_table_data: options.excludeTableData ?? [],
     };
     await swapInto(admin, serverInfo, building, name, { comment: JSON.stringify(metadata) });
@@ -132,6 +135,19 @@ export async function createGoldenSnapshot(
   } finally {
     if (built) await dropSnapshot(admin, serverInfo, building).catch(() => undefined);
   }
+}
+
+/** The --tables patterns, plus every table they reference by foreign key that they leave out. */
+async function withReferencedTables(options: CreateGoldenOptions, log: Logger): Promise<string[]> {
+  const patterns = options.tables ?? [];
+  if (patterns.length === 0) return [];
+  const source = await onSource(options.source, readSourceTables);
+  const referenced = referencedOutside(source, patterns);
+  if (referenced.length > 0)
+    log.info(
+      `--tables: also copying ${referenced.join(', ')}, referenced by foreign key from the tables named`,
+    );
+  return [...patterns, ...referenced.map((t) => exactPattern(source.tables.get(t)!))];
 }
 
 /** What can be wrong before anything is built: a subset by template, the source itself, a name taken. */

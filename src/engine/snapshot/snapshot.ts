@@ -37,6 +37,8 @@ export interface SnapshotRequest {
   onDatabaseCreated: (name: string) => void;
   /** Extra pg_dump arguments (a subset of tables: -t, --exclude-table-data). */
   dumpArgs?: string[];
+  /** false: no ANALYZE after a dump (a copy without rows, whose plans nobody measures). */
+  analyze?: boolean;
   /**
    * The snapshot server is the source's own only because none was named: `auto` then
    * refuses to load a source that is in use with a full copy (see busySourceError).
@@ -238,7 +240,7 @@ async function dumpSnapshot(
     log: request.log,
     dumpArgs: request.dumpArgs,
   });
-  await analyzeDatabase(target);
+  if (request.analyze !== false) await analyzeDatabase(target);
 }
 
 /** Row estimates and plans should match the source's: a restore leaves no statistics. */

@@ -1,0 +1,34 @@
+import { round } from '../report-builder.js';
+import { MAX_PASSES } from './focused-snapshot.js';
+import { observeAndRun, type RunInputs, type RunMeasurements } from './run.js';
+
+/*
+ * Stage 4 around a focused snapshot: a run that locked a table whose rows were not copied
+ * (a path that depends on data, which the dry pass on an empty copy could not take) has
+ * the snapshot made again with that table's rows, and runs again; at most MAX_PASSES runs.
+ * Any other snapshot runs once. The last pass is the one reported.
+ */
+export async function runPasses(inputs: RunInputs): Promise<RunMeasurements> {
+  const { lease, log, phases, signal } = inputs;
+  const focus = lease.focus;
+  let run = await observeAndRun(inputs);
+  while (focus && !run.cancelled && !run.failure?.connection_lost) {
+    const missing = focus.missing(run.runner.locks());
+    if (missing.length === 0) break;
+    if (focus.passes >= MAX_PASSES || signal.aborted) {
+      log.warn(
+        `pass ${focus.passes} still locked ${missing.join(', ')} without their rows; after ${MAX_PASSES} passes the report is of this run, which did not see them`,
+      );
+      focus.giveUp(missing);
+      break;
+    }
+    log.info(
+      `pass ${focus.passes} locked ${missing.join(', ')}, whose rows were not copied: copying them and running again`,
+    );
+    const started = performance.now();
+    await focus.widen(missing);
+    phases.snapshot = round(phases.snapshot + performance.now() - started);
+    run = await observeAndRun(inputs);
+  }
+  return run;
+}
