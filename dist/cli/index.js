@@ -14747,6 +14747,15 @@ async function restoreSnapshot(admin, serverInfo, name, to, options = {}) {
             await dropSnapshot(admin, serverInfo, building).catch(() => undefined);
     }
 }
+
+;// CONCATENATED MODULE: ./src/engine/snapshot/golden-freshness.ts
+
+
+
+
+
+
+
 /**
  * With `--snapshot-max-age`: makes sure the golden snapshot exists and is younger than
  * `maxAgeMs`, creating it afresh from the source otherwise. Holds the snapshot's lock

@@ -2,7 +2,7 @@ import type { RehearsalConfig } from '../config.js';
 import type { Logger } from '../logger.js';
 import { describeGoldenRefresh, type GoldenRefreshReport } from '../report.js';
 import { round } from '../report-builder.js';
-import { ensureFreshGolden, type GoldenFreshness } from '../snapshot/golden.js';
+import { ensureFreshGolden, type GoldenFreshness } from '../snapshot/golden-freshness.js';
 import { sweepExpiredSnapshots } from '../snapshot/snapshot.js';
 import type { Preflight } from './preflight.js';
 
