@@ -5,6 +5,7 @@ import { connectionUrl } from '../../src/engine/connection.js';
 import { buildConfig } from '../../src/engine/config.js';
 import { rehearse } from '../../src/engine/rehearse.js';
 import type { Report } from '../../src/engine/report.js';
+import { formatBytes } from '../../src/engine/units.js';
 import { alternate, dropDatabase, goalLine, loadAverage, localServer, on } from '../db.js';
 import { formatMs, median, timeMs, type Suite } from '../lib.js';
 import { CACHED_SOURCE, ensurePgbenchDatabase, GB, type Size } from './snapshot.js';
@@ -60,7 +61,7 @@ export const focusedSnapshotSuite: Suite = {
         const data = reports.touched?.snapshot?.data;
         figures[target] = { times, ratio, data };
         rows.push(
-          `| \`pgbench_${target}\` | ${formatMs(median(times.all))} | ${formatMs(median(times.touched))} | ${ratio.toFixed(2)}x | ${data?.tables.join(', ')} (${((data?.bytes_copied ?? 0) / GB).toFixed(2)} of ${((data?.source_bytes ?? 0) / GB).toFixed(2)} GB), ${data?.passes} pass(es) |`,
+          `| \`pgbench_${target}\` | ${formatMs(median(times.all))} | ${formatMs(median(times.touched))} | ${ratio.toFixed(2)}x | ${data?.tables.join(', ')} (${formatBytes(data?.bytes_copied ?? 0)} of ${formatBytes(data?.source_bytes ?? 0)}), ${data?.passes} pass(es) |`,
         );
         const goal = target === 'branches' ? SMALL_TABLE_GOAL : LARGE_TABLE_GOAL;
         goals.push(
