@@ -139,6 +139,26 @@ describe('buildConfig: invalid values', () => {
     expectConfigError({ migrations: undefined, 'snapshot-max-age': '24h' }, 'migrations', ...says);
   });
 
+  it.each([
+    ['max-read-block', '500ms'],
+    ['max-rewrite-size', '0'],
+    ['rollback', 'true'],
+  ])('refuses %s in a refresh-only run, which rehearses nothing to check it against', (option, value) => {
+    const refreshOnly = {
+      migrations: undefined,
+      snapshot: 'existing',
+      'snapshot-name': 'shop_golden',
+      'snapshot-max-age': '24h',
+    };
+    expectConfigError(
+      { ...refreshOnly, [option]: value },
+      option,
+      'only refreshes the golden snapshot (no --migrations, no --command)',
+      'remove it, or give the migrations to rehearse',
+    );
+    expect(build({ ...refreshOnly, [option]: value, migrations: 'db/*.sql' }).runner.kind).toBe('sql');
+  });
+
   it.each(['x; drop', '1abc', 'a-b', 'a'.repeat(64), 'name"'])('rejects unsafe snapshot-name %j', (name) => {
     expectConfigError({ 'snapshot-name': name }, 'snapshot-name', `"${name}"`, 'not a safe database name');
   });

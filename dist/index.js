@@ -46909,6 +46909,29 @@ function readRunner(read, choice) {
             .filter(Boolean),
     };
 }
+/** The options that only mean something when migrations run. */
+const REHEARSAL_ONLY_OPTIONS = [
+    'max-duration',
+    'max-read-block',
+    'max-write-block',
+    'max-size-increase',
+    'max-rewrite-size',
+    'rollback',
+];
+/**
+ * A refresh-only run rehearses nothing, so a threshold or the way back given to it would
+ * never be checked: say so rather than pass without having looked.
+ */
+function refuseRehearsalOptions(read, runner) {
+    if (runner.kind !== 'none')
+        return;
+    for (const option of REHEARSAL_ONLY_OPTIONS) {
+        const given = option === 'rollback' ? read.bool(option) : read.text(option) !== undefined;
+        if (given) {
+            read.fail(option, wording_say `applies to migrations, and this run only refreshes the golden snapshot (no ${wording_opt('migrations')}, no ${wording_opt('command')}); remove it, or give the migrations to rehearse`);
+        }
+    }
+}
 function readThresholds(read) {
     const thresholds = {
         maxDurationMs: read.duration('max-duration'),
@@ -47485,6 +47508,7 @@ function buildConfig(raw, context = {}) {
     const choice = readSnapshotChoice(read);
     const { source, snapshotServer, snapshotServerDefaulted } = readServers(read, choice);
     const runner = readRunner(read, choice);
+    refuseRehearsalOptions(read, runner);
     const thresholds = readThresholds(read);
     const modes = readModes(read);
     const snapshot = readSnapshot(read, choice, source);

@@ -109,6 +109,33 @@ export function readRunner(read: OptionReader, choice: SnapshotChoice): RunnerCo
   };
 }
 
+/** The options that only mean something when migrations run. */
+const REHEARSAL_ONLY_OPTIONS = [
+  'max-duration',
+  'max-read-block',
+  'max-write-block',
+  'max-size-increase',
+  'max-rewrite-size',
+  'rollback',
+];
+
+/**
+ * A refresh-only run rehearses nothing, so a threshold or the way back given to it would
+ * never be checked: say so rather than pass without having looked.
+ */
+export function refuseRehearsalOptions(read: OptionReader, runner: RunnerConfig): void {
+  if (runner.kind !== 'none') return;
+  for (const option of REHEARSAL_ONLY_OPTIONS) {
+    const given = option === 'rollback' ? read.bool(option) : read.text(option) !== undefined;
+    if (given) {
+      read.fail(
+        option,
+        say`applies to migrations, and this run only refreshes the golden snapshot (no ${opt('migrations')}, no ${opt('command')}); remove it, or give the migrations to rehearse`,
+      );
+    }
+  }
+}
+
 export function readThresholds(read: OptionReader): Thresholds {
   const thresholds: Thresholds = {
     maxDurationMs: read.duration('max-duration'),

@@ -6,6 +6,7 @@ import {
   readModes,
   readRollback,
   readRunner,
+  refuseRehearsalOptions,
   readServers,
   readSnapshot,
   readSnapshotChoice,
@@ -161,6 +162,7 @@ export function buildConfig(raw: RawOptions, context: BuildConfigContext = {}): 
   const choice = readSnapshotChoice(read);
   const { source, snapshotServer, snapshotServerDefaulted } = readServers(read, choice);
   const runner = readRunner(read, choice);
+  refuseRehearsalOptions(read, runner);
   const thresholds = readThresholds(read);
   const modes = readModes(read);
   const snapshot = readSnapshot(read, choice, source);
