@@ -85,6 +85,13 @@ export class ProxySession {
   private chain: Promise<void> = Promise.resolve();
   private readonly statements = new Map<string, string>();
   private readonly portals = new Map<string, string>();
+  /**
+   * The server's messages on their way to the tool: written together once per read from
+   * the server, and held while the unit's ReadyForQuery waits for the lock read, so that
+   * its last CommandComplete reaches the tool with it (one wake-up of the tool, not two).
+   */
+  private readonly toTool: Buffer[] = [];
+  private holdingForReady = false;
   /** Set when the session broke: the message the tool got. */
   failure?: string;
 
@@ -99,6 +106,9 @@ export class ProxySession {
     this.upstream.stream.listen(
       (m) => this.fromServer(m),
       () => this.end('the snapshot server closed the connection'),
+      () => {
+        if (!this.holdingForReady) this.flushToTool();
+      },
     );
     this.client.listen(
       (m) => {
@@ -203,12 +213,13 @@ export class ProxySession {
       else if (m.type === 'Z') {
         this.injections.shift();
         injection.resolve();
-      } else if (m.type === 'A' || m.type === 'S') this.client.write(m.raw);
+      } else if (m.type === 'A' || m.type === 'S') this.toTool.push(m.raw);
       return;
     }
     const unit = this.unit;
     if (m.type === 'Z' && unit) {
       const status = String.fromCharCode(m.body[0]);
+      this.holdingForReady = true;
       // Not on the client chain: that one waits for this unit to be done.
       this.endUnit(unit, status).catch((error) =>
         this.end(`the proxy could not read the session's locks: ${errorText(error)}`),
@@ -217,16 +228,16 @@ export class ProxySession {
     }
     if (m.type === 'Z') this.status = String.fromCharCode(m.body[0]);
     if (unit?.mode === 'wrap' && unit.simple && m.type === 'C') {
-      if (unit.heldComplete) this.client.write(unit.heldComplete);
+      if (unit.heldComplete) this.toTool.push(unit.heldComplete);
       unit.heldComplete = m.raw;
       return;
     }
     if (unit?.heldComplete) {
-      this.client.write(unit.heldComplete);
+      this.toTool.push(unit.heldComplete);
       unit.heldComplete = undefined;
     }
     if (m.type === 'E' && unit) this.reportOf(unit).error ??= parseError(m.body).message;
-    this.client.write(m.raw);
+    this.toTool.push(m.raw);
   }
 
   /**
@@ -280,10 +291,16 @@ export class ProxySession {
     this.status = toolStatus;
     this.unit = undefined;
     if (report.sql) this.context.onStatement(report);
-    const ready = readyForQuery(toolStatus);
-    this.client.write(unit.heldComplete ? Buffer.concat([unit.heldComplete, ready]) : ready);
+    if (unit.heldComplete) this.toTool.push(unit.heldComplete);
+    this.toTool.push(readyForQuery(toolStatus));
+    this.holdingForReady = false;
+    this.flushToTool();
     unit.finish();
     unit.markDone();
+  }
+
+  private flushToTool(): void {
+    if (this.toTool.length > 0) this.client.write(Buffer.concat(this.toTool.splice(0)));
   }
 
   private reportOf(unit: Unit): StatementReport {
@@ -336,6 +353,7 @@ export class ProxySession {
     for (const injection of this.injections.splice(0)) injection.resolve();
     this.unit?.finish();
     this.unit?.markDone();
+    this.flushToTool();
     if (this.failure)
       this.client.write(
         errorResponse({ severity: 'FATAL', code: '08006', message: `pg-rehearsal proxy: ${this.failure}` }),

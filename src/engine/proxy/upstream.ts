@@ -33,6 +33,8 @@ export class MessageStream {
   private closed = false;
   /** Called for every message instead of queueing it, once the session runs. */
   onMessage?: (m: Message) => void;
+  /** Called once the messages of one read from the socket were delivered, in push mode. */
+  onBatchEnd?: () => void;
   onClose?: () => void;
 
   constructor(
@@ -41,6 +43,7 @@ export class MessageStream {
   ) {
     socket.on('data', (chunk: Buffer) => {
       for (const m of this.reader.push(chunk)) this.deliver(m);
+      this.onBatchEnd?.();
     });
     socket.on('error', () => undefined); // 'close' follows and ends the stream
     socket.on('close', () => {
@@ -69,10 +72,12 @@ export class MessageStream {
   }
 
   /** Switches to push mode, delivering what was queued first. */
-  listen(onMessage: (m: Message) => void, onClose: () => void): void {
+  listen(onMessage: (m: Message) => void, onClose: () => void, onBatchEnd?: () => void): void {
     this.onMessage = onMessage;
+    this.onBatchEnd = onBatchEnd;
     this.onClose = onClose;
     for (const m of this.queue.splice(0)) onMessage(m);
+    onBatchEnd?.();
     if (this.closed) onClose();
   }
 
