@@ -49,13 +49,15 @@ CREATE TABLE made AS SELECT g AS id FROM generate_series(1, 100) g;`,
   });
 
   it('says per statement how its locks were captured; the poll sees a concurrent build and a committing DO', async () => {
+    // The DO holds its row lock until its COMMIT, half a second later: ten sample intervals,
+    // so the poll sees it however fast the one-row UPDATE itself is.
     const { report } = await run(
       server,
       'CREATE TABLE big (id int, v int); INSERT INTO big SELECT g, g % 7 FROM generate_series(1, 300000) g;',
       {
         '001_mixed.sql': `UPDATE big SET v = 0 WHERE id = 1;
 CREATE INDEX CONCURRENTLY big_v_idx ON big (v);
-DO $$ BEGIN UPDATE big SET v = 1 WHERE id = 2; COMMIT; END $$;`,
+DO $$ BEGIN UPDATE big SET v = 1 WHERE id = 2; PERFORM pg_sleep(0.5); COMMIT; END $$;`,
       },
     );
     expect(report.success).toBe(true);
