@@ -4,7 +4,17 @@ import path from 'node:path';
 import { buildConfig, type RawOptions } from '../../src/engine/config.js';
 import { connectionUrl } from '../../src/engine/connection.js';
 import { rehearse } from '../../src/engine/rehearse.js';
-import { alternate, createDatabase, dropDatabase, forEachServer, goalLine, on, percent, sql } from '../db.js';
+import {
+  alternate,
+  createDatabase,
+  dropDatabase,
+  forEachServer,
+  goalLine,
+  loadAverage,
+  on,
+  percent,
+  sql,
+} from '../db.js';
 import { formatMs, median, type Suite } from '../lib.js';
 import { realisticMigration, sourceSql } from './observe.js';
 
@@ -75,7 +85,7 @@ export const proxySuite: Suite = {
     const figures: Record<string, unknown> = { rows, tiny, repetitions };
     const lines: string[] = [];
     const goals: string[] = [];
-    const loadBefore = os.loadavg()[0].toFixed(2);
+    const loadBefore = loadAverage();
     await forEachServer(async (server) => {
       const source = 'bench_proxy_source';
       await createDatabase(server, source, sourceSql(rows));
@@ -130,7 +140,7 @@ export const proxySuite: Suite = {
         "Through the proxy a statement costs one round trip more, its lock read (an autocommit statement's BEGIN travels with it, its COMMIT with the read), and the hop through the proxy's process both ways. " +
         'Overhead: the median over rounds of each run through the proxy against the direct run of the same round. ' +
         'Lock reads: the share of the migrate phase the proxy spent reading locks (`runner.tracing_ms`), and per statement it reported. ' +
-        `Load average (1 min) ${loadBefore} before, ${os.loadavg()[0].toFixed(2)} after: other jobs share the cores, so every round trip also waits its turn on them.`,
+        `Load average (1 min) ${loadBefore} before, ${loadAverage()} after: other jobs share the cores, so every round trip also waits its turn on them.`,
       '',
       '| server | direct | through the proxy | overhead | lock reads | cost per tiny autocommit statement |',
       '|---|---:|---:|---:|---:|---:|',

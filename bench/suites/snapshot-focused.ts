@@ -8,7 +8,7 @@ import type { Report } from '../../src/engine/report.js';
 import { formatBytes } from '../../src/engine/units.js';
 import { alternate, dropDatabase, goalLine, loadAverage, localServer, on } from '../db.js';
 import { formatMs, median, timeMs, type Suite } from '../lib.js';
-import { CACHED_SOURCE, ensurePgbenchDatabase, GB, type Size } from './snapshot.js';
+import { ensurePgbenchDatabase, pgbenchSource } from './snapshot.js';
 
 /**
  * Focused snapshots (`snapshot-data: touched`) against a full dump, the same rehearsal
@@ -30,8 +30,7 @@ export const focusedSnapshotSuite: Suite = {
   name: 'snapshot-focused',
   title: 'Focused snapshots (snapshot-data: touched) against a full dump',
   async run({ quick, log }) {
-    const size: Size = quick ? { scale: 10, minBytes: 0.1 * GB } : { scale: 200, minBytes: 3 * GB };
-    const source = quick ? 'bench_source_quick' : CACHED_SOURCE;
+    const { size, source } = pgbenchSource(quick);
     const reps = quick ? 1 : 3; // single runs vary by a fifth on a shared machine: a median of three
     const server = localServer();
     const bytes = await ensurePgbenchDatabase(server, source, size, log);
@@ -76,7 +75,7 @@ export const focusedSnapshotSuite: Suite = {
     const markdown = [
       `The whole rehearsal (\`rehearse()\`: snapshot, dry pass and every pass, migrations, cleanup) with \`snapshot: dump\`, ` +
         `\`snapshot-data\` all against touched, the two alternating (${reps} rounds), on local PostgreSQL 15 dumping into itself, ` +
-        `from a ${(bytes / GB).toFixed(2)} GB pgbench database (scale ${size.scale}). Load average (1 min) ${loadBefore} before, ` +
+        `from a ${formatBytes(bytes)} pgbench database (scale ${size.scale}). Load average (1 min) ${loadBefore} before, ` +
         `${figures.loadAfter} after: other jobs shared the 2 cores.`,
       '',
       '| migration alters | full dump | touched | ratio | rows copied |',

@@ -148,12 +148,18 @@ async function compare(
 const row = (label: string, runs: number[]) =>
   `| ${label} | ${formatMs(median(runs))} | ${runs.map((ms) => formatMs(ms)).join(', ')} |`;
 
+/** The pgbench database the snapshot suites copy: 3 GB, kept between runs; small with --quick. */
+export function pgbenchSource(quick: boolean): { size: Size; source: string } {
+  return quick
+    ? { size: { scale: 10, minBytes: 0.1 * GB }, source: 'bench_source_quick' }
+    : { size: { scale: 200, minBytes: 3 * GB }, source: CACHED_SOURCE };
+}
+
 export const snapshotSuite: Suite = {
   name: 'snapshot',
   title: 'Snapshot strategies on a multi-GB database',
   async run({ quick, log }) {
-    const size: Size = quick ? { scale: 10, minBytes: 0.1 * GB } : { scale: 200, minBytes: 3 * GB };
-    const source = quick ? 'bench_source_quick' : CACHED_SOURCE;
+    const { size, source } = pgbenchSource(quick);
     const templateReps = quick ? 1 : 4; // even: each variant goes first equally often
     const dumpReps = quick ? 1 : 3; // one round per variant going first
     const loadBefore = loadAverage();
