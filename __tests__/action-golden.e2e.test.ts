@@ -35,6 +35,17 @@ describe('a refresh-only run on schedule', () => {
     await dropDatabase(sourceUrl);
   });
   afterEach(async () => {
+    // A refresh builds aside (pg_rehearsal_build_*) and swaps the old one out
+    // (pg_rehearsal_old_*): none of this source's may be left. Other tests' are their own.
+    const source = new URL(sourceUrl).pathname.slice(1);
+    const leftovers = await query<{ datname: string }>(
+      local.url,
+      `SELECT datname FROM pg_database d
+        WHERE (datname LIKE 'pg_rehearsal_build_%' OR datname LIKE 'pg_rehearsal_old_%')
+          AND shobj_description(d.oid, 'pg_database') LIKE '%' || $1 || '%'`,
+      [`"database":"${source}"`],
+    );
+    expect(leftovers).toEqual([]);
     expect(await databasesLike(local.url, 'pg_rehearsal_717171%')).toEqual([]);
   });
 

@@ -143,6 +143,7 @@ describe('buildConfig: invalid values', () => {
     ['max-read-block', '500ms'],
     ['max-rewrite-size', '0'],
     ['rollback', 'true'],
+    ['traffic', 'true'],
   ])('refuses %s in a refresh-only run, which rehearses nothing to check it against', (option, value) => {
     const refreshOnly = {
       migrations: undefined,
@@ -158,6 +159,27 @@ describe('buildConfig: invalid values', () => {
     );
     expect(build({ ...refreshOnly, [option]: value, migrations: 'db/*.sql' }).runner.kind).toBe('sql');
   });
+
+  it.each([
+    ['require-down', 'true'],
+    ['down-command', 'npx knex migrate:down'],
+  ])(
+    'refuses %s in a refresh-only run as migrations, not as rollback (which it would refuse next)',
+    (option, value) => {
+      const refreshOnly = {
+        migrations: undefined,
+        snapshot: 'existing',
+        'snapshot-name': 'shop_golden',
+        'snapshot-max-age': '24h',
+      };
+      const error = expectConfigError(
+        { ...refreshOnly, [option]: value },
+        option,
+        'only refreshes the golden snapshot',
+      );
+      expect(error.message).not.toContain('set --rollback');
+    },
+  );
 
   it.each(['x; drop', '1abc', 'a-b', 'a'.repeat(64), 'name"'])('rejects unsafe snapshot-name %j', (name) => {
     expectConfigError({ 'snapshot-name': name }, 'snapshot-name', `"${name}"`, 'not a safe database name');

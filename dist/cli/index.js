@@ -7696,7 +7696,13 @@ const REHEARSAL_ONLY_OPTIONS = [
     'max-size-increase',
     'max-rewrite-size',
     'rollback',
+    'down-command',
+    'require-reversible',
+    'require-down',
+    'traffic',
 ];
+// Turned on by true; the others count as given whatever their value, as readRollback counts them.
+const BOOLEAN_REHEARSAL_OPTIONS = new Set(['rollback', 'traffic']);
 /**
  * A refresh-only run rehearses nothing, so a threshold or the way back given to it would
  * never be checked: say so rather than pass without having looked.
@@ -7705,7 +7711,7 @@ function refuseRehearsalOptions(read, runner) {
     if (runner.kind !== 'none')
         return;
     for (const option of REHEARSAL_ONLY_OPTIONS) {
-        const given = option === 'rollback' ? read.bool(option) : read.text(option) !== undefined;
+        const given = BOOLEAN_REHEARSAL_OPTIONS.has(option) ? read.bool(option) : read.text(option) !== undefined;
         if (given) {
             read.fail(option, say `applies to migrations, and this run only refreshes the golden snapshot (no ${opt('migrations')}, no ${opt('command')}); remove it, or give the migrations to rehearse`);
         }
@@ -14619,6 +14625,9 @@ async function golden_createGoldenSnapshot(admin, server, serverInfo, sourceInfo
             tables,
             exclude_table_data: options.excludeTableData ?? [],
         };
+        // A cancel during a file copy only lands here: the old snapshot stays, the copy is dropped.
+        if (options.signal?.aborted)
+            throw new CancelledError('cancelled before the golden snapshot was swapped in');
         await swapInto(admin, serverInfo, building, name, { comment: JSON.stringify(metadata) });
         built = false;
         const reason = subset ? 'a subset of tables is copied with pg_dump | pg_restore' : made.reason;
@@ -14836,6 +14845,7 @@ async function ensureFreshGolden(admin, server, serverInfo, sourceInfo, options)
 
 
 
+
 /** Creates the golden snapshot afresh when too old or missing; undefined when the config asks no refresh. */
 async function refreshGolden(config, pre, { log, cancel }) {
     const { snapshot } = config;
@@ -14877,6 +14887,8 @@ function refreshReport(name, maxAgeMs, { outcome, found, current }, ms) {
  */
 async function refreshOnly(config, pre, options) {
     try {
+        if (options.cancel.aborted)
+            throw new CancelledError('cancelled before the golden snapshot was refreshed');
         await sweepExpiredSnapshots(pre.admin, pre.serverInfo, options.log);
         const refresh = await refreshGolden(config, pre, options);
         if (!refresh)

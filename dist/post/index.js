@@ -39758,7 +39758,13 @@ const REHEARSAL_ONLY_OPTIONS = [
     'max-size-increase',
     'max-rewrite-size',
     'rollback',
+    'down-command',
+    'require-reversible',
+    'require-down',
+    'traffic',
 ];
+// Turned on by true; the others count as given whatever their value, as readRollback counts them.
+const BOOLEAN_REHEARSAL_OPTIONS = new Set(['rollback', 'traffic']);
 /**
  * A refresh-only run rehearses nothing, so a threshold or the way back given to it would
  * never be checked: say so rather than pass without having looked.
@@ -39767,7 +39773,7 @@ function refuseRehearsalOptions(read, runner) {
     if (runner.kind !== 'none')
         return;
     for (const option of REHEARSAL_ONLY_OPTIONS) {
-        const given = option === 'rollback' ? read.bool(option) : read.text(option) !== undefined;
+        const given = BOOLEAN_REHEARSAL_OPTIONS.has(option) ? read.bool(option) : read.text(option) !== undefined;
         if (given) {
             read.fail(option, wording_say `applies to migrations, and this run only refreshes the golden snapshot (no ${wording_opt('migrations')}, no ${wording_opt('command')}); remove it, or give the migrations to rehearse`);
         }

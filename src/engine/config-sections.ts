@@ -117,7 +117,13 @@ const REHEARSAL_ONLY_OPTIONS = [
   'max-size-increase',
   'max-rewrite-size',
   'rollback',
+  'down-command',
+  'require-reversible',
+  'require-down',
+  'traffic',
 ];
+// Turned on by true; the others count as given whatever their value, as readRollback counts them.
+const BOOLEAN_REHEARSAL_OPTIONS = new Set(['rollback', 'traffic']);
 
 /**
  * A refresh-only run rehearses nothing, so a threshold or the way back given to it would
@@ -126,7 +132,7 @@ const REHEARSAL_ONLY_OPTIONS = [
 export function refuseRehearsalOptions(read: OptionReader, runner: RunnerConfig): void {
   if (runner.kind !== 'none') return;
   for (const option of REHEARSAL_ONLY_OPTIONS) {
-    const given = option === 'rollback' ? read.bool(option) : read.text(option) !== undefined;
+    const given = BOOLEAN_REHEARSAL_OPTIONS.has(option) ? read.bool(option) : read.text(option) !== undefined;
     if (given) {
       read.fail(
         option,

@@ -1,4 +1,5 @@
 import type { RehearsalConfig } from '../config.js';
+import { CancelledError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { describeGoldenRefresh, type GoldenRefreshReport } from '../report.js';
 import { round } from '../report-builder.js';
@@ -73,6 +74,8 @@ export async function refreshOnly(
   options: RefreshOptions,
 ): Promise<GoldenRefreshReport> {
   try {
+    if (options.cancel.aborted)
+      throw new CancelledError('cancelled before the golden snapshot was refreshed');
     await sweepExpiredSnapshots(pre.admin, pre.serverInfo, options.log);
     const refresh = await refreshGolden(config, pre, options);
     if (!refresh) throw new Error('internal: a refresh-only run without snapshot-max-age');

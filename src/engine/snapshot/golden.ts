@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import { quoteIdent, quoteLiteral, type ConnectionInfo } from '../connection.js';
-import { ConfigError, SetupError, errorMessage } from '../errors.js';
+import { CancelledError, ConfigError, SetupError, errorMessage } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { assertSafeName } from '../safe-name.js';
 import {
@@ -125,6 +125,9 @@ export async function createGoldenSnapshot(
       tables,
       exclude_table_data: options.excludeTableData ?? [],
     };
+    // A cancel during a file copy only lands here: the old snapshot stays, the copy is dropped.
+    if (options.signal?.aborted)
+      throw new CancelledError('cancelled before the golden snapshot was swapped in');
     await swapInto(admin, serverInfo, building, name, { comment: JSON.stringify(metadata) });
     built = false;
     const reason = subset ? 'a subset of tables is copied with pg_dump | pg_restore' : made.reason;
