@@ -107,6 +107,21 @@ END $$;`,
     }
   });
 
+  it('a table the migration renames keeps its rows: locks are matched to the source through the oid, not by the new name', async () => {
+    const migration = {
+      '001.sql': `ALTER TABLE orders RENAME TO orders_v2;
+ALTER TABLE orders_v2 ADD CONSTRAINT quantity_positive CHECK (quantity >= 0);`,
+    };
+    const focused = await rehearseOn(local, SHOP, migration, TOUCHED);
+    try {
+      expect(focused.report.failure?.sqlstate).toBe('23514');
+      expect(data(focused.report).tables).toContain('orders');
+      expect(await focused.leftovers()).toEqual([]);
+    } finally {
+      await focused.cleanup();
+    }
+  });
+
   it('a migration that reads table B to update table A finds B rows', async () => {
     const migration = {
       // products is not referenced by audit_log: only the read makes it needed.

@@ -49302,6 +49302,19 @@ async function readSourceTables(client) {
     }
     return source;
 }
+/**
+ * The relations the run locked that existed before it, by their names before it: a lock
+ * is named as the relation was after its statement, so a table the migrations renamed or
+ * moved to another schema (`orders` -> `orders_v2`) is found under its source name
+ * through its oid in the snapshot's catalogs before and after.
+ */
+function lockedBeforeNames(locks, before, after) {
+    const oidAfter = new Map(after?.relations.map((r) => [displayName(r.schema, r.name), r.oid]));
+    const nameBefore = new Map(before?.relations.map((r) => [r.oid, displayName(r.schema, r.name)]));
+    return locks
+        .filter((l) => !l.new_relation)
+        .map((l) => nameBefore.get(oidAfter.get(l.relation) ?? -1) ?? l.relation);
+}
 /** The source tables behind locked relations: a table itself, an index's table; others (sequences, views) add none. */
 function tablesOf(relations, source) {
     const tables = new Set();
@@ -51446,9 +51459,9 @@ class Focus {
         this.source = source;
         this.selection = selection;
     }
-    missing(locks) {
+    missing(run) {
         const copied = new Set(this.selection.tables);
-        const locked = locks.filter((l) => !l.new_relation).map((l) => l.relation);
+        const locked = lockedBeforeNames(run.runner.locks(), run.before, run.after);
         return tablesOf(locked, this.source).filter((t) => !copied.has(t));
     }
     async widen(tables) {
@@ -51564,11 +51577,7 @@ async function dryPass(context, plan, source) {
             throw new CancelledError('cancelled during the dry pass, before the snapshot was made');
         if (run.failure)
             return { failed: formatFailure(run.failure) };
-        const locked = run.runner
-            .locks()
-            .filter((l) => !l.new_relation)
-            .map((l) => l.relation);
-        const touched = tablesOf(locked, source);
+        const touched = tablesOf(lockedBeforeNames(run.runner.locks(), run.before, run.after), source);
         log.info(`the dry pass locked ${touched.length} table(s): ${touched.join(', ') || 'none'}`);
         return { touched, seconds: (performance.now() - started) / 1000 };
     }
@@ -52239,7 +52248,7 @@ async function runPasses(inputs) {
     const focus = lease.focus;
     let run = await observeAndRun(inputs);
     while (focus && !run.cancelled && !run.failure?.connection_lost) {
-        const missing = focus.missing(run.runner.locks());
+        const missing = focus.missing(run);
         if (missing.length === 0)
             break;
         if (focus.passes >= MAX_PASSES || signal.aborted) {

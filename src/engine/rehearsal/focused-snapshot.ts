@@ -2,7 +2,7 @@ import type { CatalogSnapshot } from '../catalog.js';
 import { generateSnapshotName, type RehearsalConfig } from '../config.js';
 import { withDatabase } from '../connection.js';
 import { CancelledError } from '../errors.js';
-import type { LockRecord, SnapshotData, SnapshotInfo } from '../report.js';
+import type { SnapshotData, SnapshotInfo } from '../report.js';
 import { formatFailure } from '../report.js';
 import { snapshotInfo } from '../report-builder.js';
 import {
@@ -10,6 +10,7 @@ import {
   closeOverReferences,
   excludeDataArgs,
   historyTables,
+  lockedBeforeNames,
   overlaySourceFigures,
   readSourceTables,
   tablesOf,
@@ -19,7 +20,7 @@ import {
 import { onSource } from '../snapshot/server.js';
 import { createSnapshot, dropSnapshot } from '../snapshot/snapshot.js';
 import type { RehearsalPlan } from './plan.js';
-import { observeAndRun } from './run.js';
+import { observeAndRun, type RunMeasurements } from './run.js';
 import type { ProviderContext, SnapshotProvider } from './snapshot-lease.js';
 
 /*
@@ -36,7 +37,7 @@ export const MAX_PASSES = 3;
 export interface SnapshotFocus {
   readonly passes: number;
   /** The source tables these locks are on whose rows were not copied. */
-  missing(locks: LockRecord[]): string[];
+  missing(run: RunMeasurements): string[];
   /** Makes the snapshot again, with these tables' rows (and what they reference) as well. */
   widen(tables: string[]): Promise<void>;
   /** Notes the tables the last pass still locked without rows, once the passes ran out. */
@@ -104,9 +105,9 @@ class Focus implements SnapshotFocus {
     private selection: DataSelection,
   ) {}
 
-  missing(locks: LockRecord[]): string[] {
+  missing(run: RunMeasurements): string[] {
     const copied = new Set(this.selection.tables);
-    const locked = locks.filter((l) => !l.new_relation).map((l) => l.relation);
+    const locked = lockedBeforeNames(run.runner.locks(), run.before, run.after);
     return tablesOf(locked, this.source).filter((t) => !copied.has(t));
   }
 
@@ -245,11 +246,7 @@ async function dryPass(
     if (cancel.aborted)
       throw new CancelledError('cancelled during the dry pass, before the snapshot was made');
     if (run.failure) return { failed: formatFailure(run.failure) };
-    const locked = run.runner
-      .locks()
-      .filter((l) => !l.new_relation)
-      .map((l) => l.relation);
-    const touched = tablesOf(locked, source);
+    const touched = tablesOf(lockedBeforeNames(run.runner.locks(), run.before, run.after), source);
     log.info(`the dry pass locked ${touched.length} table(s): ${touched.join(', ') || 'none'}`);
     return { touched, seconds: (performance.now() - started) / 1000 };
   } finally {

@@ -13,7 +13,7 @@ export async function runPasses(inputs: RunInputs): Promise<RunMeasurements> {
   const focus = lease.focus;
   let run = await observeAndRun(inputs);
   while (focus && !run.cancelled && !run.failure?.connection_lost) {
-    const missing = focus.missing(run.runner.locks());
+    const missing = focus.missing(run);
     if (missing.length === 0) break;
     if (focus.passes >= MAX_PASSES || signal.aborted) {
       log.warn(

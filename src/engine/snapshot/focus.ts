@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { captureCatalog, displayName, isIndexKind, type CatalogSnapshot } from '../catalog.js';
 import { TABLE_LINKS_QUERY } from '../queries/focus.js';
-import type { DataReason } from '../report.js';
+import type { DataReason, LockRecord } from '../report.js';
 
 /*
  * A focused snapshot copies every table's schema but only some tables' rows: those the
@@ -61,6 +61,24 @@ export async function readSourceTables(client: pg.Client): Promise<SourceTables>
     links.set(from, [...(links.get(from) ?? []), to]);
   }
   return source;
+}
+
+/**
+ * The relations the run locked that existed before it, by their names before it: a lock
+ * is named as the relation was after its statement, so a table the migrations renamed or
+ * moved to another schema (`orders` -> `orders_v2`) is found under its source name
+ * through its oid in the snapshot's catalogs before and after.
+ */
+export function lockedBeforeNames(
+  locks: LockRecord[],
+  before: CatalogSnapshot | undefined,
+  after: CatalogSnapshot | undefined,
+): string[] {
+  const oidAfter = new Map(after?.relations.map((r) => [displayName(r.schema, r.name), r.oid]));
+  const nameBefore = new Map(before?.relations.map((r) => [r.oid, displayName(r.schema, r.name)]));
+  return locks
+    .filter((l) => !l.new_relation)
+    .map((l) => nameBefore.get(oidAfter.get(l.relation) ?? -1) ?? l.relation);
 }
 
 /** The source tables behind locked relations: a table itself, an index's table; others (sequences, views) add none. */
