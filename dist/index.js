@@ -51392,7 +51392,20 @@ function connectionLostFailure(error) {
     };
 }
 
+;// CONCATENATED MODULE: ./src/engine/rehearsal/timeout.ts
+/**
+ * The migration run's own timer. Not AbortSignal.timeout(): held only weakly by
+ * AbortSignal.any, it can be garbage collected before it fires (nodejs/node#57736),
+ * and the timeout would never come.
+ */
+function armTimeout(ms) {
+    const timeout = new AbortController();
+    const timer = setTimeout(() => timeout.abort(new Error('timeout')), ms);
+    return { signal: timeout.signal, disarm: () => clearTimeout(timer) };
+}
+
 ;// CONCATENATED MODULE: ./src/engine/rehearsal/focused-snapshot.ts
+
 
 
 
@@ -51535,8 +51548,7 @@ async function dryPass(context, plan, source) {
     const started = performance.now();
     const name = generateSnapshotName(config.runId);
     let created = false;
-    const timer = new AbortController();
-    const timeout = setTimeout(() => timer.abort(new Error('timeout')), config.timeoutMs);
+    let timeout;
     try {
         const made = await createSnapshot({
             ...snapshotRequest(context),
@@ -51550,12 +51562,15 @@ async function dryPass(context, plan, source) {
         const info = snapshotInfo(config, serverInfo, name, made.strategy, made.reason, made.seconds);
         const dryConfig = {
             ...config,
-            metrics: false,
+            // The catalog after names a table the migrations renamed by its oid (lockedBeforeNames).
+            metrics: true,
             traffic: false,
             lockMonitoring: true,
             lockCapture: 'exact',
             rollback: { enabled: false },
         };
+        // The timeout is the migrations' own, as in the real run: the dump before it does not count.
+        timeout = armTimeout(config.timeoutMs);
         const run = await observeAndRun({
             config: dryConfig,
             // The run may narrow the files to those pending in a history table: on its own copy.
@@ -51568,7 +51583,7 @@ async function dryPass(context, plan, source) {
                 release: async () => { },
             },
             admin,
-            signal: AbortSignal.any([cancel, timer.signal]),
+            signal: AbortSignal.any([cancel, timeout.signal]),
             cancel,
             log,
             phases: { snapshot: 0, catalog_before: 0, migrate: 0, catalog_after: 0, cleanup: 0 },
@@ -51582,7 +51597,7 @@ async function dryPass(context, plan, source) {
         return { touched, seconds: (performance.now() - started) / 1000 };
     }
     finally {
-        clearTimeout(timeout);
+        timeout?.disarm();
         if (created)
             await snapshot_dropSnapshot(admin, serverInfo, name).catch(() => undefined);
     }
@@ -52252,7 +52267,8 @@ async function runPasses(inputs) {
         if (missing.length === 0)
             break;
         if (focus.passes >= MAX_PASSES || signal.aborted) {
-            log.warn(`pass ${focus.passes} still locked ${missing.join(', ')} without their rows; after ${MAX_PASSES} passes the report is of this run, which did not see them`);
+            const why = signal.aborted ? 'the run was stopped' : `that was the last of ${MAX_PASSES} passes`;
+            log.warn(`pass ${focus.passes} locked ${missing.join(', ')} without their rows, and ${why}: the report is of this run, which did not see them`);
             focus.giveUp(missing);
             break;
         }
@@ -52266,6 +52282,7 @@ async function runPasses(inputs) {
 }
 
 ;// CONCATENATED MODULE: ./src/engine/rehearse.ts
+
 
 
 
@@ -52407,16 +52424,6 @@ async function advise(report, config, run) {
     });
     if (report.advice.some((a) => a.measured.alternative))
         run.phases.advice = report_builder_round(performance.now() - started);
-}
-/**
- * The migration run's own timer. Not AbortSignal.timeout(): held only weakly by
- * AbortSignal.any, it can be garbage collected before it fires (nodejs/node#57736),
- * and the timeout would never come.
- */
-function armTimeout(ms) {
-    const timeout = new AbortController();
-    const timer = setTimeout(() => timeout.abort(new Error('timeout')), ms);
-    return { signal: timeout.signal, disarm: () => clearTimeout(timer) };
 }
 
 ;// CONCATENATED MODULE: ./src/render/json.ts

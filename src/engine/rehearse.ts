@@ -17,6 +17,7 @@ import { planRehearsal, type RehearsalPlan } from './rehearsal/plan.js';
 import { refreshOnly } from './rehearsal/golden-refresh.js';
 import { preflight, type Preflight } from './rehearsal/preflight.js';
 import { runPasses } from './rehearsal/passes.js';
+import { armTimeout } from './rehearsal/timeout.js';
 import { leaseSnapshot, type SnapshotLease } from './rehearsal/snapshot-lease.js';
 
 export { resolveMigrationFiles } from './rehearsal/plan.js';
@@ -180,15 +181,4 @@ async function advise(
   });
   if (report.advice.some((a) => a.measured.alternative))
     run.phases.advice = round(performance.now() - started);
-}
-
-/**
- * The migration run's own timer. Not AbortSignal.timeout(): held only weakly by
- * AbortSignal.any, it can be garbage collected before it fires (nodejs/node#57736),
- * and the timeout would never come.
- */
-function armTimeout(ms: number): { signal: AbortSignal; disarm: () => void } {
-  const timeout = new AbortController();
-  const timer = setTimeout(() => timeout.abort(new Error('timeout')), ms);
-  return { signal: timeout.signal, disarm: () => clearTimeout(timer) };
 }

@@ -21,6 +21,7 @@ import { onSource } from '../snapshot/server.js';
 import { createSnapshot, dropSnapshot } from '../snapshot/snapshot.js';
 import type { RehearsalPlan } from './plan.js';
 import { observeAndRun, type RunMeasurements } from './run.js';
+import { armTimeout } from './timeout.js';
 import type { ProviderContext, SnapshotProvider } from './snapshot-lease.js';
 
 /*
@@ -200,8 +201,7 @@ async function dryPass(
   const started = performance.now();
   const name = generateSnapshotName(config.runId);
   let created = false;
-  const timer = new AbortController();
-  const timeout = setTimeout(() => timer.abort(new Error('timeout')), config.timeoutMs);
+  let timeout: ReturnType<typeof armTimeout> | undefined;
   try {
     const made = await createSnapshot(
       {
@@ -220,12 +220,15 @@ async function dryPass(
     const info = snapshotInfo(config, serverInfo, name, made.strategy, made.reason, made.seconds);
     const dryConfig: RehearsalConfig = {
       ...config,
-      metrics: false,
+      // The catalog after names a table the migrations renamed by its oid (lockedBeforeNames).
+      metrics: true,
       traffic: false,
       lockMonitoring: true,
       lockCapture: 'exact',
       rollback: { enabled: false },
     };
+    // The timeout is the migrations' own, as in the real run: the dump before it does not count.
+    timeout = armTimeout(config.timeoutMs);
     const run = await observeAndRun({
       config: dryConfig,
       // The run may narrow the files to those pending in a history table: on its own copy.
@@ -238,7 +241,7 @@ async function dryPass(
         release: async () => {},
       },
       admin,
-      signal: AbortSignal.any([cancel, timer.signal]),
+      signal: AbortSignal.any([cancel, timeout.signal]),
       cancel,
       log,
       phases: { snapshot: 0, catalog_before: 0, migrate: 0, catalog_after: 0, cleanup: 0 },
@@ -250,7 +253,7 @@ async function dryPass(
     log.info(`the dry pass locked ${touched.length} table(s): ${touched.join(', ') || 'none'}`);
     return { touched, seconds: (performance.now() - started) / 1000 };
   } finally {
-    clearTimeout(timeout);
+    timeout?.disarm();
     if (created) await dropSnapshot(admin, serverInfo, name).catch(() => undefined);
   }
 }

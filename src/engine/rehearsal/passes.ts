@@ -16,8 +16,9 @@ export async function runPasses(inputs: RunInputs): Promise<RunMeasurements> {
     const missing = focus.missing(run);
     if (missing.length === 0) break;
     if (focus.passes >= MAX_PASSES || signal.aborted) {
+      const why = signal.aborted ? 'the run was stopped' : `that was the last of ${MAX_PASSES} passes`;
       log.warn(
-        `pass ${focus.passes} still locked ${missing.join(', ')} without their rows; after ${MAX_PASSES} passes the report is of this run, which did not see them`,
+        `pass ${focus.passes} locked ${missing.join(', ')} without their rows, and ${why}: the report is of this run, which did not see them`,
       );
       focus.giveUp(missing);
       break;
