@@ -142,7 +142,7 @@ ALTER TABLE items ADD CONSTRAINT items_owner_fk FOREIGN KEY (owner_id) REFERENCE
       const [a] = byRule(text.report, 'create-index-concurrently');
       expect(a.instead_sql).toContain('CONCURRENTLY');
       expect(a.measured.alternative).toBeNull();
-      expect(a.not_measured).toBe('advice: text');
+      expect(a.not_measured).toBe('the advice option is text');
       expect(off.report.advice).toEqual([]);
     } finally {
       await text.cleanup();
@@ -160,7 +160,7 @@ ALTER TABLE items ADD CONSTRAINT items_owner_fk FOREIGN KEY (owner_id) REFERENCE
     try {
       const [a] = byRule(run.report, 'create-index-concurrently');
       expect(a.measured.alternative).toBeNull();
-      expect(a.not_measured).toMatch(/another dump of the source; set advice: measured/);
+      expect(a.not_measured).toMatch(/another dump of the source; set the advice option to measured/);
     } finally {
       expect(await run.leftovers()).toEqual([]);
       await run.cleanup();

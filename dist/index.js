@@ -45668,7 +45668,7 @@ function readMetaCommand(script, i, line) {
     if (command === 'set' && args[0] === 'ON_ERROR_STOP' && /^(on|true|1|yes)$/i.test(args[1] ?? ''))
         return { end };
     throw new ScriptError(line, `psql meta-command \\${command} cannot be run by pg-rehearsal (it sends SQL only, without psql's variables, ` +
-        `output or files); replace it with plain SQL or run the file with psql through the command input`);
+        `output or files); replace it with plain SQL or run the file with psql as the migration command (the command option)`);
 }
 /**
  * COPY ... FROM stdin data: psql reads it from the lines after the statement's line up to
@@ -46821,8 +46821,8 @@ async function adviseReport(report, request) {
 function notMeasuredReason(report, mode) {
     if (mode === 'text')
         return report.snapshot?.strategy === 'dump'
-            ? 'each rehearsal of an alternative would need another dump of the source; set advice: measured to run it anyway'
-            : 'advice: text';
+            ? 'each rehearsal of an alternative would need another dump of the source; set the advice option to measured to run it anyway'
+            : 'the advice option is text';
     if (report.runner.kind !== 'sql')
         return 'the statements came from a command; only SQL files can be replayed up to the statement';
     if (report.failure)

@@ -42,8 +42,8 @@ export async function adviseReport(report: Report, request: AdviceRequest): Prom
 function notMeasuredReason(report: Report, mode: AdviceMode): string | undefined {
   if (mode === 'text')
     return report.snapshot?.strategy === 'dump'
-      ? 'each rehearsal of an alternative would need another dump of the source; set advice: measured to run it anyway'
-      : 'advice: text';
+      ? 'each rehearsal of an alternative would need another dump of the source; set the advice option to measured to run it anyway'
+      : 'the advice option is text';
   if (report.runner.kind !== 'sql')
     return 'the statements came from a command; only SQL files can be replayed up to the statement';
   if (report.failure) return 'the migrations failed; alternatives are rehearsed after a run that applied';

@@ -155,7 +155,7 @@ function readMetaCommand(script: string, i: number, line: number): MetaCommand {
   throw new ScriptError(
     line,
     `psql meta-command \\${command} cannot be run by pg-rehearsal (it sends SQL only, without psql's variables, ` +
-      `output or files); replace it with plain SQL or run the file with psql through the command input`,
+      `output or files); replace it with plain SQL or run the file with psql as the migration command (the command option)`,
   );
 }
 
