@@ -102,6 +102,9 @@ describe.each([local, embedded])('lock-tracing proxy on $name', (server) => {
       'ALTER TABLE items ADD COLUMN note text;',
       'UPDATE items SET note = name WHERE id < 10;',
       'CREATE INDEX items_note_idx ON items (note);',
+      // Two rewrites of a table whose ACCESS EXCLUSIVE lock is already held: the second is found too.
+      'ALTER TABLE items ALTER COLUMN d TYPE bigint;',
+      'ALTER TABLE items ALTER COLUMN e TYPE bigint;',
       'COMMIT;',
       'ALTER TABLE items ALTER COLUMN b TYPE bigint;',
       'CREATE INDEX CONCURRENTLY items_c_idx ON items (c);',
@@ -136,8 +139,14 @@ describe.each([local, embedded])('lock-tracing proxy on $name', (server) => {
     expect(held(proxied)).toEqual(held(builtIn));
     expect(
       proxied.migrations[0].statements.filter((s) => s.lock_capture === 'polled').map((s) => s.index),
-    ).toEqual([8, 9]);
-    expect(proxied.migrations[0].statements.map((s) => s.index)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    ).toEqual([10, 11]);
+    expect(proxied.migrations[0].statements.map((s) => s.index)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+    const rewrote = proxied.migrations[0].statements.filter((s) => s.rewrites.includes('items'));
+    expect(rewrote.map((s) => s.sql)).toEqual([
+      'ALTER TABLE items ALTER COLUMN d TYPE bigint',
+      'ALTER TABLE items ALTER COLUMN e TYPE bigint',
+      'ALTER TABLE items ALTER COLUMN b TYPE bigint',
+    ]);
   });
 
   it('passes node-postgres parameters, named statements and several connections, logging no parameter', async () => {
@@ -176,6 +185,21 @@ describe.each([local, embedded])('lock-tracing proxy on $name', (server) => {
     expect(lockList(report, 2)).toContain('items RowExclusiveLock');
     expect(lockList(report, 5)).toContain('extra AccessExclusiveLock');
     expect(JSON.stringify(report)).not.toContain('secret-');
+  });
+
+  it('keeps the locks of the last statement of a tool that disconnects without waiting for anything more', async () => {
+    // The lock read is still on its way when psql reaches the end of its file and hangs up:
+    // the transaction rolls back, but the statement took its locks and the report says so.
+    const report = await rehearseCommand(
+      sourceUrl,
+      server.url,
+      psqlScript('BEGIN;\nLOCK TABLE items IN SHARE MODE;'),
+    );
+    expect(report.failure).toBeNull();
+    expect(lockList(report, 2)).toEqual(['items ShareLock']);
+    expect(report.locks.map((l) => `${l.relation} ${l.mode} #${l.statement.index}`)).toEqual([
+      'items ShareLock #2',
+    ]);
   });
 
   it("carries psql's \\copy in and out, and its Ctrl-C reaches the backend as a cancel", async () => {

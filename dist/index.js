@@ -44929,22 +44929,30 @@ SELECT c.oid::bigint AS oid, n.nspname AS schema, c.relname AS name, c.relkind::
  * the proxy's event loop): the session's relation locks, and for the locked relations the
  * tracer must look up (`$1`: the oids it already knows; `$2`: whether one it knows held
  * ACCESS EXCLUSIVE may have been rewritten or renamed) their names, kinds and filenodes.
- * `looked_up` is false for a lock on a relation that no longer exists.
+ * `looked_up` is false for a lock on a relation that no longer exists. A lock the tracer
+ * already holds open (`$3`: 'oid:mode') with nothing to look up is left out: a transaction's
+ * locks only grow, and sending all of them after every statement made each read cost more
+ * than the one before.
  */
 const OWN_LOCKS_WITH_RELATIONS_QUERY = {
     name: 'pg_rehearsal_own_locks_relations',
+    // The parameters come in through a materialized CTE: planned with their values, the query
+    // was planned again at every read (0.3-0.6 ms); through the CTE, the plan is the same for
+    // any values, so PostgreSQL keeps one generic plan after its first five.
     text: `
+WITH p AS MATERIALIZED (SELECT $1::oid[] AS known, $2::boolean AS may_rewrite, $3::text[] AS held)
 SELECT l.relation::bigint AS oid, l.locktype, l.mode, l.granted,
        r.oid IS NOT NULL AS looked_up, r.schema, r.name, r.kind, r.filenode, r.user_relation
-  FROM pg_locks l
+  FROM p CROSS JOIN pg_locks l
   LEFT JOIN LATERAL (
        SELECT c.oid, n.nspname AS schema, c.relname AS name, c.relkind::text AS kind,
               pg_relation_filenode(c.oid) AS filenode, ${USER_NAMESPACE_OR_UNKNOWN} AS user_relation
          FROM pg_class c
          JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE c.oid = l.relation
-          AND (NOT l.relation = ANY($1::oid[]) OR (l.mode = 'AccessExclusiveLock' AND $2::boolean))) r ON true
- WHERE l.pid = pg_backend_pid() AND l.locktype = 'relation' AND l.database = ${THIS_DATABASE}`,
+          AND (NOT l.relation = ANY(p.known) OR (l.mode = 'AccessExclusiveLock' AND p.may_rewrite))) r ON true
+ WHERE l.pid = pg_backend_pid() AND l.locktype = 'relation' AND l.database = ${THIS_DATABASE}
+   AND (r.oid IS NOT NULL OR NOT l.relation::text || ':' || l.mode = ANY(p.held))`,
 };
 /**
  * The sampler's one query: every other backend's relation locks on the user's relations,
@@ -45169,6 +45177,7 @@ class LockTracer {
             const { rows } = await client.query(OWN_LOCKS_WITH_RELATIONS_QUERY, [
                 [...this.relationInfo.keys()],
                 mayRewrite,
+                [...this.open.keys()],
             ]);
             const locks = rows.map(toLock);
             for (const oid of this.toLookUp(locks, mayRewrite))
@@ -50127,7 +50136,62 @@ function closeMessage(kind, name) {
     return message('C', Buffer.concat([Buffer.from(kind), cstring(name)]));
 }
 
+;// CONCATENATED MODULE: ./src/engine/proxy/unit.ts
+
+
+/** The SQL a unit's first message carries (a Bind: its prepared statement's). */
+function firstSql(first, statements) {
+    if (first.type === 'Q')
+        return first.body.toString('utf8', 0, first.body.length - 1);
+    if (first.type === 'P')
+        return parseParse(first.body).sql;
+    if (first.type === 'B')
+        return statements.get(parseBind(first.body).statement) ?? '';
+    return '';
+}
+/**
+ * Every word that can make a unit polled inside a transaction (transaction control, and
+ * what requiresNoTransaction looks for), matched on the raw text: when none is there, the
+ * unit is `inside` for sure, and its message can go to the server before it is classified.
+ * Words in comments or strings only send the unit down the slower, exact path.
+ */
+const MAY_LEAVE_TRANSACTION = /\b(?:begin|start|commit|end|rollback|abort|savepoint|release|prepare|concurrently|vacuum|database|system|tablespace)\b/i;
+/** Whether the unit opened by a message with this SQL, at this transaction status, needs nothing sent or set up first. */
+function needsNoPreparation(sql, status) {
+    return status !== 'I' && !MAY_LEAVE_TRANSACTION.test(sql);
+}
+/** A new unit for the tool's message with `sql`, at the session's transaction `status`. */
+function openUnit(first, sql, status, started) {
+    const parts = sql ? splitSqlStatements(sql).map((s) => s.sql) : [];
+    const control = parts.some(isTransactionControl);
+    let mode = 'inside';
+    if (parts.some((part) => requiresNoTransaction(part)) || (control && parts.length > 1))
+        mode = 'polled';
+    else if (status === 'I' && !control && parts.length > 0)
+        mode = 'wrap';
+    let finish = () => undefined;
+    const finished = new Promise((resolve) => (finish = resolve));
+    let markDone = () => undefined;
+    const done = new Promise((resolve) => (markDone = resolve));
+    return {
+        mode,
+        simple: first.type === 'Q',
+        parsed: first.type === 'Q' ? parts : [],
+        executed: first.type === 'Q' ? parts : [],
+        started,
+        finish,
+        finished,
+        markDone,
+        done,
+    };
+}
+/** The statements a unit ran, as one text. */
+function unitSql(unit) {
+    return (unit.executed.length ? unit.executed : unit.parsed).join(';\n');
+}
+
 ;// CONCATENATED MODULE: ./src/engine/proxy/session.ts
+
 
 
 
@@ -50161,6 +50225,8 @@ class ProxySession {
      */
     toTool = [];
     holdingForReady = false;
+    /** The last lock read sent ahead of the tool's next statement, until its locks were taken in. */
+    readBehind = Promise.resolve();
     /** Set when the session broke: the message the tool got. */
     failure;
     constructor(client, upstream, context, onEnd) {
@@ -50179,7 +50245,13 @@ class ProxySession {
             if (this.unit && 'dcf'.includes(m.type))
                 return this.upstream.stream.write(m.raw);
             this.chain = this.chain.then(() => this.fromClient(m)).catch((error) => this.end(session_errorText(error)));
-        }, () => this.end());
+        }, 
+        // A read sent behind the tool's last ReadyForQuery is still answered: take it in first.
+        () => void this.readBehind.then(() => this.end()));
+    }
+    /** Resolves once every lock read sent in this session was taken in (or the session ended). */
+    settled() {
+        return this.readBehind;
     }
     /** The tracer's reads, run inside this session on the upstream connection. */
     queryable = {
@@ -50203,11 +50275,31 @@ class ProxySession {
         }
         const upstream = this.upstream.stream;
         const opening = !this.unit && 'QPBDEHSFC'.includes(m.type);
-        if (opening) {
+        const started = this.context.clock();
+        const sql = opening ? firstSql(m, this.statements) : '';
+        // Inside the tool's transaction, usually nothing goes before its message: send it on first, classify after.
+        const forwarded = opening && needsNoPreparation(sql, this.status);
+        if (forwarded)
+            upstream.write(m.raw);
+        else if (opening)
             upstream.socket.cork(); // a wrapped unit's BEGIN and the tool's first message in one packet
-            await this.openUnit(m);
-        }
+        if (opening)
+            await this.startUnit(m, sql, started);
         const unit = this.unit;
+        this.track(m, unit);
+        if (!forwarded)
+            upstream.write(m.raw);
+        if (opening && !forwarded)
+            upstream.socket.uncork();
+        if (unit?.observer && !unit.polling) {
+            // From the moment the statement is on its way: it may hold its locks only a few milliseconds.
+            unit.polling = sampleBackendLocks(unit.observer, this.upstream.pid, 10, unit.finished).then((r) => r.locks);
+        }
+        if (unit && (m.type === 'Q' || m.type === 'S'))
+            await unit.done;
+    }
+    /** Which SQL the tool's extended-protocol messages prepare and run. */
+    track(m, unit) {
         if (m.type === 'P') {
             const { name, sql } = parseParse(m.body);
             this.statements.set(name, sql);
@@ -50223,50 +50315,13 @@ class ProxySession {
             if (sql)
                 unit?.executed.push(sql);
         }
-        upstream.write(m.raw);
-        if (opening)
-            upstream.socket.uncork();
-        if (unit?.observer && !unit.polling) {
-            // From the moment the statement is on its way: it may hold its locks only a few milliseconds.
-            unit.polling = sampleBackendLocks(unit.observer, this.upstream.pid, 10, unit.finished).then((r) => r.locks);
-        }
-        if (unit && (m.type === 'Q' || m.type === 'S'))
-            await unit.done;
     }
-    async openUnit(first) {
-        let sql = '';
-        if (first.type === 'Q')
-            sql = first.body.toString('utf8', 0, first.body.length - 1);
-        else if (first.type === 'P')
-            sql = parseParse(first.body).sql;
-        else if (first.type === 'B')
-            sql = this.statements.get(parseBind(first.body).statement) ?? '';
-        const parts = sql ? splitSqlStatements(sql).map((s) => s.sql) : [];
-        const control = parts.some(isTransactionControl);
-        let mode = 'inside';
-        if (parts.some((part) => requiresNoTransaction(part)) || (control && parts.length > 1))
-            mode = 'polled';
-        else if (this.status === 'I' && !control && parts.length > 0)
-            mode = 'wrap';
-        let finish = () => undefined;
-        const finished = new Promise((resolve) => (finish = resolve));
-        let markDone = () => undefined;
-        const done = new Promise((resolve) => (markDone = resolve));
-        const unit = {
-            mode,
-            simple: first.type === 'Q',
-            parsed: first.type === 'Q' ? parts : [],
-            executed: first.type === 'Q' ? parts : [],
-            started: this.context.clock(),
-            finish,
-            finished,
-            markDone,
-            done,
-        };
-        if (mode === 'polled')
+    async startUnit(first, sql, started) {
+        const unit = openUnit(first, sql, this.status, started);
+        if (unit.mode === 'polled')
             unit.observer = await this.context.observer();
         // Not waited for: the tool's messages follow it, and its answers are swallowed in order.
-        if (mode === 'wrap')
+        if (unit.mode === 'wrap')
             unit.begun = this.inject('BEGIN', []);
         this.unit = unit;
     }
@@ -50281,6 +50336,9 @@ class ProxySession {
                 injection.error = m;
             else if (m.type === 'Z') {
                 this.injections.shift();
+                // The tool's next statement waited in the server behind this read: it starts now.
+                if (injection.behindReady && this.unit)
+                    this.unit.started = Math.max(this.unit.started, this.context.clock());
                 injection.resolve();
             }
             else if (m.type === 'A' || m.type === 'S')
@@ -50291,6 +50349,8 @@ class ProxySession {
         if (m.type === 'Z' && unit) {
             const status = String.fromCharCode(m.body[0]);
             this.holdingForReady = true;
+            if (this.canReadBehind(unit, status))
+                return this.readBehindReady(unit);
             // Not on the client chain: that one waits for this unit to be done.
             this.endUnit(unit, status).catch((error) => this.end(`the proxy could not read the session's locks: ${session_errorText(error)}`));
             return;
@@ -50319,12 +50379,13 @@ class ProxySession {
         const { tracer, clock } = this.context;
         const report = this.reportOf(unit);
         report.duration_ms = session_round(clock() - unit.started);
+        await this.readBehind; // the previous statement's locks are taken in before this one's
         const begun = await unit.begun;
         if (begun?.error)
             throw new Error(`BEGIN failed: ${parseError(begun.error.body).message}`);
         const unitStatements = unit.executed.length ? unit.executed : unit.parsed;
-        const unitSql = unitStatements.join(';\n');
-        if (DROPS_PREPARED.test(unitSql))
+        const sql = unitSql(unit);
+        if (DROPS_PREPARED.test(sql))
             this.prepared.clear();
         let ending;
         if (unit.polling) {
@@ -50341,7 +50402,7 @@ class ProxySession {
             }
             const socket = this.upstream.stream.socket;
             socket.cork(); // the read and our COMMIT leave in one packet
-            const reading = tracer.readOwnLocksInOneQuery(this.queryable, unitSql);
+            const reading = tracer.readOwnLocksInOneQuery(this.queryable, sql);
             if (unit.mode === 'wrap' && this.injections.length > 0)
                 ending = this.inject('COMMIT', []);
             socket.uncork();
@@ -50360,6 +50421,52 @@ class ProxySession {
         if (toolStatus === 'I')
             tracer.endTransaction(clock());
         this.tellTool(unit, report, toolStatus);
+    }
+    /** A statement of the tool's own transaction that took locks: its read can go behind the tool's ReadyForQuery. */
+    canReadBehind(unit, status) {
+        const statements = unit.executed.length ? unit.executed : unit.parsed;
+        // BEGIN, SAVEPOINT, RELEASE, ROLLBACK TO take no lock: nothing new to read.
+        return (status === 'T' &&
+            unit.mode === 'inside' &&
+            statements.length > 0 &&
+            !statements.every(isTransactionControl));
+    }
+    /**
+     * Inside the tool's own transaction: the tool is told ReadyForQuery at once, and the lock
+     * read goes out in the same turn of the event loop, before anything the tool sends next
+     * can be taken in. That next message then queues behind the read, because the server
+     * runs a session's messages in order, so the locks read are still exactly those after
+     * this statement; the read's round trip now overlaps the tool's own instead of adding to
+     * it. (An autocommit statement cannot do this: an error at our COMMIT must still reach
+     * the tool as the statement's.)
+     */
+    readBehindReady(unit) {
+        const { tracer, clock } = this.context;
+        const endedAt = clock();
+        this.status = 'T';
+        this.unit = undefined;
+        this.toTool.push(readyForQuery('T'));
+        this.holdingForReady = false;
+        this.flushToTool();
+        unit.finish();
+        unit.markDone(); // its next message is taken in only after this function returned, the read sent
+        const sql = unitSql(unit);
+        if (DROPS_PREPARED.test(sql))
+            this.prepared.clear();
+        const reading = tracer.readOwnLocksInOneQuery(this.queryable, sql);
+        const injection = this.injections.at(-1); // queued synchronously by the call above
+        if (injection)
+            injection.behindReady = true;
+        // Off the tool's path from here: the report, then its locks in statement order.
+        const report = this.reportOf(unit);
+        report.duration_ms = session_round(endedAt - unit.started);
+        report.lock_capture = 'exact';
+        const previous = this.readBehind;
+        this.readBehind = (async () => {
+            await previous;
+            tracer.observe(await reading, unit.started, report);
+            this.context.onStatement(report);
+        })().catch((error) => this.end(`the proxy could not read the session's locks: ${session_errorText(error)}`));
     }
     /** The end of a unit: its held CommandComplete or error, then ReadyForQuery. */
     tellTool(unit, report, toolStatus) {
@@ -50381,7 +50488,7 @@ class ProxySession {
     }
     reportOf(unit) {
         if (!unit.report) {
-            const sql = (unit.executed.length ? unit.executed : unit.parsed).join(';\n');
+            const sql = unitSql(unit);
             unit.report = {
                 path: this.context.label,
                 line: 0,
@@ -50716,6 +50823,8 @@ class LockTracingProxy {
     server = external_node_net_default().createServer((socket) => this.accept(socket));
     sockets = new Set();
     traced = new Set();
+    /** Every session's last lock read, ended sessions' too: their reports fill in when it is answered. */
+    sessions = [];
     tracers = [];
     collected = [];
     index = 0;
@@ -50743,6 +50852,23 @@ class LockTracingProxy {
             password: this.password,
             params: { sslmode: 'disable' },
         };
+    }
+    /**
+     * Waits until every lock read sent was answered and taken in: a tool may exit as soon as it
+     * was told ReadyForQuery, before the read behind it came back. Bounded by the run's signal.
+     */
+    async settle(signal) {
+        let stop = () => undefined;
+        const aborted = new Promise((resolve) => (stop = resolve));
+        if (signal.aborted)
+            stop();
+        signal.addEventListener('abort', stop, { once: true });
+        try {
+            await Promise.race([Promise.all(this.sessions.map((s) => s.settled())), aborted]);
+        }
+        finally {
+            signal.removeEventListener('abort', stop);
+        }
     }
     statements() {
         return [...this.collected].sort((a, b) => (a.index ?? 0) - (b.index ?? 0));
@@ -50845,6 +50971,7 @@ class LockTracingProxy {
                 this.failures.push(traced.session.failure);
         });
         this.traced.add(traced);
+        this.sessions.push(traced.session);
         traced.session.start();
     }
     /** A tool's CancelRequest (Ctrl-C in psql, a driver's statement timeout), sent on to its backend. */
@@ -50853,6 +50980,8 @@ class LockTracingProxy {
         const traced = [...this.traced].find((t) => t.upstream.pid === pid && t.secret.length === secret.length && (0,external_node_crypto_.timingSafeEqual)(t.secret, secret));
         if (!traced)
             return;
+        // A lock read may be running ahead of the statement the tool means: let it finish first.
+        await traced.session.settled();
         const { socket } = await openTransport(this.options.target);
         const head = Buffer.alloc(12);
         head.writeInt32BE(12 + traced.upstream.secret.length, 0);
@@ -50890,6 +51019,7 @@ async function runCommandThroughProxy(context) {
             target: proxy.toolTarget(),
             secrets: [proxy.password],
         });
+        await proxy.settle(context.signal);
         result.migration.statements = proxy.statements();
         const lost = proxy.failures[0];
         if (lost && !result.failure) {

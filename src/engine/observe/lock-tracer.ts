@@ -148,6 +148,7 @@ export class LockTracer {
       const { rows } = await client.query(OWN_LOCKS_WITH_RELATIONS_QUERY, [
         [...this.relationInfo.keys()],
         mayRewrite,
+        [...this.open.keys()],
       ]);
       const locks = rows.map(toLock);
       for (const oid of this.toLookUp(locks, mayRewrite)) this.relationInfo.set(oid, GONE);

@@ -50,6 +50,8 @@ export class LockTracingProxy {
   private readonly server = net.createServer((socket) => this.accept(socket));
   private readonly sockets = new Set<net.Socket>();
   private readonly traced = new Set<Traced>();
+  /** Every session's last lock read, ended sessions' too: their reports fill in when it is answered. */
+  private readonly sessions: ProxySession[] = [];
   private readonly tracers: LockTracer[] = [];
   private readonly collected: StatementReport[] = [];
   private index = 0;
@@ -78,6 +80,22 @@ export class LockTracingProxy {
       password: this.password,
       params: { sslmode: 'disable' },
     };
+  }
+
+  /**
+   * Waits until every lock read sent was answered and taken in: a tool may exit as soon as it
+   * was told ReadyForQuery, before the read behind it came back. Bounded by the run's signal.
+   */
+  async settle(signal: AbortSignal): Promise<void> {
+    let stop = () => undefined as void;
+    const aborted = new Promise<void>((resolve) => (stop = resolve));
+    if (signal.aborted) stop();
+    signal.addEventListener('abort', stop, { once: true });
+    try {
+      await Promise.race([Promise.all(this.sessions.map((s) => s.settled())), aborted]);
+    } finally {
+      signal.removeEventListener('abort', stop);
+    }
   }
 
   statements(): StatementReport[] {
@@ -188,6 +206,7 @@ export class LockTracingProxy {
       },
     );
     this.traced.add(traced);
+    this.sessions.push(traced.session);
     traced.session.start();
   }
 
@@ -198,6 +217,8 @@ export class LockTracingProxy {
       (t) => t.upstream.pid === pid && t.secret.length === secret.length && timingSafeEqual(t.secret, secret),
     );
     if (!traced) return;
+    // A lock read may be running ahead of the statement the tool means: let it finish first.
+    await traced.session.settled();
     const { socket } = await openTransport(this.options.target);
     const head = Buffer.alloc(12);
     head.writeInt32BE(12 + traced.upstream.secret.length, 0);

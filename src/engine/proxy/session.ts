@@ -1,8 +1,9 @@
 import pg from 'pg';
-import type { LockTracer, ObservedLock } from '../observe/lock-tracer.js';
+import type { LockTracer } from '../observe/lock-tracer.js';
 import { sampleBackendLocks } from '../observe/pid-sampler.js';
 import type { StatementReport } from '../report.js';
-import { excerpt, isTransactionControl, requiresNoTransaction, splitSqlStatements } from '../runner/split.js';
+import { excerpt, isTransactionControl } from '../runner/split.js';
+import { firstSql, needsNoPreparation, openUnit, unitSql, type Injection, type Unit } from './unit.js';
 import type { MessageStream, Upstream } from './upstream.js';
 import {
   namedQueryMessages,
@@ -28,42 +29,6 @@ export interface SessionContext {
   /** A second connection that watches statements that cannot run in a transaction block. */
   observer: () => Promise<pg.Client>;
   onStatement: (statement: StatementReport) => void;
-}
-
-/**
- * wrap: autocommit, so the proxy opens a transaction around it to read its locks before
- * they are released; inside: the tool's own transaction (or a failed one, status E);
- * polled: cannot run in a transaction block, watched from another connection.
- */
-type Mode = 'wrap' | 'inside' | 'polled';
-
-/** The messages from the tool's first message to its Query or Sync: one round trip. */
-interface Unit {
-  mode: Mode;
-  simple: boolean;
-  parsed: string[];
-  executed: string[];
-  started: number;
-  report?: StatementReport;
-  /** The last CommandComplete of a wrapped simple Query, held until our COMMIT succeeded. */
-  heldComplete?: Buffer;
-  /** Resolved at the unit's ReadyForQuery (stops the polling). */
-  finish: () => void;
-  finished: Promise<void>;
-  /** Resolved once the tool was told ReadyForQuery: the next unit may start. */
-  markDone: () => void;
-  done: Promise<void>;
-  observer?: pg.Client;
-  polling?: Promise<ObservedLock[]>;
-  /** The proxy's BEGIN of a wrapped unit, sent right before the tool's first message. */
-  begun?: Promise<Injection>;
-}
-
-interface Injection {
-  columns: { name: string; typeOid: number }[];
-  rows: pg.QueryResultRow[];
-  error?: Message;
-  resolve: () => void;
 }
 
 const QUERY_NAME = 'pg_rehearsal_proxy';
@@ -92,6 +57,8 @@ export class ProxySession {
    */
   private readonly toTool: Buffer[] = [];
   private holdingForReady = false;
+  /** The last lock read sent ahead of the tool's next statement, until its locks were taken in. */
+  private readBehind: Promise<void> = Promise.resolve();
   /** Set when the session broke: the message the tool got. */
   failure?: string;
 
@@ -116,8 +83,14 @@ export class ProxySession {
         if (this.unit && 'dcf'.includes(m.type)) return this.upstream.stream.write(m.raw);
         this.chain = this.chain.then(() => this.fromClient(m)).catch((error) => this.end(errorText(error)));
       },
-      () => this.end(),
+      // A read sent behind the tool's last ReadyForQuery is still answered: take it in first.
+      () => void this.readBehind.then(() => this.end()),
     );
+  }
+
+  /** Resolves once every lock read sent in this session was taken in (or the session ended). */
+  settled(): Promise<void> {
+    return this.readBehind;
   }
 
   /** The tracer's reads, run inside this session on the upstream connection. */
@@ -145,11 +118,28 @@ export class ProxySession {
     }
     const upstream = this.upstream.stream;
     const opening = !this.unit && 'QPBDEHSFC'.includes(m.type);
-    if (opening) {
-      upstream.socket.cork(); // a wrapped unit's BEGIN and the tool's first message in one packet
-      await this.openUnit(m);
-    }
+    const started = this.context.clock();
+    const sql = opening ? firstSql(m, this.statements) : '';
+    // Inside the tool's transaction, usually nothing goes before its message: send it on first, classify after.
+    const forwarded = opening && needsNoPreparation(sql, this.status);
+    if (forwarded) upstream.write(m.raw);
+    else if (opening) upstream.socket.cork(); // a wrapped unit's BEGIN and the tool's first message in one packet
+    if (opening) await this.startUnit(m, sql, started);
     const unit = this.unit;
+    this.track(m, unit);
+    if (!forwarded) upstream.write(m.raw);
+    if (opening && !forwarded) upstream.socket.uncork();
+    if (unit?.observer && !unit.polling) {
+      // From the moment the statement is on its way: it may hold its locks only a few milliseconds.
+      unit.polling = sampleBackendLocks(unit.observer, this.upstream.pid, 10, unit.finished).then(
+        (r) => r.locks,
+      );
+    }
+    if (unit && (m.type === 'Q' || m.type === 'S')) await unit.done;
+  }
+
+  /** Which SQL the tool's extended-protocol messages prepare and run. */
+  private track(m: Message, unit: Unit | undefined): void {
     if (m.type === 'P') {
       const { name, sql } = parseParse(m.body);
       this.statements.set(name, sql);
@@ -162,45 +152,13 @@ export class ProxySession {
       const sql = this.portals.get(portal);
       if (sql) unit?.executed.push(sql);
     }
-    upstream.write(m.raw);
-    if (opening) upstream.socket.uncork();
-    if (unit?.observer && !unit.polling) {
-      // From the moment the statement is on its way: it may hold its locks only a few milliseconds.
-      unit.polling = sampleBackendLocks(unit.observer, this.upstream.pid, 10, unit.finished).then(
-        (r) => r.locks,
-      );
-    }
-    if (unit && (m.type === 'Q' || m.type === 'S')) await unit.done;
   }
 
-  private async openUnit(first: Message): Promise<void> {
-    let sql = '';
-    if (first.type === 'Q') sql = first.body.toString('utf8', 0, first.body.length - 1);
-    else if (first.type === 'P') sql = parseParse(first.body).sql;
-    else if (first.type === 'B') sql = this.statements.get(parseBind(first.body).statement) ?? '';
-    const parts = sql ? splitSqlStatements(sql).map((s) => s.sql) : [];
-    const control = parts.some(isTransactionControl);
-    let mode: Mode = 'inside';
-    if (parts.some((part) => requiresNoTransaction(part)) || (control && parts.length > 1)) mode = 'polled';
-    else if (this.status === 'I' && !control && parts.length > 0) mode = 'wrap';
-    let finish = () => undefined as void;
-    const finished = new Promise<void>((resolve) => (finish = resolve));
-    let markDone = () => undefined as void;
-    const done = new Promise<void>((resolve) => (markDone = resolve));
-    const unit: Unit = {
-      mode,
-      simple: first.type === 'Q',
-      parsed: first.type === 'Q' ? parts : [],
-      executed: first.type === 'Q' ? parts : [],
-      started: this.context.clock(),
-      finish,
-      finished,
-      markDone,
-      done,
-    };
-    if (mode === 'polled') unit.observer = await this.context.observer();
+  private async startUnit(first: Message, sql: string, started: number): Promise<void> {
+    const unit = openUnit(first, sql, this.status, started);
+    if (unit.mode === 'polled') unit.observer = await this.context.observer();
     // Not waited for: the tool's messages follow it, and its answers are swallowed in order.
-    if (mode === 'wrap') unit.begun = this.inject('BEGIN', []);
+    if (unit.mode === 'wrap') unit.begun = this.inject('BEGIN', []);
     this.unit = unit;
   }
 
@@ -212,6 +170,9 @@ export class ProxySession {
       else if (m.type === 'E') injection.error = m;
       else if (m.type === 'Z') {
         this.injections.shift();
+        // The tool's next statement waited in the server behind this read: it starts now.
+        if (injection.behindReady && this.unit)
+          this.unit.started = Math.max(this.unit.started, this.context.clock());
         injection.resolve();
       } else if (m.type === 'A' || m.type === 'S') this.toTool.push(m.raw);
       return;
@@ -220,6 +181,7 @@ export class ProxySession {
     if (m.type === 'Z' && unit) {
       const status = String.fromCharCode(m.body[0]);
       this.holdingForReady = true;
+      if (this.canReadBehind(unit, status)) return this.readBehindReady(unit);
       // Not on the client chain: that one waits for this unit to be done.
       this.endUnit(unit, status).catch((error) =>
         this.end(`the proxy could not read the session's locks: ${errorText(error)}`),
@@ -248,11 +210,12 @@ export class ProxySession {
     const { tracer, clock } = this.context;
     const report = this.reportOf(unit);
     report.duration_ms = round(clock() - unit.started);
+    await this.readBehind; // the previous statement's locks are taken in before this one's
     const begun = await unit.begun;
     if (begun?.error) throw new Error(`BEGIN failed: ${parseError(begun.error.body).message}`);
     const unitStatements = unit.executed.length ? unit.executed : unit.parsed;
-    const unitSql = unitStatements.join(';\n');
-    if (DROPS_PREPARED.test(unitSql)) this.prepared.clear();
+    const sql = unitSql(unit);
+    if (DROPS_PREPARED.test(sql)) this.prepared.clear();
     let ending: Promise<Injection> | undefined;
     if (unit.polling) {
       report.lock_capture = 'polled';
@@ -267,7 +230,7 @@ export class ProxySession {
       }
       const socket = this.upstream.stream.socket;
       socket.cork(); // the read and our COMMIT leave in one packet
-      const reading = tracer.readOwnLocksInOneQuery(this.queryable, unitSql);
+      const reading = tracer.readOwnLocksInOneQuery(this.queryable, sql);
       if (unit.mode === 'wrap' && this.injections.length > 0) ending = this.inject('COMMIT', []);
       socket.uncork();
       tracer.observe(await reading, unit.started, report);
@@ -284,6 +247,54 @@ export class ProxySession {
     }
     if (toolStatus === 'I') tracer.endTransaction(clock());
     this.tellTool(unit, report, toolStatus);
+  }
+
+  /** A statement of the tool's own transaction that took locks: its read can go behind the tool's ReadyForQuery. */
+  private canReadBehind(unit: Unit, status: string): boolean {
+    const statements = unit.executed.length ? unit.executed : unit.parsed;
+    // BEGIN, SAVEPOINT, RELEASE, ROLLBACK TO take no lock: nothing new to read.
+    return (
+      status === 'T' &&
+      unit.mode === 'inside' &&
+      statements.length > 0 &&
+      !statements.every(isTransactionControl)
+    );
+  }
+
+  /**
+   * Inside the tool's own transaction: the tool is told ReadyForQuery at once, and the lock
+   * read goes out in the same turn of the event loop, before anything the tool sends next
+   * can be taken in. That next message then queues behind the read, because the server
+   * runs a session's messages in order, so the locks read are still exactly those after
+   * this statement; the read's round trip now overlaps the tool's own instead of adding to
+   * it. (An autocommit statement cannot do this: an error at our COMMIT must still reach
+   * the tool as the statement's.)
+   */
+  private readBehindReady(unit: Unit): void {
+    const { tracer, clock } = this.context;
+    const endedAt = clock();
+    this.status = 'T';
+    this.unit = undefined;
+    this.toTool.push(readyForQuery('T'));
+    this.holdingForReady = false;
+    this.flushToTool();
+    unit.finish();
+    unit.markDone(); // its next message is taken in only after this function returned, the read sent
+    const sql = unitSql(unit);
+    if (DROPS_PREPARED.test(sql)) this.prepared.clear();
+    const reading = tracer.readOwnLocksInOneQuery(this.queryable, sql);
+    const injection = this.injections.at(-1); // queued synchronously by the call above
+    if (injection) injection.behindReady = true;
+    // Off the tool's path from here: the report, then its locks in statement order.
+    const report = this.reportOf(unit);
+    report.duration_ms = round(endedAt - unit.started);
+    report.lock_capture = 'exact';
+    const previous = this.readBehind;
+    this.readBehind = (async () => {
+      await previous;
+      tracer.observe(await reading, unit.started, report);
+      this.context.onStatement(report);
+    })().catch((error) => this.end(`the proxy could not read the session's locks: ${errorText(error)}`));
   }
 
   /** The end of a unit: its held CommandComplete or error, then ReadyForQuery. */
@@ -305,7 +316,7 @@ export class ProxySession {
 
   private reportOf(unit: Unit): StatementReport {
     if (!unit.report) {
-      const sql = (unit.executed.length ? unit.executed : unit.parsed).join(';\n');
+      const sql = unitSql(unit);
       unit.report = {
         path: this.context.label,
         line: 0,

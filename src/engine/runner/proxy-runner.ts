@@ -33,6 +33,7 @@ export async function runCommandThroughProxy(
       target: proxy.toolTarget(),
       secrets: [proxy.password],
     });
+    await proxy.settle(context.signal);
     result.migration.statements = proxy.statements();
     const lost = proxy.failures[0];
     if (lost && !result.failure) {
