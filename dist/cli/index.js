@@ -8590,33 +8590,32 @@ SELECT c.oid::bigint AS oid, n.nspname AS schema, c.relname AS name, c.relkind::
  WHERE c.oid = ANY($1::oid[])`;
 /**
  * The tracer's read in one round trip, for the proxy (where every round trip also crosses
- * the proxy's event loop): the session's relation locks, and for the locked relations the
- * tracer must look up (`$1`: the oids it already knows; `$2`: whether one it knows held
- * ACCESS EXCLUSIVE may have been rewritten or renamed) their names, kinds and filenodes.
- * `looked_up` is false for a lock on a relation that no longer exists. A lock the tracer
- * already holds open (`$3`: 'oid:mode') with nothing to look up is left out: a transaction's
- * locks only grow, and sending all of them after every statement made each read cost more
- * than the one before.
+ * the proxy's event loop): the session's relation locks that this transaction has not shown
+ * yet (`$2`: 'oid:mode' of those it has), and those held ACCESS EXCLUSIVE when the statement
+ * may have rewritten or renamed their relation (`$1`), each with its relation's name, kind
+ * and filenode. A transaction's locks only grow: sending all of them, and looking all of
+ * them up, after every statement made each read cost more than the one before.
+ * `looked_up` is false for a lock on a relation that no longer exists.
  */
 const OWN_LOCKS_WITH_RELATIONS_QUERY = {
     name: 'pg_rehearsal_own_locks_relations',
     // The parameters come in through a materialized CTE: planned with their values, the query
     // was planned again at every read (0.3-0.6 ms); through the CTE, the plan is the same for
-    // any values, so PostgreSQL keeps one generic plan after its first five.
+    // any values, so PostgreSQL keeps one generic plan after its first five. The locks are
+    // chosen in a CTE of their own so that only those are looked up.
     text: `
-WITH p AS MATERIALIZED (SELECT $1::oid[] AS known, $2::boolean AS may_rewrite, $3::text[] AS held)
-SELECT l.relation::bigint AS oid, l.locktype, l.mode, l.granted,
-       r.oid IS NOT NULL AS looked_up, r.schema, r.name, r.kind, r.filenode, r.user_relation
-  FROM p CROSS JOIN pg_locks l
-  LEFT JOIN LATERAL (
-       SELECT c.oid, n.nspname AS schema, c.relname AS name, c.relkind::text AS kind,
-              pg_relation_filenode(c.oid) AS filenode, ${USER_NAMESPACE_OR_UNKNOWN} AS user_relation
-         FROM pg_class c
-         JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE c.oid = l.relation
-          AND (NOT l.relation = ANY(p.known) OR (l.mode = 'AccessExclusiveLock' AND p.may_rewrite))) r ON true
- WHERE l.pid = pg_backend_pid() AND l.locktype = 'relation' AND l.database = ${THIS_DATABASE}
-   AND (r.oid IS NOT NULL OR NOT l.relation::text || ':' || l.mode = ANY(p.held))`,
+WITH p AS MATERIALIZED (SELECT $1::boolean AS may_rewrite, $2::text[] AS shown),
+mine AS MATERIALIZED (
+  SELECT l.relation, l.locktype, l.mode, l.granted
+    FROM p CROSS JOIN pg_locks l
+   WHERE l.pid = pg_backend_pid() AND l.locktype = 'relation' AND l.database = ${THIS_DATABASE}
+     AND (NOT l.relation::text || ':' || l.mode = ANY(p.shown) OR (l.mode = 'AccessExclusiveLock' AND p.may_rewrite)))
+SELECT m.relation::bigint AS oid, m.locktype, m.mode, m.granted, c.oid IS NOT NULL AS looked_up,
+       n.nspname AS schema, c.relname AS name, c.relkind::text AS kind,
+       pg_relation_filenode(c.oid) AS filenode, ${USER_NAMESPACE_OR_UNKNOWN} AS user_relation
+  FROM mine m
+  LEFT JOIN pg_class c ON c.oid = m.relation
+  LEFT JOIN pg_namespace n ON n.oid = c.relnamespace`,
 };
 /**
  * The sampler's one query: every other backend's relation locks on the user's relations,
@@ -8811,6 +8810,8 @@ class LockTracer {
     /** What each locked relation is, looked up once (again only when it may have changed). */
     relationInfo = new Map();
     prepared = true;
+    /** 'oid:mode' of every lock the one-query read returned in this transaction (the user's or not). */
+    shownKeys = new Set();
     /** Time spent reading locks between statements: what exact tracing costs the migration. */
     spentMs = 0;
     constructor(before) {
@@ -8831,24 +8832,23 @@ class LockTracer {
         }
     }
     /**
-     * The same read in one round trip, for the proxy: the relations to look up are joined in
-     * by the query itself, so the proxy can send its COMMIT right behind it.
+     * The same read in one round trip, for the proxy: only the locks this transaction had not
+     * shown yet (and those held ACCESS EXCLUSIVE, when the statement may have rewritten or
+     * renamed their relation), each with its relation looked up by the query itself, so the
+     * proxy can send its COMMIT right behind it.
      */
     async readOwnLocksInOneQuery(client, statementSql = '') {
         const started = performance.now();
         try {
-            const mayRewrite = mayRewriteKnown(statementSql);
             const { rows } = await client.query(OWN_LOCKS_WITH_RELATIONS_QUERY, [
-                [...this.relationInfo.keys()],
-                mayRewrite,
-                [...this.open.keys()],
+                mayRewriteKnown(statementSql),
+                [...this.shownKeys],
             ]);
             const locks = rows.map(toLock);
-            for (const oid of this.toLookUp(locks, mayRewrite))
-                this.relationInfo.set(oid, GONE);
-            for (const row of rows)
-                if (row.looked_up)
-                    this.relationInfo.set(Number(row.oid), toRelationInfo(row));
+            for (const row of rows) {
+                this.shownKeys.add(`${row.oid}:${row.mode}`);
+                this.relationInfo.set(Number(row.oid), row.looked_up ? toRelationInfo(row) : GONE);
+            }
             return this.withRelations(locks);
         }
         finally {
@@ -8983,6 +8983,7 @@ class LockTracer {
             });
         }
         this.open.clear();
+        this.shownKeys.clear();
     }
     records() {
         return [...this.closed];

@@ -116,6 +116,8 @@ export class LockTracer {
   /** What each locked relation is, looked up once (again only when it may have changed). */
   private readonly relationInfo = new Map<number, RelationInfo>();
   private prepared = true;
+  /** 'oid:mode' of every lock the one-query read returned in this transaction (the user's or not). */
+  private readonly shownKeys = new Set<string>();
   /** Time spent reading locks between statements: what exact tracing costs the migration. */
   spentMs = 0;
 
@@ -138,21 +140,23 @@ export class LockTracer {
   }
 
   /**
-   * The same read in one round trip, for the proxy: the relations to look up are joined in
-   * by the query itself, so the proxy can send its COMMIT right behind it.
+   * The same read in one round trip, for the proxy: only the locks this transaction had not
+   * shown yet (and those held ACCESS EXCLUSIVE, when the statement may have rewritten or
+   * renamed their relation), each with its relation looked up by the query itself, so the
+   * proxy can send its COMMIT right behind it.
    */
   async readOwnLocksInOneQuery(client: LockQueryClient, statementSql = ''): Promise<ObservedLock[]> {
     const started = performance.now();
     try {
-      const mayRewrite = mayRewriteKnown(statementSql);
       const { rows } = await client.query(OWN_LOCKS_WITH_RELATIONS_QUERY, [
-        [...this.relationInfo.keys()],
-        mayRewrite,
-        [...this.open.keys()],
+        mayRewriteKnown(statementSql),
+        [...this.shownKeys],
       ]);
       const locks = rows.map(toLock);
-      for (const oid of this.toLookUp(locks, mayRewrite)) this.relationInfo.set(oid, GONE);
-      for (const row of rows) if (row.looked_up) this.relationInfo.set(Number(row.oid), toRelationInfo(row));
+      for (const row of rows) {
+        this.shownKeys.add(`${row.oid}:${row.mode}`);
+        this.relationInfo.set(Number(row.oid), row.looked_up ? toRelationInfo(row) : GONE);
+      }
       return this.withRelations(locks);
     } finally {
       this.spentMs += performance.now() - started;
@@ -288,6 +292,7 @@ export class LockTracer {
       });
     }
     this.open.clear();
+    this.shownKeys.clear();
   }
 
   records(): LockRecord[] {
