@@ -55,13 +55,15 @@ export const OWN_LOCKS_WITH_RELATIONS_QUERY = {
   // The parameters come in through a materialized CTE: planned with their values, the query
   // was planned again at every read (0.3-0.6 ms); through the CTE, the plan is the same for
   // any values, so PostgreSQL keeps one generic plan after its first five. The locks are
-  // chosen in a CTE of their own so that only those are looked up.
+  // chosen in a CTE of their own so that only those are looked up. The function behind the
+  // pg_locks view, and no pg_database lookup (a backend's own relation locks are all in its
+  // database, or 0 for the shared catalogs), make a new backend's first reads cheaper.
   text: `
 WITH p AS MATERIALIZED (SELECT $1::boolean AS may_rewrite, $2::text[] AS shown),
 mine AS MATERIALIZED (
   SELECT l.relation, l.locktype, l.mode, l.granted
-    FROM p CROSS JOIN pg_locks l
-   WHERE l.pid = pg_backend_pid() AND l.locktype = 'relation' AND l.database = ${THIS_DATABASE}
+    FROM p CROSS JOIN pg_lock_status() l
+   WHERE l.pid = pg_backend_pid() AND l.locktype = 'relation' AND l.database <> 0
      AND (NOT l.relation::text || ':' || l.mode = ANY(p.shown) OR (l.mode = 'AccessExclusiveLock' AND p.may_rewrite)))
 SELECT m.relation::bigint AS oid, m.locktype, m.mode, m.granted, c.oid IS NOT NULL AS looked_up,
        n.nspname AS schema, c.relname AS name, c.relkind::text AS kind,
