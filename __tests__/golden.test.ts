@@ -13,8 +13,10 @@ import {
   createGoldenSnapshotOn,
   openSnapshotServer,
 } from '../src/engine/snapshot/golden-on.js';
+import { ensureFreshGolden } from '../src/engine/snapshot/golden-freshness.js';
 import { writeMetadata, type SnapshotMetadata } from '../src/engine/snapshot/metadata.js';
 import { findPgTools } from '../src/engine/snapshot/pg-tools.js';
+import { inspectSource } from '../src/engine/snapshot/server.js';
 import { sweepExpiredSnapshots } from '../src/engine/snapshot/snapshot.js';
 import { runCli } from './helpers/cli.js';
 import { migrationDir } from './helpers/rehearsal.js';
@@ -43,6 +45,15 @@ INSERT INTO audit SELECT g, 'note' FROM generate_series(1, 200) g;
 ANALYZE;`;
 
 const dbName = (url: string) => new URL(url).pathname.slice(1);
+
+/** Polls `condition` every 50 ms, up to 15 s. */
+async function until(condition: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    if (await condition()) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error('condition not reached within 15 s');
+}
 const count = async (url: string, table: string) =>
   Number((await query<{ n: string }>(url, `SELECT count(*) AS n FROM ${table}`))[0].n);
 
@@ -457,6 +468,59 @@ describe('rehearsing on a golden snapshot', () => {
       expect(await databasesLike(local.url, to)).toEqual([to]);
     } finally {
       await holder.end();
+      await dropDatabase(withDatabase(local.url, to));
+      await g.dispose();
+    }
+  });
+
+  it('lets a clone of the golden snapshot in place go ahead while a refresh is still building', async () => {
+    const g = await golden();
+    const to = uniqueName('test_clone');
+    const server = parseConnectionUrl(local.url, 'server');
+    const blocker = new pg.Client({ connectionString: g.sourceUrl });
+    await blocker.connect();
+    const { admin, serverInfo, close } = await openSnapshotServer(server);
+    const events: string[] = [];
+    let release = () => undefined as void;
+    try {
+      // The refresh waits on this lock (reading the source) until the clone is done, or 20 s passed.
+      await blocker.query('BEGIN; LOCK TABLE items IN ACCESS EXCLUSIVE MODE');
+      const released = new Promise<void>((resolve) => (release = resolve)).then(() =>
+        blocker.query('COMMIT'),
+      );
+      const timer = setTimeout(release, 20_000);
+      const sourceInfo = await inspectSource(parseConnectionUrl(g.sourceUrl, 'source-url'));
+      const refreshing = ensureFreshGolden(admin, server, serverInfo, sourceInfo, {
+        source: parseConnectionUrl(g.sourceUrl, 'source-url'),
+        name: g.name,
+        strategy: 'dump',
+        maxAgeMs: 0,
+      }).then((r) => {
+        events.push('refreshed');
+        return r;
+      });
+      await until(
+        async () =>
+          (
+            await query(
+              local.url,
+              `SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock'`,
+              [dbName(g.sourceUrl)],
+            )
+          ).length > 0,
+      );
+      await cloneSnapshotOn(server, g.name, to);
+      events.push('cloned');
+      release();
+      clearTimeout(timer);
+      await released;
+      expect((await refreshing).outcome).toBe('refreshed');
+      expect(events).toEqual(['cloned', 'refreshed']);
+      expect(await count(withDatabase(local.url, to), 'items')).toBe(3000);
+    } finally {
+      release();
+      await close();
+      await blocker.end().catch(() => undefined);
       await dropDatabase(withDatabase(local.url, to));
       await g.dispose();
     }

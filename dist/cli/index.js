@@ -14971,13 +14971,23 @@ async function restoreSnapshot(admin, serverInfo, name, to, options = {}) {
 
 
 /**
+ * The advisory lock one refresh of golden snapshot `name` holds while it decides and
+ * builds. It is not the snapshot's own lock (`withDatabaseLock(admin, name)`), which clones
+ * and the swap take for a moment each: a run that only clones the snapshot in place does
+ * not wait for a build that can take minutes, and the swap at its end waits only for
+ * clones under way.
+ */
+function refreshLockKey(name) {
+    return `refresh of ${name}`;
+}
+/**
  * With `--snapshot-max-age`: makes sure the golden snapshot exists and is younger than
- * `maxAgeMs`, creating it afresh from the source otherwise. Holds the snapshot's lock
- * throughout, so concurrent runs build it once and the others clone the fresh one.
+ * `maxAgeMs`, creating it afresh from the source otherwise. Holds the refresh lock
+ * throughout, so concurrent refreshes build it once: the others wait, then find it fresh.
  */
 async function ensureFreshGolden(admin, server, serverInfo, sourceInfo, options) {
     const log = options.log ?? silentLogger;
-    return withDatabaseLock(admin, options.name, async () => {
+    return withDatabaseLock(admin, refreshLockKey(options.name), async () => {
         const found = await readMetadata(admin, options.name);
         const exists = found !== undefined || (await databaseExists(admin, options.name));
         if (exists && !found) {

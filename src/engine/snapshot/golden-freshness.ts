@@ -10,7 +10,7 @@ import { databaseExists, type ServerInfo } from './server.js';
 
 /*
  * A golden snapshot kept younger than a maximum age (snapshot-max-age): found fresh, or
- * created afresh from the source, under the snapshot's lock.
+ * created afresh from the source, under a lock of its own for refreshing.
  */
 
 export interface GoldenFreshness {
@@ -22,9 +22,20 @@ export interface GoldenFreshness {
 }
 
 /**
+ * The advisory lock one refresh of golden snapshot `name` holds while it decides and
+ * builds. It is not the snapshot's own lock (`withDatabaseLock(admin, name)`), which clones
+ * and the swap take for a moment each: a run that only clones the snapshot in place does
+ * not wait for a build that can take minutes, and the swap at its end waits only for
+ * clones under way.
+ */
+export function refreshLockKey(name: string): string {
+  return `refresh of ${name}`;
+}
+
+/**
  * With `--snapshot-max-age`: makes sure the golden snapshot exists and is younger than
- * `maxAgeMs`, creating it afresh from the source otherwise. Holds the snapshot's lock
- * throughout, so concurrent runs build it once and the others clone the fresh one.
+ * `maxAgeMs`, creating it afresh from the source otherwise. Holds the refresh lock
+ * throughout, so concurrent refreshes build it once: the others wait, then find it fresh.
  */
 export async function ensureFreshGolden(
   admin: pg.Client,
@@ -34,7 +45,7 @@ export async function ensureFreshGolden(
   options: CreateGoldenOptions & { maxAgeMs: number },
 ): Promise<GoldenFreshness> {
   const log = options.log ?? silentLogger;
-  return withDatabaseLock(admin, options.name, async () => {
+  return withDatabaseLock(admin, refreshLockKey(options.name), async () => {
     const found = await readMetadata(admin, options.name);
     const exists = found !== undefined || (await databaseExists(admin, options.name));
     if (exists && !found) {
