@@ -47923,6 +47923,63 @@ function describeGoldenRefresh(refresh) {
     return `"${refresh.name}" ${why} (max age ${formatAge(refresh.max_age_ms)}); created ${refresh.created_at} (${refresh.strategy}${size}); ${took}`;
 }
 
+;// CONCATENATED MODULE: ./src/engine/history-tables.ts
+/**
+ * Migration tools' own bookkeeping tables, in one list for every part that must know them:
+ * a focused snapshot copies their rows (the tool reads them to decide what is pending),
+ * and the rollback check leaves them out of the schema a down must restore (the first up
+ * creates them, a down keeps them).
+ */
+/** Table names only migration tools use, in whatever schema the tool was told to use. */
+const TOOL_TABLES = new Set([
+    'flyway_schema_history', // Flyway
+    'schema_migrations', // golang-migrate, dbmate, Rails
+    'ar_internal_metadata', // Rails
+    'alembic_version', // Alembic
+    'knex_migrations', // Knex
+    'knex_migrations_lock',
+    'pgmigrations', // node-pg-migrate
+    'goose_db_version', // goose
+    'django_migrations', // Django
+    '__EFMigrationsHistory', // Entity Framework
+    'databasechangelog', // Liquibase
+    'databasechangeloglock',
+    'SequelizeMeta', // Sequelize
+    '_prisma_migrations', // Prisma
+    '_sqlx_migrations', // SQLx
+    'seaql_migrations', // SeaORM
+    'gorp_migrations', // sql-migrate
+    'refinery_schema_history', // Refinery
+    '__diesel_schema_migrations', // Diesel
+    'typeorm_migrations', // TypeORM, when named so
+]);
+/** sqitch keeps its registry in a schema of its own. */
+const TOOL_SCHEMAS = new Set(['sqitch']);
+/**
+ * Names a tool uses by default that a schema of one's own may use too (`migrations`:
+ * TypeORM, Laravel; `schema_version`: Flyway before version 5). A focused snapshot copies
+ * their rows anyway (a few rows too many cost nothing); the rollback check still compares
+ * them, so that a down that leaves such a table of the user's is caught.
+ */
+const GENERIC_TABLES = new Set(['migrations', 'schema_version']);
+/** A migration tool's own table, for certain. */
+function isToolHistoryTable(schema, name) {
+    return TOOL_TABLES.has(name) || TOOL_SCHEMAS.has(schema);
+}
+/** A table whose rows a migration tool may read to decide what is pending. */
+function mayBeHistoryTable(schema, name) {
+    return isToolHistoryTable(schema, name) || GENERIC_TABLES.has(name);
+}
+/**
+ * Whether a schema object, named as the schema diff names them (`table`, `table.column`,
+ * `table_pkey`, `sqitch.changes`), belongs to a tool's own table.
+ */
+function belongsToToolHistoryTable(objectName) {
+    if ([...TOOL_SCHEMAS].some((schema) => objectName.startsWith(`${schema}.`)))
+        return true;
+    return [...TOOL_TABLES].some((t) => objectName === t || objectName.startsWith(`${t}.`) || objectName.startsWith(`${t}_`));
+}
+
 ;// CONCATENATED MODULE: ./src/engine/queries/schema.ts
 
 /** Objects of extensions (pg_depend deptype 'e') are the extension's business, not the migration's. */
@@ -48011,6 +48068,7 @@ SELECT 'trigger', n.nspname, c.relname, tg.tgname, pg_get_triggerdef(tg.oid), NU
 ;// CONCATENATED MODULE: ./src/engine/schema.ts
 
 
+
 /** Reads the schema fingerprint of the database the client is connected to. */
 async function captureSchema(client) {
     const { rows } = await client.query(SCHEMA_QUERY);
@@ -48051,29 +48109,11 @@ function diffSchemas(before, after) {
     return changes.sort((x, y) => order(x.object) - order(y.object) || x.name.localeCompare(y.name));
 }
 /**
- * The bookkeeping tables migration tools keep for themselves (Alembic, Flyway,
- * golang-migrate, dbmate, Rails, Knex, node-pg-migrate, Django, Prisma, sqitch): created
- * by the first up, kept by a down. Not what a migration means to change.
- */
-const HISTORY_TABLES = new Set([
-    'alembic_version',
-    'flyway_schema_history',
-    'schema_migrations',
-    'ar_internal_metadata',
-    'knex_migrations',
-    'knex_migrations_lock',
-    'pgmigrations',
-    'django_migrations',
-    '_prisma_migrations',
-    'sqitch.changes',
-]);
-/**
  * The differences that are not about a migration tool's own history table: the table, its
  * columns and constraints (`table.x`), and its indexes and sequences (`table_pkey`, ...).
  */
 function withoutHistoryTables(changes) {
-    const isHistory = (name) => [...HISTORY_TABLES].some((t) => name === t || name.startsWith(`${t}.`) || name.startsWith(`${t}_`));
-    return changes.filter((c) => !isHistory(c.name));
+    return changes.filter((c) => !belongsToToolHistoryTable(c.name));
 }
 const SCHEMA_OBJECT_KINDS = [
     'table',
@@ -49288,6 +49328,7 @@ SELECT 'child', n.nspname, p.relname, cn.nspname, c.relname
 ;// CONCATENATED MODULE: ./src/engine/snapshot/focus.ts
 
 
+
 /** Reads the source's tables and their links; `client` is a read-only source connection. */
 async function readSourceTables(client) {
     const catalog = await captureCatalog(client);
@@ -49385,33 +49426,9 @@ function bytesOf(source, tables) {
  * their rows are copied on every pass, the dry pass included (otherwise every migration
  * would look pending on an empty copy).
  */
-const HISTORY_TABLE_NAMES = new Set([
-    'flyway_schema_history',
-    'schema_migrations',
-    'schema_version',
-    'alembic_version',
-    'knex_migrations',
-    'knex_migrations_lock',
-    'pgmigrations',
-    'goose_db_version',
-    'django_migrations',
-    '__EFMigrationsHistory',
-    'ar_internal_metadata',
-    'databasechangelog',
-    'databasechangeloglock',
-    'SequelizeMeta',
-    '_prisma_migrations',
-    '_sqlx_migrations',
-    'seaql_migrations',
-    'gorp_migrations',
-    'refinery_schema_history',
-    '__diesel_schema_migrations',
-    'typeorm_migrations',
-    'migrations',
-]);
 function historyTables(source) {
     return [...source.tables.entries()]
-        .filter(([, t]) => HISTORY_TABLE_NAMES.has(t.name))
+        .filter(([, t]) => mayBeHistoryTable(t.schema, t.name))
         .map(([name]) => name);
 }
 /**

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { displayName } from './catalog.js';
+import { belongsToToolHistoryTable } from './history-tables.js';
 import { SCHEMA_QUERY } from './queries/schema.js';
 import type { SchemaChange, SchemaObjectKind } from './report.js';
 
@@ -73,31 +74,11 @@ export function diffSchemas(before: SchemaFingerprint, after: SchemaFingerprint)
 }
 
 /**
- * The bookkeeping tables migration tools keep for themselves (Alembic, Flyway,
- * golang-migrate, dbmate, Rails, Knex, node-pg-migrate, Django, Prisma, sqitch): created
- * by the first up, kept by a down. Not what a migration means to change.
- */
-const HISTORY_TABLES = new Set([
-  'alembic_version',
-  'flyway_schema_history',
-  'schema_migrations',
-  'ar_internal_metadata',
-  'knex_migrations',
-  'knex_migrations_lock',
-  'pgmigrations',
-  'django_migrations',
-  '_prisma_migrations',
-  'sqitch.changes',
-]);
-
-/**
  * The differences that are not about a migration tool's own history table: the table, its
  * columns and constraints (`table.x`), and its indexes and sequences (`table_pkey`, ...).
  */
 export function withoutHistoryTables(changes: SchemaChange[]): SchemaChange[] {
-  const isHistory = (name: string) =>
-    [...HISTORY_TABLES].some((t) => name === t || name.startsWith(`${t}.`) || name.startsWith(`${t}_`));
-  return changes.filter((c) => !isHistory(c.name));
+  return changes.filter((c) => !belongsToToolHistoryTable(c.name));
 }
 
 export const SCHEMA_OBJECT_KINDS: readonly SchemaObjectKind[] = [

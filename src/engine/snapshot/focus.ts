@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { captureCatalog, displayName, isIndexKind, type CatalogSnapshot } from '../catalog.js';
+import { mayBeHistoryTable } from '../history-tables.js';
 import { TABLE_LINKS_QUERY } from '../queries/focus.js';
 import type { DataReason, LockRecord } from '../report.js';
 
@@ -144,34 +145,9 @@ export function bytesOf(source: SourceTables, tables: Iterable<string>): number 
  * their rows are copied on every pass, the dry pass included (otherwise every migration
  * would look pending on an empty copy).
  */
-const HISTORY_TABLE_NAMES = new Set([
-  'flyway_schema_history',
-  'schema_migrations',
-  'schema_version',
-  'alembic_version',
-  'knex_migrations',
-  'knex_migrations_lock',
-  'pgmigrations',
-  'goose_db_version',
-  'django_migrations',
-  '__EFMigrationsHistory',
-  'ar_internal_metadata',
-  'databasechangelog',
-  'databasechangeloglock',
-  'SequelizeMeta',
-  '_prisma_migrations',
-  '_sqlx_migrations',
-  'seaql_migrations',
-  'gorp_migrations',
-  'refinery_schema_history',
-  '__diesel_schema_migrations',
-  'typeorm_migrations',
-  'migrations',
-]);
-
 export function historyTables(source: SourceTables): string[] {
   return [...source.tables.entries()]
-    .filter(([, t]) => HISTORY_TABLE_NAMES.has(t.name))
+    .filter(([, t]) => mayBeHistoryTable(t.schema, t.name))
     .map(([name]) => name);
 }
 
