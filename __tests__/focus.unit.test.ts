@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import {
   closeOverReferences,
   excludeDataArgs,
-  referencedOutside,
+  tablesAlsoNeeded,
   tablesOf,
   type SourceTables,
 } from '../src/engine/snapshot/focus.js';
@@ -74,11 +74,31 @@ describe('focused snapshot table selection', () => {
   });
 
   it('reads --tables patterns as pg_dump does and names the referenced tables they leave out', () => {
-    expect(referencedOutside(source(), ['lin*'])).toEqual(['customers', 'orders', 'regions']);
-    expect(referencedOutside(source(), ['orders', 'customers', 'regions'])).toEqual([]);
+    const referenced = (patterns: string[]) => tablesAlsoNeeded(source(), patterns).referenced;
+    expect(referenced(['lin*'])).toEqual(['customers', 'orders', 'regions']);
+    expect(referenced(['orders', 'customers', 'regions'])).toEqual([]);
     // Unquoted names fold to lower case; quoted ones are literal.
-    expect(referencedOutside(source(), ['billing.invoices'])).toEqual([]);
-    expect(referencedOutside(source(), ['billing."Invoices"'])).toEqual(['customers', 'orders', 'regions']);
-    expect(referencedOutside(source(), ['"lin*"'])).toEqual([]);
+    expect(referenced(['billing.invoices'])).toEqual([]);
+    expect(referenced(['billing."Invoices"'])).toEqual(['customers', 'orders', 'regions']);
+    expect(referenced(['"lin*"'])).toEqual([]);
+    // Outside quotes, regular-expression notation works as in pg_dump; $ is literal.
+    expect(referenced(['(lines|notes)'])).toEqual(['customers', 'orders', 'regions']);
+    expect(referenced(['[lr]egions'])).toEqual([]);
+    expect(tablesAlsoNeeded(source(), ['[lr]egions']).partitions).toEqual([]);
+    expect(referenced(['lines$'])).toEqual([]);
+  });
+
+  it('adds the partitions of a partitioned table named, which pg_dump leaves out, apart from the referenced tables', () => {
+    expect(tablesAlsoNeeded(source(), ['events'])).toEqual({
+      partitions: ['events_2026'],
+      referenced: ['customers', 'regions'],
+    });
+    expect(tablesAlsoNeeded(source(), ['events*']).partitions).toEqual([]);
+  });
+
+  it('says which pattern is not valid instead of failing on a regular expression', () => {
+    expect(() => tablesAlsoNeeded(source(), ['orders(', 'lines'])).toThrow(
+      /tables: "orders\(" is not a valid pattern .*put them in double quotes/,
+    );
   });
 });

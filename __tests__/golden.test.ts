@@ -207,6 +207,41 @@ describe('pg-rehearsal snapshot (bundled CLI)', () => {
     }
   });
 
+  it('copies the rows of a partitioned table named with --tables: its partitions come with it', async () => {
+    const sourceUrl = await createDatabase(
+      local.url,
+      `${SHOP}
+       CREATE TABLE events (id bigint, at date NOT NULL) PARTITION BY RANGE (at);
+       CREATE TABLE events_2025 PARTITION OF events FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+       CREATE TABLE events_2026 PARTITION OF events FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+       INSERT INTO events SELECT g, date '2025-06-01' + g FROM generate_series(1, 400) g;`,
+      'gsrc',
+    );
+    const name = uniqueName('test_golden');
+    try {
+      const r = await runCli([
+        'snapshot',
+        'create',
+        '--source-url',
+        sourceUrl,
+        '--name',
+        name,
+        '--tables',
+        'events',
+      ]);
+      expect(r.code).toBe(0);
+      expect(r.stderr).toMatch(
+        /--tables: also copying events_2025, events_2026, partitions of the tables named/,
+      );
+      const url = withDatabase(local.url, name);
+      expect(await count(url, 'events')).toBe(400);
+      expect(await count(url, 'events_2026')).toBe(await count(sourceUrl, 'events_2026'));
+    } finally {
+      await dropDatabase(withDatabase(local.url, name));
+      await dropDatabase(sourceUrl);
+    }
+  });
+
   it('restores over a damaged database: refuses while another connection is open, --force disconnects it', async () => {
     const g = await golden();
     const targetName = uniqueName('test_target');

@@ -49329,6 +49329,8 @@ SELECT 'child', n.nspname, p.relname, cn.nspname, c.relname
 
 
 
+
+
 /** Reads the source's tables and their links; `client` is a read-only source connection. */
 async function readSourceTables(client) {
     const catalog = await captureCatalog(client);
@@ -49454,26 +49456,39 @@ function overlaySourceFigures(catalog, source, copied) {
     }
 }
 /**
- * The tables a `pg_dump --table` pattern list leaves out that the tables it names reference
- * by foreign key (transitively): a golden snapshot of some tables must hold the rows their
- * rows point to. Patterns are read as pg_dump reads them (`*`, `?`, quoted parts literal);
- * a pattern without a schema matches in any schema.
+ * What a golden snapshot of some tables must hold besides them. pg_dump copies a named
+ * partitioned table without its partitions' rows; patterns are read as pg_dump reads them
+ * (`*`, `?`, regular-expression notation, quoted parts literal); a pattern without a schema
+ * matches in any schema.
  */
-function referencedOutside(source, patterns) {
+function tablesAlsoNeeded(source, patterns) {
     const matchers = patterns.map(patternMatcher);
     const named = [...source.tables.entries()]
         .filter(([, t]) => matchers.some((matches) => matches(t.schema, t.name)))
         .map(([name]) => name);
     const selection = closeOverReferences(source, Object.fromEntries(named.map((t) => [t, 'touched'])));
-    return selection.tables.filter((t) => selection.reasons[t] === 'referenced');
+    const added = selection.tables.filter((t) => !named.includes(t));
+    return {
+        partitions: added.filter((t) => selection.reasons[t] === 'touched'),
+        referenced: added.filter((t) => selection.reasons[t] === 'referenced'),
+    };
 }
 function patternMatcher(pattern) {
     const parts = splitPattern(pattern);
-    const name = new RegExp(`^(?:${parts[parts.length - 1]})$`);
-    const schema = parts.length > 1 ? new RegExp(`^(?:${parts[parts.length - 2]})$`) : undefined;
-    return (s, n) => name.test(n) && (schema === undefined || schema.test(s));
+    try {
+        const name = new RegExp(`^(?:${parts[parts.length - 1]})$`);
+        const schema = parts.length > 1 ? new RegExp(`^(?:${parts[parts.length - 2]})$`) : undefined;
+        return (s, n) => name.test(n) && (schema === undefined || schema.test(s));
+    }
+    catch (error) {
+        throw new errors_ConfigError('tables', wording_say `${wording_opt('tables')}: "${pattern}" is not a valid pattern (${error.message}); outside double quotes, characters such as ( [ { | + ^ are regular-expression notation, as in pg_dump: put them in double quotes to match them literally`);
+    }
 }
-/** A psql/pg_dump pattern's dot-separated parts as regular expressions. */
+/**
+ * A psql/pg_dump pattern's dot-separated parts as regular expressions: outside double
+ * quotes `*` is `.*`, `?` is `.`, `$` is literal, letters fold to lower case and the other
+ * regular-expression characters keep their meaning; inside, everything is literal.
+ */
 function splitPattern(pattern) {
     const parts = [''];
     let quoted = false;
@@ -49496,7 +49511,7 @@ function splitPattern(pattern) {
         else if (ch === '?')
             parts[parts.length - 1] += '.';
         else
-            parts[parts.length - 1] += ch.toLowerCase().replace(/[.+^${}()|[\]\\]/g, '\\$&');
+            parts[parts.length - 1] += ch === '$' ? '\\$' : ch.toLowerCase();
     }
     return parts;
 }
@@ -51832,7 +51847,7 @@ async function createGoldenSnapshot(admin, server, serverInfo, sourceInfo, optio
     safe_name_assertSafeName(name, 'name');
     const subset = (options.tables?.length ?? 0) > 0 || (options.excludeTableData?.length ?? 0) > 0;
     await checkGoldenRequest(admin, serverInfo, sourceInfo, options, subset);
-    const tables = await withReferencedTables(options, log);
+    const tables = await withTablesAlsoNeeded(options, log);
     const dumpArgs = [
         ...tables.flatMap((t) => ['--table', t]),
         ...(options.excludeTableData ?? []).flatMap((t) => ['--exclude-table-data', t]),
@@ -51880,16 +51895,18 @@ async function createGoldenSnapshot(admin, server, serverInfo, sourceInfo, optio
             await snapshot_dropSnapshot(admin, serverInfo, building).catch(() => undefined);
     }
 }
-/** The --tables patterns, plus every table they reference by foreign key that they leave out. */
-async function withReferencedTables(options, log) {
+/** The --tables patterns, plus the partitions of the tables named and the tables they reference by foreign key. */
+async function withTablesAlsoNeeded(options, log) {
     const patterns = options.tables ?? [];
     if (patterns.length === 0)
         return [];
     const source = await onSource(options.source, readSourceTables);
-    const referenced = referencedOutside(source, patterns);
+    const { partitions, referenced } = tablesAlsoNeeded(source, patterns);
+    if (partitions.length > 0)
+        log.info(`--tables: also copying ${partitions.join(', ')}, partitions of the tables named`);
     if (referenced.length > 0)
         log.info(`--tables: also copying ${referenced.join(', ')}, referenced by foreign key from the tables named`);
-    return [...patterns, ...referenced.map((t) => exactPattern(source.tables.get(t)))];
+    return [...patterns, ...[...partitions, ...referenced].map((t) => exactPattern(source.tables.get(t)))];
 }
 /** What can be wrong before anything is built: a subset by template, the source itself, a name taken. */
 async function checkGoldenRequest(admin, serverInfo, sourceInfo, options, subset) {

@@ -2,7 +2,9 @@ import type pg from 'pg';
 import { captureCatalog, displayName, isIndexKind, type CatalogSnapshot } from '../catalog.js';
 import { mayBeHistoryTable } from '../history-tables.js';
 import { TABLE_LINKS_QUERY } from '../queries/focus.js';
+import { ConfigError } from '../errors.js';
 import type { DataReason, LockRecord } from '../report.js';
+import { opt, say } from '../wording.js';
 
 /*
  * A focused snapshot copies every table's schema but only some tables' rows: those the
@@ -177,13 +179,21 @@ export function overlaySourceFigures(
   }
 }
 
+/** What a `pg_dump --table` pattern list leaves out that the tables it names need. */
+export interface TablesAlsoNeeded {
+  /** Partitions (and inheritance children) of the tables named: their rows are the named tables' rows. */
+  partitions: string[];
+  /** Tables the named ones reference by foreign key, transitively: their rows point to these. */
+  referenced: string[];
+}
+
 /**
- * The tables a `pg_dump --table` pattern list leaves out that the tables it names reference
- * by foreign key (transitively): a golden snapshot of some tables must hold the rows their
- * rows point to. Patterns are read as pg_dump reads them (`*`, `?`, quoted parts literal);
- * a pattern without a schema matches in any schema.
+ * What a golden snapshot of some tables must hold besides them. pg_dump copies a named
+ * partitioned table without its partitions' rows; patterns are read as pg_dump reads them
+ * (`*`, `?`, regular-expression notation, quoted parts literal); a pattern without a schema
+ * matches in any schema.
  */
-export function referencedOutside(source: SourceTables, patterns: string[]): string[] {
+export function tablesAlsoNeeded(source: SourceTables, patterns: string[]): TablesAlsoNeeded {
   const matchers = patterns.map(patternMatcher);
   const named = [...source.tables.entries()]
     .filter(([, t]) => matchers.some((matches) => matches(t.schema, t.name)))
@@ -192,17 +202,32 @@ export function referencedOutside(source: SourceTables, patterns: string[]): str
     source,
     Object.fromEntries(named.map((t) => [t, 'touched' as const])),
   );
-  return selection.tables.filter((t) => selection.reasons[t] === 'referenced');
+  const added = selection.tables.filter((t) => !named.includes(t));
+  return {
+    partitions: added.filter((t) => selection.reasons[t] === 'touched'),
+    referenced: added.filter((t) => selection.reasons[t] === 'referenced'),
+  };
 }
 
 function patternMatcher(pattern: string): (schema: string, name: string) => boolean {
   const parts = splitPattern(pattern);
-  const name = new RegExp(`^(?:${parts[parts.length - 1]})$`);
-  const schema = parts.length > 1 ? new RegExp(`^(?:${parts[parts.length - 2]})$`) : undefined;
-  return (s, n) => name.test(n) && (schema === undefined || schema.test(s));
+  try {
+    const name = new RegExp(`^(?:${parts[parts.length - 1]})$`);
+    const schema = parts.length > 1 ? new RegExp(`^(?:${parts[parts.length - 2]})$`) : undefined;
+    return (s, n) => name.test(n) && (schema === undefined || schema.test(s));
+  } catch (error) {
+    throw new ConfigError(
+      'tables',
+      say`${opt('tables')}: "${pattern}" is not a valid pattern (${(error as Error).message}); outside double quotes, characters such as ( [ { | + ^ are regular-expression notation, as in pg_dump: put them in double quotes to match them literally`,
+    );
+  }
 }
 
-/** A psql/pg_dump pattern's dot-separated parts as regular expressions. */
+/**
+ * A psql/pg_dump pattern's dot-separated parts as regular expressions: outside double
+ * quotes `*` is `.*`, `?` is `.`, `$` is literal, letters fold to lower case and the other
+ * regular-expression characters keep their meaning; inside, everything is literal.
+ */
 function splitPattern(pattern: string): string[] {
   const parts = [''];
   let quoted = false;
@@ -217,7 +242,7 @@ function splitPattern(pattern: string): string[] {
     else if (ch === '.') parts.push('');
     else if (ch === '*') parts[parts.length - 1] += '.*';
     else if (ch === '?') parts[parts.length - 1] += '.';
-    else parts[parts.length - 1] += ch.toLowerCase().replace(/[.+^${}()|[\]\\]/g, '\\$&');
+    else parts[parts.length - 1] += ch === '$' ? '\\$' : ch.toLowerCase();
   }
   return parts;
 }

@@ -11,7 +11,7 @@ import {
   withDatabaseLock,
   type CopyMethod,
 } from './clone.js';
-import { exactPattern, readSourceTables, referencedOutside } from './focus.js';
+import { exactPattern, readSourceTables, tablesAlsoNeeded } from './focus.js';
 import { requireSnapshot } from './golden-listing.js';
 import { readMetadata, writeMetadata, type SnapshotMetadata } from './metadata.js';
 import {
@@ -86,7 +86,7 @@ export async function createGoldenSnapshot(
   assertSafeName(name, 'name');
   const subset = (options.tables?.length ?? 0) > 0 || (options.excludeTableData?.length ?? 0) > 0;
   await checkGoldenRequest(admin, serverInfo, sourceInfo, options, subset);
-  const tables = await withReferencedTables(options, log);
+  const tables = await withTablesAlsoNeeded(options, log);
   const dumpArgs = [
     ...tables.flatMap((t) => ['--table', t]),
     ...(options.excludeTableData ?? []).flatMap((t) => ['--exclude-table-data', t]),
@@ -140,17 +140,19 @@ export async function createGoldenSnapshot(
   }
 }
 
-/** The --tables patterns, plus every table they reference by foreign key that they leave out. */
-async function withReferencedTables(options: CreateGoldenOptions, log: Logger): Promise<string[]> {
+/** The --tables patterns, plus the partitions of the tables named and the tables they reference by foreign key. */
+async function withTablesAlsoNeeded(options: CreateGoldenOptions, log: Logger): Promise<string[]> {
   const patterns = options.tables ?? [];
   if (patterns.length === 0) return [];
   const source = await onSource(options.source, readSourceTables);
-  const referenced = referencedOutside(source, patterns);
+  const { partitions, referenced } = tablesAlsoNeeded(source, patterns);
+  if (partitions.length > 0)
+    log.info(`--tables: also copying ${partitions.join(', ')}, partitions of the tables named`);
   if (referenced.length > 0)
     log.info(
       `--tables: also copying ${referenced.join(', ')}, referenced by foreign key from the tables named`,
     );
-  return [...patterns, ...referenced.map((t) => exactPattern(source.tables.get(t)!))];
+  return [...patterns, ...[...partitions, ...referenced].map((t) => exactPattern(source.tables.get(t)!))];
 }
 
 /** What can be wrong before anything is built: a subset by template, the source itself, a name taken. */
