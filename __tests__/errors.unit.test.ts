@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import {
   CancelledError,
   ConfigError,
+  InternalError,
   SetupError,
   errorText,
   isProgrammingError,
@@ -19,6 +20,12 @@ describe('programming errors are told apart from usage and setup errors', () => 
     expect(isProgrammingError(new SetupError('no server'))).toBe(false);
     expect(isProgrammingError(new CancelledError('cancelled'))).toBe(false);
     expect(isProgrammingError(new Error('connection refused'))).toBe(false);
+    // A broken invariant of our own is a bug too, and stays one once redacted.
+    const internal = new InternalError('a reused database is not created hunter2');
+    expect(isProgrammingError(internal)).toBe(true);
+    const redacted = redactError(internal, redact) as Error;
+    expect(redacted).toBeInstanceOf(InternalError);
+    expect(redacted.message).toBe('a reused database is not created ***');
   });
 
   it('keeps a redacted programming error a programming error, with its stack redacted', () => {

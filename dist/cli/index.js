@@ -6870,8 +6870,13 @@ function isUsageOrSetupError(error) {
  * migration: JavaScript's own errors (a property of undefined, a bad call). Reported as an
  * internal error with its stack, never as bad usage or a setup problem.
  */
+/** A state the code never means to reach (a broken invariant): a bug, reported as one. */
+class InternalError extends Error {
+    name = 'InternalError';
+}
 function isProgrammingError(error) {
-    return (error instanceof TypeError ||
+    return (error instanceof InternalError ||
+        error instanceof TypeError ||
         error instanceof ReferenceError ||
         error instanceof RangeError ||
         error instanceof SyntaxError);
@@ -14155,12 +14160,13 @@ async function reapply(file, context) {
 
 
 
+
 /** The runner the config asks for. */
 function chooseRunner(config, files, layout, before) {
     if (config.runner.kind === 'sql')
         return new SqlFilesRunner(config, files, layout, before);
     if (config.runner.kind === 'none')
-        throw new Error('internal: a refresh-only run has no migration runner');
+        throw new InternalError('a refresh-only run has no migration runner');
     return new CommandRunner(config, config.runner.command, before);
 }
 /** SQL files through our own session: every lock traced exactly. */
@@ -14697,7 +14703,7 @@ async function dryPass(context, plan, source) {
     finally {
         timeout?.disarm();
         if (created)
-            await dropSnapshot(admin, serverInfo, name).catch(() => undefined);
+            await dropSnapshot(admin, serverInfo, name).catch((error) => log.warn(`could not drop the dry pass's copy "${name}": ${errorMessage(error)}; the next run sweeps it after its TTL`));
     }
 }
 
@@ -15055,7 +15061,7 @@ async function refreshGolden(config, pre, { log, cancel }) {
     // The preflight inspects the source whenever the config names one, as a refresh does.
     const { sourceInfo } = pre;
     if (!sourceInfo)
-        throw new Error('internal: a golden snapshot refresh without the source inspected');
+        throw new InternalError('a golden snapshot refresh without the source inspected');
     const { source, maxAgeMs } = snapshot.refresh;
     const started = performance.now();
     const freshness = await log.group('Golden snapshot', () => ensureFreshGolden(pre.admin, config.snapshotServer, pre.serverInfo, sourceInfo, {
@@ -15093,7 +15099,7 @@ async function refreshOnly(config, pre, options) {
         await sweepExpiredSnapshots(pre.admin, pre.serverInfo, options.log);
         const refresh = await refreshGolden(config, pre, options);
         if (!refresh)
-            throw new Error('internal: a refresh-only run without snapshot-max-age');
+            throw new InternalError('a refresh-only run without snapshot-max-age');
         return refresh;
     }
     finally {
@@ -15116,7 +15122,7 @@ const createdSnapshotProvider = {
         const { config, admin, serverInfo, sourceInfo, log, cancel } = context;
         const { snapshot } = config;
         if (snapshot.kind === 'reuse')
-            throw new Error('internal: a reused database is not created');
+            throw new InternalError('a reused database is not created');
         const made = await log.group('Snapshot', () => createSnapshot({
             source: config.source,
             server: config.snapshotServer,

@@ -38376,8 +38376,13 @@ function isUsageOrSetupError(error) {
  * migration: JavaScript's own errors (a property of undefined, a bad call). Reported as an
  * internal error with its stack, never as bad usage or a setup problem.
  */
+/** A state the code never means to reach (a broken invariant): a bug, reported as one. */
+class InternalError extends (/* unused pure expression or super */ null && (Error)) {
+    name = 'InternalError';
+}
 function isProgrammingError(error) {
-    return (error instanceof TypeError ||
+    return (error instanceof InternalError ||
+        error instanceof TypeError ||
         error instanceof ReferenceError ||
         error instanceof RangeError ||
         error instanceof SyntaxError);

@@ -66,8 +66,14 @@ export function isUsageOrSetupError(error: unknown): error is ConfigError | Setu
  * migration: JavaScript's own errors (a property of undefined, a bad call). Reported as an
  * internal error with its stack, never as bad usage or a setup problem.
  */
+/** A state the code never means to reach (a broken invariant): a bug, reported as one. */
+export class InternalError extends Error {
+  override name = 'InternalError';
+}
+
 export function isProgrammingError(error: unknown): error is Error {
   return (
+    error instanceof InternalError ||
     error instanceof TypeError ||
     error instanceof ReferenceError ||
     error instanceof RangeError ||

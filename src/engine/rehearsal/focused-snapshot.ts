@@ -1,7 +1,7 @@
 import type { CatalogSnapshot } from '../catalog.js';
 import { generateSnapshotName, type RehearsalConfig } from '../config.js';
 import { withDatabase } from '../connection.js';
-import { CancelledError } from '../errors.js';
+import { CancelledError, errorMessage } from '../errors.js';
 import type { SnapshotData, SnapshotInfo } from '../report.js';
 import { formatFailure } from '../report.js';
 import { snapshotInfo } from '../report-builder.js';
@@ -254,6 +254,11 @@ async function dryPass(
     return { touched, seconds: (performance.now() - started) / 1000 };
   } finally {
     timeout?.disarm();
-    if (created) await dropSnapshot(admin, serverInfo, name).catch(() => undefined);
+    if (created)
+      await dropSnapshot(admin, serverInfo, name).catch((error) =>
+        log.warn(
+          `could not drop the dry pass's copy "${name}": ${errorMessage(error)}; the next run sweeps it after its TTL`,
+        ),
+      );
   }
 }

@@ -1,5 +1,5 @@
 import type { RehearsalConfig } from '../config.js';
-import { CancelledError } from '../errors.js';
+import { CancelledError, InternalError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { describeGoldenRefresh, type GoldenRefreshReport } from '../report.js';
 import { round } from '../report-builder.js';
@@ -28,7 +28,7 @@ export async function refreshGolden(
   if (snapshot.kind !== 'golden' || !snapshot.refresh) return undefined;
   // The preflight inspects the source whenever the config names one, as a refresh does.
   const { sourceInfo } = pre;
-  if (!sourceInfo) throw new Error('internal: a golden snapshot refresh without the source inspected');
+  if (!sourceInfo) throw new InternalError('a golden snapshot refresh without the source inspected');
   const { source, maxAgeMs } = snapshot.refresh;
   const started = performance.now();
   const freshness = await log.group('Golden snapshot', () =>
@@ -78,7 +78,7 @@ export async function refreshOnly(
       throw new CancelledError('cancelled before the golden snapshot was refreshed');
     await sweepExpiredSnapshots(pre.admin, pre.serverInfo, options.log);
     const refresh = await refreshGolden(config, pre, options);
-    if (!refresh) throw new Error('internal: a refresh-only run without snapshot-max-age');
+    if (!refresh) throw new InternalError('a refresh-only run without snapshot-max-age');
     return refresh;
   } finally {
     await pre.admin.end().catch(() => undefined);

@@ -1,6 +1,6 @@
 import { keepsSnapshot, namedDatabase, type RehearsalConfig } from '../config.js';
 import { withDatabase, type ConnectionInfo } from '../connection.js';
-import { CancelledError, errorMessage } from '../errors.js';
+import { CancelledError, errorMessage, InternalError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { GoldenRefreshReport, SnapshotInfo } from '../report.js';
 import { round, snapshotInfo } from '../report-builder.js';
@@ -64,7 +64,7 @@ export const createdSnapshotProvider: SnapshotProvider = {
   async acquire(context) {
     const { config, admin, serverInfo, sourceInfo, log, cancel } = context;
     const { snapshot } = config;
-    if (snapshot.kind === 'reuse') throw new Error('internal: a reused database is not created');
+    if (snapshot.kind === 'reuse') throw new InternalError('a reused database is not created');
     const made = await log.group('Snapshot', () =>
       createSnapshot(
         {

@@ -2,6 +2,7 @@ import type pg from 'pg';
 import type { CatalogSnapshot } from '../catalog.js';
 import type { ConnectionInfo } from '../connection.js';
 import type { RehearsalConfig } from '../config.js';
+import { InternalError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { LockSampler } from '../observe/lock-sampler.js';
 import { LockTracer } from '../observe/lock-tracer.js';
@@ -63,7 +64,7 @@ export function chooseRunner(
   before: CatalogSnapshot | undefined,
 ): MigrationRunner {
   if (config.runner.kind === 'sql') return new SqlFilesRunner(config, files, layout, before);
-  if (config.runner.kind === 'none') throw new Error('internal: a refresh-only run has no migration runner');
+  if (config.runner.kind === 'none') throw new InternalError('a refresh-only run has no migration runner');
   return new CommandRunner(config, config.runner.command, before);
 }
 
