@@ -64,6 +64,38 @@ describe('the option table and action.yml', () => {
   );
 });
 
+/** The README's "Inputs" table: one row per input, `name` then its default. */
+function readmeInputs(): Map<string, string> {
+  const readme = readFileSync(path.resolve('README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('### Inputs'));
+  const rows = section.slice(0, section.indexOf('\n\n', section.indexOf('|')));
+  const inputs = new Map<string, string>();
+  for (const row of rows.split('\n')) {
+    const cells = /^\| `([a-z-]+)` \|([^|]*)\|/.exec(row);
+    if (cells) inputs.set(cells[1], cells[2].trim());
+  }
+  return inputs;
+}
+
+describe('the README and the option table', () => {
+  const readme = readmeInputs();
+
+  it('lists every Action input once in its Inputs table, and nothing else', () => {
+    expect([...readme.keys()].sort()).toEqual(ACTION_INPUTS.map((spec) => spec.name).sort());
+  });
+
+  it('gives each input the default the table gives it, where it names a value', () => {
+    for (const spec of ACTION_INPUTS) {
+      const written = readme.get(spec.name) ?? '';
+      // A default the README describes in words (`source's server`, `generated`) names no value.
+      const literal = /^`([^`]*)`$/.exec(written);
+      // Without one in the table, the README may still say what the option amounts to (require-down: `false`).
+      if (literal && spec.default !== undefined)
+        expect([spec.name, literal[1]]).toEqual([spec.name, spec.default]);
+    }
+  });
+});
+
 describe('the option table', () => {
   it('names each option once, across the engine, the CLI and the Action', () => {
     const names = [...RUN_OPTIONS, ...ACTION_INPUTS.filter((s) => !OPTIONS.includes(s))].map((s) => s.name);
