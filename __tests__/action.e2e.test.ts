@@ -5,7 +5,14 @@ import { FAKE_TOKEN, parseCommandFile, prepareRun, runAction, startAction } from
 import { FakeGitHub } from './helpers/fake-github.js';
 import { migrationDir } from './helpers/rehearsal.js';
 import { SHOP_V1_SCHEMA, SHOP_V2_MIGRATIONS, shopSeedSql } from '../src/demo/shop.js';
-import { createDatabase, databasesLike, dropDatabase, testServers, uniqueName } from './helpers/servers.js';
+import {
+  createDatabase,
+  databasesLike,
+  dropDatabase,
+  query,
+  testServers,
+  uniqueName,
+} from './helpers/servers.js';
 
 const [local] = testServers();
 const PASSWORD = 'Pw-Unique-7f3a9c';
@@ -187,6 +194,38 @@ describe('the bundled Action (dist/index.js) with a fake GitHub API', () => {
     const post = await startAction('dist/post/index.js', postEnv, workspace).done;
     expect(post.code).toBe(0);
     expect(post.stdout).toMatch(/dropped snapshot "pg_rehearsal_424242/);
+    expect(await databasesLike(local.url, 'pg_rehearsal_424242%')).toEqual([]);
+  });
+
+  it("the post step drops a focused snapshot's dry-pass copy that a killed main step left behind", async () => {
+    const workspace = workspaceWith({ '001_slow.sql': 'SELECT pg_sleep(60);' });
+    const { env, files } = prepareRun(inputs({ snapshot: 'dump', 'snapshot-data': 'touched' }), {
+      workspace,
+      apiUrl: github.url,
+    });
+    const main = startAction('dist/index.js', env, workspace);
+    // The dry pass runs the migrations on a schema-only copy: the sleep holds it there.
+    let copy: string[] = [];
+    for (let i = 0; i < 150 && copy.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      const sleeping = await query<{ datname: string }>(
+        local.url,
+        `SELECT datname FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(60)' AND datname LIKE 'pg_rehearsal_424242%'`,
+      );
+      copy = sleeping.map((r) => r.datname);
+    }
+    expect(copy).toHaveLength(1);
+    main.child.kill('SIGKILL');
+    await main.done;
+    const state = parseCommandFile(readFileSync(files.state, 'utf8'));
+    expect(JSON.parse(state['scratch-databases'])).toEqual(copy);
+    expect(state['snapshot-name']).toBeUndefined(); // the real snapshot is made after the dry pass
+
+    const postEnv = { ...env };
+    for (const [name, value] of Object.entries(state)) postEnv[`STATE_${name}`] = value;
+    const post = await startAction('dist/post/index.js', postEnv, workspace).done;
+    expect(post.code).toBe(0);
+    expect(post.stdout).toContain(`dropped copy "${copy[0]}" left by the main step`);
     expect(await databasesLike(local.url, 'pg_rehearsal_424242%')).toEqual([]);
   });
 

@@ -517,6 +517,7 @@ describe('rehearsing on a golden snapshot', () => {
     const { admin, serverInfo, close } = await openSnapshotServer(server);
     const events: string[] = [];
     let release = () => undefined as void;
+    let refreshing: Promise<unknown> | undefined;
     try {
       // The refresh waits on this lock (reading the source) until the clone is done, or 20 s passed.
       await blocker.query('BEGIN; LOCK TABLE items IN ACCESS EXCLUSIVE MODE');
@@ -525,7 +526,7 @@ describe('rehearsing on a golden snapshot', () => {
       );
       const timer = setTimeout(release, 20_000);
       const sourceInfo = await inspectSource(parseConnectionUrl(g.sourceUrl, 'source-url'));
-      const refreshing = ensureFreshGolden(admin, server, serverInfo, sourceInfo, {
+      const refresh = ensureFreshGolden(admin, server, serverInfo, sourceInfo, {
         source: parseConnectionUrl(g.sourceUrl, 'source-url'),
         name: g.name,
         strategy: 'dump',
@@ -534,6 +535,7 @@ describe('rehearsing on a golden snapshot', () => {
         events.push('refreshed');
         return r;
       });
+      refreshing = refresh;
       await until(
         async () =>
           (
@@ -549,11 +551,12 @@ describe('rehearsing on a golden snapshot', () => {
       release();
       clearTimeout(timer);
       await released;
-      expect((await refreshing).outcome).toBe('refreshed');
+      expect((await refresh).outcome).toBe('refreshed');
       expect(events).toEqual(['cloned', 'refreshed']);
       expect(await count(withDatabase(local.url, to), 'items')).toBe(3000);
     } finally {
       release();
+      await refreshing?.catch(() => undefined); // its build is dropped before the connection closes
       await close();
       await blocker.end().catch(() => undefined);
       await dropDatabase(withDatabase(local.url, to));

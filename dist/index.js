@@ -51725,7 +51725,10 @@ async function dryPass(context, plan, source) {
             ...snapshotRequest(context),
             strategy: 'dump',
             name,
-            onDatabaseCreated: () => (created = true),
+            onDatabaseCreated: () => {
+                created = true;
+                context.scratch.created(name);
+            },
             dumpArgs: excludeDataArgs(source, historyTables(source)),
             analyze: false,
             signal: cancel,
@@ -51752,6 +51755,7 @@ async function dryPass(context, plan, source) {
                 info,
                 ms: 0,
                 release: async () => { },
+                scratch: context.scratch,
             },
             admin,
             signal: AbortSignal.any([cancel, timeout.signal]),
@@ -51770,7 +51774,7 @@ async function dryPass(context, plan, source) {
     finally {
         timeout?.disarm();
         if (created)
-            await snapshot_dropSnapshot(admin, serverInfo, name).catch((error) => log.warn(`could not drop the dry pass's copy "${name}": ${errors_errorMessage(error)}; the next run sweeps it after its TTL`));
+            await snapshot_dropSnapshot(admin, serverInfo, name).then(() => context.scratch.dropped(name), (error) => log.warn(`could not drop the dry pass's copy "${name}": ${errors_errorMessage(error)}; the next run sweeps it after its TTL`));
     }
 }
 
@@ -52241,6 +52245,10 @@ async function leaseSnapshot(config, plan, pre, options) {
         await pre.admin.end().catch(() => undefined);
     };
     const provider = chooseProvider(config, plan);
+    const scratch = {
+        created: (database) => options.onScratchCreated?.(database),
+        dropped: (database) => options.onScratchDropped?.(database),
+    };
     const context = {
         ...pre,
         config,
@@ -52251,6 +52259,7 @@ async function leaseSnapshot(config, plan, pre, options) {
             created = true;
             options.onSnapshotCreated?.(database);
         },
+        scratch,
     };
     try {
         await sweepExpiredSnapshots(pre.admin, pre.serverInfo, log);
@@ -52262,7 +52271,7 @@ async function leaseSnapshot(config, plan, pre, options) {
         const ms = report_builder_round(performance.now() - started);
         const connection = withDatabase(config.snapshotServer, name);
         const focus = provider.focus;
-        return { name, connection, info, ms, goldenRefresh, release, focus };
+        return { name, connection, info, ms, goldenRefresh, release, focus, scratch };
     }
     catch (error) {
         await release();
@@ -52293,7 +52302,10 @@ function snapshotCopier(from) {
             : config;
         const name = generateSnapshotName(config.runId);
         let created = false;
-        const drop = () => snapshot_dropSnapshot(pre.admin, pre.serverInfo, name);
+        const drop = async () => {
+            await snapshot_dropSnapshot(pre.admin, pre.serverInfo, name);
+            from.scratch.dropped(name);
+        };
         try {
             await createdSnapshotProvider.acquire({
                 ...pre,
@@ -52301,8 +52313,12 @@ function snapshotCopier(from) {
                 name,
                 log: from.log,
                 cancel: from.cancel,
-                onDatabaseCreated: () => (created = true),
+                onDatabaseCreated: () => {
+                    created = true;
+                    from.scratch.created(name);
+                },
                 dumpArgs: from.dumpArgs,
+                scratch: from.scratch,
             });
         }
         catch (error) {
@@ -52603,6 +52619,7 @@ async function advise(report, config, run) {
             cancel,
             log,
             dumpArgs: lease.focus?.dumpArgs(),
+            scratch: lease.scratch,
         }),
     });
     if (report.advice.some((a) => a.measured.alternative))
@@ -54190,10 +54207,15 @@ function skippedForFork(raw, payload) {
 
 /**
  * What the main step tells the post step (core.saveState): the snapshot it created and
- * whether it already dropped it. Names only; the post step re-reads the URL inputs.
+ * whether it already dropped it, and the other databases it made for a while and has not
+ * dropped yet (a dry pass's copy, advice's copies). Names only; the post step re-reads
+ * the URL inputs.
  */
 const SNAPSHOT_KEY = 'snapshot-name';
 const DROPPED_KEY = 'snapshot-dropped';
+const SCRATCH_KEY = 'scratch-databases';
+/** The scratch databases that exist now; saved whole at each change (the last save wins). */
+const scratch = new Set();
 function rememberSnapshotCreated(name) {
     saveState(SNAPSHOT_KEY, name);
 }
@@ -54206,6 +54228,24 @@ function snapshotLeftByMain() {
     if (!name || core.getState(DROPPED_KEY) === 'true')
         return undefined;
     return name;
+}
+function rememberScratchCreated(name) {
+    scratch.add(name);
+    saveState(SCRATCH_KEY, JSON.stringify([...scratch]));
+}
+function rememberScratchDropped(name) {
+    scratch.delete(name);
+    saveState(SCRATCH_KEY, JSON.stringify([...scratch]));
+}
+/** The scratch databases the main step made and did not drop. Only pg-rehearsal's own names are trusted. */
+function scratchLeftByMain() {
+    const saved = core.getState(SCRATCH_KEY);
+    if (!saved)
+        return [];
+    const names = JSON.parse(saved);
+    return Array.isArray(names)
+        ? names.filter((n) => typeof n === 'string' && n.startsWith('pg_rehearsal_'))
+        : [];
 }
 
 ;// CONCATENATED MODULE: ./src/action/summary.ts
@@ -54339,6 +54379,8 @@ async function main() {
             signal,
             onSnapshotCreated: rememberSnapshotCreated,
             onSnapshotDropped: rememberSnapshotDropped,
+            onScratchCreated: rememberScratchCreated,
+            onScratchDropped: rememberScratchDropped,
         });
         await publish(report, config, settings, octokit, outputs);
     }

@@ -14658,7 +14658,10 @@ async function dryPass(context, plan, source) {
             ...snapshotRequest(context),
             strategy: 'dump',
             name,
-            onDatabaseCreated: () => (created = true),
+            onDatabaseCreated: () => {
+                created = true;
+                context.scratch.created(name);
+            },
             dumpArgs: excludeDataArgs(source, historyTables(source)),
             analyze: false,
             signal: cancel,
@@ -14685,6 +14688,7 @@ async function dryPass(context, plan, source) {
                 info,
                 ms: 0,
                 release: async () => { },
+                scratch: context.scratch,
             },
             admin,
             signal: AbortSignal.any([cancel, timeout.signal]),
@@ -14703,7 +14707,7 @@ async function dryPass(context, plan, source) {
     finally {
         timeout?.disarm();
         if (created)
-            await dropSnapshot(admin, serverInfo, name).catch((error) => log.warn(`could not drop the dry pass's copy "${name}": ${errorMessage(error)}; the next run sweeps it after its TTL`));
+            await dropSnapshot(admin, serverInfo, name).then(() => context.scratch.dropped(name), (error) => log.warn(`could not drop the dry pass's copy "${name}": ${errorMessage(error)}; the next run sweeps it after its TTL`));
     }
 }
 
@@ -15174,6 +15178,10 @@ async function leaseSnapshot(config, plan, pre, options) {
         await pre.admin.end().catch(() => undefined);
     };
     const provider = chooseProvider(config, plan);
+    const scratch = {
+        created: (database) => options.onScratchCreated?.(database),
+        dropped: (database) => options.onScratchDropped?.(database),
+    };
     const context = {
         ...pre,
         config,
@@ -15184,6 +15192,7 @@ async function leaseSnapshot(config, plan, pre, options) {
             created = true;
             options.onSnapshotCreated?.(database);
         },
+        scratch,
     };
     try {
         await sweepExpiredSnapshots(pre.admin, pre.serverInfo, log);
@@ -15195,7 +15204,7 @@ async function leaseSnapshot(config, plan, pre, options) {
         const ms = report_builder_round(performance.now() - started);
         const connection = withDatabase(config.snapshotServer, name);
         const focus = provider.focus;
-        return { name, connection, info, ms, goldenRefresh, release, focus };
+        return { name, connection, info, ms, goldenRefresh, release, focus, scratch };
     }
     catch (error) {
         await release();
@@ -15226,7 +15235,10 @@ function snapshotCopier(from) {
             : config;
         const name = generateSnapshotName(config.runId);
         let created = false;
-        const drop = () => dropSnapshot(pre.admin, pre.serverInfo, name);
+        const drop = async () => {
+            await dropSnapshot(pre.admin, pre.serverInfo, name);
+            from.scratch.dropped(name);
+        };
         try {
             await createdSnapshotProvider.acquire({
                 ...pre,
@@ -15234,8 +15246,12 @@ function snapshotCopier(from) {
                 name,
                 log: from.log,
                 cancel: from.cancel,
-                onDatabaseCreated: () => (created = true),
+                onDatabaseCreated: () => {
+                    created = true;
+                    from.scratch.created(name);
+                },
                 dumpArgs: from.dumpArgs,
+                scratch: from.scratch,
             });
         }
         catch (error) {
@@ -15536,6 +15552,7 @@ async function advise(report, config, run) {
             cancel,
             log,
             dumpArgs: lease.focus?.dumpArgs(),
+            scratch: lease.scratch,
         }),
     });
     if (report.advice.some((a) => a.measured.alternative))

@@ -40501,10 +40501,15 @@ function configFromInputs(raw) {
 
 /**
  * What the main step tells the post step (core.saveState): the snapshot it created and
- * whether it already dropped it. Names only; the post step re-reads the URL inputs.
+ * whether it already dropped it, and the other databases it made for a while and has not
+ * dropped yet (a dry pass's copy, advice's copies). Names only; the post step re-reads
+ * the URL inputs.
  */
 const SNAPSHOT_KEY = 'snapshot-name';
 const DROPPED_KEY = 'snapshot-dropped';
+const SCRATCH_KEY = 'scratch-databases';
+/** The scratch databases that exist now; saved whole at each change (the last save wins). */
+const scratch = new Set();
 function rememberSnapshotCreated(name) {
     core.saveState(SNAPSHOT_KEY, name);
 }
@@ -40518,6 +40523,24 @@ function snapshotLeftByMain() {
         return undefined;
     return name;
 }
+function rememberScratchCreated(name) {
+    scratch.add(name);
+    core.saveState(SCRATCH_KEY, JSON.stringify([...scratch]));
+}
+function rememberScratchDropped(name) {
+    scratch.delete(name);
+    core.saveState(SCRATCH_KEY, JSON.stringify([...scratch]));
+}
+/** The scratch databases the main step made and did not drop. Only pg-rehearsal's own names are trusted. */
+function scratchLeftByMain() {
+    const saved = getState(SCRATCH_KEY);
+    if (!saved)
+        return [];
+    const names = JSON.parse(saved);
+    return Array.isArray(names)
+        ? names.filter((n) => typeof n === 'string' && n.startsWith('pg_rehearsal_'))
+        : [];
+}
 
 ;// CONCATENATED MODULE: ./src/action/post.ts
 
@@ -40529,30 +40552,47 @@ function snapshotLeftByMain() {
 
 /**
  * The post step: runs even when the job was cancelled or the main step was killed, and
- * drops the snapshot the main step created but could not drop. A no-op otherwise.
+ * drops what the main step created but could not drop: its snapshot (unless kept), and the
+ * copies it made for a while (a dry pass's, advice's). A no-op otherwise.
  */
 async function post() {
-    const name = snapshotLeftByMain();
-    if (!name)
+    const snapshot = snapshotLeftByMain();
+    const scratch = scratchLeftByMain();
+    if (!snapshot && scratch.length === 0)
         return;
     const raw = readInputs();
     maskSecrets(raw);
     const config = configFromInputs(raw);
-    if (keepsSnapshot(config.snapshot)) {
-        info(`keep-snapshot is set: leaving snapshot "${name}" in place`);
+    const drop = [...scratch];
+    if (snapshot && keepsSnapshot(config.snapshot))
+        info(`keep-snapshot is set: leaving snapshot "${snapshot}" in place`);
+    else if (snapshot)
+        drop.push(snapshot);
+    if (drop.length === 0)
         return;
-    }
     const admin = await connection_connect(config.snapshotServer, { applicationName: 'pg-rehearsal-post' });
     try {
-        await dropSnapshot(admin, await inspectServer(admin), name);
-        info(`dropped snapshot "${name}" left by the main step`);
+        const serverInfo = await inspectServer(admin);
+        for (const name of drop)
+            await dropLeftOver(admin, serverInfo, name, name === snapshot);
     }
     finally {
         await admin.end();
     }
 }
+async function dropLeftOver(admin, serverInfo, name, isSnapshot) {
+    const what = isSnapshot ? 'snapshot' : 'copy';
+    try {
+        await dropSnapshot(admin, serverInfo, name);
+        info(`dropped ${what} "${name}" left by the main step`);
+    }
+    catch (error) {
+        // One that cannot be dropped must not keep the others; the orphan sweep retries.
+        warning(`could not drop the ${what} "${name}": ${connection_redactUrlString(errors_errorMessage(error))}; the next run sweeps it after its TTL`);
+    }
+}
 post().catch((error) => {
     // Cleanup failing must not hide the rehearsal's own result; the orphan sweep retries.
-    warning(`could not drop the snapshot: ${connection_redactUrlString(errors_errorMessage(error))}; the next run sweeps it after its TTL`);
+    warning(`could not drop what the main step left: ${connection_redactUrlString(errors_errorMessage(error))}; the next run sweeps it after its TTL`);
 });
 

@@ -28,7 +28,12 @@ import { publishComment } from './publish-comment.js';
 import { selectChangedMigrations } from './selection.js';
 import { actionSettings, workspace, type ActionSettings } from './settings.js';
 import { setupErrorMarkdown, skippedForFork } from './setup-error.js';
-import { rememberSnapshotCreated, rememberSnapshotDropped } from './state.js';
+import {
+  rememberScratchCreated,
+  rememberScratchDropped,
+  rememberSnapshotCreated,
+  rememberSnapshotDropped,
+} from './state.js';
 import { publishSummary } from './summary.js';
 
 type Octokit = ReturnType<typeof github.getOctokit>;
@@ -123,6 +128,8 @@ async function main(): Promise<void> {
       signal,
       onSnapshotCreated: rememberSnapshotCreated,
       onSnapshotDropped: rememberSnapshotDropped,
+      onScratchCreated: rememberScratchCreated,
+      onScratchDropped: rememberScratchDropped,
     });
     await publish(report, config, settings, octokit, outputs);
   } catch (error) {

@@ -1,37 +1,60 @@
 import * as core from '@actions/core';
+import type pg from 'pg';
 import { connect, redactUrlString } from '../engine/connection.js';
 import { errorMessage } from '../engine/errors.js';
+import type { ServerInfo } from '../engine/snapshot/server.js';
 import { dropSnapshot, inspectServer } from '../engine/snapshot/snapshot.js';
 import { configFromInputs, maskSecrets, readInputs } from './inputs.js';
 import { keepsSnapshot } from '../engine/config.js';
-import { snapshotLeftByMain } from './state.js';
+import { scratchLeftByMain, snapshotLeftByMain } from './state.js';
 
 /**
  * The post step: runs even when the job was cancelled or the main step was killed, and
- * drops the snapshot the main step created but could not drop. A no-op otherwise.
+ * drops what the main step created but could not drop: its snapshot (unless kept), and the
+ * copies it made for a while (a dry pass's, advice's). A no-op otherwise.
  */
 async function post(): Promise<void> {
-  const name = snapshotLeftByMain();
-  if (!name) return;
+  const snapshot = snapshotLeftByMain();
+  const scratch = scratchLeftByMain();
+  if (!snapshot && scratch.length === 0) return;
   const raw = readInputs();
   maskSecrets(raw);
   const config = configFromInputs(raw);
-  if (keepsSnapshot(config.snapshot)) {
-    core.info(`keep-snapshot is set: leaving snapshot "${name}" in place`);
-    return;
-  }
+  const drop: string[] = [...scratch];
+  if (snapshot && keepsSnapshot(config.snapshot))
+    core.info(`keep-snapshot is set: leaving snapshot "${snapshot}" in place`);
+  else if (snapshot) drop.push(snapshot);
+  if (drop.length === 0) return;
   const admin = await connect(config.snapshotServer, { applicationName: 'pg-rehearsal-post' });
   try {
-    await dropSnapshot(admin, await inspectServer(admin), name);
-    core.info(`dropped snapshot "${name}" left by the main step`);
+    const serverInfo = await inspectServer(admin);
+    for (const name of drop) await dropLeftOver(admin, serverInfo, name, name === snapshot);
   } finally {
     await admin.end();
+  }
+}
+
+async function dropLeftOver(
+  admin: pg.Client,
+  serverInfo: ServerInfo,
+  name: string,
+  isSnapshot: boolean,
+): Promise<void> {
+  const what = isSnapshot ? 'snapshot' : 'copy';
+  try {
+    await dropSnapshot(admin, serverInfo, name);
+    core.info(`dropped ${what} "${name}" left by the main step`);
+  } catch (error) {
+    // One that cannot be dropped must not keep the others; the orphan sweep retries.
+    core.warning(
+      `could not drop the ${what} "${name}": ${redactUrlString(errorMessage(error))}; the next run sweeps it after its TTL`,
+    );
   }
 }
 
 post().catch((error: unknown) => {
   // Cleanup failing must not hide the rehearsal's own result; the orphan sweep retries.
   core.warning(
-    `could not drop the snapshot: ${redactUrlString(errorMessage(error))}; the next run sweeps it after its TTL`,
+    `could not drop what the main step left: ${redactUrlString(errorMessage(error))}; the next run sweeps it after its TTL`,
   );
 });

@@ -30,6 +30,9 @@ export interface RehearsalHooks {
   onSnapshotCreated?: (name: string) => void;
   /** Called once the snapshot is gone, so the post step knows there is nothing left. */
   onSnapshotDropped?: (name: string) => void | Promise<void>;
+  /** The same for the other databases a run makes for a while (a dry pass's copy, advice's copies). */
+  onScratchCreated?: (name: string) => void;
+  onScratchDropped?: (name: string) => void;
 }
 
 /**
@@ -177,6 +180,7 @@ async function advise(
       cancel,
       log,
       dumpArgs: lease.focus?.dumpArgs(),
+      scratch: lease.scratch,
     }),
   });
   if (report.advice.some((a) => a.measured.alternative))

@@ -1,7 +1,7 @@
 import { generateSnapshotName, type RehearsalConfig } from '../config.js';
 import { withDatabase, type ConnectionInfo } from '../connection.js';
 import type { Logger } from '../logger.js';
-import { createdSnapshotProvider } from '../rehearsal/snapshot-lease.js';
+import { createdSnapshotProvider, type ScratchHooks } from '../rehearsal/snapshot-lease.js';
 import type { Preflight } from '../rehearsal/preflight.js';
 import type { SnapshotStrategy } from '../report.js';
 import { dropSnapshot } from '../snapshot/snapshot.js';
@@ -15,6 +15,8 @@ export interface CopySource {
   log: Logger;
   /** A focused snapshot's pg_dump arguments: the copies get the same rows. */
   dumpArgs?: string[];
+  /** Told when a copy exists and when it is gone. */
+  scratch: ScratchHooks;
 }
 
 /**
@@ -36,7 +38,10 @@ export function snapshotCopier(from: CopySource) {
         : config;
     const name = generateSnapshotName(config.runId);
     let created = false;
-    const drop = () => dropSnapshot(pre.admin, pre.serverInfo, name);
+    const drop = async () => {
+      await dropSnapshot(pre.admin, pre.serverInfo, name);
+      from.scratch.dropped(name);
+    };
     try {
       await createdSnapshotProvider.acquire({
         ...pre,
@@ -44,8 +49,12 @@ export function snapshotCopier(from: CopySource) {
         name,
         log: from.log,
         cancel: from.cancel,
-        onDatabaseCreated: () => (created = true),
+        onDatabaseCreated: () => {
+          created = true;
+          from.scratch.created(name);
+        },
         dumpArgs: from.dumpArgs,
+        scratch: from.scratch,
       });
     } catch (error) {
       if (created) await drop().catch(() => undefined);

@@ -208,7 +208,10 @@ async function dryPass(
         ...snapshotRequest(context),
         strategy: 'dump',
         name,
-        onDatabaseCreated: () => (created = true),
+        onDatabaseCreated: () => {
+          created = true;
+          context.scratch.created(name);
+        },
         dumpArgs: excludeDataArgs(source, historyTables(source)),
         analyze: false,
         signal: cancel,
@@ -239,6 +242,7 @@ async function dryPass(
         info,
         ms: 0,
         release: async () => {},
+        scratch: context.scratch,
       },
       admin,
       signal: AbortSignal.any([cancel, timeout.signal]),
@@ -255,10 +259,12 @@ async function dryPass(
   } finally {
     timeout?.disarm();
     if (created)
-      await dropSnapshot(admin, serverInfo, name).catch((error) =>
-        log.warn(
-          `could not drop the dry pass's copy "${name}": ${errorMessage(error)}; the next run sweeps it after its TTL`,
-        ),
+      await dropSnapshot(admin, serverInfo, name).then(
+        () => context.scratch.dropped(name),
+        (error) =>
+          log.warn(
+            `could not drop the dry pass's copy "${name}": ${errorMessage(error)}; the next run sweeps it after its TTL`,
+          ),
       );
   }
 }

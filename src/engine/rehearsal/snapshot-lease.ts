@@ -31,6 +31,8 @@ export interface SnapshotLease {
   focus?: SnapshotFocus;
   /** Drops the snapshot if this run created it (and it is not kept), and ends the maintenance connection. */
   release(): Promise<void>;
+  /** Where advice's copies say they exist and are gone. */
+  scratch: ScratchHooks;
 }
 
 export interface LeaseHooks {
@@ -38,6 +40,18 @@ export interface LeaseHooks {
   onSnapshotCreated?: (name: string) => void;
   /** Called once the snapshot is gone. */
   onSnapshotDropped?: (name: string) => void | Promise<void>;
+  /**
+   * Called when a database besides the snapshot exists (a focused snapshot's dry-pass copy,
+   * advice's copies), and again once it is gone: what a cleanup after a killed run must drop.
+   */
+  onScratchCreated?: (name: string) => void;
+  onScratchDropped?: (name: string) => void;
+}
+
+/** The LeaseHooks for scratch databases, always callable. */
+export interface ScratchHooks {
+  created(name: string): void;
+  dropped(name: string): void;
 }
 
 /** What a provider needs: the preflight's connection and servers, the plan's name. */
@@ -50,6 +64,7 @@ export interface ProviderContext extends Preflight {
   onDatabaseCreated: (name: string) => void;
   /** Extra pg_dump arguments for a dump: a focused snapshot's tables, for advice's copies of it. */
   dumpArgs?: string[];
+  scratch: ScratchHooks;
 }
 
 export interface SnapshotProvider {
@@ -133,6 +148,10 @@ export async function leaseSnapshot(
     await pre.admin.end().catch(() => undefined);
   };
   const provider = chooseProvider(config, plan);
+  const scratch: ScratchHooks = {
+    created: (database) => options.onScratchCreated?.(database),
+    dropped: (database) => options.onScratchDropped?.(database),
+  };
   const context: ProviderContext = {
     ...pre,
     config,
@@ -143,6 +162,7 @@ export async function leaseSnapshot(
       created = true;
       options.onSnapshotCreated?.(database);
     },
+    scratch,
   };
   try {
     await sweepExpiredSnapshots(pre.admin, pre.serverInfo, log);
@@ -153,7 +173,7 @@ export async function leaseSnapshot(
     const ms = round(performance.now() - started);
     const connection = withDatabase(config.snapshotServer, name);
     const focus = (provider as FocusedProvider).focus;
-    return { name, connection, info, ms, goldenRefresh, release, focus };
+    return { name, connection, info, ms, goldenRefresh, release, focus, scratch };
   } catch (error) {
     await release();
     throw error;
