@@ -18,8 +18,8 @@ function sourceWith(tables: [schema: string, name: string][]): SourceTables {
   };
 }
 
-function added(name: string): SchemaChange {
-  return { object: 'table', change: 'added', name, before: null, after: 'x' };
+function added(name: string, object: SchemaChange['object'] = 'table'): SchemaChange {
+  return { object, change: 'added', name, before: null, after: 'x' };
 }
 
 /** One list of migration tools' tables serves the focused snapshot and the rollback check alike. */
@@ -47,13 +47,26 @@ describe('migration tools history tables', () => {
   it("the rollback check ignores a tool's own table and its parts, but still compares a user's table named like a default", () => {
     const changes = [
       added('goose_db_version'),
-      added('goose_db_version_pkey'),
-      added('alembic_version.version_num'),
+      added('goose_db_version_pkey', 'index'),
+      added('alembic_version.version_num', 'column'),
+      added('alembic_version.alembic_version_pkc', 'constraint'),
       added('sqitch.changes'),
       added('databasechangelog'),
+      // Flyway told to keep its table in a schema of the app's own.
+      added('app.flyway_schema_history'),
+      added('app.flyway_schema_history.installed_rank', 'column'),
+      added('app.flyway_schema_history_pk', 'index'),
       added('migrations'),
-      added('orders.priority'),
+      added('schema_migrations_archive'),
+      added('orders.priority', 'column'),
+      // A user's column that happens to carry a tool's table name is still compared.
+      added('orders.schema_migrations', 'column'),
     ];
-    expect(withoutHistoryTables(changes).map((c) => c.name)).toEqual(['migrations', 'orders.priority']);
+    expect(withoutHistoryTables(changes).map((c) => c.name)).toEqual([
+      'migrations',
+      'schema_migrations_archive',
+      'orders.priority',
+      'orders.schema_migrations',
+    ]);
   });
 });

@@ -44210,15 +44210,16 @@ class CancelledError extends Error {
 function isUsageOrSetupError(error) {
     return error instanceof errors_ConfigError || error instanceof errors_SetupError;
 }
-/**
- * A bug in pg-rehearsal rather than a problem with the input, the environment or the
- * migration: JavaScript's own errors (a property of undefined, a bad call). Reported as an
- * internal error with its stack, never as bad usage or a setup problem.
- */
 /** A state the code never means to reach (a broken invariant): a bug, reported as one. */
 class InternalError extends Error {
     name = 'InternalError';
 }
+/**
+ * A bug in pg-rehearsal rather than a problem with the input, the environment or the
+ * migration: JavaScript's own errors (a property of undefined, a bad call) and our
+ * InternalError. Reported as an internal error with its stack, never as bad usage or a
+ * setup problem.
+ */
 function isProgrammingError(error) {
     return (error instanceof InternalError ||
         error instanceof TypeError ||
@@ -47564,9 +47565,11 @@ function localRunId() {
 function sanitizeRunId(runId) {
     return runId.replace(/[^A-Za-z0-9]/g, '').slice(0, 20) || 'run';
 }
+/** How every database pg-rehearsal makes for a while is named: what the sweep and the post step may drop. */
+const config_SNAPSHOT_NAME_PREFIX = 'pg_rehearsal_';
 /** `pg_rehearsal_<run-id>_<random>`: recognisable for the orphan sweep, unique per run. */
 function generateSnapshotName(runId) {
-    return `pg_rehearsal_${sanitizeRunId(runId)}_${(0,external_node_crypto_.randomBytes)(4).toString('hex')}`;
+    return `${config_SNAPSHOT_NAME_PREFIX}${sanitizeRunId(runId)}_${(0,external_node_crypto_.randomBytes)(4).toString('hex')}`;
 }
 
 ;// CONCATENATED MODULE: ./src/version.ts
@@ -47975,14 +47978,24 @@ function isToolHistoryTable(schema, name) {
 function mayBeHistoryTable(schema, name) {
     return isToolHistoryTable(schema, name) || GENERIC_TABLES.has(name);
 }
+/** Kinds the schema diff names `relation.part` (schema.ts captureSchema). */
+const OWNED_KINDS = new Set(['column', 'constraint', 'trigger']);
+/** Kinds named after the table they belong to (`alembic_version_pkc`, `flyway_schema_history_pk_seq`). */
+const NAMED_AFTER_TABLE = new Set(['index', 'sequence', 'type']);
 /**
- * Whether a schema object, named as the schema diff names them (`table`, `table.column`,
- * `table_pkey`, `sqitch.changes`), belongs to a tool's own table.
+ * Whether a schema object, as the schema diff names it (`table`, `schema.table`,
+ * `table.column`, `schema.table_pkey`), belongs to a tool's own table, in whatever schema.
  */
-function belongsToToolHistoryTable(objectName) {
-    if ([...TOOL_SCHEMAS].some((schema) => objectName.startsWith(`${schema}.`)))
+function belongsToToolHistoryTable(change) {
+    const relation = OWNED_KINDS.has(change.object)
+        ? change.name.slice(0, change.name.lastIndexOf('.'))
+        : change.name;
+    const dot = relation.indexOf('.');
+    const schema = dot === -1 ? 'public' : relation.slice(0, dot);
+    const name = relation.slice(dot + 1);
+    if (isToolHistoryTable(schema, name))
         return true;
-    return [...TOOL_TABLES].some((t) => objectName === t || objectName.startsWith(`${t}.`) || objectName.startsWith(`${t}_`));
+    return NAMED_AFTER_TABLE.has(change.object) && [...TOOL_TABLES].some((t) => name.startsWith(`${t}_`));
 }
 
 ;// CONCATENATED MODULE: ./src/engine/queries/schema.ts
@@ -48118,7 +48131,7 @@ function diffSchemas(before, after) {
  * columns and constraints (`table.x`), and its indexes and sequences (`table_pkey`, ...).
  */
 function withoutHistoryTables(changes) {
-    return changes.filter((c) => !belongsToToolHistoryTable(c.name));
+    return changes.filter((c) => !belongsToToolHistoryTable(c));
 }
 const SCHEMA_OBJECT_KINDS = [
     'table',
@@ -49093,6 +49106,7 @@ async function onSource(source, fn) {
 
 
 
+
 function describeServer(info) {
     return `${info.host}:${info.port}`;
 }
@@ -49290,7 +49304,7 @@ async function dropSnapshotReconnecting(admin, server, serverInfo, name, log, re
 async function sweepExpiredSnapshots(admin, serverInfo, log) {
     const swept = [];
     for (const snapshot of await metadata_listSnapshotDatabases(admin)) {
-        if (!snapshot.name.startsWith('pg_rehearsal_') || !isExpired(snapshot.metadata))
+        if (!snapshot.name.startsWith(config_SNAPSHOT_NAME_PREFIX) || !isExpired(snapshot.metadata))
             continue;
         try {
             await snapshot_dropSnapshot(admin, serverInfo, snapshot.name);
@@ -51574,6 +51588,24 @@ function armTimeout(ms) {
     const timer = setTimeout(() => timeout.abort(new Error('timeout')), ms);
     return { signal: timeout.signal, disarm: () => clearTimeout(timer) };
 }
+/**
+ * The same timer for a run of several passes (a focused snapshot made again between
+ * them): armed for each pass, so that every pass has the whole timeout and the dump that
+ * widens the snapshot between two passes counts against none. Once it fired, it stays fired.
+ */
+function passTimeout(ms) {
+    const timeout = new AbortController();
+    let timer;
+    const disarm = () => clearTimeout(timer);
+    return {
+        signal: timeout.signal,
+        arm: () => {
+            disarm();
+            timer = setTimeout(() => timeout.abort(new Error('timeout')), ms);
+        },
+        disarm,
+    };
+}
 
 ;// CONCATENATED MODULE: ./src/engine/rehearsal/focused-snapshot.ts
 
@@ -51833,6 +51865,7 @@ async function golden_listing_requireSnapshot(admin, name) {
 
 
 
+
 /**
  * Golden snapshots: databases created once (say nightly) from a source, kept until
  * deleted (ttl null, so the orphan sweep never drops them), and cloned per rehearsal or
@@ -51844,7 +51877,7 @@ async function golden_listing_requireSnapshot(admin, name) {
 /** Databases built aside carry this TTL until they are swapped in, so a crash leaves nothing forever. */
 const BUILD_TTL_MS = 6 * 3_600_000;
 function asideName(kind) {
-    return `pg_rehearsal_${kind}_${(0,external_node_crypto_.randomBytes)(4).toString('hex')}`;
+    return `${config_SNAPSHOT_NAME_PREFIX}${kind}_${(0,external_node_crypto_.randomBytes)(4).toString('hex')}`;
 }
 /**
  * Builds a golden snapshot under a temporary name and renames it into place in one
@@ -52455,12 +52488,22 @@ function checkSnapshotServer(config, plan, serverInfo, sourceInfo) {
  * Stage 4 around a focused snapshot: a run that locked a table whose rows were not copied
  * (a path that depends on data, which the dry pass on an empty copy could not take) has
  * the snapshot made again with that table's rows, and runs again; at most MAX_PASSES runs.
- * Any other snapshot runs once. The last pass is the one reported.
+ * Any other snapshot runs once. The last pass is the one reported. Each pass has the
+ * whole timeout (inputs.signal fires with it); the dump between two passes counts against none.
  */
-async function runPasses(inputs) {
+async function runPasses(inputs, timeout) {
     const { lease, log, phases, signal } = inputs;
     const focus = lease.focus;
-    let run = await observeAndRun(inputs);
+    const pass = async () => {
+        timeout.arm();
+        try {
+            return await observeAndRun(inputs);
+        }
+        finally {
+            timeout.disarm();
+        }
+    };
+    let run = await pass();
     while (focus && !run.cancelled && !run.failure?.connection_lost) {
         const missing = focus.missing(run);
         if (missing.length === 0)
@@ -52475,7 +52518,7 @@ async function runPasses(inputs) {
         const started = performance.now();
         await focus.widen(missing);
         phases.snapshot = report_builder_round(phases.snapshot + performance.now() - started);
-        run = await observeAndRun(inputs);
+        run = await pass();
     }
     return run;
 }
@@ -52541,19 +52584,10 @@ async function rehearseUnredacted(config, hooks) {
     }
     const lease = await leaseSnapshot(config, plan, pre, { ...hooks, log, cancel });
     phases.snapshot = lease.ms;
-    const timeout = armTimeout(config.timeoutMs);
+    const timeout = passTimeout(config.timeoutMs);
     const signal = AbortSignal.any([cancel, timeout.signal]);
     try {
-        const run = await runPasses({
-            config,
-            plan,
-            lease,
-            admin: pre.admin,
-            signal,
-            cancel: hooks.signal,
-            log,
-            phases,
-        });
+        const run = await runPasses({ config, plan, lease, admin: pre.admin, signal, cancel: hooks.signal, log, phases }, timeout);
         // `phases` is shared with the report, so the cleanup time measured in `finally` lands in it.
         const judged = judge(buildReport({
             ...report,
@@ -54205,6 +54239,7 @@ function skippedForFork(raw, payload) {
 
 ;// CONCATENATED MODULE: ./src/action/state.ts
 
+
 /**
  * What the main step tells the post step (core.saveState): the snapshot it created and
  * whether it already dropped it, and the other databases it made for a while and has not
@@ -54242,9 +54277,15 @@ function scratchLeftByMain() {
     const saved = core.getState(SCRATCH_KEY);
     if (!saved)
         return [];
-    const names = JSON.parse(saved);
+    let names;
+    try {
+        names = JSON.parse(saved);
+    }
+    catch {
+        return []; // never written by us: the snapshot is still dropped, the sweep does the rest
+    }
     return Array.isArray(names)
-        ? names.filter((n) => typeof n === 'string' && n.startsWith('pg_rehearsal_'))
+        ? names.filter((n) => typeof n === 'string' && n.startsWith(SNAPSHOT_NAME_PREFIX))
         : [];
 }
 

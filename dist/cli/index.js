@@ -6865,15 +6865,16 @@ class CancelledError extends Error {
 function isUsageOrSetupError(error) {
     return error instanceof ConfigError || error instanceof SetupError;
 }
-/**
- * A bug in pg-rehearsal rather than a problem with the input, the environment or the
- * migration: JavaScript's own errors (a property of undefined, a bad call). Reported as an
- * internal error with its stack, never as bad usage or a setup problem.
- */
 /** A state the code never means to reach (a broken invariant): a bug, reported as one. */
 class InternalError extends Error {
     name = 'InternalError';
 }
+/**
+ * A bug in pg-rehearsal rather than a problem with the input, the environment or the
+ * migration: JavaScript's own errors (a property of undefined, a bad call) and our
+ * InternalError. Reported as an internal error with its stack, never as bad usage or a
+ * setup problem.
+ */
 function isProgrammingError(error) {
     return (error instanceof InternalError ||
         error instanceof TypeError ||
@@ -8331,9 +8332,11 @@ function localRunId() {
 function sanitizeRunId(runId) {
     return runId.replace(/[^A-Za-z0-9]/g, '').slice(0, 20) || 'run';
 }
+/** How every database pg-rehearsal makes for a while is named: what the sweep and the post step may drop. */
+const SNAPSHOT_NAME_PREFIX = 'pg_rehearsal_';
 /** `pg_rehearsal_<run-id>_<random>`: recognisable for the orphan sweep, unique per run. */
 function generateSnapshotName(runId) {
-    return `pg_rehearsal_${sanitizeRunId(runId)}_${(0,external_node_crypto_namespaceObject.randomBytes)(4).toString('hex')}`;
+    return `${SNAPSHOT_NAME_PREFIX}${sanitizeRunId(runId)}_${(0,external_node_crypto_namespaceObject.randomBytes)(4).toString('hex')}`;
 }
 
 ;// CONCATENATED MODULE: ./src/engine/logger.ts
@@ -10913,14 +10916,24 @@ function isToolHistoryTable(schema, name) {
 function mayBeHistoryTable(schema, name) {
     return isToolHistoryTable(schema, name) || GENERIC_TABLES.has(name);
 }
+/** Kinds the schema diff names `relation.part` (schema.ts captureSchema). */
+const OWNED_KINDS = new Set(['column', 'constraint', 'trigger']);
+/** Kinds named after the table they belong to (`alembic_version_pkc`, `flyway_schema_history_pk_seq`). */
+const NAMED_AFTER_TABLE = new Set(['index', 'sequence', 'type']);
 /**
- * Whether a schema object, named as the schema diff names them (`table`, `table.column`,
- * `table_pkey`, `sqitch.changes`), belongs to a tool's own table.
+ * Whether a schema object, as the schema diff names it (`table`, `schema.table`,
+ * `table.column`, `schema.table_pkey`), belongs to a tool's own table, in whatever schema.
  */
-function belongsToToolHistoryTable(objectName) {
-    if ([...TOOL_SCHEMAS].some((schema) => objectName.startsWith(`${schema}.`)))
+function belongsToToolHistoryTable(change) {
+    const relation = OWNED_KINDS.has(change.object)
+        ? change.name.slice(0, change.name.lastIndexOf('.'))
+        : change.name;
+    const dot = relation.indexOf('.');
+    const schema = dot === -1 ? 'public' : relation.slice(0, dot);
+    const name = relation.slice(dot + 1);
+    if (isToolHistoryTable(schema, name))
         return true;
-    return [...TOOL_TABLES].some((t) => objectName === t || objectName.startsWith(`${t}.`) || objectName.startsWith(`${t}_`));
+    return NAMED_AFTER_TABLE.has(change.object) && [...TOOL_TABLES].some((t) => name.startsWith(`${t}_`));
 }
 
 ;// CONCATENATED MODULE: ./src/engine/queries/schema.ts
@@ -11056,7 +11069,7 @@ function diffSchemas(before, after) {
  * columns and constraints (`table.x`), and its indexes and sequences (`table_pkey`, ...).
  */
 function withoutHistoryTables(changes) {
-    return changes.filter((c) => !belongsToToolHistoryTable(c.name));
+    return changes.filter((c) => !belongsToToolHistoryTable(c));
 }
 const SCHEMA_OBJECT_KINDS = [
     'table',
@@ -12029,6 +12042,7 @@ async function onSource(source, fn) {
 
 
 
+
 function describeServer(info) {
     return `${info.host}:${info.port}`;
 }
@@ -12226,7 +12240,7 @@ async function dropSnapshotReconnecting(admin, server, serverInfo, name, log, re
 async function sweepExpiredSnapshots(admin, serverInfo, log) {
     const swept = [];
     for (const snapshot of await listSnapshotDatabases(admin)) {
-        if (!snapshot.name.startsWith('pg_rehearsal_') || !isExpired(snapshot.metadata))
+        if (!snapshot.name.startsWith(SNAPSHOT_NAME_PREFIX) || !isExpired(snapshot.metadata))
             continue;
         try {
             await dropSnapshot(admin, serverInfo, snapshot.name);
@@ -14507,6 +14521,24 @@ function armTimeout(ms) {
     const timer = setTimeout(() => timeout.abort(new Error('timeout')), ms);
     return { signal: timeout.signal, disarm: () => clearTimeout(timer) };
 }
+/**
+ * The same timer for a run of several passes (a focused snapshot made again between
+ * them): armed for each pass, so that every pass has the whole timeout and the dump that
+ * widens the snapshot between two passes counts against none. Once it fired, it stays fired.
+ */
+function passTimeout(ms) {
+    const timeout = new AbortController();
+    let timer;
+    const disarm = () => clearTimeout(timer);
+    return {
+        signal: timeout.signal,
+        arm: () => {
+            disarm();
+            timer = setTimeout(() => timeout.abort(new Error('timeout')), ms);
+        },
+        disarm,
+    };
+}
 
 ;// CONCATENATED MODULE: ./src/engine/rehearsal/focused-snapshot.ts
 
@@ -14766,6 +14798,7 @@ async function requireSnapshot(admin, name) {
 
 
 
+
 /**
  * Golden snapshots: databases created once (say nightly) from a source, kept until
  * deleted (ttl null, so the orphan sweep never drops them), and cloned per rehearsal or
@@ -14777,7 +14810,7 @@ async function requireSnapshot(admin, name) {
 /** Databases built aside carry this TTL until they are swapped in, so a crash leaves nothing forever. */
 const BUILD_TTL_MS = 6 * 3_600_000;
 function asideName(kind) {
-    return `pg_rehearsal_${kind}_${(0,external_node_crypto_namespaceObject.randomBytes)(4).toString('hex')}`;
+    return `${SNAPSHOT_NAME_PREFIX}${kind}_${(0,external_node_crypto_namespaceObject.randomBytes)(4).toString('hex')}`;
 }
 /**
  * Builds a golden snapshot under a temporary name and renames it into place in one
@@ -15388,12 +15421,22 @@ function checkSnapshotServer(config, plan, serverInfo, sourceInfo) {
  * Stage 4 around a focused snapshot: a run that locked a table whose rows were not copied
  * (a path that depends on data, which the dry pass on an empty copy could not take) has
  * the snapshot made again with that table's rows, and runs again; at most MAX_PASSES runs.
- * Any other snapshot runs once. The last pass is the one reported.
+ * Any other snapshot runs once. The last pass is the one reported. Each pass has the
+ * whole timeout (inputs.signal fires with it); the dump between two passes counts against none.
  */
-async function runPasses(inputs) {
+async function runPasses(inputs, timeout) {
     const { lease, log, phases, signal } = inputs;
     const focus = lease.focus;
-    let run = await observeAndRun(inputs);
+    const pass = async () => {
+        timeout.arm();
+        try {
+            return await observeAndRun(inputs);
+        }
+        finally {
+            timeout.disarm();
+        }
+    };
+    let run = await pass();
     while (focus && !run.cancelled && !run.failure?.connection_lost) {
         const missing = focus.missing(run);
         if (missing.length === 0)
@@ -15408,7 +15451,7 @@ async function runPasses(inputs) {
         const started = performance.now();
         await focus.widen(missing);
         phases.snapshot = report_builder_round(phases.snapshot + performance.now() - started);
-        run = await observeAndRun(inputs);
+        run = await pass();
     }
     return run;
 }
@@ -15474,19 +15517,10 @@ async function rehearseUnredacted(config, hooks) {
     }
     const lease = await leaseSnapshot(config, plan, pre, { ...hooks, log, cancel });
     phases.snapshot = lease.ms;
-    const timeout = armTimeout(config.timeoutMs);
+    const timeout = passTimeout(config.timeoutMs);
     const signal = AbortSignal.any([cancel, timeout.signal]);
     try {
-        const run = await runPasses({
-            config,
-            plan,
-            lease,
-            admin: pre.admin,
-            signal,
-            cancel: hooks.signal,
-            log,
-            phases,
-        });
+        const run = await runPasses({ config, plan, lease, admin: pre.admin, signal, cancel: hooks.signal, log, phases }, timeout);
         // `phases` is shared with the report, so the cleanup time measured in `finally` lands in it.
         const judged = judge(buildReport({
             ...report,

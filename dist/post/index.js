@@ -38371,15 +38371,16 @@ class errors_CancelledError extends Error {
 function isUsageOrSetupError(error) {
     return error instanceof errors_ConfigError || error instanceof errors_SetupError;
 }
-/**
- * A bug in pg-rehearsal rather than a problem with the input, the environment or the
- * migration: JavaScript's own errors (a property of undefined, a bad call). Reported as an
- * internal error with its stack, never as bad usage or a setup problem.
- */
 /** A state the code never means to reach (a broken invariant): a bug, reported as one. */
 class InternalError extends (/* unused pure expression or super */ null && (Error)) {
     name = 'InternalError';
 }
+/**
+ * A bug in pg-rehearsal rather than a problem with the input, the environment or the
+ * migration: JavaScript's own errors (a property of undefined, a bad call) and our
+ * InternalError. Reported as an internal error with its stack, never as bad usage or a
+ * setup problem.
+ */
 function isProgrammingError(error) {
     return (error instanceof InternalError ||
         error instanceof TypeError ||
@@ -38754,847 +38755,6 @@ function connection_quoteLiteral(value) {
 
 ;// CONCATENATED MODULE: external "node:timers/promises"
 const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
-;// CONCATENATED MODULE: ./src/engine/snapshot/db-settings.ts
-
-
-
-async function db_settings_readDatabaseSettings(client, database) {
-    const { rows } = await client.query(DATABASE_SETTINGS_QUERY, [
-        database,
-    ]);
-    return rows.map(({ role, setting }) => {
-        const eq = setting.indexOf('=');
-        return { role, name: setting.slice(0, eq), value: setting.slice(eq + 1) };
-    });
-}
-/** The settings whose value is a list of names, stored with identifiers quoted (as pg_dump knows them). */
-const LIST_SETTINGS = new Set([
-    'search_path',
-    'temp_tablespaces',
-    'session_preload_libraries',
-    'local_preload_libraries',
-    'shared_preload_libraries',
-    'unix_socket_directories',
-]);
-/** `app, "my schema"` -> ['app', 'my schema']: a stored list split as the server would. */
-function splitSettingList(value) {
-    const items = [];
-    let current = '';
-    let quoted = false;
-    for (let i = 0; i < value.length; i++) {
-        const c = value[i];
-        if (quoted) {
-            if (c === '"' && value[i + 1] === '"')
-                current += value[++i];
-            else if (c === '"')
-                quoted = false;
-            else
-                current += c;
-        }
-        else if (c === '"')
-            quoted = true;
-        else if (c === ',') {
-            items.push(current.trim());
-            current = '';
-        }
-        else
-            current += c;
-    }
-    items.push(current.trim());
-    return items;
-}
-/** The SET clause's value: each element of a list a literal of its own, else one literal. */
-function settingValueSql(name, value) {
-    if (!LIST_SETTINGS.has(name.toLowerCase()))
-        return quoteLiteral(value);
-    return splitSettingList(value).map(quoteLiteral).join(', ');
-}
-/**
- * Applies the source's settings to the snapshot. One that cannot be applied (a role missing
- * on another server, a setting only a superuser may set) is a warning naming it: the run
- * goes on, and the log says where the snapshot differs.
- */
-async function db_settings_applyDatabaseSettings(admin, database, settings, log) {
-    for (const s of settings) {
-        const target = s.role
-            ? `ROLE ${quoteIdent(s.role)} IN DATABASE ${quoteIdent(database)}`
-            : `DATABASE ${quoteIdent(database)}`;
-        try {
-            await admin.query(`ALTER ${target} SET ${quoteIdent(s.name)} = ${settingValueSql(s.name, s.value)}`);
-        }
-        catch (error) {
-            log.warn(`could not copy the source's setting ${s.name} = ${s.value}${s.role ? ` for role ${s.role}` : ''} onto the snapshot: ${errorMessage(error)}`);
-        }
-    }
-    if (settings.length)
-        log.info(`copied ${settings.length} database/role setting(s) from the source`);
-}
-/** The source database's encoding and locale, for the CREATE DATABASE of a dump. */
-async function db_settings_creationClause(source, database, target) {
-    const { rows } = await source.query(DATABASE_PROPERTIES_QUERY, [database]);
-    const d = rows[0]?.d;
-    if (!d)
-        return '';
-    const parts = [
-        `ENCODING ${quoteLiteral(d.encoding_name ?? 'UTF8')}`,
-        `LC_COLLATE ${quoteLiteral(d.datcollate ?? 'C')}`,
-        `LC_CTYPE ${quoteLiteral(d.datctype ?? 'C')}`,
-    ];
-    // datlocprovider came with 15 (c libc, i icu) and b builtin with 17; the locale column was
-    // daticulocale in 15-16 and datlocale from 17.
-    const provider = d.datlocprovider ?? 'c';
-    const locale = d.datlocale ?? d.daticulocale ?? null;
-    if (provider === 'i' && target.major >= 15 && locale) {
-        parts.push(`LOCALE_PROVIDER icu ICU_LOCALE ${quoteLiteral(locale)}`);
-        if (d.daticurules && target.major >= 16)
-            parts.push(`ICU_RULES ${quoteLiteral(d.daticurules)}`);
-    }
-    else if (provider === 'b' && target.major >= 17 && locale) {
-        parts.push(`LOCALE_PROVIDER builtin BUILTIN_LOCALE ${quoteLiteral(locale)}`);
-    }
-    return ` ${parts.join(' ')}`;
-}
-
-;// CONCATENATED MODULE: ./src/engine/snapshot/clone.ts
-
-
-
-function clone_copyMethod(server) {
-    // PostgreSQL 15 added STRATEGY; before it FILE_COPY was the only way.
-    const clause = server.major >= 15 ? ' STRATEGY FILE_COPY' : '';
-    if (server.major >= 18 && server.fileCopyMethod === 'clone') {
-        return {
-            copyOnWrite: true,
-            clause,
-            // copy_file_range underneath: blocks are shared where the filesystem has reflinks.
-            description: 'copy-on-write clone (PostgreSQL 18 file_copy_method = clone; blocks are shared on a reflink filesystem such as XFS or btrfs)',
-        };
-    }
-    // Before 15 CREATE DATABASE has no STRATEGY clause: name what it does, not syntax it lacks.
-    const description = clause
-        ? 'file copy (CREATE DATABASE ... STRATEGY FILE_COPY)'
-        : 'file copy (CREATE DATABASE ... TEMPLATE)';
-    return { copyOnWrite: false, clause, description };
-}
-/** Advisory-lock namespace of pg-rehearsal ("pgrh"), so that our keys meet no one else's. */
-const LOCK_CLASS = 0x70677268;
-/**
- * Runs `fn` holding a session advisory lock on the admin connection, keyed on a database
- * name. Concurrent clones of one template, and the swap that replaces it, then wait their
- * turn instead of failing with 55006 "source database is being accessed by other users".
- */
-async function withDatabaseLock(admin, database, fn) {
-    await admin.query(`SELECT pg_advisory_lock($1::int, hashtext($2))`, [LOCK_CLASS | 0, database]);
-    try {
-        return await fn();
-    }
-    finally {
-        await admin
-            .query(`SELECT pg_advisory_unlock($1::int, hashtext($2))`, [LOCK_CLASS | 0, database])
-            .catch(() => undefined);
-    }
-}
-/**
- * `CREATE DATABASE name TEMPLATE template` with the fastest file copy the server offers,
- * serialised with other clones of the same template. `onCreated` runs the moment the
- * database exists, so that a caller's cleanup drops it even if a later step fails.
- */
-async function clone_cloneDatabase(admin, server, template, name, onCreated) {
-    const method = clone_copyMethod(server);
-    await withDatabaseLock(admin, template, async () => {
-        try {
-            await admin.query(`CREATE DATABASE ${quoteIdent(name)} TEMPLATE ${quoteIdent(template)}${method.clause}`);
-        }
-        catch (error) {
-            const code = error.code;
-            if (code === '42501') {
-                throw new SetupError(say `role "${server.user}" may not copy database "${template}": it needs CREATEDB and to own the source database (or be superuser); use ${opt('snapshot', 'dump')} instead`);
-            }
-            // 55006 (someone is connected to the template) is left to the caller: `auto` falls back to a dump.
-            throw error;
-        }
-    });
-    onCreated?.(name);
-    return method;
-}
-/** The message for a template that has open sessions (SQLSTATE 55006). */
-function clone_busyTemplateError(template) {
-    return new SetupError(`database "${template}" has open sessions, so it cannot be copied; close them (see pg_stat_activity WHERE datname = '${template}') and retry`);
-}
-function clone_isBusyTemplate(error) {
-    return error.code === '55006';
-}
-
-;// CONCATENATED MODULE: external "node:child_process"
-const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
-;// CONCATENATED MODULE: ./src/engine/snapshot/dump.ts
-
-
-
-
-const PROGRESS_INTERVAL_MS = 5_000;
-/** How long pg_dump may wait for a lock on a source table before it gives up. */
-const SOURCE_LOCK_WAIT_MS = 30_000;
-async function dump_dumpAndRestore(tools, source, target, options = {}) {
-    const { signal, log } = options;
-    // An abort that came before the copy started would never reach the listener below.
-    if (signal?.aborted)
-        throw new CancelledError('snapshot cancelled before copying the database');
-    // Progress is the snapshot's growth on disk: read its starting size before anything runs.
-    const size = new TargetSize(target);
-    await size.measure();
-    const { dump, restore } = spawnPipeline(tools, source, target, options.dumpArgs ?? []);
-    const progress = new RestoreProgress();
-    let dumpErr = '';
-    dump.stderr.on('data', (chunk) => (dumpErr += chunk.toString()));
-    restore.stderr.on('data', (chunk) => progress.read(chunk.toString()));
-    const started = performance.now();
-    const intervalMs = options.progressIntervalMs ?? PROGRESS_INTERVAL_MS;
-    const stopTicker = startProgressTicker(size, progress, intervalMs, started, log);
-    const onAbort = () => {
-        dump.kill('SIGTERM');
-        restore.kill('SIGTERM');
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-    if (signal?.aborted)
-        onAbort(); // cancelled while we were starting: the listener never fires
-    try {
-        const [dumpCode, restoreCode] = await Promise.all([exitCode(dump), exitCode(restore)]);
-        stopTicker();
-        progress.read('\n');
-        if (signal?.aborted)
-            throw new CancelledError('snapshot cancelled while copying the database');
-        if (dumpCode !== 0) {
-            throw new SetupError(`pg_dump of the source failed (exit ${dumpCode}): ${clean(dumpErr)}`);
-        }
-        if (restoreCode !== 0) {
-            throw new SetupError(`pg_restore into the snapshot failed (exit ${restoreCode}): ${clean(progress.errors.join('\n'))}`);
-        }
-        if (performance.now() - started > intervalMs) {
-            progress.bytes = (await size.measure()) ?? progress.bytes;
-            log?.info(`restored ${progress.describe()} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-        }
-    }
-    finally {
-        stopTicker();
-        signal?.removeEventListener('abort', onAbort);
-        await size.close();
-    }
-}
-/** pg_dump of the source piped into pg_restore on the snapshot, each with its own libpq environment. */
-function spawnPipeline(tools, source, target, extraDumpArgs) {
-    const baseEnv = { ...process.env };
-    for (const key of Object.keys(baseEnv))
-        if (key.startsWith('PG'))
-            delete baseEnv[key];
-    const dumpEnv = {
-        ...baseEnv,
-        ...libpqEnvironment(source),
-        // Read-only like every source connection. pg_dump sets its own statement_timeout to 0
-        // (a table's COPY takes as long as it takes), so the dump is bounded by the run's
-        // signal instead, and by --lock-wait-timeout below.
-        PGOPTIONS: '-c default_transaction_read_only=on',
-        PGAPPNAME: 'pg-rehearsal-dump',
-    };
-    const restoreEnv = {
-        ...baseEnv,
-        ...libpqEnvironment(target),
-        PGOPTIONS: '-c synchronous_commit=off -c maintenance_work_mem=512MB',
-        PGAPPNAME: 'pg-rehearsal-restore',
-    };
-    const dumpArgs = [
-        '--format=custom',
-        '--compress=0',
-        // Never wait in the source's lock queue: a table locked by someone else fails the dump.
-        `--lock-wait-timeout=${SOURCE_LOCK_WAIT_MS}`,
-        ...extraDumpArgs,
-    ];
-    const dump = spawn(tools.pgDump, dumpArgs, {
-        env: dumpEnv,
-        stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    // pg_restore reads pg_dump's pipe itself, as in a shell pipeline: copying gigabytes
-    // through Node.js cost CPU that pg_dump, pg_restore and both servers need.
-    const restore = spawn(tools.pgRestore, [
-        '--no-owner',
-        '--no-acl',
-        '--single-transaction',
-        '--exit-on-error',
-        '--verbose', // one line per table restored: the progress count
-        '--dbname',
-        target.database,
-    ], { env: restoreEnv, stdio: [dump.stdout, 'ignore', 'pipe'] });
-    // Close our end in this same tick, before the event loop could read from it: the data
-    // is pg_restore's alone, and pg_dump gets SIGPIPE if pg_restore dies.
-    dump.stdout.destroy();
-    return { dump, restore };
-}
-/** Logs a progress line every interval while the copy runs; returns the function that stops it. */
-function startProgressTicker(size, progress, intervalMs, started, log) {
-    let measuring = false;
-    let finished = false;
-    const ticker = setInterval(() => {
-        if (measuring)
-            return; // a slow server: skip a line rather than queue queries
-        measuring = true;
-        void size.measure().then((bytes) => {
-            measuring = false;
-            if (finished)
-                return;
-            if (bytes !== undefined)
-                progress.bytes = bytes;
-            log?.info(`restoring: ${progress.describe()} in ${Math.round((performance.now() - started) / 1000)} s`);
-        });
-    }, intervalMs);
-    return () => {
-        clearInterval(ticker);
-        finished = true;
-    };
-}
-/**
- * How much the restore has written so far: the snapshot database's growth on disk since the
- * first reading, which counts the restore's uncommitted data too. Read on a connection of
- * its own; a failure only costs the figure, never the restore.
- */
-class TargetSize {
-    target;
-    client;
-    initial;
-    closed = false;
-    constructor(target) {
-        this.target = target;
-    }
-    async measure() {
-        if (this.closed)
-            return undefined;
-        try {
-            this.client ??= connect(this.target, { applicationName: 'pg-rehearsal-progress' });
-            const client = await this.client;
-            const { rows } = await client.query(CURRENT_DATABASE_SIZE_QUERY);
-            const bytes = Number(rows[0].size);
-            this.initial ??= bytes;
-            return bytes - this.initial;
-        }
-        catch {
-            return undefined;
-        }
-    }
-    async close() {
-        this.closed = true;
-        const client = await this.client?.catch(() => undefined);
-        await client?.end().catch(() => undefined);
-    }
-}
-function exitCode(child) {
-    return new Promise((resolve, reject) => {
-        child.on('error', reject);
-        child.on('close', (code) => resolve(code ?? 1));
-    });
-}
-function clean(stderr) {
-    return redactUrlString(stderr.trim().split('\n').slice(-5).join(' | ')) || 'no output';
-}
-/**
- * Counts what went through: bytes written to the snapshot database, and tables whose
- * data pg_restore has loaded (its --verbose lines). Keeps only the lines that are not
- * progress chatter, for the error message.
- */
-class RestoreProgress {
-    bytes = 0;
-    tables = 0;
-    errors = [];
-    partial = '';
-    read(text) {
-        const lines = (this.partial + text).split('\n');
-        this.partial = lines.pop() ?? '';
-        for (const line of lines)
-            this.line(line);
-    }
-    line(line) {
-        if (/^pg_restore: processing data for table /.test(line))
-            this.tables++;
-        else if (/^pg_restore: (error|warning|fatal)|^(ERROR|DETAIL|HINT|Command was)|^[^p]/i.test(line)) {
-            if (line.trim())
-                this.errors.push(line);
-            if (this.errors.length > 50)
-                this.errors.shift();
-        }
-    }
-    describe() {
-        return `${this.tables} table(s), ${(this.bytes / 1048576).toFixed(1)} MB`;
-    }
-}
-
-;// CONCATENATED MODULE: ./src/engine/snapshot/metadata.ts
-
-
-async function metadata_writeMetadata(admin, database, metadata) {
-    await admin.query(`COMMENT ON DATABASE ${quoteIdent(database)} IS ${quoteLiteral(JSON.stringify(metadata))}`);
-}
-function parseMetadata(comment) {
-    if (!comment)
-        return undefined;
-    try {
-        const parsed = JSON.parse(comment);
-        return parsed && parsed.tool === 'pg-rehearsal' && typeof parsed.created_at === 'string'
-            ? parsed
-            : undefined;
-    }
-    catch {
-        return undefined;
-    }
-}
-/** Databases on this server that carry our metadata. */
-async function metadata_listSnapshotDatabases(admin) {
-    const { rows } = await admin.query(DATABASE_COMMENTS_QUERY);
-    const found = [];
-    for (const row of rows) {
-        const metadata = parseMetadata(row.comment);
-        if (metadata)
-            found.push({ name: row.datname, metadata });
-    }
-    return found;
-}
-function metadata_isExpired(metadata, now = Date.now()) {
-    if (metadata.ttl_seconds === null)
-        return false;
-    return Date.parse(metadata.created_at) + metadata.ttl_seconds * 1000 < now;
-}
-async function readMetadata(admin, database) {
-    const { rows } = await admin.query(DATABASE_COMMENT_QUERY, [database]);
-    return rows.length ? parseMetadata(rows[0].comment) : undefined;
-}
-
-;// CONCATENATED MODULE: ./src/engine/snapshot/pg-tools.ts
-
-
-
-
-
-const DEBIAN_LAYOUT = '/usr/lib/postgresql';
-function toolVersion(binary) {
-    try {
-        const output = execFileSync(binary, ['--version'], {
-            encoding: 'utf8',
-            stdio: ['ignore', 'pipe', 'ignore'],
-        });
-        const match = /\(PostgreSQL\)\s+(\d+)/.exec(output);
-        return match ? Number(match[1]) : undefined;
-    }
-    catch {
-        return undefined;
-    }
-}
-/** Directories that may hold pg_dump + pg_restore, most specific first. */
-function candidateDirectories(preferred) {
-    const dirs = [];
-    if (preferred)
-        return [preferred];
-    if (existsSync(DEBIAN_LAYOUT)) {
-        for (const version of readdirSync(DEBIAN_LAYOUT))
-            dirs.push(path.join(DEBIAN_LAYOUT, version, 'bin'));
-    }
-    for (const dir of (process.env.PATH ?? '').split(path.delimiter))
-        if (dir)
-            dirs.push(dir);
-    return dirs;
-}
-/**
- * Finds a pg_dump/pg_restore pair able to dump a server of major version `serverMajor`.
- * pg_dump refuses servers newer than itself, and pg_dump 17+ writes
- * `SET transaction_timeout`, which servers before 17 reject: so the lowest version that
- * is at least the source's wins.
- */
-function pg_tools_findPgTools(serverMajor, preferredDir) {
-    const found = [];
-    for (const dir of candidateDirectories(preferredDir)) {
-        const pgDump = path.join(dir, 'pg_dump');
-        const pgRestore = path.join(dir, 'pg_restore');
-        if (!existsSync(pgDump) || !existsSync(pgRestore))
-            continue;
-        const major = toolVersion(pgDump);
-        if (major !== undefined)
-            found.push({ pgDump, pgRestore, major });
-    }
-    const usable = found.filter((t) => t.major >= serverMajor).sort((a, b) => a.major - b.major);
-    if (usable.length > 0)
-        return usable[0];
-    const where = preferredDir ? ` in ${preferredDir}` : '';
-    const have = found.length
-        ? `found only pg_dump ${[...new Set(found.map((t) => t.major))].join(', ')}${where}`
-        : `found no pg_dump${where}`;
-    throw new SetupError(say `the dump snapshot needs pg_dump ${serverMajor} or newer (the source runs PostgreSQL ${serverMajor}); ${have}. Fix: install the client tools, e.g. \`apt-get install postgresql-client-${serverMajor}\` (from the PostgreSQL apt repository, apt.postgresql.org), which puts them in ${DEBIAN_LAYOUT}/${serverMajor}/bin, or set ${opt('pg-bin-dir')} to a directory holding pg_dump and pg_restore ${serverMajor}+.`);
-}
-
-;// CONCATENATED MODULE: ./src/engine/queries/databases.ts
-/**
- * The queries that read the server and its databases from the catalog, for the snapshot
- * providers (snapshot/*), the preflight and the golden snapshots' metadata: who the server
- * is, who is connected, what a database is called, weighs, owns and says in its COMMENT.
- */
-/** The server's version and identity, and whether the current role may create databases. */
-const SERVER_INFO_QUERY = `
-SELECT current_setting('server_version') AS version,
-       current_setting('server_version_num') AS version_num,
-       (SELECT system_identifier::text FROM pg_control_system()) AS system_identifier,
-       current_setting('port') AS port,
-       (SELECT rolcreatedb OR rolsuper FROM pg_roles WHERE rolname = current_user) AS can_create,
-       current_user AS user,
-       current_setting('file_copy_method', true) AS file_copy_method`;
-/**
- * Sessions on database $1 other than the caller's: `others` (autovacuum workers aside) and
- * `users`, the client sessions whose application_name does not start with $2 (ours).
- * CREATE DATABASE ... TEMPLATE ends autovacuum workers on the template itself (and waits
- * for them), so they do not stand in a copy's way; any other session does.
- */
-const databases_SESSIONS_QUERY = (/* unused pure expression or super */ null && (`
-SELECT count(*) FILTER (WHERE backend_type <> 'autovacuum worker') AS others,
-       count(*) FILTER (WHERE backend_type = 'client backend'
-                          AND coalesce(application_name, '') NOT LIKE $2 || '%') AS users
-  FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`));
-/** Ends every session on database $1 but the caller's; one row per session. */
-const databases_TERMINATE_OTHER_SESSIONS = (/* unused pure expression or super */ null && (`
-SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`));
-/** Ends every session on database $1 (before a DROP DATABASE on servers without FORCE). */
-const TERMINATE_SESSIONS = `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1`;
-/** A row when database $1 exists. */
-const databases_DATABASE_EXISTS_QUERY = (/* unused pure expression or super */ null && (`SELECT 1 FROM pg_database WHERE datname = $1`));
-/** The size in bytes of database $1 (`size`). */
-const databases_DATABASE_SIZE_QUERY = (/* unused pure expression or super */ null && (`SELECT pg_database_size(datname)::bigint AS size FROM pg_database WHERE datname = $1`));
-/** The size in bytes of the database the client is connected to (`size`). */
-const databases_CURRENT_DATABASE_SIZE_QUERY = (/* unused pure expression or super */ null && (`SELECT pg_database_size(current_database()) AS size`));
-/** The name of the database the client is connected to (`db`). */
-const CURRENT_DATABASE_QUERY = (/* unused pure expression or super */ null && (`SELECT current_database() AS db`));
-/** The COMMENT of database $1 (`comment`), where golden snapshots keep their metadata. */
-const databases_DATABASE_COMMENT_QUERY = (/* unused pure expression or super */ null && (`SELECT shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname = $1`));
-/** Every database with its COMMENT (`datname`, `comment`), by name. */
-const databases_DATABASE_COMMENTS_QUERY = (/* unused pure expression or super */ null && (`SELECT datname, shobj_description(oid, 'pg_database') AS comment FROM pg_database ORDER BY datname`));
-/** The owner of database $1 (`owner`). */
-const databases_DATABASE_OWNER_QUERY = (/* unused pure expression or super */ null && (`SELECT pg_get_userbyid(datdba) AS owner FROM pg_database WHERE datname = $1`));
-/** Database $1's pg_database row as JSON (`d`), with its encoding's name, for CREATE DATABASE. */
-const databases_DATABASE_PROPERTIES_QUERY = (/* unused pure expression or super */ null && (`
-SELECT to_jsonb(d) || jsonb_build_object('encoding_name', pg_encoding_to_char(d.encoding)) AS d
-  FROM pg_database d WHERE datname = $1`));
-/** The settings ALTER DATABASE / ALTER ROLE ... IN DATABASE gave database $1 (`role`, `setting`). */
-const databases_DATABASE_SETTINGS_QUERY = (/* unused pure expression or super */ null && (`
-SELECT r.rolname AS role, unnest(s.setconfig) AS setting
-  FROM pg_db_role_setting s
-  JOIN pg_database d ON d.oid = s.setdatabase
-  LEFT JOIN pg_roles r ON r.oid = s.setrole
- WHERE d.datname = $1
- ORDER BY r.rolname NULLS FIRST`));
-
-;// CONCATENATED MODULE: ./src/engine/snapshot/server.ts
-
-
-
-async function inspectServer(client) {
-    const { rows } = await client.query(SERVER_INFO_QUERY);
-    const row = rows[0];
-    const versionNum = Number(row.version_num);
-    return {
-        version: row.version,
-        versionNum,
-        major: Math.floor(versionNum / 10000),
-        identity: `${row.system_identifier ?? 'unknown'}:${row.port}`,
-        canCreateDatabases: row.can_create,
-        user: row.user,
-        fileCopyMethod: row.file_copy_method || null,
-    };
-}
-/** Number of sessions connected to `database`, other than the caller's. */
-async function countOtherSessions(client, database) {
-    return (await server_countSessions(client, database)).others;
-}
-/** Every application_name pg-rehearsal connects with starts so (preflight, dump, admin, ...). */
-const OWN_APPLICATION_PREFIX = 'pg-rehearsal';
-/**
- * Sessions on `database` other than the caller's (autovacuum workers aside), and how many of them are the source's
- * users: client sessions that are not pg-rehearsal's own (other rehearsals, by
- * application_name). Autovacuum and other background workers are not users.
- */
-async function server_countSessions(client, database) {
-    const { rows } = await client.query(SESSIONS_QUERY, [
-        database,
-        OWN_APPLICATION_PREFIX,
-    ]);
-    return { others: Number(rows[0].others), users: Number(rows[0].users) };
-}
-async function server_databaseExists(client, database) {
-    const { rows } = await client.query(DATABASE_EXISTS_QUERY, [database]);
-    return rows.length > 0;
-}
-async function databaseSize(client, database) {
-    const { rows } = await client.query(DATABASE_SIZE_QUERY, [database]);
-    return rows[0]?.size ? Number(rows[0].size) : null;
-}
-/** Sessions on `database` other than the caller's, ended; returns how many. */
-async function terminateOtherSessions(client, database) {
-    const { rows } = await client.query(TERMINATE_OTHER_SESSIONS, [database]);
-    return rows.length;
-}
-async function databaseComment(client, database) {
-    const { rows } = await client.query(DATABASE_COMMENT_QUERY, [database]);
-    return rows[0]?.comment ?? null;
-}
-async function databaseOwner(client, database) {
-    const { rows } = await client.query(DATABASE_OWNER_QUERY, [database]);
-    return rows[0]?.owner ?? null;
-}
-/** Opens the snapshot server's maintenance database (postgres, else template1). */
-async function server_connectMaintenance(server) {
-    try {
-        return await connect(server, { applicationName: 'pg-rehearsal-admin' });
-    }
-    catch (error) {
-        if (server.database === 'postgres' && /does not exist/.test(errorMessage(error))) {
-            return connect(withDatabase(server, 'template1'), { applicationName: 'pg-rehearsal-admin' });
-        }
-        throw error;
-    }
-}
-/** What the source server is, read on the one kind of source connection: read-only, short statements. */
-function inspectSource(source) {
-    return server_onSource(source, inspectServer);
-}
-/** `fn` on a read-only connection to the source, closed after. */
-async function server_onSource(source, fn) {
-    const client = await connect(source, {
-        ...SOURCE_CONNECT_OPTIONS,
-        applicationName: 'pg-rehearsal-preflight',
-    });
-    try {
-        return await fn(client);
-    }
-    finally {
-        await client.end();
-    }
-}
-
-;// CONCATENATED MODULE: ./src/engine/snapshot/snapshot.ts
-
-
-
-
-
-
-
-
-
-
-
-function describeServer(info) {
-    return `${info.host}:${info.port}`;
-}
-/**
- * Creates the throwaway database. `auto` prefers a file-level copy (fast, exact, needs
- * the source on this server and idle) and falls back to a dump otherwise.
- */
-async function createSnapshot(request, admin, serverInfo, sourceInfo) {
-    const started = performance.now();
-    const { name, log } = request;
-    const sameServer = sourceInfo !== undefined && sourceInfo.identity === serverInfo.identity;
-    if (await databaseExists(admin, name)) {
-        throw new ConfigError('snapshot-name', say `${opt('snapshot-name')}: a database named "${name}" already exists on ${describeServer(request.server)}; choose another name or drop it`);
-    }
-    const { strategy, reason } = request.strategy === 'existing'
-        ? await cloneGolden(request, admin, serverInfo)
-        : await copySource(request, admin, serverInfo, sourceInfo, sameServer);
-    // Settings belong to the database, not its contents: no copy carries them. `existing`
-    // carries the golden snapshot's (which got the source's when it was made).
-    const from = request.strategy === 'existing' ? request.golden : request.source.database;
-    const settings = strategy === 'dump'
-        ? await onSource(request.source, (c) => readDatabaseSettings(c, from))
-        : await readDatabaseSettings(admin, from);
-    await applyDatabaseSettings(admin, name, settings, log);
-    return { name, strategy, reason, seconds: (performance.now() - started) / 1000 };
-}
-/** `existing`: a clone of the golden snapshot, which must exist and be idle. */
-async function cloneGolden(request, admin, serverInfo) {
-    const golden = request.golden;
-    if (!(await databaseExists(admin, golden))) {
-        throw new SetupError(say `the golden snapshot "${golden}" does not exist on ${describeServer(request.server)}; create it first (pg-rehearsal snapshot create) or use ${opt('snapshot', 'auto')}`);
-    }
-    let method;
-    try {
-        method = await copyTemplate(admin, serverInfo, golden, request.name, request, 'existing');
-    }
-    catch (error) {
-        throw isBusyTemplate(error) ? busyTemplateError(golden) : error;
-    }
-    return { strategy: 'existing', reason: `cloned golden snapshot "${golden}" by ${method.description}` };
-}
-/** auto, template or dump: a copy of the source, by template when it can be, else by pg_dump | pg_restore. */
-async function copySource(request, admin, serverInfo, sourceInfo, sameServer) {
-    const { name, log } = request;
-    const source = request.source;
-    let useTemplate = request.strategy === 'template';
-    let reason = 'requested';
-    if (request.strategy === 'template' && !sameServer) {
-        throw new ConfigError('snapshot', say `${opt('snapshot', 'template')} needs the snapshot server to be the source's server; ${describeServer(request.server)} is a different server. Use ${opt('snapshot', 'dump')} (or auto)`);
-    }
-    if (request.strategy === 'auto') {
-        if (!sameServer) {
-            reason =
-                'the snapshot server is not the source server, so the database is copied with pg_dump | pg_restore';
-        }
-        else {
-            const { others, users } = await countSessions(admin, source.database);
-            if (users > 0 && request.serverDefaulted)
-                throw busySourceError(source, users);
-            useTemplate = others === 0;
-            reason = useTemplate
-                ? `same server and no other session on the source: ${copyMethod(serverInfo).description}`
-                : `same server, but ${others} other session(s) are connected to the source, which a template copy cannot allow; copied with pg_dump | pg_restore`;
-        }
-    }
-    if (!useTemplate) {
-        await dumpSnapshot(admin, serverInfo, source, name, request, sourceInfo);
-        return { strategy: 'dump', reason };
-    }
-    try {
-        const method = await copyTemplate(admin, serverInfo, source.database, name, request, 'template');
-        return { strategy: method.copyOnWrite ? 'clone' : 'template', reason };
-    }
-    catch (error) {
-        // A session that connected to the source after our check makes CREATE DATABASE fail.
-        if (request.strategy !== 'auto' || !isBusyTemplate(error))
-            throw error;
-        const { users } = await countSessions(admin, source.database);
-        if (users > 0 && request.serverDefaulted)
-            throw busySourceError(source, users);
-        log.info(`template copy refused (${errorMessage(error)}); falling back to pg_dump | pg_restore`);
-        await dumpSnapshot(admin, serverInfo, source, name, request, sourceInfo);
-        return {
-            strategy: 'dump',
-            reason: 'a session connected to the source during the copy; fell back to pg_dump | pg_restore',
-        };
-    }
-}
-/**
- * A source in use on its own server is not copied by default: a full dump and restore there
- * costs its users throughput and the server's disk for the length of the copy.
- */
-function busySourceError(source, users) {
-    return new ConfigError('snapshot-server-url', say `${opt('snapshot-server-url')}: the source database "${source.database}" on ${describeServer(source)} is in use (${users} other session(s)), and with no ${opt('snapshot-server-url')} the copy would be made on that same server, loading it for as long as the copy takes. Point ${opt('snapshot-server-url')} at a rehearsal server or a CI service container, or set ${opt('snapshot', 'dump')} to accept the load on the source's server`);
-}
-function metadataFor(request, strategy) {
-    const source = request.source;
-    return {
-        tool: 'pg-rehearsal',
-        created_at: new Date().toISOString(),
-        strategy,
-        source: source ? { host: source.host, port: source.port, database: source.database } : null,
-        run_id: request.runId,
-        ttl_seconds: Math.round(request.ttlMs / 1000),
-    };
-}
-async function copyTemplate(admin, serverInfo, template, name, request, kind) {
-    request.log.info(`creating snapshot "${name}" as a file copy of "${template}"`);
-    const method = await cloneDatabase(admin, serverInfo, template, name, request.onDatabaseCreated);
-    const strategy = kind === 'existing' ? 'existing' : method.copyOnWrite ? 'clone' : 'template';
-    // The metadata goes on the new database only: a golden template is never written to.
-    await writeMetadata(admin, name, metadataFor(request, strategy));
-    return method;
-}
-async function dumpSnapshot(admin, serverInfo, source, name, request, sourceInfo) {
-    const tools = findPgTools(sourceInfo.major, request.pgBinDir);
-    request.log.info(`creating snapshot "${name}" with pg_dump ${tools.major} | pg_restore (${tools.pgDump})`);
-    // The source's encoding and locale: sorting, case mapping and LIKE behave as there.
-    const locale = await onSource(source, (c) => creationClause(c, source.database, serverInfo));
-    try {
-        await admin.query(`CREATE DATABASE ${quoteIdent(name)} TEMPLATE template0${locale}${copyMethod(serverInfo).clause}`);
-    }
-    catch (error) {
-        throw new SetupError(`the snapshot server cannot create a database with the source's encoding and locale (${locale.trim()}): ${errorMessage(error)}; install that locale on the snapshot server or use a server like the source's`);
-    }
-    request.onDatabaseCreated(name);
-    // Metadata first: if the restore dies, the sweep still recognises the database.
-    await writeMetadata(admin, name, metadataFor(request, 'dump'));
-    const target = withDatabase(request.server, name);
-    await dumpAndRestore(tools, source, target, {
-        signal: request.signal,
-        log: request.log,
-        dumpArgs: request.dumpArgs,
-    });
-    if (request.analyze !== false)
-        await analyzeDatabase(target);
-}
-/** Row estimates and plans should match the source's: a restore leaves no statistics. */
-async function analyzeDatabase(target) {
-    const client = await connect(target, { applicationName: 'pg-rehearsal-analyze' });
-    try {
-        await client.query('ANALYZE');
-    }
-    finally {
-        await client.end();
-    }
-}
-/** Drops a snapshot database, disconnecting anyone still on it. Safe to call twice. */
-async function dropSnapshot(admin, serverInfo, name) {
-    if (serverInfo.major >= 13) {
-        await admin.query(`DROP DATABASE IF EXISTS ${connection_quoteIdent(name)} WITH (FORCE)`);
-        return;
-    }
-    await admin.query(TERMINATE_SESSIONS, [name]);
-    await admin.query(`DROP DATABASE IF EXISTS ${connection_quoteIdent(name)}`);
-}
-/** How long cleanup keeps trying to reach a snapshot server that went away mid-run. */
-const DROP_RETRY_MS = 15_000;
-/**
- * Drops a snapshot even when the admin session died with its server (a restart mid-run):
- * reconnects and retries until `retryMs` has passed, so that a server which comes back in
- * time is left with nothing. Errors other than an unreachable server are not retried.
- */
-async function dropSnapshotReconnecting(admin, server, serverInfo, name, log, retryMs = DROP_RETRY_MS) {
-    try {
-        await dropSnapshot(admin, serverInfo, name);
-        return;
-    }
-    catch (error) {
-        if (!isConnectionLost(error))
-            throw error;
-        log.warn(`lost the connection to the snapshot server (${errorMessage(error)}); retrying the drop of "${name}" for up to ${retryMs / 1000} s`);
-    }
-    const deadline = Date.now() + retryMs;
-    for (;;) {
-        await sleep(500);
-        let fresh;
-        try {
-            fresh = await connectMaintenance(server);
-            await dropSnapshot(fresh, serverInfo, name);
-            return;
-        }
-        catch (error) {
-            // Connecting fails while the server is down or still starting up.
-            const retriable = fresh === undefined || isConnectionLost(error);
-            if (!retriable || Date.now() >= deadline)
-                throw error;
-        }
-        finally {
-            await fresh?.end().catch(() => undefined);
-        }
-    }
-}
-/** Drops expired snapshots that earlier runs left behind (killed runners, crashes). */
-async function sweepExpiredSnapshots(admin, serverInfo, log) {
-    const swept = [];
-    for (const snapshot of await listSnapshotDatabases(admin)) {
-        if (!snapshot.name.startsWith('pg_rehearsal_') || !isExpired(snapshot.metadata))
-            continue;
-        try {
-            await dropSnapshot(admin, serverInfo, snapshot.name);
-            swept.push(snapshot.name);
-            log.info(`swept expired snapshot "${snapshot.name}" (created ${snapshot.metadata.created_at})`);
-        }
-        catch (error) {
-            log.warn(`could not sweep expired snapshot "${snapshot.name}": ${errorMessage(error)}`);
-        }
-    }
-    return swept;
-}
-
-
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: ./src/engine/safe-name.ts
@@ -40393,10 +39553,854 @@ function localRunId() {
 function sanitizeRunId(runId) {
     return runId.replace(/[^A-Za-z0-9]/g, '').slice(0, 20) || 'run';
 }
+/** How every database pg-rehearsal makes for a while is named: what the sweep and the post step may drop. */
+const config_SNAPSHOT_NAME_PREFIX = 'pg_rehearsal_';
 /** `pg_rehearsal_<run-id>_<random>`: recognisable for the orphan sweep, unique per run. */
 function generateSnapshotName(runId) {
-    return `pg_rehearsal_${sanitizeRunId(runId)}_${randomBytes(4).toString('hex')}`;
+    return `${config_SNAPSHOT_NAME_PREFIX}${sanitizeRunId(runId)}_${randomBytes(4).toString('hex')}`;
 }
+
+;// CONCATENATED MODULE: ./src/engine/snapshot/db-settings.ts
+
+
+
+async function db_settings_readDatabaseSettings(client, database) {
+    const { rows } = await client.query(DATABASE_SETTINGS_QUERY, [
+        database,
+    ]);
+    return rows.map(({ role, setting }) => {
+        const eq = setting.indexOf('=');
+        return { role, name: setting.slice(0, eq), value: setting.slice(eq + 1) };
+    });
+}
+/** The settings whose value is a list of names, stored with identifiers quoted (as pg_dump knows them). */
+const LIST_SETTINGS = new Set([
+    'search_path',
+    'temp_tablespaces',
+    'session_preload_libraries',
+    'local_preload_libraries',
+    'shared_preload_libraries',
+    'unix_socket_directories',
+]);
+/** `app, "my schema"` -> ['app', 'my schema']: a stored list split as the server would. */
+function splitSettingList(value) {
+    const items = [];
+    let current = '';
+    let quoted = false;
+    for (let i = 0; i < value.length; i++) {
+        const c = value[i];
+        if (quoted) {
+            if (c === '"' && value[i + 1] === '"')
+                current += value[++i];
+            else if (c === '"')
+                quoted = false;
+            else
+                current += c;
+        }
+        else if (c === '"')
+            quoted = true;
+        else if (c === ',') {
+            items.push(current.trim());
+            current = '';
+        }
+        else
+            current += c;
+    }
+    items.push(current.trim());
+    return items;
+}
+/** The SET clause's value: each element of a list a literal of its own, else one literal. */
+function settingValueSql(name, value) {
+    if (!LIST_SETTINGS.has(name.toLowerCase()))
+        return quoteLiteral(value);
+    return splitSettingList(value).map(quoteLiteral).join(', ');
+}
+/**
+ * Applies the source's settings to the snapshot. One that cannot be applied (a role missing
+ * on another server, a setting only a superuser may set) is a warning naming it: the run
+ * goes on, and the log says where the snapshot differs.
+ */
+async function db_settings_applyDatabaseSettings(admin, database, settings, log) {
+    for (const s of settings) {
+        const target = s.role
+            ? `ROLE ${quoteIdent(s.role)} IN DATABASE ${quoteIdent(database)}`
+            : `DATABASE ${quoteIdent(database)}`;
+        try {
+            await admin.query(`ALTER ${target} SET ${quoteIdent(s.name)} = ${settingValueSql(s.name, s.value)}`);
+        }
+        catch (error) {
+            log.warn(`could not copy the source's setting ${s.name} = ${s.value}${s.role ? ` for role ${s.role}` : ''} onto the snapshot: ${errorMessage(error)}`);
+        }
+    }
+    if (settings.length)
+        log.info(`copied ${settings.length} database/role setting(s) from the source`);
+}
+/** The source database's encoding and locale, for the CREATE DATABASE of a dump. */
+async function db_settings_creationClause(source, database, target) {
+    const { rows } = await source.query(DATABASE_PROPERTIES_QUERY, [database]);
+    const d = rows[0]?.d;
+    if (!d)
+        return '';
+    const parts = [
+        `ENCODING ${quoteLiteral(d.encoding_name ?? 'UTF8')}`,
+        `LC_COLLATE ${quoteLiteral(d.datcollate ?? 'C')}`,
+        `LC_CTYPE ${quoteLiteral(d.datctype ?? 'C')}`,
+    ];
+    // datlocprovider came with 15 (c libc, i icu) and b builtin with 17; the locale column was
+    // daticulocale in 15-16 and datlocale from 17.
+    const provider = d.datlocprovider ?? 'c';
+    const locale = d.datlocale ?? d.daticulocale ?? null;
+    if (provider === 'i' && target.major >= 15 && locale) {
+        parts.push(`LOCALE_PROVIDER icu ICU_LOCALE ${quoteLiteral(locale)}`);
+        if (d.daticurules && target.major >= 16)
+            parts.push(`ICU_RULES ${quoteLiteral(d.daticurules)}`);
+    }
+    else if (provider === 'b' && target.major >= 17 && locale) {
+        parts.push(`LOCALE_PROVIDER builtin BUILTIN_LOCALE ${quoteLiteral(locale)}`);
+    }
+    return ` ${parts.join(' ')}`;
+}
+
+;// CONCATENATED MODULE: ./src/engine/snapshot/clone.ts
+
+
+
+function clone_copyMethod(server) {
+    // PostgreSQL 15 added STRATEGY; before it FILE_COPY was the only way.
+    const clause = server.major >= 15 ? ' STRATEGY FILE_COPY' : '';
+    if (server.major >= 18 && server.fileCopyMethod === 'clone') {
+        return {
+            copyOnWrite: true,
+            clause,
+            // copy_file_range underneath: blocks are shared where the filesystem has reflinks.
+            description: 'copy-on-write clone (PostgreSQL 18 file_copy_method = clone; blocks are shared on a reflink filesystem such as XFS or btrfs)',
+        };
+    }
+    // Before 15 CREATE DATABASE has no STRATEGY clause: name what it does, not syntax it lacks.
+    const description = clause
+        ? 'file copy (CREATE DATABASE ... STRATEGY FILE_COPY)'
+        : 'file copy (CREATE DATABASE ... TEMPLATE)';
+    return { copyOnWrite: false, clause, description };
+}
+/** Advisory-lock namespace of pg-rehearsal ("pgrh"), so that our keys meet no one else's. */
+const LOCK_CLASS = 0x70677268;
+/**
+ * Runs `fn` holding a session advisory lock on the admin connection, keyed on a database
+ * name. Concurrent clones of one template, and the swap that replaces it, then wait their
+ * turn instead of failing with 55006 "source database is being accessed by other users".
+ */
+async function withDatabaseLock(admin, database, fn) {
+    await admin.query(`SELECT pg_advisory_lock($1::int, hashtext($2))`, [LOCK_CLASS | 0, database]);
+    try {
+        return await fn();
+    }
+    finally {
+        await admin
+            .query(`SELECT pg_advisory_unlock($1::int, hashtext($2))`, [LOCK_CLASS | 0, database])
+            .catch(() => undefined);
+    }
+}
+/**
+ * `CREATE DATABASE name TEMPLATE template` with the fastest file copy the server offers,
+ * serialised with other clones of the same template. `onCreated` runs the moment the
+ * database exists, so that a caller's cleanup drops it even if a later step fails.
+ */
+async function clone_cloneDatabase(admin, server, template, name, onCreated) {
+    const method = clone_copyMethod(server);
+    await withDatabaseLock(admin, template, async () => {
+        try {
+            await admin.query(`CREATE DATABASE ${quoteIdent(name)} TEMPLATE ${quoteIdent(template)}${method.clause}`);
+        }
+        catch (error) {
+            const code = error.code;
+            if (code === '42501') {
+                throw new SetupError(say `role "${server.user}" may not copy database "${template}": it needs CREATEDB and to own the source database (or be superuser); use ${opt('snapshot', 'dump')} instead`);
+            }
+            // 55006 (someone is connected to the template) is left to the caller: `auto` falls back to a dump.
+            throw error;
+        }
+    });
+    onCreated?.(name);
+    return method;
+}
+/** The message for a template that has open sessions (SQLSTATE 55006). */
+function clone_busyTemplateError(template) {
+    return new SetupError(`database "${template}" has open sessions, so it cannot be copied; close them (see pg_stat_activity WHERE datname = '${template}') and retry`);
+}
+function clone_isBusyTemplate(error) {
+    return error.code === '55006';
+}
+
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+;// CONCATENATED MODULE: ./src/engine/snapshot/dump.ts
+
+
+
+
+const PROGRESS_INTERVAL_MS = 5_000;
+/** How long pg_dump may wait for a lock on a source table before it gives up. */
+const SOURCE_LOCK_WAIT_MS = 30_000;
+async function dump_dumpAndRestore(tools, source, target, options = {}) {
+    const { signal, log } = options;
+    // An abort that came before the copy started would never reach the listener below.
+    if (signal?.aborted)
+        throw new CancelledError('snapshot cancelled before copying the database');
+    // Progress is the snapshot's growth on disk: read its starting size before anything runs.
+    const size = new TargetSize(target);
+    await size.measure();
+    const { dump, restore } = spawnPipeline(tools, source, target, options.dumpArgs ?? []);
+    const progress = new RestoreProgress();
+    let dumpErr = '';
+    dump.stderr.on('data', (chunk) => (dumpErr += chunk.toString()));
+    restore.stderr.on('data', (chunk) => progress.read(chunk.toString()));
+    const started = performance.now();
+    const intervalMs = options.progressIntervalMs ?? PROGRESS_INTERVAL_MS;
+    const stopTicker = startProgressTicker(size, progress, intervalMs, started, log);
+    const onAbort = () => {
+        dump.kill('SIGTERM');
+        restore.kill('SIGTERM');
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    if (signal?.aborted)
+        onAbort(); // cancelled while we were starting: the listener never fires
+    try {
+        const [dumpCode, restoreCode] = await Promise.all([exitCode(dump), exitCode(restore)]);
+        stopTicker();
+        progress.read('\n');
+        if (signal?.aborted)
+            throw new CancelledError('snapshot cancelled while copying the database');
+        if (dumpCode !== 0) {
+            throw new SetupError(`pg_dump of the source failed (exit ${dumpCode}): ${clean(dumpErr)}`);
+        }
+        if (restoreCode !== 0) {
+            throw new SetupError(`pg_restore into the snapshot failed (exit ${restoreCode}): ${clean(progress.errors.join('\n'))}`);
+        }
+        if (performance.now() - started > intervalMs) {
+            progress.bytes = (await size.measure()) ?? progress.bytes;
+            log?.info(`restored ${progress.describe()} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+        }
+    }
+    finally {
+        stopTicker();
+        signal?.removeEventListener('abort', onAbort);
+        await size.close();
+    }
+}
+/** pg_dump of the source piped into pg_restore on the snapshot, each with its own libpq environment. */
+function spawnPipeline(tools, source, target, extraDumpArgs) {
+    const baseEnv = { ...process.env };
+    for (const key of Object.keys(baseEnv))
+        if (key.startsWith('PG'))
+            delete baseEnv[key];
+    const dumpEnv = {
+        ...baseEnv,
+        ...libpqEnvironment(source),
+        // Read-only like every source connection. pg_dump sets its own statement_timeout to 0
+        // (a table's COPY takes as long as it takes), so the dump is bounded by the run's
+        // signal instead, and by --lock-wait-timeout below.
+        PGOPTIONS: '-c default_transaction_read_only=on',
+        PGAPPNAME: 'pg-rehearsal-dump',
+    };
+    const restoreEnv = {
+        ...baseEnv,
+        ...libpqEnvironment(target),
+        PGOPTIONS: '-c synchronous_commit=off -c maintenance_work_mem=512MB',
+        PGAPPNAME: 'pg-rehearsal-restore',
+    };
+    const dumpArgs = [
+        '--format=custom',
+        '--compress=0',
+        // Never wait in the source's lock queue: a table locked by someone else fails the dump.
+        `--lock-wait-timeout=${SOURCE_LOCK_WAIT_MS}`,
+        ...extraDumpArgs,
+    ];
+    const dump = spawn(tools.pgDump, dumpArgs, {
+        env: dumpEnv,
+        stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    // pg_restore reads pg_dump's pipe itself, as in a shell pipeline: copying gigabytes
+    // through Node.js cost CPU that pg_dump, pg_restore and both servers need.
+    const restore = spawn(tools.pgRestore, [
+        '--no-owner',
+        '--no-acl',
+        '--single-transaction',
+        '--exit-on-error',
+        '--verbose', // one line per table restored: the progress count
+        '--dbname',
+        target.database,
+    ], { env: restoreEnv, stdio: [dump.stdout, 'ignore', 'pipe'] });
+    // Close our end in this same tick, before the event loop could read from it: the data
+    // is pg_restore's alone, and pg_dump gets SIGPIPE if pg_restore dies.
+    dump.stdout.destroy();
+    return { dump, restore };
+}
+/** Logs a progress line every interval while the copy runs; returns the function that stops it. */
+function startProgressTicker(size, progress, intervalMs, started, log) {
+    let measuring = false;
+    let finished = false;
+    const ticker = setInterval(() => {
+        if (measuring)
+            return; // a slow server: skip a line rather than queue queries
+        measuring = true;
+        void size.measure().then((bytes) => {
+            measuring = false;
+            if (finished)
+                return;
+            if (bytes !== undefined)
+                progress.bytes = bytes;
+            log?.info(`restoring: ${progress.describe()} in ${Math.round((performance.now() - started) / 1000)} s`);
+        });
+    }, intervalMs);
+    return () => {
+        clearInterval(ticker);
+        finished = true;
+    };
+}
+/**
+ * How much the restore has written so far: the snapshot database's growth on disk since the
+ * first reading, which counts the restore's uncommitted data too. Read on a connection of
+ * its own; a failure only costs the figure, never the restore.
+ */
+class TargetSize {
+    target;
+    client;
+    initial;
+    closed = false;
+    constructor(target) {
+        this.target = target;
+    }
+    async measure() {
+        if (this.closed)
+            return undefined;
+        try {
+            this.client ??= connect(this.target, { applicationName: 'pg-rehearsal-progress' });
+            const client = await this.client;
+            const { rows } = await client.query(CURRENT_DATABASE_SIZE_QUERY);
+            const bytes = Number(rows[0].size);
+            this.initial ??= bytes;
+            return bytes - this.initial;
+        }
+        catch {
+            return undefined;
+        }
+    }
+    async close() {
+        this.closed = true;
+        const client = await this.client?.catch(() => undefined);
+        await client?.end().catch(() => undefined);
+    }
+}
+function exitCode(child) {
+    return new Promise((resolve, reject) => {
+        child.on('error', reject);
+        child.on('close', (code) => resolve(code ?? 1));
+    });
+}
+function clean(stderr) {
+    return redactUrlString(stderr.trim().split('\n').slice(-5).join(' | ')) || 'no output';
+}
+/**
+ * Counts what went through: bytes written to the snapshot database, and tables whose
+ * data pg_restore has loaded (its --verbose lines). Keeps only the lines that are not
+ * progress chatter, for the error message.
+ */
+class RestoreProgress {
+    bytes = 0;
+    tables = 0;
+    errors = [];
+    partial = '';
+    read(text) {
+        const lines = (this.partial + text).split('\n');
+        this.partial = lines.pop() ?? '';
+        for (const line of lines)
+            this.line(line);
+    }
+    line(line) {
+        if (/^pg_restore: processing data for table /.test(line))
+            this.tables++;
+        else if (/^pg_restore: (error|warning|fatal)|^(ERROR|DETAIL|HINT|Command was)|^[^p]/i.test(line)) {
+            if (line.trim())
+                this.errors.push(line);
+            if (this.errors.length > 50)
+                this.errors.shift();
+        }
+    }
+    describe() {
+        return `${this.tables} table(s), ${(this.bytes / 1048576).toFixed(1)} MB`;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/engine/snapshot/metadata.ts
+
+
+async function metadata_writeMetadata(admin, database, metadata) {
+    await admin.query(`COMMENT ON DATABASE ${quoteIdent(database)} IS ${quoteLiteral(JSON.stringify(metadata))}`);
+}
+function parseMetadata(comment) {
+    if (!comment)
+        return undefined;
+    try {
+        const parsed = JSON.parse(comment);
+        return parsed && parsed.tool === 'pg-rehearsal' && typeof parsed.created_at === 'string'
+            ? parsed
+            : undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
+/** Databases on this server that carry our metadata. */
+async function metadata_listSnapshotDatabases(admin) {
+    const { rows } = await admin.query(DATABASE_COMMENTS_QUERY);
+    const found = [];
+    for (const row of rows) {
+        const metadata = parseMetadata(row.comment);
+        if (metadata)
+            found.push({ name: row.datname, metadata });
+    }
+    return found;
+}
+function metadata_isExpired(metadata, now = Date.now()) {
+    if (metadata.ttl_seconds === null)
+        return false;
+    return Date.parse(metadata.created_at) + metadata.ttl_seconds * 1000 < now;
+}
+async function readMetadata(admin, database) {
+    const { rows } = await admin.query(DATABASE_COMMENT_QUERY, [database]);
+    return rows.length ? parseMetadata(rows[0].comment) : undefined;
+}
+
+;// CONCATENATED MODULE: ./src/engine/snapshot/pg-tools.ts
+
+
+
+
+
+const DEBIAN_LAYOUT = '/usr/lib/postgresql';
+function toolVersion(binary) {
+    try {
+        const output = execFileSync(binary, ['--version'], {
+            encoding: 'utf8',
+            stdio: ['ignore', 'pipe', 'ignore'],
+        });
+        const match = /\(PostgreSQL\)\s+(\d+)/.exec(output);
+        return match ? Number(match[1]) : undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
+/** Directories that may hold pg_dump + pg_restore, most specific first. */
+function candidateDirectories(preferred) {
+    const dirs = [];
+    if (preferred)
+        return [preferred];
+    if (existsSync(DEBIAN_LAYOUT)) {
+        for (const version of readdirSync(DEBIAN_LAYOUT))
+            dirs.push(path.join(DEBIAN_LAYOUT, version, 'bin'));
+    }
+    for (const dir of (process.env.PATH ?? '').split(path.delimiter))
+        if (dir)
+            dirs.push(dir);
+    return dirs;
+}
+/**
+ * Finds a pg_dump/pg_restore pair able to dump a server of major version `serverMajor`.
+ * pg_dump refuses servers newer than itself, and pg_dump 17+ writes
+ * `SET transaction_timeout`, which servers before 17 reject: so the lowest version that
+ * is at least the source's wins.
+ */
+function pg_tools_findPgTools(serverMajor, preferredDir) {
+    const found = [];
+    for (const dir of candidateDirectories(preferredDir)) {
+        const pgDump = path.join(dir, 'pg_dump');
+        const pgRestore = path.join(dir, 'pg_restore');
+        if (!existsSync(pgDump) || !existsSync(pgRestore))
+            continue;
+        const major = toolVersion(pgDump);
+        if (major !== undefined)
+            found.push({ pgDump, pgRestore, major });
+    }
+    const usable = found.filter((t) => t.major >= serverMajor).sort((a, b) => a.major - b.major);
+    if (usable.length > 0)
+        return usable[0];
+    const where = preferredDir ? ` in ${preferredDir}` : '';
+    const have = found.length
+        ? `found only pg_dump ${[...new Set(found.map((t) => t.major))].join(', ')}${where}`
+        : `found no pg_dump${where}`;
+    throw new SetupError(say `the dump snapshot needs pg_dump ${serverMajor} or newer (the source runs PostgreSQL ${serverMajor}); ${have}. Fix: install the client tools, e.g. \`apt-get install postgresql-client-${serverMajor}\` (from the PostgreSQL apt repository, apt.postgresql.org), which puts them in ${DEBIAN_LAYOUT}/${serverMajor}/bin, or set ${opt('pg-bin-dir')} to a directory holding pg_dump and pg_restore ${serverMajor}+.`);
+}
+
+;// CONCATENATED MODULE: ./src/engine/queries/databases.ts
+/**
+ * The queries that read the server and its databases from the catalog, for the snapshot
+ * providers (snapshot/*), the preflight and the golden snapshots' metadata: who the server
+ * is, who is connected, what a database is called, weighs, owns and says in its COMMENT.
+ */
+/** The server's version and identity, and whether the current role may create databases. */
+const SERVER_INFO_QUERY = `
+SELECT current_setting('server_version') AS version,
+       current_setting('server_version_num') AS version_num,
+       (SELECT system_identifier::text FROM pg_control_system()) AS system_identifier,
+       current_setting('port') AS port,
+       (SELECT rolcreatedb OR rolsuper FROM pg_roles WHERE rolname = current_user) AS can_create,
+       current_user AS user,
+       current_setting('file_copy_method', true) AS file_copy_method`;
+/**
+ * Sessions on database $1 other than the caller's: `others` (autovacuum workers aside) and
+ * `users`, the client sessions whose application_name does not start with $2 (ours).
+ * CREATE DATABASE ... TEMPLATE ends autovacuum workers on the template itself (and waits
+ * for them), so they do not stand in a copy's way; any other session does.
+ */
+const databases_SESSIONS_QUERY = (/* unused pure expression or super */ null && (`
+SELECT count(*) FILTER (WHERE backend_type <> 'autovacuum worker') AS others,
+       count(*) FILTER (WHERE backend_type = 'client backend'
+                          AND coalesce(application_name, '') NOT LIKE $2 || '%') AS users
+  FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`));
+/** Ends every session on database $1 but the caller's; one row per session. */
+const databases_TERMINATE_OTHER_SESSIONS = (/* unused pure expression or super */ null && (`
+SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`));
+/** Ends every session on database $1 (before a DROP DATABASE on servers without FORCE). */
+const TERMINATE_SESSIONS = `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1`;
+/** A row when database $1 exists. */
+const databases_DATABASE_EXISTS_QUERY = (/* unused pure expression or super */ null && (`SELECT 1 FROM pg_database WHERE datname = $1`));
+/** The size in bytes of database $1 (`size`). */
+const databases_DATABASE_SIZE_QUERY = (/* unused pure expression or super */ null && (`SELECT pg_database_size(datname)::bigint AS size FROM pg_database WHERE datname = $1`));
+/** The size in bytes of the database the client is connected to (`size`). */
+const databases_CURRENT_DATABASE_SIZE_QUERY = (/* unused pure expression or super */ null && (`SELECT pg_database_size(current_database()) AS size`));
+/** The name of the database the client is connected to (`db`). */
+const CURRENT_DATABASE_QUERY = (/* unused pure expression or super */ null && (`SELECT current_database() AS db`));
+/** The COMMENT of database $1 (`comment`), where golden snapshots keep their metadata. */
+const databases_DATABASE_COMMENT_QUERY = (/* unused pure expression or super */ null && (`SELECT shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname = $1`));
+/** Every database with its COMMENT (`datname`, `comment`), by name. */
+const databases_DATABASE_COMMENTS_QUERY = (/* unused pure expression or super */ null && (`SELECT datname, shobj_description(oid, 'pg_database') AS comment FROM pg_database ORDER BY datname`));
+/** The owner of database $1 (`owner`). */
+const databases_DATABASE_OWNER_QUERY = (/* unused pure expression or super */ null && (`SELECT pg_get_userbyid(datdba) AS owner FROM pg_database WHERE datname = $1`));
+/** Database $1's pg_database row as JSON (`d`), with its encoding's name, for CREATE DATABASE. */
+const databases_DATABASE_PROPERTIES_QUERY = (/* unused pure expression or super */ null && (`
+SELECT to_jsonb(d) || jsonb_build_object('encoding_name', pg_encoding_to_char(d.encoding)) AS d
+  FROM pg_database d WHERE datname = $1`));
+/** The settings ALTER DATABASE / ALTER ROLE ... IN DATABASE gave database $1 (`role`, `setting`). */
+const databases_DATABASE_SETTINGS_QUERY = (/* unused pure expression or super */ null && (`
+SELECT r.rolname AS role, unnest(s.setconfig) AS setting
+  FROM pg_db_role_setting s
+  JOIN pg_database d ON d.oid = s.setdatabase
+  LEFT JOIN pg_roles r ON r.oid = s.setrole
+ WHERE d.datname = $1
+ ORDER BY r.rolname NULLS FIRST`));
+
+;// CONCATENATED MODULE: ./src/engine/snapshot/server.ts
+
+
+
+async function inspectServer(client) {
+    const { rows } = await client.query(SERVER_INFO_QUERY);
+    const row = rows[0];
+    const versionNum = Number(row.version_num);
+    return {
+        version: row.version,
+        versionNum,
+        major: Math.floor(versionNum / 10000),
+        identity: `${row.system_identifier ?? 'unknown'}:${row.port}`,
+        canCreateDatabases: row.can_create,
+        user: row.user,
+        fileCopyMethod: row.file_copy_method || null,
+    };
+}
+/** Number of sessions connected to `database`, other than the caller's. */
+async function countOtherSessions(client, database) {
+    return (await server_countSessions(client, database)).others;
+}
+/** Every application_name pg-rehearsal connects with starts so (preflight, dump, admin, ...). */
+const OWN_APPLICATION_PREFIX = 'pg-rehearsal';
+/**
+ * Sessions on `database` other than the caller's (autovacuum workers aside), and how many of them are the source's
+ * users: client sessions that are not pg-rehearsal's own (other rehearsals, by
+ * application_name). Autovacuum and other background workers are not users.
+ */
+async function server_countSessions(client, database) {
+    const { rows } = await client.query(SESSIONS_QUERY, [
+        database,
+        OWN_APPLICATION_PREFIX,
+    ]);
+    return { others: Number(rows[0].others), users: Number(rows[0].users) };
+}
+async function server_databaseExists(client, database) {
+    const { rows } = await client.query(DATABASE_EXISTS_QUERY, [database]);
+    return rows.length > 0;
+}
+async function databaseSize(client, database) {
+    const { rows } = await client.query(DATABASE_SIZE_QUERY, [database]);
+    return rows[0]?.size ? Number(rows[0].size) : null;
+}
+/** Sessions on `database` other than the caller's, ended; returns how many. */
+async function terminateOtherSessions(client, database) {
+    const { rows } = await client.query(TERMINATE_OTHER_SESSIONS, [database]);
+    return rows.length;
+}
+async function databaseComment(client, database) {
+    const { rows } = await client.query(DATABASE_COMMENT_QUERY, [database]);
+    return rows[0]?.comment ?? null;
+}
+async function databaseOwner(client, database) {
+    const { rows } = await client.query(DATABASE_OWNER_QUERY, [database]);
+    return rows[0]?.owner ?? null;
+}
+/** Opens the snapshot server's maintenance database (postgres, else template1). */
+async function server_connectMaintenance(server) {
+    try {
+        return await connect(server, { applicationName: 'pg-rehearsal-admin' });
+    }
+    catch (error) {
+        if (server.database === 'postgres' && /does not exist/.test(errorMessage(error))) {
+            return connect(withDatabase(server, 'template1'), { applicationName: 'pg-rehearsal-admin' });
+        }
+        throw error;
+    }
+}
+/** What the source server is, read on the one kind of source connection: read-only, short statements. */
+function inspectSource(source) {
+    return server_onSource(source, inspectServer);
+}
+/** `fn` on a read-only connection to the source, closed after. */
+async function server_onSource(source, fn) {
+    const client = await connect(source, {
+        ...SOURCE_CONNECT_OPTIONS,
+        applicationName: 'pg-rehearsal-preflight',
+    });
+    try {
+        return await fn(client);
+    }
+    finally {
+        await client.end();
+    }
+}
+
+;// CONCATENATED MODULE: ./src/engine/snapshot/snapshot.ts
+
+
+
+
+
+
+
+
+
+
+
+
+function describeServer(info) {
+    return `${info.host}:${info.port}`;
+}
+/**
+ * Creates the throwaway database. `auto` prefers a file-level copy (fast, exact, needs
+ * the source on this server and idle) and falls back to a dump otherwise.
+ */
+async function createSnapshot(request, admin, serverInfo, sourceInfo) {
+    const started = performance.now();
+    const { name, log } = request;
+    const sameServer = sourceInfo !== undefined && sourceInfo.identity === serverInfo.identity;
+    if (await databaseExists(admin, name)) {
+        throw new ConfigError('snapshot-name', say `${opt('snapshot-name')}: a database named "${name}" already exists on ${describeServer(request.server)}; choose another name or drop it`);
+    }
+    const { strategy, reason } = request.strategy === 'existing'
+        ? await cloneGolden(request, admin, serverInfo)
+        : await copySource(request, admin, serverInfo, sourceInfo, sameServer);
+    // Settings belong to the database, not its contents: no copy carries them. `existing`
+    // carries the golden snapshot's (which got the source's when it was made).
+    const from = request.strategy === 'existing' ? request.golden : request.source.database;
+    const settings = strategy === 'dump'
+        ? await onSource(request.source, (c) => readDatabaseSettings(c, from))
+        : await readDatabaseSettings(admin, from);
+    await applyDatabaseSettings(admin, name, settings, log);
+    return { name, strategy, reason, seconds: (performance.now() - started) / 1000 };
+}
+/** `existing`: a clone of the golden snapshot, which must exist and be idle. */
+async function cloneGolden(request, admin, serverInfo) {
+    const golden = request.golden;
+    if (!(await databaseExists(admin, golden))) {
+        throw new SetupError(say `the golden snapshot "${golden}" does not exist on ${describeServer(request.server)}; create it first (pg-rehearsal snapshot create) or use ${opt('snapshot', 'auto')}`);
+    }
+    let method;
+    try {
+        method = await copyTemplate(admin, serverInfo, golden, request.name, request, 'existing');
+    }
+    catch (error) {
+        throw isBusyTemplate(error) ? busyTemplateError(golden) : error;
+    }
+    return { strategy: 'existing', reason: `cloned golden snapshot "${golden}" by ${method.description}` };
+}
+/** auto, template or dump: a copy of the source, by template when it can be, else by pg_dump | pg_restore. */
+async function copySource(request, admin, serverInfo, sourceInfo, sameServer) {
+    const { name, log } = request;
+    const source = request.source;
+    let useTemplate = request.strategy === 'template';
+    let reason = 'requested';
+    if (request.strategy === 'template' && !sameServer) {
+        throw new ConfigError('snapshot', say `${opt('snapshot', 'template')} needs the snapshot server to be the source's server; ${describeServer(request.server)} is a different server. Use ${opt('snapshot', 'dump')} (or auto)`);
+    }
+    if (request.strategy === 'auto') {
+        if (!sameServer) {
+            reason =
+                'the snapshot server is not the source server, so the database is copied with pg_dump | pg_restore';
+        }
+        else {
+            const { others, users } = await countSessions(admin, source.database);
+            if (users > 0 && request.serverDefaulted)
+                throw busySourceError(source, users);
+            useTemplate = others === 0;
+            reason = useTemplate
+                ? `same server and no other session on the source: ${copyMethod(serverInfo).description}`
+                : `same server, but ${others} other session(s) are connected to the source, which a template copy cannot allow; copied with pg_dump | pg_restore`;
+        }
+    }
+    if (!useTemplate) {
+        await dumpSnapshot(admin, serverInfo, source, name, request, sourceInfo);
+        return { strategy: 'dump', reason };
+    }
+    try {
+        const method = await copyTemplate(admin, serverInfo, source.database, name, request, 'template');
+        return { strategy: method.copyOnWrite ? 'clone' : 'template', reason };
+    }
+    catch (error) {
+        // A session that connected to the source after our check makes CREATE DATABASE fail.
+        if (request.strategy !== 'auto' || !isBusyTemplate(error))
+            throw error;
+        const { users } = await countSessions(admin, source.database);
+        if (users > 0 && request.serverDefaulted)
+            throw busySourceError(source, users);
+        log.info(`template copy refused (${errorMessage(error)}); falling back to pg_dump | pg_restore`);
+        await dumpSnapshot(admin, serverInfo, source, name, request, sourceInfo);
+        return {
+            strategy: 'dump',
+            reason: 'a session connected to the source during the copy; fell back to pg_dump | pg_restore',
+        };
+    }
+}
+/**
+ * A source in use on its own server is not copied by default: a full dump and restore there
+ * costs its users throughput and the server's disk for the length of the copy.
+ */
+function busySourceError(source, users) {
+    return new ConfigError('snapshot-server-url', say `${opt('snapshot-server-url')}: the source database "${source.database}" on ${describeServer(source)} is in use (${users} other session(s)), and with no ${opt('snapshot-server-url')} the copy would be made on that same server, loading it for as long as the copy takes. Point ${opt('snapshot-server-url')} at a rehearsal server or a CI service container, or set ${opt('snapshot', 'dump')} to accept the load on the source's server`);
+}
+function metadataFor(request, strategy) {
+    const source = request.source;
+    return {
+        tool: 'pg-rehearsal',
+        created_at: new Date().toISOString(),
+        strategy,
+        source: source ? { host: source.host, port: source.port, database: source.database } : null,
+        run_id: request.runId,
+        ttl_seconds: Math.round(request.ttlMs / 1000),
+    };
+}
+async function copyTemplate(admin, serverInfo, template, name, request, kind) {
+    request.log.info(`creating snapshot "${name}" as a file copy of "${template}"`);
+    const method = await cloneDatabase(admin, serverInfo, template, name, request.onDatabaseCreated);
+    const strategy = kind === 'existing' ? 'existing' : method.copyOnWrite ? 'clone' : 'template';
+    // The metadata goes on the new database only: a golden template is never written to.
+    await writeMetadata(admin, name, metadataFor(request, strategy));
+    return method;
+}
+async function dumpSnapshot(admin, serverInfo, source, name, request, sourceInfo) {
+    const tools = findPgTools(sourceInfo.major, request.pgBinDir);
+    request.log.info(`creating snapshot "${name}" with pg_dump ${tools.major} | pg_restore (${tools.pgDump})`);
+    // The source's encoding and locale: sorting, case mapping and LIKE behave as there.
+    const locale = await onSource(source, (c) => creationClause(c, source.database, serverInfo));
+    try {
+        await admin.query(`CREATE DATABASE ${quoteIdent(name)} TEMPLATE template0${locale}${copyMethod(serverInfo).clause}`);
+    }
+    catch (error) {
+        throw new SetupError(`the snapshot server cannot create a database with the source's encoding and locale (${locale.trim()}): ${errorMessage(error)}; install that locale on the snapshot server or use a server like the source's`);
+    }
+    request.onDatabaseCreated(name);
+    // Metadata first: if the restore dies, the sweep still recognises the database.
+    await writeMetadata(admin, name, metadataFor(request, 'dump'));
+    const target = withDatabase(request.server, name);
+    await dumpAndRestore(tools, source, target, {
+        signal: request.signal,
+        log: request.log,
+        dumpArgs: request.dumpArgs,
+    });
+    if (request.analyze !== false)
+        await analyzeDatabase(target);
+}
+/** Row estimates and plans should match the source's: a restore leaves no statistics. */
+async function analyzeDatabase(target) {
+    const client = await connect(target, { applicationName: 'pg-rehearsal-analyze' });
+    try {
+        await client.query('ANALYZE');
+    }
+    finally {
+        await client.end();
+    }
+}
+/** Drops a snapshot database, disconnecting anyone still on it. Safe to call twice. */
+async function dropSnapshot(admin, serverInfo, name) {
+    if (serverInfo.major >= 13) {
+        await admin.query(`DROP DATABASE IF EXISTS ${connection_quoteIdent(name)} WITH (FORCE)`);
+        return;
+    }
+    await admin.query(TERMINATE_SESSIONS, [name]);
+    await admin.query(`DROP DATABASE IF EXISTS ${connection_quoteIdent(name)}`);
+}
+/** How long cleanup keeps trying to reach a snapshot server that went away mid-run. */
+const DROP_RETRY_MS = 15_000;
+/**
+ * Drops a snapshot even when the admin session died with its server (a restart mid-run):
+ * reconnects and retries until `retryMs` has passed, so that a server which comes back in
+ * time is left with nothing. Errors other than an unreachable server are not retried.
+ */
+async function dropSnapshotReconnecting(admin, server, serverInfo, name, log, retryMs = DROP_RETRY_MS) {
+    try {
+        await dropSnapshot(admin, serverInfo, name);
+        return;
+    }
+    catch (error) {
+        if (!isConnectionLost(error))
+            throw error;
+        log.warn(`lost the connection to the snapshot server (${errorMessage(error)}); retrying the drop of "${name}" for up to ${retryMs / 1000} s`);
+    }
+    const deadline = Date.now() + retryMs;
+    for (;;) {
+        await sleep(500);
+        let fresh;
+        try {
+            fresh = await connectMaintenance(server);
+            await dropSnapshot(fresh, serverInfo, name);
+            return;
+        }
+        catch (error) {
+            // Connecting fails while the server is down or still starting up.
+            const retriable = fresh === undefined || isConnectionLost(error);
+            if (!retriable || Date.now() >= deadline)
+                throw error;
+        }
+        finally {
+            await fresh?.end().catch(() => undefined);
+        }
+    }
+}
+/** Drops expired snapshots that earlier runs left behind (killed runners, crashes). */
+async function sweepExpiredSnapshots(admin, serverInfo, log) {
+    const swept = [];
+    for (const snapshot of await listSnapshotDatabases(admin)) {
+        if (!snapshot.name.startsWith(SNAPSHOT_NAME_PREFIX) || !isExpired(snapshot.metadata))
+            continue;
+        try {
+            await dropSnapshot(admin, serverInfo, snapshot.name);
+            swept.push(snapshot.name);
+            log.info(`swept expired snapshot "${snapshot.name}" (created ${snapshot.metadata.created_at})`);
+        }
+        catch (error) {
+            log.warn(`could not sweep expired snapshot "${snapshot.name}": ${errorMessage(error)}`);
+        }
+    }
+    return swept;
+}
+
 
 ;// CONCATENATED MODULE: ./src/action/inputs.ts
 
@@ -40499,6 +40503,7 @@ function configFromInputs(raw) {
 
 ;// CONCATENATED MODULE: ./src/action/state.ts
 
+
 /**
  * What the main step tells the post step (core.saveState): the snapshot it created and
  * whether it already dropped it, and the other databases it made for a while and has not
@@ -40536,9 +40541,15 @@ function scratchLeftByMain() {
     const saved = getState(SCRATCH_KEY);
     if (!saved)
         return [];
-    const names = JSON.parse(saved);
+    let names;
+    try {
+        names = JSON.parse(saved);
+    }
+    catch {
+        return []; // never written by us: the snapshot is still dropped, the sweep does the rest
+    }
     return Array.isArray(names)
-        ? names.filter((n) => typeof n === 'string' && n.startsWith('pg_rehearsal_'))
+        ? names.filter((n) => typeof n === 'string' && n.startsWith(config_SNAPSHOT_NAME_PREFIX))
         : [];
 }
 

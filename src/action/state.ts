@@ -1,4 +1,5 @@
 import * as core from '@actions/core';
+import { SNAPSHOT_NAME_PREFIX } from '../engine/config.js';
 
 /**
  * What the main step tells the post step (core.saveState): the snapshot it created and
@@ -42,8 +43,13 @@ export function rememberScratchDropped(name: string): void {
 export function scratchLeftByMain(): string[] {
   const saved = core.getState(SCRATCH_KEY);
   if (!saved) return [];
-  const names: unknown = JSON.parse(saved);
+  let names: unknown;
+  try {
+    names = JSON.parse(saved);
+  } catch {
+    return []; // never written by us: the snapshot is still dropped, the sweep does the rest
+  }
   return Array.isArray(names)
-    ? names.filter((n): n is string => typeof n === 'string' && n.startsWith('pg_rehearsal_'))
+    ? names.filter((n): n is string => typeof n === 'string' && n.startsWith(SNAPSHOT_NAME_PREFIX))
     : [];
 }

@@ -199,7 +199,10 @@ function sanitizeRunId(runId: string): string {
   return runId.replace(/[^A-Za-z0-9]/g, '').slice(0, 20) || 'run';
 }
 
+/** How every database pg-rehearsal makes for a while is named: what the sweep and the post step may drop. */
+export const SNAPSHOT_NAME_PREFIX = 'pg_rehearsal_';
+
 /** `pg_rehearsal_<run-id>_<random>`: recognisable for the orphan sweep, unique per run. */
 export function generateSnapshotName(runId: string): string {
-  return `pg_rehearsal_${sanitizeRunId(runId)}_${randomBytes(4).toString('hex')}`;
+  return `${SNAPSHOT_NAME_PREFIX}${sanitizeRunId(runId)}_${randomBytes(4).toString('hex')}`;
 }

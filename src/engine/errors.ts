@@ -61,16 +61,17 @@ export function isUsageOrSetupError(error: unknown): error is ConfigError | Setu
   return error instanceof ConfigError || error instanceof SetupError;
 }
 
-/**
- * A bug in pg-rehearsal rather than a problem with the input, the environment or the
- * migration: JavaScript's own errors (a property of undefined, a bad call). Reported as an
- * internal error with its stack, never as bad usage or a setup problem.
- */
 /** A state the code never means to reach (a broken invariant): a bug, reported as one. */
 export class InternalError extends Error {
   override name = 'InternalError';
 }
 
+/**
+ * A bug in pg-rehearsal rather than a problem with the input, the environment or the
+ * migration: JavaScript's own errors (a property of undefined, a bad call) and our
+ * InternalError. Reported as an internal error with its stack, never as bad usage or a
+ * setup problem.
+ */
 export function isProgrammingError(error: unknown): error is Error {
   return (
     error instanceof InternalError ||

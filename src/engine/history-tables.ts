@@ -50,13 +50,22 @@ export function mayBeHistoryTable(schema: string, name: string): boolean {
   return isToolHistoryTable(schema, name) || GENERIC_TABLES.has(name);
 }
 
+/** Kinds the schema diff names `relation.part` (schema.ts captureSchema). */
+const OWNED_KINDS = new Set(['column', 'constraint', 'trigger']);
+/** Kinds named after the table they belong to (`alembic_version_pkc`, `flyway_schema_history_pk_seq`). */
+const NAMED_AFTER_TABLE = new Set(['index', 'sequence', 'type']);
+
 /**
- * Whether a schema object, named as the schema diff names them (`table`, `table.column`,
- * `table_pkey`, `sqitch.changes`), belongs to a tool's own table.
+ * Whether a schema object, as the schema diff names it (`table`, `schema.table`,
+ * `table.column`, `schema.table_pkey`), belongs to a tool's own table, in whatever schema.
  */
-export function belongsToToolHistoryTable(objectName: string): boolean {
-  if ([...TOOL_SCHEMAS].some((schema) => objectName.startsWith(`${schema}.`))) return true;
-  return [...TOOL_TABLES].some(
-    (t) => objectName === t || objectName.startsWith(`${t}.`) || objectName.startsWith(`${t}_`),
-  );
+export function belongsToToolHistoryTable(change: { object: string; name: string }): boolean {
+  const relation = OWNED_KINDS.has(change.object)
+    ? change.name.slice(0, change.name.lastIndexOf('.'))
+    : change.name;
+  const dot = relation.indexOf('.');
+  const schema = dot === -1 ? 'public' : relation.slice(0, dot);
+  const name = relation.slice(dot + 1);
+  if (isToolHistoryTable(schema, name)) return true;
+  return NAMED_AFTER_TABLE.has(change.object) && [...TOOL_TABLES].some((t) => name.startsWith(`${t}_`));
 }

@@ -17,7 +17,7 @@ import { planRehearsal, type RehearsalPlan } from './rehearsal/plan.js';
 import { refreshOnly } from './rehearsal/golden-refresh.js';
 import { preflight, type Preflight } from './rehearsal/preflight.js';
 import { runPasses } from './rehearsal/passes.js';
-import { armTimeout } from './rehearsal/timeout.js';
+import { passTimeout } from './rehearsal/timeout.js';
 import { leaseSnapshot, type SnapshotLease } from './rehearsal/snapshot-lease.js';
 
 export { resolveMigrationFiles } from './rehearsal/plan.js';
@@ -83,19 +83,13 @@ async function rehearseUnredacted(config: RehearsalConfig, hooks: RehearsalHooks
   }
   const lease = await leaseSnapshot(config, plan, pre, { ...hooks, log, cancel });
   phases.snapshot = lease.ms;
-  const timeout = armTimeout(config.timeoutMs);
+  const timeout = passTimeout(config.timeoutMs);
   const signal = AbortSignal.any([cancel, timeout.signal]);
   try {
-    const run = await runPasses({
-      config,
-      plan,
-      lease,
-      admin: pre.admin,
-      signal,
-      cancel: hooks.signal,
-      log,
-      phases,
-    });
+    const run = await runPasses(
+      { config, plan, lease, admin: pre.admin, signal, cancel: hooks.signal, log, phases },
+      timeout,
+    );
     // `phases` is shared with the report, so the cleanup time measured in `finally` lands in it.
     const judged = judge(
       buildReport({

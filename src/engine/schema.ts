@@ -78,7 +78,7 @@ export function diffSchemas(before: SchemaFingerprint, after: SchemaFingerprint)
  * columns and constraints (`table.x`), and its indexes and sequences (`table_pkey`, ...).
  */
 export function withoutHistoryTables(changes: SchemaChange[]): SchemaChange[] {
-  return changes.filter((c) => !belongsToToolHistoryTable(c.name));
+  return changes.filter((c) => !belongsToToolHistoryTable(c));
 }
 
 export const SCHEMA_OBJECT_KINDS: readonly SchemaObjectKind[] = [

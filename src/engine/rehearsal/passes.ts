@@ -6,12 +6,24 @@ import { observeAndRun, type RunInputs, type RunMeasurements } from './run.js';
  * Stage 4 around a focused snapshot: a run that locked a table whose rows were not copied
  * (a path that depends on data, which the dry pass on an empty copy could not take) has
  * the snapshot made again with that table's rows, and runs again; at most MAX_PASSES runs.
- * Any other snapshot runs once. The last pass is the one reported.
+ * Any other snapshot runs once. The last pass is the one reported. Each pass has the
+ * whole timeout (inputs.signal fires with it); the dump between two passes counts against none.
  */
-export async function runPasses(inputs: RunInputs): Promise<RunMeasurements> {
+export async function runPasses(
+  inputs: RunInputs,
+  timeout: { arm: () => void; disarm: () => void },
+): Promise<RunMeasurements> {
   const { lease, log, phases, signal } = inputs;
   const focus = lease.focus;
-  let run = await observeAndRun(inputs);
+  const pass = async () => {
+    timeout.arm();
+    try {
+      return await observeAndRun(inputs);
+    } finally {
+      timeout.disarm();
+    }
+  };
+  let run = await pass();
   while (focus && !run.cancelled && !run.failure?.connection_lost) {
     const missing = focus.missing(run);
     if (missing.length === 0) break;
@@ -29,7 +41,7 @@ export async function runPasses(inputs: RunInputs): Promise<RunMeasurements> {
     const started = performance.now();
     await focus.widen(missing);
     phases.snapshot = round(phases.snapshot + performance.now() - started);
-    run = await observeAndRun(inputs);
+    run = await pass();
   }
   return run;
 }

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
+import { SNAPSHOT_NAME_PREFIX } from '../config.js';
 import { quoteIdent, quoteLiteral, type ConnectionInfo } from '../connection.js';
 import { CancelledError, ConfigError, SetupError, errorMessage } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
@@ -42,7 +43,7 @@ export { listSnapshots, showSnapshot, type GoldenListing } from './golden-listin
 const BUILD_TTL_MS = 6 * 3_600_000;
 
 function asideName(kind: string): string {
-  return `pg_rehearsal_${kind}_${randomBytes(4).toString('hex')}`;
+  return `${SNAPSHOT_NAME_PREFIX}${kind}_${randomBytes(4).toString('hex')}`;
 }
 
 export interface CreateGoldenOptions {

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { SNAPSHOT_NAME_PREFIX } from '../config.js';
 import { connect, isConnectionLost, quoteIdent, withDatabase, type ConnectionInfo } from '../connection.js';
 import { applyDatabaseSettings, creationClause, readDatabaseSettings } from './db-settings.js';
 import { ConfigError, SetupError, errorMessage } from '../errors.js';
@@ -314,7 +315,7 @@ export async function sweepExpiredSnapshots(
 ): Promise<string[]> {
   const swept: string[] = [];
   for (const snapshot of await listSnapshotDatabases(admin)) {
-    if (!snapshot.name.startsWith('pg_rehearsal_') || !isExpired(snapshot.metadata)) continue;
+    if (!snapshot.name.startsWith(SNAPSHOT_NAME_PREFIX) || !isExpired(snapshot.metadata)) continue;
     try {
       await dropSnapshot(admin, serverInfo, snapshot.name);
       swept.push(snapshot.name);
