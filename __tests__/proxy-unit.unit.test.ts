@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { needsNoPreparation, openUnit } from '../src/engine/proxy/unit.js';
+import { openUnit } from '../src/engine/proxy/unit.js';
 import { cstring, message, MessageReader } from '../src/engine/proxy/wire.js';
 
 function query(sql: string) {
@@ -7,7 +7,8 @@ function query(sql: string) {
 }
 
 /** What the proxy may send on before classifying, against what the classification says. */
-describe('proxy units: sending a statement on before classifying it', () => {
+/** How the proxy treats a unit: inside the tool's transaction, wrapped in one of its own, or polled. */
+describe('proxy units: the kind of a unit', () => {
   const polledInsideTransaction = [
     'CREATE INDEX CONCURRENTLY items_a_idx ON items (a)',
     'create unique index  concurrently items_b_idx on items (b)',
@@ -28,14 +29,13 @@ describe('proxy units: sending a statement on before classifying it', () => {
   ];
 
   it.each(polledInsideTransaction)(
-    'never sends on first what is watched from another connection: %s',
+    "watches from another connection what cannot run in the tool's transaction: %s",
     (sql) => {
       expect(openUnit(query(sql), sql, 'T', 0).mode).toBe('polled');
-      expect(needsNoPreparation(sql, 'T')).toBe(false);
     },
   );
 
-  it('sends on first the ordinary statements of a transaction, and nothing at all outside one', () => {
+  it("runs an ordinary statement inside the tool's transaction, or wraps it in its own in autocommit", () => {
     const ordinary = [
       'ALTER TABLE orders ADD COLUMN priority integer',
       'CREATE TABLE audit_1 (id bigserial PRIMARY KEY, order_id bigint REFERENCES orders (id))',
@@ -43,18 +43,15 @@ describe('proxy units: sending a statement on before classifying it', () => {
       "COMMENT ON TABLE audit_1 IS 'audit trail'",
     ];
     for (const sql of ordinary) {
-      expect(needsNoPreparation(sql, 'T')).toBe(true);
-      expect(needsNoPreparation(sql, 'E')).toBe(true);
       expect(openUnit(query(sql), sql, 'T', 0).mode).toBe('inside');
       // Autocommit: the proxy's BEGIN goes first.
-      expect(needsNoPreparation(sql, 'I')).toBe(false);
       expect(openUnit(query(sql), sql, 'I', 0).mode).toBe('wrap');
     }
   });
 
-  it('takes the slower path when a word it looks for is only in a string or a name', () => {
+  it('reads a word in a string as a string: an UPDATE that mentions vacuum is an ordinary statement', () => {
     const sql = "UPDATE settings SET value = 'vacuum nightly' WHERE name = 'maintenance'";
-    expect(needsNoPreparation(sql, 'T')).toBe(false);
     expect(openUnit(query(sql), sql, 'T', 0).mode).toBe('inside');
+    expect(openUnit(query(sql), sql, 'E', 0).mode).toBe('inside');
   });
 });

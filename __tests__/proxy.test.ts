@@ -187,6 +187,21 @@ describe.each([local, embedded])('lock-tracing proxy on $name', (server) => {
     expect(JSON.stringify(report)).not.toContain('secret-');
   });
 
+  it('ends the holds of a transaction at COMMIT AND CHAIN, and traces the chained one afresh', async () => {
+    const report = await rehearseCommand(
+      sourceUrl,
+      server.url,
+      psqlScript(
+        'BEGIN;\nLOCK TABLE items IN SHARE MODE;\nCOMMIT AND CHAIN;\nLOCK TABLE items IN SHARE MODE;\nCOMMIT;',
+      ),
+    );
+    expect(report.failure).toBeNull();
+    expect(report.locks.map((l) => `${l.relation} ${l.mode} #${l.statement.index}`)).toEqual([
+      'items ShareLock #2',
+      'items ShareLock #4',
+    ]);
+  });
+
   it('keeps the locks of the last statement of a tool that disconnects without waiting for anything more', async () => {
     // The lock read is still on its way when psql reaches the end of its file and hangs up:
     // the transaction rolls back, but the statement took its locks and the report says so.

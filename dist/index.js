@@ -44944,16 +44944,19 @@ const OWN_LOCKS_WITH_RELATIONS_QUERY = {
     // The parameters come in through a materialized CTE: planned with their values, the query
     // was planned again at every read (0.3-0.6 ms); through the CTE, the plan is the same for
     // any values, so PostgreSQL keeps one generic plan after its first five. The locks are
-    // chosen in a CTE of their own so that only those are looked up. The function behind the
-    // pg_locks view, and no pg_database lookup (a backend's own relation locks are all in its
-    // database, or 0 for the shared catalogs), make a new backend's first reads cheaper.
+    // chosen in a CTE of their own so that only those are looked up; NOT IN over the shown
+    // keys is a hashed subplan (ANY over the CTE's array compared every pair). The function
+    // behind the pg_locks view, and no pg_database lookup (a backend's own relation locks are
+    // all in its database, or 0 for the shared catalogs), make a new backend's first reads
+    // cheaper.
     text: `
 WITH p AS MATERIALIZED (SELECT $1::boolean AS may_rewrite, $2::text[] AS shown),
 mine AS MATERIALIZED (
   SELECT l.relation, l.locktype, l.mode, l.granted
     FROM p CROSS JOIN pg_lock_status() l
    WHERE l.pid = pg_backend_pid() AND l.locktype = 'relation' AND l.database <> 0
-     AND (NOT l.relation::text || ':' || l.mode = ANY(p.shown) OR (l.mode = 'AccessExclusiveLock' AND p.may_rewrite)))
+     AND (l.relation::text || ':' || l.mode NOT IN (SELECT unnest(shown) FROM p)
+          OR (l.mode = 'AccessExclusiveLock' AND p.may_rewrite)))
 SELECT m.relation::bigint AS oid, m.locktype, m.mode, m.granted, c.oid IS NOT NULL AS looked_up,
        n.nspname AS schema, c.relname AS name, c.relkind::text AS kind,
        pg_relation_filenode(c.oid) AS filenode, ${USER_NAMESPACE_OR_UNKNOWN} AS user_relation
@@ -45130,6 +45133,10 @@ function toRelationInfo(row) {
 function mayRewriteKnown(statementSql) {
     return !/^\s*create\b/i.test(statementSql);
 }
+/** DEALLOCATE ALL and DISCARD ALL drop every prepared statement, the tracer's own too. */
+function dropsPreparedStatements(sql) {
+    return /\b(DEALLOCATE|DISCARD)\b/i.test(sql);
+}
 const RELKIND_NAMES = {
     r: 'table',
     p: 'table',
@@ -45201,7 +45208,7 @@ class LockTracer {
     }
     async readOwnLocksUntimed(client, statementSql) {
         // DEALLOCATE ALL / DISCARD drop our prepared statement; using it then would abort the transaction.
-        if (/\b(DEALLOCATE|DISCARD)\b/i.test(statementSql))
+        if (dropsPreparedStatements(statementSql))
             this.prepared = false;
         const locks = await this.queryOwnLocks(client);
         const lookup = this.toLookUp(locks, mayRewriteKnown(statementSql));
@@ -45536,6 +45543,10 @@ const TRANSACTION_CONTROL = /^(begin|start\s+transaction|commit|end|rollback|abo
 /** BEGIN/COMMIT and friends: a file that has them manages its own transactions. */
 function isTransactionControl(sql) {
     return TRANSACTION_CONTROL.test(sql);
+}
+/** COMMIT, END, ROLLBACK (but not ROLLBACK TO a savepoint), ABORT: the statement ends the transaction, AND CHAIN or not. */
+function endsTransaction(sql) {
+    return /^(commit|end|abort|rollback)\b(?!\s+(?:work\s+|transaction\s+)?to\b)/i.test(sql.trim());
 }
 
 ;// CONCATENATED MODULE: ./src/engine/runner/split.ts
@@ -50203,17 +50214,6 @@ function firstSql(first, statements) {
         return statements.get(parseBind(first.body).statement) ?? '';
     return '';
 }
-/**
- * Every word that can make a unit polled inside a transaction (transaction control, and
- * what requiresNoTransaction looks for), matched on the raw text: when none is there, the
- * unit is `inside` for sure, and its message can go to the server before it is classified.
- * Words in comments or strings only send the unit down the slower, exact path.
- */
-const MAY_LEAVE_TRANSACTION = /\b(?:begin|start|commit|end|rollback|abort|savepoint|release|prepare|concurrently|vacuum|database|system|tablespace)\b/i;
-/** Whether the unit opened by a message with this SQL, at this transaction status, needs nothing sent or set up first. */
-function needsNoPreparation(sql, status) {
-    return status !== 'I' && !MAY_LEAVE_TRANSACTION.test(sql);
-}
 /** A new unit for the tool's message with `sql`, at the session's transaction `status`. */
 function openUnit(first, sql, status, started) {
     const parts = sql ? splitSqlStatements(sql).map((s) => s.sql) : [];
@@ -50250,13 +50250,14 @@ function unitSql(unit) {
 
 
 
+
 const QUERY_NAME = 'pg_rehearsal_proxy';
-/** DEALLOCATE ALL and DISCARD ALL drop every prepared statement, the proxy's too. */
-const DROPS_PREPARED = /\b(DEALLOCATE|DISCARD)\b/i;
 /**
  * One tool connection, forwarded to its own upstream session. Client messages are
  * handled one at a time; a unit ending in Query or Sync waits until its ReadyForQuery
- * was dealt with, so the proxy's own reads never interleave with the tool's messages.
+ * was dealt with. The proxy's own queries go between two of the tool's units, never
+ * inside one: a lock read after the unit (inside the tool's transaction, sent as the tool
+ * is told ReadyForQuery, so its next unit queues behind it in the server), a BEGIN before it.
  */
 class ProxySession {
     client;
@@ -50303,7 +50304,7 @@ class ProxySession {
         // A read sent behind the tool's last ReadyForQuery is still answered: take it in first.
         () => void this.readBehind.then(() => this.end()));
     }
-    /** Resolves once every lock read sent in this session was taken in (or the session ended). */
+    /** Resolves once the lock reads sent behind a ReadyForQuery were taken in (or the session ended). */
     settled() {
         return this.readBehind;
     }
@@ -50317,6 +50318,8 @@ class ProxySession {
                 : this.injectPrepared(query.name, query.text, params));
             if (result.error)
                 throw Object.assign(new Error(parseError(result.error.body).message), parseError(result.error.body));
+            if (result.lost)
+                throw new Error('the session ended before the read was answered');
             return { rows: result.rows };
         },
     };
@@ -50327,24 +50330,13 @@ class ProxySession {
             this.client.socket.end();
             return;
         }
-        const upstream = this.upstream.stream;
         const opening = !this.unit && 'QPBDEHSFC'.includes(m.type);
-        const started = this.context.clock();
-        const sql = opening ? firstSql(m, this.statements) : '';
-        // Inside the tool's transaction, usually nothing goes before its message: send it on first, classify after.
-        const forwarded = opening && needsNoPreparation(sql, this.status);
-        if (forwarded)
-            upstream.write(m.raw);
-        else if (opening)
-            upstream.socket.cork(); // a wrapped unit's BEGIN and the tool's first message in one packet
         if (opening)
-            await this.startUnit(m, sql, started);
+            await this.startUnit(m);
+        else
+            this.upstream.stream.write(m.raw);
         const unit = this.unit;
         this.track(m, unit);
-        if (!forwarded)
-            upstream.write(m.raw);
-        if (opening && !forwarded)
-            upstream.socket.uncork();
         if (unit?.observer && !unit.polling) {
             // From the moment the statement is on its way: it may hold its locks only a few milliseconds.
             unit.polling = sampleBackendLocks(unit.observer, this.upstream.pid, 10, unit.finished).then((r) => r.locks);
@@ -50370,14 +50362,25 @@ class ProxySession {
                 unit?.executed.push(sql);
         }
     }
-    async startUnit(first, sql, started) {
-        const unit = openUnit(first, sql, this.status, started);
-        if (unit.mode === 'polled')
+    /**
+     * Opens the unit the tool's message starts, and sends that message on: inside the tool's
+     * transaction at once, an autocommit one right behind our BEGIN (one packet), a polled
+     * one once the observer connection is there to watch it.
+     */
+    async startUnit(first) {
+        const unit = openUnit(first, firstSql(first, this.statements), this.status, this.context.clock());
+        this.unit = unit;
+        if (unit.mode === 'polled') {
             unit.observer = await this.context.observer();
+            unit.started = this.context.clock();
+        }
+        const socket = this.upstream.stream.socket;
+        socket.cork();
         // Not waited for: the tool's messages follow it, and its answers are swallowed in order.
         if (unit.mode === 'wrap')
             unit.begun = this.inject('BEGIN', []);
-        this.unit = unit;
+        this.upstream.stream.write(first.raw);
+        socket.uncork();
     }
     fromServer(m) {
         const injection = this.injections[0];
@@ -50439,7 +50442,7 @@ class ProxySession {
             throw new Error(`BEGIN failed: ${parseError(begun.error.body).message}`);
         const unitStatements = unit.executed.length ? unit.executed : unit.parsed;
         const sql = unitSql(unit);
-        if (DROPS_PREPARED.test(sql))
+        if (dropsPreparedStatements(sql))
             this.prepared.clear();
         let ending;
         if (unit.polling) {
@@ -50451,13 +50454,16 @@ class ProxySession {
             report.lock_capture = 'exact';
             // BEGIN, SAVEPOINT, RELEASE, ROLLBACK TO take no lock: nothing new to read.
             if (unitStatements.every(isTransactionControl)) {
+                // COMMIT AND CHAIN ends one transaction and begins the next: the first one's holds end here.
+                if (unitStatements.some(endsTransaction))
+                    tracer.endTransaction(clock());
                 this.tellTool(unit, report, status);
                 return;
             }
             const socket = this.upstream.stream.socket;
             socket.cork(); // the read and our COMMIT leave in one packet
             const reading = tracer.readOwnLocksInOneQuery(this.queryable, sql);
-            if (unit.mode === 'wrap' && this.injections.length > 0)
+            if (unit.mode === 'wrap')
                 ending = this.inject('COMMIT', []);
             socket.uncork();
             tracer.observe(await reading, unit.started, report);
@@ -50505,7 +50511,7 @@ class ProxySession {
         unit.finish();
         unit.markDone(); // its next message is taken in only after this function returned, the read sent
         const sql = unitSql(unit);
-        if (DROPS_PREPARED.test(sql))
+        if (dropsPreparedStatements(sql))
             this.prepared.clear();
         const reading = tracer.readOwnLocksInOneQuery(this.queryable, sql);
         const injection = this.injections.at(-1); // queued synchronously by the call above
@@ -50516,11 +50522,10 @@ class ProxySession {
         report.duration_ms = session_round(endedAt - unit.started);
         report.lock_capture = 'exact';
         const previous = this.readBehind;
-        this.readBehind = (async () => {
-            await previous;
-            tracer.observe(await reading, unit.started, report);
+        this.readBehind = Promise.all([reading, previous]).then(([locks]) => {
+            tracer.observe(locks, unit.started, report);
             this.context.onStatement(report);
-        })().catch((error) => this.end(`the proxy could not read the session's locks: ${session_errorText(error)}`));
+        }, (error) => this.end(`the proxy could not read the session's locks: ${session_errorText(error)}`));
     }
     /** The end of a unit: its held CommandComplete or error, then ReadyForQuery. */
     tellTool(unit, report, toolStatus) {
@@ -50570,6 +50575,8 @@ class ProxySession {
         return this.send(preparedQueryMessages(name, sql, params, prepare));
     }
     send(messages) {
+        if (this.ended)
+            return Promise.resolve({ columns: [], rows: [], lost: true, resolve: () => undefined });
         return new Promise((resolve) => {
             const injection = { columns: [], rows: [], resolve: () => resolve(injection) };
             this.injections.push(injection);
@@ -50585,8 +50592,10 @@ class ProxySession {
         this.ended = true;
         if (reason && !this.closing)
             this.failure = reason;
-        for (const injection of this.injections.splice(0))
+        for (const injection of this.injections.splice(0)) {
+            injection.lost = true;
             injection.resolve();
+        }
         this.unit?.finish();
         this.unit?.markDone();
         this.flushToTool();

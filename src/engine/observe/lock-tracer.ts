@@ -60,6 +60,11 @@ function mayRewriteKnown(statementSql: string): boolean {
   return !/^\s*create\b/i.test(statementSql);
 }
 
+/** DEALLOCATE ALL and DISCARD ALL drop every prepared statement, the tracer's own too. */
+export function dropsPreparedStatements(sql: string): boolean {
+  return /\b(DEALLOCATE|DISCARD)\b/i.test(sql);
+}
+
 export interface ObservedLock {
   oid: number;
   locktype: string;
@@ -165,7 +170,7 @@ export class LockTracer {
 
   private async readOwnLocksUntimed(client: LockQueryClient, statementSql: string): Promise<ObservedLock[]> {
     // DEALLOCATE ALL / DISCARD drop our prepared statement; using it then would abort the transaction.
-    if (/\b(DEALLOCATE|DISCARD)\b/i.test(statementSql)) this.prepared = false;
+    if (dropsPreparedStatements(statementSql)) this.prepared = false;
     const locks = await this.queryOwnLocks(client);
     const lookup = this.toLookUp(locks, mayRewriteKnown(statementSql));
     if (lookup.length > 0) {

@@ -1,9 +1,9 @@
 import pg from 'pg';
-import type { LockTracer } from '../observe/lock-tracer.js';
+import { dropsPreparedStatements, type LockTracer } from '../observe/lock-tracer.js';
 import { sampleBackendLocks } from '../observe/pid-sampler.js';
 import type { StatementReport } from '../report.js';
-import { excerpt, isTransactionControl } from '../runner/split.js';
-import { firstSql, needsNoPreparation, openUnit, unitSql, type Injection, type Unit } from './unit.js';
+import { endsTransaction, excerpt, isTransactionControl } from '../runner/split.js';
+import { firstSql, openUnit, unitSql, type Injection, type Unit } from './unit.js';
 import type { MessageStream, Upstream } from './upstream.js';
 import {
   namedQueryMessages,
@@ -32,13 +32,13 @@ export interface SessionContext {
 }
 
 const QUERY_NAME = 'pg_rehearsal_proxy';
-/** DEALLOCATE ALL and DISCARD ALL drop every prepared statement, the proxy's too. */
-const DROPS_PREPARED = /\b(DEALLOCATE|DISCARD)\b/i;
 
 /**
  * One tool connection, forwarded to its own upstream session. Client messages are
  * handled one at a time; a unit ending in Query or Sync waits until its ReadyForQuery
- * was dealt with, so the proxy's own reads never interleave with the tool's messages.
+ * was dealt with. The proxy's own queries go between two of the tool's units, never
+ * inside one: a lock read after the unit (inside the tool's transaction, sent as the tool
+ * is told ReadyForQuery, so its next unit queues behind it in the server), a BEGIN before it.
  */
 export class ProxySession {
   private status = 'I';
@@ -88,7 +88,7 @@ export class ProxySession {
     );
   }
 
-  /** Resolves once every lock read sent in this session was taken in (or the session ended). */
+  /** Resolves once the lock reads sent behind a ReadyForQuery were taken in (or the session ended). */
   settled(): Promise<void> {
     return this.readBehind;
   }
@@ -105,6 +105,7 @@ export class ProxySession {
         : this.injectPrepared(query.name, query.text, params));
       if (result.error)
         throw Object.assign(new Error(parseError(result.error.body).message), parseError(result.error.body));
+      if (result.lost) throw new Error('the session ended before the read was answered');
       return { rows: result.rows };
     },
   };
@@ -116,19 +117,11 @@ export class ProxySession {
       this.client.socket.end();
       return;
     }
-    const upstream = this.upstream.stream;
     const opening = !this.unit && 'QPBDEHSFC'.includes(m.type);
-    const started = this.context.clock();
-    const sql = opening ? firstSql(m, this.statements) : '';
-    // Inside the tool's transaction, usually nothing goes before its message: send it on first, classify after.
-    const forwarded = opening && needsNoPreparation(sql, this.status);
-    if (forwarded) upstream.write(m.raw);
-    else if (opening) upstream.socket.cork(); // a wrapped unit's BEGIN and the tool's first message in one packet
-    if (opening) await this.startUnit(m, sql, started);
+    if (opening) await this.startUnit(m);
+    else this.upstream.stream.write(m.raw);
     const unit = this.unit;
     this.track(m, unit);
-    if (!forwarded) upstream.write(m.raw);
-    if (opening && !forwarded) upstream.socket.uncork();
     if (unit?.observer && !unit.polling) {
       // From the moment the statement is on its way: it may hold its locks only a few milliseconds.
       unit.polling = sampleBackendLocks(unit.observer, this.upstream.pid, 10, unit.finished).then(
@@ -154,12 +147,24 @@ export class ProxySession {
     }
   }
 
-  private async startUnit(first: Message, sql: string, started: number): Promise<void> {
-    const unit = openUnit(first, sql, this.status, started);
-    if (unit.mode === 'polled') unit.observer = await this.context.observer();
+  /**
+   * Opens the unit the tool's message starts, and sends that message on: inside the tool's
+   * transaction at once, an autocommit one right behind our BEGIN (one packet), a polled
+   * one once the observer connection is there to watch it.
+   */
+  private async startUnit(first: Message): Promise<void> {
+    const unit = openUnit(first, firstSql(first, this.statements), this.status, this.context.clock());
+    this.unit = unit;
+    if (unit.mode === 'polled') {
+      unit.observer = await this.context.observer();
+      unit.started = this.context.clock();
+    }
+    const socket = this.upstream.stream.socket;
+    socket.cork();
     // Not waited for: the tool's messages follow it, and its answers are swallowed in order.
     if (unit.mode === 'wrap') unit.begun = this.inject('BEGIN', []);
-    this.unit = unit;
+    this.upstream.stream.write(first.raw);
+    socket.uncork();
   }
 
   private fromServer(m: Message): void {
@@ -215,7 +220,7 @@ export class ProxySession {
     if (begun?.error) throw new Error(`BEGIN failed: ${parseError(begun.error.body).message}`);
     const unitStatements = unit.executed.length ? unit.executed : unit.parsed;
     const sql = unitSql(unit);
-    if (DROPS_PREPARED.test(sql)) this.prepared.clear();
+    if (dropsPreparedStatements(sql)) this.prepared.clear();
     let ending: Promise<Injection> | undefined;
     if (unit.polling) {
       report.lock_capture = 'polled';
@@ -225,13 +230,15 @@ export class ProxySession {
       report.lock_capture = 'exact';
       // BEGIN, SAVEPOINT, RELEASE, ROLLBACK TO take no lock: nothing new to read.
       if (unitStatements.every(isTransactionControl)) {
+        // COMMIT AND CHAIN ends one transaction and begins the next: the first one's holds end here.
+        if (unitStatements.some(endsTransaction)) tracer.endTransaction(clock());
         this.tellTool(unit, report, status);
         return;
       }
       const socket = this.upstream.stream.socket;
       socket.cork(); // the read and our COMMIT leave in one packet
       const reading = tracer.readOwnLocksInOneQuery(this.queryable, sql);
-      if (unit.mode === 'wrap' && this.injections.length > 0) ending = this.inject('COMMIT', []);
+      if (unit.mode === 'wrap') ending = this.inject('COMMIT', []);
       socket.uncork();
       tracer.observe(await reading, unit.started, report);
     }
@@ -281,7 +288,7 @@ export class ProxySession {
     unit.finish();
     unit.markDone(); // its next message is taken in only after this function returned, the read sent
     const sql = unitSql(unit);
-    if (DROPS_PREPARED.test(sql)) this.prepared.clear();
+    if (dropsPreparedStatements(sql)) this.prepared.clear();
     const reading = tracer.readOwnLocksInOneQuery(this.queryable, sql);
     const injection = this.injections.at(-1); // queued synchronously by the call above
     if (injection) injection.behindReady = true;
@@ -290,11 +297,13 @@ export class ProxySession {
     report.duration_ms = round(endedAt - unit.started);
     report.lock_capture = 'exact';
     const previous = this.readBehind;
-    this.readBehind = (async () => {
-      await previous;
-      tracer.observe(await reading, unit.started, report);
-      this.context.onStatement(report);
-    })().catch((error) => this.end(`the proxy could not read the session's locks: ${errorText(error)}`));
+    this.readBehind = Promise.all([reading, previous]).then(
+      ([locks]) => {
+        tracer.observe(locks, unit.started, report);
+        this.context.onStatement(report);
+      },
+      (error) => this.end(`the proxy could not read the session's locks: ${errorText(error)}`),
+    );
   }
 
   /** The end of a unit: its held CommandComplete or error, then ReadyForQuery. */
@@ -347,6 +356,7 @@ export class ProxySession {
   }
 
   private send(messages: Buffer): Promise<Injection> {
+    if (this.ended) return Promise.resolve({ columns: [], rows: [], lost: true, resolve: () => undefined });
     return new Promise((resolve) => {
       const injection: Injection = { columns: [], rows: [], resolve: () => resolve(injection) };
       this.injections.push(injection);
@@ -361,7 +371,10 @@ export class ProxySession {
     if (this.ended) return;
     this.ended = true;
     if (reason && !this.closing) this.failure = reason;
-    for (const injection of this.injections.splice(0)) injection.resolve();
+    for (const injection of this.injections.splice(0)) {
+      injection.lost = true;
+      injection.resolve();
+    }
     this.unit?.finish();
     this.unit?.markDone();
     this.flushToTool();

@@ -40,6 +40,8 @@ export interface Injection {
   error?: Message;
   /** A lock read the tool was told ReadyForQuery ahead of: its next statement queues behind it. */
   behindReady?: boolean;
+  /** The session ended before it was answered. */
+  lost?: boolean;
   resolve: () => void;
 }
 
@@ -49,20 +51,6 @@ export function firstSql(first: Message, statements: Map<string, string>): strin
   if (first.type === 'P') return parseParse(first.body).sql;
   if (first.type === 'B') return statements.get(parseBind(first.body).statement) ?? '';
   return '';
-}
-
-/**
- * Every word that can make a unit polled inside a transaction (transaction control, and
- * what requiresNoTransaction looks for), matched on the raw text: when none is there, the
- * unit is `inside` for sure, and its message can go to the server before it is classified.
- * Words in comments or strings only send the unit down the slower, exact path.
- */
-const MAY_LEAVE_TRANSACTION =
-  /\b(?:begin|start|commit|end|rollback|abort|savepoint|release|prepare|concurrently|vacuum|database|system|tablespace)\b/i;
-
-/** Whether the unit opened by a message with this SQL, at this transaction status, needs nothing sent or set up first. */
-export function needsNoPreparation(sql: string, status: string): boolean {
-  return status !== 'I' && !MAY_LEAVE_TRANSACTION.test(sql);
 }
 
 /** A new unit for the tool's message with `sql`, at the session's transaction `status`. */

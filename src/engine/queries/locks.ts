@@ -55,16 +55,19 @@ export const OWN_LOCKS_WITH_RELATIONS_QUERY = {
   // The parameters come in through a materialized CTE: planned with their values, the query
   // was planned again at every read (0.3-0.6 ms); through the CTE, the plan is the same for
   // any values, so PostgreSQL keeps one generic plan after its first five. The locks are
-  // chosen in a CTE of their own so that only those are looked up. The function behind the
-  // pg_locks view, and no pg_database lookup (a backend's own relation locks are all in its
-  // database, or 0 for the shared catalogs), make a new backend's first reads cheaper.
+  // chosen in a CTE of their own so that only those are looked up; NOT IN over the shown
+  // keys is a hashed subplan (ANY over the CTE's array compared every pair). The function
+  // behind the pg_locks view, and no pg_database lookup (a backend's own relation locks are
+  // all in its database, or 0 for the shared catalogs), make a new backend's first reads
+  // cheaper.
   text: `
 WITH p AS MATERIALIZED (SELECT $1::boolean AS may_rewrite, $2::text[] AS shown),
 mine AS MATERIALIZED (
   SELECT l.relation, l.locktype, l.mode, l.granted
     FROM p CROSS JOIN pg_lock_status() l
    WHERE l.pid = pg_backend_pid() AND l.locktype = 'relation' AND l.database <> 0
-     AND (NOT l.relation::text || ':' || l.mode = ANY(p.shown) OR (l.mode = 'AccessExclusiveLock' AND p.may_rewrite)))
+     AND (l.relation::text || ':' || l.mode NOT IN (SELECT unnest(shown) FROM p)
+          OR (l.mode = 'AccessExclusiveLock' AND p.may_rewrite)))
 SELECT m.relation::bigint AS oid, m.locktype, m.mode, m.granted, c.oid IS NOT NULL AS looked_up,
        n.nspname AS schema, c.relname AS name, c.relkind::text AS kind,
        pg_relation_filenode(c.oid) AS filenode, ${USER_NAMESPACE_OR_UNKNOWN} AS user_relation

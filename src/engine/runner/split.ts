@@ -12,7 +12,12 @@
  */
 import { stripComments, tokenAt } from './sql-lexer.js';
 
-export { isTransactionControl, requiresNoTransaction, committingProcedures } from './transactions.js';
+export {
+  committingProcedures,
+  endsTransaction,
+  isTransactionControl,
+  requiresNoTransaction,
+} from './transactions.js';
 
 export interface SqlStatement {
   /** The statement text, without the trailing semicolon, trimmed. */

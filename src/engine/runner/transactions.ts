@@ -76,3 +76,8 @@ const TRANSACTION_CONTROL =
 export function isTransactionControl(sql: string): boolean {
   return TRANSACTION_CONTROL.test(sql);
 }
+
+/** COMMIT, END, ROLLBACK (but not ROLLBACK TO a savepoint), ABORT: the statement ends the transaction, AND CHAIN or not. */
+export function endsTransaction(sql: string): boolean {
+  return /^(commit|end|abort|rollback)\b(?!\s+(?:work\s+|transaction\s+)?to\b)/i.test(sql.trim());
+}
