@@ -11,6 +11,7 @@ import {
   withDatabase,
 } from '../src/engine/connection.js';
 import { ConfigError, errorText } from '../src/engine/errors.js';
+import { OPTIONS } from '../src/engine/options/index.js';
 import { RUN_NAMING } from '../src/cli/run.js';
 
 const SOURCE = 'postgresql://app:s3cret@db.example.com:6543/shop?sslmode=require';
@@ -134,31 +135,35 @@ describe('buildConfig: invalid values', () => {
     expectConfigError(
       { ...golden, 'snapshot-max-age': '24h', 'create-snapshot': false },
       'migrations',
-      ...says,
+      'is required (or --command)',
+      '--no-create-snapshot uses a database as it is, so it cannot refresh a golden snapshot',
     );
     expectConfigError({ migrations: undefined, 'snapshot-max-age': '24h' }, 'migrations', ...says);
   });
 
-  it.each([
-    ['max-read-block', '500ms'],
-    ['max-rewrite-size', '0'],
-    ['rollback', 'true'],
-    ['traffic', 'true'],
-  ])('refuses %s in a refresh-only run, which rehearses nothing to check it against', (option, value) => {
-    const refreshOnly = {
-      migrations: undefined,
-      snapshot: 'existing',
-      'snapshot-name': 'shop_golden',
-      'snapshot-max-age': '24h',
-    };
-    expectConfigError(
-      { ...refreshOnly, [option]: value },
-      option,
-      'only refreshes the golden snapshot (no --migrations, no --command)',
-      'remove it, or give the migrations to rehearse',
-    );
-    expect(build({ ...refreshOnly, [option]: value, migrations: 'db/*.sql' }).runner.kind).toBe('sql');
-  });
+  // Every threshold in the option table, so that a new max-* is refused there too.
+  const thresholds = OPTIONS.filter((o) => o.name.startsWith('max-')).map((o): [string, string] => [
+    o.name,
+    '0',
+  ]);
+  it.each([...thresholds, ['rollback', 'true'], ['traffic', 'true']])(
+    'refuses %s in a refresh-only run, which rehearses nothing to check it against',
+    (option, value) => {
+      const refreshOnly = {
+        migrations: undefined,
+        snapshot: 'existing',
+        'snapshot-name': 'shop_golden',
+        'snapshot-max-age': '24h',
+      };
+      expectConfigError(
+        { ...refreshOnly, [option]: value },
+        option,
+        'only refreshes the golden snapshot (no --migrations, no --command)',
+        'remove it, or give the migrations to rehearse',
+      );
+      expect(build({ ...refreshOnly, [option]: value, migrations: 'db/*.sql' }).runner.kind).toBe('sql');
+    },
+  );
 
   it.each([
     ['require-down', 'true'],

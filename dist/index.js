@@ -46928,6 +46928,8 @@ function readRunner(read, choice) {
         const refreshOnly = choice.create && choice.strategy === 'existing' && read.text('snapshot-max-age') !== undefined;
         if (refreshOnly)
             return { kind: 'none' };
+        if (!choice.create && choice.strategy === 'existing' && read.text('snapshot-max-age') !== undefined)
+            return read.fail('migrations', wording_say `is required (or ${wording_opt('command')}): ${wording_opt('create-snapshot', 'false')} uses a database as it is, so it cannot refresh a golden snapshot; drop it for a run that only refreshes`);
         return read.fail('migrations', wording_say `is required (or ${wording_opt('command')}): newline-separated globs of SQL files, e.g. migrations/*.sql; for a run that only refreshes a golden snapshot, set ${wording_opt('snapshot', 'existing')} with ${wording_opt('snapshot-name')}, ${wording_opt('snapshot-max-age')} and ${wording_opt('source-url')}`);
     }
     return {
@@ -51988,6 +51990,8 @@ async function swapInto(admin, serverInfo, built, target, { comment, owner, busy
     let moved = false;
     await clone_withDatabaseLock(admin, target, async () => {
         const exists = await server_databaseExists(admin, target);
+        // The old one keeps saying which source it was a snapshot of.
+        const replaced = exists ? await metadata_readMetadata(admin, target) : undefined;
         await admin.query('BEGIN');
         try {
             if (exists) {
@@ -51997,7 +52001,7 @@ async function swapInto(admin, serverInfo, built, target, { comment, owner, busy
                     tool: 'pg-rehearsal',
                     created_at: new Date(0).toISOString(),
                     strategy: 'reused',
-                    source: null,
+                    source: replaced?.source ?? null,
                     run_id: 'replaced',
                     ttl_seconds: 0,
                 });

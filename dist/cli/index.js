@@ -7684,6 +7684,8 @@ function readRunner(read, choice) {
         const refreshOnly = choice.create && choice.strategy === 'existing' && read.text('snapshot-max-age') !== undefined;
         if (refreshOnly)
             return { kind: 'none' };
+        if (!choice.create && choice.strategy === 'existing' && read.text('snapshot-max-age') !== undefined)
+            return read.fail('migrations', say `is required (or ${opt('command')}): ${opt('create-snapshot', 'false')} uses a database as it is, so it cannot refresh a golden snapshot; drop it for a run that only refreshes`);
         return read.fail('migrations', say `is required (or ${opt('command')}): newline-separated globs of SQL files, e.g. migrations/*.sql; for a run that only refreshes a golden snapshot, set ${opt('snapshot', 'existing')} with ${opt('snapshot-name')}, ${opt('snapshot-max-age')} and ${opt('source-url')}`);
     }
     return {
@@ -14921,6 +14923,8 @@ async function swapInto(admin, serverInfo, built, target, { comment, owner, busy
     let moved = false;
     await withDatabaseLock(admin, target, async () => {
         const exists = await databaseExists(admin, target);
+        // The old one keeps saying which source it was a snapshot of.
+        const replaced = exists ? await readMetadata(admin, target) : undefined;
         await admin.query('BEGIN');
         try {
             if (exists) {
@@ -14930,7 +14934,7 @@ async function swapInto(admin, serverInfo, built, target, { comment, owner, busy
                     tool: 'pg-rehearsal',
                     created_at: new Date(0).toISOString(),
                     strategy: 'reused',
-                    source: null,
+                    source: replaced?.source ?? null,
                     run_id: 'replaced',
                     ttl_seconds: 0,
                 });

@@ -38905,6 +38905,8 @@ function readRunner(read, choice) {
         const refreshOnly = choice.create && choice.strategy === 'existing' && read.text('snapshot-max-age') !== undefined;
         if (refreshOnly)
             return { kind: 'none' };
+        if (!choice.create && choice.strategy === 'existing' && read.text('snapshot-max-age') !== undefined)
+            return read.fail('migrations', wording_say `is required (or ${wording_opt('command')}): ${wording_opt('create-snapshot', 'false')} uses a database as it is, so it cannot refresh a golden snapshot; drop it for a run that only refreshes`);
         return read.fail('migrations', wording_say `is required (or ${wording_opt('command')}): newline-separated globs of SQL files, e.g. migrations/*.sql; for a run that only refreshes a golden snapshot, set ${wording_opt('snapshot', 'existing')} with ${wording_opt('snapshot-name')}, ${wording_opt('snapshot-max-age')} and ${wording_opt('source-url')}`);
     }
     return {

@@ -95,6 +95,11 @@ export function readRunner(read: OptionReader, choice: SnapshotChoice): RunnerCo
     const refreshOnly =
       choice.create && choice.strategy === 'existing' && read.text('snapshot-max-age') !== undefined;
     if (refreshOnly) return { kind: 'none' };
+    if (!choice.create && choice.strategy === 'existing' && read.text('snapshot-max-age') !== undefined)
+      return read.fail(
+        'migrations',
+        say`is required (or ${opt('command')}): ${opt('create-snapshot', 'false')} uses a database as it is, so it cannot refresh a golden snapshot; drop it for a run that only refreshes`,
+      );
     return read.fail(
       'migrations',
       say`is required (or ${opt('command')}): newline-separated globs of SQL files, e.g. migrations/*.sql; for a run that only refreshes a golden snapshot, set ${opt('snapshot', 'existing')} with ${opt('snapshot-name')}, ${opt('snapshot-max-age')} and ${opt('source-url')}`,

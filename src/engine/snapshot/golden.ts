@@ -213,6 +213,8 @@ async function swapInto(
   let moved = false;
   await withDatabaseLock(admin, target, async () => {
     const exists = await databaseExists(admin, target);
+    // The old one keeps saying which source it was a snapshot of.
+    const replaced = exists ? await readMetadata(admin, target) : undefined;
     await admin.query('BEGIN');
     try {
       if (exists) {
@@ -222,7 +224,7 @@ async function swapInto(
           tool: 'pg-rehearsal',
           created_at: new Date(0).toISOString(),
           strategy: 'reused',
-          source: null,
+          source: replaced?.source ?? null,
           run_id: 'replaced',
           ttl_seconds: 0,
         });
